@@ -1,0 +1,44 @@
+/**
+ * The dataset contract. Features live once in memory (or on disk) in typed arrays; subsets are
+ * views (row positions) into them and gather one batch at a time, so a 60,000-image set is never
+ * copied twice.
+ */
+export type SubsetName = "train" | "dev" | "test";
+
+export const SUBSET_NAMES: readonly SubsetName[] = ["train", "dev", "test"];
+
+export interface Batch {
+  /** batch × featureSize, row-major float32 (already scaled/normalised). */
+  x: Float32Array;
+  /** Encoded labels. */
+  y: Int32Array;
+  /** Positions within the subset (0..size-1) of the rows in this batch. */
+  index: Int32Array;
+}
+
+export interface Subset {
+  readonly name: SubsetName;
+  readonly size: number;
+  /** Encoded labels, length size, in subset order. */
+  readonly labels: Int32Array;
+  /**
+   * Stable identity of each sample in the source data (e.g. row of digits.csv, position in the
+   * MNIST IDX file, line of a CSV index). Score files carry it so alignment can be checked.
+   */
+  readonly sourceIndex: Int32Array;
+  /** Gathers the given subset positions (0..size-1) into one batch. */
+  batch(positions: ArrayLike<number>): Batch;
+}
+
+export interface Dataset {
+  /** Config id, e.g. "Digits". */
+  readonly id: string;
+  /** Per-sample feature shape, e.g. [64], [8, 8, 1], [28, 28, 1], [frames, mels, 1]. */
+  readonly featureShape: readonly number[];
+  /** Sorted class names; the code of a class is its position. */
+  readonly classNames: readonly string[];
+  readonly outputDim: number;
+  /** True when samples are images that the report may show as thumbnails. */
+  readonly isImage: boolean;
+  subset(name: SubsetName): Subset;
+}

@@ -1,0 +1,79 @@
+/**
+ * The engine contract: everything outside src/engine talks to models only through these types.
+ * A faster engine (tfjs-node, onnx, ...) can be added behind them without touching training or scoring.
+ */
+
+/** What to build: a model type registered in src/models, its input shape (per sample) and parameters. */
+export interface NetworkSpec {
+  /** Registry key of the architecture, e.g. "FFNN", "CNN", "ResCNN", "AudioCNN". */
+  type: string;
+  /** Per-sample input shape, e.g. [64] or [28, 28, 1]. */
+  inputShape: number[];
+  /** Number of classes (logits). */
+  outputDim: number;
+  /** Architecture parameters from the model config (hidden sizes, dropout, ...). */
+  params: Record<string, unknown>;
+}
+
+export type OptimizerType = "Adam" | "AdamW" | "SGD";
+
+export interface OptimizerSpec {
+  type: OptimizerType;
+  learningRate: number;
+  /** SGD momentum (default 0). */
+  momentum?: number;
+  nesterov?: boolean;
+  /** Decoupled weight decay for AdamW, L2 for SGD (default 0; AdamW default 0.01). */
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** A named intermediate output of a forward pass (row-major, first dim = batch). */
+export interface LayerOutput {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface ForwardResult {
+  /** Logits, batch × outputDim, row-major. */
+  logits: Float32Array;
+  /** The layer outputs that were asked for, by layer name. */
+  layers: Record<string, LayerOutput>;
+}
+
+/** Trainable state beyond the weights, so a resumed run continues exactly. */
+export interface NetworkRngState {
+  dropout: [number, number, number, number];
+}
+
+export interface Network {
+  readonly spec: NetworkSpec;
+  /** Names of the model's layers in forward order (probes of PredictionDepth match these). */
+  readonly layerNames: readonly string[];
+  /**
+   * One optimisation step on a batch: forward in training mode (dropout on), softmax cross-entropy,
+   * backward, optimiser update. `classWeights` (length outputDim) gives PyTorch-style weighted
+   * cross-entropy: sum_i w[y_i] * l_i / sum_i w[y_i]. Returns the (weighted) mean loss.
+   */
+  trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number;
+  /** Forward pass in eval mode (dropout off). `outputs` names extra layers to return. */
+  forward(x: Float32Array, batchSize: number, outputs?: readonly string[]): ForwardResult;
+  setLearningRate(lr: number): void;
+  getLearningRate(): number;
+  getRngState(): NetworkRngState;
+  setRngState(state: NetworkRngState): void;
+  /** Writes model.json + weights.bin (and optimizer.json + optimizer.bin when asked) into `dir`. */
+  save(dir: string, options?: { optimizer?: boolean }): Promise<void>;
+  /** Loads optimizer state saved by save(dir, {optimizer: true}); no-op when absent. */
+  loadOptimizerState(dir: string): Promise<void>;
+  dispose(): void;
+}
+
+export interface EngineInfo {
+  /** "wasm", "cpu" or "tensorflow" (tfjs-node). */
+  backend: string;
+  simd: boolean;
+  version: string;
+}

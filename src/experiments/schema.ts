@@ -1,0 +1,125 @@
+import { z } from "zod";
+
+/**
+ * Schemas of a resolved run configuration: the `config.yaml` saved in every run folder, from which
+ * the run can be rebuilt exactly. Types are inferred from the schemas so they never drift apart.
+ * Group configs (dataset, model, ...) keep extra keys (`.passthrough()`): they are the constructor
+ * arguments of the class their `type` names.
+ */
+
+const Id = z.string().min(1);
+
+export const DatasetConfigSchema = z
+  .object({
+    id: Id,
+    type: Id,
+    criterion: z.enum(["CrossEntropy", "BalancedCrossEntropy"]).default("CrossEntropy"),
+    metrics: z.array(z.enum(["accuracy", "uar", "f1"])).min(1).default(["accuracy", "uar", "f1"]),
+    tracking_metric: z.enum(["accuracy", "uar", "f1"]).default("accuracy"),
+  })
+  .passthrough();
+
+export const ModelConfigSchema = z.object({ id: Id, type: Id }).passthrough();
+
+export const OptimizerConfigSchema = z
+  .object({
+    id: Id,
+    type: z.enum(["Adam", "AdamW", "SGD"]),
+    momentum: z.number().min(0).optional(),
+    nesterov: z.boolean().optional(),
+    weight_decay: z.number().min(0).optional(),
+    beta1: z.number().optional(),
+    beta2: z.number().optional(),
+    epsilon: z.number().optional(),
+  })
+  .passthrough();
+
+export const SchedulerConfigSchema = z
+  .object({
+    id: Id,
+    type: z.enum(["None", "StepLR", "Cosine"]),
+    /** StepLR: multiply the rate by gamma every step_size evaluations. */
+    step_size: z.number().int().positive().optional(),
+    gamma: z.number().positive().optional(),
+    /** Cosine: the rate at the last iteration. */
+    eta_min: z.number().min(0).optional(),
+  })
+  .passthrough();
+
+export const AugmentationConfigSchema = z.object({ id: Id }).passthrough();
+
+export const ScoringRefSchema = z.object({ id: Id, type: z.string().optional() }).passthrough();
+
+export const PacingConfigSchema = z
+  .object({
+    id: Id,
+    type: z.string().optional(),
+    initial_size: z.number(),
+    final_iteration: z.number(),
+  })
+  .passthrough();
+
+export const SamplingConfigSchema = z
+  .object({ id: z.enum(["None", "Unbalanced", "Balanced", "Original"]), short: z.string() })
+  .passthrough();
+
+export const CurriculumConfigSchema = z
+  .object({
+    id: Id,
+    type: z.enum(["None", "Curriculum", "AntiCurriculum", "RandomCurriculum"]),
+    short: z.string(),
+    scoring: ScoringRefSchema,
+    pacing: PacingConfigSchema,
+    sampling: SamplingConfigSchema,
+  })
+  .passthrough();
+
+export const NONE_CURRICULUM = {
+  id: "None",
+  type: "None",
+  short: "N",
+  scoring: { id: "None", type: "None" },
+  pacing: { id: "None", type: "None", initial_size: 1, final_iteration: 0 },
+  sampling: { id: "None", short: "N" },
+} as const;
+
+export const RunConfigSchema = z
+  .object({
+    results_dir: z.string().default("results"),
+    experiment_id: Id.refine((s) => !s.includes("_"), "must not contain '_' (run names are split on '_')"),
+    /** An integer, or "T-D": training seed T and dataset seed D. */
+    seed: z.union([z.number().int(), z.string().regex(/^\d+-\d+$/)]),
+    batch_size: z.number().int().positive(),
+    inference_batch_size: z.number().int().positive().default(256),
+    learning_rate: z.number().positive(),
+    training_type: z.enum(["epoch", "step"]).default("epoch"),
+    iterations: z.number().int().positive(),
+    eval_frequency: z.number().int().positive().default(1),
+    save_frequency: z.number().int().positive().default(1),
+    progress_bar: z.boolean().default(true),
+    save_train_outputs: z.boolean().default(true),
+    save_dev_outputs: z.boolean().default(true),
+    save_test_outputs: z.boolean().default(true),
+    dataset: DatasetConfigSchema,
+    model: ModelConfigSchema,
+    optimizer: OptimizerConfigSchema,
+    scheduler: SchedulerConfigSchema.default({ id: "None", type: "None" }),
+    augmentation: AugmentationConfigSchema.default({ id: "None" }),
+    curriculum: CurriculumConfigSchema.default(structuredClone(NONE_CURRICULUM) as never),
+  })
+  .passthrough();
+
+export type DatasetConfig = z.infer<typeof DatasetConfigSchema>;
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+export type OptimizerConfig = z.infer<typeof OptimizerConfigSchema>;
+export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;
+export type CurriculumConfig = z.infer<typeof CurriculumConfigSchema>;
+export type PacingConfig = z.infer<typeof PacingConfigSchema>;
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+/** Splits a seed into training seed and dataset seed ("T-D" or one integer for both). */
+export function parseSeed(seed: RunConfig["seed"]): { train: number; data: number } {
+  if (typeof seed === "number") return { train: seed, data: seed };
+  const [t, d] = seed.split("-").map(Number) as [number, number];
+  return { train: t, data: d };
+}

@@ -1,0 +1,80 @@
+import type { Dataset, Subset } from "../data/types.js";
+import type { Network } from "../engine/types.js";
+import type { RunConfig } from "../experiments/schema.js";
+
+/**
+ * Chooses the training rows of each pass. The default visits every row of the training subset in a
+ * fresh seeded shuffle; curriculum learning installs its own through TrainContext.setSampler.
+ */
+export interface PassSampler {
+  /** Positions (into ctx.train) of the next pass, in visiting order. */
+  nextPass(): Int32Array;
+  /** JSON-serialisable state, saved with every checkpoint so a resumed run sees the same batches. */
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+/** What callbacks see and may change. */
+export interface TrainContext {
+  readonly config: RunConfig;
+  readonly runDir: string;
+  readonly dataset: Dataset;
+  /** The training subset actually trained on (restricted by TrainOptions.trainPositions if given). */
+  readonly train: Subset;
+  readonly network: Network;
+  /** "epoch" or "step". */
+  readonly trainingType: "epoch" | "step";
+  readonly totalIterations: number;
+  /** Current epoch or step (1-based while training, 0 before the first). */
+  readonly iteration: number;
+  setSampler(sampler: PassSampler): void;
+  /** Class weights for the (balanced) cross-entropy; null = unweighted. */
+  setClassWeights(weights: Float32Array | null): void;
+  readonly classWeights: Float32Array | null;
+  /** Writes a line to the run's log (and the console when not silent). */
+  log(line: string): void;
+}
+
+/** Dev metrics of one evaluation, e.g. {accuracy, uar, f1, dev_loss}. */
+export type MetricValues = Record<string, number>;
+
+/** Hooks into the training loop; every hook is optional. Async hooks are awaited. */
+export interface TrainCallback {
+  readonly name: string;
+  onTrainBegin?(ctx: TrainContext): void | Promise<void>;
+  onIterationBegin?(ctx: TrainContext, iteration: number): void | Promise<void>;
+  onStep?(ctx: TrainContext, iteration: number, batchIndex: number, loss: number): void | Promise<void>;
+  /** The sampler's pass is used up (epoch mode: after each epoch's validation; step mode: when a pass ends). */
+  onPassExhausted?(ctx: TrainContext, iteration: number): void | Promise<void>;
+  onValidationEnd?(ctx: TrainContext, iteration: number, metrics: MetricValues): void | Promise<void>;
+  onIterationEnd?(ctx: TrainContext, iteration: number, metrics: MetricValues): void | Promise<void>;
+  onTrainEnd?(ctx: TrainContext): void | Promise<void>;
+  /** JSON-serialisable state saved with each checkpoint and restored on resume. */
+  getState?(): unknown;
+  setState?(state: unknown): void;
+}
+
+export interface TrainOptions {
+  /** The run folder (created if missing). */
+  runDir: string;
+  callbacks?: TrainCallback[];
+  /** A dataset already built from config.dataset (saves loading it again). */
+  dataset?: Dataset;
+  /** Train only on these positions of the train subset (CVLoss folds); dev/test unchanged. */
+  trainPositions?: Int32Array;
+  /** Show a progress bar (also needs config.progress_bar and a TTY). */
+  progress?: boolean;
+  /** Where log lines go besides the run's training.log (default: stderr). Null silences. */
+  log?: ((line: string) => void) | null;
+}
+
+export interface TrainResult {
+  runDir: string;
+  /** True when metrics.csv already existed for the same config: nothing was trained. */
+  skipped: boolean;
+  bestIteration: number;
+  /** Dev metrics at the best iteration. */
+  best: MetricValues;
+  /** Test metrics of the best model. */
+  test: MetricValues;
+}

@@ -1,0 +1,40 @@
+/**
+ * Errors that reach the user. `exitCode` 2 is a usage error (bad command line), 1 a runtime error
+ * (bad file, bad config value, failed run). Messages name the file, the key and what was expected.
+ */
+export class CurriculaError extends Error {
+  readonly exitCode: 1 | 2;
+  constructor(message: string, exitCode: 1 | 2 = 1) {
+    super(message);
+    this.name = "CurriculaError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** A command-line usage error (exit code 2). */
+export class UsageError extends CurriculaError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = "UsageError";
+  }
+}
+
+/** A configuration value that is missing or invalid; names the file (if any) and the dotted key. */
+export class ConfigError extends CurriculaError {
+  readonly file: string | undefined;
+  readonly key: string;
+  constructor(key: string, problem: string, file?: string) {
+    super(`${file ? `${file}: ` : ""}${key}: ${problem}`, 1);
+    this.name = "ConfigError";
+    this.file = file;
+    this.key = key;
+  }
+}
+
+/** A data file that is missing or malformed. */
+export class DataError extends CurriculaError {
+  constructor(message: string) {
+    super(message, 1);
+    this.name = "DataError";
+  }
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { writeFileAtomicSync } from "./atomic.js";
+
+/**
+ * numpy `.npy` (format 1.0) reading and writing, so per-sample outputs can be checked with any tool
+ * (`numpy.load`). Supports C-order float32, float64, int32, int64 (read as int32/float64), uint8.
+ */
+export type NpyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export interface Npy<T extends NpyArray = NpyArray> {
+  data: T;
+  shape: number[];
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+function descrOf(data: NpyArray): string {
+  if (data instanceof Float32Array) return "<f4";
+  if (data instanceof Float64Array) return "<f8";
+  if (data instanceof Int32Array) return "<i4";
+  if (data instanceof Uint8Array) return "|u1";
+  throw new Error("unsupported npy array type");
+}
+
+/** Encodes an array and its shape as the bytes of a `.npy` file. */
+export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new Error(`npy: shape [${shape.join(", ")}] holds ${count} values but the array has ${data.length}`);
+  }
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+  let header = `{'descr': '${descrOf(data)}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
+  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  const out = new Uint8Array(MAGIC.length + 4 + header.length + data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1; // major version
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+/** Parses the bytes of a `.npy` file. int64 data are returned as Int32Array (values must fit). */
+export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) throw new Error(`${source}: not a .npy file (bad magic)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = bytes[6];
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const headerStart = major === 1 ? 10 : 12;
+  const header = new TextDecoder("latin1").decode(bytes.subarray(headerStart, headerStart + headerLen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw new Error(`${source}: unreadable .npy header`);
+  if (fortran === "True") throw new Error(`${source}: Fortran-ordered .npy arrays are not supported`);
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const offset = headerStart + headerLen;
+  const raw = bytes.slice(offset); // copy: aligned buffer for typed-array views
+  let data: NpyArray;
+  switch (descr) {
+    case "<f4":
+      data = new Float32Array(raw.buffer, 0, count);
+      break;
+    case "<f8":
+      data = new Float64Array(raw.buffer, 0, count);
+      break;
+    case "<i4":
+      data = new Int32Array(raw.buffer, 0, count);
+      break;
+    case "<i8": {
+      const big = new BigInt64Array(raw.buffer, 0, count);
+      data = Int32Array.from(big, (v) => Number(v));
+      break;
+    }
+    case "|u1":
+      data = new Uint8Array(raw.buffer, 0, count);
+      break;
+    default:
+      throw new Error(`${source}: unsupported .npy dtype '${descr}'`);
+  }
+  return { data, shape };
+}
+
+/** Writes a `.npy` file atomically. */
+export function saveNpy(path: string, data: NpyArray, shape: readonly number[]): void {
+  writeFileAtomicSync(path, encodeNpy(data, shape));
+}
+
+/** Reads a `.npy` file. */
+export function loadNpy(path: string): Npy {
+  return decodeNpy(readFileSync(path), path);
+}
