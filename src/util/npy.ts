@@ -64,7 +64,9 @@ export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
     .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = headerStart + headerLen;
-  const raw = bytes.slice(offset); // copy: aligned buffer for typed-array views
+  // Copy into a fresh, aligned buffer (a Node Buffer's slice() would be a view into a shared pool).
+  const raw = new Uint8Array(bytes.byteLength - offset);
+  raw.set(bytes.subarray(offset));
   let data: NpyArray;
   switch (descr) {
     case "<f4":
