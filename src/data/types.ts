@@ -40,5 +40,10 @@ export interface Dataset {
   readonly outputDim: number;
   /** True when samples are images that the report may show as thumbnails. */
   readonly isImage: boolean;
+  /**
+   * Height, width and channels of one image when `isImage` (also when `featureShape` is flat, as
+   * for Digits with `shape: flat`), so the report can draw thumbnails.
+   */
+  readonly imageShape?: readonly [number, number, number];
   subset(name: SubsetName): Subset;
 }

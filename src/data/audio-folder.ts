@@ -1,0 +1,373 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { writeDirAtomic } from "../util/atomic.js";
+import { ConfigError, DataError } from "../util/errors.js";
+import { encodeNpy, loadNpy } from "../util/npy.js";
+import { createProgress } from "../util/progress.js";
+import { Rng } from "../util/rng.js";
+import {
+  booleanOption,
+  type DatasetOptions,
+  numberOption,
+  optionalNumber,
+  optionalString,
+  splitFractions,
+  stringOption,
+} from "./config.js";
+import { encodeWith, sortClassNames } from "./labels.js";
+import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
+import { resolveDataPath } from "./paths.js";
+import { fitLength, mixToMono, resample } from "./resample.js";
+import {
+  assertNonEmptySplits,
+  heldOutCounts,
+  randomSplit,
+  type SplitRows,
+  stratifiedSplit,
+} from "./splits.js";
+import { featureStore, SplitDataset, ViewSubset } from "./store.js";
+import { readTable, requireColumn, rowRef, type Table } from "./table.js";
+import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
+
+/**
+ * Audio files listed in a CSV index (columns path, label and optionally split; paths relative to
+ * the root folder `path`). `preprocessDataset` decodes every file once (audio-decode), mixes to
+ * mono, resamples, pads/trims to `duration` seconds and stores log-mel spectrograms as `.npy` in a
+ * cache folder with a `cache_key.json` of the parameters; `createDataset` only reads the cache
+ * (building it first if it is missing or stale), so audio is never decoded twice.
+ */
+export interface AudioFolderSettings {
+  root: string;
+  indexPath: string;
+  pathColumn: string;
+  labelColumn: string;
+  splitColumn: string;
+  duration: number;
+  cacheDir: string;
+  params: LogMelParams;
+  /** The parameters the cache depends on, as stored in cache_key.json. */
+  key: Record<string, unknown>;
+}
+
+const CACHE_FORMAT = 1;
+const KEY_FILE = "cache_key.json";
+
+export function audioFolderSettings(config: DatasetOptions): AudioFolderSettings {
+  const rootOption = optionalString(config, "path");
+  if (!rootOption) throw new ConfigError("dataset.path", "required: the root folder of the audio files");
+  const root = resolveDataPath(rootOption);
+  const indexPath = resolve(root, stringOption(config, "index", "index.csv"));
+  const sampleRate = numberOption(config, "sample_rate", 16000, { integer: true, above: 0 });
+  const nFft = numberOption(config, "n_fft", 512, { integer: true, min: 2 });
+  if (!isPowerOfTwo(nFft)) throw new ConfigError("dataset.n_fft", `expected a power of two, got ${nFft}`);
+  const params: LogMelParams = {
+    sampleRate,
+    nFft,
+    hopLength: numberOption(config, "hop_length", 160, { integer: true, above: 0 }),
+    nMels: numberOption(config, "n_mels", 64, { integer: true, above: 0 }),
+    fmin: numberOption(config, "fmin", 0, { min: 0 }),
+    fmax: optionalNumber(config, "fmax", { above: 0, max: sampleRate / 2 }) ?? sampleRate / 2,
+  };
+  if (params.fmin >= params.fmax) {
+    throw new ConfigError("dataset.fmin", `must be below fmax (${params.fmax}), got ${params.fmin}`);
+  }
+  const duration = numberOption(config, "duration", 1, { above: 0 });
+  const pathColumn = stringOption(config, "path_column", "path");
+  const labelColumn = stringOption(config, "label_column", "label");
+  const splitColumn = stringOption(config, "split_column", "split");
+  const indexHash = existsSync(indexPath)
+    ? createHash("sha256").update(readFileSync(indexPath)).digest("hex")
+    : "";
+  const key = {
+    format: CACHE_FORMAT,
+    index: indexPath,
+    index_sha256: indexHash,
+    path_column: pathColumn,
+    label_column: labelColumn,
+    split_column: splitColumn,
+    sample_rate: sampleRate,
+    duration,
+    n_fft: params.nFft,
+    hop_length: params.hopLength,
+    n_mels: params.nMels,
+    fmin: params.fmin,
+    fmax: params.fmax,
+  };
+  const digest = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
+  const cacheOption = optionalString(config, "cache_dir");
+  const cacheDir = cacheOption
+    ? resolveDataPath(cacheOption)
+    : join(root, ".curricula-cache", `logmel-${digest}`);
+  return { root, indexPath, pathColumn, labelColumn, splitColumn, duration, cacheDir, params, key };
+}
+
+interface AudioIndex {
+  table: Table;
+  files: string[];
+  labels: string[];
+  /** Per row when the index has the split column. */
+  split: SubsetName[] | null;
+}
+
+function readIndex(s: AudioFolderSettings): AudioIndex {
+  const table = readTable(s.indexPath, "audio index (dataset.index)");
+  const pathAt = requireColumn(table, s.pathColumn, "dataset.path_column");
+  const labelAt = requireColumn(table, s.labelColumn, "dataset.label_column");
+  const splitAt = table.columns.indexOf(s.splitColumn);
+  const files: string[] = [];
+  const labels: string[] = [];
+  const split: SubsetName[] = [];
+  table.rows.forEach((record, r) => {
+    const file = record[pathAt] ?? "";
+    const label = record[labelAt] ?? "";
+    if (file === "")
+      throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.pathColumn}': empty path`);
+    if (label === "")
+      throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.labelColumn}': empty label`);
+    files.push(resolve(s.root, file));
+    labels.push(label);
+    if (splitAt >= 0) {
+      const value = (record[splitAt] ?? "").toLowerCase();
+      if (!(SUBSET_NAMES as readonly string[]).includes(value)) {
+        throw new DataError(
+          `${s.indexPath}: ${rowRef(table, r)}, column '${s.splitColumn}': expected train, dev or test, got '${record[splitAt] ?? ""}'`,
+        );
+      }
+      split.push(value as SubsetName);
+    }
+  });
+  if (files.length === 0) throw new DataError(`${s.indexPath}: the audio index lists no files`);
+  return { table, files, labels, split: splitAt >= 0 ? split : null };
+}
+
+/** Cache parts: one per split when the index has a split column, else one for all rows. */
+function cacheParts(index: AudioIndex): Record<string, Int32Array> {
+  if (!index.split) return { all: Int32Array.from(index.files, (_, i) => i) };
+  const parts: Record<string, number[]> = { train: [], dev: [], test: [] };
+  index.split.forEach((name, r) => {
+    parts[name]?.push(r);
+  });
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, Int32Array.from(v)]));
+}
+
+type Decoder = (bytes: Uint8Array) => Promise<{ channelData: Float32Array[]; sampleRate: number }>;
+
+async function loadDecoder(): Promise<Decoder> {
+  const mod = (await import("audio-decode")) as unknown as { default: Decoder };
+  return mod.default;
+}
+
+/** Decodes one file into the model's log-mel features (frames × n_mels). */
+export async function audioFileFeatures(
+  file: string,
+  where: string,
+  s: Pick<AudioFolderSettings, "duration" | "params">,
+  decode: Decoder,
+  filterbank: Float32Array,
+): Promise<Float32Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    throw new DataError(`${file}: audio file not found (${where})`);
+  }
+  let audio: { channelData: Float32Array[]; sampleRate: number };
+  try {
+    audio = await decode(bytes);
+  } catch (error) {
+    throw new DataError(`${file}: cannot decode audio (${where}): ${(error as Error).message}`);
+  }
+  const mono = mixToMono(audio.channelData);
+  if (mono.length === 0 || !(audio.sampleRate > 0)) {
+    throw new DataError(`${file}: cannot decode audio (${where}): no samples`);
+  }
+  const signal = fitLength(
+    resample(mono, audio.sampleRate, s.params.sampleRate),
+    Math.round(s.duration * s.params.sampleRate),
+  );
+  return logMelSpectrogram(signal, s.params, filterbank);
+}
+
+function cacheIsValid(s: AudioFolderSettings): boolean {
+  const keyFile = join(s.cacheDir, KEY_FILE);
+  if (!existsSync(keyFile)) return false;
+  try {
+    return JSON.stringify(JSON.parse(readFileSync(keyFile, "utf8"))) === JSON.stringify(s.key);
+  } catch {
+    return false;
+  }
+}
+
+/** Fails before any decoding when a split would be empty (sizes depend only on the index). */
+function checkSplitSizes(
+  datasetId: string,
+  s: AudioFolderSettings,
+  index: AudioIndex,
+  fractions: { dev: number; test: number },
+): void {
+  if (index.split) {
+    const count = (name: SubsetName) => index.split?.filter((v) => v === name).length ?? 0;
+    const none = (name: SubsetName) => `no row of ${s.indexPath} has ${s.splitColumn} = ${name}`;
+    assertNonEmptySplits(
+      datasetId,
+      { train: count("train"), dev: count("dev"), test: count("test") },
+      { train: none("train"), dev: none("dev"), test: none("test") },
+    );
+    return;
+  }
+  const n = index.files.length;
+  const held = heldOutCounts(n, fractions.dev, fractions.test);
+  assertNonEmptySplits(
+    datasetId,
+    { train: n - held.dev - held.test, dev: held.dev, test: held.test },
+    { dev: `${n} files × dev_split ${fractions.dev}`, test: `${n} files × test_split ${fractions.test}` },
+  );
+}
+
+/** Builds the feature cache (unless it is already valid). */
+export async function preprocessAudioFolder(
+  config: DatasetOptions & { id: string },
+  options: { force?: boolean } = {},
+): Promise<void> {
+  const s = audioFolderSettings(config);
+  if (!options.force && cacheIsValid(s)) return;
+  const index = readIndex(s);
+  checkSplitSizes(config.id, s, index, splitFractions(config, { dev: 0.2, test: 0.2 }));
+  await buildCache(s, index);
+}
+
+async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<void> {
+  const decode = await loadDecoder();
+  const fb = melFilterbank(s.params.sampleRate, s.params.nFft, s.params.nMels, s.params.fmin, s.params.fmax);
+  const frames = frameCount(Math.round(s.duration * s.params.sampleRate), s.params.hopLength);
+  const size = frames * s.params.nMels;
+  const parts = cacheParts(index);
+  index.files.forEach((file, r) => {
+    if (!existsSync(file)) {
+      throw new DataError(`${file}: audio file not found (${rowRef(index.table, r)} of ${s.indexPath})`);
+    }
+  });
+  const progress = createProgress("Preprocess", index.files.length);
+  try {
+    await writeDirAtomic(s.cacheDir, async (tmp) => {
+      for (const [name, rows] of Object.entries(parts)) {
+        const data = new Float32Array(rows.length * size);
+        for (let i = 0; i < rows.length; i++) {
+          const r = rows[i] as number;
+          const where = `${rowRef(index.table, r)} of ${s.indexPath}`;
+          data.set(await audioFileFeatures(index.files[r] as string, where, s, decode, fb), i * size);
+          progress.increment(1);
+        }
+        await writeFile(join(tmp, `${name}.npy`), encodeNpy(data, [rows.length, frames, s.params.nMels]));
+        await writeFile(join(tmp, `${name}_rows.npy`), encodeNpy(rows, [rows.length]));
+      }
+      await writeFile(join(tmp, KEY_FILE), `${JSON.stringify(s.key, null, 2)}\n`);
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Mean and standard deviation of all values of the given rows (for input standardisation). */
+export function rowStats(
+  data: Float32Array,
+  width: number,
+  rows: ArrayLike<number>,
+): { mean: number; std: number } {
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const base = (rows[i] as number) * width;
+    for (let j = 0; j < width; j++) {
+      const v = data[base + j] as number;
+      sum += v;
+      sq += v * v;
+    }
+  }
+  const n = rows.length * width;
+  const mean = n > 0 ? sum / n : 0;
+  const std = n > 0 ? Math.sqrt(Math.max(0, sq / n - mean * mean)) : 1;
+  return { mean, std: std > 1e-12 ? std : 1 };
+}
+
+export async function createAudioFolder(
+  config: DatasetOptions & { id: string },
+  seed: number,
+): Promise<Dataset> {
+  const s = audioFolderSettings(config);
+  const fractions = splitFractions(config, { dev: 0.2, test: 0.2 });
+  const stratify = booleanOption(config, "stratify", true);
+  const normalize = booleanOption(config, "normalize", true);
+  const index = readIndex(s);
+  checkSplitSizes(config.id, s, index, fractions);
+  if (!cacheIsValid(s)) {
+    try {
+      await buildCache(s, index);
+    } catch (error) {
+      // Another process may have built the same cache at the same moment.
+      if (!cacheIsValid(s)) throw error;
+    }
+  }
+  const classNames = sortClassNames(index.labels);
+  const codes = encodeWith(classNames, index.labels);
+  const frames = frameCount(Math.round(s.duration * s.params.sampleRate), s.params.hopLength);
+  const width = frames * s.params.nMels;
+  const load = (name: string) => {
+    const features = loadNpy(join(s.cacheDir, `${name}.npy`));
+    const rows = loadNpy(join(s.cacheDir, `${name}_rows.npy`));
+    if (
+      !(features.data instanceof Float32Array) ||
+      !(rows.data instanceof Int32Array) ||
+      features.data.length !== rows.data.length * width
+    ) {
+      throw new DataError(
+        `${join(s.cacheDir, `${name}.npy`)}: unexpected cache content; delete ${s.cacheDir} and preprocess again`,
+      );
+    }
+    return { features: features.data, rows: rows.data };
+  };
+  const subsets = {} as Record<SubsetName, ViewSubset>;
+  const makeView = (
+    name: SubsetName,
+    data: Float32Array,
+    positions: Int32Array,
+    indexRows: Int32Array,
+    stats: { mean: number; std: number },
+  ) => {
+    const store = featureStore(data, width, normalize ? { offset: -stats.mean, scale: 1 / stats.std } : {});
+    const source = Int32Array.from(positions, (p) => indexRows[p] as number);
+    const labels = Int32Array.from(source, (r) => codes[r] as number);
+    return new ViewSubset(name, store, positions, labels, source);
+  };
+  const identity = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+  if (index.split) {
+    const parts = Object.fromEntries(SUBSET_NAMES.map((n) => [n, load(n)])) as Record<
+      SubsetName,
+      { features: Float32Array; rows: Int32Array }
+    >;
+    const stats = rowStats(parts.train.features, width, identity(parts.train.rows.length));
+    for (const name of SUBSET_NAMES) {
+      const part = parts[name];
+      subsets[name] = makeView(name, part.features, identity(part.rows.length), part.rows, stats);
+    }
+  } else {
+    const all = load("all");
+    const rng = Rng.derive(seed, "split");
+    const split: SplitRows = stratify
+      ? stratifiedSplit(codes, classNames.length, fractions, rng)
+      : randomSplit(codes.length, fractions, rng);
+    // Cache rows of "all" are index rows 0..n-1 in order, so split rows are store rows too.
+    const stats = rowStats(all.features, width, split.train);
+    for (const name of SUBSET_NAMES)
+      subsets[name] = makeView(name, all.features, split[name], all.rows, stats);
+  }
+  return new SplitDataset({
+    id: config.id,
+    featureShape: [frames, s.params.nMels, 1],
+    classNames,
+    isImage: false,
+    subsets,
+  });
+}

@@ -1,0 +1,129 @@
+import type { DatasetConfig } from "../experiments/schema.js";
+import { ConfigError } from "../util/errors.js";
+import { createAudioFolder, preprocessAudioFolder } from "./audio-folder.js";
+import { createCsvDataset } from "./csv.js";
+import { createDigits } from "./digits.js";
+import { createFashionMnist, createMnist } from "./mnist.js";
+import { createToy } from "./toy.js";
+import type { Dataset } from "./types.js";
+
+/**
+ * Datasets by config `type`. Each factory reads its own keys from the run config's `dataset`
+ * object (criterion and metrics keys are the trainer's) and loads nothing before it is called.
+ */
+interface DatasetFactory {
+  /** The type's own config keys (besides id, type, criterion, metrics, tracking_metric). */
+  keys: readonly string[];
+  create(config: DatasetConfig, seed: number): Promise<Dataset>;
+  /** Work done once before training (feature caches); absent when there is none. */
+  preprocess?(config: DatasetConfig): Promise<void>;
+}
+
+const SPLIT_KEYS = ["dev_split", "test_split"] as const;
+
+const REGISTRY: Record<string, DatasetFactory> = {
+  AudioFolder: {
+    keys: [
+      "path",
+      "index",
+      "path_column",
+      "label_column",
+      "split_column",
+      "sample_rate",
+      "duration",
+      "n_fft",
+      "hop_length",
+      "n_mels",
+      "fmin",
+      "fmax",
+      "cache_dir",
+      "normalize",
+      "stratify",
+      ...SPLIT_KEYS,
+    ],
+    create: createAudioFolder,
+    preprocess: (config) => preprocessAudioFolder(config),
+  },
+  CSV: {
+    keys: [
+      "path",
+      "format",
+      "target_column",
+      "split_column",
+      "feature_columns",
+      "normalize",
+      "stratify",
+      "train_file",
+      "dev_file",
+      "test_file",
+      ...SPLIT_KEYS,
+    ],
+    create: createCsvDataset,
+  },
+  Digits: { keys: ["shape", ...SPLIT_KEYS], create: createDigits },
+  FashionMNIST: { keys: ["path", "dev_split", "limit", "test_limit"], create: createFashionMnist },
+  MNIST: { keys: ["dev_split", "limit", "test_limit"], create: createMnist },
+  Toy: {
+    keys: ["size", "num_targets", "feature_shape", "separation", "noise_min", "noise_max", ...SPLIT_KEYS],
+    create: createToy,
+  },
+};
+
+/** Keys every dataset config may carry: identity, and the trainer's criterion and metrics. */
+export const COMMON_DATASET_KEYS: readonly string[] = [
+  "id",
+  "type",
+  "criterion",
+  "metrics",
+  "tracking_metric",
+];
+
+/** The config keys a dataset type reads (for config checks and docs). */
+export function datasetKeys(type: string): readonly string[] {
+  const factory = REGISTRY[type];
+  if (!factory) throw unknownType(type);
+  return factory.keys;
+}
+
+function unknownType(type: string, id?: string): ConfigError {
+  const which = id ? ` (dataset id '${id}')` : "";
+  return new ConfigError(
+    "dataset.type",
+    `unknown dataset type '${type}'${which}; known types: ${DATASET_TYPES.join(", ")}`,
+  );
+}
+
+export const DATASET_TYPES: readonly string[] = Object.freeze(Object.keys(REGISTRY).sort());
+
+/** The factory of a config's type; a misspelt key is an error rather than a silent default. */
+function factoryOf(config: DatasetConfig): DatasetFactory {
+  const factory = REGISTRY[config.type];
+  if (!factory) throw unknownType(config.type, config.id);
+  for (const key of Object.keys(config)) {
+    if (key.startsWith("_") || COMMON_DATASET_KEYS.includes(key) || factory.keys.includes(key)) continue;
+    throw new ConfigError(
+      `dataset.${key}`,
+      `unknown key for dataset type '${config.type}'; its keys are: ${factory.keys.join(", ")}`,
+    );
+  }
+  return factory;
+}
+
+/** Builds the dataset a run config names; `seed` is the run's dataset seed (splits, Toy data). */
+export async function createDataset(config: DatasetConfig, seed: number): Promise<Dataset> {
+  return factoryOf(config).create(config, seed);
+}
+
+/** Runs a dataset's one-off preparation (the AudioFolder feature cache); a no-op for the others. */
+export async function preprocessDataset(config: DatasetConfig): Promise<void> {
+  await factoryOf(config).preprocess?.(config);
+}
+
+export { encodeIdx, parseIdx, readIdxFile } from "./idx.js";
+export { encodeLabels, sortClassNames } from "./labels.js";
+export type { LogMelParams } from "./logmel.js";
+export { logMelSpectrogram, melFilterbank, powerSpectrogram } from "./logmel.js";
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "./mnist.js";
+export { stratifiedSplit } from "./splits.js";
+export type { Batch, Dataset, Subset, SubsetName } from "./types.js";
+export { SUBSET_NAMES } from "./types.js";

@@ -1,0 +1,149 @@
+import type { Batch, Dataset, Subset, SubsetName } from "./types.js";
+
+/**
+ * Features held once in memory: `rows × featureSize` values, raw (uint8 pixels or float32), turned
+ * into model input only when a batch is gathered: `x = (raw + offset) * scale`. Subsets are views
+ * (row positions) into a store, so 60,000 images are never copied.
+ */
+export interface FeatureStore {
+  readonly data: Uint8Array | Float32Array;
+  readonly featureSize: number;
+  readonly offset: number;
+  readonly scale: number;
+}
+
+export function featureStore(
+  data: Uint8Array | Float32Array,
+  featureSize: number,
+  transform: { offset?: number; scale?: number } = {},
+): FeatureStore {
+  if (featureSize <= 0 || data.length % featureSize !== 0) {
+    throw new Error(`feature store: ${data.length} values do not divide into rows of ${featureSize}`);
+  }
+  return { data, featureSize, offset: transform.offset ?? 0, scale: transform.scale ?? 1 };
+}
+
+export function storeRows(store: FeatureStore): number {
+  return store.data.length / store.featureSize;
+}
+
+const lutCache = new WeakMap<FeatureStore, Float32Array>();
+
+/** The 256 possible uint8 values already transformed, so gathering is one table look-up per value. */
+function byteTable(store: FeatureStore): Float32Array {
+  let lut = lutCache.get(store);
+  if (!lut) {
+    lut = Float32Array.from({ length: 256 }, (_, v) => (v + store.offset) * store.scale);
+    lutCache.set(store, lut);
+  }
+  return lut;
+}
+
+/** Gathers store rows into a fresh float32 batch matrix (pure; exported for tests and benches). */
+export function gatherRows(store: FeatureStore, rows: ArrayLike<number>): Float32Array {
+  const { data, featureSize: f, offset, scale } = store;
+  const out = new Float32Array(rows.length * f);
+  if (data instanceof Uint8Array) {
+    const lut = byteTable(store);
+    for (let b = 0; b < rows.length; b++) {
+      const start = (rows[b] as number) * f;
+      const dst = b * f;
+      for (let j = 0; j < f; j++) out[dst + j] = lut[data[start + j] as number] as number;
+    }
+    return out;
+  }
+  for (let b = 0; b < rows.length; b++) {
+    const start = (rows[b] as number) * f;
+    const dst = b * f;
+    if (offset === 0 && scale === 1) {
+      out.set(data.subarray(start, start + f), dst);
+    } else {
+      for (let j = 0; j < f; j++) out[dst + j] = ((data[start + j] as number) + offset) * scale;
+    }
+  }
+  return out;
+}
+
+/** A subset as a view: positions 0..size-1 map to `rows` of a shared store. */
+export class ViewSubset implements Subset {
+  readonly size: number;
+
+  constructor(
+    readonly name: SubsetName,
+    private readonly store: FeatureStore,
+    /** Store row of each subset position. */
+    private readonly rows: Int32Array,
+    readonly labels: Int32Array,
+    readonly sourceIndex: Int32Array,
+  ) {
+    if (labels.length !== rows.length || sourceIndex.length !== rows.length) {
+      throw new Error(`subset ${name}: rows, labels and sourceIndex differ in length`);
+    }
+    this.size = rows.length;
+  }
+
+  batch(positions: ArrayLike<number>): Batch {
+    const n = positions.length;
+    const storeRowsOf = new Int32Array(n);
+    const y = new Int32Array(n);
+    const index = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = positions[i] as number;
+      if (!Number.isInteger(p) || p < 0 || p >= this.size) {
+        throw new RangeError(`subset ${this.name}: position ${p} is outside 0..${this.size - 1}`);
+      }
+      storeRowsOf[i] = this.rows[p] as number;
+      y[i] = this.labels[p] as number;
+      index[i] = p;
+    }
+    return { x: gatherRows(this.store, storeRowsOf), y, index };
+  }
+}
+
+/** Builds a subset from source rows of a store whose store row = source index. */
+export function subsetOfRows(
+  name: SubsetName,
+  store: FeatureStore,
+  rows: Int32Array,
+  labelOfRow: Int32Array,
+): ViewSubset {
+  const labels = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) labels[i] = labelOfRow[rows[i] as number] as number;
+  return new ViewSubset(name, store, rows, labels, rows.slice());
+}
+
+export interface DatasetParts {
+  id: string;
+  featureShape: readonly number[];
+  classNames: readonly string[];
+  isImage: boolean;
+  imageShape?: readonly [number, number, number];
+  subsets: Record<SubsetName, Subset>;
+}
+
+/** The one Dataset implementation: metadata plus three subsets. */
+export class SplitDataset implements Dataset {
+  readonly id: string;
+  readonly featureShape: readonly number[];
+  readonly classNames: readonly string[];
+  readonly outputDim: number;
+  readonly isImage: boolean;
+  readonly imageShape?: readonly [number, number, number];
+  private readonly subsets: Record<SubsetName, Subset>;
+
+  constructor(parts: DatasetParts) {
+    this.id = parts.id;
+    this.featureShape = Object.freeze([...parts.featureShape]);
+    this.classNames = Object.freeze([...parts.classNames]);
+    this.outputDim = parts.classNames.length;
+    this.isImage = parts.isImage;
+    if (parts.imageShape) this.imageShape = parts.imageShape;
+    this.subsets = parts.subsets;
+  }
+
+  subset(name: SubsetName): Subset {
+    const s = this.subsets[name];
+    if (!s) throw new Error(`dataset '${this.id}' has no subset '${name}'`);
+    return s;
+  }
+}
