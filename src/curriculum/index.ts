@@ -1,9 +1,51 @@
-// Placeholder until the curriculum module lands (owned by the curriculum engineer): keeps the
-// trainer's import resolvable. Replaced wholesale; must not ship.
-import type { RunConfig } from "../experiments/schema.js";
-import type { TrainCallback } from "../training/types.js";
+/**
+ * Curriculum learning: pacing functions (how many samples each iteration may use), the difficulty
+ * ordering and sampler (which samples), and the pace-manager callback the trainer installs when
+ * `curriculum` is not None.
+ */
 
-export function createCurriculumCallback(config: RunConfig): TrainCallback | null {
-  if (config.curriculum.id === "None") return null;
-  throw new Error("curriculum training is not available yet");
-}
+export { CURRICULUM_TYPES, type CurriculumType, difficultyOrder } from "./ordering.js";
+export {
+  CurriculumPaceManager,
+  createCurriculumCallback,
+  type PaceManagerState,
+} from "./pace-manager.js";
+export { type PacePoint, paceSpec, paceSummarySpec } from "./pace-plot.js";
+export {
+  AbstractPace,
+  type PaceHooks,
+  type PaceOptions,
+  PacingError,
+  trunc,
+} from "./pacing/abstract-pace.js";
+export { Adaptive, type AdaptiveArgs } from "./pacing/adaptive.js";
+export { Exponential } from "./pacing/exponential.js";
+export { Linear } from "./pacing/linear.js";
+export { Logarithmic } from "./pacing/logarithmic.js";
+export { OneStep } from "./pacing/one-step.js";
+export { Polynomial, type PolynomialArgs } from "./pacing/polynomial.js";
+export { Quadratic } from "./pacing/quadratic.js";
+export {
+  createPacing,
+  loadCustomPacing,
+  PACING_TYPES,
+  type PaceClass,
+  pacingArgs,
+  pacingClass,
+  pacingType,
+  registerPacing,
+  resolvePacing,
+} from "./pacing/registry.js";
+export { Root } from "./pacing/root.js";
+export { CurriculumSampler, type CurriculumSamplerOptions, type CurriculumSamplerState } from "./sampler.js";
+export {
+  balancedClassWeights,
+  classCounts,
+  originalQuotas,
+  roundHalfEven,
+  SAMPLING_MODES,
+  type SamplingMode,
+  selectSubset,
+} from "./sampling.js";
+export { readScoreRanks, scoreFilePath } from "./score-file.js";
+export { joinPaces, type PaceSummary, type PaceSummaryOptions, readPace, summarizePace } from "./summary.js";

@@ -1,0 +1,218 @@
+import { join } from "node:path";
+import { renderPlot } from "../analysis/render.js";
+import type { RunConfig } from "../experiments/schema.js";
+import { parseSeed } from "../experiments/schema.js";
+import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
+import { writeCsv } from "../util/csv.js";
+import { ConfigError, CurriculaError } from "../util/errors.js";
+import { type CurriculumType, difficultyOrder } from "./ordering.js";
+import { paceSpec } from "./pace-plot.js";
+import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
+import { resolvePacing } from "./pacing/registry.js";
+import { CurriculumSampler, type CurriculumSamplerState } from "./sampler.js";
+import { balancedClassWeights, type SamplingMode } from "./sampling.js";
+import { readScoreRanks, scoreFilePath } from "./score-file.js";
+
+/** What the pace manager saves with each checkpoint. */
+export interface PaceManagerState {
+  iteration: number;
+  size: number;
+  /** [iteration, dataset_size] rows recorded so far. */
+  pace: Array<[number, number]>;
+  sampler: CurriculumSamplerState;
+  pacing: unknown;
+}
+
+/**
+ * Checks that a curriculum config is complete (the reference filters partial combinations out of
+ * sweeps; a single config that is partial is an error here) and returns its parts.
+ */
+function curriculumParts(config: RunConfig): { type: CurriculumType; mode: SamplingMode } {
+  const c = config.curriculum;
+  if (c.type === "None") throw new ConfigError("curriculum.type", "None has no pace manager");
+  for (const [key, value] of [
+    ["curriculum.sampling", c.sampling.id],
+    ["curriculum.scoring", c.scoring.id],
+    ["curriculum.pacing", c.pacing.id],
+  ] as const) {
+    if (value === "None") {
+      throw new ConfigError(key, `${c.id} needs a ${key.split(".")[1]} config, got None`);
+    }
+  }
+  return { type: c.type, mode: c.sampling.id as SamplingMode };
+}
+
+/**
+ * Trains on a growing subset of the training set ordered by difficulty (CurriculumPaceManager of
+ * the reference, §9.1). At train begin it reads the score file, orders the samples and installs a
+ * {@link CurriculumSampler}; whenever a pass is exhausted it asks the pacing function for the size
+ * of the next passes; at train end it writes `pace.csv` and `_plots/pace.{svg,png}`.
+ */
+export class CurriculumPaceManager implements TrainCallback {
+  readonly name = "curriculum";
+  readonly config: RunConfig;
+  private readonly type: CurriculumType;
+  private readonly mode: SamplingMode;
+  private pacingFn: (AbstractPace & PaceHooks) | null = null;
+  private samplerObj: CurriculumSampler | null = null;
+  private ctx: TrainContext | null = null;
+  private pace = new Map<number, number>();
+  private iteration = 0;
+  private size = 0;
+  /** State restored before onTrainBegin built the sampler. */
+  private pending: PaceManagerState | null = null;
+
+  constructor(config: RunConfig) {
+    this.config = config;
+    const { type, mode } = curriculumParts(config);
+    this.type = type;
+    this.mode = mode;
+  }
+
+  /** The pacing function (after train begin). */
+  get pacing(): AbstractPace | null {
+    return this.pacingFn;
+  }
+
+  get sampler(): CurriculumSampler | null {
+    return this.samplerObj;
+  }
+
+  /** The pace rows recorded so far, sorted by iteration. */
+  paceTable(): Array<[number, number]> {
+    return [...this.pace.entries()].sort((a, b) => a[0] - b[0]);
+  }
+
+  async onTrainBegin(ctx: TrainContext): Promise<void> {
+    this.ctx = ctx;
+    const config = this.config;
+    const path = scoreFilePath(config);
+    const ranks = readScoreRanks(path, ctx.train, config.curriculum.scoring.id);
+    const seeds = parseSeed(config.seed);
+    // Order and per-pass shuffles are drawn from the dataset seed, like the default sampler.
+    const order = difficultyOrder(ranks, this.type, seeds.data);
+    const n = ctx.train.size;
+    this.pacingFn = (await resolvePacing(config.curriculum.pacing, ctx.totalIterations, n)) as AbstractPace &
+      PaceHooks;
+    await this.pacingFn.onTrainBegin?.(ctx);
+    this.samplerObj = new CurriculumSampler({
+      order,
+      labels: ctx.train.labels,
+      numClasses: ctx.dataset.outputDim,
+      mode: this.mode,
+      seed: seeds.data,
+      initialSize: config.curriculum.pacing.initial_size,
+    });
+    this.iteration = 0;
+    this.size = this.pacingFn.getDatasetSize(0);
+    this.pace = new Map([[0, this.size]]);
+    this.samplerObj.setSize(this.size, 0);
+    if (this.pending) {
+      const state = this.pending;
+      this.pending = null;
+      this.applyState(state);
+    }
+    const sampled = this.samplerObj.currentSubset().length; // an impossible subset fails now
+    ctx.setSampler(this.samplerObj);
+    this.updateWeights();
+    ctx.log(
+      `curriculum: ${this.type} by ${config.curriculum.scoring.id} (${path}), ${this.mode} sampling, ${config.curriculum.pacing.id} pacing; dataset size ${this.size} of ${n}${sampled !== this.size ? ` (${sampled} sampled)` : ""}`,
+    );
+  }
+
+  async onValidationEnd(ctx: TrainContext, iteration: number, metrics: MetricValues): Promise<void> {
+    await this.pacingFn?.onValidationEnd?.(ctx, iteration, metrics);
+  }
+
+  onPassExhausted(ctx: TrainContext, iteration: number): void {
+    const pacing = this.requirePacing();
+    const sampler = this.samplerObj as CurriculumSampler;
+    this.iteration = iteration;
+    const previous = this.size;
+    this.size = pacing.getDatasetSize(iteration);
+    if (iteration >= ctx.totalIterations) return;
+    this.pace.set(iteration, this.size);
+    sampler.setSize(this.size, iteration);
+    if (this.size !== previous) {
+      const sampled = sampler.currentSubset().length;
+      this.updateWeights();
+      ctx.log(
+        `curriculum: dataset size ${this.size}${sampled !== this.size ? ` (${sampled} sampled)` : ""} from ${ctx.trainingType} ${iteration}`,
+      );
+    }
+  }
+
+  async onTrainEnd(ctx: TrainContext): Promise<void> {
+    await this.pacingFn?.onTrainEnd?.(ctx);
+    const total = ctx.totalIterations;
+    if (!this.pace.has(total)) this.pace.set(total, this.size);
+    const rows = this.paceTable().map(([iteration, dataset_size]) => ({ iteration, dataset_size }));
+    writeCsv(join(ctx.runDir, "pace.csv"), ["iteration", "dataset_size"], rows);
+    const p = this.config.curriculum.pacing;
+    const title = `${this.type}: ${p.id} pacing (initial_size ${p.initial_size}, final_iteration ${p.final_iteration})`;
+    await renderPlot(paceSpec(rows, ctx.trainingType, title), join(ctx.runDir, "_plots", "pace"));
+  }
+
+  getState(): PaceManagerState | null {
+    if (!this.samplerObj || !this.pacingFn) return this.pending;
+    return {
+      iteration: this.iteration,
+      size: this.size,
+      pace: this.paceTable(),
+      sampler: this.samplerObj.getState(),
+      pacing: this.pacingFn.getState(),
+    };
+  }
+
+  setState(state: unknown): void {
+    if (state === null || state === undefined) return;
+    const s = state as Partial<PaceManagerState>;
+    if (
+      typeof s.iteration !== "number" ||
+      typeof s.size !== "number" ||
+      !Array.isArray(s.pace) ||
+      !s.sampler
+    ) {
+      throw new CurriculaError(`curriculum pace manager: invalid saved state ${JSON.stringify(state)}`);
+    }
+    if (!this.samplerObj) {
+      this.pending = s as PaceManagerState;
+      return;
+    }
+    this.applyState(s as PaceManagerState);
+  }
+
+  private applyState(state: PaceManagerState): void {
+    this.iteration = state.iteration;
+    this.size = state.size;
+    this.pace = new Map(state.pace.map(([i, v]) => [i, v] as [number, number]));
+    (this.samplerObj as CurriculumSampler).setState(state.sampler);
+    if (state.pacing !== null && state.pacing !== undefined)
+      (this.pacingFn as AbstractPace).setState(state.pacing);
+    this.updateWeights();
+  }
+
+  private requirePacing(): AbstractPace {
+    if (!this.pacingFn) throw new CurriculaError("curriculum pace manager: used before onTrainBegin");
+    return this.pacingFn;
+  }
+
+  /** BalancedCrossEntropy weights follow the current subset (absent classes get weight 0). */
+  private updateWeights(): void {
+    const ctx = this.ctx;
+    const sampler = this.samplerObj;
+    if (!ctx || !sampler || this.config.dataset.criterion !== "BalancedCrossEntropy") return;
+    ctx.setClassWeights(
+      balancedClassWeights(ctx.train.labels, ctx.dataset.outputDim, sampler.currentSubset()),
+    );
+  }
+}
+
+/**
+ * The curriculum callback of a run, installed by the trainer; null when `curriculum` is None.
+ * A partial curriculum (a None part) is a ConfigError.
+ */
+export function createCurriculumCallback(config: RunConfig): TrainCallback | null {
+  if (config.curriculum.type === "None" || config.curriculum.id === "None") return null;
+  return new CurriculumPaceManager(config);
+}
