@@ -1,0 +1,208 @@
+/**
+ * Training and inference throughput of curricula against PyTorch on the same architectures, batch
+ * sizes and optimiser, in one run: the CNN on Fashion-MNIST-shaped data (28x28x1, batch 64) and the
+ * FFNN on Digits-shaped data (64 features, batch 32), Adam lr 1e-3, random data.
+ *
+ *   npx tsc -p bench/tsconfig.json && node node_modules/.cache/curricula-bench/bench/train.js
+ *
+ * Env: BENCH_SECONDS (per measurement, default 6), BENCH_MODELS (default CNN,FFNN),
+ * BENCH_TORCH_THREADS (default 2), BENCH_PYTHON (default python3, then /usr/bin/python3), BENCH_PROFILE=1 (per-kernel time of one training step),
+ * CURRICULA_BACKEND (wasm|cpu). The machine may be shared: numbers are noisy, compare ratios.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  createNetwork,
+  engineMemory,
+  initEngine,
+  type NetworkSpec,
+  profileKernels,
+} from "../src/engine/index.js";
+import { Rng } from "../src/util/rng.js";
+
+interface Case {
+  model: "CNN" | "FFNN";
+  spec: NetworkSpec;
+  batch: number;
+  inferBatch: number;
+  lr: number;
+}
+
+const CASES: Case[] = [
+  {
+    model: "CNN",
+    spec: {
+      type: "CNN",
+      inputShape: [28, 28, 1],
+      outputDim: 10,
+      params: { channels: [32, 64], hidden: 128, dropout: 0.25 },
+    },
+    batch: 64,
+    inferBatch: 256,
+    lr: 1e-3,
+  },
+  {
+    model: "FFNN",
+    spec: { type: "FFNN", inputShape: [64], outputDim: 10, params: { hidden_sizes: [64], dropout: 0.5 } },
+    batch: 32,
+    inferBatch: 256,
+    lr: 1e-3,
+  },
+];
+
+interface Measured {
+  model: string;
+  trainSamplesPerSec: number;
+  inferSamplesPerSec: number;
+  trainSteps?: number;
+}
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+const wanted = (process.env.BENCH_MODELS ?? "CNN,FFNN").split(",");
+const cases = CASES.filter((c) => wanted.includes(c.model));
+
+function measure(c: Case): Measured {
+  const net = createNetwork(c.spec, { type: "Adam", learningRate: c.lr }, 0);
+  const size = c.spec.inputShape.reduce((a, b) => a * b, 1);
+  const n = 1024;
+  const rng = new Rng(1);
+  const X = Float32Array.from({ length: n * size }, () => rng.normal());
+  const Y = Int32Array.from({ length: n }, () => rng.int(c.spec.outputDim));
+  const batchAt = (i: number, b: number) => {
+    const s = (i * b) % (n - b + 1);
+    return { x: X.subarray(s * size, (s + b) * size), y: Y.subarray(s, s + b) };
+  };
+  for (let i = 0; i < 5; i++) {
+    const { x, y } = batchAt(i, c.batch);
+    net.trainStep(x, c.batch, y);
+  }
+  let steps = 0;
+  const t0 = performance.now();
+  let elapsed = 0;
+  while (elapsed < seconds || steps < 5) {
+    const { x, y } = batchAt(steps, c.batch);
+    net.trainStep(x, c.batch, y);
+    steps++;
+    elapsed = (performance.now() - t0) / 1000;
+  }
+  const trainSamplesPerSec = (steps * c.batch) / elapsed;
+  for (let i = 0; i < 3; i++) net.forward(batchAt(i, c.inferBatch).x, c.inferBatch);
+  let k = 0;
+  const t1 = performance.now();
+  elapsed = 0;
+  while (elapsed < seconds / 2 || k < 5) {
+    net.forward(batchAt(k, c.inferBatch).x, c.inferBatch);
+    k++;
+    elapsed = (performance.now() - t1) / 1000;
+  }
+  const inferSamplesPerSec = (k * c.inferBatch) / elapsed;
+  net.dispose();
+  return { model: c.model, trainSamplesPerSec, inferSamplesPerSec, trainSteps: steps };
+}
+
+async function profile(c: Case): Promise<void> {
+  const net = createNetwork(c.spec, { type: "Adam", learningRate: c.lr }, 0);
+  const size = c.spec.inputShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(c.batch * size).fill(0.5);
+  const y = new Int32Array(c.batch);
+  for (let i = 0; i < 3; i++) net.trainStep(x, c.batch, y);
+  const t0 = performance.now();
+  const kernels = await profileKernels(() => net.trainStep(x, c.batch, y));
+  const total = performance.now() - t0;
+  console.log(`\n${c.model}: one training step, kernels by time (profiled step took ${total.toFixed(1)} ms)`);
+  for (const k of kernels.slice(0, 12)) {
+    console.log(
+      `  ${k.kernel.padEnd(24)} ${k.ms.toFixed(2).padStart(8)} ms  ${String(k.calls).padStart(4)} calls`,
+    );
+  }
+  net.dispose();
+}
+
+function findTorchScript(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, "bench", "train_torch.py");
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  const cwd = join(process.cwd(), "bench", "train_torch.py");
+  if (existsSync(cwd)) return cwd;
+  throw new Error("bench/train_torch.py not found; run from the repository root");
+}
+
+function runTorch(): { header: Record<string, unknown> | null; results: Measured[]; error: string | null } {
+  const config = {
+    seconds,
+    threads: Number(process.env.BENCH_TORCH_THREADS ?? 2),
+    cases: cases.map((c) => ({
+      model: c.model,
+      batch: c.batch,
+      inferBatch: c.inferBatch,
+      inputShape: c.spec.inputShape,
+      outputDim: c.spec.outputDim,
+      lr: c.lr,
+    })),
+  };
+  // Debian's python3-torch lives in the system python; a pyenv/venv python3 first on PATH may lack it.
+  const pythons = [process.env.BENCH_PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string =>
+    Boolean(p),
+  );
+  let out = spawnSync(pythons[0] as string, [findTorchScript(), JSON.stringify(config)], {
+    encoding: "utf8",
+  });
+  for (const python of pythons.slice(1)) {
+    if (out.status === 0) break;
+    out = spawnSync(python, [findTorchScript(), JSON.stringify(config)], { encoding: "utf8" });
+  }
+  if (out.status !== 0)
+    return {
+      header: null,
+      results: [],
+      error: (out.stderr || String(out.error)).trim().split("\n").slice(-3).join(" "),
+    };
+  const lines = out.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { header: lines[0] ?? null, results: lines.slice(1) as unknown as Measured[], error: null };
+}
+
+async function main(): Promise<void> {
+  const info = await initEngine();
+  console.log(
+    `curricula engine: ${info.backend}${info.simd ? " (SIMD)" : ""}, tfjs ${info.version}, 1 thread; ${seconds} s per measurement`,
+  );
+  const ours = cases.map(measure);
+  console.log(`tensors alive after the runs: ${engineMemory().tensors}`);
+  const torch = runTorch();
+  if (torch.header) console.log(`baseline: ${torch.header.engine}, ${torch.header.threads} threads`);
+  if (torch.error) console.log(`PyTorch baseline failed (apt-get install -y python3-torch): ${torch.error}`);
+  const rows: string[][] = [
+    ["model", "phase", "curricula samples/s", "PyTorch samples/s", "curricula/PyTorch"],
+  ];
+  for (const m of ours) {
+    const t = torch.results.find((r) => r.model === m.model);
+    for (const [phase, key] of [
+      ["train", "trainSamplesPerSec"],
+      ["inference", "inferSamplesPerSec"],
+    ] as const) {
+      const a = m[key];
+      const b = t?.[key];
+      rows.push([m.model, phase, a.toFixed(0), b ? b.toFixed(0) : "-", b ? (a / b).toFixed(2) : "-"]);
+    }
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length))) ?? [];
+  console.log("");
+  for (const r of rows)
+    console.log(
+      r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  "),
+    );
+  if (process.env.BENCH_PROFILE === "1") for (const c of cases) await profile(c);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

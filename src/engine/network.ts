@@ -1,0 +1,216 @@
+/**
+ * The tfjs implementation of Network: a layers model, its optimiser and the dropout stream.
+ * trainStep and forward are synchronous (wasm and cpu data are readable with dataSync) and every
+ * tensor they create is released by tf.tidy.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { attachDropoutRng, modelLayerNames } from "../models/index.js";
+import type { Rng } from "../util/rng.js";
+import { readOptimizerFiles, writeModelFiles, writeOptimizerFiles } from "./io.js";
+import { EngineOptimizer } from "./optimizers.js";
+import type {
+  ForwardResult,
+  LayerOutput,
+  Network,
+  NetworkRngState,
+  NetworkSpec,
+  OptimizerSpec,
+} from "./types.js";
+
+export class TfNetwork implements Network {
+  readonly spec: NetworkSpec;
+  readonly layerNames: readonly string[];
+  private readonly model: tfl.LayersModel;
+  private readonly optimizer: EngineOptimizer | null;
+  private readonly optimizerSpec: OptimizerSpec | null;
+  private readonly dropoutRng: Rng;
+  private readonly trainable: tf.Variable[];
+  private readonly inputSize: number;
+  /** Multi-output views of the model (sharing its weights), by requested layer set. */
+  private readonly views = new Map<string, tfl.LayersModel>();
+  private disposed = false;
+
+  constructor(model: tfl.LayersModel, spec: NetworkSpec, optimizer: OptimizerSpec | null, dropoutRng: Rng) {
+    this.model = model;
+    this.spec = spec;
+    this.layerNames = Object.freeze(modelLayerNames(model));
+    this.optimizerSpec = optimizer;
+    this.optimizer = optimizer ? new EngineOptimizer(optimizer) : null;
+    this.dropoutRng = dropoutRng;
+    attachDropoutRng(model, dropoutRng);
+    this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.inputSize = spec.inputShape.reduce((a, b) => a * b, 1);
+    const outDim = model.outputs[0]?.shape.at(-1);
+    if (outDim !== spec.outputDim) {
+      throw new Error(
+        `model ${spec.type} outputs ${outDim} values per sample, the spec says ${spec.outputDim}`,
+      );
+    }
+  }
+
+  /** Stable names of the trainable variables, in the order the optimiser state uses. */
+  get variableNames(): string[] {
+    return this.model.trainableWeights.map((w) => w.originalName);
+  }
+
+  trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number {
+    this.assertAlive();
+    const optimizer = this.optimizer;
+    if (!optimizer) throw new Error("trainStep: this network was created without an optimizer");
+    this.checkInput(x, batchSize, "trainStep");
+    const target = weightedOneHot(y, batchSize, this.spec.outputDim, classWeights ?? null);
+    return tf.tidy(() => {
+      const xt = tf.tensor(x, [batchSize, ...this.spec.inputShape]);
+      const tt = tf.tensor2d(target, [batchSize, this.spec.outputDim]);
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = this.model.apply(xt, { training: true }) as tf.Tensor;
+        return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tt))) as tf.Scalar;
+      }, this.trainable);
+      optimizer.apply(
+        this.trainable,
+        this.trainable.map((v) => grads[v.name] ?? null),
+      );
+      return (value.dataSync() as Float32Array)[0] as number;
+    });
+  }
+
+  forward(x: Float32Array, batchSize: number, outputs: readonly string[] = []): ForwardResult {
+    this.assertAlive();
+    this.checkInput(x, batchSize, "forward");
+    const names = [...new Set(outputs)];
+    for (const name of names) {
+      if (!this.layerNames.includes(name)) {
+        throw new Error(
+          `forward: model ${this.spec.type} has no layer '${name}'; layers: ${this.layerNames.join(", ")}`,
+        );
+      }
+    }
+    const view = this.view(names);
+    let result: ForwardResult | null = null;
+    tf.tidy(() => {
+      const xt = tf.tensor(x, [batchSize, ...this.spec.inputShape]);
+      const out = view.apply(xt, { training: false }) as tf.Tensor | tf.Tensor[];
+      const list = Array.isArray(out) ? out : [out];
+      const layers: Record<string, LayerOutput> = {};
+      names.forEach((name, i) => {
+        const t = list[i + 1] as tf.Tensor;
+        layers[name] = { data: t.dataSync() as Float32Array, shape: t.shape.slice() };
+      });
+      result = { logits: (list[0] as tf.Tensor).dataSync() as Float32Array, layers };
+    });
+    return result as unknown as ForwardResult;
+  }
+
+  setLearningRate(lr: number): void {
+    if (!(lr >= 0) || !Number.isFinite(lr))
+      throw new Error(`setLearningRate: expected a number >= 0, got ${lr}`);
+    if (!this.optimizer) throw new Error("setLearningRate: this network was created without an optimizer");
+    this.optimizer.learningRate = lr;
+  }
+
+  getLearningRate(): number {
+    if (!this.optimizer) throw new Error("getLearningRate: this network was created without an optimizer");
+    return this.optimizer.learningRate;
+  }
+
+  getRngState(): NetworkRngState {
+    return { dropout: this.dropoutRng.getState() };
+  }
+
+  setRngState(state: NetworkRngState): void {
+    this.dropoutRng.setState(state.dropout);
+  }
+
+  async save(dir: string, options: { optimizer?: boolean } = {}): Promise<void> {
+    this.assertAlive();
+    await writeModelFiles(this.model, dir, {
+      format: 1,
+      spec: this.spec,
+      dropoutRng: this.dropoutRng.getState(),
+    });
+    if (options.optimizer) {
+      if (!this.optimizer || !this.optimizerSpec)
+        throw new Error("save: this network has no optimizer state to save");
+      await writeOptimizerFiles(dir, this.optimizerSpec, this.optimizer.snapshot(), this.variableNames);
+    }
+  }
+
+  async loadOptimizerState(dir: string): Promise<void> {
+    this.assertAlive();
+    if (!this.optimizer) throw new Error("loadOptimizerState: this network was created without an optimizer");
+    const snapshot = await readOptimizerFiles(dir, this.variableNames);
+    if (snapshot) this.optimizer.restore(snapshot, this.trainable);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.optimizer?.disposeSlots();
+    this.views.clear();
+    this.model.dispose();
+  }
+
+  private view(names: string[]): tfl.LayersModel {
+    if (names.length === 0) return this.model;
+    const key = names.join("\u0000");
+    let view = this.views.get(key);
+    if (!view) {
+      // tf.model over the same symbolic tensors shares the layers (and weights): one forward pass.
+      const outputs = [
+        this.model.outputs[0] as tfl.SymbolicTensor,
+        ...names.map((n) => this.model.getLayer(n).output as tfl.SymbolicTensor),
+      ];
+      view = tfl.model({ inputs: this.model.inputs, outputs });
+      this.views.set(key, view);
+    }
+    return view;
+  }
+
+  private checkInput(x: Float32Array, batchSize: number, where: string): void {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`${where}: batchSize must be a positive integer, got ${batchSize}`);
+    if (x.length !== batchSize * this.inputSize) {
+      throw new Error(
+        `${where}: expected ${batchSize} x [${this.spec.inputShape.join(", ")}] = ${batchSize * this.inputSize} input values, got ${x.length}`,
+      );
+    }
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new Error("this network was disposed");
+  }
+}
+
+/**
+ * Rows of the cross-entropy target: w[y_i] / sum_j w[y_j] at the label, 0 elsewhere, so that
+ * -sum(target * log_softmax(logits)) is PyTorch's (weighted) mean cross-entropy.
+ */
+export function weightedOneHot(
+  y: Int32Array,
+  batchSize: number,
+  numClasses: number,
+  classWeights: Float32Array | null,
+): Float32Array {
+  if (y.length !== batchSize) throw new Error(`trainStep: expected ${batchSize} labels, got ${y.length}`);
+  if (classWeights && classWeights.length !== numClasses) {
+    throw new Error(`trainStep: expected ${numClasses} class weights, got ${classWeights.length}`);
+  }
+  const target = new Float32Array(batchSize * numClasses);
+  let total = 0;
+  for (let i = 0; i < batchSize; i++) {
+    const label = y[i] as number;
+    if (!(label >= 0 && label < numClasses && Number.isInteger(label))) {
+      throw new Error(`trainStep: label ${label} at batch position ${i} is outside [0, ${numClasses})`);
+    }
+    const w = classWeights ? (classWeights[label] as number) : 1;
+    if (!(w >= 0)) throw new Error(`trainStep: class weight of class ${label} is ${w}; expected >= 0`);
+    total += w;
+  }
+  if (!(total > 0)) throw new Error("trainStep: the class weights of this batch sum to 0");
+  for (let i = 0; i < batchSize; i++) {
+    const label = y[i] as number;
+    target[i * numClasses + label] = (classWeights ? (classWeights[label] as number) : 1) / total;
+  }
+  return target;
+}
