@@ -1,0 +1,51 @@
+/**
+ * Analysis: plots (vega-lite → vega → SVG → resvg PNG, no browser needed) and the self-contained
+ * HTML report of an experiment.
+ */
+
+export {
+  type BarChartOptions,
+  barChart,
+  barRows,
+  COLORBLIND,
+  type FacetHistogramOptions,
+  facetHistogram,
+  fieldRef,
+  groupedBins,
+  type HeatmapOptions,
+  type HistogramOptions,
+  heatmap,
+  histogram,
+  type LineChartOptions,
+  lineChart,
+  type RidgePlotOptions,
+  ridgePlot,
+  sortLabels,
+} from "./charts.js";
+export { encodePng, imageToPixels } from "./png.js";
+export { CHART_FONT, renderPlot, renderSvg, svgToPng, type VegaLiteSpec } from "./render.js";
+export {
+  buildReport,
+  type DatasetLoader,
+  formatMeanStd,
+  lowerIsBetter,
+  orderMetrics,
+  type ReportOptions,
+  writeReport,
+} from "./report.js";
+export {
+  CONDITIONS,
+  type Condition,
+  conditionOf,
+  type ExperimentData,
+  groupRuns,
+  type MatrixData,
+  type RunData,
+  type RunGroup,
+  readExperiment,
+  readMatrix,
+  readScore,
+  type ScoreData,
+} from "./results.js";
+export { binCounts, binEdges, extent, gaussianKde, linspace, meanStd } from "./stats.js";
+export { extremesPerClass } from "./thumbnails.js";

@@ -1,0 +1,420 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { experimentDir, NAMING_KEYS, type NamingKey, parseRunName } from "../experiments/naming.js";
+import { readCsv } from "../util/csv.js";
+import { readYaml } from "../util/yaml-io.js";
+
+/**
+ * Reads an experiment's results folder (layout in docs/architecture.md) into plain data for the
+ * report: runs with their metrics, pace and test results; score files; correlation matrices. Nothing
+ * here throws on a missing or malformed file: the problem is recorded (naming the file) and the
+ * report says so in the section concerned.
+ */
+
+/** The four arms of a curriculum comparison. */
+export type Condition = "Curriculum" | "AntiCurriculum" | "RandomCurriculum" | "Baseline";
+export const CONDITIONS: readonly Condition[] = [
+  "Curriculum",
+  "AntiCurriculum",
+  "RandomCurriculum",
+  "Baseline",
+];
+
+/** `curriculum.short` codes in run names (reference §2: N, C, A; R for the random control). */
+const SHORT_TO_CONDITION: Record<string, Condition> = {
+  N: "Baseline",
+  C: "Curriculum",
+  A: "AntiCurriculum",
+  R: "RandomCurriculum",
+};
+
+export interface MetricsTable {
+  columns: string[];
+  rows: Record<string, number>[];
+}
+
+export interface RunData {
+  name: string;
+  dir: string;
+  /** The saved `config.yaml`, or null if missing/unreadable. */
+  config: Record<string, unknown> | null;
+  /** Naming fields parsed from the run name, or null if the name is not a 16-field run name. */
+  fields: Record<NamingKey, string> | null;
+  condition: Condition;
+  seed: string;
+  /** The run name with the seed replaced by `#`: runs differing only in seed share it. */
+  groupKey: string;
+  /** metrics.csv exists (the run finished). */
+  finished: boolean;
+  metrics: MetricsTable | null;
+  pace: { iteration: number; dataset_size: number }[] | null;
+  /** `all` values of `_test/test_holistic.yaml`. */
+  test: Record<string, number> | null;
+  trackingMetric: string;
+}
+
+export interface ScoreData {
+  type: string;
+  id: string;
+  path: string;
+  index: Int32Array;
+  sourceIndex: Int32Array;
+  mean: Float64Array;
+  ranks: Float64Array;
+  encoded: Int32Array;
+  decoded: string[];
+  /** The score card `<id>.yaml` beside the CSV, if any. */
+  card: Record<string, unknown> | null;
+}
+
+export interface MatrixData {
+  name: string;
+  path: string;
+  rowLabels: string[];
+  columnLabels: string[];
+  matrix: number[][];
+}
+
+export interface ExperimentData {
+  resultsDir: string;
+  experimentId: string;
+  dir: string;
+  runs: RunData[];
+  scores: ScoreData[];
+  matrices: MatrixData[];
+  /** Files that exist but could not be read, with the reason. */
+  problems: string[];
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function getPath(obj: unknown, path: string): unknown {
+  let node = obj;
+  for (const part of path.split(".")) {
+    if (typeof node !== "object" || node === null) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+/** Parses a CSV of numbers; non-numeric cells become NaN. */
+function readNumericCsv(path: string): MetricsTable {
+  const { columns, rows } = readCsv(path);
+  return {
+    columns,
+    rows: rows.map((row) => {
+      const out: Record<string, number> = {};
+      for (const c of columns) out[c] = row[c] === "" || row[c] === undefined ? Number.NaN : Number(row[c]);
+      return out;
+    }),
+  };
+}
+
+/** `{metric: {all: v}, ...}` → `{metric: v}` (test_holistic.yaml, dev.yaml). */
+export function holisticValues(doc: unknown, path: string): Record<string, number> {
+  if (typeof doc !== "object" || doc === null) throw new Error(`${path}: expected a mapping of metrics`);
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    if (typeof value === "number") out[key] = value;
+    else if (
+      typeof value === "object" &&
+      value !== null &&
+      typeof (value as { all?: unknown }).all === "number"
+    ) {
+      out[key] = (value as { all: number }).all;
+    }
+  }
+  return out;
+}
+
+/** Condition of a run: from its config's `curriculum.type`, else from the name's short code. */
+export function conditionOf(
+  config: Record<string, unknown> | null,
+  fields: Record<NamingKey, string> | null,
+): Condition {
+  const type = getPath(config, "curriculum.type");
+  if (type === "Curriculum" || type === "AntiCurriculum" || type === "RandomCurriculum") return type;
+  if (type === "None") return "Baseline";
+  const short = fields?.curriculum;
+  return (short && SHORT_TO_CONDITION[short]) || "Baseline";
+}
+
+/** Reads one run folder. */
+export function readRun(dir: string, name: string, problems: string[]): RunData {
+  const attempt = <T>(path: string, read: () => T): T | null => {
+    if (!existsSync(path)) return null;
+    try {
+      return read();
+    } catch (error) {
+      problems.push(`${path}: ${(error as Error).message}`);
+      return null;
+    }
+  };
+  const config = attempt(join(dir, "config.yaml"), () =>
+    readYaml<Record<string, unknown>>(join(dir, "config.yaml")),
+  );
+  let fields: Record<NamingKey, string> | null = null;
+  try {
+    fields = parseRunName(name);
+  } catch {
+    fields = null;
+  }
+  const seedFromConfig = getPath(config, "seed");
+  const seed = fields?.seed ?? (seedFromConfig === undefined ? "?" : String(seedFromConfig));
+  const groupKey = fields ? NAMING_KEYS.map((k) => (k === "seed" ? "#" : fields[k])).join("_") : name;
+  const metricsPath = join(dir, "metrics.csv");
+  const metrics = attempt(metricsPath, () => readNumericCsv(metricsPath));
+  const pacePath = join(dir, "pace.csv");
+  const pace = attempt(pacePath, () =>
+    readNumericCsv(pacePath).rows.map((r) => ({
+      iteration: r.iteration as number,
+      dataset_size: r.dataset_size as number,
+    })),
+  );
+  const testPath = join(dir, "_test", "test_holistic.yaml");
+  const test = attempt(testPath, () => holisticValues(readYaml(testPath), testPath));
+  const tracking = getPath(config, "dataset.tracking_metric");
+  return {
+    name,
+    dir,
+    config,
+    fields,
+    condition: conditionOf(config, fields),
+    seed,
+    groupKey,
+    finished: existsSync(metricsPath),
+    metrics,
+    pace,
+    test,
+    trackingMetric: typeof tracking === "string" ? tracking : "accuracy",
+  };
+}
+
+function column(rows: Record<string, string>[], name: string, path: string): string[] {
+  if (rows.length > 0 && !(name in (rows[0] as Record<string, string>))) {
+    throw new Error(
+      `${path}: missing column '${name}' (expected index, source_index, mean, ranks, encoded, decoded)`,
+    );
+  }
+  return rows.map((r) => r[name] ?? "");
+}
+
+/** Reads `curriculum/<type>/<id>.csv` (and its card `<id>.yaml`). */
+export function readScore(path: string, type: string, id: string): ScoreData {
+  const { rows } = readCsv(path);
+  const ints = (name: string) => Int32Array.from(column(rows, name, path), Number);
+  const floats = (name: string) => Float64Array.from(column(rows, name, path), Number);
+  const cardPath = path.replace(/\.csv$/, ".yaml");
+  let card: Record<string, unknown> | null = null;
+  if (existsSync(cardPath)) {
+    try {
+      card = readYaml<Record<string, unknown>>(cardPath);
+    } catch {
+      card = null;
+    }
+  }
+  return {
+    type,
+    id,
+    path,
+    index: ints("index"),
+    sourceIndex:
+      rows.length > 0 && "source_index" in (rows[0] as object) ? ints("source_index") : ints("index"),
+    mean: floats("mean"),
+    ranks: floats("ranks"),
+    encoded: ints("encoded"),
+    decoded: column(rows, "decoded", path),
+    card,
+  };
+}
+
+/**
+ * Reads a correlation matrix CSV. Accepts curricula's layout (first column `score` holds the row
+ * labels), pandas' (same with an empty header) and a plain square one (rows in column order).
+ */
+export function readMatrix(path: string, name: string): MatrixData {
+  const { columns, rows } = readCsv(path);
+  const first = columns[0] ?? "";
+  const firstValues = rows.map((r) => r[first] ?? "");
+  const hasRowLabels =
+    first === "" ||
+    first === "score" ||
+    firstValues.some((v) => v.trim() !== "" && !Number.isFinite(Number(v)));
+  const columnLabels = hasRowLabels ? columns.slice(1) : columns;
+  const rowLabels = hasRowLabels ? firstValues : columnLabels.slice(0, rows.length);
+  const matrix = rows.map((r) =>
+    columnLabels.map((c) => (r[c] === "" || r[c] === undefined ? Number.NaN : Number(r[c]))),
+  );
+  if (rowLabels.length !== matrix.length)
+    throw new Error(`${path}: ${matrix.length} rows but ${rowLabels.length} labels`);
+  return { name, path, rowLabels, columnLabels, matrix };
+}
+
+/** Reads everything the report shows from `<resultsDir>/<experimentId>`. */
+export function readExperiment(resultsDir: string, experimentId: string): ExperimentData {
+  const dir = experimentDir(resultsDir, experimentId);
+  const problems: string[] = [];
+  const runs: RunData[] = [];
+  const trainingDir = join(dir, "training");
+  if (isDir(trainingDir)) {
+    for (const name of readdirSync(trainingDir).sort()) {
+      const runDir = join(trainingDir, name);
+      if (!isDir(runDir) || name.startsWith(".") || name.includes(".tmp-")) continue;
+      runs.push(readRun(runDir, name, problems));
+    }
+  }
+  const scores: ScoreData[] = [];
+  const matrices: MatrixData[] = [];
+  const curriculumDir = join(dir, "curriculum");
+  if (isDir(curriculumDir)) {
+    for (const entry of readdirSync(curriculumDir).sort()) {
+      const path = join(curriculumDir, entry);
+      if (entry.endsWith(".csv") && !isDir(path)) {
+        try {
+          matrices.push(readMatrix(path, entry.replace(/\.csv$/, "")));
+        } catch (error) {
+          problems.push(`${path}: ${(error as Error).message}`);
+        }
+      } else if (isDir(path) && !entry.startsWith("_") && !entry.startsWith(".")) {
+        for (const file of readdirSync(path).sort()) {
+          if (!file.endsWith(".csv") || file.includes(".tmp-")) continue;
+          const scorePath = join(path, file);
+          if (isDir(scorePath)) continue;
+          try {
+            scores.push(readScore(scorePath, entry, file.replace(/\.csv$/, "")));
+          } catch (error) {
+            problems.push(`${scorePath}: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+  }
+  return { resultsDir, experimentId, dir, runs, scores, matrices, problems };
+}
+
+export interface RunGroup {
+  key: string;
+  label: string;
+  condition: Condition;
+  runs: RunData[];
+  /** Chart colour: a shade of the condition's colour, distinct per group. */
+  color: string;
+}
+
+/** Shades per condition (from the colorblind palette): blue, vermillion, green, grey. */
+const CONDITION_SHADES: Record<Condition, readonly string[]> = {
+  Curriculum: ["#0173b2", "#56b4e9", "#cc78bc", "#1f3f7a"],
+  AntiCurriculum: ["#d55e00", "#de8f05", "#ca9161", "#8c3d00"],
+  RandomCurriculum: ["#029e73", "#7fc9a8", "#ece133", "#01573f"],
+  Baseline: ["#4d4d4d", "#949494", "#000000", "#bdbdbd"],
+};
+
+const NUMBER_KEY_LABELS: Partial<Record<NamingKey, string>> = {
+  learning_rate: "lr",
+  batch_size: "batch",
+  iterations: "iterations",
+  "curriculum.pacing.initial_size": "initial",
+  "curriculum.pacing.final_iteration": "final",
+};
+
+/** `curriculum.sampling.short` codes (reference §2) shown by name. */
+const SAMPLING_NAMES: Record<string, string> = { U: "Unbalanced", B: "Balanced", O: "Original" };
+
+/** A naming field's value as shown to readers (sampling codes spelled out). */
+export function displayField(key: NamingKey, value: string): string {
+  return key === "curriculum.sampling" ? (SAMPLING_NAMES[value] ?? value) : value;
+}
+
+const CURRICULUM_KEYS: readonly NamingKey[] = [
+  "curriculum",
+  "curriculum.sampling",
+  "curriculum.scoring",
+  "curriculum.pacing",
+  "curriculum.pacing.initial_size",
+  "curriculum.pacing.final_iteration",
+];
+
+/**
+ * Groups runs that differ only in their seed, ordered Curriculum, AntiCurriculum, RandomCurriculum,
+ * Baseline. Labels name the condition plus only the naming fields that differ between groups, so a
+ * study comparing three curricula reads "Curriculum · CELoss · Linear" rather than a 16-field name.
+ */
+export function groupRuns(runs: readonly RunData[]): RunGroup[] {
+  const byKey = new Map<string, RunData[]>();
+  for (const run of runs) {
+    const list = byKey.get(run.groupKey) ?? [];
+    list.push(run);
+    byKey.set(run.groupKey, list);
+  }
+  const groups = [...byKey.entries()].map(([key, members]) => ({
+    key,
+    members,
+    first: members[0] as RunData,
+  }));
+  // curriculum fields are compared among curriculum groups only (baselines have none)
+  const curricular = groups.filter((g) => g.first.condition !== "Baseline");
+  const varying = NAMING_KEYS.filter((k) => {
+    if (k === "seed" || k === "curriculum") return false;
+    const among = CURRICULUM_KEYS.includes(k) ? curricular : groups;
+    return new Set(among.map((g) => g.first.fields?.[k] ?? "")).size > 1;
+  });
+  const out: RunGroup[] = groups.map(({ key, members, first }) => {
+    const parts: string[] = [first.condition];
+    if (first.fields) {
+      for (const k of varying) {
+        if (first.condition === "Baseline" && CURRICULUM_KEYS.includes(k)) continue;
+        const value = displayField(k, first.fields[k]);
+        const short = NUMBER_KEY_LABELS[k];
+        parts.push(short ? `${short} ${value}` : value);
+      }
+    } else {
+      parts.push(first.name);
+    }
+    return {
+      key,
+      label: parts.join(" · "),
+      condition: first.condition,
+      runs: [...members].sort((a, b) => a.seed.localeCompare(b.seed, undefined, { numeric: true })),
+      color: "",
+    };
+  });
+  // identical labels (e.g. unparsable names) get the key appended so legends stay distinct
+  const counts = new Map<string, number>();
+  for (const g of out) counts.set(g.label, (counts.get(g.label) ?? 0) + 1);
+  for (const g of out) if ((counts.get(g.label) ?? 0) > 1) g.label = `${g.label} (${g.key})`;
+  out.sort(
+    (a, b) =>
+      CONDITIONS.indexOf(a.condition) - CONDITIONS.indexOf(b.condition) || a.label.localeCompare(b.label),
+  );
+  const used = new Map<Condition, number>();
+  for (const g of out) {
+    const shades = CONDITION_SHADES[g.condition];
+    const i = used.get(g.condition) ?? 0;
+    g.color = shades[i % shades.length] as string;
+    used.set(g.condition, i + 1);
+  }
+  return out;
+}
+
+/**
+ * Naming fields every group shares (curriculum fields: every curriculum group), as "key: value"
+ * pairs, so the report can state the common setup once instead of in every label.
+ */
+export function sharedSettings(groups: readonly RunGroup[]): [string, string][] {
+  const firsts = groups.map((g) => g.runs[0]).filter((r): r is RunData => r?.fields != null);
+  const curricular = firsts.filter((r) => r.condition !== "Baseline");
+  const out: [string, string][] = [];
+  for (const k of NAMING_KEYS) {
+    if (k === "seed" || k === "curriculum") continue;
+    const among = CURRICULUM_KEYS.includes(k) ? curricular : firsts;
+    const values = new Set(among.map((r) => r.fields?.[k]));
+    if (among.length > 0 && values.size === 1) out.push([k, displayField(k, [...values][0] as string)]);
+  }
+  return out;
+}
