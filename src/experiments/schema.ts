@@ -14,7 +14,10 @@ export const DatasetConfigSchema = z
     id: Id,
     type: Id,
     criterion: z.enum(["CrossEntropy", "BalancedCrossEntropy"]).default("CrossEntropy"),
-    metrics: z.array(z.enum(["accuracy", "uar", "f1"])).min(1).default(["accuracy", "uar", "f1"]),
+    metrics: z
+      .array(z.enum(["accuracy", "uar", "f1"]))
+      .min(1)
+      .default(["accuracy", "uar", "f1"]),
     tracking_metric: z.enum(["accuracy", "uar", "f1"]).default("accuracy"),
   })
   .passthrough();

@@ -1,8 +1,29 @@
 import type { Command } from "commander";
+import { register as registerCreate } from "./create.js";
+import { register as registerCurriculum } from "./curriculum.js";
+import { register as registerList } from "./list.js";
+import { register as registerPace } from "./pace.js";
+import { register as registerPostprocess } from "./postprocess.js";
+import { register as registerReport } from "./report.js";
+import { register as registerRm } from "./rm.js";
+import { register as registerShow } from "./show.js";
+import { register as registerStudy } from "./study.js";
+import { register as registerTrain } from "./train.js";
 
 /**
  * Every CLI command module exports `register(program)`; add one import and one entry per command.
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const COMMANDS: CommandRegistrar[] = [];
+export const COMMANDS: CommandRegistrar[] = [
+  registerCreate,
+  registerList,
+  registerShow,
+  registerTrain,
+  registerPostprocess,
+  registerRm,
+  registerCurriculum,
+  registerPace,
+  registerReport,
+  registerStudy,
+];

@@ -1,0 +1,41 @@
+import { CommanderError } from "commander";
+import { CurriculaError, UsageError } from "../util/errors.js";
+import { createProgram } from "./program.js";
+import { rewriteArgv } from "./shared.js";
+
+/**
+ * Entry point of the `curricula` command (bin/curricula.js imports this module). Exit codes:
+ * 0 success, 1 runtime failure, 2 usage error; messages go to stderr.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(rewriteArgv(argv), { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version end with code 0; commander already printed its own usage errors.
+      if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)) {
+        return error.exitCode === 0 ? 0 : 2;
+      }
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      if (error.message === "No command provided.") program.outputHelp({ error: true });
+      process.stderr.write(`error: ${error.message}\n(run with --help for usage)\n`);
+      return 2;
+    }
+    if (error instanceof CurriculaError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const err = error as Error;
+    process.stderr.write(`error: ${err?.message ?? String(error)}\n`);
+    if (process.env.CURRICULA_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+const code = await main();
+// Exit explicitly: engine thread pools or open handles must not keep a finished command alive.
+process.stdout.write("", () => process.exit(code));

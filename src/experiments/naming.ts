@@ -1,0 +1,198 @@
+import { join } from "node:path";
+import { ConfigError, UsageError } from "../util/errors.js";
+
+/**
+ * Run naming: the ONLY module that builds or splits run names. A training run's folder name is
+ * its 16 naming fields joined by `_` (as aucurriculum's Hydra sweep subdir), so every id must be
+ * free of `_`; aggregated runs replace the aggregated fields by `#`.
+ */
+export const NAMING_KEYS = [
+  "dataset",
+  "model",
+  "optimizer",
+  "learning_rate",
+  "batch_size",
+  "training_type",
+  "iterations",
+  "scheduler",
+  "augmentation",
+  "curriculum",
+  "curriculum.sampling",
+  "curriculum.scoring",
+  "curriculum.pacing",
+  "curriculum.pacing.initial_size",
+  "curriculum.pacing.final_iteration",
+  "seed",
+] as const;
+
+export type NamingKey = (typeof NAMING_KEYS)[number];
+
+/** Keys `-a/--aggregate` accepts: every naming key except the training type. */
+export const AGGREGATION_KEYS: readonly string[] = NAMING_KEYS.filter((k) => k !== "training_type");
+
+/** Config path of each naming field's value (groups use their id, curricula their short code). */
+const FIELD_PATHS: Record<NamingKey, string> = {
+  dataset: "dataset.id",
+  model: "model.id",
+  optimizer: "optimizer.id",
+  learning_rate: "learning_rate",
+  batch_size: "batch_size",
+  training_type: "training_type",
+  iterations: "iterations",
+  scheduler: "scheduler.id",
+  augmentation: "augmentation.id",
+  curriculum: "curriculum.short",
+  "curriculum.sampling": "curriculum.sampling.short",
+  "curriculum.scoring": "curriculum.scoring.id",
+  "curriculum.pacing": "curriculum.pacing.id",
+  "curriculum.pacing.initial_size": "curriculum.pacing.initial_size",
+  "curriculum.pacing.final_iteration": "curriculum.pacing.final_iteration",
+  seed: "seed",
+};
+
+/** Defaults for fields a loose config may leave out (the schema fills the same values). */
+const FIELD_DEFAULTS: Partial<Record<NamingKey, string>> = {
+  training_type: "epoch",
+  scheduler: "None",
+  augmentation: "None",
+  curriculum: "N",
+  "curriculum.sampling": "N",
+  "curriculum.scoring": "None",
+  "curriculum.pacing": "None",
+  "curriculum.pacing.initial_size": "1",
+  "curriculum.pacing.final_iteration": "0",
+};
+
+/**
+ * Formats a number as Python's `str()` does (what the original's run names hold): shortest
+ * round-trip digits, scientific notation below 1e-4 or from 1e16 (`1e-05`, not `0.00001`).
+ */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e16) return String(value);
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
+    const [mantissa, exponent] = value.toExponential().split("e") as [string, string];
+    const sign = exponent.startsWith("-") ? "-" : "+";
+    const digits = exponent.replace(/^[-+]/, "").padStart(2, "0");
+    return `${mantissa}e${sign}${digits}`;
+  }
+  return String(value);
+}
+
+function getPath(config: Record<string, unknown>, path: string): unknown {
+  let node: unknown = config;
+  for (const part of path.split(".")) {
+    if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+/** The text of one naming field of a config; ids containing `_` are rejected. */
+export function namingField(config: Record<string, unknown>, key: NamingKey): string {
+  const path = FIELD_PATHS[key];
+  const value = getPath(config, path);
+  let text: string;
+  if (value === undefined || value === null) {
+    const fallback = FIELD_DEFAULTS[key];
+    if (fallback === undefined) throw new ConfigError(path, "missing (needed for the run name)");
+    text = fallback;
+  } else if (typeof value === "number") {
+    text = formatNumber(value);
+  } else if (typeof value === "string" || typeof value === "boolean") {
+    text = String(value);
+  } else {
+    throw new ConfigError(path, `expected a scalar for the run name, got ${JSON.stringify(value)}`);
+  }
+  if (text.length === 0) throw new ConfigError(path, "must not be empty (it is part of the run name)");
+  if (text.includes("_")) {
+    throw new ConfigError(path, `'${text}' must not contain '_': run names join their fields with '_'`);
+  }
+  if (text.includes("/") || text.includes("#")) {
+    throw new ConfigError(path, `'${text}' must not contain '/' or '#' (it is part of a folder name)`);
+  }
+  return text;
+}
+
+/** The run folder name of a (resolved) training config. */
+export function runName(config: Record<string, unknown>): string {
+  return NAMING_KEYS.map((key) => namingField(config, key)).join("_");
+}
+
+/** Splits a run name (or an aggregated one with `#` fields) into its naming fields. */
+export function parseRunName(name: string): Record<NamingKey, string> {
+  const fields = name.split("_");
+  if (fields.length !== NAMING_KEYS.length) {
+    throw new UsageError(
+      `'${name}' is not a training run name: expected ${NAMING_KEYS.length} '_'-separated fields ` +
+        `(${NAMING_KEYS.join(", ")}), got ${fields.length}`,
+    );
+  }
+  const out = {} as Record<NamingKey, string>;
+  NAMING_KEYS.forEach((key, i) => {
+    out[key] = fields[i] as string;
+  });
+  return out;
+}
+
+/** True if the name has at least one aggregated (`#`) field. */
+export function isAggregatedName(name: string): boolean {
+  return name.split("_").includes("#");
+}
+
+/** Checks `-a` keys against the naming keys (usage error otherwise). */
+export function validateAggregation(keys: readonly string[]): void {
+  if (keys.length === 0) throw new UsageError("Invalid configuration to aggregate: no keys given.");
+  for (const key of keys) {
+    if (!AGGREGATION_KEYS.includes(key)) {
+      throw new UsageError(
+        `Invalid configuration to aggregate: '${key}'. Valid keys: ${AGGREGATION_KEYS.join(", ")}.`,
+      );
+    }
+  }
+}
+
+/** The run name with the aggregated fields replaced by `#` (runs with equal names form a group). */
+export function aggregatedName(name: string, keys: readonly string[]): string {
+  validateAggregation(keys);
+  const fields = parseRunName(name);
+  return NAMING_KEYS.map((key) => (keys.includes(key) ? "#" : fields[key])).join("_");
+}
+
+/** True if `member` belongs to the (possibly aggregated) name `pattern`: `#` matches any field. */
+export function matchesAggregatedName(pattern: string, member: string): boolean {
+  const p = pattern.split("_");
+  const m = member.split("_");
+  return p.length === m.length && p.every((field, i) => field === "#" || field === m[i]);
+}
+
+/** Folder name of an aggregation: `agg_<keys joined by _>`. */
+export function aggregationDirName(keys: readonly string[]): string {
+  return `agg_${keys.join("_")}`;
+}
+
+/** `<results_dir>/<experiment_id>`. */
+export function experimentDir(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId);
+}
+
+/** `<results_dir>/<experiment_id>/training`. */
+export function trainingDir(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, "training");
+}
+
+/** `<results_dir>/<experiment_id>/training/<run_name>`. */
+export function runDir(resultsDir: string, experimentId: string, name: string): string {
+  return join(resultsDir, experimentId, "training", name);
+}
+
+/** `<results_dir>/<experiment_id>/summary`. */
+export function summaryDir(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, "summary");
+}
+
+/** `<results_dir>/<experiment_id>/agg_<keys>`. */
+export function aggregationDir(resultsDir: string, experimentId: string, keys: readonly string[]): string {
+  return join(resultsDir, experimentId, aggregationDirName(keys));
+}

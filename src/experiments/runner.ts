@@ -1,0 +1,169 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import { basename, dirname, join } from "node:path";
+import type { TrainOptions, TrainResult } from "../training/types.js";
+import { CurriculaError } from "../util/errors.js";
+import type { RunConfig } from "./schema.js";
+
+/**
+ * One run of a grid, as a serialisable spec: everything a worker (a local child process today, a
+ * queue consumer on another machine tomorrow) needs. Runs are idempotent: a finished run is
+ * skipped, a crashed one resumes from its last checkpoint (the trainer does that), and a lock keeps
+ * two workers from training the same run folder at once.
+ */
+export interface RunSpec {
+  /** The run name (folder name). */
+  name: string;
+  /** Absolute run folder. */
+  runDir: string;
+  /** The resolved, validated config. */
+  config: RunConfig;
+}
+
+export type RunStatus = "trained" | "skipped" | "busy" | "failed";
+
+/** What happened to one run (serialisable, sent back by workers). */
+export interface RunOutcome {
+  name: string;
+  runDir: string;
+  status: RunStatus;
+  seconds: number;
+  /** Failure message (status failed) or who holds the lock (status busy). */
+  error?: string;
+  bestIteration?: number;
+  best?: Record<string, number>;
+  test?: Record<string, number>;
+}
+
+/** The trainer's signature (`trainRun` of src/training); tests pass fakes. */
+export type TrainFunction = (config: RunConfig, options: TrainOptions) => Promise<TrainResult>;
+
+export interface ExecuteOptions {
+  /** Training function; default: `trainRun` of src/training (loaded only when needed). */
+  train?: TrainFunction;
+  /** Where the trainer's log lines go besides training.log (null: only the file). */
+  log?: ((line: string) => void) | null;
+  /** Show the trainer's progress bar. */
+  progress?: boolean;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  started: string;
+}
+
+/** `<training dir>/.locks/<run>.lock`: outside the run folder, so the trainer never sees it. */
+export function lockPath(runDir: string): string {
+  return join(dirname(runDir), ".locks", `${basename(runDir)}.lock`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Locks held by this process, released on exit signals (see releaseHeldLocks). */
+const heldLocks = new Set<string>();
+
+/** Releases every lock this process holds (workers call it when they are told to stop). */
+export function releaseHeldLocks(): void {
+  for (const path of heldLocks) rmSync(path, { force: true });
+  heldLocks.clear();
+}
+
+/**
+ * Takes the run's lock (O_EXCL create). A lock left by a dead process on this host is stale and
+ * taken over; a live holder (or one on another host) makes this return its description instead.
+ */
+export function acquireLock(runDir: string): { release(): void } | { heldBy: string } {
+  const path = lockPath(runDir);
+  mkdirSync(dirname(path), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+      writeSync(fd, JSON.stringify(info));
+      closeSync(fd);
+      heldLocks.add(path);
+      return {
+        release: () => {
+          heldLocks.delete(path);
+          rmSync(path, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let holder: LockInfo | undefined;
+    try {
+      holder = JSON.parse(readFileSync(path, "utf8")) as LockInfo;
+    } catch {
+      holder = undefined; // half-written or unreadable: treat as stale
+    }
+    if (holder && (holder.host !== hostname() || processAlive(holder.pid))) {
+      return { heldBy: `pid ${holder.pid} on ${holder.host} since ${holder.started}` };
+    }
+    rmSync(path, { force: true });
+  }
+  return { heldBy: "another process (lock could not be taken)" };
+}
+
+/** Formats an error for a run's failure line: the message, plus the stack for non-user errors. */
+export function describeError(error: unknown): string {
+  if (error instanceof CurriculaError) return error.message;
+  if (error instanceof Error) {
+    const frame = error.stack?.split("\n").find((l) => l.trim().startsWith("at "));
+    return frame ? `${error.message} (${frame.trim()})` : error.message;
+  }
+  return String(error);
+}
+
+async function defaultTrain(): Promise<TrainFunction> {
+  const training = await import("../training/index.js");
+  return training.trainRun;
+}
+
+/** Runs one spec: lock, train (or resume, or skip), release. Never throws: failures are outcomes. */
+export async function executeSpec(spec: RunSpec, options: ExecuteOptions = {}): Promise<RunOutcome> {
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  const base = { name: spec.name, runDir: spec.runDir };
+  let lock: ReturnType<typeof acquireLock>;
+  try {
+    lock = acquireLock(spec.runDir);
+  } catch (error) {
+    return {
+      ...base,
+      status: "failed",
+      seconds: seconds(),
+      error: `cannot lock the run: ${describeError(error)}`,
+    };
+  }
+  if ("heldBy" in lock)
+    return { ...base, status: "busy", seconds: seconds(), error: `being trained by ${lock.heldBy}` };
+  try {
+    const train = options.train ?? (await defaultTrain());
+    const result = await train(spec.config, {
+      runDir: spec.runDir,
+      progress: options.progress ?? false,
+      log: options.log === undefined ? null : options.log,
+    });
+    return {
+      ...base,
+      status: result.skipped ? "skipped" : "trained",
+      seconds: seconds(),
+      bestIteration: result.bestIteration,
+      best: result.best,
+      test: result.test,
+    };
+  } catch (error) {
+    return { ...base, status: "failed", seconds: seconds(), error: describeError(error) };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,60 @@
+import { pathToFileURL } from "node:url";
+import { describeError, executeSpec, type RunSpec, releaseHeldLocks, type TrainFunction } from "./runner.js";
+
+/**
+ * A worker process of the local executor (forked with an IPC channel). It runs one spec at a
+ * time as the parent hands them out and reports each outcome. It exits when the parent says
+ * so or disappears (IPC disconnect), so no worker outlives a killed sweep.
+ *
+ * argv[2] (optional): a module whose `trainRun` export replaces the real trainer (tests).
+ */
+export type ParentMessage = { type: "run"; id: number; spec: RunSpec } | { type: "stop" };
+export type WorkerMessage =
+  | { type: "ready" }
+  | { type: "result"; id: number; outcome: import("./runner.js").RunOutcome };
+
+if (!process.send) {
+  process.stderr.write("curricula worker: must be started by the executor (child_process.fork)\n");
+  process.exit(2);
+}
+
+const send = (message: WorkerMessage) => process.send?.(message);
+let stopping = false;
+process.on("disconnect", () => {
+  releaseHeldLocks();
+  process.exit(stopping ? 0 : 1);
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    releaseHeldLocks();
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+  });
+}
+
+let train: TrainFunction | undefined;
+const trainModule = process.argv[2];
+if (trainModule) {
+  try {
+    const mod = (await import(pathToFileURL(trainModule).href)) as { trainRun?: TrainFunction };
+    if (typeof mod.trainRun !== "function") throw new Error(`${trainModule} does not export trainRun`);
+    train = mod.trainRun;
+  } catch (error) {
+    process.stderr.write(`curricula worker: ${describeError(error)}\n`);
+    process.exit(1);
+  }
+}
+
+process.on("message", (message: ParentMessage) => {
+  if (message.type === "stop") {
+    stopping = true;
+    process.disconnect();
+    return;
+  }
+  if (message.type === "run") {
+    void executeSpec(message.spec, { train, log: null, progress: false }).then((outcome) =>
+      send({ type: "result", id: message.id, outcome }),
+    );
+  }
+});
+
+send({ type: "ready" });
