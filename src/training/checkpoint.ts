@@ -1,0 +1,217 @@
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { NetworkRngState } from "../engine/types.js";
+import { type RunConfig, RunConfigSchema } from "../experiments/schema.js";
+import { diffConfigs } from "../util/config-diff.js";
+import { ConfigError, DataError } from "../util/errors.js";
+import { readYaml } from "../util/yaml-io.js";
+import {
+  isRunFinished,
+  iterationDirName,
+  listIterations,
+  parseIterationDirName,
+  RUN_FILES,
+} from "./run-folder.js";
+import type { TimerState } from "./timer.js";
+import type { MetricValues } from "./types.js";
+
+/**
+ * Reuse and resume. A finished run (metrics.csv present) with the same config is reused; a crashed
+ * one continues from its last checkpoint (`trainer_state.json` + model + optimiser files in an
+ * iteration folder) and ends byte-identical to an uninterrupted run. A different config is an error.
+ */
+
+/** One row of metrics.csv. */
+export type MetricsRow = Record<string, number>;
+
+export interface BestSoFar {
+  iteration: number;
+  value: number;
+  metrics: MetricValues;
+}
+
+/** Everything beyond the model and optimiser files that a resumed run needs to continue exactly. */
+export interface TrainerState {
+  version: 1;
+  trainingType: RunConfig["training_type"];
+  iteration: number;
+  sampler: unknown;
+  /** Step training: the current pass and how far into it the run got. */
+  pass: { positions: number[]; cursor: number } | null;
+  callbacks: Record<string, unknown>;
+  rows: MetricsRow[];
+  best: BestSoFar | null;
+  schedulerSteps: number;
+  classWeights: number[] | null;
+  networkRng: NetworkRngState;
+  timers: Record<string, TimerState>;
+  /** Fingerprint of TrainOptions.trainPositions (null when training on the whole train subset). */
+  trainPositionsHash: string | null;
+}
+
+/** Keys that do not change results and may differ between the saved and the requested config. */
+const RESULT_NEUTRAL_KEYS = ["progress_bar"] as const;
+
+function comparable(config: unknown): Record<string, unknown> {
+  const plain = JSON.parse(JSON.stringify(config ?? {})) as Record<string, unknown>;
+  for (const key of RESULT_NEUTRAL_KEYS) delete plain[key];
+  return plain;
+}
+
+/** Differences between a run folder's saved config.yaml and the requested config (empty = same run). */
+export function configDifferences(runDir: string, config: RunConfig): string[] {
+  const path = join(runDir, RUN_FILES.config);
+  const saved = readYaml(path);
+  const parsed = RunConfigSchema.safeParse(saved);
+  const savedResolved = parsed.success ? parsed.data : saved;
+  return diffConfigs(comparable(savedResolved), comparable(config));
+}
+
+export type RunFolderPlan =
+  | { kind: "fresh" }
+  | { kind: "finished" }
+  | { kind: "resume"; iteration: number; dir: string; state: TrainerState };
+
+/**
+ * Decides what to do with a run folder: train from scratch, reuse a finished run, or resume a
+ * crashed one. Refuses (ConfigError) when the folder holds a run of a different config.
+ */
+export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan {
+  const configPath = join(runDir, RUN_FILES.config);
+  if (!existsSync(configPath)) {
+    if (isRunFinished(runDir)) {
+      throw new DataError(
+        `${runDir}: has ${RUN_FILES.metrics} but no ${RUN_FILES.config}; cannot tell which config it ran`,
+      );
+    }
+    return { kind: "fresh" };
+  }
+  const differences = configDifferences(runDir, config);
+  if (differences.length > 0) {
+    const what = isRunFinished(runDir) ? "a finished run" : "an unfinished run";
+    throw new ConfigError(
+      differences[0]?.split(":")[0] ?? "<root>",
+      `the run folder holds ${what} of a different config; delete the folder or use another results_dir/experiment_id. Differences:\n  ${differences.join("\n  ")}`,
+      configPath,
+    );
+  }
+  if (isRunFinished(runDir)) return { kind: "finished" };
+  const checkpoints = listIterations(runDir).filter(
+    (it) => it.hasModel && existsSync(join(it.dir, RUN_FILES.trainerState)),
+  );
+  const latest = checkpoints[checkpoints.length - 1];
+  if (!latest) return { kind: "fresh" };
+  return {
+    kind: "resume",
+    iteration: latest.iteration,
+    dir: latest.dir,
+    state: readTrainerState(latest.dir),
+  };
+}
+
+export function readTrainerState(dir: string): TrainerState {
+  const path = join(dir, RUN_FILES.trainerState);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(readFileSync(path, "utf8")) as TrainerState;
+  } catch (error) {
+    throw new DataError(`${path}: unreadable trainer state: ${(error as Error).message}`);
+  }
+  if (state.version !== 1) throw new DataError(`${path}: version: expected 1, got ${String(state.version)}`);
+  return state;
+}
+
+/** Removes what a run writes, keeping config.yaml and training.log (a restart before any checkpoint). */
+export function clearRunArtifacts(runDir: string): void {
+  if (!existsSync(runDir)) return;
+  for (const entry of readdirSync(runDir)) {
+    if (
+      parseIterationDirName(entry) ||
+      entry === RUN_FILES.best ||
+      entry === RUN_FILES.test ||
+      entry === RUN_FILES.resume ||
+      entry === RUN_FILES.timer ||
+      entry.includes(".tmp-")
+    ) {
+      rmSync(join(runDir, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Prepares a crashed run folder for resuming at `iteration`: deletes later (partial) iteration
+ * folders and temporary files, and puts back the `_best/` that was current at that checkpoint.
+ */
+export function rollBackTo(
+  runDir: string,
+  trainingType: RunConfig["training_type"],
+  iteration: number,
+  hadBest: boolean,
+): void {
+  for (const entry of readdirSync(runDir)) {
+    const parsed = parseIterationDirName(entry);
+    if ((parsed && parsed.iteration > iteration) || entry.includes(".tmp-") || entry === RUN_FILES.test) {
+      rmSync(join(runDir, entry), { recursive: true, force: true });
+    }
+  }
+  const snapshot = bestSnapshotDir(runDir, iteration);
+  const best = join(runDir, RUN_FILES.best);
+  if (existsSync(snapshot)) {
+    rmSync(best, { recursive: true, force: true });
+    linkTree(snapshot, best);
+  } else if (!hadBest) {
+    rmSync(best, { recursive: true, force: true });
+  } else {
+    throw new DataError(
+      `${snapshot}: missing; cannot restore ${RUN_FILES.best}/ as of ${iterationDirName(trainingType, iteration)}`,
+    );
+  }
+}
+
+export function bestSnapshotDir(runDir: string, iteration: number): string {
+  return join(runDir, RUN_FILES.resume, `best_${iteration}`);
+}
+
+/**
+ * Records `_best/` as of checkpoint `iteration` with hard links (no copies: `_best/` is only ever
+ * replaced as a whole, so the linked files never change), and drops older snapshots.
+ */
+export function snapshotBest(runDir: string, iteration: number): void {
+  const best = join(runDir, RUN_FILES.best);
+  const target = bestSnapshotDir(runDir, iteration);
+  rmSync(target, { recursive: true, force: true });
+  if (existsSync(best)) linkTree(best, target);
+}
+
+export function dropOlderSnapshots(runDir: string, iteration: number): void {
+  const dir = join(runDir, RUN_FILES.resume);
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) {
+    const n = /^best_(\d+)$/.exec(entry);
+    if (!n || Number(n[1]) !== iteration) rmSync(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+/** Mirrors a flat folder by hard links (copies when linking is not possible). */
+function linkTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    try {
+      linkSync(join(from, entry.name), join(to, entry.name));
+    } catch {
+      copyFileSync(join(from, entry.name), join(to, entry.name));
+    }
+  }
+}
+
+/** A short fingerprint of training positions (FNV-1a over the values). */
+export function positionsHash(positions: Int32Array | undefined): string | null {
+  if (!positions) return null;
+  let h = 0x811c9dc5;
+  for (const p of positions) {
+    h ^= p;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${positions.length}:${h.toString(16)}`;
+}

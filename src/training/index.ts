@@ -1,0 +1,52 @@
+/** The trainer and the run folder: training runs that scoring can read. */
+export { buildForRun, defaultDeps, networkSpecFor, type TrainerDeps, validateRunConfig } from "./build.js";
+export { configDifferences, type TrainerState } from "./checkpoint.js";
+export {
+  balancedClassWeights,
+  type CriterionName,
+  countClasses,
+  criterionClassWeights,
+  perSampleCrossEntropy,
+  reduceLosses,
+} from "./criteria.js";
+export {
+  accuracy,
+  argmaxRows,
+  computeMetrics,
+  isImprovement,
+  METRIC_NAMES,
+  type MetricName,
+  macroF1,
+  unweightedAverageRecall,
+} from "./metrics.js";
+export { optimizerSpecFor } from "./optimizer.js";
+export { forwardSubset, type SubsetOutputs, scoreOutputs } from "./outputs.js";
+export {
+  bestIteration,
+  checkpointDir,
+  isRunFinished,
+  iterationDirName,
+  listIterations,
+  parseIterationDirName,
+  RUN_FILES,
+  readResultsYaml,
+  readRunConfig,
+  readRunResult,
+} from "./run-folder.js";
+export { restrictSubset, ShufflePassSampler } from "./sampler.js";
+export {
+  cosineLr,
+  countEvaluations,
+  createSchedule,
+  type LearningRateSchedule,
+  stepLr,
+} from "./schedulers.js";
+export { trainRun, trainRunWith } from "./trainer.js";
+export type {
+  MetricValues,
+  PassSampler,
+  TrainCallback,
+  TrainContext,
+  TrainOptions,
+  TrainResult,
+} from "./types.js";

@@ -1,0 +1,473 @@
+import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { createCurriculumCallback } from "../curriculum/index.js";
+import type { Dataset, Subset } from "../data/types.js";
+import type { EngineInfo, Network } from "../engine/types.js";
+import { parseSeed, type RunConfig } from "../experiments/schema.js";
+import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
+import { writeCsv } from "../util/csv.js";
+import { ConfigError } from "../util/errors.js";
+import { createProgress, type Progress } from "../util/progress.js";
+import { writeYaml } from "../util/yaml-io.js";
+import { defaultDeps, networkSpecFor, type TrainerDeps, validateRunConfig } from "./build.js";
+import {
+  type BestSoFar,
+  clearRunArtifacts,
+  dropOlderSnapshots,
+  type MetricsRow,
+  planRunFolder,
+  positionsHash,
+  type RunFolderPlan,
+  rollBackTo,
+  snapshotBest,
+  type TrainerState,
+} from "./checkpoint.js";
+import { criterionClassWeights } from "./criteria.js";
+import { hardwareInfo } from "./hardware.js";
+import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
+import { optimizerSpecFor } from "./optimizer.js";
+import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
+import { iterationDirName, RUN_FILES, readRunResult } from "./run-folder.js";
+import { restrictSubset, ShufflePassSampler } from "./sampler.js";
+import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
+import { PhaseTimer } from "./timer.js";
+import type {
+  MetricValues,
+  PassSampler,
+  TrainCallback,
+  TrainContext,
+  TrainOptions,
+  TrainResult,
+} from "./types.js";
+
+/**
+ * Trains one run into `options.runDir` (autrainer's ModularTaskTrainer, §11.2): reuses a finished
+ * run of the same config, resumes a crashed one, and refuses a folder of a different config.
+ */
+export async function trainRun(config: RunConfig, options: TrainOptions): Promise<TrainResult> {
+  return trainRunWith(await defaultDeps(), config, options);
+}
+
+/** {@link trainRun} with explicit engine and data functions (tests, alternative engines). */
+export async function trainRunWith(
+  deps: TrainerDeps,
+  config: RunConfig,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const resolved = validateRunConfig(config);
+  const plan = planRunFolder(options.runDir, resolved);
+  if (plan.kind === "finished") return readRunResult(options.runDir, true);
+  if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {
+    throw new ConfigError(
+      "trainPositions",
+      "the unfinished run in this folder trained on other training positions; delete the folder to start over",
+      join(plan.dir, RUN_FILES.trainerState),
+    );
+  }
+  const trainer = await Trainer.create(deps, resolved, options, plan);
+  try {
+    await trainer.run();
+  } finally {
+    trainer.dispose();
+  }
+  return readRunResult(options.runDir, false);
+}
+
+/** Mean of a list of numbers (NaN for none: no training step since the last evaluation). */
+function mean(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+function formatValues(values: MetricValues): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}: ${v.toFixed(4)}`)
+    .join(", ");
+}
+
+/** The training loop; also the TrainContext that callbacks see. */
+class Trainer implements TrainContext {
+  readonly trainingType: "epoch" | "step";
+  readonly totalIterations: number;
+  iteration = 0;
+  classWeights: Float32Array | null;
+
+  private sampler: PassSampler;
+  private readonly callbacks: TrainCallback[];
+  /** Class weights of the criterion on the whole training subset; used for every evaluation. */
+  private readonly evalWeights: Float32Array | null;
+  private readonly schedule: LearningRateSchedule;
+  private readonly metricNames: readonly string[];
+  private readonly timers = {
+    train: new PhaseTimer("train"),
+    dev: new PhaseTimer("dev"),
+    test: new PhaseTimer("test"),
+  };
+  private rows: MetricsRow[] = [];
+  private best: BestSoFar | null = null;
+  private schedulerSteps = 0;
+  private batchLosses: number[] = [];
+  private pass: Int32Array | null = null;
+  private cursor = 0;
+  private progress: Progress | null = null;
+
+  private constructor(
+    private readonly deps: TrainerDeps,
+    readonly config: RunConfig,
+    private readonly options: TrainOptions,
+    readonly dataset: Dataset,
+    readonly train: Subset,
+    readonly network: Network,
+    private readonly engineInfo: EngineInfo,
+    private readonly plan: RunFolderPlan,
+  ) {
+    this.trainingType = config.training_type;
+    this.totalIterations = config.iterations;
+    this.metricNames = config.dataset.metrics;
+    this.evalWeights = criterionClassWeights(config.dataset.criterion, train.labels, dataset.outputDim);
+    this.classWeights = this.evalWeights;
+    this.sampler = new ShufflePassSampler(train.size, parseSeed(config.seed).data);
+    this.schedule = createSchedule(
+      config.scheduler,
+      config.learning_rate,
+      countEvaluations(config.iterations, config.eval_frequency),
+    );
+    const curriculum = createCurriculumCallback(config);
+    this.callbacks = [...(curriculum ? [curriculum] : []), ...(options.callbacks ?? [])];
+    const names = new Set<string>();
+    for (const cb of this.callbacks) {
+      if (names.has(cb.name))
+        throw new Error(`two training callbacks are named '${cb.name}'; names must be unique`);
+      names.add(cb.name);
+    }
+  }
+
+  get runDir(): string {
+    return this.options.runDir;
+  }
+
+  static async create(
+    deps: TrainerDeps,
+    config: RunConfig,
+    options: TrainOptions,
+    plan: RunFolderPlan,
+  ): Promise<Trainer> {
+    const seeds = parseSeed(config.seed);
+    const engineInfo = await deps.initEngine();
+    const dataset = options.dataset ?? (await deps.createDataset(config.dataset, seeds.data));
+    const fullTrain = dataset.subset("train");
+    const train = options.trainPositions ? restrictSubset(fullTrain, options.trainPositions) : fullTrain;
+    if (train.size === 0) throw new ConfigError("trainPositions", "selects no training sample");
+    const spec = networkSpecFor(config, dataset);
+    const optimizer = optimizerSpecFor(config);
+    let network: Network;
+    if (plan.kind === "resume") {
+      network = await deps.loadNetwork(plan.dir, optimizer);
+      await network.loadOptimizerState(plan.dir);
+      network.setRngState(plan.state.networkRng);
+    } else {
+      network = deps.createNetwork(spec, optimizer, seeds.train);
+    }
+    return new Trainer(deps, config, options, dataset, train, network, engineInfo, plan);
+  }
+
+  setSampler(sampler: PassSampler): void {
+    this.sampler = sampler;
+  }
+
+  setClassWeights(weights: Float32Array | null): void {
+    if (weights && weights.length !== this.dataset.outputDim) {
+      throw new Error(`class weights: expected ${this.dataset.outputDim} values, got ${weights.length}`);
+    }
+    this.classWeights = weights;
+  }
+
+  log(line: string): void {
+    appendFileSync(join(this.runDir, RUN_FILES.log), `${line}\n`);
+    if (this.options.log === null) return;
+    if (this.options.log) this.options.log(line);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  dispose(): void {
+    this.progress?.stop();
+    this.network.dispose();
+  }
+
+  private isEvaluation(i: number): boolean {
+    return i % this.config.eval_frequency === 0 || i === this.totalIterations;
+  }
+
+  private isSave(i: number): boolean {
+    return this.isEvaluation(i) && (i % this.config.save_frequency === 0 || i === this.totalIterations);
+  }
+
+  private iterationDir(i: number): string {
+    return join(this.runDir, iterationDirName(this.trainingType, i));
+  }
+
+  async run(): Promise<void> {
+    const start = await this.prepare();
+    this.progress = createProgress(
+      "Train",
+      this.totalIterations,
+      this.config.progress_bar && this.options.progress !== false,
+    );
+    this.progress.update(start);
+    if (this.trainingType === "epoch") await this.trainEpochs(start);
+    else await this.trainSteps(start);
+    this.progress.stop();
+    this.progress = null;
+    await this.finish();
+  }
+
+  /** Sets up the folder, fires onTrainBegin and restores a checkpoint; returns the last completed iteration. */
+  private async prepare(): Promise<number> {
+    const { runDir, config, plan } = this;
+    mkdirSync(runDir, { recursive: true });
+    if (plan.kind === "fresh") {
+      clearRunArtifacts(runDir);
+      writeYaml(join(runDir, RUN_FILES.config), config);
+    } else if (plan.kind === "resume") {
+      rollBackTo(runDir, this.trainingType, plan.iteration, plan.state.best !== null);
+    }
+    writeYaml(join(runDir, RUN_FILES.hardware), hardwareInfo(this.engineInfo));
+    const start = plan.kind === "resume" ? plan.iteration : 0;
+    this.iteration = start;
+    this.log(
+      plan.kind === "resume"
+        ? `Resuming ${config.model.id} on ${config.dataset.id} after ${this.trainingType} ${start} of ${this.totalIterations}`
+        : `Training ${config.model.id} on ${config.dataset.id} for ${this.totalIterations} ${this.trainingType}s (seed ${config.seed})`,
+    );
+    for (const cb of this.callbacks) await cb.onTrainBegin?.(this);
+    if (plan.kind === "resume") this.restore(plan.state);
+    else this.network.setLearningRate(this.schedule(0));
+    return start;
+  }
+
+  private restore(state: TrainerState): void {
+    this.sampler.setState(state.sampler);
+    for (const cb of this.callbacks) {
+      if (cb.name in state.callbacks) cb.setState?.(state.callbacks[cb.name]);
+    }
+    this.pass = state.pass ? Int32Array.from(state.pass.positions) : null;
+    this.cursor = state.pass?.cursor ?? 0;
+    this.rows = state.rows;
+    this.best = state.best;
+    this.schedulerSteps = state.schedulerSteps;
+    this.classWeights = state.classWeights ? Float32Array.from(state.classWeights) : null;
+    this.network.setLearningRate(this.schedule(state.schedulerSteps));
+    for (const [name, timer] of Object.entries(this.timers)) {
+      const saved = state.timers[name];
+      if (saved) timer.setState(saved);
+    }
+  }
+
+  private nextPass(): Int32Array {
+    const pass = this.sampler.nextPass();
+    if (pass.length === 0)
+      throw new Error(
+        `the training sampler returned an empty pass at ${this.trainingType} ${this.iteration}`,
+      );
+    return pass;
+  }
+
+  private trainBatch(positions: Int32Array): number {
+    const batch = this.train.batch(positions);
+    const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
+    this.batchLosses.push(loss);
+    return loss;
+  }
+
+  private async trainEpochs(start: number): Promise<void> {
+    const batchSize = this.config.batch_size;
+    for (let epoch = start + 1; epoch <= this.totalIterations; epoch++) {
+      this.iteration = epoch;
+      for (const cb of this.callbacks) await cb.onIterationBegin?.(this, epoch);
+      this.timers.train.start();
+      const pass = this.nextPass();
+      let loss = Number.NaN;
+      for (let b = 0, from = 0; from < pass.length; b++, from += batchSize) {
+        loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)));
+        for (const cb of this.callbacks) await cb.onStep?.(this, epoch, b, loss);
+      }
+      this.timers.train.stop();
+      this.progress?.update(epoch, `loss ${loss.toFixed(4)}`);
+      if (this.isEvaluation(epoch)) await this.evaluate(epoch);
+      for (const cb of this.callbacks) await cb.onPassExhausted?.(this, epoch);
+      if (this.isSave(epoch)) await this.checkpoint(epoch);
+    }
+  }
+
+  private async trainSteps(start: number): Promise<void> {
+    const batchSize = this.config.batch_size;
+    let segmentStart = true;
+    for (let step = start + 1; step <= this.totalIterations; step++) {
+      this.iteration = step;
+      if (segmentStart) {
+        for (const cb of this.callbacks) await cb.onIterationBegin?.(this, step);
+        this.timers.train.start();
+        segmentStart = false;
+      }
+      if (this.pass === null) {
+        this.pass = this.nextPass();
+        this.cursor = 0;
+      } else if (this.cursor >= this.pass.length) {
+        for (const cb of this.callbacks) await cb.onPassExhausted?.(this, step);
+        this.pass = this.nextPass();
+        this.cursor = 0;
+      }
+      const positions = this.pass.subarray(this.cursor, Math.min(this.pass.length, this.cursor + batchSize));
+      this.cursor += positions.length;
+      const loss = this.trainBatch(positions);
+      const batchIndex = (step - 1) % this.config.eval_frequency;
+      for (const cb of this.callbacks) await cb.onStep?.(this, step, batchIndex, loss);
+      this.progress?.update(step, `loss ${loss.toFixed(4)}`);
+      if (this.isEvaluation(step)) {
+        this.timers.train.stop();
+        await this.evaluate(step);
+        if (this.isSave(step)) await this.checkpoint(step);
+        segmentStart = true;
+      }
+    }
+  }
+
+  /** Dev evaluation plus the per-sample outputs of the train and dev subsets; updates `_best/`. */
+  private async evaluate(iteration: number): Promise<void> {
+    const { config } = this;
+    this.schedulerSteps++;
+    this.network.setLearningRate(this.schedule(this.schedulerSteps));
+    this.timers.dev.start();
+    const indexMap = this.options.trainPositions;
+    const trainOut = config.save_train_outputs
+      ? forwardSubset(this.network, this.train, config.inference_batch_size, this.evalWeights, indexMap)
+      : null;
+    const devOut = forwardSubset(
+      this.network,
+      this.dataset.subset("dev"),
+      config.inference_batch_size,
+      this.evalWeights,
+    );
+    const { metrics, loss } = scoreOutputs(devOut, this.metricNames, this.evalWeights);
+    this.timers.dev.stop();
+
+    const devValues: MetricValues = { ...metrics, dev_loss: loss };
+    const dir = this.iterationDir(iteration);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    this.writeIterationFiles(dir, iteration, devValues, trainOut, devOut);
+    this.rows.push({ ...metrics, train_loss: mean(this.batchLosses), dev_loss: loss, iteration });
+    this.batchLosses = [];
+    this.log(`Dev results at ${this.trainingType} ${iteration}: ${formatValues(devValues)}`);
+
+    const value = metrics[config.dataset.tracking_metric] ?? Number.NaN;
+    if (isImprovement(value, this.best?.value ?? WORST_METRIC_VALUE)) {
+      this.best = { iteration, value, metrics: devValues };
+      await writeDirAtomic(join(this.runDir, RUN_FILES.best), async (tmp) => {
+        await this.network.save(tmp, { optimizer: false });
+        this.writeIterationFiles(tmp, iteration, devValues, trainOut, devOut);
+      });
+    }
+    for (const cb of this.callbacks) await cb.onValidationEnd?.(this, iteration, devValues);
+    for (const cb of this.callbacks) await cb.onIterationEnd?.(this, iteration, devValues);
+  }
+
+  private writeIterationFiles(
+    dir: string,
+    iteration: number,
+    devValues: MetricValues,
+    trainOut: SubsetOutputs | null,
+    devOut: SubsetOutputs,
+  ): void {
+    if (trainOut) saveOutputs(dir, "train", trainOut);
+    if (this.config.save_dev_outputs) saveOutputs(dir, "dev", devOut);
+    writeYaml(join(dir, RUN_FILES.devYaml), resultsYaml(devValues, { iteration }));
+  }
+
+  /** Model, optimiser and trainer state; `trainer_state.json` is written last, so its presence marks a complete checkpoint. */
+  private async checkpoint(iteration: number): Promise<void> {
+    const dir = this.iterationDir(iteration);
+    await this.network.save(dir, { optimizer: true });
+    snapshotBest(this.runDir, iteration);
+    const callbacks: Record<string, unknown> = {};
+    for (const cb of this.callbacks) if (cb.getState) callbacks[cb.name] = cb.getState();
+    const state: TrainerState = {
+      version: 1,
+      trainingType: this.trainingType,
+      iteration,
+      sampler: this.sampler.getState(),
+      pass:
+        this.pass && this.trainingType === "step"
+          ? { positions: Array.from(this.pass), cursor: this.cursor }
+          : null,
+      callbacks,
+      rows: this.rows,
+      best: this.best,
+      schedulerSteps: this.schedulerSteps,
+      classWeights: this.classWeights ? Array.from(this.classWeights) : null,
+      networkRng: this.network.getRngState(),
+      timers: Object.fromEntries(Object.entries(this.timers).map(([name, t]) => [name, t.getState()])),
+      trainPositionsHash: positionsHash(this.options.trainPositions),
+    };
+    writeFileAtomicSync(join(dir, RUN_FILES.trainerState), JSON.stringify(state));
+    dropOlderSnapshots(this.runDir, iteration);
+  }
+
+  /** Tests the best model, writes the summaries and, last, metrics.csv. */
+  private async finish(): Promise<void> {
+    const { config, runDir } = this;
+    const best = this.best;
+    if (!best) {
+      throw new Error(
+        `no evaluation improved on the start value of '${config.dataset.tracking_metric}' (NaN metrics?); no best model to test`,
+      );
+    }
+    this.timers.test.start();
+    const bestNetwork = await this.deps.loadNetwork(join(runDir, RUN_FILES.best), null);
+    let testOut: SubsetOutputs;
+    try {
+      testOut = forwardSubset(
+        bestNetwork,
+        this.dataset.subset("test"),
+        config.inference_batch_size,
+        this.evalWeights,
+      );
+    } finally {
+      bestNetwork.dispose();
+    }
+    const test = scoreOutputs(testOut, this.metricNames, this.evalWeights);
+    this.timers.test.stop();
+    const testDir = join(runDir, RUN_FILES.test);
+    rmSync(testDir, { recursive: true, force: true });
+    mkdirSync(testDir, { recursive: true });
+    if (config.save_test_outputs) saveOutputs(testDir, "test", testOut);
+    writeYaml(join(testDir, RUN_FILES.testHolistic), resultsYaml({ ...test.metrics, loss: test.loss }));
+
+    writeYaml(join(runDir, RUN_FILES.best, RUN_FILES.bestResults), this.bestResults(best.iteration));
+    this.log(`Best results at ${this.trainingType} ${best.iteration}: ${formatValues(best.metrics)}`);
+    this.log(`Test results: ${formatValues({ ...test.metrics, loss: test.loss })}`);
+    writeYaml(join(runDir, RUN_FILES.timer), {
+      train: this.timers.train.summary(),
+      dev: this.timers.dev.summary(),
+      test: this.timers.test.summary(),
+    });
+    for (const cb of this.callbacks) await cb.onTrainEnd?.(this);
+    rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
+    const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration"];
+    writeCsv(join(runDir, RUN_FILES.metrics), columns, this.rows);
+  }
+
+  /** Best value of every metric over the run, the lowest losses, and the best iteration (autrainer's best_results.yaml). */
+  private bestResults(bestIteration: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const name of this.metricNames) out[name] = Math.max(...this.rows.map((r) => r[name] ?? Number.NaN));
+    for (const name of ["train_loss", "dev_loss"]) {
+      const values = this.rows.map((r) => r[name] ?? Number.NaN).filter((v) => !Number.isNaN(v));
+      out[`${name}_min`] = values.length > 0 ? Math.min(...values) : Number.NaN;
+    }
+    out.best_iteration = bestIteration;
+    return out;
+  }
+}

@@ -1,0 +1,60 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { type RunConfig, RunConfigSchema } from "../../src/experiments/schema.js";
+
+/** Files whose content depends on the clock or the machine, not on the training. */
+export const VOLATILE_FILES = new Set(["timer.yaml", "hardware.yaml", "training.log"]);
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `curricula-${prefix}-`));
+}
+
+/** Every file under `dir` (relative paths, sorted). */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const path = join(d, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else out.push(relative(dir, path));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** Relative paths whose bytes differ between two run folders (or exist in only one), volatile files aside. */
+export function differingFiles(a: string, b: string): string[] {
+  const fa = listFiles(a).filter((f) => !VOLATILE_FILES.has(f));
+  const fb = listFiles(b).filter((f) => !VOLATILE_FILES.has(f));
+  const all = [...new Set([...fa, ...fb])].sort();
+  return all.filter((f) => {
+    if (!fa.includes(f) || !fb.includes(f)) return true;
+    if (f.endsWith("trainer_state.json")) return withoutTimers(join(a, f)) !== withoutTimers(join(b, f));
+    return !readFileSync(join(a, f)).equals(readFileSync(join(b, f)));
+  });
+}
+
+/** A trainer state without its wall-clock timers (the only part that may differ between equal runs). */
+function withoutTimers(path: string): string {
+  const state = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  delete state.timers;
+  return JSON.stringify(state);
+}
+
+/** A resolved run config for the fake engine (Blobs data, linear model). */
+export function blobConfig(overrides: Record<string, unknown> = {}): RunConfig {
+  return RunConfigSchema.parse({
+    experiment_id: "test",
+    seed: 1,
+    batch_size: 16,
+    learning_rate: 0.05,
+    iterations: 5,
+    progress_bar: false,
+    dataset: { id: "Blobs", type: "Blobs" },
+    model: { id: "Linear", type: "Linear" },
+    optimizer: { id: "SGD", type: "SGD", momentum: 0.9 },
+    ...overrides,
+  });
+}
