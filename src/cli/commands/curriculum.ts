@@ -1,0 +1,41 @@
+import { relative } from "node:path";
+import type { Command } from "commander";
+import { score } from "../../scoring/score.js";
+
+export interface CurriculumCommandOptions {
+  configName: string;
+  configPath?: string;
+}
+
+/**
+ * `curricula curriculum [overrides...]` (alias `score`): computes difficulty scores from
+ * conf/curriculum.yaml, e.g. `curricula curriculum curriculum/scoring=CELoss,Random
+ * curriculum.scoring.run_name=<run>`.
+ */
+export function register(program: Command): void {
+  program
+    .command("curriculum")
+    .alias("score")
+    .description("score the difficulty of every training sample (sweeps curriculum/scoring=A,B,...)")
+    .argument(
+      "[overrides...]",
+      "key=value overrides; comma lists sweep, e.g. curriculum/scoring=CELoss,Random",
+    )
+    .option("--config-name <name>", "entry config", "curriculum")
+    .option("--config-path <dir>", "local config folder searched before the packaged configs (default: conf)")
+    .action(async (overrides: string[], options: CurriculumCommandOptions) => {
+      const results = await score({
+        overrides,
+        configName: options.configName,
+        configPath: options.configPath,
+      });
+      for (const { id, type, result } of results) {
+        process.stdout.write(`${type}/${id}: ${relative(process.cwd(), result.scoreFile)}\n`);
+        for (const matrix of result.matrices) {
+          process.stdout.write(
+            `  ${matrix.name}: ${relative(process.cwd(), matrix.csv)} (${matrix.ids.length} scores)\n`,
+          );
+        }
+      }
+    });
+}

@@ -1,0 +1,176 @@
+import { join } from "node:path";
+import { z } from "zod";
+import { formatNumber, loadGroupConfig } from "../../experiments/index.js";
+import { parseSeed, type RunConfig } from "../../experiments/schema.js";
+import {
+  balancedClassWeights,
+  checkpointDir,
+  perSampleCrossEntropy,
+  trainRun,
+  validateRunConfig,
+} from "../../training/index.js";
+import { ConfigError } from "../../util/errors.js";
+import { Rng } from "../../util/rng.js";
+import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { complement, crossValidationFolds } from "../math/folds.js";
+import { BaseScoreParams, Criterion, type ScoringCriterion } from "../params.js";
+
+/** Setup keys that name a config group (a string value loads `<group>/<value>.yaml`). */
+const GROUP_KEYS = ["dataset", "model", "optimizer", "scheduler", "augmentation"] as const;
+
+/** Keys of a CVLoss setup and their defaults (`???` = required), as aucurriculum's CVLoss.yaml. */
+export const SETUP_DEFAULTS: Record<string, unknown> = {
+  filters: null,
+  dataset: "???",
+  model: "???",
+  optimizer: "???",
+  learning_rate: "???",
+  scheduler: "None",
+  augmentation: "None",
+  seed: "???",
+  batch_size: "???",
+  inference_batch_size: 256,
+  training_type: "epoch",
+  iterations: 5,
+  eval_frequency: 1,
+  save_frequency: 1,
+  save_train_outputs: true,
+  save_dev_outputs: true,
+  save_test_outputs: true,
+};
+
+/**
+ * CVLoss: k-fold cross-validation loss. For each split a model is trained from scratch on the other
+ * folds (a full training run through the trainer) and scores the held-out fold with its loss, so
+ * every sample is scored exactly once per configuration, by a model that never saw it. A `setup`
+ * grid (YAML lists expand, unlike the original) gives one score per configuration, averaged.
+ * A held-out loss in the spirit of the bootstrapping/transfer scores of Hacohen & Weinshall,
+ * ICML 2019 (arXiv 1904.03626); aucurriculum lists no reference.
+ */
+export class CVLoss extends AbstractScore {
+  static override readonly schema = BaseScoreParams.extend({
+    splits: z.number().int().default(3),
+    setup: z.record(z.string(), z.unknown()),
+    criterion: Criterion,
+    stop: z.string().default("best"),
+  });
+  static override readonly reference = "k-fold cross-validation loss (no reference in aucurriculum)";
+
+  constructor(...args: ConstructorParameters<typeof AbstractScore>) {
+    super(...args);
+    const splits = this.params.splits as number;
+    if (splits < 2)
+      throw new ConfigError(
+        "curriculum.scoring.splits",
+        `Number of splits must be at least 2, got '${splits}'`,
+      );
+    if (this.subsetName !== "train") {
+      throw new ConfigError(
+        "curriculum.scoring.subset",
+        `Subset '${this.subsetName}' not supported by CVLoss: folds are trained through the train subset`,
+      );
+    }
+  }
+
+  /** One atomic run per (split, setup point), named `<split>_<dataset>_…_<seed>_<criterion>_<b|l>`. */
+  override async preprocess(): Promise<AtomicRun[]> {
+    const setup = { ...SETUP_DEFAULTS, ...(this.params.setup as Record<string, unknown>) };
+    if (setup.filters !== null && setup.filters !== undefined) {
+      throw new ConfigError(
+        "curriculum.scoring.setup.filters",
+        "filters are not supported for CVLoss setups; list the values to combine instead",
+      );
+    }
+    delete setup.filters;
+    for (const [key, value] of Object.entries(setup)) {
+      if (value === "???")
+        throw new ConfigError(`curriculum.scoring.setup.${key}`, "required value missing (still '???')");
+    }
+    const runs: AtomicRun[] = [];
+    for (const point of cartesian(setup)) {
+      const config = this.buildConfig(point);
+      const base = [
+        config.dataset.id,
+        config.model.id,
+        config.optimizer.id,
+        formatNumber(config.learning_rate),
+        String(config.batch_size),
+        config.training_type,
+        String(config.iterations),
+        config.scheduler.id,
+        config.augmentation.id,
+        String(config.seed),
+        this.params.criterion as string,
+        (this.params.stop as string)[0] as string,
+      ].join("_");
+      for (let split = 0; split < (this.params.splits as number); split++) {
+        runs.push({
+          name: `${split}_${base}`,
+          config: config as Record<string, unknown>,
+          group: base,
+          details: { split },
+        });
+      }
+    }
+    return runs;
+  }
+
+  private buildConfig(point: Record<string, unknown>): RunConfig {
+    const config: Record<string, unknown> = {
+      ...point,
+      results_dir: this.context.resultsDir,
+      experiment_id: this.context.experimentId,
+      progress_bar: this.context.progress,
+    };
+    for (const key of GROUP_KEYS) {
+      const value = point[key];
+      if (typeof value === "string") config[key] = loadGroupConfig(key, value, this.context.configPath);
+    }
+    return validateRunConfig(config, "curriculum.scoring.setup");
+  }
+
+  async score(run: AtomicRun): Promise<ScoreResult> {
+    const config = validateRunConfig(run.config);
+    const runDir = join(this.context.outputDirectory, run.name);
+    const data = await import("../../data/index.js");
+    const dataset = await data.createDataset(config.dataset, parseSeed(config.seed).data);
+    const subset = dataset.subset("train");
+    const folds = crossValidationFolds(
+      subset.size,
+      this.params.splits as number,
+      Rng.derive(parseSeed(config.seed).data, "cvloss-folds"),
+    );
+    const heldOut = folds[run.details?.split as number] as Int32Array;
+    const trainPositions = complement(subset.size, heldOut);
+    await this.time("train", () =>
+      trainRun(config, { runDir, dataset, trainPositions, progress: this.context.progress, log: null }),
+    );
+    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"));
+    let logits: Float32Array;
+    try {
+      logits = await this.logitsOf(network, subset, this.batchSizeFor(config), heldOut);
+    } finally {
+      network.dispose();
+    }
+    const labels = Int32Array.from(heldOut, (p) => subset.labels[p] as number);
+    const weights =
+      (this.params.criterion as ScoringCriterion) === "BalancedCrossEntropyLoss"
+        ? balancedClassWeights(
+            Array.from(trainPositions, (p) => subset.labels[p] as number),
+            dataset.outputDim,
+          )
+        : null;
+    const scores = perSampleCrossEntropy(logits, labels, dataset.outputDim, weights);
+    return { subset, classNames: dataset.classNames, positions: heldOut, columns: { scores } };
+  }
+}
+
+/** Every combination of the setup's values (a list sweeps; key order kept). */
+export function cartesian(setup: Record<string, unknown>): Record<string, unknown>[] {
+  let points: Record<string, unknown>[] = [{}];
+  for (const [key, value] of Object.entries(setup)) {
+    const values = Array.isArray(value) ? value : [value];
+    points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
+  }
+  return points;
+}

@@ -1,0 +1,102 @@
+import { existsSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { z } from "zod";
+import { readCsv } from "../../util/csv.js";
+import { ConfigError, DataError } from "../../util/errors.js";
+import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { datasetById } from "../datasets.js";
+import { BaseScoreParams } from "../params.js";
+
+/**
+ * Predefined: difficulty given by the user, one column of a CSV file (e.g. human annotator
+ * disagreement or scores from another tool). Rows are matched by a `source_index` column when the file
+ * has one, else by position, and then the row count must equal the subset size (the original aligned
+ * silently by position).
+ */
+export class Predefined extends AbstractScore {
+  static override readonly schema = BaseScoreParams.extend({
+    file: z.string().min(1),
+    scores_column: z.string().min(1),
+    reverse: z.boolean(),
+    dataset: z.string().min(1),
+    dataset_seed: z.number().int().default(1),
+  });
+  static override readonly reference = "user-provided scores";
+
+  constructor(...args: ConstructorParameters<typeof AbstractScore>) {
+    super(...args);
+    this.reverseScore = this.params.reverse as boolean;
+    if (!existsSync(this.file))
+      throw new ConfigError("curriculum.scoring.file", `File ${this.file} does not exist`);
+  }
+
+  get file(): string {
+    return resolve(this.params.file as string);
+  }
+
+  override async preprocess(): Promise<AtomicRun[]> {
+    const { config } = await datasetById(
+      this.params.dataset as string,
+      this.params.dataset_seed as number,
+      this.context.configPath,
+    );
+    const stem = basename(this.file).split(".")[0];
+    return [
+      {
+        name: `${config.id}_${stem}`,
+        config: { dataset: config, dataset_seed: this.params.dataset_seed, file: this.file },
+      },
+    ];
+  }
+
+  async score(_run: AtomicRun): Promise<ScoreResult> {
+    const { dataset } = await datasetById(
+      this.params.dataset as string,
+      this.params.dataset_seed as number,
+      this.context.configPath,
+    );
+    const subset = dataset.subset(this.subsetName);
+    const { columns, rows } = readCsv(this.file);
+    const column = this.params.scores_column as string;
+    if (!columns.includes(column)) {
+      throw new DataError(`${this.file}: no column '${column}' (columns: ${columns.join(", ")})`);
+    }
+    const values = rows.map((row, i) => {
+      const v = Number(row[column]);
+      if (row[column] === "" || Number.isNaN(v))
+        throw new DataError(`${this.file}: row ${i + 2}: ${column}: not a number`);
+      return v;
+    });
+    const scores = new Float64Array(subset.size);
+    if (columns.includes("source_index")) {
+      const position = new Map<number, number>();
+      subset.sourceIndex.forEach((s, p) => {
+        position.set(s, p);
+      });
+      const seen = new Uint8Array(subset.size);
+      rows.forEach((row, i) => {
+        const p = position.get(Number(row.source_index));
+        if (p === undefined)
+          throw new DataError(
+            `${this.file}: row ${i + 2}: source_index ${row.source_index} is not in the ${this.subsetName} subset`,
+          );
+        seen[p] = 1;
+        scores[p] = values[i] as number;
+      });
+      const missing = seen.indexOf(0);
+      if (missing >= 0)
+        throw new DataError(
+          `${this.file}: no row for source_index ${subset.sourceIndex[missing]} of the ${this.subsetName} subset`,
+        );
+    } else {
+      if (rows.length !== subset.size) {
+        throw new DataError(
+          `${this.file}: ${rows.length} rows, but the ${this.subsetName} subset of ${dataset.id} has ${subset.size} samples ` +
+            "(rows are matched by position; add a source_index column to match by sample)",
+        );
+      }
+      scores.set(values);
+    }
+    return { subset, classNames: dataset.classNames, columns: { scores } };
+  }
+}

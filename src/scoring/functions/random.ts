@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { Rng } from "../../util/rng.js";
+import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { datasetById } from "../datasets.js";
+import { BaseScoreParams } from "../params.js";
+
+/**
+ * Random: seeded uniform scores in [0, 1), the baseline a curriculum must beat (a random ordering,
+ * as the random curricula of Wu, Dyer & Neyshabur, ICLR 2021, arXiv 2012.03107).
+ */
+export class RandomScore extends AbstractScore {
+  static override readonly schema = BaseScoreParams.extend({
+    dataset: z.string().min(1),
+    seed: z.number().int().default(1),
+    /** Dataset seed of the runs that train with this score (decides the split). */
+    dataset_seed: z.number().int().default(1),
+  });
+  static override readonly reference = "Wu, Dyer & Neyshabur, ICLR 2021, arXiv 2012.03107 (random ordering)";
+
+  override async preprocess(): Promise<AtomicRun[]> {
+    const { config } = await datasetById(
+      this.params.dataset as string,
+      this.params.dataset_seed as number,
+      this.context.configPath,
+    );
+    const p = this.params;
+    return [
+      {
+        name: `${config.id}_${p.seed}`,
+        config: { dataset: config, seed: p.seed, dataset_seed: p.dataset_seed },
+      },
+    ];
+  }
+
+  async score(_run: AtomicRun): Promise<ScoreResult> {
+    const { dataset } = await datasetById(
+      this.params.dataset as string,
+      this.params.dataset_seed as number,
+      this.context.configPath,
+    );
+    const subset = dataset.subset(this.subsetName);
+    const rng = new Rng(this.params.seed as number);
+    const scores = Float64Array.from({ length: subset.size }, () => rng.random());
+    return { subset, classNames: dataset.classNames, columns: { scores } };
+  }
+}

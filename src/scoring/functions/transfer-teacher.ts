@@ -1,0 +1,156 @@
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { z } from "zod";
+import type { Network } from "../../engine/types.js";
+import { checkpointDir, readRunConfig } from "../../training/index.js";
+import { DataError } from "../../util/errors.js";
+import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { datasetById } from "../datasets.js";
+import { gammaScale, parseLibsvmModel, trueClassMargins } from "../math/svm.js";
+import { BaseScoreParams } from "../params.js";
+import { resolveTrainingRuns } from "../runs.js";
+import { loadLibsvm } from "../svm-loader.js";
+
+/** Names of dense (fully connected) layers in curricula's models. */
+const DENSE_LAYER = /^(linear|dense|fc)\d*$/;
+
+/**
+ * TransferTeacher: a teacher network's penultimate representation is fed to an RBF SVM (C = 1,
+ * gamma = "scale", Platt-scaled probabilities); the probability of the true class is the score, so
+ * high is easy (ranked in reverse). `margin: true` scores the signed one-vs-one decision margin of the
+ * true class instead. The "transfer scoring function" of Hacohen & Weinshall, ICML 2019
+ * (arXiv 1904.03626).
+ */
+export class TransferTeacher extends AbstractScore {
+  static override readonly schema = BaseScoreParams.extend({
+    /** Teacher(s): training run names (checkpoint by `stop`) or folders holding model.json. */
+    model: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    dataset: z.string().min(1),
+    dataset_seed: z.number().int().default(1),
+    stop: z.string().default("best"),
+    /** Layer whose output is the embedding; null = the layer before the last dense layer. */
+    embedding_layer: z.string().nullable().default(null),
+    margin: z.boolean().default(false),
+  });
+  static override readonly reference = "Hacohen & Weinshall, ICML 2019, arXiv 1904.03626 (transfer scoring)";
+  override reverseScore = true;
+
+  override async preprocess(): Promise<AtomicRun[]> {
+    const { config: dataset } = await datasetById(
+      this.params.dataset as string,
+      this.params.dataset_seed as number,
+      this.context.configPath,
+    );
+    const models = [this.params.model as string | string[]].flat();
+    const suffix = this.params.margin ? "_margin" : "";
+    const runs: AtomicRun[] = [];
+    for (const model of models) {
+      const folder = resolve(model);
+      if (existsSync(join(folder, "model.json"))) {
+        runs.push({
+          name: `${basename(folder)}_${dataset.id}${suffix}`,
+          config: { model: folder, dataset, dataset_seed: this.params.dataset_seed },
+          details: { modelDir: folder },
+        });
+        continue;
+      }
+      for (const run of resolveTrainingRuns(this.context.resultsDir, this.context.experimentId, model)) {
+        const modelDir = checkpointDir(run.dir, this.params.stop as "best" | "last");
+        runs.push({
+          name: `${run.name}_${dataset.id}${suffix}`,
+          config: {
+            model: readRunConfig(run.dir) as Record<string, unknown>,
+            dataset,
+            dataset_seed: this.params.dataset_seed,
+            stop: this.params.stop,
+          },
+          runDir: run.dir,
+          details: { modelDir },
+        });
+      }
+    }
+    return runs.filter((r, i) => runs.findIndex((o) => o.name === r.name) === i);
+  }
+
+  /** The layer before the last dense layer (the teacher's penultimate representation). */
+  static embeddingLayer(network: Network): string {
+    const names = network.layerNames;
+    let last = -1;
+    names.forEach((name, i) => {
+      if (DENSE_LAYER.test(name)) last = i;
+    });
+    if (last < 0)
+      throw new DataError(`no dense layer (linear*) among the teacher's layers: ${names.join(", ")}`);
+    return last === 0 ? "input" : (names[last - 1] as string);
+  }
+
+  async score(run: AtomicRun): Promise<ScoreResult> {
+    const { dataset } = await datasetById(
+      this.params.dataset as string,
+      this.params.dataset_seed as number,
+      this.context.configPath,
+    );
+    const subset = dataset.subset(this.subsetName);
+    const network = await this.loadNetwork(run.details?.modelDir as string);
+    const inputSize = network.spec.inputShape.reduce((a, b) => a * b, 1);
+    const featureSize = dataset.featureShape.reduce((a, b) => a * b, 1);
+    if (inputSize !== featureSize) {
+      network.dispose();
+      throw new DataError(
+        `teacher ${run.name} expects inputs of shape [${network.spec.inputShape}], ${dataset.id} has [${dataset.featureShape}]`,
+      );
+    }
+    const layer = (this.params.embedding_layer as string | null) ?? TransferTeacher.embeddingLayer(network);
+    let dim = 0;
+    let embeddings = new Float32Array(0);
+    try {
+      await this.forward(network, subset, {
+        batchSize: this.batchSizeFor(),
+        layers: layer === "input" ? [] : [layer],
+        onBatch: (result, batch, offset) => {
+          const out = layer === "input" ? { data: batch.x } : (result.layers[layer] ?? { data: null });
+          if (!out.data)
+            throw new DataError(
+              `the teacher has no layer '${layer}' (layers: ${network.layerNames.join(", ")})`,
+            );
+          const b = batch.y.length;
+          if (dim === 0) {
+            dim = out.data.length / b;
+            embeddings = new Float32Array(subset.size * dim);
+          }
+          embeddings.set(out.data, offset * dim);
+        },
+      });
+    } finally {
+      network.dispose();
+    }
+    const scores = await this.time("svm", () => this.svmScores(embeddings, dim, subset.labels));
+    return { subset, classNames: dataset.classNames, columns: { scores } };
+  }
+
+  private async svmScores(x: Float32Array, dim: number, labels: Int32Array): Promise<Float64Array> {
+    const SVM = await loadLibsvm();
+    const gamma = gammaScale(x, dim);
+    const svm = new SVM({
+      kernel: SVM.KERNEL_TYPES.RBF,
+      type: SVM.SVM_TYPES.C_SVC,
+      gamma,
+      cost: 1,
+      probabilityEstimates: !this.params.margin,
+      quiet: true,
+    });
+    const rows = Array.from({ length: labels.length }, (_, i) =>
+      Array.from(x.subarray(i * dim, (i + 1) * dim)),
+    );
+    try {
+      svm.train(rows, Array.from(labels));
+      if (this.params.margin) return trueClassMargins(parseLibsvmModel(svm.serializeModel(), dim), x, labels);
+      return Float64Array.from(
+        svm.predictProbability(rows),
+        (p, i) => p.estimates.find((e) => e.label === labels[i])?.probability ?? 0,
+      );
+    } finally {
+      svm.free();
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Difficulty scores: the scoring functions, their shared base, ranking, ensembles, correlation and
+ * the score manager that runs a scoring config end to end.
+ */
+export {
+  AbstractScore,
+  type AtomicRun,
+  type FinalScores,
+  type LoadedRun,
+  readSavedLogits,
+  type ScoreContext,
+  type ScoreParams,
+  type ScoreResult,
+  toRows,
+} from "./abstract-score.js";
+export {
+  listScoreFiles,
+  type MatrixResult,
+  type MatrixSelection,
+  type ScoreFile,
+  writeCorrelationMatrix,
+} from "./correlation-matrix.js";
+export { CELoss } from "./functions/ce-loss.js";
+export { CumulativeAccuracy } from "./functions/cumulative-accuracy.js";
+export { CVLoss, cartesian } from "./functions/cv-loss.js";
+export { FirstIteration } from "./functions/first-iteration.js";
+export { Predefined } from "./functions/predefined.js";
+export { PredictionDepth, predictionDepth } from "./functions/prediction-depth.js";
+export { RandomScore } from "./functions/random.js";
+export { TransferTeacher } from "./functions/transfer-teacher.js";
+export {
+  CurriculumScoreManager,
+  type PostprocessResult,
+  type ScoreManagerConfig,
+  type ScoreManagerOptions,
+} from "./manager.js";
+export { correctFromLogits, cumulativeAccuracy, firstIteration } from "./math/correctness.js";
+export {
+  CORRELATION_METHODS,
+  type CorrelationMethod,
+  correlation,
+  correlationMatrix,
+  kendallTauB,
+} from "./math/correlation.js";
+export { complement, crossValidationFolds } from "./math/folds.js";
+export { type KnnOptions, knnPredict } from "./math/knn.js";
+export {
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  applyPooling,
+  type PoolPlan,
+  planPooling,
+} from "./math/pooling.js";
+export { rankAndNormalize, type TieBreak, type TieStatistics, tieStatistics } from "./math/rank.js";
+export { BaseScoreParams, describeParams, ModelScoreParams, parseScoreParams } from "./params.js";
+export { isPlaceholderScoring, resolveScoreClass, SCORING_TYPES, type ScoreClass } from "./registry.js";
+export { type ResolvedRun, resolveTrainingRuns } from "./runs.js";
+export { type ScoreOptions, score } from "./score.js";

@@ -1,0 +1,245 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parse, stringify } from "yaml";
+import { diffConfigs } from "../util/config-diff.js";
+import { ConfigError, UsageError } from "../util/errors.js";
+import { readYaml, writeYaml } from "../util/yaml-io.js";
+import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
+import { type MatrixResult, type MatrixSelection, writeCorrelationMatrix } from "./correlation-matrix.js";
+import { CORRELATION_METHODS, type CorrelationMethod } from "./math/correlation.js";
+import { tieStatistics } from "./math/rank.js";
+import { plotScore } from "./plots.js";
+import { isPlaceholderScoring, resolveScoreClass } from "./registry.js";
+import { writeScoreRows } from "./table.js";
+
+/** The resolved scoring config (`conf/curriculum.yaml` + overrides, one sweep point). */
+export interface ScoreManagerConfig {
+  results_dir: string;
+  experiment_id: string;
+  /** Forward-pass batch size; default the run's inference batch size. */
+  batch_size?: number | null;
+  progress_bar?: boolean;
+  curriculum: { scoring: Record<string, unknown> };
+  /** `{<matrix name>: all | [score ids]}`; null = no matrix. */
+  correlation?: Record<string, MatrixSelection> | null;
+  /** Correlation of the matrices (default spearman). */
+  correlation_method?: CorrelationMethod;
+  /** Per-score plots (default true). */
+  plots?: boolean;
+}
+
+export interface ScoreManagerOptions {
+  /** Local config folder (`-cp`). */
+  configPath?: string;
+  /** Folder custom score modules are resolved against. */
+  cwd?: string;
+  log?: (line: string) => void;
+}
+
+export interface PostprocessResult {
+  scoreFile: string;
+  card: string;
+  plots: string[];
+  matrices: MatrixResult[];
+}
+
+/** Keys of score.yaml that do not change an atomic run's result (ignored when reusing it). */
+const RUN_INDEPENDENT = new Set(["id", "run_name", "model", "setup", "tie_break", "tie_break_seed"]);
+
+/**
+ * Runs one scoring config end to end (aucurriculum `CurriculumScoreManager`): `preprocess()` lists the
+ * atomic runs and writes their configs and `mappings.yaml`, `run()` scores each (reusing a finished
+ * one whose saved configs match), `postprocess()` combines them into `<id>.csv` with ranks, a card,
+ * plots and correlation matrices.
+ */
+export class CurriculumScoreManager {
+  readonly outputDirectory: string;
+  private runs: AtomicRun[] | null = null;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly config: ScoreManagerConfig,
+    readonly scoring: AbstractScore,
+    outputDirectory: string,
+    log: (line: string) => void,
+  ) {
+    this.outputDirectory = outputDirectory;
+    this.log = log;
+  }
+
+  /** Validates the config and builds its scoring function (importing a custom module if named). */
+  static async create(
+    config: ScoreManagerConfig,
+    options: ScoreManagerOptions = {},
+  ): Promise<CurriculumScoreManager> {
+    const scoringConfig = config.curriculum?.scoring;
+    if (isPlaceholderScoring(scoringConfig)) throw new UsageError("No scoring function provided.");
+    const method = config.correlation_method ?? "spearman";
+    if (!CORRELATION_METHODS.includes(method)) {
+      throw new ConfigError(
+        "correlation_method",
+        `must be one of ${CORRELATION_METHODS.join(", ")}, got '${method}'`,
+      );
+    }
+    const type = String(scoringConfig.type ?? scoringConfig.id);
+    const outputDirectory = join(config.results_dir, config.experiment_id, "curriculum", type);
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const context: ScoreContext = {
+      outputDirectory,
+      resultsDir: config.results_dir,
+      experimentId: config.experiment_id,
+      batchSize: config.batch_size ?? null,
+      progress: config.progress_bar ?? true,
+      configPath: options.configPath,
+      log,
+    };
+    const cls = await resolveScoreClass(scoringConfig, options.cwd);
+    const scoring = new cls(scoringConfig, context, `curriculum/scoring/${String(scoringConfig.id)}`);
+    return new CurriculumScoreManager(config, scoring, outputDirectory, log);
+  }
+
+  get scoreId(): string {
+    return String(this.config.curriculum.scoring.id);
+  }
+
+  /** Atomic runs; writes `<run>/config.yaml`, `<run>/score.yaml` (runs without scores yet) and mappings.yaml. */
+  async preprocess(): Promise<AtomicRun[]> {
+    const runs = await this.scoring.preprocess();
+    for (const run of runs) {
+      const dir = join(this.outputDirectory, run.name);
+      if (existsSync(join(dir, "scores.csv"))) continue;
+      mkdirSync(dir, { recursive: true });
+      writeYaml(join(dir, "config.yaml"), run.config);
+      writeYaml(join(dir, "score.yaml"), this.config.curriculum.scoring);
+    }
+    const mappingsPath = join(this.outputDirectory, "mappings.yaml");
+    const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
+    mappings[this.scoreId] = runs.map((r) => r.name);
+    writeYaml(mappingsPath, mappings);
+    this.runs = runs;
+    return runs;
+  }
+
+  /**
+   * Scores one atomic run unless its scores.csv exists; an existing result made from another config
+   * is an error (delete its folder to recompute). Returns whether it was skipped.
+   */
+  async run(run: AtomicRun): Promise<{ skipped: boolean }> {
+    const dir = join(this.outputDirectory, run.name);
+    if (existsSync(join(dir, "scores.csv"))) {
+      this.checkSaved(run, dir);
+      this.log(`Skipping ${run.name}: scores.csv exists`);
+      return { skipped: true };
+    }
+    this.log(`Scoring ${run.name}`);
+    await this.scoring.run(run);
+    return { skipped: false };
+  }
+
+  private checkSaved(run: AtomicRun, dir: string): void {
+    const roundTrip = (v: unknown) => parse(stringify(v)) as unknown;
+    const differences = [
+      ...diffConfigs(readYaml(join(dir, "config.yaml")), roundTrip(run.config)).map(
+        (d) => `config.yaml: ${d}`,
+      ),
+      ...diffConfigs(
+        withoutKeys(readYaml(join(dir, "score.yaml"))),
+        withoutKeys(roundTrip(this.config.curriculum.scoring)),
+      ).map((d) => `score.yaml: ${d}`),
+    ];
+    if (differences.length > 0) {
+      throw new ConfigError(
+        "curriculum.scoring",
+        `${dir} holds scores of a different config; delete the folder to recompute. Differences:\n  ${differences.join("\n  ")}`,
+      );
+    }
+  }
+
+  /** Writes `<id>.csv` (ranks), the card `<id>.yaml`, plots and correlation matrices. */
+  async postprocess(
+    scoreId = this.scoreId,
+    correlation = this.config.correlation,
+  ): Promise<PostprocessResult> {
+    const runs = this.runs ?? (await this.preprocess());
+    const started = performance.now();
+    const final = this.scoring.postprocess(scoreId, runs);
+    const ranks = this.scoring.rank(final.mean);
+    final.rows.columns.set("mean", final.mean);
+    final.rows.columns.set("ranks", ranks);
+    const scoreFile = join(this.outputDirectory, `${scoreId}.csv`);
+    writeScoreRows(scoreFile, final.rows, ["mean", "ranks"]);
+    const card = join(this.outputDirectory, `${scoreId}.yaml`);
+    const p = this.scoring.params;
+    const cls = this.scoring.constructor as typeof AbstractScore;
+    writeYaml(card, {
+      id: scoreId,
+      type: basename(this.outputDirectory),
+      reference: cls.reference,
+      subset: p.subset,
+      stop: p.stop ?? null,
+      reverse: this.scoring.reverseScore,
+      tie_break: p.tie_break,
+      samples: final.mean.length,
+      runs: runs.map((r) => r.name),
+      training_runs: [...new Set(runs.flatMap((r) => (r.runDir ? [basename(r.runDir)] : [])))],
+      ties: tieStatistics(final.mean),
+      time_seconds: round(
+        runs.reduce((s, r) => s + runSeconds(join(this.outputDirectory, r.name)), 0) +
+          (performance.now() - started) / 1000,
+      ),
+      created: new Date().toISOString(),
+    });
+    const plots =
+      this.config.plots === false
+        ? []
+        : await plotScore(
+            join(this.outputDirectory, "_plots", scoreId),
+            scoreId,
+            final.mean,
+            ranks,
+            final.rows.decoded,
+          );
+    const matrices: MatrixResult[] = [];
+    const curriculumDir = join(this.config.results_dir, this.config.experiment_id, "curriculum");
+    for (const [name, selection] of Object.entries(correlation ?? {})) {
+      const result = await writeCorrelationMatrix(
+        curriculumDir,
+        name,
+        selection,
+        this.config.correlation_method ?? "spearman",
+        {
+          anchor: scoreId,
+          plot: this.config.plots !== false,
+        },
+      );
+      if (result?.skipped.length)
+        this.log(`${name}: left out ${result.skipped.join(", ")} (they rank other samples)`);
+      if (result) matrices.push(result);
+    }
+    return { scoreFile, card, plots, matrices };
+  }
+
+  /** preprocess → run every atomic run → postprocess. */
+  async execute(): Promise<PostprocessResult> {
+    for (const run of await this.preprocess()) await this.run(run);
+    return this.postprocess();
+  }
+}
+
+function withoutKeys(value: unknown): unknown {
+  if (!value || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).filter(([k]) => !RUN_INDEPENDENT.has(k)),
+  );
+}
+
+function runSeconds(dir: string): number {
+  const path = join(dir, "timer.yaml");
+  if (!existsSync(path)) return 0;
+  const timer = readYaml<Record<string, unknown>>(path);
+  return typeof timer?.total_seconds === "number" ? timer.total_seconds : 0;
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

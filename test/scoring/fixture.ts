@@ -1,0 +1,45 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runDir, runName } from "../../src/experiments/naming.js";
+import type { RunConfig } from "../../src/experiments/schema.js";
+import { trainRun, validateRunConfig } from "../../src/training/index.js";
+
+/** A tiny Digits run config (FFNN with 16 hidden units, few epochs) so scoring tests stay fast. */
+export function digitsConfig(
+  resultsDir: string,
+  seed: number | string,
+  overrides: Record<string, unknown> = {},
+): RunConfig {
+  return validateRunConfig({
+    results_dir: resultsDir,
+    experiment_id: "default",
+    seed,
+    batch_size: 32,
+    learning_rate: 0.01,
+    iterations: 3,
+    progress_bar: false,
+    dataset: { id: "Digits", type: "Digits", shape: "flat", dev_split: 0.2, test_split: 0.2 },
+    model: { id: "FFNN", type: "FFNN", hidden_sizes: [16], dropout: 0.1 },
+    optimizer: { id: "Adam", type: "Adam" },
+    ...overrides,
+  });
+}
+
+/**
+ * Trains the given seeds once into a fresh results folder; returns it and the run names. Seeds of an
+ * ensemble share the dataset seed ("T-D") so every run has the same split.
+ */
+export async function trainDigitsRuns(
+  seeds: (number | string)[],
+): Promise<{ resultsDir: string; runs: string[] }> {
+  const resultsDir = mkdtempSync(join(tmpdir(), "curricula-scoring-"));
+  const runs: string[] = [];
+  for (const seed of seeds) {
+    const config = digitsConfig(resultsDir, seed);
+    const name = runName(config as unknown as Record<string, unknown>);
+    await trainRun(config, { runDir: runDir(resultsDir, "default", name), log: null });
+    runs.push(name);
+  }
+  return { resultsDir, runs };
+}

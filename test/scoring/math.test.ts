@@ -1,0 +1,213 @@
+import { describe, expect, it } from "vitest";
+import {
+  argmaxRow,
+  correctFromLogits,
+  cumulativeAccuracy,
+  firstIteration,
+} from "../../src/scoring/math/correctness.js";
+import { averageRanks, correlation, kendallTauB, pearson } from "../../src/scoring/math/correlation.js";
+import { complement, crossValidationFolds } from "../../src/scoring/math/folds.js";
+import { knnPredict } from "../../src/scoring/math/knn.js";
+import {
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  applyPooling,
+  planPooling,
+} from "../../src/scoring/math/pooling.js";
+import { rankAndNormalize, tieStatistics } from "../../src/scoring/math/rank.js";
+import { Rng } from "../../src/util/rng.js";
+
+describe("rankAndNormalize", () => {
+  it("ranks ascending: lowest score is easiest (0), highest hardest (1)", () => {
+    expect(Array.from(rankAndNormalize([0.3, 0.1, 0.9, 0.5], false))).toEqual([1 / 3, 0, 1, 2 / 3]);
+  });
+  it("ranks descending when reverse (high accuracy = easy)", () => {
+    expect(Array.from(rankAndNormalize([0.3, 0.1, 0.9, 0.5], true))).toEqual([2 / 3, 1, 0, 1 / 3]);
+  });
+  it("breaks ties in order of appearance with method 'first', also when reversed", () => {
+    expect(Array.from(rankAndNormalize([2, 1, 2, 1, 2], false))).toEqual([0.5, 0, 0.75, 0.25, 1]);
+    expect(Array.from(rankAndNormalize([2, 1, 2, 1, 2], true))).toEqual([0, 0.75, 0.25, 1, 0.5]);
+  });
+  it("gives unique ranks; random tie break is seeded and keeps the order of distinct values", () => {
+    const values = [1, 1, 1, 1, 0, 2, 2, 2];
+    const a = rankAndNormalize(values, false, "random", 7);
+    const b = rankAndNormalize(values, false, "random", 7);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(new Set(a).size).toBe(values.length);
+    expect(a[4]).toBe(0);
+    for (const i of [0, 1, 2, 3]) for (const j of [5, 6, 7]) expect(a[i]).toBeLessThan(a[j] as number);
+    const seeds = new Set(
+      [1, 2, 3, 4, 5, 6].map((s) => Array.from(rankAndNormalize(values, false, "random", s)).join()),
+    );
+    expect(seeds.size).toBeGreaterThan(1);
+  });
+  it("maps a single sample to 0 and ranks NaN last", () => {
+    expect(Array.from(rankAndNormalize([5], false))).toEqual([0]);
+    expect(Array.from(rankAndNormalize([Number.NaN, 1, 0], true))).toEqual([1, 0, 0.5]);
+  });
+});
+
+describe("tieStatistics", () => {
+  it("counts distinct values and the largest block of equal scores", () => {
+    expect(tieStatistics([0, 0.5, 0.5, 1, 0.5, 0])).toEqual({
+      count: 6,
+      distinct: 3,
+      largestTie: 3,
+      tiedFraction: 5 / 6,
+    });
+    expect(tieStatistics([1, 2, 3])).toMatchObject({ distinct: 3, largestTie: 1, tiedFraction: 0 });
+  });
+});
+
+describe("correctness matrices", () => {
+  // 4 samples × 3 iterations, row t = iteration t.
+  const correct = Uint8Array.from([1, 0, 1, 0, /**/ 1, 1, 0, 0, /**/ 1, 1, 1, 0]);
+  it("CumulativeAccuracy sums correct predictions and counts iterations", () => {
+    const { sum, count } = cumulativeAccuracy(correct, 4, 3);
+    expect(Array.from(sum)).toEqual([3, 2, 2, 0]);
+    expect(Array.from(count)).toEqual([3, 3, 3, 3]);
+  });
+  it("FirstIteration is (T − trailing correct run)/T", () => {
+    expect(Array.from(firstIteration(correct, 4, 3))).toEqual([0, 1 / 3, 2 / 3, 1]);
+  });
+  it("a sample wrong only at the last iteration scores 1", () => {
+    expect(Array.from(firstIteration(Uint8Array.from([1, 1, 0]), 1, 3))).toEqual([1]);
+  });
+  it("derives correctness from logits with argmax ties to the lowest class", () => {
+    expect(argmaxRow([0.5, 0.5, 0.1], 0, 3)).toBe(0);
+    const logits = Float32Array.from([2, 1, 0, /**/ 0, 1, 3, /**/ 1, 1, 0]);
+    expect(Array.from(correctFromLogits(logits, Int32Array.from([0, 1, 1]), 3))).toEqual([1, 0, 0]);
+  });
+});
+
+function naiveKnn(x: Float32Array, y: Int32Array, q: Float32Array, dim: number, k: number): Int32Array {
+  const n = y.length;
+  const m = q.length / dim;
+  const classes = Math.max(...y) + 1;
+  const out = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    const d = Array.from({ length: n }, (_, j) => {
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += ((q[i * dim + t] as number) - (x[j * dim + t] as number)) ** 2;
+      return { s, j };
+    }).sort((a, b) => a.s - b.s || a.j - b.j);
+    const votes = new Array(classes).fill(0);
+    for (const { j } of d.slice(0, k)) votes[y[j] as number]++;
+    out[i] = votes.indexOf(Math.max(...votes));
+  }
+  return out;
+}
+
+describe("knnPredict", () => {
+  it("agrees with a naive implementation on random clustered data", () => {
+    const rng = new Rng(3);
+    const n = 203;
+    const dim = 7;
+    const y = Int32Array.from({ length: n }, () => rng.int(4));
+    const x = Float32Array.from(
+      { length: n * dim },
+      (_, i) => (y[Math.floor(i / dim)] as number) * 0.4 + rng.normal(),
+    );
+    const q = Float32Array.from({ length: 37 * dim }, () => rng.normal() + 0.6);
+    expect(Array.from(knnPredict(x, y, x, dim, { k: 5 }))).toEqual(Array.from(naiveKnn(x, y, x, dim, 5)));
+    expect(Array.from(knnPredict(x, y, q, dim, { k: 30 }))).toEqual(Array.from(naiveKnn(x, y, q, dim, 30)));
+  });
+  it("agrees with the naive implementation across query and reference blocks, with distance ties", () => {
+    const rng = new Rng(9);
+    const n = 600;
+    const dim = 3;
+    const y = Int32Array.from({ length: n }, () => rng.int(3));
+    const x = Float32Array.from({ length: n * dim }, () => rng.int(4)); // integer grid: many equal distances
+    expect(Array.from(knnPredict(x, y, x, dim, { k: 7 }))).toEqual(Array.from(naiveKnn(x, y, x, dim, 7)));
+  });
+  it("breaks a vote tie towards the lowest class", () => {
+    const x = Float32Array.from([0, 1, 2, 3]);
+    const y = Int32Array.from([2, 1, 2, 1]);
+    expect(Array.from(knnPredict(x, y, Float32Array.from([1.5]), 1, { k: 4 }))).toEqual([1]);
+  });
+  it("caps k at the number of references and counts the point itself", () => {
+    const x = Float32Array.from([0, 10]);
+    expect(Array.from(knnPredict(x, Int32Array.from([0, 1]), x, 1, { k: 1 }))).toEqual([0, 1]);
+    expect(Array.from(knnPredict(x, Int32Array.from([1, 0]), x, 1, { k: 30 }))).toEqual([0, 0]);
+  });
+});
+
+describe("adaptive average pooling", () => {
+  it("1-D pools with PyTorch's overlapping windows", () => {
+    // length 5 → 3: windows [0,2), [1,4), [3,5)
+    expect(Array.from(adaptiveAvgPool1d(Float32Array.from([1, 2, 3, 4, 5]), 1, 5, 3))).toEqual([1.5, 3, 4.5]);
+  });
+  it("2-D pools channels-last per channel", () => {
+    // 1 × 2 × 2 × 2 (x, y, c) → 1 × 1 × 1 × 2
+    const data = Float32Array.from([1, 10, 2, 20, 3, 30, 4, 40]);
+    expect(Array.from(adaptiveAvgPool2d(data, 1, 2, 2, 2, 1, 1))).toEqual([2.5, 25]);
+  });
+  it("plans shapes as aucurriculum: rank 2, 3 and 4 with and without a maximum", () => {
+    expect(planPooling([8, 100], null, true)).toEqual({ kind: "identity", size: 100 });
+    expect(planPooling([8, 100], 32, true)).toMatchObject({ kind: "pool1d", outLength: 32, size: 32 });
+    expect(planPooling([8, 16], 32, true)).toEqual({ kind: "identity", size: 16 });
+    expect(planPooling([8, 6, 4], null, true)).toMatchObject({ kind: "pool2d", outX: 4, outY: 4, size: 16 });
+    expect(planPooling([8, 6, 4], null, false)).toEqual({ kind: "identity", size: 24 });
+    // 28×28×32 = 25088 > 1000: square 28 shrinks until 32·X·Y ≤ 1000 → 5×5
+    expect(planPooling([8, 28, 28, 32], 1000, true)).toMatchObject({ outX: 5, outY: 5, size: 800 });
+    // not matched: 10×4×2 = 80 > 20 → (9,3)=54 → (8,2)=32 → (7,1)=14
+    expect(planPooling([8, 10, 4, 2], 20, false)).toMatchObject({ outX: 7, outY: 1, size: 14 });
+    expect(() => planPooling([8, 2, 2, 64], 32, true)).toThrow(/max_embedding_size 32/);
+    expect(() => planPooling([8, 2, 2, 2, 2], null, true)).toThrow(/Unsupported input size/);
+  });
+  it("applies a plan to every row", () => {
+    const plan = planPooling([2, 4], 2, true);
+    expect(Array.from(applyPooling(plan, Float32Array.from([1, 3, 5, 7, 0, 0, 2, 2]), 2))).toEqual([
+      2, 6, 0, 2,
+    ]);
+  });
+});
+
+describe("correlation", () => {
+  it("Pearson, Spearman and Kendall on hand-made data", () => {
+    expect(pearson([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 12);
+    expect(Array.from(averageRanks([10, 20, 10, 30]))).toEqual([1.5, 3, 1.5, 4]);
+    // monotone but nonlinear: Spearman and Kendall 1, Pearson < 1
+    const a = [1, 2, 3, 4, 5];
+    const b = [1, 4, 9, 16, 100];
+    expect(correlation(a, b, "spearman")).toBeCloseTo(1, 12);
+    expect(correlation(a, b, "kendall")).toBeCloseTo(1, 12);
+    expect(correlation(a, b, "pearson")).toBeLessThan(0.95);
+    expect(correlation(a, [5, 4, 3, 2, 1], "kendall")).toBeCloseTo(-1, 12);
+  });
+  it("Kendall tau-b matches the O(n²) definition with ties", () => {
+    const rng = new Rng(11);
+    const a = Array.from({ length: 60 }, () => rng.int(6));
+    const b = Array.from({ length: 60 }, (_, i) => (a[i] as number) + rng.int(4));
+    let num = 0;
+    let ta = 0;
+    let tb = 0;
+    for (let i = 0; i < 60; i++) {
+      for (let j = i + 1; j < 60; j++) {
+        const sa = Math.sign((a[i] as number) - (a[j] as number));
+        const sb = Math.sign((b[i] as number) - (b[j] as number));
+        num += sa * sb;
+        if (sa !== 0) ta++;
+        if (sb !== 0) tb++;
+      }
+    }
+    expect(kendallTauB(a, b)).toBeCloseTo(num / Math.sqrt(ta * tb), 12);
+  });
+});
+
+describe("crossValidationFolds", () => {
+  it("holds out every sample exactly once, folds of ⌊n/k⌋ and the remainder last", () => {
+    const folds = crossValidationFolds(23, 4, new Rng(5));
+    expect(folds.map((f) => f.length)).toEqual([5, 5, 5, 8]);
+    const all = folds.flatMap((f) => Array.from(f)).sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 23 }, (_, i) => i));
+    expect(Array.from(complement(23, folds[0] as Int32Array)).length).toBe(18);
+    expect(crossValidationFolds(23, 4, new Rng(5))).toEqual(folds);
+    expect(crossValidationFolds(23, 4, new Rng(6))).not.toEqual(folds);
+  });
+  it("rejects fewer than 2 splits", () => {
+    expect(() => crossValidationFolds(10, 1, new Rng(1))).toThrow(
+      "Number of splits must be at least 2, got '1'",
+    );
+  });
+});
