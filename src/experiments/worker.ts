@@ -47,7 +47,9 @@ if (trainModule) {
 process.on("message", (message: ParentMessage) => {
   if (message.type === "stop") {
     stopping = true;
-    process.disconnect();
+    // The parent may have closed the channel already; disconnecting twice throws.
+    if (process.connected) process.disconnect();
+    else process.exit(0);
     return;
   }
   if (message.type === "run") {

@@ -16,8 +16,8 @@ export class SummaryReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped++;
       }
-      // A file that failed to load has no tests but must count as a failure.
-      if (module.state() === "failed" && ![...module.children.allTests()].length) failed++;
+      // A file that failed to load, or whose hooks failed while its tests were skipped, must count.
+      if (module.state() === "failed" && ![...module.children.allTests("failed")].length) failed++;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }

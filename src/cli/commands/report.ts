@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { writeReport } from "../../analysis/index.js";
 import { out } from "../shared.js";
 
 function nonNegativeInt(text: string): number {
@@ -30,6 +29,8 @@ export function register(program: Command): void {
     .addHelpText("after", "\nExample:\n  curricula report results default")
     .action(
       async (resultsDir: string, experimentId: string, options: { output?: string; thumbnails: number }) => {
+        // Loaded on use: keeps every other command's start-up fast.
+        const { writeReport } = await import("../../analysis/report.js");
         const path = await writeReport(resultsDir, experimentId, {
           outPath: options.output,
           thumbnails: options.thumbnails,

@@ -1,0 +1,280 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { postprocess, train } from "../experiments/api.js";
+import { PACKAGE_ROOT } from "../experiments/paths.js";
+import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
+import { CurriculaError } from "../util/errors.js";
+import { readYaml, writeYaml } from "../util/yaml-io.js";
+import type { StudyPlan } from "./plan.js";
+
+/**
+ * Runs a planned study stage by stage, in dependency order: baseline training → scoring (one
+ * process per scoring function, `jobs` at a time) → correlation → curriculum training →
+ * postprocess → report. Each finished stage is recorded in `<experiment>/study/state.yaml` with a
+ * fingerprint of its inputs; a rerun skips recorded stages whose inputs are unchanged, and inside a
+ * stage finished runs and scores are skipped too, so a crash or Ctrl-C costs only unfinished work.
+ */
+
+export interface Stage {
+  name: string;
+  /** Stages of one phase may run at the same time. */
+  phase: number;
+  describe: string;
+  fingerprint: string;
+  run: () => Promise<void>;
+}
+
+export interface StudyRunOptions {
+  jobs?: number;
+  dryRun?: boolean;
+  log?: (line: string) => void;
+  /** Stop child processes and exit on Ctrl-C/SIGTERM (the CLI); libraries keep their own handling. */
+  handleSignals?: boolean;
+}
+
+export interface StudyRunResult {
+  stages: { name: string; status: "done" | "skipped" | "pending" }[];
+  report: string | null;
+}
+
+interface StudyState {
+  stages: Record<string, { fingerprint: string; seconds: number; finished: string }>;
+}
+
+function stageDone(state: StudyState, stage: Stage): boolean {
+  return state.stages[stage.name]?.fingerprint === stage.fingerprint;
+}
+
+function fingerprint(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+/** The stages of a plan, in order. */
+export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Stage[] {
+  const { study, cwd, confDir } = plan;
+  const jobs = Math.max(1, options.jobs ?? 1);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const stages: Stage[] = [];
+  const trainStage = async (overrides: string[]) => {
+    const summary = await train({ overrides, configPath: confDir, cwd, jobs, log });
+    if (summary.failed.length > 0 || summary.busy.length > 0) {
+      throw new CurriculaError(
+        `${summary.failed.length + summary.busy.length} training run(s) did not finish: ` +
+          [...summary.failed, ...summary.busy].map((f) => f.name).join(", "),
+      );
+    }
+  };
+  stages.push({
+    name: "train-baseline",
+    phase: 1,
+    describe: `train ${plan.groups.reduce((n, g) => n + g.runs.length, 0)} baseline run(s)`,
+    fingerprint: fingerprint(plan.baselineOverrides),
+    run: () => trainStage(plan.baselineOverrides),
+  });
+  const byFunction = new Map<string, StudyPlan["scores"]>();
+  for (const s of plan.scores) byFunction.set(s.function, [...(byFunction.get(s.function) ?? []), s]);
+  for (const [fn, scores] of byFunction) {
+    const ids = scores.map((s) => s.id);
+    const args = [
+      "--no-progress",
+      "curriculum",
+      "--config-path",
+      confDir,
+      `curriculum/scoring=${ids.join(",")}`,
+      ...plan.common,
+      "correlation=null",
+    ];
+    stages.push({
+      name: `score-${fn}`,
+      phase: 2,
+      describe: `score ${ids.join(", ")}`,
+      fingerprint: fingerprint({ args, configs: scores.map((s) => s.config) }),
+      run: () => runCli(args, cwd, `score-${fn}`, log),
+    });
+  }
+  const curriculumDir = join(plan.experimentDir, "curriculum");
+  stages.push({
+    name: "correlation",
+    phase: 3,
+    describe: `${study.correlation} correlation of every score`,
+    fingerprint: fingerprint({ method: study.correlation, scores: plan.scores.map((s) => s.id) }),
+    run: async () => {
+      const result = await writeCorrelationMatrix(
+        curriculumDir,
+        "correlation_matrix",
+        "all",
+        study.correlation,
+      );
+      if (result) log(`correlation_matrix: ${result.ids.length} scores → ${relative(cwd, result.csv)}`);
+    },
+  });
+  plan.curriculumOverrides.forEach((overrides, i) => {
+    stages.push({
+      name: plan.groups.length > 1 ? `train-curricula${plan.groups[i]?.tag}` : "train-curricula",
+      phase: 4,
+      describe: `train ${study.curriculum.orderings.join(", ")} × ${study.seeds.length} seed(s) with ${study.curriculum.pacing} pacing`,
+      fingerprint: fingerprint(overrides),
+      run: () => trainStage(overrides),
+    });
+  });
+  stages.push({
+    name: "postprocess",
+    phase: 5,
+    describe: "summary and seed aggregation",
+    // Inputs are everything before it: unchanged earlier stages mean an unchanged summary.
+    fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
+    run: async () => {
+      await postprocess(study.results_dir, study.experiment_id, { aggregate: [["seed"]], log });
+    },
+  });
+  if (study.report) {
+    stages.push({
+      name: "report",
+      phase: 6,
+      describe: "write the HTML report",
+      fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
+      run: async () => {
+        const { writeReport } = await import("../analysis/report.js");
+        const path = await writeReport(join(cwd, study.results_dir), study.experiment_id);
+        log(`report: ${relative(cwd, path) || path}`);
+      },
+    });
+  }
+  return stages;
+}
+
+/** Runs `curricula <args>` as a child process, prefixing its output lines with the stage name. */
+function runCli(args: string[], cwd: string, tag: string, log: (line: string) => void): Promise<void> {
+  const bin = join(PACKAGE_ROOT, "bin", "curricula.js");
+  return new Promise((resolvePromise, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    const tail: string[] = [];
+    const forward = (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) {
+        if (!line.trim()) continue;
+        log(`  [${tag}] ${line}`);
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+      }
+    };
+    child.stdout?.on("data", forward);
+    child.stderr?.on("data", forward);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      children.delete(child);
+      if (code === 0) resolvePromise();
+      else
+        reject(
+          new CurriculaError(
+            `stage ${tag} failed (${signal ?? `exit ${code}`}): ${tail.slice(-3).join(" | ")}`,
+          ),
+        );
+    });
+  });
+}
+
+const children = new Set<ChildProcess>();
+
+/**
+ * While a study runs from the CLI, Ctrl-C (or SIGTERM) stops its child processes too and says how
+ * to resume. Returns the function that removes the handlers again.
+ */
+function hookSignals(): () => void {
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = () => {
+      for (const child of children) child.kill("SIGTERM");
+      process.stderr.write(`\n${signal}: stopped; run the same command again to resume.\n`);
+      process.exit(130);
+    };
+    process.once(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  };
+}
+
+/** Runs every stage that is not recorded as finished with the same inputs. */
+export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): Promise<StudyRunResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const stages = studyStages(plan, { ...options, log });
+  const statePath = join(plan.experimentDir, "study", "state.yaml");
+  const state: StudyState = existsSync(statePath) ? readYaml<StudyState>(statePath) : { stages: {} };
+  state.stages ??= {};
+  const isDone = (s: Stage) => stageDone(state, s);
+  const result: StudyRunResult = { stages: [], report: null };
+  if (options.dryRun) {
+    for (const s of stages) {
+      const status = isDone(s) ? "skipped" : "pending";
+      log(`${status === "skipped" ? "done   " : "pending"} ${s.name}: ${s.describe}`);
+      result.stages.push({ name: s.name, status });
+    }
+    return result;
+  }
+  const unhook = options.handleSignals ? hookSignals() : () => {};
+  try {
+    return await runPhases(stages, state, statePath, plan, result, options, log);
+  } finally {
+    unhook();
+  }
+}
+
+async function runPhases(
+  stages: Stage[],
+  state: StudyState,
+  statePath: string,
+  plan: StudyPlan,
+  result: StudyRunResult,
+  options: StudyRunOptions,
+  log: (line: string) => void,
+): Promise<StudyRunResult> {
+  const isDone = (s: Stage) => stageDone(state, s);
+  const jobs = Math.max(1, options.jobs ?? 1);
+  const phases = [...new Set(stages.map((s) => s.phase))].sort((a, b) => a - b);
+  for (const phase of phases) {
+    const todo = stages.filter((s) => s.phase === phase);
+    const failures: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const stage = todo[next++] as Stage;
+        if (isDone(stage)) {
+          log(`skip  ${stage.name} (finished earlier)`);
+          result.stages.push({ name: stage.name, status: "skipped" });
+          continue;
+        }
+        log(`stage ${stage.name}: ${stage.describe}`);
+        const started = performance.now();
+        try {
+          await stage.run();
+        } catch (error) {
+          failures.push(`${stage.name}: ${(error as Error).message}`);
+          continue;
+        }
+        const seconds = (performance.now() - started) / 1000;
+        state.stages[stage.name] = {
+          fingerprint: stage.fingerprint,
+          seconds,
+          finished: new Date().toISOString(),
+        };
+        writeYaml(statePath, state);
+        log(`done  ${stage.name} in ${seconds.toFixed(1)}s`);
+        result.stages.push({ name: stage.name, status: "done" });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, worker));
+    if (failures.length > 0) {
+      throw new CurriculaError(
+        `the study stopped: ${failures.length} stage(s) failed\n  ${failures.join("\n  ")}`,
+      );
+    }
+  }
+  if (plan.study.report) result.report = join(plan.experimentDir, "report.html");
+  return result;
+}

@@ -1,0 +1,54 @@
+import { z } from "zod";
+
+/**
+ * A study file (`curricula study study.yaml`): the whole train → score → curriculum-train → report
+ * chain in one place. Every value under `training` is a training override (`dataset: Digits`,
+ * `model: FFNN,CNN` or a list sweeps a grid); every key under `scoring` names a scoring config
+ * (packaged or in conf/curriculum/scoring) with the parameters to set on it.
+ */
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+const OverrideValue = z.union([Scalar, z.array(Scalar)]);
+
+export const ORDERINGS = ["Curriculum", "AntiCurriculum", "RandomCurriculum"] as const;
+
+export const StudySchema = z
+  .object({
+    results_dir: z.string().min(1).default("results"),
+    experiment_id: z
+      .string()
+      .min(1)
+      .refine((s) => !s.includes("_"), "must not contain '_' (run names are split on '_')")
+      .default("study"),
+    /** Training overrides shared by every run of the study. */
+    training: z.record(z.string(), OverrideValue).default({}),
+    /** Training seeds; every seed trains the baseline and each curriculum ordering once. */
+    seeds: z.array(z.number().int().nonnegative()).min(1).default([1, 2, 3]),
+    /**
+     * Dataset seed shared by all runs, so every seed trains and is scored on the same split and the
+     * per-seed scores can be averaged (runs use the seed "T-D": training seed T, dataset seed D).
+     */
+    data_seed: z.number().int().nonnegative().default(1),
+    /** Scoring functions: config name → parameters (null or {} for the packaged defaults). */
+    scoring: z
+      .record(z.string(), z.record(z.string(), z.unknown()).nullable())
+      .refine((s) => Object.keys(s).length > 0, "name at least one scoring function"),
+    correlation: z.enum(["spearman", "kendall", "pearson"]).default("spearman"),
+    curriculum: z
+      .object({
+        /** The scoring function whose seed ensemble orders the curriculum runs. */
+        scoring: z.string().min(1),
+        pacing: z.string().min(1).default("Linear"),
+        initial_size: z.number().gt(0).lte(1).default(0.2),
+        final_iteration: z.number().min(0).max(1).default(0.8),
+        sampling: z.enum(["Unbalanced", "Balanced", "Original"]).default("Balanced"),
+        orderings: z
+          .array(z.enum(ORDERINGS))
+          .min(1)
+          .default([...ORDERINGS]),
+      })
+      .strict(),
+    report: z.boolean().default(true),
+  })
+  .strict();
+
+export type Study = z.infer<typeof StudySchema>;
