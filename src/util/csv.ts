@@ -34,7 +34,11 @@ export function formatCsvNumber(value: number): string {
 }
 
 /** Writes rows (objects with the given columns) as CSV, atomically. */
-export function writeCsv(path: string, columns: readonly string[], rows: ReadonlyArray<Record<string, unknown>>): void {
+export function writeCsv(
+  path: string,
+  columns: readonly string[],
+  rows: ReadonlyArray<Record<string, unknown>>,
+): void {
   const body = rows.map((row) =>
     columns.map((c) => {
       const v = row[c];

@@ -17,7 +17,9 @@ describe("Rng", () => {
     const a = new Rng(7);
     for (let i = 0; i < 5; i++) a.random();
     const restored = new Rng(a.getState());
-    expect(Array.from({ length: 5 }, () => restored.random())).toEqual(Array.from({ length: 5 }, () => a.random()));
+    expect(Array.from({ length: 5 }, () => restored.random())).toEqual(
+      Array.from({ length: 5 }, () => a.random()),
+    );
   });
 
   it("draws uniform doubles in [0, 1) with a mean near 0.5", () => {
