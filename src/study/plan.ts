@@ -243,6 +243,9 @@ function scoringConfigs(
       batch_size: cfg.batch_size,
       inference_batch_size: cfg.inference_batch_size,
       training_type: cfg.training_type,
+      iterations: cfg.iterations,
+      eval_frequency: cfg.eval_frequency,
+      save_frequency: cfg.save_frequency,
       ...((userSetup as Record<string, unknown> | undefined) ?? {}),
     };
     const withSeed = (seed: string | string[]) => ({ ...rest, setup: { ...setup, seed } });
