@@ -38,7 +38,7 @@ export {
   type Condition,
   conditionOf,
   type ExperimentData,
-  groupRuns,
+  groupRunsByCondition,
   type MatrixData,
   type RunData,
   type RunGroup,

@@ -12,7 +12,7 @@ import { renderSvg, type VegaLiteSpec } from "./render.js";
 import {
   CONDITIONS,
   type ExperimentData,
-  groupRuns,
+  groupRunsByCondition,
   type RunData,
   type RunGroup,
   readExperiment,
@@ -483,7 +483,7 @@ function runsSection(groups: RunGroup[], tracking: string): string {
 export async function buildReport(data: ExperimentData, options: ReportOptions = {}): Promise<string> {
   const problems = [...data.problems];
   const figs = new Figures(problems);
-  const groups = groupRuns(data.runs);
+  const groups = groupRunsByCondition(data.runs);
   const tracking = trackingMetricOf(data.runs);
   const sections = [
     await comparisonSection(groups, tracking, figs),

@@ -345,7 +345,7 @@ const CURRICULUM_KEYS: readonly NamingKey[] = [
  * Baseline. Labels name the condition plus only the naming fields that differ between groups, so a
  * study comparing three curricula reads "Curriculum · CELoss · Linear" rather than a 16-field name.
  */
-export function groupRuns(runs: readonly RunData[]): RunGroup[] {
+export function groupRunsByCondition(runs: readonly RunData[]): RunGroup[] {
   const byKey = new Map<string, RunData[]>();
   for (const run of runs) {
     const list = byKey.get(run.groupKey) ?? [];

@@ -1,3 +1,6 @@
+import { meanStd } from "../util/stats.js";
+
+export { meanStd };
 /**
  * Small numeric helpers behind the charts: bins, densities, mean ± std. Pure functions over arrays,
  * so the numbers a chart shows are tested apart from the drawing.
@@ -63,22 +66,6 @@ export function binCounts(values: ArrayLike<number>, edges: readonly number[]): 
     counts[a] = (counts[a] as number) + 1;
   }
   return counts;
-}
-
-/** Mean and sample standard deviation (ddof = 1; 0 for fewer than two values, as pandas fills NaN → 0). */
-export function meanStd(values: ArrayLike<number>): { mean: number; std: number; n: number } {
-  const n = values.length;
-  if (n === 0) return { mean: Number.NaN, std: 0, n: 0 };
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += values[i] as number;
-  const mean = sum / n;
-  if (n < 2) return { mean, std: 0, n };
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const d = (values[i] as number) - mean;
-    ss += d * d;
-  }
-  return { mean, std: Math.sqrt(ss / (n - 1)), n };
 }
 
 /**

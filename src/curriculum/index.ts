@@ -39,7 +39,7 @@ export {
 export { Root } from "./pacing/root.js";
 export { CurriculumSampler, type CurriculumSamplerOptions, type CurriculumSamplerState } from "./sampler.js";
 export {
-  balancedClassWeights,
+  subsetClassWeights,
   classCounts,
   originalQuotas,
   roundHalfEven,

@@ -10,7 +10,7 @@ import { paceSpec } from "./pace-plot.js";
 import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
 import { resolvePacing } from "./pacing/registry.js";
 import { CurriculumSampler, type CurriculumSamplerState } from "./sampler.js";
-import { balancedClassWeights, type SamplingMode } from "./sampling.js";
+import { subsetClassWeights, type SamplingMode } from "./sampling.js";
 import { readScoreRanks, scoreFilePath } from "./score-file.js";
 
 /** What the pace manager saves with each checkpoint. */
@@ -202,9 +202,7 @@ export class CurriculumPaceManager implements TrainCallback {
     const ctx = this.ctx;
     const sampler = this.samplerObj;
     if (!ctx || !sampler || this.config.dataset.criterion !== "BalancedCrossEntropy") return;
-    ctx.setClassWeights(
-      balancedClassWeights(ctx.train.labels, ctx.dataset.outputDim, sampler.currentSubset()),
-    );
+    ctx.setClassWeights(subsetClassWeights(ctx.train.labels, ctx.dataset.outputDim, sampler.currentSubset()));
   }
 }
 

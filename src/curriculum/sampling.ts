@@ -1,4 +1,5 @@
 import { CurriculaError } from "../util/errors.js";
+import { balancedClassWeights } from "../training/criteria.js";
 
 /** How a subset of `size` samples is split over the classes. */
 export type SamplingMode = "Unbalanced" | "Balanced" | "Original";
@@ -104,17 +105,14 @@ export function selectSubset(
 }
 
 /**
- * BalancedCrossEntropy weights of the current subset: w_c = (1/n_c) / Σ_k (1/n_k) over the classes
- * present; a class absent from the subset gets weight 0 (the original's vector would be shorter
- * than C and break the loss). All zeros only for an empty subset.
+ * BalancedCrossEntropy weights of the current subset (the trainer's balanced weights over the
+ * subset's labels): a class absent from the subset gets weight 0 instead of breaking the loss.
  */
-export function balancedClassWeights(
+export function subsetClassWeights(
   labels: ArrayLike<number>,
   numClasses: number,
   positions?: ArrayLike<number>,
 ): Float32Array {
-  const counts = classCounts(labels, numClasses, positions);
-  const inverse = Array.from(counts, (count) => (count > 0 ? 1 / count : 0));
-  const total = inverse.reduce((a, b) => a + b, 0);
-  return Float32Array.from(inverse, (v) => (total > 0 ? v / total : 0));
+  const subsetLabels = positions ? Int32Array.from(positions, (p) => labels[p] as number) : labels;
+  return balancedClassWeights(subsetLabels, numClasses);
 }

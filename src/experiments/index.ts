@@ -91,7 +91,6 @@ export {
   checkExperiment,
   groupRuns,
   listRuns,
-  meanStd,
   type PlotRenderer,
   type PostprocessOptions,
   type PostprocessResult,

@@ -12,6 +12,7 @@ import {
   trainingDir,
   validateAggregation,
 } from "./naming.js";
+import { meanStd } from "../util/stats.js";
 
 /**
  * Postprocessing of an experiment (autrainer's SummarizeGrid and AggregateGrid, aucurriculum's
@@ -83,16 +84,6 @@ export function readRunRecord(dir: string, name: string): RunRecord {
   const numericRows = rows.map((r) => Object.fromEntries(columns.map((c) => [c, toNumber(r[c])])));
   const bestIteration = typeof best.iteration === "number" ? best.iteration : Number.NaN;
   return { name, dir, config, columns, rows: numericRows, bestIteration, best, test, timer };
-}
-
-/** Sample mean and standard deviation (n−1; 0 for a single value), ignoring NaN. */
-export function meanStd(values: readonly number[]): { mean: number; std: number } {
-  const finite = values.filter((v) => !Number.isNaN(v));
-  if (finite.length === 0) return { mean: Number.NaN, std: Number.NaN };
-  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
-  if (finite.length < 2) return { mean, std: 0 };
-  const variance = finite.reduce((a, v) => a + (v - mean) ** 2, 0) / (finite.length - 1);
-  return { mean, std: Math.sqrt(variance) };
 }
 
 function metricColumns(record: RunRecord): string[] {

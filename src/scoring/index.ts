@@ -22,7 +22,7 @@ export {
 } from "./correlation-matrix.js";
 export { CELoss } from "./functions/ce-loss.js";
 export { CumulativeAccuracy } from "./functions/cumulative-accuracy.js";
-export { CVLoss, cartesian } from "./functions/cv-loss.js";
+export { CVLoss, expandSetup } from "./functions/cv-loss.js";
 export { FirstIteration } from "./functions/first-iteration.js";
 export { Predefined } from "./functions/predefined.js";
 export { PredictionDepth, predictionDepth } from "./functions/prediction-depth.js";
@@ -30,7 +30,7 @@ export { RandomScore } from "./functions/random.js";
 export { TransferTeacher } from "./functions/transfer-teacher.js";
 export {
   CurriculumScoreManager,
-  type PostprocessResult,
+  type ScorePostprocessResult,
   type ScoreManagerConfig,
   type ScoreManagerOptions,
 } from "./manager.js";

@@ -36,7 +36,7 @@ export interface ScoreManagerOptions {
   log?: (line: string) => void;
 }
 
-export interface PostprocessResult {
+export interface ScorePostprocessResult {
   scoreFile: string;
   card: string;
   plots: string[];
@@ -159,7 +159,7 @@ export class CurriculumScoreManager {
   async postprocess(
     scoreId = this.scoreId,
     correlation = this.config.correlation,
-  ): Promise<PostprocessResult> {
+  ): Promise<ScorePostprocessResult> {
     const runs = this.runs ?? (await this.preprocess());
     const started = performance.now();
     const final = this.scoring.postprocess(scoreId, runs);
@@ -220,7 +220,7 @@ export class CurriculumScoreManager {
   }
 
   /** preprocess → run every atomic run → postprocess. */
-  async execute(): Promise<PostprocessResult> {
+  async execute(): Promise<ScorePostprocessResult> {
     for (const run of await this.preprocess()) await this.run(run);
     return this.postprocess();
   }

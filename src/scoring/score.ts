@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { composeGrid } from "../experiments/index.js";
 import { UsageError } from "../util/errors.js";
-import { CurriculumScoreManager, type PostprocessResult, type ScoreManagerConfig } from "./manager.js";
+import { CurriculumScoreManager, type ScorePostprocessResult, type ScoreManagerConfig } from "./manager.js";
 import { isPlaceholderScoring } from "./registry.js";
 
 /** Schema of a composed scoring config (`conf/curriculum.yaml`); scoring parameters are checked by their class. */
@@ -39,7 +39,7 @@ export interface ScoreOptions {
  */
 export async function score(
   options: ScoreOptions = {},
-): Promise<{ id: string; type: string; result: PostprocessResult }[]> {
+): Promise<{ id: string; type: string; result: ScorePostprocessResult }[]> {
   const points = await composeGrid<ScoreManagerConfig>({
     configName: options.configName ?? "curriculum",
     configPath: options.configPath,
@@ -59,7 +59,7 @@ export async function score(
   if (points.length === 0 || points.some((p) => isPlaceholderScoring(p.config.curriculum?.scoring))) {
     throw new UsageError("No scoring function provided.");
   }
-  const out: { id: string; type: string; result: PostprocessResult }[] = [];
+  const out: { id: string; type: string; result: ScorePostprocessResult }[] = [];
   for (const point of points) {
     const manager = await CurriculumScoreManager.create(point.config, {
       configPath: options.configPath,

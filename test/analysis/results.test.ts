@@ -9,7 +9,7 @@ import {
   encodePng,
   extremesPerClass,
   formatMeanStd,
-  groupRuns,
+  groupRunsByCondition,
   imageToPixels,
   orderMetrics,
   type RunData,
@@ -55,7 +55,7 @@ describe("grouping runs", () => {
       ...[1, 2].map((s) => fixtureRunName("Curriculum", s).replace("_Linear_", "_Root_")),
       fixtureRunName("AntiCurriculum", 1),
     ];
-    const groups = groupRuns(names.map((n) => fakeRun(n)));
+    const groups = groupRunsByCondition(names.map((n) => fakeRun(n)));
     expect(groups.map((g) => [g.label, g.runs.length])).toEqual([
       ["Curriculum · Linear", 2],
       ["Curriculum · Root", 2],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  balancedClassWeights,
+  subsetClassWeights,
   CurriculumSampler,
   classCounts,
   difficultyOrder,
@@ -92,13 +92,13 @@ describe("subset selection", () => {
 
 describe("balanced class weights", () => {
   it("are normalised inverse frequencies of the subset; an absent class gets 0", () => {
-    const w = balancedClassWeights(LABELS, 3, [6, 11, 1]); // classes 0, 0, 1; class 2 absent
+    const w = subsetClassWeights(LABELS, 3, [6, 11, 1]); // classes 0, 0, 1; class 2 absent
     expect(Array.from(w)).toEqual([Math.fround(1 / 3), Math.fround(2 / 3), 0]);
     expect(w.every((v) => Number.isFinite(v))).toBe(true);
   });
 
   it("with all classes equal to (1/n_c) / Σ(1/n_k)", () => {
-    const w = balancedClassWeights(LABELS, 3);
+    const w = subsetClassWeights(LABELS, 3);
     const inv = [1 / 6, 1 / 4, 1 / 2];
     const total = inv.reduce((a, b) => a + b, 0);
     inv.forEach((v, c) => {

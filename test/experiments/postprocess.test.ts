@@ -5,12 +5,12 @@ import { parse } from "yaml";
 import {
   aggregateConfigs,
   aggregateMetricRows,
-  meanStd,
   postprocessExperiment,
   type RunRecord,
 } from "../../src/experiments/postprocess.js";
 import { readCsv } from "../../src/util/csv.js";
 import { tempProject } from "./helpers.js";
+import { meanStd } from "../../src/util/stats.js";
 
 const NAME = (seed: number, lr = "0.001") =>
   `Digits_FFNN_Adam_${lr}_32_epoch_2_None_None_N_N_None_None_1_0_${seed}`;
@@ -30,8 +30,8 @@ function runFiles(name: string, seed: number, acc: [number, number]): Record<str
 
 describe("aggregation math", () => {
   it("uses the sample standard deviation, 0 for one value", () => {
-    expect(meanStd([1, 2, 3])).toEqual({ mean: 2, std: 1 });
-    expect(meanStd([5])).toEqual({ mean: 5, std: 0 });
+    expect(meanStd([1, 2, 3])).toEqual({ mean: 2, std: 1, n: 3 });
+    expect(meanStd([5])).toEqual({ mean: 5, std: 0, n: 1 });
   });
 
   it("averages metrics per iteration with .std columns", () => {

@@ -14,6 +14,7 @@ import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { complement, crossValidationFolds } from "../math/folds.js";
 import { BaseScoreParams, Criterion, type ScoringCriterion } from "../params.js";
+import { cartesian } from "../../experiments/compose.js";
 
 /** Setup keys that name a config group (a string value loads `<group>/<value>.yaml`). */
 const GROUP_KEYS = ["dataset", "model", "optimizer", "scheduler", "augmentation"] as const;
@@ -87,7 +88,7 @@ export class CVLoss extends AbstractScore {
         throw new ConfigError(`curriculum.scoring.setup.${key}`, "required value missing (still '???')");
     }
     const runs: AtomicRun[] = [];
-    for (const point of cartesian(setup)) {
+    for (const point of expandSetup(setup)) {
       const config = this.buildConfig(point);
       const base = [
         config.dataset.id,
@@ -166,11 +167,8 @@ export class CVLoss extends AbstractScore {
 }
 
 /** Every combination of the setup's values (a list sweeps; key order kept). */
-export function cartesian(setup: Record<string, unknown>): Record<string, unknown>[] {
-  let points: Record<string, unknown>[] = [{}];
-  for (const [key, value] of Object.entries(setup)) {
-    const values = Array.isArray(value) ? value : [value];
-    points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
-  }
-  return points;
+export function expandSetup(setup: Record<string, unknown>): Record<string, unknown>[] {
+  const keys = Object.keys(setup);
+  const axes = keys.map((key) => (Array.isArray(setup[key]) ? (setup[key] as unknown[]) : [setup[key]]));
+  return cartesian(axes).map((values) => Object.fromEntries(keys.map((key, i) => [key, values[i]])));
 }

@@ -1,0 +1,17 @@
+/**
+ * curricula's library API: everything the CLI does is available from here.
+ *
+ *   import { trainRun, score, study, AbstractScore, AbstractPace } from "curricula";
+ */
+export * from "./analysis/index.js";
+export * from "./curriculum/index.js";
+export * from "./data/index.js";
+export * from "./engine/index.js";
+export * from "./experiments/index.js";
+export * from "./models/index.js";
+export * from "./scoring/index.js";
+export * from "./study/index.js";
+export * from "./training/index.js";
+export * from "./util/errors.js";
+export { Rng, type RngState } from "./util/rng.js";
+export { loadNpy, saveNpy, type Npy } from "./util/npy.js";
