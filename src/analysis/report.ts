@@ -92,7 +92,7 @@ function sharedList(groups: readonly RunGroup[]): string {
       ([k, v]) => `<span class="setting"><span class="key">${escapeHtml(k)}</span> ${escapeHtml(v)}</span>`,
     )
     .join(" ");
-  return `<p class="shared"><strong>Shared by all runs:</strong> ${items}</p>`;
+  return `<p class="shared"><strong>Shared by all runs</strong> (curriculum settings: by all curriculum runs): ${items}</p>`;
 }
 
 function conditionBadge(condition: string): string {
@@ -372,6 +372,32 @@ async function thumbnailsFor(
   return `<h3>Easiest and hardest samples per class</h3>${thumbnailTable(score, dataset, k)}`;
 }
 
+/**
+ * Per-seed scores (`<id>-s<seed>` beside an ensemble `<id>` of the same type, as a study writes
+ * them) are folded into their ensemble's section: they appear in the correlation matrix, and
+ * drawing every one in full would repeat the same charts many times.
+ */
+export function splitSeedScores<T extends { id: string; type: string }>(
+  scores: readonly T[],
+): { primary: T[]; members: Map<T, T[]> } {
+  const byKey = new Map(scores.map((s) => [`${s.type}/${s.id}`, s]));
+  const members = new Map<T, T[]>();
+  const primary: T[] = [];
+  for (const score of scores) {
+    const base = /^(.+)-s\d+$/.exec(score.id)?.[1];
+    const ensemble = base ? byKey.get(`${score.type}/${base}`) : undefined;
+    if (ensemble) members.set(ensemble, [...(members.get(ensemble) ?? []), score]);
+    else primary.push(score);
+  }
+  return { primary, members };
+}
+
+function seedScoreNote(seedScores: readonly { id: string }[]): string {
+  if (seedScores.length === 0) return "";
+  const ids = seedScores.map((s) => `<code>${escapeHtml(s.id)}</code>`).join(", ");
+  return `<p class="note">Per-seed scores of this ensemble (in the correlation matrix): ${ids}.</p>`;
+}
+
 async function scoresSection(data: ExperimentData, figs: Figures, options: ReportOptions): Promise<string> {
   const parts: string[] = [];
   if (data.scores.length === 0 && data.matrices.length === 0) {
@@ -402,7 +428,9 @@ async function scoresSection(data: ExperimentData, figs: Figures, options: Repor
   const k = options.thumbnails ?? 4;
   const loader = options.datasetLoader ?? createDataset;
   const cache = new Map<string, Promise<Dataset>>();
-  for (const score of data.scores) {
+  const { primary, members } = splitSeedScores(data.scores);
+  for (const score of primary) {
+    const seedScores = members.get(score) ?? [];
     const title = `${score.type} / ${score.id}`;
     const classes = score.decoded;
     const charts = [
@@ -445,7 +473,7 @@ async function scoresSection(data: ExperimentData, figs: Figures, options: Repor
     const thumbs =
       k > 0 && score.mean.length > 0 ? await thumbnailsFor(score, data.runs, k, loader, cache) : "";
     parts.push(
-      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
+      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}${seedScoreNote(seedScores)}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
     );
   }
   if (data.scores.length === 0) parts.push(note("No score files (curriculum/<type>/<id>.csv)."));

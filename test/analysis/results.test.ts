@@ -156,3 +156,19 @@ describe("html helpers", () => {
     );
   });
 });
+
+describe("per-seed scores in the report", () => {
+  test("folds <id>-s<seed> into the ensemble <id> of the same type and keeps the rest", async () => {
+    const { splitSeedScores } = await import("../../src/analysis/report.js");
+    const scores = [
+      { id: "CELoss", type: "CELoss" },
+      { id: "CELoss-s1", type: "CELoss" },
+      { id: "CELoss-s2", type: "CELoss" },
+      { id: "Random-s1", type: "Random" },
+      { id: "FirstIteration", type: "FirstIteration" },
+    ];
+    const { primary, members } = splitSeedScores(scores);
+    expect(primary.map((s) => s.id)).toEqual(["CELoss", "Random-s1", "FirstIteration"]);
+    expect(members.get(scores[0] as (typeof scores)[0])?.map((s) => s.id)).toEqual(["CELoss-s1", "CELoss-s2"]);
+  });
+});
