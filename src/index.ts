@@ -13,5 +13,5 @@ export * from "./scoring/index.js";
 export * from "./study/index.js";
 export * from "./training/index.js";
 export * from "./util/errors.js";
+export { loadNpy, type Npy, saveNpy } from "./util/npy.js";
 export { Rng, type RngState } from "./util/rng.js";
-export { loadNpy, saveNpy, type Npy } from "./util/npy.js";

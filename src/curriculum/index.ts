@@ -39,13 +39,13 @@ export {
 export { Root } from "./pacing/root.js";
 export { CurriculumSampler, type CurriculumSamplerOptions, type CurriculumSamplerState } from "./sampler.js";
 export {
-  subsetClassWeights,
   classCounts,
   originalQuotas,
   roundHalfEven,
   SAMPLING_MODES,
   type SamplingMode,
   selectSubset,
+  subsetClassWeights,
 } from "./sampling.js";
 export { readScoreRanks, scoreFilePath } from "./score-file.js";
 export { joinPaces, type PaceSummary, type PaceSummaryOptions, readPace, summarizePace } from "./summary.js";

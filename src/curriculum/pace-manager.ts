@@ -10,7 +10,7 @@ import { paceSpec } from "./pace-plot.js";
 import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
 import { resolvePacing } from "./pacing/registry.js";
 import { CurriculumSampler, type CurriculumSamplerState } from "./sampler.js";
-import { subsetClassWeights, type SamplingMode } from "./sampling.js";
+import { type SamplingMode, subsetClassWeights } from "./sampling.js";
 import { readScoreRanks, scoreFilePath } from "./score-file.js";
 
 /** What the pace manager saves with each checkpoint. */

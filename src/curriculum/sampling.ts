@@ -1,5 +1,5 @@
-import { CurriculaError } from "../util/errors.js";
 import { balancedClassWeights } from "../training/criteria.js";
+import { CurriculaError } from "../util/errors.js";
 
 /** How a subset of `size` samples is split over the classes. */
 export type SamplingMode = "Unbalanced" | "Balanced" | "Original";

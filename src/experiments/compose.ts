@@ -742,6 +742,7 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
       else silentlyFiltered++;
       continue;
     }
+    if (options.schema === undefined) referenceScoreOnly(config);
     checkMandatory(config, origins);
     const validated = (schema ? validateConfig(config, schema, origins) : config) as T;
     const dir = options.schema === null && !options.jobDir ? undefined : jobDir(validated as ConfigRecord);
@@ -769,6 +770,19 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
     );
   }
   return points;
+}
+
+/**
+ * A training config refers to a computed score by `id` and `type` only (the file
+ * `curriculum/<type>/<id>.csv`); the scoring function's own arguments (`run_name: ???` in the
+ * packaged CELoss.yaml) were used by `curricula curriculum` and are dropped, so they can neither
+ * block training nor make a finished run look changed when only the scoring config was edited.
+ */
+function referenceScoreOnly(config: ConfigRecord): void {
+  const curriculum = config.curriculum;
+  if (!isRecord(curriculum) || !isRecord(curriculum.scoring)) return;
+  const { id, type } = curriculum.scoring;
+  curriculum.scoring = type === undefined ? { id } : { id, type };
 }
 
 /** The sweep section of an entry config, as composed (for tools that list what a config sweeps). */

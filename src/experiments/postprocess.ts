@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
+import { meanStd } from "../util/stats.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import {
   aggregatedName,
@@ -12,7 +13,6 @@ import {
   trainingDir,
   validateAggregation,
 } from "./naming.js";
-import { meanStd } from "../util/stats.js";
 
 /**
  * Postprocessing of an experiment (autrainer's SummarizeGrid and AggregateGrid, aucurriculum's

@@ -30,9 +30,9 @@ export { RandomScore } from "./functions/random.js";
 export { TransferTeacher } from "./functions/transfer-teacher.js";
 export {
   CurriculumScoreManager,
-  type ScorePostprocessResult,
   type ScoreManagerConfig,
   type ScoreManagerOptions,
+  type ScorePostprocessResult,
 } from "./manager.js";
 export { correctFromLogits, cumulativeAccuracy, firstIteration } from "./math/correctness.js";
 export {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { composeGrid } from "../experiments/index.js";
 import { UsageError } from "../util/errors.js";
-import { CurriculumScoreManager, type ScorePostprocessResult, type ScoreManagerConfig } from "./manager.js";
+import { CurriculumScoreManager, type ScoreManagerConfig, type ScorePostprocessResult } from "./manager.js";
 import { isPlaceholderScoring } from "./registry.js";
 
 /** Schema of a composed scoring config (`conf/curriculum.yaml`); scoring parameters are checked by their class. */

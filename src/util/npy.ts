@@ -33,7 +33,7 @@ export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array 
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
   let header = `{'descr': '${descrOf(data)}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
-  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  header += `${" ".repeat((64 - (unpadded % 64)) % 64)}\n`;
   const out = new Uint8Array(MAGIC.length + 4 + header.length + data.byteLength);
   out.set(MAGIC, 0);
   out[6] = 1; // major version

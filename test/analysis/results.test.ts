@@ -169,6 +169,9 @@ describe("per-seed scores in the report", () => {
     ];
     const { primary, members } = splitSeedScores(scores);
     expect(primary.map((s) => s.id)).toEqual(["CELoss", "Random-s1", "FirstIteration"]);
-    expect(members.get(scores[0] as (typeof scores)[0])?.map((s) => s.id)).toEqual(["CELoss-s1", "CELoss-s2"]);
+    expect(members.get(scores[0] as (typeof scores)[0])?.map((s) => s.id)).toEqual([
+      "CELoss-s1",
+      "CELoss-s2",
+    ]);
   });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  subsetClassWeights,
   CurriculumSampler,
   classCounts,
   difficultyOrder,
   originalQuotas,
   roundHalfEven,
   selectSubset,
+  subsetClassWeights,
 } from "../../src/curriculum/index.js";
 
 // 12 samples, 3 classes with 6/4/2 samples; ranks make position p's difficulty = DIFF[p].

@@ -2,8 +2,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { loadStudy, planStudy, runStudy } from "../../src/study/index.js";
 
 const BIN = resolve(import.meta.dirname, "../../bin/curricula.js");

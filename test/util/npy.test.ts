@@ -8,7 +8,7 @@ describe("npy", () => {
   it("writes a header numpy can parse: magic, version 1.0, 64-byte aligned, dtype and shape", () => {
     const bytes = encodeNpy(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
     expect([...bytes.subarray(0, 8)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-    const headerLen = bytes[8]! | (bytes[9]! << 8);
+    const headerLen = new DataView(bytes.buffer).getUint16(8, true);
     expect((10 + headerLen) % 64).toBe(0);
     const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLen));
     expect(header).toContain("'descr': '<f4'");

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { cartesian } from "../../experiments/compose.js";
 import { formatNumber, loadGroupConfig } from "../../experiments/index.js";
 import { parseSeed, type RunConfig } from "../../experiments/schema.js";
 import {
@@ -14,7 +15,6 @@ import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { complement, crossValidationFolds } from "../math/folds.js";
 import { BaseScoreParams, Criterion, type ScoringCriterion } from "../params.js";
-import { cartesian } from "../../experiments/compose.js";
 
 /** Setup keys that name a config group (a string value loads `<group>/<value>.yaml`). */
 const GROUP_KEYS = ["dataset", "model", "optimizer", "scheduler", "augmentation"] as const;
