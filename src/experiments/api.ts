@@ -132,7 +132,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     try {
       const state = inspectRunFolder(dir, point.config);
       if (state === "finished") skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
-      else specs.push({ name, runDir: dir, config: point.config });
+      else specs.push({ name, runDir: dir, config: point.config, cwd: resolve(cwd) });
     } catch (error) {
       if (error instanceof ConfigError) mismatches.push(error.message);
       else throw error;

@@ -18,6 +18,11 @@ export interface RunSpec {
   runDir: string;
   /** The resolved, validated config. */
   config: RunConfig;
+  /**
+   * Folder the config's relative paths (results_dir, dataset files, custom modules) start from:
+   * the composing command's working folder. Default: the executing process's.
+   */
+  cwd?: string;
 }
 
 export type RunStatus = "trained" | "skipped" | "busy" | "failed";
@@ -146,6 +151,9 @@ export async function executeSpec(spec: RunSpec, options: ExecuteOptions = {}): 
   }
   if ("heldBy" in lock)
     return { ...base, status: "busy", seconds: seconds(), error: `being trained by ${lock.heldBy}` };
+  // Relative paths in the config belong to the folder the grid was composed in.
+  const previousCwd = process.cwd();
+  if (spec.cwd && spec.cwd !== previousCwd) process.chdir(spec.cwd);
   try {
     const train = options.train ?? (await defaultTrain());
     const result = await train(spec.config, {
@@ -164,6 +172,7 @@ export async function executeSpec(spec: RunSpec, options: ExecuteOptions = {}): 
   } catch (error) {
     return { ...base, status: "failed", seconds: seconds(), error: describeError(error) };
   } finally {
+    if (process.cwd() !== previousCwd) process.chdir(previousCwd);
     lock.release();
   }
 }

@@ -126,7 +126,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     // Inputs are everything before it: unchanged earlier stages mean an unchanged summary.
     fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
     run: async () => {
-      await postprocess(study.results_dir, study.experiment_id, { aggregate: [["seed"]], log });
+      await postprocess(join(cwd, study.results_dir), study.experiment_id, { aggregate: [["seed"]], log });
     },
   });
   if (study.report) {
