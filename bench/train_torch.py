@@ -3,7 +3,8 @@
 Usage: python3 bench/train_torch.py '<json config>'  (spawned by bench/train.ts)
 Config: {"seconds": float, "threads": int, "cases": [{"model": "CNN"|"FFNN", "batch": int,
          "inferBatch": int, "inputShape": [...], "outputDim": int, "lr": float}]}
-Prints one JSON line per case: {"model", "trainSamplesPerSec", "inferSamplesPerSec", ...}.
+Prints one JSON line per case: {"model", "trainSamplesPerSec", "inferSamplesPerSec", "trainSteps",
+"trainCpuShare", "inferCpuShare"} (CPU share: process CPU time / wall time, up to the thread count).
 """
 import json
 import sys
@@ -52,25 +53,28 @@ def run(case, seconds):
     model.train()
     for i in range(5):
         step(i)
-    steps, start, el = 0, time.perf_counter(), 0.0
+    steps, start, cpu0, el = 0, time.perf_counter(), time.process_time(), 0.0
     while el < seconds or steps < 5:
         step(steps)
         steps += 1
         el = time.perf_counter() - start
     train_sps = steps * b / el
+    train_cpu = (time.process_time() - cpu0) / el
     model.eval()
     ib = case["inferBatch"]
     with torch.no_grad():
         for i in range(3):
             model(X[:ib]).numpy()
-        k, start, el = 0, time.perf_counter(), 0.0
+        k, start, cpu0, el = 0, time.perf_counter(), time.process_time(), 0.0
         while el < seconds / 2 or k < 5:
             s = (k * ib) % (n - ib + 1)
             model(X[s:s + ib]).numpy()
             k += 1
             el = time.perf_counter() - start
     infer_sps = k * ib / el
-    return {"model": case["model"], "trainSamplesPerSec": train_sps, "inferSamplesPerSec": infer_sps, "trainSteps": steps}
+    infer_cpu = (time.process_time() - cpu0) / el
+    return {"model": case["model"], "trainSamplesPerSec": train_sps, "inferSamplesPerSec": infer_sps,
+            "trainSteps": steps, "trainCpuShare": train_cpu, "inferCpuShare": infer_cpu}
 
 
 def main():

@@ -3,17 +3,20 @@
  * (getKernel / unregisterKernel / registerKernel). See docs/engine.md for measurements.
  *
  * wasm:
- * - Conv2DBackpropFilter is missing: dW = im2col(x)^T · dy, with the patch matrix built by a
- *   typed-array loop on the wasm heap and the product on the wasm matmul (about twice as fast as
+ * - Conv2DBackpropFilter is missing: dW = im2col(x)^T · dy, with the transposed patch matrix built
+ *   by a typed-array loop on the wasm heap and the product on the wasm matmul (much faster than
  *   expressing dW as one conv2d, see below, which XNNPACK runs poorly for huge kernels).
  * - Sum over all leading axes (every conv/dense bias gradient) is a column sum in a typed-array loop
  *   instead of the shipped transpose + reduce.
  * - MaxPoolGrad drops the gradient of windows whose values are all negative (the shipped kernel
  *   starts its running max at 0). Replaced by a direct typed-array loop over the wasm heap (also
  *   faster than the shipped loop).
- * - Conv2DBackpropInput with stride 1 is a slow scalar loop: it becomes an XNNPACK conv2d of the
- *   padded dy with the spatially flipped, in/out-swapped filter.
+ * - Conv2DBackpropInput with stride 1 is a slow scalar loop: it becomes an XNNPACK conv2d of dy
+ *   (padded implicitly) with the spatially flipped, in/out-swapped filter.
  * - BatchMatMul with transposeA/B runs ~10x below the plain product: transposes are materialised.
+ * - Identity (tf.clone, used by the gradient tape to save every kernel input it needs for backward)
+ *   and Cast to the same dtype copy the whole buffer; they now share it by reference count, as the
+ *   cpu backend and the wasm Reshape do (tensors are immutable; Variable.assign rebinds, never writes).
  * cpu:
  * - Conv2DBackpropFilter is a scalar loop (~24 s per step of the benchmark CNN): dW is computed as one
  *   conv2d of the transposed padded input with the transposed output gradient (batch becomes the
@@ -51,6 +54,8 @@ export function registerEngineKernels(backendName: "wasm" | "cpu"): void {
     replaceKernel("Conv2DBackpropInput", "wasm", (orig) => (args) => conv2dBackpropInputStride1(args, orig));
     replaceKernel("BatchMatMul", "wasm", (orig) => (args) => batchMatMulMaterialised(args, orig));
     replaceKernel("Sum", "wasm", (orig) => (args) => sumLeadingAxesWasm(args, orig));
+    replaceKernel("Identity", "wasm", (orig) => (args) => shareData(args, orig));
+    replaceKernel("Cast", "wasm", (orig) => (args) => shareData(args, orig));
   }
   if (tf.getKernel("Conv2DBackpropFilter", backendName))
     tf.unregisterKernel("Conv2DBackpropFilter", backendName);
@@ -162,6 +167,15 @@ function conv2dBackpropFilter(args: Parameters<KernelCall>[0], backendName: stri
   return result;
 }
 
+/** Identity, or Cast to the tensor's own dtype: the output shares the input's buffer. */
+function shareData(args: Parameters<KernelCall>[0], orig: KernelCall): TensorInfo {
+  const x = args.inputs.x as TensorInfo;
+  const dtype = (args.attrs?.dtype as tf.DataType | undefined) ?? x.dtype;
+  if (dtype !== x.dtype || x.dtype === "string") return orig(args);
+  (args.backend as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+}
+
 /** Geometry of a 2-D pooling window (NHWC), as tfjs' Conv2DInfo reports it. */
 export interface PoolGeometry {
   batch: number;
@@ -250,8 +264,7 @@ function maxPoolGradWasm(args: Parameters<KernelCall>[0], orig: KernelCall): Ten
   const dx = wasm.makeOutput(input.shape, "float32");
   // Views are taken after the allocation: growing the heap would detach earlier ones.
   const dxView = wasm.typedArrayFromHeap(dx);
-  dxView.fill(0);
-  maxPoolGradNHWC(wasm.typedArrayFromHeap(input), wasm.typedArrayFromHeap(dy), dxView, {
+  const geometry: PoolGeometry = {
     batch: info.batchSize,
     channels: info.inChannels,
     inHeight: info.inHeight,
@@ -266,8 +279,102 @@ function maxPoolGradWasm(args: Parameters<KernelCall>[0], orig: KernelCall): Ten
     dilationWidth: info.dilationWidth,
     padTop: info.padInfo.top,
     padLeft: info.padInfo.left,
-  });
+  };
+  const xView = wasm.typedArrayFromHeap(input);
+  const dyView = wasm.typedArrayFromHeap(dy);
+  if (isTiling(geometry)) maxPoolGradTiledNHWC(xView, dyView, dxView, geometry);
+  else {
+    dxView.fill(0);
+    maxPoolGradNHWC(xView, dyView, dxView, geometry);
+  }
   return dx;
+}
+
+/** Windows that tile the input exactly (stride = window, no padding or dilation, no remainder). */
+export function isTiling(g: PoolGeometry): boolean {
+  return (
+    g.strideHeight === g.filterHeight &&
+    g.strideWidth === g.filterWidth &&
+    g.dilationHeight === 1 &&
+    g.dilationWidth === 1 &&
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.inHeight === g.outHeight * g.filterHeight &&
+    g.inWidth === g.outWidth * g.filterWidth
+  );
+}
+
+/**
+ * maxPoolGradNHWC for windows that tile the input ({@link isTiling}, e.g. the 2x2/2 pools of the
+ * models): every input element belongs to exactly one window, so each is written once (the
+ * gradient at the window's first maximum, 0 elsewhere) and `dx` needs no zeroing first. 2x2
+ * windows, the common case, keep the four candidates in registers.
+ */
+export function maxPoolGradTiledNHWC(
+  x: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  g: PoolGeometry,
+): void {
+  const C = g.channels;
+  const fh = g.filterHeight;
+  const fw = g.filterWidth;
+  const rowStride = g.inWidth * C;
+  let o = 0;
+  for (let b = 0; b < g.batch; b++) {
+    for (let oh = 0; oh < g.outHeight; oh++) {
+      const lineBase = (b * g.inHeight + oh * fh) * rowStride;
+      for (let ow = 0; ow < g.outWidth; ow++, o += C) {
+        const base = lineBase + ow * fw * C;
+        if (fh === 2 && fw === 2) {
+          for (let c = 0; c < C; c++) {
+            const i0 = base + c;
+            const i1 = i0 + C;
+            const i2 = i0 + rowStride;
+            const i3 = i2 + C;
+            const v0 = x[i0] as number;
+            const v1 = x[i1] as number;
+            const v2 = x[i2] as number;
+            const v3 = x[i3] as number;
+            // First maximum in row-major window order; NaN never wins (as the generic loop).
+            let at = 0;
+            let best = v0;
+            if (v1 > best) {
+              best = v1;
+              at = 1;
+            }
+            if (v2 > best) {
+              best = v2;
+              at = 2;
+            }
+            if (v3 > best) at = 3;
+            const grad = dy[o + c] as number;
+            dx[i0] = at === 0 ? grad : 0;
+            dx[i1] = at === 1 ? grad : 0;
+            dx[i2] = at === 2 ? grad : 0;
+            dx[i3] = at === 3 ? grad : 0;
+          }
+          continue;
+        }
+        for (let c = 0; c < C; c++) {
+          let at = base + c;
+          let best = x[at] as number;
+          for (let h = 0; h < fh; h++) {
+            for (let w = 0; w < fw; w++) {
+              const i = base + h * rowStride + w * C + c;
+              const v = x[i] as number;
+              if (v > best) {
+                best = v;
+                at = i;
+              }
+              dx[i] = 0;
+            }
+          }
+          dx[at] = dy[o + c] as number;
+        }
+      }
+    }
+  }
 }
 
 function conv2dBackpropInputStride1(args: Parameters<KernelCall>[0], orig: KernelCall): TensorInfo {
@@ -300,42 +407,33 @@ function conv2dBackpropInputStride1(args: Parameters<KernelCall>[0], orig: Kerne
   const pb = inputShape[1] + eh - 1 - (dy.shape[1] as number) - pt;
   const pr = inputShape[2] + ew - 1 - (dy.shape[2] as number) - pl;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return orig(args);
-  const temps: TensorInfo[] = [];
-  let dyp = dy;
-  if (pt || pb || pl || pr) {
-    dyp = kernel(
-      "PadV2",
-      "wasm",
-    )({
-      inputs: { x: dy },
-      backend,
-      attrs: {
-        paddings: [
-          [0, 0],
-          [pt, pb],
-          [pl, pr],
-          [0, 0],
-        ],
-        constantValue: 0,
-      },
-    });
-    temps.push(dyp);
-  }
   const flipped = kernel("Reverse", "wasm")({ inputs: { x: filter }, backend, attrs: { dims: [0, 1] } });
   const swapped = kernel(
     "Transpose",
     "wasm",
   )({ inputs: { x: flipped }, backend, attrs: { perm: [0, 1, 3, 2] } });
-  temps.push(flipped, swapped);
+  // XNNPACK pads implicitly: explicit padding saves materialising a padded copy of dy.
   const result = kernel(
     "Conv2D",
     "wasm",
   )({
-    inputs: { x: dyp, filter: swapped },
+    inputs: { x: dy, filter: swapped },
     backend,
-    attrs: { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: 1, dimRoundingMode: undefined },
+    attrs: {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ],
+      dataFormat: "NHWC",
+      dilations: 1,
+      dimRoundingMode: undefined,
+    },
   });
-  for (const t of temps) backend.disposeData(t.dataId);
+  backend.disposeData(flipped.dataId);
+  backend.disposeData(swapped.dataId);
   return result;
 }
 
@@ -380,50 +478,49 @@ export interface ConvGeometry {
 }
 
 /**
- * Patch matrix of a NHWC input: row (b, oh, ow), column (fh, fw, c), zero outside the image;
- * `col` has (batch*outHeight*outWidth) x (filterHeight*filterWidth*inChannels) entries.
- * Channels are contiguous in both layouts, so each window row is a block copy.
+ * Transposed patch matrix of a NHWC input: row (fh, fw, c), column (b, oh, ow), zero outside the
+ * image; `colT` has (filterHeight*filterWidth*inChannels) x (batch*outHeight*outWidth) entries.
  */
-export function im2colNHWC(x: Float32Array, col: Float32Array, g: ConvGeometry): void {
+export function im2colTransposedNHWC(x: Float32Array, colT: Float32Array, g: ConvGeometry): void {
   const C = g.inChannels;
-  const rowLength = g.filterHeight * g.filterWidth * C;
-  let dst = 0;
-  for (let b = 0; b < g.batch; b++) {
-    const batchBase = b * g.inHeight * g.inWidth * C;
-    for (let oh = 0; oh < g.outHeight; oh++) {
-      const h0 = oh * g.strideHeight - g.padTop;
-      for (let ow = 0; ow < g.outWidth; ow++) {
-        const w0 = ow * g.strideWidth - g.padLeft;
-        const rowEnd = dst + rowLength;
-        for (let fh = 0; fh < g.filterHeight; fh++) {
-          const ih = h0 + fh;
-          if (ih < 0 || ih >= g.inHeight) {
-            col.fill(0, dst, dst + g.filterWidth * C);
-            dst += g.filterWidth * C;
-            continue;
-          }
-          const lineBase = batchBase + ih * g.inWidth * C;
-          // The run of valid columns [fwStart, fwEnd) is one contiguous block of the input row.
-          const fwStart = Math.max(0, -w0);
-          const fwEnd = Math.min(g.filterWidth, g.inWidth - w0);
-          if (fwStart > 0) col.fill(0, dst, dst + fwStart * C);
-          if (fwEnd > fwStart) {
-            const src = lineBase + (w0 + fwStart) * C;
-            const n = (fwEnd - fwStart) * C;
-            const at = dst + fwStart * C;
-            if (n >= 16) col.set(x.subarray(src, src + n), at);
-            else for (let i = 0; i < n; i++) col[at + i] = x[src + i] as number;
-          }
-          const tail = g.filterWidth - Math.max(fwEnd, fwStart);
-          if (tail > 0) col.fill(0, dst + (g.filterWidth - tail) * C, dst + g.filterWidth * C);
-          dst += g.filterWidth * C;
+  const rowLength = g.batch * g.outHeight * g.outWidth;
+  const sw = g.strideWidth * C;
+  for (let fh = 0; fh < g.filterHeight; fh++) {
+    for (let fw = 0; fw < g.filterWidth; fw++) {
+      const rowBase = (fh * g.filterWidth + fw) * C * rowLength;
+      // Output columns ow whose input column ow*stride - padLeft + fw lies inside the image.
+      const first = Math.max(0, Math.ceil((g.padLeft - fw) / g.strideWidth));
+      const last = Math.min(g.outWidth, Math.floor((g.inWidth - 1 + g.padLeft - fw) / g.strideWidth) + 1);
+      // One output line at a time: its source pixels (a few KB) stay in L1 while the C rows of
+      // colT are written in short contiguous runs.
+      for (let line = 0; line < g.batch * g.outHeight; line++) {
+        const b = (line / g.outHeight) | 0;
+        const oh = line - b * g.outHeight;
+        const ih = oh * g.strideHeight - g.padTop + fh;
+        const lineStart = rowBase + line * g.outWidth;
+        if (ih < 0 || ih >= g.inHeight || last <= first) {
+          for (let c = 0, d = lineStart; c < C; c++, d += rowLength) colT.fill(0, d, d + g.outWidth);
+          continue;
         }
-        dst = rowEnd;
+        const src0 = ((b * g.inHeight + ih) * g.inWidth + first * g.strideWidth - g.padLeft + fw) * C;
+        for (let c = 0, d = lineStart; c < C; c++, d += rowLength) {
+          // Padding runs are a pixel or two: plain stores beat fill()'s call overhead.
+          for (let ow = 0; ow < first; ow++) colT[d + ow] = 0;
+          for (let ow = first, src = src0 + c; ow < last; ow++, src += sw) colT[d + ow] = x[src] as number;
+          for (let ow = last; ow < g.outWidth; ow++) colT[d + ow] = 0;
+        }
       }
     }
   }
 }
 
+/**
+ * dW [kh,kw,ci,co] = colT · dy, colT being the transposed patch matrix built directly in JS. The
+ * wasm matmul (XNNPACK fully connected) repacks its right operand on every call, which costs more
+ * than the product for a big operand (the patch matrix of conv1 in the benchmark CNN: 30 ms of
+ * packing against a 20 ms product), and a materialised transpose is as expensive: with the patches
+ * on the left, only dy is packed and the result comes out in filter layout.
+ */
 function conv2dBackpropFilterIm2col(args: Parameters<KernelCall>[0]): TensorInfo {
   const { inputs, backend, attrs = {} } = args;
   const x = inputs.x as TensorInfo;
@@ -449,9 +546,7 @@ function conv2dBackpropFilterIm2col(args: Parameters<KernelCall>[0]): TensorInfo
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const cols = info.filterHeight * info.filterWidth * info.inChannels;
   const co = info.outChannels;
-  const wasm = backend as WasmBackendLike;
-  const col = wasm.makeOutput([1, rows, cols], "float32");
-  im2colNHWC(wasm.typedArrayFromHeap(x), wasm.typedArrayFromHeap(col), {
+  const geometry: ConvGeometry = {
     batch: info.batchSize,
     inHeight: info.inHeight,
     inWidth: info.inWidth,
@@ -464,41 +559,37 @@ function conv2dBackpropFilterIm2col(args: Parameters<KernelCall>[0]): TensorInfo
     strideWidth: info.strideWidth,
     padTop: info.padInfo.top,
     padLeft: info.padInfo.left,
-  });
+  };
+  const wasm = backend as WasmBackendLike;
   const reshape = kernel("Reshape", "wasm");
   const matMul = kernel("BatchMatMul", "wasm");
+  const colT = wasm.makeOutput([1, cols, rows], "float32");
+  im2colTransposedNHWC(wasm.typedArrayFromHeap(x), wasm.typedArrayFromHeap(colT), geometry);
   const dy3 = reshape({ inputs: { x: dy }, backend, attrs: { shape: [1, rows, co] } });
-  // The wasm matmul repacks its right operand on every call, so the smaller matrix goes right.
-  // (The transposed left operand is materialised by the BatchMatMul wrapper.)
-  let result: TensorInfo;
-  const temps: TensorInfo[] = [col, dy3];
-  if (cols > co) {
-    const dw = matMul({
-      inputs: { a: col, b: dy3 },
-      backend,
-      attrs: { transposeA: true, transposeB: false },
-    }); // [1, cols, co]
-    temps.push(dw);
-    result = reshape({ inputs: { x: dw }, backend, attrs: { shape: filterShape } });
-  } else {
-    const dwT = matMul({
-      inputs: { a: dy3, b: col },
-      backend,
-      attrs: { transposeA: true, transposeB: false },
-    }); // [1, co, cols]
-    const dw = kernel("Transpose", "wasm")({ inputs: { x: dwT }, backend, attrs: { perm: [0, 2, 1] } });
-    temps.push(dwT, dw);
-    result = reshape({ inputs: { x: dw }, backend, attrs: { shape: filterShape } });
-  }
-  for (const t of temps) backend.disposeData(t.dataId);
+  const dw = matMul({
+    inputs: { a: colT, b: dy3 },
+    backend,
+    attrs: { transposeA: false, transposeB: false },
+  }); // [1, cols, co]
+  const result = reshape({ inputs: { x: dw }, backend, attrs: { shape: filterShape } });
+  for (const t of [colT, dy3, dw]) backend.disposeData(t.dataId);
   return result;
 }
 
 /** Column sums of a rows x cols row-major matrix (float64 accumulation). */
 export function columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
   const acc = new Float64Array(cols);
-  for (let r = 0, i = 0; r < rows; r++)
-    for (let c = 0; c < cols; c++, i++) acc[c] = (acc[c] as number) + (x[i] as number);
+  const c2 = 2 * cols;
+  const c3 = 3 * cols;
+  let r = 0;
+  let i = 0;
+  // Four rows per pass: a quarter of the accumulator loads and stores.
+  for (; r + 4 <= rows; r += 4, i += 3 * cols)
+    for (let c = 0; c < cols; c++, i++)
+      acc[c] =
+        (acc[c] as number) +
+        ((x[i] as number) + (x[i + cols] as number) + (x[i + c2] as number) + (x[i + c3] as number));
+  for (; r < rows; r++) for (let c = 0; c < cols; c++, i++) acc[c] = (acc[c] as number) + (x[i] as number);
   out.set(acc);
 }
 

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { attachDropoutRng, modelLayerNames } from "../models/index.js";
+import { attachDropoutRng, modelLayerNames, SeededConv2D } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
 import { readOptimizerFiles, writeModelFiles, writeOptimizerFiles } from "./io.js";
 import { EngineOptimizer } from "./optimizers.js";
@@ -29,6 +29,8 @@ export class TfNetwork implements Network {
   private readonly inputSize: number;
   /** Multi-output views of the model (sharing its weights), by requested layer set. */
   private readonly views = new Map<string, tfl.LayersModel>();
+  /** The layers in order when the model is a plain chain (forward runs them eagerly), else null. */
+  private readonly chain: tfl.layers.Layer[] | null;
   private disposed = false;
 
   constructor(model: tfl.LayersModel, spec: NetworkSpec, optimizer: OptimizerSpec | null, dropoutRng: Rng) {
@@ -41,6 +43,7 @@ export class TfNetwork implements Network {
     attachDropoutRng(model, dropoutRng);
     this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.inputSize = spec.inputShape.reduce((a, b) => a * b, 1);
+    this.chain = layerChain(model);
     const outDim = model.outputs[0]?.shape.at(-1);
     if (outDim !== spec.outputDim) {
       throw new Error(
@@ -86,20 +89,65 @@ export class TfNetwork implements Network {
         );
       }
     }
-    const view = this.view(names);
+    if (this.chain) return this.forwardChain(this.chain, x, batchSize, names);
+    // The logits layer itself may be asked for: it is the view's first output, not a second one
+    // (tfjs returns null for an output listed twice).
+    const logitsLayer = this.model.outputLayers[0]?.name;
+    const extra = names.filter((n) => n !== logitsLayer);
+    const view = this.view(extra);
     let result: ForwardResult | null = null;
     tf.tidy(() => {
       const xt = tf.tensor(x, [batchSize, ...this.spec.inputShape]);
       const out = view.apply(xt, { training: false }) as tf.Tensor | tf.Tensor[];
       const list = Array.isArray(out) ? out : [out];
       const layers: Record<string, LayerOutput> = {};
-      names.forEach((name, i) => {
-        const t = list[i + 1] as tf.Tensor;
+      names.forEach((name) => {
+        const t = list[name === logitsLayer ? 0 : extra.indexOf(name) + 1] as tf.Tensor;
         layers[name] = { data: t.dataSync() as Float32Array, shape: t.shape.slice() };
       });
       result = { logits: (list[0] as tf.Tensor).dataSync() as Float32Array, layers };
     });
     return result as unknown as ForwardResult;
+  }
+
+  /**
+   * Eval-mode forward pass of a chain model, layer by layer on concrete tensors: a convolution
+   * followed by a ReLU runs as one fused kernel (unless the convolution's own output is asked for),
+   * and the graph executor's bookkeeping is skipped. Same values as model.apply.
+   */
+  private forwardChain(
+    chain: tfl.layers.Layer[],
+    x: Float32Array,
+    batchSize: number,
+    names: string[],
+  ): ForwardResult {
+    const wanted = new Set(names);
+    const layers: Record<string, LayerOutput> = {};
+    const keep = (name: string, t: tf.Tensor) => {
+      if (wanted.has(name)) layers[name] = { data: t.dataSync() as Float32Array, shape: t.shape.slice() };
+    };
+    let logits: Float32Array = new Float32Array(0);
+    // Nothing is returned from the tidy: it would walk a returned typed array element by element.
+    tf.tidy(() => {
+      let h: tf.Tensor = tf.tensor(x, [batchSize, ...this.spec.inputShape]);
+      for (let i = 0; i < chain.length; i++) {
+        const layer = chain[i] as tfl.layers.Layer;
+        const next = chain[i + 1];
+        const prev = h;
+        if (layer instanceof SeededConv2D && next && isPlainRelu(next) && !wanted.has(layer.name)) {
+          h = layer.callWithRelu(prev as tf.Tensor4D);
+          keep(next.name, h);
+          i++;
+        } else {
+          h = layer.apply(prev, { training: false }) as tf.Tensor;
+          keep(layer.name, h);
+        }
+        // Each activation is freed once the next exists: the peak is two layers, not the network.
+        if (h !== prev) prev.dispose();
+      }
+      logits = h.dataSync() as Float32Array;
+    });
+    return { logits, layers };
   }
 
   setLearningRate(lr: number): void {
@@ -180,6 +228,29 @@ export class TfNetwork implements Network {
   private assertAlive(): void {
     if (this.disposed) throw new Error("this network was disposed");
   }
+}
+
+/**
+ * The model's layers (input layer excluded) when each one takes exactly the previous layer's
+ * output and the last one gives the model's only output; null for graphs (residual blocks).
+ */
+function layerChain(model: tfl.LayersModel): tfl.layers.Layer[] | null {
+  const all = model.layers;
+  if (all[0]?.getClassName() !== "InputLayer" || model.outputs.length !== 1) return null;
+  for (let i = 1; i < all.length; i++) {
+    const nodes = (all[i] as tfl.layers.Layer).inboundNodes;
+    const inbound = nodes.length === 1 ? nodes[0]?.inboundLayers : undefined;
+    if (inbound?.length !== 1 || inbound[0] !== all[i - 1]) return null;
+  }
+  const last = all.at(-1);
+  if (!last || model.outputs[0] !== last.output) return null;
+  return all.slice(1);
+}
+
+function isPlainRelu(layer: tfl.layers.Layer): boolean {
+  return (
+    layer.getClassName() === "ReLU" && (layer as unknown as { maxValue?: number | null }).maxValue == null
+  );
 }
 
 /**

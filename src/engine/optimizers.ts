@@ -1,7 +1,9 @@
 /**
  * Optimisers with PyTorch's update rules (torch.optim.Adam, AdamW, SGD), so that configs mean the
- * same as in autrainer. Their state lives in tf variables and is saved and restored exactly, so a
- * resumed run continues bit for bit.
+ * same as in autrainer. The update is one fused loop per variable over typed arrays (read the
+ * gradient and the weights once, write the weights once) instead of a dozen small tensor ops per
+ * variable; the slots (moments, momentum buffers) live in JS Float32Arrays and are saved and
+ * restored exactly, so a resumed run continues bit for bit.
  * - Adam: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015 (bias-corrected).
  * - AdamW: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
  * - SGD: heavy-ball momentum as PyTorch (buffer starts at the first gradient), optional Nesterov,
@@ -26,83 +28,149 @@ export interface OptimizerSnapshot {
   slots: SlotValues[];
 }
 
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  /** Decoupled decay (AdamW) instead of L2 added to the gradient (Adam). */
+  decoupled: boolean;
+  /** 1-based step count for the bias correction. */
+  step: number;
+}
+
+/**
+ * One Adam/AdamW step in place over `p` (weights), `m`, `v` (moments) given the gradient `g`,
+ * in PyTorch's order: decay, moments, p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps). Arithmetic in
+ * float64, stored as float32.
+ */
+export function adamUpdate(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  h: AdamHyper,
+): void {
+  const { beta1, beta2, epsilon, weightDecay } = h;
+  const stepSize = h.lr / (1 - beta1 ** h.step);
+  const sqrtC2 = Math.sqrt(1 - beta2 ** h.step);
+  const decay = h.decoupled ? 1 - h.lr * weightDecay : 1;
+  const l2 = h.decoupled ? 0 : weightDecay;
+  const b1 = 1 - beta1;
+  const b2 = 1 - beta2;
+  for (let i = 0; i < p.length; i++) {
+    let w = p[i] as number;
+    let gi = g[i] as number;
+    if (l2 !== 0) gi += l2 * w;
+    w *= decay;
+    const mi = Math.fround(beta1 * (m[i] as number) + b1 * gi);
+    const vi = Math.fround(beta2 * (v[i] as number) + b2 * gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = w - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + epsilon);
+  }
+}
+
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+/**
+ * One SGD step in place over `p`, as torch.optim.SGD: g += wd*p; with momentum the buffer `buf`
+ * (null without momentum) becomes g on the first step (`fresh`) and momentum*buf + g later; the
+ * step uses buf, or g + momentum*buf with Nesterov.
+ */
+export function sgdUpdate(
+  p: Float32Array,
+  g: Float32Array,
+  buf: Float32Array | null,
+  fresh: boolean,
+  h: SgdHyper,
+): void {
+  const { lr, momentum, nesterov, weightDecay } = h;
+  for (let i = 0; i < p.length; i++) {
+    const w = p[i] as number;
+    let gi = g[i] as number;
+    if (weightDecay !== 0) gi += weightDecay * w;
+    if (buf) {
+      const b = Math.fround(fresh ? gi : momentum * (buf[i] as number) + gi);
+      buf[i] = b;
+      gi = nesterov ? gi + momentum * b : b;
+    }
+    p[i] = w - lr * gi;
+  }
+}
+
 export class EngineOptimizer {
   readonly spec: Required<Omit<OptimizerSpec, "type">> & { type: OptimizerSpec["type"] };
   learningRate: number;
   /** Number of updates applied so far (Adam's bias correction uses it). */
   step = 0;
-  private readonly slots = new Map<string, tf.Variable[]>();
+  /** Slot arrays by `<slot>:<variable index>` (m, v for Adam/AdamW; momentum for SGD). */
+  private readonly slots = new Map<string, { shape: number[]; values: Float32Array }>();
 
   constructor(spec: OptimizerSpec) {
     this.spec = normaliseOptimizerSpec(spec);
     this.learningRate = this.spec.learningRate;
   }
 
-  /** Applies one update; call inside tf.tidy. `grads[i]` belongs to `vars[i]` (null: no gradient). */
+  /**
+   * Applies one update; call inside tf.tidy. `grads[i]` belongs to `vars[i]` (null: no gradient,
+   * the variable is left alone). Reads each gradient and weight once and assigns the new weights.
+   */
   apply(vars: readonly tf.Variable[], grads: readonly (tf.Tensor | null)[]): void {
     this.step += 1;
     const s = this.spec;
     const lr = this.learningRate;
-    vars.forEach((v, i) => {
-      const g = grads[i];
-      if (!g) return;
-      if (s.type === "SGD") this.sgd(v, g, i, lr);
-      else this.adam(v, g, i, lr);
+    vars.forEach((variable, i) => {
+      const grad = grads[i];
+      if (!grad) return;
+      // A copy: the cpu backend's dataSync returns its own storage.
+      const p = (variable.dataSync() as Float32Array).slice();
+      const g = grad.dataSync() as Float32Array;
+      if (s.type === "SGD") {
+        const fresh = !this.slots.has(`momentum:${i}`);
+        const buf = s.momentum !== 0 ? this.slot("momentum", i, variable) : null;
+        sgdUpdate(p, g, buf, fresh, {
+          lr,
+          momentum: s.momentum,
+          nesterov: s.nesterov,
+          weightDecay: s.weightDecay,
+        });
+      } else {
+        adamUpdate(p, g, this.slot("m", i, variable), this.slot("v", i, variable), {
+          lr,
+          beta1: s.beta1,
+          beta2: s.beta2,
+          epsilon: s.epsilon,
+          weightDecay: s.weightDecay,
+          decoupled: s.type === "AdamW",
+          step: this.step,
+        });
+      }
+      variable.assign(tf.tensor(p, variable.shape, "float32"));
     });
   }
 
-  private adam(v: tf.Variable, g0: tf.Tensor, i: number, lr: number): void {
-    const { beta1, beta2, epsilon, weightDecay, type } = this.spec;
-    let g = g0;
-    if (type === "AdamW") {
-      if (weightDecay !== 0) v.assign(tf.mul(v, 1 - lr * weightDecay));
-    } else if (weightDecay !== 0) {
-      g = tf.add(g, tf.mul(v, weightDecay));
-    }
-    const m = this.slot("m", i, v);
-    const u = this.slot("v", i, v);
-    m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-    u.assign(tf.add(tf.mul(u, beta2), tf.mul(tf.square(g), 1 - beta2)));
-    const c1 = 1 - beta1 ** this.step;
-    const c2 = 1 - beta2 ** this.step;
-    // PyTorch: p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps)
-    const denom = tf.add(tf.div(tf.sqrt(u), Math.sqrt(c2)), epsilon);
-    v.assign(tf.sub(v, tf.mul(tf.div(m, denom), lr / c1)));
-  }
-
-  private sgd(v: tf.Variable, g0: tf.Tensor, i: number, lr: number): void {
-    const { momentum, nesterov, weightDecay } = this.spec;
-    let g = weightDecay !== 0 ? tf.add(g0, tf.mul(v, weightDecay)) : g0;
-    if (momentum !== 0) {
-      const fresh = !this.slots.has(`momentum:${i}`);
-      const buf = this.slot("momentum", i, v);
-      buf.assign(fresh ? g : tf.add(tf.mul(buf, momentum), g));
-      g = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
-    }
-    v.assign(tf.sub(v, tf.mul(g, lr)));
-  }
-
-  private slot(name: string, i: number, like: tf.Variable): tf.Variable {
+  private slot(name: string, i: number, like: tf.Variable): Float32Array {
     const key = `${name}:${i}`;
-    let list = this.slots.get(key);
-    if (!list) {
-      list = [tf.tidy(() => tf.variable(tf.zerosLike(like), false))];
-      this.slots.set(key, list);
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { shape: like.shape.slice(), values: new Float32Array(like.size) };
+      this.slots.set(key, slot);
     }
-    return list[0] as tf.Variable;
+    return slot.values;
   }
 
   snapshot(): OptimizerSnapshot {
     const slots: SlotValues[] = [];
-    for (const [key, [variable]] of this.slots) {
+    for (const [key, { shape, values }] of this.slots) {
       const [slot, index] = key.split(":") as [string, string];
-      const t = variable as tf.Variable;
-      slots.push({
-        slot,
-        variable: Number(index),
-        shape: t.shape.slice(),
-        values: t.dataSync() as Float32Array,
-      });
+      slots.push({ slot, variable: Number(index), shape: shape.slice(), values: values.slice() });
     }
     slots.sort((a, b) => a.variable - b.variable || a.slot.localeCompare(b.slot));
     return { type: this.spec.type, learningRate: this.learningRate, step: this.step, slots };
@@ -116,24 +184,27 @@ export class EngineOptimizer {
         `saved optimiser state is ${snapshot.type}, the run uses ${this.spec.type}`,
       );
     }
-    this.disposeSlots();
     for (const s of snapshot.slots) {
       const target = vars[s.variable];
-      if (!target || target.shape.join(",") !== s.shape.join(",")) {
+      if (!target || target.shape.join(",") !== s.shape.join(",") || s.values.length !== target.size) {
         throw new Error(
           `optimiser slot ${s.slot} of variable ${s.variable} has shape [${s.shape}] that does not match the model`,
         );
       }
-      this.slots.set(`${s.slot}:${s.variable}`, [
-        tf.tidy(() => tf.variable(tf.tensor(s.values, s.shape), false)),
-      ]);
+    }
+    this.disposeSlots();
+    for (const s of snapshot.slots) {
+      this.slots.set(`${s.slot}:${s.variable}`, {
+        shape: s.shape.slice(),
+        values: Float32Array.from(s.values),
+      });
     }
     this.step = snapshot.step;
     this.learningRate = snapshot.learningRate;
   }
 
+  /** Drops the optimiser state (the slots hold no tensors any more; kept for the Network's dispose). */
   disposeSlots(): void {
-    for (const [v] of this.slots.values()) v?.dispose();
     this.slots.clear();
   }
 }

@@ -193,15 +193,17 @@ async function gradients(
   model.setWeights(
     model.weights.map((w) => {
       seed++;
-      if (/moving_variance/.test(w.name)) return tf.ones(w.shape);
+      // Weight shapes are fully known (no batch dimension).
+      const shape = w.shape as number[];
+      if (/moving_variance/.test(w.name)) return tf.ones(shape);
       const offset = /bias/.test(w.name) ? (c.biasOffset ?? 0) : 0;
       return tf.tensor(
         values(
-          w.shape.reduce((a, b) => a * (b as number), 1),
+          shape.reduce((a, b) => a * b, 1),
           seed,
           offset,
         ),
-        w.shape,
+        shape,
       );
     }),
   );
@@ -308,18 +310,21 @@ function naiveFilterGrad(
 
 describe("curricula kernels against naive loops", () => {
   for (const backend of ["wasm", "cpu"] as const) {
-    for (const [stride, padding, pad] of [
-      [1, "same", 1],
-      [1, "valid", 0],
-      [2, "valid", 0],
+    for (const [stride, padding, pad, ci, co] of [
+      [1, "same", 1, 3, 4],
+      [1, "valid", 0, 3, 4],
+      [2, "valid", 0, 3, 4],
+      // One input channel, more filters than patch entries (the first conv layer's shape).
+      [1, "same", 1, 1, 16],
+      [2, "same", 1, 2, 5],
     ] as const) {
-      it(`Conv2DBackpropFilter on ${backend}, stride ${stride}, ${padding}`, async () => {
+      it(`Conv2DBackpropFilter on ${backend}, stride ${stride}, ${padding}, ${ci} -> ${co} channels`, async () => {
         await initEngine({ backend });
-        const xs = [2, 7, 7, 3];
-        const x = values(2 * 7 * 7 * 3, 3);
+        const xs: [number, number, number, number] = [2, 7, 7, ci];
+        const x = values(2 * 7 * 7 * ci, 3);
         const out = tf.conv2d(
           tf.zeros(xs) as tf.Tensor4D,
-          tf.zeros([3, 3, 3, 4]) as tf.Tensor4D,
+          tf.zeros([3, 3, ci, co]) as tf.Tensor4D,
           stride,
           padding,
         );
@@ -327,14 +332,14 @@ describe("curricula kernels against naive loops", () => {
         const dy = values(out.size, 4);
         out.dispose();
         const got = tf.tidy(() => {
-          const xt = tf.tensor4d(x, xs as [number, number, number, number]);
+          const xt = tf.tensor4d(x, xs);
           const r = tf.tensor4d(dy, dys);
           const grad = tf.grad((w: tf.Tensor) =>
             tf.sum(tf.mul(tf.conv2d(xt, w as tf.Tensor4D, stride, padding), r)),
           );
-          return grad(tf.zeros([3, 3, 3, 4])).dataSync() as Float32Array;
+          return grad(tf.zeros([3, 3, ci, co])).dataSync() as Float32Array;
         });
-        const want = naiveFilterGrad(x, xs, dy, dys, 3, 3, 4, stride, pad);
+        const want = naiveFilterGrad(x, xs, dy, dys, 3, ci, co, stride, pad);
         expect(maxAbsDiff(got as Float32Array, want)).toBeLessThan(1e-4);
       });
     }
