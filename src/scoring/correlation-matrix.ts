@@ -85,7 +85,7 @@ export async function writeCorrelationMatrix(
       );
     }
   }
-  const columns = ids.map((id) => sortedRanks(tables.get(id) as ScoreRows, id));
+  const columns = ids.map((id) => orientedScores(tables.get(id) as ScoreRows, id));
   const matrix = correlationMatrix(columns, method);
   const csv = join(curriculumDir, `${name}.csv`);
   const m = ids.length;
@@ -112,12 +112,27 @@ function sameSamples(a: ScoreRows, b: ScoreRows): boolean {
   return true;
 }
 
-function sortedRanks(rows: ScoreRows, id: string): Float64Array {
+/**
+ * A score's values in dataset order, oriented so that higher means harder. The `mean` column is
+ * used rather than `ranks`: ranks break ties by position, which would invent an order among the
+ * many equal values of scores such as CumulativeAccuracy and distort their correlations; the
+ * correlation's own ranking then treats ties as ties. The orientation comes from the ranks (for a
+ * reversed score, such as CumulativeAccuracy, a high mean is easy).
+ */
+export function orientedScores(rows: ScoreRows, id: string): Float64Array {
   const ranks = rows.columns.get("ranks");
-  if (!ranks) throw new ConfigError("correlation", `score ${id} has no 'ranks' column`);
+  const mean = rows.columns.get("mean");
+  if (!ranks || !mean) throw new ConfigError("correlation", `score ${id} needs 'mean' and 'ranks' columns`);
+  let easiest = 0;
+  let hardest = 0;
+  for (let r = 0; r < ranks.length; r++) {
+    if ((ranks[r] as number) < (ranks[easiest] as number)) easiest = r;
+    if ((ranks[r] as number) > (ranks[hardest] as number)) hardest = r;
+  }
+  const sign = (mean[hardest] as number) < (mean[easiest] as number) ? -1 : 1;
   const out = new Float64Array(rows.index.length);
   rows.index.forEach((index, r) => {
-    out[index] = ranks[r] as number;
+    out[index] = sign * (mean[r] as number);
   });
   return out;
 }
