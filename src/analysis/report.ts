@@ -271,7 +271,7 @@ async function paceSection(groups: RunGroup[], tracking: string, figs: Figures):
       xTitle: "iteration",
       yTitle: "dataset size",
       step: true,
-      width: 520,
+      width: 400,
       height: 260,
     }),
     "Size of the training subset the sampler draws from at each iteration (pace.csv).",
@@ -284,7 +284,7 @@ async function paceSection(groups: RunGroup[], tracking: string, figs: Figures):
       budgets.has(g.runs[0]?.fields?.iterations) &&
       g.runs.some((r) => r.metrics),
   );
-  const spec = metricChart([...paced, ...baselines], tracking, `Dev ${tracking}`, 520);
+  const spec = metricChart([...paced, ...baselines], tracking, `Dev ${tracking}`, 400);
   const dev = spec
     ? await figs.render(
         spec,
@@ -294,7 +294,7 @@ async function paceSection(groups: RunGroup[], tracking: string, figs: Figures):
   return section(
     "pacing",
     "Pacing and dev metric",
-    `<p class="lead">How much of the data each curriculum run saw (left) next to how it learned (right).</p><div class="row">${pace}\n${dev}</div>`,
+    `<p class="lead">How much of the data each curriculum run saw (left) next to how it learned (right; below on narrow screens).</p><div class="row">${pace}\n${dev}</div>`,
   );
 }
 
