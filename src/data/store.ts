@@ -23,10 +23,6 @@ export function featureStore(
   return { data, featureSize, offset: transform.offset ?? 0, scale: transform.scale ?? 1 };
 }
 
-export function storeRows(store: FeatureStore): number {
-  return store.data.length / store.featureSize;
-}
-
 const lutCache = new WeakMap<FeatureStore, Float32Array>();
 
 /** The 256 possible uint8 values already transformed, so gathering is one table look-up per value. */

@@ -3,11 +3,12 @@ import { join } from "node:path";
 import type { z } from "zod";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import type { RunConfig } from "../experiments/schema.js";
+import type { DatasetConfig, RunConfig } from "../experiments/schema.js";
 import { balancedClassWeights, buildForRun, checkpointDir, readRunConfig } from "../training/index.js";
 import { loadNpy } from "../util/npy.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
+import { datasetById, datasetConfigById } from "./datasets.js";
 import { rankAndNormalize, type TieBreak } from "./math/rank.js";
 import { BaseScoreParams, parseScoreParams, type ScoringCriterion } from "./params.js";
 import { resolveTrainingRuns } from "./runs.js";
@@ -93,6 +94,7 @@ export abstract class AbstractScore {
   /** Seconds per phase of the current atomic run (written to its timer.yaml). */
   protected timings: Record<string, number> = {};
   private readonly loaded = new Map<string, LoadedRun>();
+  private named: Promise<Dataset> | null = null;
 
   constructor(params: Record<string, unknown>, context: ScoreContext, source = "curriculum/scoring") {
     const schema = (this.constructor as typeof AbstractScore).schema;
@@ -214,6 +216,24 @@ export abstract class AbstractScore {
     const loaded = { config, dataset, spec };
     this.loaded.set(runDir, loaded);
     return loaded;
+  }
+
+  /** The config of the dataset named by the `dataset` parameter (no data is loaded). */
+  protected namedDatasetConfig(): DatasetConfig {
+    return datasetConfigById(this.params.dataset as string, this.context.configPath);
+  }
+
+  /**
+   * The dataset named by the `dataset` and `dataset_seed` parameters (scores without a training run:
+   * Random, Predefined, TransferTeacher), built once per score however many atomic runs use it.
+   */
+  protected namedDataset(): Promise<Dataset> {
+    this.named ??= datasetById(
+      this.params.dataset as string,
+      this.params.dataset_seed as number,
+      this.context.configPath,
+    ).then((r) => r.dataset);
+    return this.named;
   }
 
   /** Loads the network saved in a folder (model.json + weights.bin), in eval mode. */

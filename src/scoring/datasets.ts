@@ -3,16 +3,8 @@ import { loadGroupConfig } from "../experiments/index.js";
 import { type DatasetConfig, DatasetConfigSchema } from "../experiments/schema.js";
 import { ConfigError } from "../util/errors.js";
 
-/**
- * Builds a dataset named by id (scoring functions without a training run: Random, Predefined,
- * TransferTeacher). `dataset_seed` must be the dataset seed of the runs that will train with the
- * score, since it decides the split; the sampler checks `source_index` and refuses a mismatch.
- */
-export async function datasetById(
-  id: string,
-  seed: number,
-  configPath?: string,
-): Promise<{ config: DatasetConfig; dataset: Dataset }> {
+/** The packaged or local `dataset/<id>.yaml`, validated (no data is loaded). */
+export function datasetConfigById(id: string, configPath?: string): DatasetConfig {
   const raw = loadGroupConfig("dataset", id, configPath);
   const parsed = DatasetConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -23,6 +15,20 @@ export async function datasetById(
       `dataset/${id}.yaml`,
     );
   }
+  return parsed.data;
+}
+
+/**
+ * Builds a dataset named by id (scoring functions without a training run: Random, Predefined,
+ * TransferTeacher). `dataset_seed` must be the dataset seed of the runs that will train with the
+ * score, since it decides the split; the sampler checks `source_index` and refuses a mismatch.
+ */
+export async function datasetById(
+  id: string,
+  seed: number,
+  configPath?: string,
+): Promise<{ config: DatasetConfig; dataset: Dataset }> {
+  const config = datasetConfigById(id, configPath);
   const data = await import("../data/index.js");
-  return { config: parsed.data, dataset: await data.createDataset(parsed.data, seed) };
+  return { config, dataset: await data.createDataset(config, seed) };
 }

@@ -119,23 +119,29 @@ export function computeMetrics(
   return out;
 }
 
-/** Row-wise argmax of row-major logits (first maximum wins, as numpy/torch argmax). */
+/**
+ * Index of the largest value of row `row` of a row-major matrix `width` wide (first maximum wins,
+ * as numpy/torch argmax; NaN loses to any number, so a diverged logit does not decide the class).
+ */
+export function argmaxRow(values: ArrayLike<number>, row: number, width: number): number {
+  const base = row * width;
+  let best = 0;
+  let bestValue = values[base] as number;
+  for (let c = 1; c < width; c++) {
+    const v = values[base + c] as number;
+    if (v > bestValue || (Number.isNaN(bestValue) && !Number.isNaN(v))) {
+      best = c;
+      bestValue = v;
+    }
+  }
+  return best;
+}
+
+/** Row-wise argmax of row-major logits (see `argmaxRow`). */
 export function argmaxRows(logits: Float32Array, numClasses: number): Int32Array {
   const n = Math.floor(logits.length / numClasses);
   const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const base = i * numClasses;
-    let best = 0;
-    let bestValue = logits[base] as number;
-    for (let c = 1; c < numClasses; c++) {
-      const v = logits[base + c] as number;
-      if (v > bestValue || (Number.isNaN(bestValue) && !Number.isNaN(v))) {
-        best = c;
-        bestValue = v;
-      }
-    }
-    out[i] = best;
-  }
+  for (let i = 0; i < n; i++) out[i] = argmaxRow(logits, i, numClasses);
   return out;
 }
 

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -10,26 +9,20 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { type CliResult, runCli } from "../support/cli.js";
 
 /**
  * The reference's quickstart (aucurriculum-behaviour.md §13) with the built CLI on Digits, as a user
  * types it: baseline, CELoss scores on it, Curriculum training with Balanced sampling and Linear and
  * Logarithmic pacing, postprocess aggregated over curriculum.pacing. `npm test` builds dist first.
  */
-const BIN = fileURLToPath(new URL("../../bin/curricula.js", import.meta.url));
 const cwd = mkdtempSync(join(tmpdir(), "curricula-quickstart-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args, "--no-progress"], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, CI: "1" },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): CliResult {
+  return runCli([...args, "--no-progress"], cwd);
 }
 
 const training = join(cwd, "results", "default", "training");

@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadNpy } from "../../src/util/npy.js";
+import { type CliResult, runCli } from "../support/cli.js";
 
 /**
  * Issue 4's acceptance with the built CLI, as a user works: three seeds sharing dataset seed 1,
@@ -13,17 +12,11 @@ import { loadNpy } from "../../src/util/npy.js";
  * in one `curricula curriculum` sweep; CELoss on the aggregated name is an ensemble of the 3 seeds and
  * the correlation matrix covers all 8 scores. `npm test` builds dist first.
  */
-const BIN = fileURLToPath(new URL("../../bin/curricula.js", import.meta.url));
 const cwd = mkdtempSync(join(tmpdir(), "curricula-scoring-cli-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args, "--no-progress"], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, CI: "1" },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): CliResult {
+  return runCli([...args, "--no-progress"], cwd);
 }
 
 const RUN = "Digits_FFNN_Adam_0.001_32_epoch_3_None_None_N_N_None_None_1_0_";

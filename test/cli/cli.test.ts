@@ -1,14 +1,12 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { BIN, runCli } from "../support/cli.js";
 
 /** These tests spawn the built CLI (`npm test` runs tsc first). */
-const BIN = fileURLToPath(new URL("../../bin/curricula.js", import.meta.url));
-
 function temp(): string {
   return mkdtempSync(join(tmpdir(), "curricula-cli-"));
 }
@@ -32,14 +30,7 @@ function runAsync(
   });
 }
 
-function run(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, CI: "1" },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runCli;
 
 describe.concurrent("curricula CLI: usage errors exit 2 with the message", () => {
   const cwd = temp();

@@ -119,7 +119,7 @@ describe("grids", () => {
   });
 
   it("builds a cartesian product of arbitrary axes", () => {
-    expect(cartesian([[1, 2], ["a"], [true, false]])).toEqual([
+    expect(cartesian<number | string | boolean>([[1, 2], ["a"], [true, false]])).toEqual([
       [1, "a", true],
       [1, "a", false],
       [2, "a", true],

@@ -75,6 +75,8 @@ describe("correctness matrices", () => {
   });
   it("derives correctness from logits with argmax ties to the lowest class", () => {
     expect(argmaxRow([0.5, 0.5, 0.1], 0, 3)).toBe(0);
+    // the trainer's argmax: a NaN logit (a diverged model) never wins
+    expect(argmaxRow([Number.NaN, 0.2, 0.1], 0, 3)).toBe(1);
     const logits = Float32Array.from([2, 1, 0, /**/ 0, 1, 3, /**/ 1, 1, 0]);
     expect(Array.from(correctFromLogits(logits, Int32Array.from([0, 1, 1]), 3))).toEqual([1, 0, 0]);
   });

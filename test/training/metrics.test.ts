@@ -66,6 +66,20 @@ describe("argmaxRows and isImprovement", () => {
   it("takes the first maximum of each row", () => {
     expect(Array.from(argmaxRows(Float32Array.from([1, 3, 3, -1, -2, -3]), 3))).toEqual([1, 0]);
   });
+  it("lets any number beat NaN, also in the first column", () => {
+    const logits = Float32Array.from([
+      Number.NaN,
+      1,
+      2,
+      /**/ 0,
+      Number.NaN,
+      -1,
+      /**/ Number.NaN,
+      Number.NaN,
+      0,
+    ]);
+    expect(Array.from(argmaxRows(logits, 3))).toEqual([2, 0, 2]);
+  });
   it("needs a strict improvement and never accepts NaN", () => {
     expect(isImprovement(0.5, 0.5)).toBe(false);
     expect(isImprovement(0.6, 0.5)).toBe(true);

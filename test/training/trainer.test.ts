@@ -289,15 +289,27 @@ describe("trainRun with a fake engine: loop, callbacks and options", () => {
     const events: string[] = [];
     const spy: TrainCallback = {
       name: "spy",
-      onTrainBegin: (ctx) => events.push(`begin@${ctx.iteration}`),
-      onIterationBegin: (_c, i) => events.push(`iter${i}`),
+      onTrainBegin: (ctx) => {
+        events.push(`begin@${ctx.iteration}`);
+      },
+      onIterationBegin: (_c, i) => {
+        events.push(`iter${i}`);
+      },
       onStep: (_c, i, b) => {
         if (b === 0) events.push(`step${i}`);
       },
-      onValidationEnd: (_c, i, m) => events.push(`val${i}:${typeof m.accuracy}`),
-      onIterationEnd: (_c, i) => events.push(`end${i}`),
-      onPassExhausted: (_c, i) => events.push(`pass${i}`),
-      onTrainEnd: () => events.push("done"),
+      onValidationEnd: (_c, i, m) => {
+        events.push(`val${i}:${typeof m.accuracy}`);
+      },
+      onIterationEnd: (_c, i) => {
+        events.push(`end${i}`);
+      },
+      onPassExhausted: (_c, i) => {
+        events.push(`pass${i}`);
+      },
+      onTrainEnd: () => {
+        events.push("done");
+      },
     };
     await trainRunWith(fakeDeps(), blobConfig({ iterations: 3, eval_frequency: 2 }), {
       runDir: freshDir(),
@@ -337,8 +349,12 @@ describe("trainRun with a fake engine: loop, callbacks and options", () => {
         callbacks: [
           {
             name: "spy",
-            onPassExhausted: (_c, i) => exhausted.push(i),
-            onIterationBegin: (_c, i) => begins.push(i),
+            onPassExhausted: (_c, i) => {
+              exhausted.push(i);
+            },
+            onIterationBegin: (_c, i) => {
+              begins.push(i);
+            },
           },
         ],
       },
@@ -369,7 +385,9 @@ describe("trainRun with a fake engine: loop, callbacks and options", () => {
             ctx.setSampler(onlyFirstTen);
             ctx.setClassWeights(weights);
           },
-          onStep: (ctx) => seen.push([ctx.classWeights === weights ? 1 : 0]),
+          onStep: (ctx) => {
+            seen.push([ctx.classWeights === weights ? 1 : 0]);
+          },
         },
       ],
     });

@@ -1,7 +1,7 @@
-import { AbstractScore, type AtomicRun, type FinalScores, type ScoreResult } from "../abstract-score.js";
+import type { AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
 import { cumulativeAccuracy } from "../math/correctness.js";
 import { ModelScoreParams } from "../params.js";
-import { correctnessMatrix } from "./iterations.js";
+import { IterationScore } from "./iterations.js";
 
 /**
  * CumulativeAccuracy: the fraction of evaluated iterations at which a sample was classified
@@ -9,22 +9,13 @@ import { correctnessMatrix } from "./iterations.js";
  * (C-score) of Jiang et al., "Characterizing Structural Regularities of Labeled Data in
  * Overparameterized Models", ICML 2021 (arXiv 2002.03206). Ensembles pool sums and counts.
  */
-export class CumulativeAccuracy extends AbstractScore {
+export class CumulativeAccuracy extends IterationScore {
   static override readonly schema = ModelScoreParams;
   static override readonly reference = "Jiang et al., ICML 2021, arXiv 2002.03206 (C-score proxy)";
   override reverseScore = true;
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const runDir = run.runDir as string;
-    const { dataset } = await this.loadRun(runDir);
-    const subset = dataset.subset(this.subsetName);
-    const { correct, iterations } = await correctnessMatrix(
-      this,
-      runDir,
-      (dir) => this.savedOrForwardLogits(runDir, dir),
-      subset.labels,
-      dataset.outputDim,
-    );
+    const { dataset, subset, correct, iterations } = await this.correctness(run.runDir as string);
     const { sum, count } = cumulativeAccuracy(correct, subset.size, iterations.length);
     return { subset, classNames: dataset.classNames, columns: { sum, count } };
   }

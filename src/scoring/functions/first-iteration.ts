@@ -1,7 +1,7 @@
-import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import type { AtomicRun, ScoreResult } from "../abstract-score.js";
 import { firstIteration } from "../math/correctness.js";
 import { ModelScoreParams } from "../params.js";
-import { correctnessMatrix } from "./iterations.js";
+import { IterationScore } from "./iterations.js";
 
 /**
  * FirstIteration: how late a sample is learnt for good, (T − L)/T with L the trailing run of
@@ -9,21 +9,12 @@ import { correctnessMatrix } from "./iterations.js";
  * The "learned iteration" of Wu, Dyer & Neyshabur, "When Do Curricula Work?", ICLR 2021
  * (arXiv 2012.03107).
  */
-export class FirstIteration extends AbstractScore {
+export class FirstIteration extends IterationScore {
   static override readonly schema = ModelScoreParams;
   static override readonly reference = "Wu, Dyer & Neyshabur, ICLR 2021, arXiv 2012.03107";
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const runDir = run.runDir as string;
-    const { dataset } = await this.loadRun(runDir);
-    const subset = dataset.subset(this.subsetName);
-    const { correct, iterations } = await correctnessMatrix(
-      this,
-      runDir,
-      (dir) => this.savedOrForwardLogits(runDir, dir),
-      subset.labels,
-      dataset.outputDim,
-    );
+    const { dataset, subset, correct, iterations } = await this.correctness(run.runDir as string);
     const scores = firstIteration(correct, subset.size, iterations.length);
     return { subset, classNames: dataset.classNames, columns: { scores } };
   }

@@ -4,7 +4,6 @@ import { z } from "zod";
 import { readCsv } from "../../util/csv.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
-import { datasetById } from "../datasets.js";
 import { BaseScoreParams } from "../params.js";
 
 /**
@@ -35,11 +34,7 @@ export class Predefined extends AbstractScore {
   }
 
   override async preprocess(): Promise<AtomicRun[]> {
-    const { config } = await datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    );
+    const config = this.namedDatasetConfig();
     const stem = basename(this.file).split(".")[0];
     return [
       {
@@ -50,11 +45,7 @@ export class Predefined extends AbstractScore {
   }
 
   async score(_run: AtomicRun): Promise<ScoreResult> {
-    const { dataset } = await datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    );
+    const dataset = await this.namedDataset();
     const subset = dataset.subset(this.subsetName);
     const { columns, rows } = readCsv(this.file);
     const column = this.params.scores_column as string;

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
-import { datasetById } from "../datasets.js";
 import { BaseScoreParams } from "../params.js";
 
 /**
@@ -18,11 +17,7 @@ export class RandomScore extends AbstractScore {
   static override readonly reference = "Wu, Dyer & Neyshabur, ICLR 2021, arXiv 2012.03107 (random ordering)";
 
   override async preprocess(): Promise<AtomicRun[]> {
-    const { config } = await datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    );
+    const config = this.namedDatasetConfig();
     const p = this.params;
     return [
       {
@@ -33,11 +28,7 @@ export class RandomScore extends AbstractScore {
   }
 
   async score(_run: AtomicRun): Promise<ScoreResult> {
-    const { dataset } = await datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    );
+    const dataset = await this.namedDataset();
     const subset = dataset.subset(this.subsetName);
     const rng = new Rng(this.params.seed as number);
     const scores = Float64Array.from({ length: subset.size }, () => rng.random());

@@ -5,7 +5,6 @@ import type { Network } from "../../engine/types.js";
 import { checkpointDir, readRunConfig } from "../../training/index.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
-import { datasetById } from "../datasets.js";
 import { gammaScale, parseLibsvmModel, trueClassMargins } from "../math/svm.js";
 import { BaseScoreParams } from "../params.js";
 import { resolveTrainingRuns } from "../runs.js";
@@ -36,11 +35,7 @@ export class TransferTeacher extends AbstractScore {
   override reverseScore = true;
 
   override async preprocess(): Promise<AtomicRun[]> {
-    const { config: dataset } = await datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    );
+    const dataset = this.namedDatasetConfig();
     const models = [this.params.model as string | string[]].flat();
     const suffix = this.params.margin ? "_margin" : "";
     const runs: AtomicRun[] = [];
@@ -85,11 +80,7 @@ export class TransferTeacher extends AbstractScore {
   }
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const { dataset } = await datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    );
+    const dataset = await this.namedDataset();
     const subset = dataset.subset(this.subsetName);
     const network = await this.loadNetwork(run.details?.modelDir as string);
     const inputSize = network.spec.inputShape.reduce((a, b) => a * b, 1);

@@ -1,3 +1,8 @@
+import { argmaxRow } from "../../training/metrics.js";
+
+/** Re-exported for the scoring functions: the trainer's argmax, so scores and dev metrics agree. */
+export { argmaxRow };
+
 /**
  * Per-sample statistics of a correctness matrix: `correct[t * n + i]` is 1 when sample i was
  * classified correctly at the t-th evaluated iteration (t ascending), 0 otherwise; `n` samples, `t`
@@ -13,21 +18,6 @@ export function correctFromLogits(logits: Float32Array, labels: Int32Array, numC
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = argmaxRow(logits, i, numClasses) === labels[i] ? 1 : 0;
   return out;
-}
-
-/** Index of the largest value of row `row` (ties → lowest index, as torch/numpy argmax). */
-export function argmaxRow(values: ArrayLike<number>, row: number, width: number): number {
-  const base = row * width;
-  let best = 0;
-  let bestValue = values[base] as number;
-  for (let c = 1; c < width; c++) {
-    const v = values[base + c] as number;
-    if (v > bestValue) {
-      bestValue = v;
-      best = c;
-    }
-  }
-  return best;
 }
 
 /**
