@@ -1,7 +1,9 @@
 /**
- * PredictionDepth's k-NN probe (blocked brute force, src/scoring/math/knn.ts) on N × D float32
- * embeddings against a plain nested-loop baseline and numpy / PyTorch brute force, in one run.
- * Each method runs in its own process so peak memory (max RSS) is its own.
+ * PredictionDepth's k-NN probe (src/scoring/math/knn.ts) on N × D float32 embeddings: the engine path
+ * (tiled float32 products by the tensor engine, exact re-ranking; PredictionDepth's default) and the
+ * exact JS path, against a plain nested-loop baseline and numpy / PyTorch brute force, in one run.
+ * Each method runs in its own process so peak memory (max RSS) is its own. Agreement is measured
+ * against the exact JS path (the reference semantics: ties in distance keep the lower index).
  *
  *   npx tsc --target es2022 --module nodenext --strict --skipLibCheck --types node --rootDir . \
  *     --outDir node_modules/.cache/curricula-bench-score bench/score.ts && \
@@ -14,10 +16,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { knnPredict } from "../src/scoring/math/knn.js";
+import { engineInfo, initEngine, matMulTransposed } from "../src/engine/index.js";
+import { type KnnStats, knnPredict } from "../src/scoring/math/knn.js";
 import { loadNpy, saveNpy } from "../src/util/npy.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -34,6 +37,7 @@ interface Measurement {
   extrapolated?: boolean;
   agreement?: number;
   error?: string;
+  note?: string;
 }
 
 /** Clustered embeddings: class means plus noise, so neighbours are informative. */
@@ -76,16 +80,32 @@ function naiveKnn(x: Float32Array, y: Int32Array, queries: number): Int32Array {
 }
 
 /** Child mode: run one JS method and print its measurement. */
-function child(method: string, dir: string): void {
+async function child(method: string, dir: string): Promise<void> {
   const x = loadNpy(join(dir, "x.npy")).data as Float32Array;
   const y = loadNpy(join(dir, "y.npy")).data as Int32Array;
+  let note: string | undefined;
+  if (method === "engine") {
+    const initStart = performance.now();
+    const info = await initEngine();
+    note = `${info.backend}${info.simd ? " SIMD" : ""}, init ${((performance.now() - initStart) / 1000).toFixed(2)} s`;
+  }
+  const stats: KnnStats = { tiles: 0, rescored: 0, fallbacks: 0 };
   const start = performance.now();
   const queries = method === "naive" ? BASELINE_QUERIES : N;
   const pred =
-    method === "naive" ? naiveKnn(x, y, queries) : knnPredict(x, y, x, D, { k: K, numClasses: CLASSES });
+    method === "naive"
+      ? naiveKnn(x, y, queries)
+      : knnPredict(x, y, x, D, {
+          k: K,
+          numClasses: CLASSES,
+          ...(method === "engine" ? { dot: matMulTransposed, stats } : {}),
+        });
   const seconds = ((performance.now() - start) / 1000) * (N / queries);
+  if (method === "engine" && engineInfo()) {
+    note += `; ${stats.tiles} tiles, ${(stats.rescored / N).toFixed(1)} re-ranked/query, ${stats.fallbacks} fallbacks`;
+  }
   saveNpy(join(dir, `pred_${method}.npy`), pred, [pred.length]);
-  process.stdout.write(`${JSON.stringify({ seconds, max_rss_kb: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, max_rss_kb: process.resourceUsage().maxRSS, note })}\n`);
 }
 
 function runChild(command: string, args: string[], threads = "1"): Measurement {
@@ -104,22 +124,27 @@ function runChild(command: string, args: string[], threads = "1"): Measurement {
   const last = JSON.parse(out.stdout.trim().split("\n").pop() as string) as {
     seconds: number;
     max_rss_kb: number;
+    note?: string;
   };
-  return { seconds: last.seconds, maxRssMb: last.max_rss_kb / 1024 };
+  return {
+    seconds: last.seconds,
+    maxRssMb: last.max_rss_kb / 1024,
+    ...(last.note === undefined ? {} : { note: last.note }),
+  };
 }
 
 function agreement(dir: string, method: string): number {
-  const ref = loadNpy(join(dir, "pred_blocked.npy")).data;
+  const ref = loadNpy(join(dir, "pred_blocked.npy")).data; // the exact JS path
   const other = loadNpy(join(dir, `pred_${method}.npy`)).data;
   let same = 0;
   for (let i = 0; i < other.length; i++) if (other[i] === ref[i]) same++;
   return same / other.length;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const [, self, mode, method, dir] = process.argv;
   if (mode === "--child") {
-    child(method as string, dir as string);
+    await child(method as string, dir as string);
     return;
   }
   const work = mkdtempSync(join(tmpdir(), "curricula-bench-knn-"));
@@ -132,8 +157,15 @@ function main(): void {
   console.log(
     `k-NN probe: N=${N} D=${D} k=${K}, ${CLASSES} classes, embeddings ${((N * D * 4) / 2 ** 20).toFixed(1)} MB float32`,
   );
+  console.log(`load before: ${loadAverage()}`);
   const results: Record<string, Measurement> = {};
-  results["curricula blocked (JS)"] = runChild(process.execPath, [
+  results["curricula engine (tiled matmul + exact re-rank)"] = runChild(process.execPath, [
+    self as string,
+    "--child",
+    "engine",
+    work,
+  ]);
+  results["curricula JS (exact, blocked)"] = runChild(process.execPath, [
     self as string,
     "--child",
     "blocked",
@@ -161,18 +193,28 @@ function main(): void {
   }
   const names = Object.keys(results);
   const ref = results[names[0] as string] as Measurement;
-  const methods = ["blocked", "naive", "numpy", "torch"];
+  const methods = ["engine", "blocked", "naive", "numpy", "torch"];
   console.log(
-    `${"method".padEnd(48)} ${"time [s]".padStart(9)} ${"peak RSS [MB]".padStart(14)} ${"time/curricula".padStart(15)} ${"agree".padStart(7)}`,
+    `${"method".padEnd(48)} ${"time [s]".padStart(9)} ${"peak RSS [MB]".padStart(14)} ${"÷ engine".padStart(9)} ${"÷ JS".padStart(7)} ${"agree".padStart(7)}`,
   );
   names.forEach((name, i) => {
     const r = results[name] as Measurement;
+    // The extrapolated baseline is compared on the queries it answered.
     const agree = r.error ? Number.NaN : agreement(work, methods[i] as string);
     const ratio = r.seconds / ref.seconds;
+    const ratioJs = r.seconds / (results[names[1] as string] as Measurement).seconds;
     console.log(
-      `${name.padEnd(48)} ${r.seconds.toFixed(2).padStart(9)} ${r.maxRssMb.toFixed(0).padStart(14)} ${ratio.toFixed(2).padStart(15)} ${(Number.isNaN(agree) ? "-" : `${(agree * 100).toFixed(1)}%`).padStart(7)}${r.error ? `  (${r.error})` : ""}`,
+      `${name.padEnd(48)} ${r.seconds.toFixed(2).padStart(9)} ${r.maxRssMb.toFixed(0).padStart(14)} ${ratio.toFixed(2).padStart(9)} ${ratioJs.toFixed(2).padStart(7)} ${(Number.isNaN(agree) ? "-" : `${(agree * 100).toFixed(1)}%`).padStart(7)}${r.error ? `  (${r.error})` : ""}${r.note ? `  (${r.note})` : ""}`,
     );
   });
+  console.log(`load after: ${loadAverage()}`);
 }
 
-main();
+/** `uptime`'s load averages (1, 5, 15 min) and the core count: the machine may be shared. */
+function loadAverage(): string {
+  return `${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(", ")} on ${cpus().length} cores`;
+}
+
+await main();

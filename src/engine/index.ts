@@ -16,6 +16,7 @@ import type { Network, NetworkSpec, OptimizerSpec } from "./types.js";
 export { type BackendChoice, engineInfo, engineMemory, initEngine, profileKernels } from "./backend.js";
 export { MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_WEIGHTS_FILE, WEIGHTS_FILE } from "./io.js";
 export { maxPoolGradNHWC, type PoolGeometry, registerEngineKernels } from "./kernels.js";
+export { matMulTransposed } from "./linalg.js";
 export { weightedOneHot } from "./network.js";
 export { normaliseOptimizerSpec } from "./optimizers.js";
 export type * from "./types.js";

@@ -111,6 +111,10 @@ export class PredictionDepth extends AbstractScore {
     }
     const columns: Record<string, ArrayLike<number>> = {};
     const agree: Uint8Array[] = [];
+    // The engine's matrix product (XNNPACK on wasm) gives the k-NN its float32 dot products; the result
+    // is re-ranked exactly, so it equals the JS path. The pure-JS cpu backend would be no faster.
+    const engine = await import("../../engine/index.js");
+    const dot = (await engine.initEngine()).backend === "cpu" ? undefined : engine.matMulTransposed;
     const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, this.context.progress);
     await this.time("knn_fit", () => {
       probes.forEach((_probe, p) => {
@@ -120,6 +124,7 @@ export class PredictionDepth extends AbstractScore {
         const predicted = knnPredict(emb, labels, emb, dim, {
           k: this.params.knn_n_neighbors as number,
           numClasses: c,
+          dot,
           onProgress: (q) => bar.update(done + q),
         });
         columns[`probe_${p}`] = predicted;
