@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline";
 import { InvalidArgumentError } from "commander";
+import { writeLine } from "../util/progress.js";
 
 /** Helpers shared by the CLI commands. */
 
@@ -58,7 +59,7 @@ export function collectInts(flag: string) {
 
 /** Writes a line to stderr (messages) or stdout (command output). */
 export function say(line: string): void {
-  process.stderr.write(`${line}\n`);
+  writeLine(line);
 }
 
 export function out(text: string): void {

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { configDifferences } from "../training/checkpoint.js";
 import { isRunFinished } from "../training/run-folder.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
 import {
   type ComposeOptions,
   composeGrid,
@@ -43,7 +44,7 @@ export const ENTRY_CONFIGS = ["config.yaml", "curriculum.yaml"] as const;
 type Log = ((line: string) => void) | null;
 
 function stderrLog(log: Log | undefined): Log {
-  return log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : log;
+  return log === undefined ? writeLine : log;
 }
 
 // ---------------------------------------------------------------------------------------------

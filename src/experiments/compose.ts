@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import type { ZodType } from "zod";
 import { diffConfigs } from "../util/config-diff.js";
 import { ConfigError, UsageError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
 import { evaluateExpr } from "./expr.js";
 import { runDir as runDirOf, runName } from "./naming.js";
 import { formatOverrideValue, type Override, parseOverride, sweepParamValues } from "./overrides.js";
@@ -668,7 +669,7 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
   const cwd = options.cwd ?? process.cwd();
   const searchPath = configSearchPath(options.configPath, cwd);
   const configName = options.configName ?? "config";
-  const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
+  const log = options.log === undefined ? writeLine : options.log;
   const schema = options.schema === undefined ? (RunConfigSchema as unknown as ZodType) : options.schema;
   const cli = (options.overrides ?? []).map(parseOverride);
   const cliKeys = new Set(cli.map((o) => o.key));

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import {
@@ -467,7 +468,7 @@ export async function postprocessExperiment(
   experimentId: string,
   options: PostprocessOptions = {},
 ): Promise<PostprocessResult> {
-  const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
+  const log = options.log === undefined ? writeLine : options.log;
   for (const keys of options.aggregate ?? []) validateAggregation(keys);
   checkExperiment(resultsDir, experimentId);
   const { finished, unfinished } = listRuns(resultsDir, experimentId);

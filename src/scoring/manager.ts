@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../util/config-diff.js";
 import { ConfigError, UsageError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
 import { type MatrixResult, type MatrixSelection, writeCorrelationMatrix } from "./correlation-matrix.js";
@@ -83,7 +84,7 @@ export class CurriculumScoreManager {
     }
     const type = String(scoringConfig.type ?? scoringConfig.id);
     const outputDirectory = join(config.results_dir, config.experiment_id, "curriculum", type);
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const log = options.log ?? writeLine;
     const context: ScoreContext = {
       outputDirectory,
       resultsDir: config.results_dir,

@@ -6,6 +6,7 @@ import { postprocess, train } from "../experiments/api.js";
 import { PACKAGE_ROOT } from "../experiments/paths.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { StudyPlan } from "./plan.js";
 
@@ -55,7 +56,7 @@ function fingerprint(value: unknown): string {
 export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Stage[] {
   const { study, cwd, confDir } = plan;
   const jobs = Math.max(1, options.jobs ?? 1);
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? writeLine;
   const stages: Stage[] = [];
   const trainStage = async (overrides: string[]) => {
     const summary = await train({ overrides, configPath: confDir, cwd, jobs, log });
@@ -202,7 +203,7 @@ function hookSignals(): () => void {
 
 /** Runs every stage that is not recorded as finished with the same inputs. */
 export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): Promise<StudyRunResult> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? writeLine;
   const stages = studyStages(plan, { ...options, log });
   const statePath = join(plan.experimentDir, "study", "state.yaml");
   const state: StudyState = existsSync(statePath) ? readYaml<StudyState>(statePath) : { stages: {} };

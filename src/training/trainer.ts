@@ -7,7 +7,7 @@ import { parseSeed, type RunConfig } from "../experiments/schema.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError } from "../util/errors.js";
-import { createProgress, type Progress } from "../util/progress.js";
+import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
 import { defaultDeps, networkSpecFor, type TrainerDeps, validateRunConfig } from "./build.js";
 import {
@@ -188,7 +188,7 @@ class Trainer implements TrainContext {
     appendFileSync(join(this.runDir, RUN_FILES.log), `${line}\n`);
     if (this.options.log === null) return;
     if (this.options.log) this.options.log(line);
-    else process.stderr.write(`${line}\n`);
+    else writeLine(line);
   }
 
   dispose(): void {
