@@ -88,8 +88,9 @@ function kernel(name: string, backendName: string): KernelCall {
 
 type Shape4 = [number, number, number, number];
 
-function conv2dBackpropFilter(args: Parameters<KernelCall>[0], backendName: string): TensorInfo {
-  const { inputs, backend, attrs = {} } = args;
+/** The inputs and convolution geometry of a Conv2DBackpropFilter call (NHWC only). */
+function filterGradientInputs(args: Parameters<KernelCall>[0]) {
+  const { inputs, attrs = {} } = args;
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as {
@@ -110,6 +111,12 @@ function conv2dBackpropFilter(args: Parameters<KernelCall>[0], backendName: stri
     false,
     "channelsLast",
   );
+  return { x, dy, info, filterShape };
+}
+
+function conv2dBackpropFilter(args: Parameters<KernelCall>[0], backendName: string): TensorInfo {
+  const { backend } = args;
+  const { x, dy, info, filterShape } = filterGradientInputs(args);
   const transpose = kernel("Transpose", backendName);
   const conv2d = kernel("Conv2D", backendName);
   const temps: TensorInfo[] = [];
@@ -522,27 +529,8 @@ export function im2colTransposedNHWC(x: Float32Array, colT: Float32Array, g: Con
  * on the left, only dy is packed and the result comes out in filter layout.
  */
 function conv2dBackpropFilterIm2col(args: Parameters<KernelCall>[0]): TensorInfo {
-  const { inputs, backend, attrs = {} } = args;
-  const x = inputs.x as TensorInfo;
-  const dy = inputs.dy as TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as {
-    strides: [number, number] | number;
-    pad: "same" | "valid" | number;
-    dataFormat?: string;
-    dimRoundingMode?: "floor" | "round" | "ceil";
-    filterShape: Shape4;
-  };
-  if (dataFormat && dataFormat !== "NHWC") throw new Error("Conv2DBackpropFilter: only NHWC is supported");
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    "channelsLast",
-  );
+  const { backend } = args;
+  const { x, dy, info, filterShape } = filterGradientInputs(args);
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const cols = info.filterHeight * info.filterWidth * info.inChannels;
   const co = info.outChannels;
