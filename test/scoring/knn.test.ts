@@ -8,25 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { engineMemory, initEngine, matMulTransposed } from "../../src/engine/index.js";
 import { type DotProducts, type KnnStats, knnPredict } from "../../src/scoring/math/knn.js";
 import { Rng } from "../../src/util/rng.js";
-
-/** Every distance by definition (float64), a full stable sort, the vote with ties to the lowest class. */
-function naiveKnn(x: Float32Array, y: Int32Array, q: Float32Array, dim: number, k: number): Int32Array {
-  const n = y.length;
-  const m = q.length / dim;
-  const classes = Math.max(...y) + 1;
-  const out = new Int32Array(m);
-  for (let i = 0; i < m; i++) {
-    const d = Array.from({ length: n }, (_, j) => {
-      let s = 0;
-      for (let t = 0; t < dim; t++) s += ((q[i * dim + t] as number) - (x[j * dim + t] as number)) ** 2;
-      return { s, j };
-    }).sort((a, b) => a.s - b.s || a.j - b.j);
-    const votes = new Array(classes).fill(0);
-    for (const { j } of d.slice(0, Math.min(k, n))) votes[y[j] as number]++;
-    out[i] = votes.indexOf(Math.max(...votes));
-  }
-  return out;
-}
+import { naiveKnn } from "../support/naive-knn.js";
 
 /** a·bᵀ by a plain float64 loop, rounded to float32. */
 function plainDot(a: Float32Array, rowsA: number, b: Float32Array, rowsB: number, dim: number): Float32Array {

@@ -16,6 +16,7 @@ import {
 } from "../../src/scoring/math/pooling.js";
 import { rankAndNormalize, tieStatistics } from "../../src/scoring/math/rank.js";
 import { Rng } from "../../src/util/rng.js";
+import { naiveKnn } from "../support/naive-knn.js";
 
 describe("rankAndNormalize", () => {
   it("ranks ascending: lowest score is easiest (0), highest hardest (1)", () => {
@@ -81,24 +82,6 @@ describe("correctness matrices", () => {
     expect(Array.from(correctFromLogits(logits, Int32Array.from([0, 1, 1]), 3))).toEqual([1, 0, 0]);
   });
 });
-
-function naiveKnn(x: Float32Array, y: Int32Array, q: Float32Array, dim: number, k: number): Int32Array {
-  const n = y.length;
-  const m = q.length / dim;
-  const classes = Math.max(...y) + 1;
-  const out = new Int32Array(m);
-  for (let i = 0; i < m; i++) {
-    const d = Array.from({ length: n }, (_, j) => {
-      let s = 0;
-      for (let t = 0; t < dim; t++) s += ((q[i * dim + t] as number) - (x[j * dim + t] as number)) ** 2;
-      return { s, j };
-    }).sort((a, b) => a.s - b.s || a.j - b.j);
-    const votes = new Array(classes).fill(0);
-    for (const { j } of d.slice(0, k)) votes[y[j] as number]++;
-    out[i] = votes.indexOf(Math.max(...votes));
-  }
-  return out;
-}
 
 describe("knnPredict", () => {
   it("agrees with a naive implementation on random clustered data", () => {
