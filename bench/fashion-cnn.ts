@@ -3,7 +3,8 @@
  * Fashion-MNIST for 2 epochs (Adam, lr 1e-3, batch 64) must reach >= 0.85 test accuracy.
  * Needs the Debian package dataset-fashion-mnist (or FashionMNIST.path pointing at the IDX files).
  *
- *   npx tsc -p bench/tsconfig.fashion-cnn.json && node node_modules/.cache/curricula-bench-fashion/bench/fashion-cnn.js
+ *   npm run bench:fashion
+ *   (= npx tsc -p bench/tsconfig.json && node node_modules/.cache/curricula-bench/bench/fashion-cnn.js)
  *
  * Env: BENCH_RUN_DIR (run folder; default a fresh temp folder, deleted afterwards),
  * BENCH_EPOCHS (default 2), CURRICULA_BACKEND (wasm|cpu). Exit code 1 when below the threshold.

@@ -5,9 +5,8 @@
  * Each method runs in its own process so peak memory (max RSS) is its own. Agreement is measured
  * against the exact JS path (the reference semantics: ties in distance keep the lower index).
  *
- *   npx tsc --target es2022 --module nodenext --strict --skipLibCheck --types node --rootDir . \
- *     --outDir node_modules/.cache/curricula-bench-score bench/score.ts && \
- *   node node_modules/.cache/curricula-bench-score/bench/score.js
+ *   npm run bench:score
+ *   (= npx tsc -p bench/tsconfig.json && node node_modules/.cache/curricula-bench/bench/score.js)
  *
  * Env: BENCH_N (10000), BENCH_D (512), BENCH_K (30), BENCH_BASELINE_QUERIES (1000: the nested-loop
  * baseline scores this many queries and is extrapolated to N), BENCH_TORCH_THREADS (1, as curricula

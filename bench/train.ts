@@ -3,7 +3,8 @@
  * sizes and optimiser, in one run: the CNN on Fashion-MNIST-shaped data (28x28x1, batch 64) and the
  * FFNN on Digits-shaped data (64 features, batch 32), Adam lr 1e-3, random data.
  *
- *   npx tsc -p bench/tsconfig.json && node node_modules/.cache/curricula-bench/bench/train.js
+ *   npm run bench:train
+ *   (= npx tsc -p bench/tsconfig.json && node node_modules/.cache/curricula-bench/bench/train.js)
  *
  * Env: BENCH_SECONDS (per measurement, default 6), BENCH_REPEATS (default 3), BENCH_MODELS (default
  * CNN,FFNN), BENCH_TORCH_THREADS (default 2), BENCH_PYTHON (default python3, then /usr/bin/python3),
