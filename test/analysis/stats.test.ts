@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { barRows, groupedBins, sortLabels } from "../../src/analysis/charts.js";
-import { binCounts, binEdges, gaussianKde, linspace, meanStd } from "../../src/analysis/stats.js";
+import { barRows, groupedBins, sortLabels } from "../../src/plots/charts.js";
+import { binCounts, binEdges, gaussianKde, linspace, meanStd } from "../../src/plots/stats.js";
 
 describe("stats", () => {
   test("binCounts uses half-open bins and includes the right edge in the last bin", () => {

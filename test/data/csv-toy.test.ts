@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import type { DatasetConfig } from "../../src/config/schema.js";
 import { applyColumnTransform, fitColumnTransform } from "../../src/data/csv.js";
 import { createDataset } from "../../src/data/index.js";
 import { generateToy } from "../../src/data/toy.js";
-import type { DatasetConfig } from "../../src/experiments/schema.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "data");

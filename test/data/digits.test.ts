@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { DatasetConfig } from "../../src/config/schema.js";
 import { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "../../src/data/index.js";
-import type { DatasetConfig } from "../../src/experiments/schema.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
 
 function digits(extra: Record<string, unknown> = {}): DatasetConfig {
