@@ -79,7 +79,7 @@ function parseFile(
     options.format === "sklearn"
       ? sklearnTable(readTable(path, what, { header: false }))
       : readTable(path, what);
-  const targetAt = requireColumn(table, options.target, "dataset.target_column");
+  const targetAt = requireColumn(table, options.target, "dataset.target_column", "labels");
   const splitAt = options.splitColumn
     ? requireColumn(table, options.splitColumn, "dataset.split_column")
     : -1;

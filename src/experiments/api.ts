@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import {
   type ComposeOptions,
   composeGrid,
@@ -12,6 +12,7 @@ import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js"
 import type { RunConfig } from "../config/schema.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { configDifferences } from "../training/checkpoint.js";
+import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { createExecutor, type Executor } from "./executors/local.js";
@@ -145,6 +146,12 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     );
   }
   for (const s of skipped) log?.(`skip   ${s.name} (finished)`);
+  // An unwritable results_dir fails here, at once and naming the folder, not once per run.
+  const folders = new Set(specs.map((spec) => dirname(spec.runDir)));
+  for (const folder of folders) {
+    if (options.dryRun) checkWritable(folder);
+    else ensureDir(folder);
+  }
   const summary: TrainSummary = { runs: [], trained: [], skipped, failed: [], busy: [], pending: [] };
   if (options.dryRun) {
     for (const spec of specs) log?.(`would train ${spec.name}`);
@@ -270,7 +277,7 @@ export function create(options: CreateOptions = {}): string[] {
       `Directory '${LOCAL_CONFIG_DIRNAME}' already exists. Use -f/--force to overwrite it.`,
     );
   }
-  mkdirSync(conf, { recursive: true });
+  ensureDir(conf);
   const created: string[] = [];
   for (const file of ENTRY_CONFIGS) {
     copyFileSync(join(PACKAGED_CONFIG_DIR, file), join(conf, file));
@@ -278,7 +285,7 @@ export function create(options: CreateOptions = {}): string[] {
   }
   const dirs = options.all ? [...CONFIG_GROUPS] : options.empty ? [] : groups;
   for (const group of dirs) {
-    mkdirSync(join(conf, group), { recursive: true });
+    ensureDir(join(conf, group));
     created.push(join(conf, group));
   }
   return created;
@@ -390,7 +397,7 @@ export function show(
   if (existsSync(target) && !options.force) {
     throw new CurriculaError(`${group} configuration '${bare}' already exists. Use -f to overwrite.`);
   }
-  mkdirSync(join(target, ".."), { recursive: true });
+  ensureDir(join(target, ".."));
   copyFileSync(file, target);
   return { text, saved: target };
 }

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
 import { writeScoreRows } from "../results/score-table.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
@@ -109,7 +110,7 @@ export class CurriculumScoreManager {
     for (const run of runs) {
       const dir = join(this.outputDirectory, run.name);
       if (existsSync(join(dir, "scores.csv"))) continue;
-      mkdirSync(dir, { recursive: true });
+      ensureDir(dir);
       writeYaml(join(dir, "config.yaml"), run.config);
       writeYaml(join(dir, "score.yaml"), this.config.curriculum.scoring);
     }

@@ -1,10 +1,11 @@
-import { cpSync, existsSync, mkdirSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { composeGrid, loadGroupConfig } from "../config/compose.js";
 import { aggregatedName, experimentDir, runName } from "../config/naming.js";
 import type { RunConfig } from "../config/schema.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError } from "../util/errors.js";
 import type { Study } from "./schema.js";
 
@@ -78,7 +79,7 @@ function seedString(seed: number, dataSeed: number): string {
 export async function planStudy(study: Study, cwd: string, projectConf?: string): Promise<StudyPlan> {
   const expDir = resolve(cwd, experimentDir(study.results_dir, study.experiment_id));
   const confDir = join(expDir, "study", "conf");
-  mkdirSync(confDir, { recursive: true });
+  ensureDir(confDir);
   const localConf = projectConf ? resolve(cwd, projectConf) : join(cwd, "conf");
   if (existsSync(localConf) && resolve(localConf) !== confDir)
     cpSync(localConf, confDir, { recursive: true });

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import { type RunConfig, RunConfigSchema } from "../config/schema.js";
@@ -10,6 +10,7 @@ import {
   parseIterationDirName,
   RUN_FILES,
 } from "../results/run-folder.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 import type { TimerState } from "./timer.js";
@@ -194,7 +195,7 @@ export function dropOlderSnapshots(runDir: string, iteration: number): void {
 
 /** Mirrors a flat folder by hard links (copies when linking is not possible). */
 function linkTree(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
+  ensureDir(to);
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     if (!entry.isFile()) continue;
     try {

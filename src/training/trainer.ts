@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/index.js";
@@ -7,6 +7,7 @@ import type { EngineInfo, Network } from "../engine/types.js";
 import { iterationDirName, RUN_FILES, readRunResult } from "../results/run-folder.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
@@ -226,7 +227,7 @@ class Trainer implements TrainContext {
   /** Sets up the folder, fires onTrainBegin and restores a checkpoint; returns the last completed iteration. */
   private async prepare(): Promise<number> {
     const { runDir, config, plan } = this;
-    mkdirSync(runDir, { recursive: true });
+    ensureDir(runDir);
     if (plan.kind === "fresh") {
       clearRunArtifacts(runDir);
       writeYaml(join(runDir, RUN_FILES.config), config);
@@ -356,7 +357,7 @@ class Trainer implements TrainContext {
     const devValues: MetricValues = { ...metrics, dev_loss: loss };
     const dir = this.iterationDir(iteration);
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     this.writeIterationFiles(dir, iteration, devValues, trainOut, devOut);
     this.rows.push({ ...metrics, train_loss: mean(this.batchLosses), dev_loss: loss, iteration });
     this.batchLosses = [];
@@ -441,7 +442,7 @@ class Trainer implements TrainContext {
     this.timers.test.stop();
     const testDir = join(runDir, RUN_FILES.test);
     rmSync(testDir, { recursive: true, force: true });
-    mkdirSync(testDir, { recursive: true });
+    ensureDir(testDir);
     if (config.save_test_outputs) saveOutputs(testDir, "test", testOut);
     writeYaml(join(testDir, RUN_FILES.testHolistic), resultsYaml({ ...test.metrics, loss: test.loss }));
 
