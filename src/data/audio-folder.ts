@@ -303,7 +303,7 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
       throw new DataError(`${file}: audio file not found (${rowRef(index.table, r)} of ${s.indexPath})`);
     }
   });
-  const progress = createProgress("Preprocess", index.files.length);
+  const progress = createProgress("Preprocess", index.files.length, { unit: "files" });
   const warnings: string[] = [];
   try {
     await writeDirAtomic(s.cacheDir, async (tmp) => {

@@ -14,7 +14,13 @@ import { isRunFinished } from "../results/run-folder.js";
 import { configDifferences } from "../training/checkpoint.js";
 import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
-import { writeLine } from "../util/progress.js";
+import {
+  formatDuration,
+  formatSnapshot,
+  type ProgressSnapshot,
+  progressAllowed,
+  writeLine,
+} from "../util/progress.js";
 import { createExecutor, type Executor } from "./executors/local.js";
 import { type PostprocessOptions, type PostprocessResult, postprocessExperiment } from "./postprocess.js";
 import { acquireLock, type RunOutcome, type RunSpec } from "./run-spec.js";
@@ -58,8 +64,10 @@ export interface TrainCommandOptions extends Omit<ComposeOptions, "schema" | "jo
   executor?: Executor;
   /** List what would run without training. */
   dryRun?: boolean;
-  /** Show the trainer's progress bar (one job only). */
+  /** Show progress: the trainer's bar (one job), or a status line per running run (several jobs). */
   progress?: boolean;
+  /** Seconds between the status lines of running runs with several jobs (default 5; 0: none). */
+  statusInterval?: number;
 }
 
 export interface TrainSummary {
@@ -106,6 +114,17 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
     );
   }
   return existsSync(dir) ? "unfinished" : "new";
+}
+
+/** A running run's progress for its status line: the innermost bar in full, the outer ones short. */
+export function describeBars(bars: readonly ProgressSnapshot[], since: number): string {
+  const inner = bars[bars.length - 1];
+  if (!inner) return `starting (${formatDuration((performance.now() - since) / 1000)})`;
+  const outer = bars
+    .slice(0, -1)
+    .reverse()
+    .map((b) => `${b.label} ${b.value}/${b.total}${b.info ? ` ${b.info}` : ""}`);
+  return [formatSnapshot(inner), ...outer].join(" | ");
 }
 
 function formatMetrics(values: Record<string, number> | undefined, prefix = ""): string {
@@ -173,23 +192,47 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     });
   const width = String(specs.length).length;
   const tag = (i: number) => `[${String(i + 1).padStart(width)}/${specs.length}]`;
-  const outcomes = await executor.run(specs, {
-    onStart: (spec, i) => log?.(`${tag(i)} start  ${spec.name}`),
-    onEnd: (outcome, i) => {
-      if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
-      else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
-      else {
-        const verb = outcome.status === "skipped" ? "skip  " : "done  ";
-        const metrics = [formatMetrics(outcome.best, "dev_"), formatMetrics(outcome.test, "test_")].filter(
-          Boolean,
-        );
-        log?.(
-          `${tag(i)} ${verb} ${outcome.name} in ${outcome.seconds.toFixed(1)}s ${metrics.join(" ")}`.trimEnd(),
-        );
-      }
-    },
-    onOutput: (line, spec) => log?.(`  ${spec ? `${spec.name}: ` : ""}${line}`),
-  });
+  // With worker processes, a line per running run every few seconds (instead of silence).
+  const running = new Map<number, { spec: RunSpec; bars: ProgressSnapshot[]; since: number }>();
+  const intervalSeconds = options.statusInterval ?? 5;
+  const status =
+    jobs > 1 && options.progress !== false && progressAllowed() && intervalSeconds > 0 && log
+      ? setInterval(() => {
+          for (const [i, run] of [...running.entries()].sort((a, b) => a[0] - b[0])) {
+            log(`${tag(i)} ${run.spec.name}: ${describeBars(run.bars, run.since)}`);
+          }
+        }, intervalSeconds * 1000)
+      : null;
+  status?.unref();
+  const outcomes = await executor
+    .run(specs, {
+      onStart: (spec, i) => {
+        running.set(i, { spec, bars: [], since: performance.now() });
+        log?.(`${tag(i)} start  ${spec.name}`);
+      },
+      onProgress: (_spec, i, bars) => {
+        const run = running.get(i);
+        if (run) run.bars = bars;
+      },
+      onEnd: (outcome, i) => {
+        running.delete(i);
+        if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
+        else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
+        else {
+          const verb = outcome.status === "skipped" ? "skip  " : "done  ";
+          const metrics = [formatMetrics(outcome.best, "dev_"), formatMetrics(outcome.test, "test_")].filter(
+            Boolean,
+          );
+          log?.(
+            `${tag(i)} ${verb} ${outcome.name} in ${outcome.seconds.toFixed(1)}s ${metrics.join(" ")}`.trimEnd(),
+          );
+        }
+      },
+      onOutput: (line, spec) => log?.(`  ${spec ? `${spec.name}: ` : ""}${line}`),
+    })
+    .finally(() => {
+      if (status) clearInterval(status);
+    });
   summary.runs = [...skipped, ...outcomes];
   summary.trained = outcomes.filter((o) => o.status === "trained");
   summary.skipped.push(...outcomes.filter((o) => o.status === "skipped"));

@@ -268,7 +268,10 @@ export abstract class AbstractScore {
     },
   ): Promise<void> {
     const positions = options.positions ?? Int32Array.from({ length: subset.size }, (_, i) => i);
-    const bar = createProgress(`${this.constructor.name} forward`, positions.length, this.context.progress);
+    const bar = createProgress(`${this.constructor.name} forward`, positions.length, {
+      enabled: this.context.progress,
+      unit: "samples",
+    });
     await this.time("model_forward", async () => {
       for (let start = 0; start < positions.length; start += options.batchSize) {
         const slice = positions.subarray(start, Math.min(positions.length, start + options.batchSize));

@@ -209,14 +209,25 @@ class Trainer implements TrainContext {
     return join(this.runDir, iterationDirName(this.trainingType, i));
   }
 
+  private get showProgress(): boolean {
+    return this.config.progress_bar && this.options.progress !== false;
+  }
+
+  /** Batches of one pass of `size` samples. */
+  private batchesOf(size: number): number {
+    return Math.ceil(size / this.config.batch_size);
+  }
+
   async run(): Promise<void> {
     const start = await this.prepare();
-    this.progress = createProgress(
-      "Train",
-      this.totalIterations,
-      this.config.progress_bar && this.options.progress !== false,
-    );
-    this.progress.update(start);
+    // One unit per batch: steps for step training, an estimate for epochs (corrected per epoch,
+    // since a curriculum changes the size of a pass).
+    const perIteration = this.trainingType === "step" ? 1 : this.batchesOf(this.train.size);
+    this.progress = createProgress("Train", this.totalIterations * perIteration, {
+      enabled: this.showProgress,
+      unit: "batches",
+      initial: start * perIteration,
+    });
     if (this.trainingType === "epoch") await this.trainEpochs(start);
     else await this.trainSteps(start);
     this.progress.stop();
@@ -289,13 +300,20 @@ class Trainer implements TrainContext {
       for (const cb of this.callbacks) await cb.onIterationBegin?.(this, epoch);
       this.timers.train.start();
       const pass = this.nextPass();
+      const progress = this.progress;
+      if (progress) {
+        const batches = this.batchesOf(pass.length);
+        const done = (epoch - 1 - start) * batches + start * this.batchesOf(this.train.size);
+        progress.setTotal(done + batches * (this.totalIterations - epoch + 1));
+        progress.update(done, `epoch ${epoch}/${this.totalIterations}`);
+      }
       let loss = Number.NaN;
       for (let b = 0, from = 0; from < pass.length; b++, from += batchSize) {
         loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)));
         for (const cb of this.callbacks) await cb.onStep?.(this, epoch, b, loss);
+        progress?.increment(1, `epoch ${epoch}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       }
       this.timers.train.stop();
-      this.progress?.update(epoch, `loss ${loss.toFixed(4)}`);
       if (this.isEvaluation(epoch)) await this.evaluate(epoch);
       for (const cb of this.callbacks) await cb.onPassExhausted?.(this, epoch);
       if (this.isSave(epoch)) await this.checkpoint(epoch);
@@ -325,7 +343,7 @@ class Trainer implements TrainContext {
       const loss = this.trainBatch(positions);
       const batchIndex = (step - 1) % this.config.eval_frequency;
       for (const cb of this.callbacks) await cb.onStep?.(this, step, batchIndex, loss);
-      this.progress?.update(step, `loss ${loss.toFixed(4)}`);
+      this.progress?.update(step, `step ${step}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       if (this.isEvaluation(step)) {
         this.timers.train.stop();
         await this.evaluate(step);
@@ -342,15 +360,37 @@ class Trainer implements TrainContext {
     this.network.setLearningRate(this.schedule(this.schedulerSteps));
     this.timers.dev.start();
     const indexMap = this.options.trainPositions;
-    const trainOut = config.save_train_outputs
-      ? forwardSubset(this.network, this.train, config.inference_batch_size, this.evalWeights, indexMap)
-      : null;
-    const devOut = forwardSubset(
-      this.network,
-      this.dataset.subset("dev"),
-      config.inference_batch_size,
-      this.evalWeights,
+    const dev = this.dataset.subset("dev");
+    const bar = createProgress(
+      `Eval ${this.trainingType} ${iteration}`,
+      (config.save_train_outputs ? this.train.size : 0) + dev.size,
+      { enabled: this.showProgress, unit: "samples" },
     );
+    const onRows = (rows: number) => bar.increment(rows);
+    let trainOut: SubsetOutputs | null;
+    let devOut: SubsetOutputs;
+    try {
+      trainOut = config.save_train_outputs
+        ? forwardSubset(
+            this.network,
+            this.train,
+            config.inference_batch_size,
+            this.evalWeights,
+            indexMap,
+            onRows,
+          )
+        : null;
+      devOut = forwardSubset(
+        this.network,
+        dev,
+        config.inference_batch_size,
+        this.evalWeights,
+        undefined,
+        onRows,
+      );
+    } finally {
+      bar.stop();
+    }
     const { metrics, loss } = scoreOutputs(devOut, this.metricNames, this.evalWeights);
     this.timers.dev.stop();
 
@@ -428,14 +468,19 @@ class Trainer implements TrainContext {
     this.timers.test.start();
     const bestNetwork = await this.deps.loadNetwork(join(runDir, RUN_FILES.best), null);
     let testOut: SubsetOutputs;
+    const testSubset = this.dataset.subset("test");
+    const bar = createProgress("Test", testSubset.size, { enabled: this.showProgress, unit: "samples" });
     try {
       testOut = forwardSubset(
         bestNetwork,
-        this.dataset.subset("test"),
+        testSubset,
         config.inference_batch_size,
         this.evalWeights,
+        undefined,
+        (rows) => bar.increment(rows),
       );
     } finally {
+      bar.stop();
       bestNetwork.dispose();
     }
     const test = scoreOutputs(testOut, this.metricNames, this.evalWeights);

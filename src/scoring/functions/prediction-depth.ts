@@ -115,7 +115,10 @@ export class PredictionDepth extends AbstractScore {
     // is re-ranked exactly, so it equals the JS path. The pure-JS cpu backend would be no faster.
     const engine = await import("../../engine/index.js");
     const dot = (await engine.initEngine()).backend === "cpu" ? undefined : engine.matMulTransposed;
-    const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, this.context.progress);
+    const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, {
+      enabled: this.context.progress,
+      unit: "samples",
+    });
     await this.time("knn_fit", () => {
       probes.forEach((_probe, p) => {
         const dim = (plans[p] as PoolPlan).size;
