@@ -1,7 +1,10 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { experimentDir, NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
+import { distinctShades } from "../plots/charts.js";
+import { argmaxRows } from "../training/metrics.js";
 import { readCsv } from "../util/csv.js";
+import { loadNpy } from "../util/npy.js";
 import { readYaml } from "../util/yaml-io.js";
 
 /**
@@ -50,7 +53,17 @@ export interface RunData {
   pace: { iteration: number; dataset_size: number }[] | null;
   /** `all` values of `_test/test_holistic.yaml`. */
   test: Record<string, number> | null;
+  /** Predicted and true class of every test sample (`_test/test_outputs.npy`, `test_targets.npy`). */
+  testOutputs: TestOutputs | null;
   trackingMetric: string;
+  /** `epoch` or `step`: what the iterations of metrics.csv and pace.csv count. */
+  trainingType: string;
+}
+
+export interface TestOutputs {
+  predictions: Int32Array;
+  targets: Int32Array;
+  numClasses: number;
 }
 
 export interface ScoreData {
@@ -70,6 +83,8 @@ export interface ScoreData {
 export interface MatrixData {
   name: string;
   path: string;
+  /** The correlation method from the matrix's card `<name>.yaml` (null when there is none). */
+  method: string | null;
   rowLabels: string[];
   columnLabels: string[];
   matrix: number[][];
@@ -180,6 +195,12 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
   const testPath = join(dir, "_test", "test_holistic.yaml");
   const test = attempt(testPath, () => holisticValues(readYaml(testPath), testPath));
   const tracking = getPath(config, "dataset.tracking_metric");
+  const outputsPath = join(dir, "_test", "test_outputs.npy");
+  const targetsPath = join(dir, "_test", "test_targets.npy");
+  const testOutputs = existsSync(targetsPath)
+    ? attempt(outputsPath, () => readTestOutputs(outputsPath, targetsPath))
+    : null;
+  const trainingType = fields?.training_type ?? getPath(config, "training_type");
   return {
     name,
     dir,
@@ -192,8 +213,26 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
     metrics,
     pace,
     test,
+    testOutputs,
     trackingMetric: typeof tracking === "string" ? tracking : "accuracy",
+    trainingType: typeof trainingType === "string" ? trainingType : "epoch",
   };
+}
+
+/** Test predictions (argmax of the saved logits) and targets of a run. */
+export function readTestOutputs(outputsPath: string, targetsPath: string): TestOutputs {
+  const outputs = loadNpy(outputsPath);
+  const targets = loadNpy(targetsPath);
+  if (outputs.shape.length !== 2 || !(outputs.data instanceof Float32Array)) {
+    throw new Error(
+      `expected float32 logits of shape (samples, classes), got shape (${outputs.shape.join(", ")})`,
+    );
+  }
+  const [n, c] = outputs.shape as [number, number];
+  if (targets.data.length !== n) {
+    throw new Error(`${targetsPath} has ${targets.data.length} targets for ${n} rows of logits`);
+  }
+  return { predictions: argmaxRows(outputs.data, c), targets: Int32Array.from(targets.data), numClasses: c };
 }
 
 function column(rows: Record<string, string>[], name: string, path: string): string[] {
@@ -253,7 +292,13 @@ export function readMatrix(path: string, name: string): MatrixData {
   );
   if (rowLabels.length !== matrix.length)
     throw new Error(`${path}: ${matrix.length} rows but ${rowLabels.length} labels`);
-  return { name, path, rowLabels, columnLabels, matrix };
+  const cardPath = path.replace(/\.csv$/, ".yaml");
+  let method: string | null = null;
+  if (existsSync(cardPath)) {
+    const card = readYaml<Record<string, unknown>>(cardPath);
+    if (typeof card?.method === "string") method = card.method;
+  }
+  return { name, path, method, rowLabels, columnLabels, matrix };
 }
 
 /** Reads everything the report shows from `<resultsDir>/<experimentId>`. */
@@ -392,12 +437,13 @@ export function groupRunsByCondition(runs: readonly RunData[]): RunGroup[] {
     (a, b) =>
       CONDITIONS.indexOf(a.condition) - CONDITIONS.indexOf(b.condition) || a.label.localeCompare(b.label),
   );
-  const used = new Map<Condition, number>();
-  for (const g of out) {
-    const shades = CONDITION_SHADES[g.condition];
-    const i = used.get(g.condition) ?? 0;
-    g.color = shades[i % shades.length] as string;
-    used.set(g.condition, i + 1);
+  // Colours never repeat: each condition's groups get distinct shades of its family.
+  for (const condition of CONDITIONS) {
+    const members = out.filter((g) => g.condition === condition);
+    const shades = distinctShades(CONDITION_SHADES[condition], members.length);
+    members.forEach((g, i) => {
+      g.color = shades[i] as string;
+    });
   }
   return out;
 }
