@@ -15,11 +15,11 @@ import { TfNetwork } from "./network.js";
 import type { Network, NetworkSpec, OptimizerSpec } from "./types.js";
 
 export { type BackendChoice, engineInfo, engineMemory, initEngine, profileKernels } from "./backend.js";
-export { MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_WEIGHTS_FILE, WEIGHTS_FILE } from "./io.js";
+export { MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_WEIGHTS_FILE, WEIGHTS_FILE } from "./files.js";
 export { maxPoolGradNHWC, type PoolGeometry, registerEngineKernels } from "./kernels.js";
 export { matMulTransposed } from "./linalg.js";
-export { weightedOneHot } from "./network.js";
-export { normaliseOptimizerSpec } from "./optimizers.js";
+export { type NormalisedOptimizerSpec, normaliseOptimizerSpec } from "./optimizer-spec.js";
+export { weightedOneHot } from "./targets.js";
 export type * from "./types.js";
 
 function assertReady(where: string): void {

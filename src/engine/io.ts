@@ -12,13 +12,11 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
+import { MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_WEIGHTS_FILE, WEIGHTS_FILE } from "./files.js";
 import type { OptimizerSnapshot } from "./optimizers.js";
 import type { NetworkSpec, OptimizerSpec } from "./types.js";
 
-export const MODEL_FILE = "model.json";
-export const WEIGHTS_FILE = "weights.bin";
-export const OPTIMIZER_FILE = "optimizer.json";
-export const OPTIMIZER_WEIGHTS_FILE = "optimizer.bin";
+export { MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_WEIGHTS_FILE, WEIGHTS_FILE };
 
 /** What curricula adds to model.json. */
 export interface CurriculaModelMeta {
