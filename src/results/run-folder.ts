@@ -1,11 +1,14 @@
 import { existsSync, readdirSync } from "node:fs";
-import { iterationDirName, parseIterationDirName, RUN_FILES, MODEL_FILES, type TrainingType } from "../config/layout.js";
+import { MODEL_FILES, type OutputSubset, outputFile, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { join } from "node:path";
 import { type RunConfig, RunConfigSchema } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readCsv } from "../util/csv.js";
+import { loadNpy } from "../util/npy.js";
 import { readYaml } from "../util/yaml-io.js";
-import type { MetricValues } from "../training/types.js";
+
+/** Metric name → value (dev.yaml, test_holistic.yaml, a metrics.csv row). */
+export type MetricValues = Record<string, number>;
 
 /** True when the run finished: `metrics.csv` is written last, atomically. */
 export function isRunFinished(runDir: string): boolean {
@@ -208,3 +211,44 @@ export function readPace(path: string): PacePoint[] {
   });
 }
 
+/**
+ * Reads `<subset>_outputs.npy` (+ indices, targets) when they cover every position of the subset;
+ * the saved targets must equal the rebuilt labels (else the config no longer rebuilds the same data).
+ */
+export function readSavedLogits(
+  dir: string,
+  name: OutputSubset,
+  subset: { size: number; labels: ArrayLike<number> },
+  numClasses: number,
+): Float32Array | null {
+  const outputsPath = join(dir, outputFile(name, "outputs"));
+  const indicesPath = join(dir, outputFile(name, "indices"));
+  if (!existsSync(outputsPath) || !existsSync(indicesPath)) return null;
+  const outputs = loadNpy(outputsPath);
+  const indices = loadNpy(indicesPath).data;
+  if (indices.length !== subset.size || outputs.data.length !== subset.size * numClasses) return null;
+  const targetsPath = join(dir, outputFile(name, "targets"));
+  const targets = existsSync(targetsPath) ? loadNpy(targetsPath).data : null;
+  const logits = new Float32Array(subset.size * numClasses);
+  const covered = new Uint8Array(subset.size);
+  for (let r = 0; r < indices.length; r++) {
+    const p = indices[r] as number;
+    if (p < 0 || p >= subset.size || covered[p]) return null;
+    covered[p] = 1;
+    if (targets && targets[r] !== subset.labels[p]) {
+      throw new Error(
+        `${targetsPath}: row ${r} (position ${p}) has label ${targets[r]} but the rebuilt ${name} subset has ` +
+          `${subset.labels[p]}: the run's config.yaml no longer rebuilds the data it was trained on`,
+      );
+    }
+    logits.set(outputs.data.subarray(r * numClasses, (r + 1) * numClasses) as Float32Array, p * numClasses);
+  }
+  return logits;
+}
+
+/** Where saved outputs of a subset live: the iteration folder, or `_test/` for the best model's test outputs. */
+export function savedOutputsDir(runDir: string, iterationDir: string, subset: OutputSubset): string {
+  return subset === "test" && iterationDir === join(runDir, RUN_FILES.best)
+    ? join(runDir, RUN_FILES.test)
+    : iterationDir;
+}
