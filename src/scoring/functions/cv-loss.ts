@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { buildForRun, trainRun } from "../../assembly/train-run.js";
 import { cartesian } from "../../config/compose.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
 import { formatNumber, loadGroupConfig } from "../../experiments/index.js";
@@ -7,7 +8,6 @@ import {
   balancedClassWeights,
   checkpointDir,
   perSampleCrossEntropy,
-  trainRun,
   validateRunConfig,
 } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
@@ -133,8 +133,7 @@ export class CVLoss extends AbstractScore {
   async score(run: AtomicRun): Promise<ScoreResult> {
     const config = validateRunConfig(run.config);
     const runDir = join(this.context.outputDirectory, run.name);
-    const data = await import("../../data/index.js");
-    const dataset = await data.createDataset(config.dataset, parseSeed(config.seed).data);
+    const { dataset } = await buildForRun(config);
     const subset = dataset.subset("train");
     const folds = crossValidationFolds(
       subset.size,
