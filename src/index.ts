@@ -4,6 +4,7 @@
  *   import { trainRun, score, study, AbstractScore, AbstractPace } from "curricula";
  */
 
+export * from "./assembly/index.js";
 export * from "./curriculum/index.js";
 export * from "./data/index.js";
 export * from "./engine/index.js";

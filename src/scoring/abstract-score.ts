@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
+import { buildForRun } from "../assembly/train-run.js";
 import { MODEL_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
@@ -14,7 +15,7 @@ import {
   sortByIndex,
   writeScoreRows,
 } from "../results/score-table.js";
-import { balancedClassWeights, buildForRun } from "../training/index.js";
+import { balancedClassWeights } from "../training/index.js";
 import { loadNpy } from "../util/npy.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
