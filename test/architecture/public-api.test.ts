@@ -10,7 +10,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const INDEX = readFileSync(join(ROOT, "src/index.ts"), "utf8");
 
 /** Names exported by `export { a, type B, c as d } from "…"` statements. */
-export function exportedNames(source: string): string[] {
+function exportedNames(source: string): string[] {
   const names: string[] = [];
   for (const m of source.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const item of (m[1] as string).split(",")) {
