@@ -4,7 +4,6 @@ import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
-import { readRunResult } from "../results/run-folder.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
