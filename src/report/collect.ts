@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
+import { curriculumDir, experimentDir, isTemporaryName, trainingDir } from "../config/layout.js";
+import { NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
 import { distinctShades } from "../plots/charts.js";
+import { metricValues, type NumericTable, readRunFolder, readTestOutputs } from "../results/run-folder.js";
+import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { argmaxRows } from "../training/metrics.js";
 import { readCsv } from "../util/csv.js";
-import { loadNpy } from "../util/npy.js";
 import { readYaml } from "../util/yaml-io.js";
 
 /**
@@ -31,9 +33,13 @@ const SHORT_TO_CONDITION: Record<string, Condition> = {
   R: "RandomCurriculum",
 };
 
-export interface MetricsTable {
-  columns: string[];
-  rows: Record<string, number>[];
+export type MetricsTable = NumericTable;
+
+/** Predicted and true class of every test sample of a run. */
+export interface TestPredictions {
+  predictions: Int32Array;
+  targets: Int32Array;
+  numClasses: number;
 }
 
 export interface RunData {
@@ -54,16 +60,10 @@ export interface RunData {
   /** `all` values of `_test/test_holistic.yaml`. */
   test: Record<string, number> | null;
   /** Predicted and true class of every test sample (`_test/test_outputs.npy`, `test_targets.npy`). */
-  testOutputs: TestOutputs | null;
+  testOutputs: TestPredictions | null;
   trackingMetric: string;
   /** `epoch` or `step`: what the iterations of metrics.csv and pace.csv count. */
   trainingType: string;
-}
-
-export interface TestOutputs {
-  predictions: Int32Array;
-  targets: Int32Array;
-  numClasses: number;
 }
 
 export interface ScoreData {
@@ -118,36 +118,6 @@ function getPath(obj: unknown, path: string): unknown {
   return node;
 }
 
-/** Parses a CSV of numbers; non-numeric cells become NaN. */
-function readNumericCsv(path: string): MetricsTable {
-  const { columns, rows } = readCsv(path);
-  return {
-    columns,
-    rows: rows.map((row) => {
-      const out: Record<string, number> = {};
-      for (const c of columns) out[c] = row[c] === "" || row[c] === undefined ? Number.NaN : Number(row[c]);
-      return out;
-    }),
-  };
-}
-
-/** `{metric: {all: v}, ...}` → `{metric: v}` (test_holistic.yaml, dev.yaml). */
-export function holisticValues(doc: unknown, path: string): Record<string, number> {
-  if (typeof doc !== "object" || doc === null) throw new Error(`${path}: expected a mapping of metrics`);
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    if (typeof value === "number") out[key] = value;
-    else if (
-      typeof value === "object" &&
-      value !== null &&
-      typeof (value as { all?: unknown }).all === "number"
-    ) {
-      out[key] = (value as { all: number }).all;
-    }
-  }
-  return out;
-}
-
 /** Condition of a run: from its config's `curriculum.type`, else from the name's short code. */
 export function conditionOf(
   config: Record<string, unknown> | null,
@@ -160,20 +130,11 @@ export function conditionOf(
   return (short && SHORT_TO_CONDITION[short]) || "Baseline";
 }
 
-/** Reads one run folder. */
+/** Reads one run folder (through the run-folder reader); unreadable files are added to `problems`. */
 export function readRun(dir: string, name: string, problems: string[]): RunData {
-  const attempt = <T>(path: string, read: () => T): T | null => {
-    if (!existsSync(path)) return null;
-    try {
-      return read();
-    } catch (error) {
-      problems.push(`${path}: ${(error as Error).message}`);
-      return null;
-    }
-  };
-  const config = attempt(join(dir, "config.yaml"), () =>
-    readYaml<Record<string, unknown>>(join(dir, "config.yaml")),
-  );
+  const run = readRunFolder(dir);
+  problems.push(...run.problems);
+  const config = run.config;
   let fields: Record<NamingKey, string> | null = null;
   try {
     fields = parseRunName(name);
@@ -183,23 +144,20 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
   const seedFromConfig = getPath(config, "seed");
   const seed = fields?.seed ?? (seedFromConfig === undefined ? "?" : String(seedFromConfig));
   const groupKey = fields ? NAMING_KEYS.map((k) => (k === "seed" ? "#" : fields[k])).join("_") : name;
-  const metricsPath = join(dir, "metrics.csv");
-  const metrics = attempt(metricsPath, () => readNumericCsv(metricsPath));
-  const pacePath = join(dir, "pace.csv");
-  const pace = attempt(pacePath, () =>
-    readNumericCsv(pacePath).rows.map((r) => ({
-      iteration: r.iteration as number,
-      dataset_size: r.dataset_size as number,
-    })),
-  );
-  const testPath = join(dir, "_test", "test_holistic.yaml");
-  const test = attempt(testPath, () => holisticValues(readYaml(testPath), testPath));
   const tracking = getPath(config, "dataset.tracking_metric");
-  const outputsPath = join(dir, "_test", "test_outputs.npy");
-  const targetsPath = join(dir, "_test", "test_targets.npy");
-  const testOutputs = existsSync(targetsPath)
-    ? attempt(outputsPath, () => readTestOutputs(outputsPath, targetsPath))
-    : null;
+  let testOutputs: TestPredictions | null = null;
+  try {
+    const saved = readTestOutputs(dir);
+    if (saved) {
+      testOutputs = {
+        predictions: argmaxRows(saved.logits, saved.numClasses),
+        targets: saved.targets,
+        numClasses: saved.numClasses,
+      };
+    }
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   const trainingType = fields?.training_type ?? getPath(config, "training_type");
   return {
     name,
@@ -209,67 +167,39 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
     condition: conditionOf(config, fields),
     seed,
     groupKey,
-    finished: existsSync(metricsPath),
-    metrics,
-    pace,
-    test,
+    finished: run.finished,
+    metrics: run.metrics,
+    pace: run.pace,
+    test: run.test ? metricValues(run.test) : null,
     testOutputs,
     trackingMetric: typeof tracking === "string" ? tracking : "accuracy",
     trainingType: typeof trainingType === "string" ? trainingType : "epoch",
   };
 }
 
-/** Test predictions (argmax of the saved logits) and targets of a run. */
-export function readTestOutputs(outputsPath: string, targetsPath: string): TestOutputs {
-  const outputs = loadNpy(outputsPath);
-  const targets = loadNpy(targetsPath);
-  if (outputs.shape.length !== 2 || !(outputs.data instanceof Float32Array)) {
-    throw new Error(
-      `expected float32 logits of shape (samples, classes), got shape (${outputs.shape.join(", ")})`,
-    );
-  }
-  const [n, c] = outputs.shape as [number, number];
-  if (targets.data.length !== n) {
-    throw new Error(`${targetsPath} has ${targets.data.length} targets for ${n} rows of logits`);
-  }
-  return { predictions: argmaxRows(outputs.data, c), targets: Int32Array.from(targets.data), numClasses: c };
-}
-
-function column(rows: Record<string, string>[], name: string, path: string): string[] {
-  if (rows.length > 0 && !(name in (rows[0] as Record<string, string>))) {
-    throw new Error(
-      `${path}: missing column '${name}' (expected index, source_index, mean, ranks, encoded, decoded)`,
-    );
-  }
-  return rows.map((r) => r[name] ?? "");
-}
-
-/** Reads `curriculum/<type>/<id>.csv` (and its card `<id>.yaml`). */
+/** Reads `curriculum/<type>/<id>.csv` (and its card `<id>.yaml`) through the score-table reader. */
 export function readScore(path: string, type: string, id: string): ScoreData {
-  const { rows } = readCsv(path);
-  const ints = (name: string) => Int32Array.from(column(rows, name, path), Number);
-  const floats = (name: string) => Float64Array.from(column(rows, name, path), Number);
-  const cardPath = path.replace(/\.csv$/, ".yaml");
-  let card: Record<string, unknown> | null = null;
-  if (existsSync(cardPath)) {
-    try {
-      card = readYaml<Record<string, unknown>>(cardPath);
-    } catch {
-      card = null;
+  const rows = readScoreRows(path, { sourceIndexFallback: true });
+  const numeric = (name: string): Float64Array => {
+    const values = rows.columns.get(name);
+    if (!values) {
+      throw new Error(
+        `${path}: missing column '${name}' (expected index, source_index, mean, ranks, encoded, decoded)`,
+      );
     }
-  }
+    return values;
+  };
   return {
     type,
     id,
     path,
-    index: ints("index"),
-    sourceIndex:
-      rows.length > 0 && "source_index" in (rows[0] as object) ? ints("source_index") : ints("index"),
-    mean: floats("mean"),
-    ranks: floats("ranks"),
-    encoded: ints("encoded"),
-    decoded: column(rows, "decoded", path),
-    card,
+    index: rows.index,
+    sourceIndex: rows.sourceIndex,
+    mean: numeric("mean"),
+    ranks: numeric("ranks"),
+    encoded: rows.encoded,
+    decoded: rows.decoded,
+    card: readScoreCard(path),
   };
 }
 
@@ -306,20 +236,20 @@ export function readExperiment(resultsDir: string, experimentId: string): Experi
   const dir = experimentDir(resultsDir, experimentId);
   const problems: string[] = [];
   const runs: RunData[] = [];
-  const trainingDir = join(dir, "training");
-  if (isDir(trainingDir)) {
-    for (const name of readdirSync(trainingDir).sort()) {
-      const runDir = join(trainingDir, name);
-      if (!isDir(runDir) || name.startsWith(".") || name.includes(".tmp-")) continue;
+  const runsDir = trainingDir(resultsDir, experimentId);
+  if (isDir(runsDir)) {
+    for (const name of readdirSync(runsDir).sort()) {
+      const runDir = join(runsDir, name);
+      if (!isDir(runDir) || name.startsWith(".") || isTemporaryName(name)) continue;
       runs.push(readRun(runDir, name, problems));
     }
   }
   const scores: ScoreData[] = [];
   const matrices: MatrixData[] = [];
-  const curriculumDir = join(dir, "curriculum");
-  if (isDir(curriculumDir)) {
-    for (const entry of readdirSync(curriculumDir).sort()) {
-      const path = join(curriculumDir, entry);
+  const scoresDir = curriculumDir(resultsDir, experimentId);
+  if (isDir(scoresDir)) {
+    for (const entry of readdirSync(scoresDir).sort()) {
+      const path = join(scoresDir, entry);
       if (entry.endsWith(".csv") && !isDir(path)) {
         try {
           matrices.push(readMatrix(path, entry.replace(/\.csv$/, "")));
@@ -328,7 +258,7 @@ export function readExperiment(resultsDir: string, experimentId: string): Experi
         }
       } else if (isDir(path) && !entry.startsWith("_") && !entry.startsWith(".")) {
         for (const file of readdirSync(path).sort()) {
-          if (!file.endsWith(".csv") || file.includes(".tmp-")) continue;
+          if (!file.endsWith(".csv") || isTemporaryName(file)) continue;
           const scorePath = join(path, file);
           if (isDir(scorePath)) continue;
           try {

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { trainRunWith } from "../../src/training/trainer.js";
+import { trainRunWith } from "../../src/assembly/train-run.js";
 import { type ProgressSnapshot, setProgressSink } from "../../src/util/progress.js";
 import { fakeDeps } from "./fakes.js";
 import { blobConfig, tempDir } from "./helpers.js";
