@@ -10,9 +10,10 @@ import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/ch
 import { criterionClassWeights } from "../training/criteria.js";
 import { optimizerSpecFor } from "../training/optimizer.js";
 import { restrictSubset } from "../training/shuffle-sampler.js";
-import { runTrainer, type TrainerSetup } from "../training/trainer.js";
+import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
 import { ConfigError } from "../util/errors.js";
+import { checkLoadedNetwork } from "./model-check.js";
 
 /**
  * Assembles a training run from its config, above the training and curriculum layers: the dataset,
@@ -71,7 +72,15 @@ export async function trainRunWith(
       join(plan.dir, RUN_FILES.trainerState),
     );
   }
-  await runTrainer(await assembleRun(deps, resolved, options, plan), options);
+  let setup: TrainerSetup;
+  try {
+    setup = await assembleRun(deps, resolved, options, plan);
+  } catch (error) {
+    // A resumed (or earlier failed) run's log says why this attempt stopped.
+    logRunFailure(options.runDir, error);
+    throw error;
+  }
+  await runTrainer(setup, options);
   return readRunResult(options.runDir, false);
 }
 
@@ -137,8 +146,9 @@ export async function assembleRun(
   const callbacks = runCallbacks(config, options.callbacks);
   const optimizer = optimizerSpecFor(config);
   let network: Network;
+  const configFile = join(options.runDir, RUN_FILES.config);
   if (plan.kind === "resume") {
-    network = await deps.loadNetwork(plan.dir, optimizer);
+    network = checkLoadedNetwork(await deps.loadNetwork(plan.dir, optimizer), spec, plan.dir, configFile);
     await network.loadOptimizerState(plan.dir);
     network.setRngState(plan.state.networkRng);
   } else {
@@ -153,6 +163,6 @@ export async function assembleRun(
     network,
     classWeights: criterionClassWeights(config.dataset.criterion, train.labels, dataset.outputDim),
     callbacks,
-    loadNetwork: (dir) => deps.loadNetwork(dir, null),
+    loadNetwork: async (dir) => checkLoadedNetwork(await deps.loadNetwork(dir, null), spec, dir, configFile),
   };
 }

@@ -55,6 +55,13 @@ export async function writeModelFiles(
   await writeFileAtomic(join(dir, MODEL_FILE), `${JSON.stringify(json)}\n`);
 }
 
+/** Bytes of one weight tensor of a manifest (float32/int32: 4 per value, bool/uint8: 1). */
+function weightBytes(w: tf.io.WeightsManifestEntry): number {
+  const size = w.shape.reduce((a, b) => a * b, 1);
+  const per = w.dtype === "bool" ? 1 : 4;
+  return size * (w.quantization ? (w.quantization.dtype === "uint8" ? 1 : 2) : per);
+}
+
 export interface ModelFiles {
   artifacts: tf.io.ModelArtifacts;
   meta: CurriculaModelMeta;
@@ -86,6 +93,13 @@ export async function readModelFiles(dir: string): Promise<ModelFiles> {
   if (!existsSync(binPath)) throw new DataError(`${binPath}: weights file missing next to ${MODEL_FILE}`);
   const bytes = await readFile(binPath);
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  const expected = weightSpecs.reduce((total, w) => total + weightBytes(w), 0);
+  if (bytes.byteLength !== expected) {
+    throw new DataError(
+      `${binPath}: ${bytes.byteLength} bytes, but ${MODEL_FILE} lists ${weightSpecs.length} weight tensors of ` +
+        `${expected} bytes in all (${bytes.byteLength < expected ? "truncated" : "not the weights of this model"})`,
+    );
+  }
   return {
     artifacts: {
       modelTopology: json.modelTopology as tf.io.ModelArtifacts["modelTopology"],

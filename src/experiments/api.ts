@@ -245,8 +245,13 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   );
   if (summary.failed.length > 0) {
     log?.("Failed runs:");
-    for (const f of summary.failed)
-      log?.(`  ${f.name}\n    ${f.error}\n    log: ${join(f.runDir, RUN_FILES.log)}`);
+    for (const f of summary.failed) {
+      const logFile = join(f.runDir, RUN_FILES.log);
+      const where = existsSync(logFile)
+        ? `log: ${logFile}`
+        : "no run folder was left (the run was refused before training began)";
+      log?.(`  ${f.name}\n    ${f.error}\n    ${where}`);
+    }
   }
   return summary;
 }

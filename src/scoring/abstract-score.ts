@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
+import { checkLoadedNetwork, checkSavedModel } from "../assembly/model-check.js";
 import { buildForRun } from "../assembly/train-run.js";
-import { MODEL_FILES, SCORE_RUN_FILES } from "../config/layout.js";
+import { MODEL_FILES, RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
@@ -132,14 +133,23 @@ export abstract class AbstractScore {
   /** Scores one atomic run. */
   abstract score(run: AtomicRun): Promise<ScoreResult>;
 
-  /** Scores one atomic run and saves `<out>/<name>/scores.csv` and `timer.yaml`. */
-  async run(run: AtomicRun): Promise<void> {
+  /**
+   * True when an atomic run's folder holds resumable work (CVLoss trains a model there): a failed
+   * run's folder is then kept (its training.log says why); otherwise a failure leaves no folder.
+   */
+  readonly keepsFolderOnFailure: boolean = false;
+
+  /**
+   * Scores one atomic run and saves `<out>/<name>/timer.yaml` and, last, `scores.csv` (its
+   * presence marks a finished atomic run); `beforeScores` writes the run's other files first.
+   */
+  async run(run: AtomicRun, beforeScores?: (dir: string) => void): Promise<void> {
     this.timings = {};
     const started = performance.now();
     const result = await this.score(run);
     const rows = toRows(result);
     const dir = join(this.context.outputDirectory, run.name);
-    writeScoreRows(join(dir, SCORE_RUN_FILES.scores), rows);
+    beforeScores?.(dir);
     const timerPath = join(dir, SCORE_RUN_FILES.timer);
     const previous = existsSync(timerPath) ? (readYaml<Record<string, unknown>>(timerPath) ?? {}) : {};
     writeYaml(timerPath, {
@@ -147,6 +157,7 @@ export abstract class AbstractScore {
       ...Object.fromEntries(Object.entries(this.timings).map(([k, v]) => [k, round(v)])),
       total_seconds: round((performance.now() - started) / 1000),
     });
+    writeScoreRows(join(dir, SCORE_RUN_FILES.scores), rows);
   }
 
   /**
@@ -239,10 +250,14 @@ export abstract class AbstractScore {
   }
 
   /** Loads the network saved in a folder (model.json + weights.bin), in eval mode. */
-  protected async loadNetwork(dir: string): Promise<Network> {
+  protected async loadNetwork(
+    dir: string,
+    expected?: { spec: NetworkSpec; configFile: string },
+  ): Promise<Network> {
     const engine = await import("../engine/index.js");
     await engine.initEngine();
-    return this.time("model_load", () => engine.loadNetwork(dir, null));
+    const network = await this.time("model_load", () => engine.loadNetwork(dir, null));
+    return expected ? checkLoadedNetwork(network, expected.spec, dir, expected.configFile) : network;
   }
 
   /** The checkpoint folder of a training run for this score's `stop` (`_best/` or the last saved iteration). */
@@ -310,8 +325,11 @@ export abstract class AbstractScore {
    * model saved there. Null when the folder has neither.
    */
   protected async savedOrForwardLogits(runDir: string, iterationDir: string): Promise<Float32Array | null> {
-    const { config, dataset } = await this.loadRun(runDir);
+    const { config, dataset, spec } = await this.loadRun(runDir);
     const subset = dataset.subset(this.subsetName);
+    // The outputs were made by the model saved beside them: it must be the one the config describes.
+    const expected = { spec, configFile: join(runDir, RUN_FILES.config) };
+    checkSavedModel(iterationDir, spec, expected.configFile);
     const saved = readSavedLogits(
       savedOutputsDir(runDir, iterationDir, this.subsetName),
       this.subsetName,
@@ -320,7 +338,7 @@ export abstract class AbstractScore {
     );
     if (saved) return saved;
     if (!existsSync(join(iterationDir, MODEL_FILES.modelJson))) return null;
-    const network = await this.loadNetwork(iterationDir);
+    const network = await this.loadNetwork(iterationDir, expected);
     try {
       return await this.logitsOf(network, subset, this.batchSizeFor(config));
     } finally {

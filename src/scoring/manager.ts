@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
@@ -107,16 +107,13 @@ export class CurriculumScoreManager {
     return String(this.config.curriculum.scoring.id);
   }
 
-  /** Atomic runs; writes `<run>/config.yaml`, `<run>/score.yaml` (runs without scores yet) and mappings.yaml. */
+  /**
+   * Atomic runs, and mappings.yaml. An atomic run's folder is written only when it is scored
+   * (`run`): its config.yaml and score.yaml, then scores.csv, so a folder never holds configs
+   * without scores.
+   */
   async preprocess(): Promise<AtomicRun[]> {
     const runs = await this.scoring.preprocess();
-    for (const run of runs) {
-      const dir = join(this.outputDirectory, run.name);
-      if (existsSync(join(dir, SCORE_RUN_FILES.scores))) continue;
-      ensureDir(dir);
-      writeYaml(join(dir, SCORE_RUN_FILES.config), run.config);
-      writeYaml(join(dir, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
-    }
     const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
     const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
     mappings[this.scoreId] = runs.map((r) => r.name);
@@ -137,7 +134,18 @@ export class CurriculumScoreManager {
       return { skipped: true };
     }
     this.log(`Scoring ${run.name}`);
-    await this.scoring.run(run);
+    const created = !existsSync(dir);
+    try {
+      await this.scoring.run(run, (target) => {
+        ensureDir(target);
+        writeYaml(join(target, SCORE_RUN_FILES.config), run.config);
+        writeYaml(join(target, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
+      });
+    } catch (error) {
+      // Nothing half-written stays behind (unless the folder holds resumable training).
+      if (created && !this.scoring.keepsFolderOnFailure) rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
     return { skipped: false };
   }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
@@ -56,9 +56,19 @@ export async function runTrainer(setup: TrainerSetup, options: TrainOptions): Pr
   const trainer = new Trainer(setup, options);
   try {
     await trainer.run();
+  } catch (error) {
+    trainer.recordFailure(error);
+    throw error;
   } finally {
     trainer.dispose();
   }
+}
+
+/** Appends a failure to a run's training.log (when the folder exists), so the log holds the error. */
+export function logRunFailure(runDir: string, error: unknown): void {
+  if (!existsSync(runDir)) return;
+  const message = error instanceof Error ? error.message : String(error);
+  appendFileSync(join(runDir, RUN_FILES.log), `Failed: ${message}\n`);
 }
 
 /** Mean of a list of numbers (NaN for none: no training step since the last evaluation). */
@@ -100,6 +110,8 @@ class Trainer implements TrainContext {
   private pass: Int32Array | null = null;
   private cursor = 0;
   private progress: Progress | null = null;
+  /** Setup (callbacks' onTrainBegin) is done and training has begun. */
+  private begun = false;
 
   readonly config: RunConfig;
   readonly dataset: Dataset;
@@ -156,6 +168,19 @@ class Trainer implements TrainContext {
   dispose(): void {
     this.progress?.stop();
     this.network.dispose();
+  }
+
+  /**
+   * After a failure: a fresh run refused before training began (its callbacks' setup failed, e.g.
+   * a curriculum whose score file is missing or does not match the data) leaves no folder behind,
+   * since nothing in it could be resumed; any other failure is appended to training.log.
+   */
+  recordFailure(error: unknown): void {
+    if (this.plan.kind === "fresh" && !this.begun) {
+      rmSync(this.runDir, { recursive: true, force: true });
+      return;
+    }
+    logRunFailure(this.runDir, error);
   }
 
   private isEvaluation(i: number): boolean {
@@ -217,6 +242,7 @@ class Trainer implements TrainContext {
     for (const cb of this.callbacks) await cb.onTrainBegin?.(this);
     if (plan.kind === "resume") this.restore(plan.state);
     else this.network.setLearningRate(this.schedule(0));
+    this.begun = true;
     return start;
   }
 

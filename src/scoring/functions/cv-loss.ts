@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { buildForRun, trainRun } from "../../assembly/train-run.js";
 import { cartesian, loadGroupConfig } from "../../config/compose.js";
+import { RUN_FILES } from "../../config/layout.js";
 import { formatNumber } from "../../config/naming.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
 import { checkpointDir } from "../../results/run-folder.js";
@@ -126,10 +127,13 @@ export class CVLoss extends AbstractScore {
     return validateRunConfig(config, "curriculum.scoring.setup");
   }
 
+  /** A fold's folder is a training run, which resumes after a crash. */
+  override readonly keepsFolderOnFailure = true;
+
   async score(run: AtomicRun): Promise<ScoreResult> {
     const config = validateRunConfig(run.config);
     const runDir = join(this.context.outputDirectory, run.name);
-    const { dataset } = await buildForRun(config);
+    const { dataset, spec } = await buildForRun(config);
     const subset = dataset.subset("train");
     const folds = crossValidationFolds(
       subset.size,
@@ -141,7 +145,10 @@ export class CVLoss extends AbstractScore {
     await this.time("train", () =>
       trainRun(config, { runDir, dataset, trainPositions, progress: this.context.progress, log: null }),
     );
-    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"));
+    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"), {
+      spec,
+      configFile: join(runDir, RUN_FILES.config),
+    });
     let logits: Float32Array;
     try {
       logits = await this.logitsOf(network, subset, this.batchSizeFor(config), heldOut);

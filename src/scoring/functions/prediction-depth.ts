@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
+import { RUN_FILES } from "../../config/layout.js";
 import { checkpointDir } from "../../results/run-folder.js";
 import { ConfigError } from "../../util/errors.js";
 import { saveNpy } from "../../util/npy.js";
@@ -66,9 +67,12 @@ export class PredictionDepth extends AbstractScore {
 
   async score(run: AtomicRun): Promise<ScoreResult> {
     const runDir = run.runDir as string;
-    const { config, dataset } = await this.loadRun(runDir);
+    const { config, dataset, spec } = await this.loadRun(runDir);
     const subset = dataset.subset(this.subsetName);
-    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"));
+    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"), {
+      spec,
+      configFile: join(runDir, RUN_FILES.config),
+    });
     const patterns = this.placementsFor(String(run.details?.requested));
     const probes = PredictionDepth.probes(network.layerNames, patterns);
     const layers = probes.slice(1, -1);
