@@ -26,7 +26,14 @@ if (!process.send) {
   process.exit(2);
 }
 
-const send = (message: WorkerMessage) => process.send?.(message);
+/**
+ * Sends to the parent unless it is gone. With a callback a failed send is not an 'error' event: an
+ * unhandled one would kill the worker before it releases its run's lock (a progress message sent
+ * while the parent is being killed).
+ */
+const send = (message: WorkerMessage) => {
+  if (process.connected) process.send?.(message, undefined, {}, (error) => void error);
+};
 let stopping = false;
 process.on("disconnect", () => {
   releaseHeldLocks();
