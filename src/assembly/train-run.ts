@@ -31,7 +31,7 @@ import { checkLoadedNetwork } from "./model-check.js";
  */
 export interface TrainerDeps {
   initEngine(): Promise<EngineInfo>;
-  createDataset(config: DatasetConfig, seed: number): Promise<Dataset>;
+  createDataset(config: DatasetConfig): Promise<Dataset>;
   createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network;
   loadNetwork(dir: string, optimizer?: OptimizerSpec | null): Promise<Network>;
 }
@@ -42,7 +42,7 @@ export async function defaultDeps(): Promise<TrainerDeps> {
   const data = await import("../data/index.js");
   return {
     initEngine: () => engine.initEngine(),
-    createDataset: (config, seed) => data.createDataset(config, seed),
+    createDataset: (config) => data.createDataset(config),
     createNetwork: (spec, optimizer, seed) => engine.createNetwork(spec, optimizer, seed),
     loadNetwork: (dir, optimizer) => engine.loadNetwork(dir, optimizer),
   };
@@ -102,7 +102,7 @@ export async function buildForRun(
   let dataset = from.dataset;
   if (!dataset) {
     const createDataset = from.createDataset ?? (await import("../data/index.js")).createDataset;
-    dataset = await createDataset(resolved.dataset, parseSeed(resolved.seed).data);
+    dataset = await createDataset(resolved.dataset);
   }
   return { dataset, spec: networkSpecFor(resolved, dataset) };
 }

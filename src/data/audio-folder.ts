@@ -14,6 +14,7 @@ import {
   optionalNumber,
   optionalString,
   splitFractions,
+  splitSeed,
   stringOption,
 } from "./config.js";
 import { encodeWith, sortClassNames } from "./labels.js";
@@ -371,10 +372,8 @@ export function rowStats(
   return { mean, std: std > 1e-12 ? std : 1 };
 }
 
-export async function createAudioFolder(
-  config: DatasetOptions & { id: string },
-  seed: number,
-): Promise<Dataset> {
+export async function createAudioFolder(config: DatasetOptions & { id: string }): Promise<Dataset> {
+  const seed = splitSeed(config);
   const s = audioFolderSettings(config);
   const fractions = splitFractions(config, { dev: 0.2, test: 0.2 });
   const stratify = booleanOption(config, "stratify", true);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { experimentDir, REPORT_FILE } from "../config/layout.js";
-import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
+import { type DatasetConfig, type RunConfig, upgradeSavedConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset } from "../data/types.js";
 import { barChart, facetHistogram, heatmap, histogram, lineChart, ridgePlot } from "../plots/charts.js";
@@ -29,8 +29,8 @@ import { alignmentProblem, thumbnailTable } from "./thumbnails.js";
  * when its inputs are missing, so a report can be written at any stage of a study.
  */
 
-/** Rebuilds a dataset from a run's `dataset` config (for thumbnails). */
-export type DatasetLoader = (config: DatasetConfig, seed: number) => Promise<Dataset>;
+/** Rebuilds a dataset from a run's `dataset` config (for thumbnails and class names). */
+export type DatasetLoader = (config: DatasetConfig) => Promise<Dataset>;
 
 export interface ReportOptions {
   /** Output file; default `<results_dir>/<experiment_id>/report.html`. */
@@ -197,11 +197,12 @@ function cachedDataset(
   loader: DatasetLoader,
   cache: Map<string, Promise<Dataset>>,
 ): Promise<Dataset> {
-  const seed = parseSeed(config.seed).data;
-  const key = JSON.stringify([config.dataset, seed]);
+  // A run saved before datasets had split_seed was split with its data seed.
+  const dataset = (upgradeSavedConfig(config) as RunConfig).dataset;
+  const key = JSON.stringify(dataset);
   let pending = cache.get(key);
   if (!pending) {
-    pending = loader(config.dataset, seed);
+    pending = loader(dataset);
     cache.set(key, pending);
   }
   return pending;

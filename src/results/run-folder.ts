@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { MODEL_FILES, type OutputSubset, outputFile, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { join } from "node:path";
-import { type RunConfig, RunConfigSchema } from "../config/schema.js";
+import { type RunConfig, RunConfigSchema, upgradeSavedConfig } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readCsv } from "../util/csv.js";
 import { loadNpy } from "../util/npy.js";
@@ -18,7 +18,7 @@ export function isRunFinished(runDir: string): boolean {
 /** The resolved config saved in a run folder, validated. */
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, RUN_FILES.config);
-  const raw = readYaml(path);
+  const raw = upgradeSavedConfig(readYaml(path));
   const parsed = RunConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

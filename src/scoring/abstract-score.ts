@@ -237,15 +237,12 @@ export abstract class AbstractScore {
   }
 
   /**
-   * The dataset named by the `dataset` and `dataset_seed` parameters (scores without a training run:
-   * Random, Predefined, TransferTeacher), built once per score however many atomic runs use it.
+   * The dataset named by the `dataset` parameter (scores without a training run: Random,
+   * Predefined, TransferTeacher), built once per score however many atomic runs use it. Its split
+   * is its config's `split_seed`, the same for every run that trains on it.
    */
   protected namedDataset(): Promise<Dataset> {
-    this.named ??= datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    ).then((r) => r.dataset);
+    this.named ??= datasetById(this.params.dataset as string, this.context.configPath).then((r) => r.dataset);
     return this.named;
   }
 

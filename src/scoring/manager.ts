@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
 import { curriculumDir, SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../config/layout.js";
+import { upgradeSavedConfig } from "../config/schema.js";
 import { writeScoreRows } from "../results/score-table.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
@@ -46,8 +47,39 @@ export interface ScorePostprocessResult {
   matrices: MatrixResult[];
 }
 
-/** Keys of score.yaml that do not change an atomic run's result (ignored when reusing it). */
-const RUN_INDEPENDENT = new Set(["id", "run_name", "model", "setup", "tie_break", "tie_break_seed"]);
+/**
+ * Keys of score.yaml that do not change an atomic run's result (ignored when reusing it);
+ * `dataset_seed` of earlier versions is compared through config.yaml (as the dataset's split_seed).
+ */
+const RUN_INDEPENDENT = new Set([
+  "id",
+  "run_name",
+  "model",
+  "setup",
+  "tie_break",
+  "tie_break_seed",
+  "dataset_seed",
+]);
+
+/**
+ * An atomic run's saved config.yaml as this version writes it: a training run's config gets its
+ * dataset's split_seed (upgradeSavedConfig); the config of a score built without a training run
+ * (Random, Predefined, TransferTeacher) had a `dataset_seed`, which was that split seed.
+ */
+export function upgradeSavedScoreConfig(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const config = { ...(raw as Record<string, unknown>) };
+  if (config.model && typeof config.model === "object" && "dataset" in (config.model as object)) {
+    config.model = upgradeSavedConfig(config.model); // TransferTeacher: the teacher run's config
+  }
+  if (!("dataset_seed" in config)) return upgradeSavedConfig(config);
+  const { dataset_seed: seed, ...rest } = config;
+  const dataset = rest.dataset;
+  if (dataset && typeof dataset === "object" && !Array.isArray(dataset) && !("split_seed" in dataset)) {
+    rest.dataset = { ...dataset, split_seed: seed };
+  }
+  return rest;
+}
 
 /**
  * Runs one scoring config end to end (aucurriculum `CurriculumScoreManager`): `preprocess()` lists the
@@ -152,9 +184,10 @@ export class CurriculumScoreManager {
   private checkSaved(run: AtomicRun, dir: string): void {
     const roundTrip = (v: unknown) => parse(stringify(v)) as unknown;
     const differences = [
-      ...diffConfigs(readYaml(join(dir, SCORE_RUN_FILES.config)), roundTrip(run.config)).map(
-        (d) => `config.yaml: ${d}`,
-      ),
+      ...diffConfigs(
+        upgradeSavedScoreConfig(readYaml(join(dir, SCORE_RUN_FILES.config))),
+        roundTrip(run.config),
+      ).map((d) => `config.yaml: ${d}`),
       ...diffConfigs(
         withoutKeys(readYaml(join(dir, SCORE_RUN_FILES.score))),
         withoutKeys(roundTrip(this.config.curriculum.scoring)),

@@ -257,16 +257,14 @@ function scoringConfigs(
     ];
   }
   if ("model" in base && "dataset" in base) {
-    return perSeed((run) => ({ model: run, dataset: cfg.dataset.id, dataset_seed: study.data_seed }), {
+    return perSeed((run) => ({ model: run, dataset: cfg.dataset.id }), {
       model: group.runs,
       dataset: cfg.dataset.id,
-      dataset_seed: study.data_seed,
     });
   }
   if ("dataset" in base) {
     // Functions that read no run (Random, Predefined): one score on the study's split.
     const fill: Record<string, unknown> = { dataset: cfg.dataset.id };
-    if ("dataset_seed" in base) fill.dataset_seed = study.data_seed;
     if ("seed" in base && !("seed" in params)) fill.seed = study.seeds[0];
     return [make(id, fill, true)];
   }

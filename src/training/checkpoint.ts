@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, linkSync, readdirSync, readFileSync, rmSync }
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/layout.js";
-import { type RunConfig, RunConfigSchema } from "../config/schema.js";
+import { type RunConfig, RunConfigSchema, upgradeSavedConfig } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
 import { isRunFinished, listIterations } from "../results/run-folder.js";
 import { ensureDir } from "../util/dirs.js";
@@ -57,7 +57,7 @@ function comparable(config: unknown): Record<string, unknown> {
 /** Differences between a run folder's saved config.yaml and the requested config (empty = same run). */
 export function configDifferences(runDir: string, config: RunConfig): string[] {
   const path = join(runDir, RUN_FILES.config);
-  const saved = readYaml(path);
+  const saved = upgradeSavedConfig(readYaml(path));
   const parsed = RunConfigSchema.safeParse(saved);
   const savedResolved = parsed.success ? parsed.data : saved;
   return diffConfigs(comparable(savedResolved), comparable(config));

@@ -28,6 +28,7 @@ function config(root: string, extra: Record<string, unknown> = {}): DatasetConfi
     criterion: "CrossEntropy",
     metrics: ["accuracy"],
     tracking_metric: "accuracy",
+    split_seed: 1,
     path: root,
     ...small,
     ...extra,
@@ -78,7 +79,7 @@ describe("damaged audio files", () => {
 
   it("a WAV cut down to its header (a few bytes of samples left) is an error naming the file and row", async () => {
     const root = folder("header-only", { "cut.wav": cutWav(0.5, 48) });
-    await expect(createDataset(config(root), 1)).rejects.toThrow(
+    await expect(createDataset(config(root))).rejects.toThrow(
       /cut\.wav: audio too short \(row 11 \(line 12\) of .*index\.csv\): 2 samples \(0 ms\), fewer than one analysis window \(n_fft = 256/,
     );
     // Nothing half-built is left as a cache.
@@ -88,7 +89,7 @@ describe("damaged audio files", () => {
 
   it("a header without any samples is an error naming the file and row", async () => {
     const root = folder("no-samples", { "empty.wav": cutWav(0.5, 44) });
-    await expect(createDataset(config(root), 1)).rejects.toThrow(
+    await expect(createDataset(config(root))).rejects.toThrow(
       /empty\.wav: cannot decode audio \(row 11 \(line 12\).*no samples \(an empty or header-only file\)/,
     );
   });
@@ -98,7 +99,7 @@ describe("damaged audio files", () => {
     const truncated = cutWav(0.5, 44 + 2 * 2400); // 0.3 s of a declared 0.5 s
     const root = folder("short", { "short.wav": short, "truncated.wav": truncated });
     const lines = stderrLines();
-    const ds = await createDataset(config(root), 1);
+    const ds = await createDataset(config(root));
     vi.restoreAllMocks();
     expect(ds.subset("train").size).toBe(8);
     const text = lines.join("");
@@ -113,10 +114,10 @@ describe("damaged audio files", () => {
 
   it("an index whose path column is named differently says to set dataset.path_column", async () => {
     const root = folder("renamed", {}, "file,label,split");
-    await expect(createDataset(config(root), 1)).rejects.toThrow(
+    await expect(createDataset(config(root))).rejects.toThrow(
       /index\.csv: no column 'path' \(dataset\.path_column\); the columns are: file, label, split; if the file paths are in another column, set dataset\.path_column to its name/,
     );
-    await expect(createDataset(config(root, { path_column: "file" }), 1)).resolves.toBeDefined();
+    await expect(createDataset(config(root, { path_column: "file" }))).resolves.toBeDefined();
   });
 
   it("a read-only data folder says to set dataset.cache_dir (run as an unprivileged user)", () => {
@@ -127,7 +128,7 @@ describe("damaged audio files", () => {
     const script = `
       const { createDataset } = await import(${JSON.stringify(modules)});
       try {
-        await createDataset(${JSON.stringify(config(root))}, 1);
+        await createDataset(${JSON.stringify(config(root))});
         console.log("built");
       } catch (error) {
         console.log(error.message);
