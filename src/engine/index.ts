@@ -3,6 +3,7 @@
  * through the Network interface of ./types.ts.
  */
 
+import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { describeModel, initialParameters } from "../models/index.js";
@@ -11,6 +12,7 @@ import { Rng } from "../util/rng.js";
 import { engineInfo } from "./backend.js";
 import { buildTfModel } from "./build.js";
 import { readModelFiles } from "./io.js";
+import { matMulTransposed } from "./linalg.js";
 import { TfNetwork } from "./network.js";
 import type { Network, NetworkSpec, OptimizerSpec } from "./types.js";
 
@@ -55,4 +57,44 @@ export async function loadNetwork(dir: string, optimizer: OptimizerSpec | null =
     model.dispose();
     throw error;
   }
+}
+
+/**
+ * The active engine's matrix product for callers that parallelise work around it (the k-NN probes of
+ * PredictionDepth). `threadsPerCall`: threads one call of `matMulTransposed` uses by itself.
+ * `workerInit`: the `initEngine` options that give a worker thread the same product, or null when
+ * the engine is used from the calling thread only (then callers add no worker threads of their own).
+ */
+export interface MatrixPrimitive {
+  engine: string;
+  matMulTransposed: (
+    a: Float32Array,
+    rowsA: number,
+    b: Float32Array,
+    rowsB: number,
+    dim: number,
+  ) => Float32Array;
+  threadsPerCall: number;
+  workerInit: Record<string, unknown> | null;
+}
+
+/**
+ * The matrix primitive of the active engine, or null when it has none faster than plain JS loops
+ * (the pure-JS cpu backend). The tfjs wasm backend is single-threaded and starts in worker threads
+ * (each runs its own instance); any other engine is called from this thread with its own threads.
+ */
+export function matrixPrimitive(): MatrixPrimitive | null {
+  const info = engineInfo();
+  if (!info) throw new Error("matrixPrimitive: call 'await initEngine()' first");
+  if (info.backend === "cpu") return null;
+  if (info.backend === "wasm") {
+    return { engine: "wasm", matMulTransposed, threadsPerCall: 1, workerInit: { backend: "wasm" } };
+  }
+  const threads = (info as { threads?: number }).threads;
+  return {
+    engine: info.backend,
+    matMulTransposed,
+    threadsPerCall: threads ?? availableParallelism(),
+    workerInit: null,
+  };
 }

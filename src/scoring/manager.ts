@@ -45,7 +45,15 @@ export interface ScorePostprocessResult {
 }
 
 /** Keys of score.yaml that do not change an atomic run's result (ignored when reusing it). */
-const RUN_INDEPENDENT = new Set(["id", "run_name", "model", "setup", "tie_break", "tie_break_seed"]);
+const RUN_INDEPENDENT = new Set([
+  "id",
+  "run_name",
+  "model",
+  "setup",
+  "tie_break",
+  "tie_break_seed",
+  "knn_threads",
+]);
 
 /**
  * Runs one scoring config end to end (aucurriculum `CurriculumScoreManager`): `preprocess()` lists the
