@@ -15,10 +15,7 @@
  * wall time; PyTorch can reach 2.0 with 2 threads) are printed so that a loaded run shows as such.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   createNetwork,
   engineMemory,
@@ -27,6 +24,7 @@ import {
   profileKernels,
 } from "../src/engine/index.js";
 import { Rng } from "../src/util/rng.js";
+import { benchScript, torchPython } from "./common.js";
 
 interface Case {
   model: "CNN" | "FFNN";
@@ -174,18 +172,6 @@ async function profile(c: Case): Promise<void> {
   net.dispose();
 }
 
-function findTorchScript(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, "bench", "train_torch.py");
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  const cwd = join(process.cwd(), "bench", "train_torch.py");
-  if (existsSync(cwd)) return cwd;
-  throw new Error("bench/train_torch.py not found; run from the repository root");
-}
-
 function runTorch(): { header: Record<string, unknown> | null; results: Measured[]; error: string | null } {
   const config = {
     seconds,
@@ -199,17 +185,11 @@ function runTorch(): { header: Record<string, unknown> | null; results: Measured
       lr: c.lr,
     })),
   };
-  // Debian's python3-torch lives in the system python; a pyenv/venv python3 first on PATH may lack it.
-  const pythons = [process.env.BENCH_PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string =>
-    Boolean(p),
-  );
-  let out = spawnSync(pythons[0] as string, [findTorchScript(), JSON.stringify(config)], {
+  const python = torchPython();
+  if (!python) return { header: null, results: [], error: "no python imports torch" };
+  const out = spawnSync(python, [benchScript("train_torch.py"), JSON.stringify(config)], {
     encoding: "utf8",
   });
-  for (const python of pythons.slice(1)) {
-    if (out.status === 0) break;
-    out = spawnSync(python, [findTorchScript(), JSON.stringify(config)], { encoding: "utf8" });
-  }
   if (out.status !== 0)
     return {
       header: null,
