@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     ["test seconds", (timer.test?.total_seconds ?? Number.NaN).toFixed(1)],
     ["wall seconds", seconds.toFixed(1)],
   ];
-  for (const [k, v] of rows) console.log(`${k.padEnd(36)} ${v}`);
+  for (const [k, v] of rows) console.log(`${(k as string).padEnd(36)} ${v}`);
   const passed = (result.test.accuracy ?? 0) >= THRESHOLD;
   console.log(`${passed ? "PASS" : "FAIL"}: test accuracy ${passed ? ">=" : "<"} ${THRESHOLD}`);
   if (!process.env.BENCH_RUN_DIR) rmSync(runDir, { recursive: true, force: true });
