@@ -111,14 +111,22 @@ async function startEngine(name: Options["engine"]): Promise<string> {
   process.exit(1);
 }
 
+/**
+ * Seconds per stage: `training`, each score, and PredictionDepth's `forward` and `knn` phases (wall
+ * clock only); `cpu` is the process's CPU time over the same stages (all its threads), which shows
+ * how much of the machine each side got when it is shared.
+ */
 interface Side {
-  training: number;
-  scores: Record<string, number>;
-  forward: number;
-  knn: number;
+  wall: Record<string, number>;
+  cpu: Record<string, number>;
   devAccuracy: number;
   testAccuracy: number;
 }
+
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
 
 async function runCurricula(
   options: Options,
@@ -154,13 +162,17 @@ async function runCurricula(
   }
   const trainSize = dataset.subset("train").size;
   console.log(`curricula: training the CNN on ${trainSize} images for ${options.epochs} epochs`);
+  const wall: Record<string, number> = {};
+  const cpu: Record<string, number> = {};
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const result = await trainRun(config, { runDir, progress: false });
-  const training = (performance.now() - t0) / 1000;
-  const scores: Record<string, number> = {};
+  wall.training = (performance.now() - t0) / 1000;
+  cpu.training = cpuSince(c0);
   for (const name of SCORES) {
     console.log(`curricula: ${name}`);
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     await score({
       cwd: work,
       // The compiled bench lives under node_modules/.cache: the repository's configs are named here.
@@ -184,7 +196,8 @@ async function runCurricula(
           : []),
       ],
     });
-    scores[name] = (performance.now() - start) / 1000;
+    wall[name] = (performance.now() - start) / 1000;
+    cpu[name] = cpuSince(cpuStart);
   }
   const depthDir = join(resultsDir, "bench", "curriculum", "PredictionDepth");
   const atomic =
@@ -194,10 +207,8 @@ async function runCurricula(
   return {
     trainSize,
     dataPath: String(config.dataset.path ?? FASHION_MNIST_DEFAULT_PATH),
-    training,
-    scores,
-    forward: timer.model_forward ?? Number.NaN,
-    knn: timer.knn_fit ?? Number.NaN,
+    wall: { ...wall, forward: timer.model_forward ?? Number.NaN, knn: timer.knn_fit ?? Number.NaN },
+    cpu,
     devAccuracy: result.best.accuracy ?? Number.NaN,
     testAccuracy: result.test.accuracy ?? Number.NaN,
   };
@@ -227,21 +238,12 @@ function runTorch(options: Options, work: string, dataPath: string): Side | { er
   });
   if (out.status !== 0) return { error: `pipeline_torch.py exited with ${out.status ?? out.signal}` };
   const last = JSON.parse(out.stdout.trim().split("\n").pop() as string) as {
-    training: number;
-    scores: Record<string, number>;
-    forward: number;
-    knn: number;
+    wall: Record<string, number>;
+    cpu: Record<string, number>;
     dev_accuracy: number;
     test_accuracy: number;
   };
-  return {
-    training: last.training,
-    scores: last.scores,
-    forward: last.forward,
-    knn: last.knn,
-    devAccuracy: last.dev_accuracy,
-    testAccuracy: last.test_accuracy,
-  };
+  return { wall: last.wall, cpu: last.cpu, devAccuracy: last.dev_accuracy, testAccuracy: last.test_accuracy };
 }
 
 async function main(): Promise<void> {
@@ -254,27 +256,39 @@ async function main(): Promise<void> {
   const backend = engineInfo()?.backend;
   const theirs = runTorch(options, work, ours.dataPath);
   console.log(`load after: ${loadAverage()}`);
-  const total = (s: Side) => s.training + SCORES.reduce((sum, name) => sum + (s.scores[name] ?? 0), 0);
-  const rows: [string, number, number][] = [];
+  const stages = ["training", ...SCORES];
+  const sum = (r: Record<string, number>) => stages.reduce((acc, name) => acc + (r[name] ?? Number.NaN), 0);
   const t = "error" in theirs ? null : theirs;
-  const nan = Number.NaN;
-  rows.push([`training, ${options.epochs} epochs incl. evaluations`, ours.training, t?.training ?? nan]);
-  for (const name of SCORES.slice(0, 3)) rows.push([name, ours.scores[name] ?? nan, t?.scores[name] ?? nan]);
-  rows.push(["PredictionDepth: forward (probes, pooling)", ours.forward, t?.forward ?? nan]);
-  rows.push(["PredictionDepth: k-NN (6 probes)", ours.knn, t?.knn ?? nan]);
-  rows.push(["PredictionDepth (all)", ours.scores.PredictionDepth ?? nan, t?.scores.PredictionDepth ?? nan]);
-  rows.push(["whole pipeline", total(ours), t ? total(t) : nan]);
+  const rows: [string, string][] = [
+    ["training", `training, ${options.epochs} epochs incl. evaluations`],
+    ["CELoss", "CELoss"],
+    ["CumulativeAccuracy", "CumulativeAccuracy"],
+    ["FirstIteration", "FirstIteration"],
+    ["forward", "PredictionDepth: forward (probes, pooling)"],
+    ["knn", "PredictionDepth: k-NN (6 probes)"],
+    ["PredictionDepth", "PredictionDepth (all)"],
+  ];
   console.log(
     `\nFashion-MNIST pipeline, ${ours.trainSize} training images; curricula on ${engine} (${backend}), PyTorch ${options.torchThreads} threads`,
   );
+  const num = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(1));
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || Number.isNaN(a / b) ? "-" : (a / b).toFixed(2);
   console.log(
-    `${"stage".padEnd(46)} ${"curricula [s]".padStart(14)} ${"PyTorch [s]".padStart(12)} ${"ratio".padStart(7)}`,
+    `${"stage".padEnd(46)} ${"curricula [s]".padStart(14)} ${"PyTorch [s]".padStart(12)} ${"ratio".padStart(7)}   ${"CPU s curricula".padStart(15)} ${"CPU s PyTorch".padStart(14)}`,
   );
-  for (const [stage, a, b] of rows) {
+  const line = (label: string, a: number | undefined, b: number | undefined, ca?: number, cb?: number) =>
     console.log(
-      `${stage.padEnd(46)} ${a.toFixed(1).padStart(14)} ${b.toFixed(1).padStart(12)} ${(a / b).toFixed(2).padStart(7)}`,
+      `${label.padEnd(46)} ${num(a).padStart(14)} ${num(b).padStart(12)} ${ratio(a, b).padStart(7)}   ${num(ca).padStart(15)} ${num(cb).padStart(14)}`,
     );
-  }
+  for (const [key, label] of rows) line(label, ours.wall[key], t?.wall[key], ours.cpu[key], t?.cpu[key]);
+  line(
+    "whole pipeline",
+    sum(ours.wall),
+    t ? sum(t.wall) : undefined,
+    sum(ours.cpu),
+    t ? sum(t.cpu) : undefined,
+  );
   console.log(
     `accuracy dev/test: curricula ${ours.devAccuracy.toFixed(4)}/${ours.testAccuracy.toFixed(4)}, PyTorch ${t ? `${t.devAccuracy.toFixed(4)}/${t.testAccuracy.toFixed(4)}` : "-"}`,
   );

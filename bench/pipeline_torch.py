@@ -11,7 +11,8 @@ function then loads its checkpoints and runs inference over the training images 
 best one, CumulativeAccuracy and FirstIteration every epoch's, PredictionDepth the best one with
 forward hooks on the probes (input, conv0, conv1, linear0, linear1, softmax output), adaptive average
 pooling to at most max_embedding_size values, and a brute-force k-NN per probe (knn_baseline.py's).
-Progress goes to stderr; the last stdout line is one JSON object with the seconds of every stage.
+Progress goes to stderr; the last stdout line is one JSON object with the wall-clock and CPU seconds
+of every stage (PredictionDepth's forward and k-NN phases: wall clock only).
 """
 import gzip
 import json
@@ -212,11 +213,10 @@ def main():
     torch.set_num_threads(int(config["threads"]))
     data = load_split(config)
     log(f"training on {data['train'][0].shape[0]} images, {torch.get_num_threads()} threads, torch {torch.__version__}")
-    start = time.perf_counter()
+    wall, cpu = {}, {}
+    start, cpu_start = time.perf_counter(), time.process_time()
     best_epoch, dev, test = train(config, data)
-    training = time.perf_counter() - start
-    scores = {}
-    depth_forward = depth_knn = float("nan")
+    wall["training"], cpu["training"] = time.perf_counter() - start, time.process_time() - cpu_start
     for name, fn in [
         ("CELoss", ce_loss),
         ("CumulativeAccuracy", cumulative_accuracy),
@@ -224,18 +224,16 @@ def main():
         ("PredictionDepth", prediction_depth),
     ]:
         log(name)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = fn(config, data, best_epoch)
-        scores[name] = time.perf_counter() - start
+        wall[name], cpu[name] = time.perf_counter() - start, time.process_time() - cpu_start
         if name == "PredictionDepth":
-            _, depth_forward, depth_knn = result
+            _, wall["forward"], wall["knn"] = result
     print(
         json.dumps(
             {
-                "training": training,
-                "scores": scores,
-                "forward": depth_forward,
-                "knn": depth_knn,
+                "wall": wall,
+                "cpu": cpu,
                 "dev_accuracy": dev,
                 "test_accuracy": test,
                 "threads": torch.get_num_threads(),
