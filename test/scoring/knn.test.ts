@@ -176,7 +176,7 @@ describe("knnPredict, tiled path", () => {
   });
 
   it("low-dimensional near-ties (softmax outputs): equal to the exact path, resolved from candidates", () => {
-    const n = 3000;
+    const n = 2000;
     const { x, y } = softmaxLike(4, n);
     let saturated = 0;
     for (let i = 0; i < x.length; i++) if (x[i] === 1) saturated++;
@@ -277,6 +277,21 @@ describe("knnPredictParallel (worker threads, needs dist/ built)", () => {
       minParallelWork: 0,
     });
     expect(Array.from(general)).toEqual(Array.from(knnPredict(xs, ys, queries, 24, { k: 7 })));
+  });
+
+  it("reports a worker's failure (an engine without a product in the worker) instead of hanging", async () => {
+    const matrix = matrixPrimitive();
+    if (!matrix) throw new Error("the engine should have a matrix primitive");
+    const { x, y } = clustered(10, 400, 8, 3, 0.5);
+    await expect(
+      knnPredictParallel(x, y, x, 8, {
+        k: 5,
+        matrix: { ...matrix, workerInit: { backend: "cpu" } },
+        threads: 2,
+        referenceTile: 100,
+        minParallelWork: 0,
+      }),
+    ).rejects.toThrow(/no matrix primitive in this worker/);
   });
 
   it("splits the exact path's queries among workers when there is no matrix primitive", async () => {

@@ -725,7 +725,12 @@ async function runWorkers(
       }, 250)
     : null;
   try {
-    const replies = await Promise.all(tasks.map((task) => runWorker(path, task)));
+    const started = tasks.map((task) => startWorker(path, task));
+    // One failing worker stops the others (they would only compute a result nobody reads).
+    const replies = await Promise.all(started.map((s) => s.reply)).catch(async (error: unknown) => {
+      await Promise.all(started.map((s) => s.worker.terminate()));
+      throw error;
+    });
     if (!plan) {
       const predictions = new Int32Array(problem.nQuery);
       replies.forEach((reply, w) => {
@@ -755,14 +760,14 @@ async function runWorkers(
   }
 }
 
-function runWorker(path: string, task: WorkerTask): Promise<WorkerReply> {
-  return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(path, { workerData: task });
+function startWorker(path: string, task: WorkerTask): { worker: Worker; reply: Promise<WorkerReply> } {
+  const worker = new Worker(path, { workerData: task });
+  const reply = new Promise<WorkerReply>((resolvePromise, reject) => {
     let settled = false;
-    worker.once("message", (reply: WorkerReply) => {
+    worker.once("message", (message: WorkerReply) => {
       settled = true;
-      if (reply.error) reject(new Error(`k-NN worker: ${reply.error}`));
-      else resolvePromise(reply);
+      if (message.error) reject(new Error(`k-NN worker: ${message.error}`));
+      else resolvePromise(message);
       void worker.terminate();
     });
     worker.once("error", (error) => {
@@ -773,6 +778,7 @@ function runWorker(path: string, task: WorkerTask): Promise<WorkerReply> {
       if (!settled) reject(new Error(`k-NN worker exited (code ${code}) without a result`));
     });
   });
+  return { worker, reply };
 }
 
 /** The body of a worker thread (knn-worker.ts): runs its share of `task` and returns the reply. */
