@@ -71,6 +71,8 @@ export interface TrainSummary {
   busy: RunOutcome[];
   /** Runs that would train (dry run). */
   pending: RunSpec[];
+  /** Runs handed to a cluster queue that trains them later (SLURM without --wait). */
+  submitted: RunOutcome[];
 }
 
 /** What a grid point's run folder holds: nothing, a finished run, or an unfinished one to resume. */
@@ -128,12 +130,15 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   const skipped: RunOutcome[] = [];
   const mismatches: string[] = [];
   for (const point of points) {
-    const name = runName(point.config);
-    const dir = resolve(cwd, runDirOf(point.config.results_dir, point.config.experiment_id, name));
+    // `slurm:` (cluster resources) is no part of a run's identity: kept out of the saved config.
+    const { slurm, ...rest } = point.config as RunConfig & { slurm?: Record<string, unknown> };
+    const config = rest as RunConfig;
+    const name = runName(config);
+    const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {
-      const state = inspectRunFolder(dir, point.config);
+      const state = inspectRunFolder(dir, config);
       if (state === "finished") skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
-      else specs.push({ name, runDir: dir, config: point.config, cwd: resolve(cwd) });
+      else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
     } catch (error) {
       if (error instanceof ConfigError) mismatches.push(error.message);
       else throw error;
@@ -145,7 +150,15 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     );
   }
   for (const s of skipped) log?.(`skip   ${s.name} (finished)`);
-  const summary: TrainSummary = { runs: [], trained: [], skipped, failed: [], busy: [], pending: [] };
+  const summary: TrainSummary = {
+    runs: [],
+    trained: [],
+    skipped,
+    failed: [],
+    busy: [],
+    pending: [],
+    submitted: [],
+  };
   if (options.dryRun) {
     for (const spec of specs) log?.(`would train ${spec.name}`);
     summary.pending = specs;
@@ -169,7 +182,8 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   const outcomes = await executor.run(specs, {
     onStart: (spec, i) => log?.(`${tag(i)} start  ${spec.name}`),
     onEnd: (outcome, i) => {
-      if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
+      if (outcome.status === "submitted") log?.(`${tag(i)} queued ${outcome.name} (job ${outcome.job})`);
+      else if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
       else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
       else {
         const verb = outcome.status === "skipped" ? "skip  " : "done  ";
@@ -188,8 +202,10 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   summary.skipped.push(...outcomes.filter((o) => o.status === "skipped"));
   summary.failed = outcomes.filter((o) => o.status === "failed");
   summary.busy = outcomes.filter((o) => o.status === "busy");
+  summary.submitted = outcomes.filter((o) => o.status === "submitted");
   log?.(
     `${points.length} run(s): ${summary.trained.length} trained, ${summary.skipped.length} skipped` +
+      `${summary.submitted.length ? `, ${summary.submitted.length} submitted` : ""}` +
       `${summary.busy.length ? `, ${summary.busy.length} busy elsewhere` : ""}, ${summary.failed.length} failed.`,
   );
   if (summary.failed.length > 0) {
