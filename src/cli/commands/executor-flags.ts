@@ -16,7 +16,10 @@ export interface ExecutorFlags {
 export function addExecutorOptions(command: Command): Command {
   return command
     .addOption(
-      new Option("--executor <name>", "where runs execute: local processes, a SLURM cluster, or a BullMQ worker pool")
+      new Option(
+        "--executor <name>",
+        "where runs execute: local processes, a SLURM cluster, or a BullMQ worker pool",
+      )
         .choices(["local", "slurm", "bullmq"])
         .default("local"),
     )
@@ -27,8 +30,10 @@ export function addExecutorOptions(command: Command): Command {
 
 /** Checks flag combinations that only make sense with one executor. */
 export function checkExecutorFlags(flags: ExecutorFlags): void {
-  if (flags.wait && flags.executor !== "slurm") throw new UsageError("--wait only applies to --executor slurm");
-  if (flags.redis && flags.executor !== "bullmq") throw new UsageError("--redis only applies to --executor bullmq");
+  if (flags.wait && flags.executor !== "slurm")
+    throw new UsageError("--wait only applies to --executor slurm");
+  if (flags.redis && flags.executor !== "bullmq")
+    throw new UsageError("--redis only applies to --executor bullmq");
 }
 
 /** The executor of a train command (undefined: the local default). Cluster modules load on use. */

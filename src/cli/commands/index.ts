@@ -7,8 +7,10 @@ import { register as registerPostprocess } from "./postprocess.js";
 import { register as registerReport } from "./report.js";
 import { register as registerRm } from "./rm.js";
 import { register as registerShow } from "./show.js";
+import { register as registerStatus } from "./status.js";
 import { register as registerStudy } from "./study.js";
 import { register as registerTrain } from "./train.js";
+import { register as registerWorker } from "./worker.js";
 
 /**
  * Every CLI command module exports `register(program)`; add one import and one entry per command.
@@ -26,4 +28,6 @@ export const COMMANDS: CommandRegistrar[] = [
   registerPace,
   registerReport,
   registerStudy,
+  registerStatus,
+  registerWorker,
 ];

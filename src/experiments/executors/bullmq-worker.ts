@@ -24,12 +24,16 @@ export interface WorkerOptions {
   /** How often stalled jobs are looked for (ms; BullMQ stalledInterval). */
   stalledMs?: number;
   /** Handlers for study phase jobs (set by the CLI: the study module sits above this one). */
-  phase?: (job: Job<QueueJobData>, token: string | undefined) => Promise<unknown>;
+  phase?: (job: Job<QueueJobData>, token: string | undefined, url: string) => Promise<unknown>;
   log?: (line: string) => void;
 }
 
 /** Runs a curricula command line as a child process; rejects on a non-zero exit. */
-export function runCurricula(args: readonly string[], cwd: string, log: (line: string) => void): Promise<void> {
+export function runCurricula(
+  args: readonly string[],
+  cwd: string,
+  log: (line: string) => void,
+): Promise<void> {
   const bin = join(PACKAGE_ROOT, "bin", "curricula.js");
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [bin, "--no-progress", ...args], {
@@ -50,13 +54,18 @@ export function runCurricula(args: readonly string[], cwd: string, log: (line: s
     child.on("error", reject);
     child.on("close", (code, signal) => {
       if (code === 0) resolvePromise();
-      else reject(new CurriculaError(`curricula ${args.join(" ")}: ${signal ?? `exit ${code}`}: ${tail.join(" | ")}`));
+      else
+        reject(
+          new CurriculaError(`curricula ${args.join(" ")}: ${signal ?? `exit ${code}`}: ${tail.join(" | ")}`),
+        );
     });
   });
 }
 
 /** Starts a worker; resolves with a handle to stop it. */
-export async function startWorker(options: WorkerOptions): Promise<{ worker: Worker; close(): Promise<void> }> {
+export async function startWorker(
+  options: WorkerOptions,
+): Promise<{ worker: Worker; close(): Promise<void> }> {
   await checkRedis(options.url);
   const log = options.log ?? writeLine;
   const name = options.queue ?? DEFAULT_QUEUE;
@@ -86,7 +95,7 @@ export async function startWorker(options: WorkerOptions): Promise<{ worker: Wor
       }
       if (data.kind === "phase") {
         if (!options.phase) throw new CurriculaError(`job ${job.id}: this worker cannot run study phases`);
-        return options.phase(job, token);
+        return options.phase(job, token, options.url);
       }
       throw new CurriculaError(`job ${job.id}: unknown kind ${(data as { kind?: string }).kind}`);
     },

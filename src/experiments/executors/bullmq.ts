@@ -37,7 +37,9 @@ export interface StudyPhaseData {
 export function redisUrl(flag: string | undefined): string {
   const url = flag ?? process.env.CURRICULA_REDIS_URL;
   if (!url) {
-    throw new UsageError("--executor bullmq needs --redis <url> (or CURRICULA_REDIS_URL), e.g. redis://host:6379");
+    throw new UsageError(
+      "--executor bullmq needs --redis <url> (or CURRICULA_REDIS_URL), e.g. redis://host:6379",
+    );
   }
   if (!/^rediss?:\/\//.test(url)) {
     throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got '${url}'`);
@@ -134,7 +136,8 @@ export class BullMQExecutor implements Executor {
       });
       queueEvents.on("stalled", ({ jobId }) => {
         const i = index.get(jobId);
-        if (i !== undefined) log?.(`  ${specs[i]?.name}: its worker stopped answering; another worker takes it over`);
+        if (i !== undefined)
+          log?.(`  ${specs[i]?.name}: its worker stopped answering; another worker takes it over`);
       });
       queueEvents.on("retries-exhausted", () => {});
       const jobs: Job<QueueJobData, RunOutcome>[] = [];
@@ -193,4 +196,24 @@ export async function addRunJob(
     return queue.add("run", { kind: "run", spec }, { ...jobOptions(config), jobId: id });
   }
   throw new CurriculaError(`${spec.name}: could not replace its earlier queue job ${id}`);
+}
+
+/** Job counts of a queue by state (for `curricula status --redis`). */
+export async function queueCounts(url: string, name = DEFAULT_QUEUE): Promise<Record<string, number>> {
+  await checkRedis(url);
+  const connection = connect(url);
+  const queue = new Queue(name, { connection });
+  try {
+    return await queue.getJobCounts(
+      "waiting",
+      "active",
+      "delayed",
+      "waiting-children",
+      "completed",
+      "failed",
+    );
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 }

@@ -197,7 +197,8 @@ export function queryJobs(jobIds: readonly string[]): Map<string, JobState> {
   const missing = jobIds.filter((j) => !known.has(j));
   if (missing.length > 0) {
     const acct = slurmCommand("sacct", ["-n", "-P", "-X", "-j", missing.join(","), "-o", "JobID,State"]);
-    if (acct.code === 0) for (const s of parseJobStates(acct.stdout)) if (!states.has(s.id)) states.set(s.id, s);
+    if (acct.code === 0)
+      for (const s of parseJobStates(acct.stdout)) if (!states.has(s.id)) states.set(s.id, s);
   }
   return states;
 }

@@ -35,7 +35,10 @@ export const SlurmSettingsSchema = z
     /** Seconds before the time limit SLURM signals the task: the run checkpoints and requeues. */
     signal_seconds: z.number().int().positive().max(65535).default(300),
     /** Job name prefix. */
-    job_name: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-'").default("curricula"),
+    job_name: z
+      .string()
+      .regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-'")
+      .default("curricula"),
   })
   .strict();
 

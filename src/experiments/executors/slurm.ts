@@ -182,7 +182,9 @@ export function submitBatch(options: SubmitBatchOptions): Batch {
   const args = [
     `--array=${arraySpec(tasks.length, options.maxParallel ?? options.settings.max_parallel)}`,
     `--output=${join(dir, "logs", "task-%a.out")}`,
-    ...(dependencies.length > 0 ? [`--dependency=afterok:${dependencies.join(":")}`, "--kill-on-invalid-dep=yes"] : []),
+    ...(dependencies.length > 0
+      ? [`--dependency=afterok:${dependencies.join(":")}`, "--kill-on-invalid-dep=yes"]
+      : []),
   ];
   let jobId: string;
   try {
@@ -203,7 +205,9 @@ export function submitBatch(options: SubmitBatchOptions): Batch {
 
 /** Where each run of still-active batches is queued: run folder → array task id. */
 export function activeRunJobs(experimentDirs: readonly string[]): Map<string, string> {
-  const batches = experimentDirs.flatMap((d) => listBatches(d)).filter((b) => b.submitted && b.batch.kind === "runs");
+  const batches = experimentDirs
+    .flatMap((d) => listBatches(d))
+    .filter((b) => b.submitted && b.batch.kind === "runs");
   const out = new Map<string, string>();
   if (batches.length === 0) return out;
   const states = queryJobs([...new Set(batches.map((b) => (b.submitted as SubmittedFile).jobId))]);
