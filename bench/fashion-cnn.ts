@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RunConfigSchema } from "../src/experiments/schema.js";
+import { RunConfigSchema } from "../src/config/schema.js";
 import { trainRun } from "../src/training/index.js";
 import { readYaml } from "../src/util/yaml-io.js";
 

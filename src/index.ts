@@ -3,12 +3,13 @@
  *
  *   import { trainRun, score, study, AbstractScore, AbstractPace } from "curricula";
  */
-export * from "./analysis/index.js";
+
 export * from "./curriculum/index.js";
 export * from "./data/index.js";
 export * from "./engine/index.js";
 export * from "./experiments/index.js";
 export * from "./models/index.js";
+export * from "./report/index.js";
 export * from "./scoring/index.js";
 export * from "./study/index.js";
 export * from "./training/index.js";

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { packageVersion } from "../experiments/paths.js";
+import { packageVersion } from "../config/package.js";
 import { UsageError } from "../util/errors.js";
 import { setProgressEnabled } from "../util/progress.js";
 import { COMMANDS } from "./commands/index.js";

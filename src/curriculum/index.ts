@@ -4,6 +4,28 @@
  * `curriculum` is not None.
  */
 
+export {
+  joinPaces,
+  type PaceSummary,
+  type PaceSummaryOptions,
+  readPace,
+  summarizePace,
+} from "../experiments/pace-summary.js";
+export { readScoreRanks, scoreFilePath } from "../results/score-file.js";
+export {
+  classCounts,
+  originalQuotas,
+  roundHalfEven,
+  SAMPLING_MODES,
+  type SamplingMode,
+  selectSubset,
+  subsetClassWeights,
+} from "./class-quotas.js";
+export {
+  CurriculumSampler,
+  type CurriculumSamplerOptions,
+  type CurriculumSamplerState,
+} from "./curriculum-sampler.js";
 export { CURRICULUM_TYPES, type CurriculumType, difficultyOrder } from "./ordering.js";
 export {
   CurriculumPaceManager,
@@ -37,15 +59,3 @@ export {
   resolvePacing,
 } from "./pacing/registry.js";
 export { Root } from "./pacing/root.js";
-export { CurriculumSampler, type CurriculumSamplerOptions, type CurriculumSamplerState } from "./sampler.js";
-export {
-  classCounts,
-  originalQuotas,
-  roundHalfEven,
-  SAMPLING_MODES,
-  type SamplingMode,
-  selectSubset,
-  subsetClassWeights,
-} from "./sampling.js";
-export { readScoreRanks, scoreFilePath } from "./score-file.js";
-export { joinPaces, type PaceSummary, type PaceSummaryOptions, readPace, summarizePace } from "./summary.js";

@@ -1,17 +1,17 @@
 import { join } from "node:path";
-import { renderPlot } from "../analysis/render.js";
-import type { RunConfig } from "../experiments/schema.js";
-import { parseSeed } from "../experiments/schema.js";
+import type { RunConfig } from "../config/schema.js";
+import { parseSeed } from "../config/schema.js";
+import { renderPlot } from "../plots/render.js";
+import { readScoreRanks, scoreFilePath } from "../results/score-file.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
+import { type SamplingMode, subsetClassWeights } from "./class-quotas.js";
+import { CurriculumSampler, type CurriculumSamplerState } from "./curriculum-sampler.js";
 import { type CurriculumType, difficultyOrder } from "./ordering.js";
 import { paceSpec } from "./pace-plot.js";
 import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
 import { resolvePacing } from "./pacing/registry.js";
-import { CurriculumSampler, type CurriculumSamplerState } from "./sampler.js";
-import { type SamplingMode, subsetClassWeights } from "./sampling.js";
-import { readScoreRanks, scoreFilePath } from "./score-file.js";
 
 /** What the pace manager saves with each checkpoint. */
 export interface PaceManagerState {

@@ -1,5 +1,5 @@
-import { lineChart } from "../analysis/charts.js";
-import type { VegaLiteSpec } from "../analysis/render.js";
+import { lineChart } from "../plots/charts.js";
+import type { VegaLiteSpec } from "../plots/render.js";
 
 /** One point of a pace curve: from `iteration` on, `dataset_size` samples are used. */
 export interface PacePoint {

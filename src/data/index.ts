@@ -1,4 +1,4 @@
-import type { DatasetConfig } from "../experiments/schema.js";
+import type { DatasetConfig } from "../config/schema.js";
 import { ConfigError } from "../util/errors.js";
 import { createAudioFolder, preprocessAudioFolder } from "./audio-folder.js";
 import { createCsvDataset } from "./csv.js";

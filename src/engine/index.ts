@@ -5,10 +5,11 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { buildModel } from "../models/index.js";
+import { describeModel, initialParameters } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { engineInfo } from "./backend.js";
+import { buildTfModel } from "./build.js";
 import { readModelFiles } from "./io.js";
 import { TfNetwork } from "./network.js";
 import type { Network, NetworkSpec, OptimizerSpec } from "./types.js";
@@ -33,7 +34,8 @@ function assertReady(where: string): void {
 export function createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network {
   assertReady("createNetwork");
   if (!Number.isFinite(seed)) throw new ConfigError("seed", `expected a finite number, got ${seed}`);
-  const model = buildModel(spec, seed);
+  const description = describeModel(spec);
+  const model = buildTfModel(description, initialParameters(description, seed));
   try {
     return new TfNetwork(model, spec, optimizer, Rng.derive(seed, "dropout"));
   } catch (error) {

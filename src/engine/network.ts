@@ -5,9 +5,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { attachDropoutRng, modelLayerNames, SeededConv2D } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
 import { readOptimizerFiles, writeModelFiles, writeOptimizerFiles } from "./io.js";
+import { attachDropoutRng, SeededConv2D } from "./layers.js";
 import { EngineOptimizer } from "./optimizers.js";
 import type {
   ForwardResult,
@@ -36,7 +36,9 @@ export class TfNetwork implements Network {
   constructor(model: tfl.LayersModel, spec: NetworkSpec, optimizer: OptimizerSpec | null, dropoutRng: Rng) {
     this.model = model;
     this.spec = spec;
-    this.layerNames = Object.freeze(modelLayerNames(model));
+    this.layerNames = Object.freeze(
+      model.layers.filter((l) => l.getClassName() !== "InputLayer").map((l) => l.name),
+    );
     this.optimizerSpec = optimizer;
     this.optimizer = optimizer ? new EngineOptimizer(optimizer) : null;
     this.dropoutRng = dropoutRng;

@@ -1,19 +1,11 @@
 /**
  * The engine contract: everything outside src/engine talks to models only through these types.
- * A faster engine (tfjs-node, onnx, ...) can be added behind them without touching training or scoring.
+ * Each engine builds networks from the engine-neutral model descriptions of src/models.
  */
 
-/** What to build: a model type registered in src/models, its input shape (per sample) and parameters. */
-export interface NetworkSpec {
-  /** Registry key of the architecture, e.g. "FFNN", "CNN", "ResCNN", "AudioCNN". */
-  type: string;
-  /** Per-sample input shape, e.g. [64] or [28, 28, 1]. */
-  inputShape: number[];
-  /** Number of classes (logits). */
-  outputDim: number;
-  /** Architecture parameters from the model config (hidden sizes, dropout, ...). */
-  params: Record<string, unknown>;
-}
+import type { NetworkSpec } from "../models/index.js";
+
+export type { NetworkSpec };
 
 export type OptimizerType = "Adam" | "AdamW" | "SGD";
 

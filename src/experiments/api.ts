@@ -1,22 +1,22 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { configDifferences } from "../training/checkpoint.js";
-import { isRunFinished } from "../training/run-folder.js";
-import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
-import { writeLine } from "../util/progress.js";
 import {
   type ComposeOptions,
   composeGrid,
   findConfigFile,
   type GridPoint,
   listConfigNames,
-} from "./compose.js";
-import { createExecutor, type Executor } from "./executor.js";
-import { runDir as runDirOf, runName, trainingDir } from "./naming.js";
-import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "./paths.js";
+} from "../config/compose.js";
+import { runDir as runDirOf, runName, trainingDir } from "../config/naming.js";
+import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
+import type { RunConfig } from "../config/schema.js";
+import { isRunFinished } from "../results/run-folder.js";
+import { configDifferences } from "../training/checkpoint.js";
+import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
+import { createExecutor, type Executor } from "./executors/local.js";
 import { type PostprocessOptions, type PostprocessResult, postprocessExperiment } from "./postprocess.js";
-import { acquireLock, type RunOutcome, type RunSpec } from "./runner.js";
-import type { RunConfig } from "./schema.js";
+import { acquireLock, type RunOutcome, type RunSpec } from "./run-spec.js";
 
 /**
  * The library API, mirroring the CLI (as aucurriculum.cli mirrors its commands): `train`,

@@ -2,6 +2,55 @@
  * Experiments: config composition, overrides, grids, filters, run naming, executors and
  * postprocessing, plus the library API that mirrors the CLI.
  */
+
+export {
+  applyFilters,
+  type ComposeOptions,
+  type ConfigRecord,
+  cartesian,
+  checkMandatory,
+  composeGrid,
+  type FilterSpec,
+  findConfigFile,
+  type GridPoint,
+  isConfigGroup,
+  isPartialCurriculum,
+  listConfigNames,
+  loadGroupConfig,
+  readSweep,
+  validateConfig,
+} from "../config/compose.js";
+export { type ExprValue, evaluateExpr, parseExpr } from "../config/expr.js";
+export {
+  AGGREGATION_KEYS,
+  aggregatedName,
+  aggregationDir,
+  aggregationDirName,
+  experimentDir,
+  formatNumber,
+  isAggregatedName,
+  matchesAggregatedName,
+  NAMING_KEYS,
+  type NamingKey,
+  namingField,
+  parseRunName,
+  runDir,
+  runName,
+  summaryDir,
+  trainingDir,
+  validateAggregation,
+} from "../config/naming.js";
+export {
+  formatOverrideValue,
+  type Override,
+  parseOverride,
+  parseOverrideValue,
+  parseScalar,
+  splitTopLevel,
+  sweepParamValues,
+} from "../config/overrides.js";
+export { configSearchPath, PACKAGE_ROOT, PACKAGED_CONFIG_DIR, packageVersion } from "../config/package.js";
+export * from "../config/schema.js";
 export {
   CONFIG_GROUPS,
   type ConfigListing,
@@ -30,60 +79,13 @@ export {
   train,
 } from "./api.js";
 export {
-  applyFilters,
-  type ComposeOptions,
-  type ConfigRecord,
-  cartesian,
-  checkMandatory,
-  composeGrid,
-  type FilterSpec,
-  findConfigFile,
-  type GridPoint,
-  isConfigGroup,
-  isPartialCurriculum,
-  listConfigNames,
-  loadGroupConfig,
-  readSweep,
-  validateConfig,
-} from "./compose.js";
-export {
   createExecutor,
   type Executor,
   type ExecutorEvents,
   InProcessExecutor,
   LocalProcessExecutor,
   type LocalProcessOptions,
-} from "./executor.js";
-export { type ExprValue, evaluateExpr, parseExpr } from "./expr.js";
-export {
-  AGGREGATION_KEYS,
-  aggregatedName,
-  aggregationDir,
-  aggregationDirName,
-  experimentDir,
-  formatNumber,
-  isAggregatedName,
-  matchesAggregatedName,
-  NAMING_KEYS,
-  type NamingKey,
-  namingField,
-  parseRunName,
-  runDir,
-  runName,
-  summaryDir,
-  trainingDir,
-  validateAggregation,
-} from "./naming.js";
-export {
-  formatOverrideValue,
-  type Override,
-  parseOverride,
-  parseOverrideValue,
-  parseScalar,
-  splitTopLevel,
-  sweepParamValues,
-} from "./overrides.js";
-export { configSearchPath, PACKAGE_ROOT, PACKAGED_CONFIG_DIR, packageVersion } from "./paths.js";
+} from "./executors/local.js";
 export {
   aggregateConfigs,
   aggregateMetricRows,
@@ -110,5 +112,4 @@ export {
   type RunSpec,
   type RunStatus,
   type TrainFunction,
-} from "./runner.js";
-export * from "./schema.js";
+} from "./run-spec.js";

@@ -1,11 +1,5 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { writeDirAtomic } from "../util/atomic.js";
-import { readCsv, writeCsv } from "../util/csv.js";
-import { CurriculaError, DataError } from "../util/errors.js";
-import { writeLine } from "../util/progress.js";
-import { meanStd } from "../util/stats.js";
-import { readYaml, writeYaml } from "../util/yaml-io.js";
 import {
   aggregatedName,
   aggregationDirName,
@@ -13,7 +7,13 @@ import {
   summaryDir,
   trainingDir,
   validateAggregation,
-} from "./naming.js";
+} from "../config/naming.js";
+import { writeDirAtomic } from "../util/atomic.js";
+import { readCsv, writeCsv } from "../util/csv.js";
+import { CurriculaError, DataError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
+import { meanStd } from "../util/stats.js";
+import { readYaml, writeYaml } from "../util/yaml-io.js";
 
 /**
  * Postprocessing of an experiment (autrainer's SummarizeGrid and AggregateGrid, aucurriculum's
@@ -452,7 +452,7 @@ export function checkExperiment(resultsDir: string, experimentId: string): void 
 
 async function defaultRenderer(): Promise<PlotRenderer | null> {
   try {
-    const analysis = await import("../analysis/index.js");
+    const analysis = await import("../report/index.js");
     return (spec, base) => analysis.renderPlot(spec as never, base);
   } catch {
     return null;

@@ -5,32 +5,29 @@
  * conv1(64) relu1 pool1 flatten linear0(128) relu2 dropout0 linear1. A `reshape` layer comes first when
  * the input is [h, w] or a flat square.
  */
-import * as tfl from "@tensorflow/tfjs-layers";
-import type { NetworkSpec } from "../engine/types.js";
-import { apply, conv, dense, maxPool, relu, type Sym, spatial } from "./blocks.js";
-import { SeededDropout } from "./layers.js";
+import { DescriptionBuilder } from "./builder.js";
+import type { ModelDescription, NetworkSpec } from "./description.js";
 import { checkKeys, dropoutRate, imageShape, positiveInt, positiveIntList } from "./params.js";
 
 export const CNN_PARAMS = ["channels", "hidden", "dropout"] as const;
 
-export function buildCNN(spec: NetworkSpec): tfl.LayersModel {
+export function describeCNN(spec: NetworkSpec): ModelDescription {
   checkKeys("CNN", spec.params, CNN_PARAMS);
   const channels = positiveIntList(spec.params, "channels", [32, 64]);
   const hidden = positiveInt(spec.params, "hidden", 128);
   const rate = dropoutRate(spec.params, "dropout", 0.25);
   const shape = imageShape("CNN", spec.inputShape);
-  const input = tfl.input({ shape: spec.inputShape, name: "input" });
-  let h: Sym = input;
-  if (spec.inputShape.length !== 3) h = apply(tfl.layers.reshape({ targetShape: shape, name: "reshape" }), h);
+  const b = new DescriptionBuilder(spec);
+  let h = b.input;
+  if (spec.inputShape.length !== 3) h = b.reshape(h, shape);
   channels.forEach((filters, i) => {
-    h = apply(conv(filters, 3, `conv${i}`), h);
-    h = apply(relu(`relu${i}`), h);
-    h = apply(maxPool(...spatial(h), `pool${i}`), h);
+    h = b.conv(h, filters, 3, `conv${i}`);
+    h = b.relu(h, `relu${i}`);
+    h = b.maxPool(h, `pool${i}`);
   });
-  h = apply(tfl.layers.flatten({ name: "flatten" }), h);
-  h = apply(dense(hidden, "linear0"), h);
-  h = apply(relu(`relu${channels.length}`), h);
-  h = apply(new SeededDropout({ rate, name: "dropout0" }), h);
-  const logits = apply(dense(spec.outputDim, "linear1"), h);
-  return tfl.model({ inputs: input, outputs: logits, name: "cnn" });
+  h = b.flatten(h);
+  h = b.linear(h, hidden, "linear0");
+  h = b.relu(h, `relu${channels.length}`);
+  h = b.dropout(h, rate, "dropout0");
+  return b.finish(b.linear(h, spec.outputDim, "linear1"));
 }

@@ -1,8 +1,6 @@
 /** Fully connected network, as autrainer's FFNN: (Linear → ReLU → Dropout) per hidden layer, then Linear. */
-import * as tfl from "@tensorflow/tfjs-layers";
-import type { NetworkSpec } from "../engine/types.js";
-import { dense } from "./blocks.js";
-import { SeededDropout } from "./layers.js";
+import { DescriptionBuilder } from "./builder.js";
+import type { ModelDescription, NetworkSpec } from "./description.js";
 import { checkKeys, dropoutRate, positiveIntList } from "./params.js";
 
 export const FFNN_PARAMS = ["hidden_sizes", "dropout"] as const;
@@ -11,18 +9,17 @@ export const FFNN_PARAMS = ["hidden_sizes", "dropout"] as const;
  * Layers: `flatten` (only for multi-dimensional input), then per hidden layer i `linear{i}`,
  * `relu{i}`, `dropout{i}`, then the logits layer `linear{k}` (k = number of hidden layers).
  */
-export function buildFFNN(spec: NetworkSpec): tfl.LayersModel {
+export function describeFFNN(spec: NetworkSpec): ModelDescription {
   checkKeys("FFNN", spec.params, FFNN_PARAMS);
   const hidden = positiveIntList(spec.params, "hidden_sizes", [64], true);
   const rate = dropoutRate(spec.params, "dropout", 0.5);
-  const input = tfl.input({ shape: spec.inputShape, name: "input" });
-  let h = input;
-  if (spec.inputShape.length > 1) h = tfl.layers.flatten({ name: "flatten" }).apply(h) as tfl.SymbolicTensor;
+  const b = new DescriptionBuilder(spec);
+  let h = b.input;
+  if (spec.inputShape.length > 1) h = b.flatten(h);
   hidden.forEach((units, i) => {
-    h = dense(units, `linear${i}`).apply(h) as tfl.SymbolicTensor;
-    h = tfl.layers.reLU({ name: `relu${i}` }).apply(h) as tfl.SymbolicTensor;
-    h = new SeededDropout({ rate, name: `dropout${i}` }).apply(h) as tfl.SymbolicTensor;
+    h = b.linear(h, units, `linear${i}`);
+    h = b.relu(h, `relu${i}`);
+    h = b.dropout(h, rate, `dropout${i}`);
   });
-  const logits = dense(spec.outputDim, `linear${hidden.length}`).apply(h) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: logits, name: "ffnn" });
+  return b.finish(b.linear(h, spec.outputDim, `linear${hidden.length}`));
 }

@@ -7,15 +7,14 @@
  * layer `linear0`. Downsampling uses max-pooling rather than strided convs (both blocks stay cheap
  * on the wasm backend, whose strided conv gradient is slow).
  */
-import * as tfl from "@tensorflow/tfjs-layers";
-import type { NetworkSpec } from "../engine/types.js";
 import { ConfigError } from "../util/errors.js";
-import { apply, batchNorm, conv, dense, maxPool, relu, type Sym, spatial } from "./blocks.js";
+import { DescriptionBuilder, type Node } from "./builder.js";
+import type { ModelDescription, NetworkSpec } from "./description.js";
 import { checkKeys, imageShape, positiveIntList } from "./params.js";
 
 export const RESCNN_PARAMS = ["channels"] as const;
 
-export function buildResCNN(spec: NetworkSpec): tfl.LayersModel {
+export function describeResCNN(spec: NetworkSpec): ModelDescription {
   checkKeys("ResCNN", spec.params, RESCNN_PARAMS);
   const channels = positiveIntList(spec.params, "channels", [32, 32, 64]);
   if (channels.length !== 3) {
@@ -26,33 +25,38 @@ export function buildResCNN(spec: NetworkSpec): tfl.LayersModel {
   }
   const [stem, w1, w2] = channels as [number, number, number];
   const shape = imageShape("ResCNN", spec.inputShape);
-  const input = tfl.input({ shape: spec.inputShape, name: "input" });
-  let h: Sym = input;
-  if (spec.inputShape.length !== 3) h = apply(tfl.layers.reshape({ targetShape: shape, name: "reshape" }), h);
-  h = apply(conv(stem, 3, "conv0"), h);
-  h = apply(batchNorm("bn0"), h);
-  h = apply(relu("relu0"), h);
-  h = apply(maxPool(...spatial(h), "pool0"), h);
-  h = residualBlock(h, stem, w1, "block1");
-  h = apply(maxPool(...spatial(h), "pool1"), h);
-  h = residualBlock(h, w1, w2, "block2");
-  h = apply(tfl.layers.globalAveragePooling2d({ name: "gap" }), h);
-  const logits = apply(dense(spec.outputDim, "linear0"), h);
-  return tfl.model({ inputs: input, outputs: logits, name: "rescnn" });
+  const b = new DescriptionBuilder(spec);
+  let h = b.input;
+  if (spec.inputShape.length !== 3) h = b.reshape(h, shape);
+  h = b.conv(h, stem, 3, "conv0");
+  h = b.batchNorm(h, "bn0");
+  h = b.relu(h, "relu0");
+  h = b.maxPool(h, "pool0");
+  h = residualBlock(b, h, stem, w1, "block1");
+  h = b.maxPool(h, "pool1");
+  h = residualBlock(b, h, w1, w2, "block2");
+  h = b.globalAvgPool(h);
+  return b.finish(b.linear(h, spec.outputDim, "linear0"));
 }
 
 /** conv-bn-relu-conv-bn + shortcut (identity, or 1x1 conv + bn when the width changes), add, relu. */
-function residualBlock(x: Sym, inWidth: number, outWidth: number, name: string): Sym {
-  let h = apply(conv(outWidth, 3, `${name}_conv0`), x);
-  h = apply(batchNorm(`${name}_bn0`), h);
-  h = apply(relu(`${name}_relu0`), h);
-  h = apply(conv(outWidth, 3, `${name}_conv1`), h);
-  h = apply(batchNorm(`${name}_bn1`), h);
-  let shortcut = x;
-  if (inWidth !== outWidth) {
-    shortcut = apply(conv(outWidth, 1, `${name}_shortcut`), x);
-    shortcut = apply(batchNorm(`${name}_shortcut_bn`), shortcut);
-  }
-  h = apply(tfl.layers.add({ name: `${name}_add` }), [h, shortcut]);
-  return apply(relu(`${name}_relu1`), h);
+function residualBlock(
+  b: DescriptionBuilder,
+  x: Node,
+  inWidth: number,
+  outWidth: number,
+  name: string,
+): Node {
+  let h = b.conv(x, outWidth, 3, `${name}_conv0`);
+  h = b.batchNorm(h, `${name}_bn0`);
+  h = b.relu(h, `${name}_relu0`);
+  h = b.conv(h, outWidth, 3, `${name}_conv1`);
+  // Layers of equal depth are listed conv1, shortcut, bn1, shortcut_bn (the order of the first
+  // releases, so PredictionDepth probes keep their order).
+  const projected = inWidth !== outWidth;
+  let shortcut = projected ? b.conv(x, outWidth, 1, `${name}_shortcut`) : x;
+  h = b.batchNorm(h, `${name}_bn1`);
+  if (projected) shortcut = b.batchNorm(shortcut, `${name}_shortcut_bn`);
+  h = b.add(h, shortcut, `${name}_add`);
+  return b.relu(h, `${name}_relu1`);
 }

@@ -1,9 +1,17 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
+import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import type { DatasetConfig, RunConfig } from "../experiments/schema.js";
+import {
+  checkAligned,
+  concatRows,
+  readScoreRows,
+  type ScoreRows,
+  sortByIndex,
+  writeScoreRows,
+} from "../results/score-table.js";
 import { balancedClassWeights, buildForRun, checkpointDir, readRunConfig } from "../training/index.js";
 import { loadNpy } from "../util/npy.js";
 import { createProgress } from "../util/progress.js";
@@ -12,14 +20,6 @@ import { datasetById, datasetConfigById } from "./datasets.js";
 import { rankAndNormalize, type TieBreak } from "./math/rank.js";
 import { BaseScoreParams, parseScoreParams, type ScoringCriterion } from "./params.js";
 import { resolveTrainingRuns } from "./runs.js";
-import {
-  checkAligned,
-  concatRows,
-  readScoreRows,
-  type ScoreRows,
-  sortByIndex,
-  writeScoreRows,
-} from "./table.js";
 
 /** What a scoring function needs from its surroundings (given by the score manager). */
 export interface ScoreContext {

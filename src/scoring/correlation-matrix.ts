@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import { readScoreRows, type ScoreRows } from "../results/score-table.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError } from "../util/errors.js";
 import { type CorrelationMethod, correlationMatrix } from "./math/correlation.js";
 import { plotCorrelation } from "./plots.js";
-import { readScoreRows, type ScoreRows } from "./table.js";
 
 /** A final score file found under `<results>/<exp>/curriculum/<type>/<id>.csv`. */
 export interface ScoreFile {

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
-import { diffConfigs } from "../util/config-diff.js";
+import { diffConfigs } from "../config/diff.js";
+import { writeScoreRows } from "../results/score-table.js";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
@@ -11,7 +12,6 @@ import { CORRELATION_METHODS, type CorrelationMethod } from "./math/correlation.
 import { tieStatistics } from "./math/rank.js";
 import { plotScore } from "./plots.js";
 import { isPlaceholderScoring, resolveScoreClass } from "./registry.js";
-import { writeScoreRows } from "./table.js";
 
 /** The resolved scoring config (`conf/curriculum.yaml` + overrides, one sweep point). */
 export interface ScoreManagerConfig {

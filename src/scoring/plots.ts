@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { facetHistogram, heatmap, histogram, ridgePlot } from "../analysis/charts.js";
-import { renderPlot } from "../analysis/render.js";
-import { linspace } from "../analysis/stats.js";
+import { facetHistogram, heatmap, histogram, ridgePlot } from "../plots/charts.js";
+import { renderPlot } from "../plots/render.js";
+import { linspace } from "../plots/stats.js";
 
 /** Bin edges 0, 0.05, …, 1 of rank histograms (reference §7.1). */
 const RANK_EDGES = linspace(0, 1, 21);

@@ -21,11 +21,11 @@ import {
 } from "../experiments/executors/slurm.js";
 import { checkPartitions } from "../experiments/executors/slurm-commands.js";
 import { parseSlurmSettings } from "../experiments/executors/slurm-script.js";
-import type { RunSpec } from "../experiments/runner.js";
+import type { RunSpec } from "../experiments/run-spec.js";
 import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import type { StudyPlan } from "./plan.js";
-import { isStageDone, type Stage, type StudyRunResult, studyStages } from "./runner.js";
+import { isStageDone, type Stage, type StudyRunResult, studyStages } from "./stages.js";
 
 /**
  * A study on a cluster. Each stage becomes jobs: a training stage one job array of its unfinished

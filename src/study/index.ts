@@ -1,13 +1,14 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { PACKAGED_CONFIG_DIR } from "../experiments/paths.js";
+import { PACKAGED_CONFIG_DIR } from "../config/package.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 import { planStudy, type StudyPlan } from "./plan.js";
-import { runStage, runStudy, type StudyRunOptions, type StudyRunResult } from "./runner.js";
 import { type Study, StudySchema } from "./schema.js";
+import { runStage, runStudy, type StudyRunOptions, type StudyRunResult } from "./stages.js";
 
 export { planStudy, type StudyGroup, type StudyPlan, type StudyScore } from "./plan.js";
+export { ORDERINGS, type Study, StudySchema } from "./schema.js";
 export {
   isStageDone,
   runStage,
@@ -16,8 +17,7 @@ export {
   type StudyRunOptions,
   type StudyRunResult,
   studyStages,
-} from "./runner.js";
-export { ORDERINGS, type Study, StudySchema } from "./schema.js";
+} from "./stages.js";
 
 /** The packaged default study (Digits, FFNN, 3 seeds, seven scoring functions, the curriculum comparison). */
 export const DEFAULT_STUDY_FILE = resolve(PACKAGED_CONFIG_DIR, "study.yaml");

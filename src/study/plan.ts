@@ -1,9 +1,9 @@
 import { cpSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
-import { composeGrid, loadGroupConfig } from "../experiments/compose.js";
-import { aggregatedName, experimentDir, runName } from "../experiments/naming.js";
-import type { RunConfig } from "../experiments/schema.js";
+import { composeGrid, loadGroupConfig } from "../config/compose.js";
+import { aggregatedName, experimentDir, runName } from "../config/naming.js";
+import type { RunConfig } from "../config/schema.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { ConfigError } from "../util/errors.js";
 import type { Study } from "./schema.js";

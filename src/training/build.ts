@@ -1,6 +1,6 @@
+import { type DatasetConfig, parseSeed, type RunConfig, RunConfigSchema } from "../config/schema.js";
 import type { Dataset } from "../data/types.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
-import { type DatasetConfig, parseSeed, type RunConfig, RunConfigSchema } from "../experiments/schema.js";
 import { ConfigError } from "../util/errors.js";
 
 /**

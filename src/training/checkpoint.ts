@@ -1,17 +1,17 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { diffConfigs } from "../config/diff.js";
+import { type RunConfig, RunConfigSchema } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
-import { type RunConfig, RunConfigSchema } from "../experiments/schema.js";
-import { diffConfigs } from "../util/config-diff.js";
-import { ConfigError, DataError } from "../util/errors.js";
-import { readYaml } from "../util/yaml-io.js";
 import {
   isRunFinished,
   iterationDirName,
   listIterations,
   parseIterationDirName,
   RUN_FILES,
-} from "./run-folder.js";
+} from "../results/run-folder.js";
+import { ConfigError, DataError } from "../util/errors.js";
+import { readYaml } from "../util/yaml-io.js";
 import type { TimerState } from "./timer.js";
 import type { MetricValues } from "./types.js";
 

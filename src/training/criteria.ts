@@ -1,4 +1,4 @@
-import type { DatasetConfig } from "../experiments/schema.js";
+import type { DatasetConfig } from "../config/schema.js";
 
 /**
  * Cross-entropy criteria. Training uses the engine's batched loss; these pure functions give the

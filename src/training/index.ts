@@ -1,4 +1,17 @@
 /** The trainer and the run folder: training runs that scoring can read. */
+
+export {
+  bestIteration,
+  checkpointDir,
+  isRunFinished,
+  iterationDirName,
+  listIterations,
+  parseIterationDirName,
+  RUN_FILES,
+  readResultsYaml,
+  readRunConfig,
+  readRunResult,
+} from "../results/run-folder.js";
 export { buildForRun, defaultDeps, networkSpecFor, type TrainerDeps, validateRunConfig } from "./build.js";
 export { configDifferences, type TrainerState } from "./checkpoint.js";
 export {
@@ -22,25 +35,13 @@ export {
 export { optimizerSpecFor } from "./optimizer.js";
 export { forwardSubset, type SubsetOutputs, scoreOutputs } from "./outputs.js";
 export {
-  bestIteration,
-  checkpointDir,
-  isRunFinished,
-  iterationDirName,
-  listIterations,
-  parseIterationDirName,
-  RUN_FILES,
-  readResultsYaml,
-  readRunConfig,
-  readRunResult,
-} from "./run-folder.js";
-export { restrictSubset, ShufflePassSampler } from "./sampler.js";
-export {
   cosineLr,
   countEvaluations,
   createSchedule,
   type LearningRateSchedule,
   stepLr,
 } from "./schedulers.js";
+export { restrictSubset, ShufflePassSampler } from "./shuffle-sampler.js";
 export { trainRun, trainRunWith } from "./trainer.js";
 export type {
   MetricValues,

@@ -1,5 +1,5 @@
+import type { RunConfig } from "../config/schema.js";
 import type { OptimizerSpec } from "../engine/types.js";
-import type { RunConfig } from "../experiments/schema.js";
 
 /** The engine's optimiser spec from a run config's `optimizer` group and `learning_rate`. */
 export function optimizerSpecFor(config: Pick<RunConfig, "optimizer" | "learning_rate">): OptimizerSpec {

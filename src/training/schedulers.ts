@@ -1,4 +1,4 @@
-import type { SchedulerConfig } from "../experiments/schema.js";
+import type { SchedulerConfig } from "../config/schema.js";
 import { ConfigError } from "../util/errors.js";
 
 /**

@@ -1,9 +1,10 @@
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/index.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
-import { parseSeed, type RunConfig } from "../experiments/schema.js";
+import { iterationDirName, RUN_FILES, readRunResult } from "../results/run-folder.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, TrainingInterrupted } from "../util/errors.js";
@@ -27,9 +28,8 @@ import { hardwareInfo } from "./hardware.js";
 import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
 import { optimizerSpecFor } from "./optimizer.js";
 import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
-import { iterationDirName, RUN_FILES, readRunResult } from "./run-folder.js";
-import { restrictSubset, ShufflePassSampler } from "./sampler.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
+import { restrictSubset, ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";
 import type {
   MetricValues,

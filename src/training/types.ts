@@ -1,6 +1,6 @@
+import type { RunConfig } from "../config/schema.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { Network } from "../engine/types.js";
-import type { RunConfig } from "../experiments/schema.js";
 
 /**
  * Chooses the training rows of each pass. The default visits every row of the training subset in a

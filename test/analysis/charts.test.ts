@@ -13,7 +13,7 @@ import {
   ridgePlot,
   svgToPng,
   type VegaLiteSpec,
-} from "../../src/analysis/index.js";
+} from "../../src/report/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 const dir = mkdtempSync(join(tmpdir(), "curricula-charts-"));

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { afterAll, describe, expect, test } from "vitest";
-import { writeReport } from "../../src/analysis/index.js";
 import type { Dataset } from "../../src/data/types.js";
+import { writeReport } from "../../src/report/index.js";
 import { FIXTURE_EXPERIMENT, fakeImageDataset, writeFixture } from "./fixture.js";
 
 /**

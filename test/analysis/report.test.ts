@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { formatMeanStd, writeReport } from "../../src/analysis/index.js";
 import type { Dataset } from "../../src/data/types.js";
+import { formatMeanStd, writeReport } from "../../src/report/index.js";
 import { CurriculaError } from "../../src/util/errors.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { FIXTURE_EXPERIMENT, fakeImageDataset, fixtureRunName, writeFixture } from "./fixture.js";

@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { afterAll, describe, expect, test } from "vitest";
-import { escapeHtml, inlineSvg } from "../../src/analysis/html.js";
+import { parseRunName } from "../../src/config/naming.js";
+import { escapeHtml, inlineSvg } from "../../src/plots/html.js";
+import { crc32 } from "../../src/plots/png.js";
 import {
   conditionOf,
   encodePng,
@@ -14,9 +16,7 @@ import {
   orderMetrics,
   type RunData,
   readMatrix,
-} from "../../src/analysis/index.js";
-import { crc32 } from "../../src/analysis/png.js";
-import { parseRunName } from "../../src/experiments/naming.js";
+} from "../../src/report/index.js";
 import { fixtureRunName } from "./fixture.js";
 
 const root = mkdtempSync(join(tmpdir(), "curricula-results-"));
@@ -159,7 +159,7 @@ describe("html helpers", () => {
 
 describe("per-seed scores in the report", () => {
   test("folds <id>-s<seed> into the ensemble <id> of the same type and keeps the rest", async () => {
-    const { splitSeedScores } = await import("../../src/analysis/report.js");
+    const { splitSeedScores } = await import("../../src/report/report.js");
     const scores = [
       { id: "CELoss", type: "CELoss" },
       { id: "CELoss-s1", type: "CELoss" },

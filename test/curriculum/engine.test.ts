@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { RunConfigSchema } from "../../src/experiments/schema.js";
+import { RunConfigSchema } from "../../src/config/schema.js";
 import { buildForRun, trainRun } from "../../src/training/index.js";
 import { readCsv, writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";

@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunConfig } from "../../src/config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../../src/data/types.js";
-import type { RunConfig } from "../../src/experiments/schema.js";
 import type { PassSampler, TrainCallback, TrainContext } from "../../src/training/types.js";
 import { writeCsv } from "../../src/util/csv.js";
 

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { NONE_CURRICULUM, type RunConfig } from "../../src/config/schema.js";
 import {
   type CurriculumPaceManager,
   createCurriculumCallback,
   scoreFilePath,
 } from "../../src/curriculum/index.js";
-import { NONE_CURRICULUM, type RunConfig } from "../../src/experiments/schema.js";
 import { writeCsv } from "../../src/util/csv.js";
 import { curriculumConfig, fakeContext, fakeDataset, runEpochs, tempDir, writeScores } from "./fakes.js";
 

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { PacingConfig } from "../../src/config/schema.js";
 import {
   AbstractPace,
   Adaptive,
@@ -10,7 +11,6 @@ import {
   pacingClass,
   resolvePacing,
 } from "../../src/curriculum/index.js";
-import type { PacingConfig } from "../../src/experiments/schema.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { tempDir } from "./fakes.js";
 

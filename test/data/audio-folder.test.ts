@@ -11,9 +11,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { DatasetConfig } from "../../src/config/schema.js";
 import { audioFolderSettings } from "../../src/data/audio-folder.js";
 import { createDataset, preprocessDataset } from "../../src/data/index.js";
-import type { DatasetConfig } from "../../src/experiments/schema.js";
 import { DataError } from "../../src/util/errors.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-audio-"));

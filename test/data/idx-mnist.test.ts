@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import type { DatasetConfig } from "../../src/config/schema.js";
 import { encodeIdx, parseIdx, readIdxFile } from "../../src/data/idx.js";
 import { createDataset, FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "../../src/data/index.js";
-import type { DatasetConfig } from "../../src/experiments/schema.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-idx-"));

@@ -1,9 +1,9 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DatasetConfigSchema } from "../../src/config/schema.js";
 import { COMMON_DATASET_KEYS, createDataset, DATASET_TYPES, datasetKeys } from "../../src/data/index.js";
 import { packageRoot } from "../../src/data/paths.js";
-import { DatasetConfigSchema } from "../../src/experiments/schema.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 
 const folder = join(packageRoot(), "configs", "dataset");

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cartesian, composeGrid, loadGroupConfig } from "../../src/experiments/compose.js";
-import { runName } from "../../src/experiments/naming.js";
+import { cartesian, composeGrid, loadGroupConfig } from "../../src/config/compose.js";
+import { runName } from "../../src/config/naming.js";
 import { ConfigError, UsageError } from "../../src/util/errors.js";
 import { collector, tempProject } from "./helpers.js";
 

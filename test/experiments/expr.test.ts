@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateExpr } from "../../src/experiments/expr.js";
+import { evaluateExpr } from "../../src/config/expr.js";
 import { ConfigError } from "../../src/util/errors.js";
 
 const config = {

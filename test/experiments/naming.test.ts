@@ -8,8 +8,8 @@ import {
   NAMING_KEYS,
   parseRunName,
   runName,
-} from "../../src/experiments/naming.js";
-import { NONE_CURRICULUM } from "../../src/experiments/schema.js";
+} from "../../src/config/naming.js";
+import { NONE_CURRICULUM } from "../../src/config/schema.js";
 import { ConfigError, UsageError } from "../../src/util/errors.js";
 
 const base = {

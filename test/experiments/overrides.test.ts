@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseOverride, parseScalar, sweepParamValues } from "../../src/experiments/overrides.js";
+import { parseOverride, parseScalar, sweepParamValues } from "../../src/config/overrides.js";
 import { UsageError } from "../../src/util/errors.js";
 
 describe("override parsing", () => {

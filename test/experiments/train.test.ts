@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { runDir } from "../../src/config/naming.js";
+import type { RunConfig } from "../../src/config/schema.js";
 import { inspectRunFolder, train } from "../../src/experiments/api.js";
-import { InProcessExecutor, LocalProcessExecutor } from "../../src/experiments/executor.js";
-import { runDir } from "../../src/experiments/naming.js";
-import { acquireLock, lockPath, type RunSpec, type TrainFunction } from "../../src/experiments/runner.js";
-import type { RunConfig } from "../../src/experiments/schema.js";
+import { InProcessExecutor, LocalProcessExecutor } from "../../src/experiments/executors/local.js";
+import { acquireLock, lockPath, type RunSpec, type TrainFunction } from "../../src/experiments/run-spec.js";
 import { CurriculaError } from "../../src/util/errors.js";
 import { collector, tempProject } from "./helpers.js";
 

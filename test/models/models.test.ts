@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createNetwork, initEngine, type NetworkSpec } from "../../src/engine/index.js";
-import { embeddingLayerName, MODEL_TYPES } from "../../src/models/index.js";
+import { describeModel, MODEL_TYPES } from "../../src/models/index.js";
 import { ConfigError } from "../../src/util/errors.js";
 
 beforeAll(async () => {
@@ -127,7 +127,7 @@ describe("model registry", () => {
       // Residual blocks are built in a different topological order; compare as sets there.
       if (spec.type === "ResCNN") expect([...net.layerNames].sort()).toEqual([...names].sort());
       else expect(net.layerNames).toEqual(names);
-      expect(embeddingLayerName(net)).toBe(embedding);
+      expect(net.layerNames).toEqual(describeModel(spec).layers.map((l) => l.name));
       for (const name of net.layerNames) expect(name).toMatch(/^[a-z0-9_]+$/);
       const n = 2;
       const size = spec.inputShape.reduce((a, b) => a * b, 1);
@@ -179,10 +179,5 @@ describe("model registry", () => {
     expect(() =>
       createNetwork({ ...base, inputShape: [8, 8, 3], type: "AudioCNN", params: {} }, null, 0),
     ).toThrow(/AudioCNN needs log-mel input/);
-  });
-
-  it("embeddingLayerName also accepts a list of names", () => {
-    expect(embeddingLayerName(["flatten", "linear0", "relu0", "dropout0", "linear1"])).toBe("dropout0");
-    expect(() => embeddingLayerName(["linear0"])).toThrow(/no layer precedes/);
   });
 });

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register } from "../../src/cli/commands/curriculum.js";
+import { readScoreRows } from "../../src/results/score-table.js";
 import { score } from "../../src/scoring/score.js";
-import { readScoreRows } from "../../src/scoring/table.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { trainDigitsRuns } from "./fixture.js";
 

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PACKAGED_CONFIG_DIR } from "../../src/experiments/paths.js";
+import { PACKAGED_CONFIG_DIR } from "../../src/config/package.js";
 import type { ScoreContext } from "../../src/scoring/abstract-score.js";
 import { SETUP_DEFAULTS } from "../../src/scoring/functions/cv-loss.js";
 import { describeParams, MISSING } from "../../src/scoring/params.js";

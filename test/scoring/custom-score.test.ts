@@ -2,8 +2,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readScoreRows } from "../../src/results/score-table.js";
 import { CurriculumScoreManager } from "../../src/scoring/manager.js";
-import { readScoreRows } from "../../src/scoring/table.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { trainDigitsRuns } from "./fixture.js";
 

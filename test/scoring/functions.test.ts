@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readScoreRows } from "../../src/results/score-table.js";
 import { CurriculumScoreManager, type ScoreManagerConfig } from "../../src/scoring/manager.js";
-import { readScoreRows } from "../../src/scoring/table.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml, writeYaml } from "../../src/util/yaml-io.js";
 import { trainDigitsRuns } from "./fixture.js";

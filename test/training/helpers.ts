@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { type RunConfig, RunConfigSchema } from "../../src/experiments/schema.js";
+import { type RunConfig, RunConfigSchema } from "../../src/config/schema.js";
 
 /** Files whose content depends on the clock or the machine, not on the training. */
 export const VOLATILE_FILES = new Set(["timer.yaml", "hardware.yaml", "training.log"]);

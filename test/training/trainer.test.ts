@@ -7,7 +7,7 @@ import {
   isRunFinished,
   listIterations,
   readRunConfig,
-} from "../../src/training/run-folder.js";
+} from "../../src/results/run-folder.js";
 import { trainRunWith } from "../../src/training/trainer.js";
 import type { PassSampler, TrainCallback, TrainContext } from "../../src/training/types.js";
 import { readCsv } from "../../src/util/csv.js";

@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import type { Executor } from "../../experiments/executor.js";
+import type { Executor } from "../../experiments/executors/local.js";
 import { UsageError } from "../../util/errors.js";
 
 /** The `--executor`, `--wait` and `--redis` options of train, curriculum and study. */

@@ -1,11 +1,11 @@
 import { dirname } from "node:path";
 import { type Command, Option } from "commander";
-import { renderPlot } from "../../analysis/render.js";
+import { findConfigFile, loadGroupConfig } from "../../config/compose.js";
+import { configSearchPath } from "../../config/package.js";
+import type { PacingConfig } from "../../config/schema.js";
 import { paceSpec } from "../../curriculum/pace-plot.js";
 import { PACING_TYPES, pacingClass, resolvePacing } from "../../curriculum/pacing/registry.js";
-import { findConfigFile, loadGroupConfig } from "../../experiments/compose.js";
-import { configSearchPath } from "../../experiments/paths.js";
-import type { PacingConfig } from "../../experiments/schema.js";
+import { renderPlot } from "../../plots/render.js";
 import { UsageError } from "../../util/errors.js";
 
 export interface PaceCommandOptions {

@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .action(
       async (resultsDir: string, experimentId: string, options: { output?: string; thumbnails: number }) => {
         // Loaded on use: keeps every other command's start-up fast.
-        const { writeReport } = await import("../../analysis/report.js");
+        const { writeReport } = await import("../../report/report.js");
         const path = await writeReport(resultsDir, experimentId, {
           outPath: options.output,
           thumbnails: options.thumbnails,

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { PacingConfig } from "../../experiments/schema.js";
+import type { PacingConfig } from "../../config/schema.js";
 import { ConfigError } from "../../util/errors.js";
 import type { AbstractPace, PaceOptions } from "./abstract-pace.js";
 import { Adaptive } from "./adaptive.js";

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { type Job, Worker } from "bullmq";
 import { CurriculaError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
-import { LocalProcessExecutor } from "../executor.js";
-import { PACKAGE_ROOT } from "../paths.js";
-import type { RunOutcome } from "../runner.js";
+import { LocalProcessExecutor } from "./local.js";
+import { PACKAGE_ROOT } from "../../config/package.js";
+import type { RunOutcome } from "../run-spec.js";
 import { checkRedis, connect, DEFAULT_QUEUE, type QueueJobData } from "./bullmq.js";
 
 /**

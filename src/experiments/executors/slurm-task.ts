@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeLine } from "../../util/progress.js";
-import { PACKAGE_ROOT } from "../paths.js";
-import { describeError, executeSpec, releaseHeldLocks, type RunOutcome, type RunSpec } from "../runner.js";
+import { PACKAGE_ROOT } from "../../config/package.js";
+import { describeError, executeSpec, releaseHeldLocks, type RunOutcome, type RunSpec } from "../run-spec.js";
 import { REQUEUE_EXIT_CODE } from "./slurm-script.js";
 import { type BatchFile, outcomePath, readJson, type TaskFile, writeJson } from "./slurm.js";
 

@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { isRunFinished } from "../../training/run-folder.js";
+import { isRunFinished } from "../../results/run-folder.js";
 import { CurriculaError } from "../../util/errors.js";
-import { experimentDir, trainingDir } from "../naming.js";
-import { lockPath } from "../runner.js";
+import { experimentDir, trainingDir } from "../../config/naming.js";
+import { lockPath } from "../run-spec.js";
 import { ACTIVE_STATES, type JobState, queryJobs } from "./slurm-commands.js";
 import { listBatches, readTaskFile, type SubmittedFile, taskId, taskLog } from "./slurm.js";
 

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { cartesian } from "../../experiments/compose.js";
+import { cartesian } from "../../config/compose.js";
+import { parseSeed, type RunConfig } from "../../config/schema.js";
 import { formatNumber, loadGroupConfig } from "../../experiments/index.js";
-import { parseSeed, type RunConfig } from "../../experiments/schema.js";
 import {
   balancedClassWeights,
   checkpointDir,

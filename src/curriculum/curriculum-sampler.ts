@@ -1,7 +1,7 @@
 import type { PassSampler } from "../training/types.js";
 import { CurriculaError } from "../util/errors.js";
 import { Rng, type RngState } from "../util/rng.js";
-import { type SamplingMode, selectSubset } from "./sampling.js";
+import { type SamplingMode, selectSubset } from "./class-quotas.js";
 
 export interface CurriculumSamplerOptions {
   /** Positions of the training subset, first to show first (see difficultyOrder). */

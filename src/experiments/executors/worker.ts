@@ -1,5 +1,11 @@
 import { pathToFileURL } from "node:url";
-import { describeError, executeSpec, type RunSpec, releaseHeldLocks, type TrainFunction } from "./runner.js";
+import {
+  describeError,
+  executeSpec,
+  type RunSpec,
+  releaseHeldLocks,
+  type TrainFunction,
+} from "../run-spec.js";
 
 /**
  * A worker process of the local executor (forked with an IPC channel). It runs one spec at a
@@ -11,7 +17,7 @@ import { describeError, executeSpec, type RunSpec, releaseHeldLocks, type TrainF
 export type ParentMessage = { type: "run"; id: number; spec: RunSpec } | { type: "stop" };
 export type WorkerMessage =
   | { type: "ready" }
-  | { type: "result"; id: number; outcome: import("./runner.js").RunOutcome };
+  | { type: "result"; id: number; outcome: import("../run-spec.js").RunOutcome };
 
 if (!process.send) {
   process.stderr.write("curricula worker: must be started by the executor (child_process.fork)\n");

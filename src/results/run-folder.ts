@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type RunConfig, RunConfigSchema } from "../experiments/schema.js";
+import { type RunConfig, RunConfigSchema } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
-import type { MetricValues } from "./types.js";
+import type { MetricValues } from "../training/types.js";
 
 /**
  * The run folder layout (docs/architecture.md, "Run folder") and its readers. Everything that

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, NAMING_KEYS, type NamingKey, parseRunName } from "../experiments/naming.js";
+import { experimentDir, NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
 import { readCsv } from "../util/csv.js";
 import { readYaml } from "../util/yaml-io.js";
 

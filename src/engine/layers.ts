@@ -1,10 +1,11 @@
 /**
- * Custom layers and weight initialisation shared by the architectures. Models import only
- * tfjs-layers/core (never a backend); the engine attaches the random stream that dropout draws from.
+ * The tfjs layers the wasm engine builds descriptions with where tfjs' own do not fit: a seeded
+ * dropout and a convolution without the fused training path.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { Rng } from "../util/rng.js";
+import { dropoutMask } from "../models/index.js";
+import type { Rng } from "../util/rng.js";
 
 type Kwargs = Record<string, unknown>;
 
@@ -143,43 +144,7 @@ export class SeededConv2D extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(SeededConv2D);
 
-/** An inverted-dropout mask: 0 with probability `rate`, else 1/(1-rate). Pure, one uint32 per value. */
-export function dropoutMask(size: number, rate: number, rng: Rng): Float32Array {
-  const mask = new Float32Array(size);
-  const keep = 1 / (1 - rate);
-  const threshold = rate * 4294967296;
-  for (let i = 0; i < size; i++) mask[i] = rng.nextUint32() >= threshold ? keep : 0;
-  return mask;
-}
-
 /** Points every dropout layer of `model` at one shared stream. */
 export function attachDropoutRng(model: tfl.LayersModel, rng: Rng): void {
   for (const layer of model.layers) if (layer instanceof SeededDropout) layer.rng = rng;
-}
-
-/**
- * PyTorch's default initialisation for Linear and Conv2d (kaiming_uniform with a = sqrt(5), which
- * reduces to U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias), so curricula and
- * autrainer/PyTorch runs start from the same distribution. Each layer draws from its own stream
- * derived from the seed and the layer name, so adding a layer does not shift the others.
- * Layers are built with zero initialisers (no hidden randomness) and filled here.
- */
-export function initTorchStyle(model: tfl.LayersModel, seed: number): void {
-  for (const layer of model.layers) {
-    const cls = layer.getClassName();
-    if (cls !== "Dense" && cls !== "Conv2D" && cls !== SeededConv2D.className) continue;
-    const current = layer.getWeights();
-    const kernel = current[0];
-    if (!kernel) continue;
-    const fanIn = kernel.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const bound = 1 / Math.sqrt(fanIn);
-    const rng = Rng.derive(seed, `init:${layer.name}`);
-    const fresh = current.map((w) => {
-      const values = new Float32Array(w.size);
-      for (let i = 0; i < values.length; i++) values[i] = (rng.random() * 2 - 1) * bound;
-      return tf.tensor(values, w.shape);
-    });
-    layer.setWeights(fresh);
-    for (const t of fresh) t.dispose();
-  }
 }

@@ -2,13 +2,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { ZodType } from "zod";
-import { diffConfigs } from "../util/config-diff.js";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
+import { diffConfigs } from "./diff.js";
 import { evaluateExpr } from "./expr.js";
 import { runDir as runDirOf, runName } from "./naming.js";
 import { formatOverrideValue, type Override, parseOverride, sweepParamValues } from "./overrides.js";
-import { configSearchPath } from "./paths.js";
+import { configSearchPath } from "./package.js";
 import { type RunConfig, RunConfigSchema } from "./schema.js";
 
 /**

@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { renderPlot } from "../analysis/render.js";
+import { type PacePoint, paceSummarySpec } from "../curriculum/pace-plot.js";
+import { renderPlot } from "../plots/render.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
-import { type PacePoint, paceSummarySpec } from "./pace-plot.js";
 
 export interface PaceSummaryOptions {
   /** Plot only the best `maxRuns` runs (by best dev tracking metric); default: all. */

@@ -1,7 +1,10 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { workerModulePath } from "./paths.js";
-import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "./runner.js";
+import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../../config/package.js";
+import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "../run-spec.js";
 import type { ParentMessage, WorkerMessage } from "./worker.js";
 
 /**
@@ -42,7 +45,7 @@ export interface LocalProcessOptions {
   jobs: number;
   /** A module whose `trainRun` replaces the real trainer in the workers (tests). */
   trainModule?: string;
-  /** The compiled worker module (default dist/experiments/worker.js). */
+  /** The compiled worker module (default dist/experiments/executors/worker.js). */
   workerModule?: string;
 }
 
@@ -198,4 +201,15 @@ export class LocalProcessExecutor implements Executor {
 /** The default executor: in-process for one job, worker processes for more. */
 export function createExecutor(jobs: number, options: ExecuteOptions = {}): Executor {
   return jobs <= 1 ? new InProcessExecutor(options) : new LocalProcessExecutor({ jobs });
+}
+
+/**
+ * The compiled worker module forked by the local executor. From `dist/` it is the sibling file;
+ * from the TypeScript sources (tests) it is the built copy in `dist/`, which `npm test` builds first.
+ */
+export function workerModulePath(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = here.replace(/local\.(ts|js)$/, "worker.js");
+  if (here.endsWith(".js") && existsSync(sibling)) return sibling;
+  return join(PACKAGE_ROOT, "dist", "experiments", "executors", "worker.js");
 }

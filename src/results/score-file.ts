@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Subset } from "../data/types.js";
-import type { RunConfig } from "../experiments/schema.js";
+import type { RunConfig } from "../config/schema.js";
 import { readCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
 

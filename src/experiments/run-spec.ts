@@ -1,9 +1,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
+import type { RunConfig } from "../config/schema.js";
 import type { TrainOptions, TrainResult } from "../training/types.js";
 import { CurriculaError, TrainingInterrupted } from "../util/errors.js";
-import type { RunConfig } from "./schema.js";
 
 /**
  * One run of a grid, as a serialisable spec: everything a worker (a local child process today, a

@@ -1,14 +1,15 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { experimentDir } from "../config/naming.js";
+import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset } from "../data/types.js";
-import { experimentDir } from "../experiments/naming.js";
-import { type DatasetConfig, parseSeed, type RunConfig } from "../experiments/schema.js";
+import { barChart, facetHistogram, heatmap, histogram, lineChart, ridgePlot } from "../plots/charts.js";
+import { escapeHtml, figure, note, page, section, type TableCell, table } from "../plots/html.js";
+import { renderSvg, type VegaLiteSpec } from "../plots/render.js";
+import { meanStd } from "../plots/stats.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
-import { barChart, facetHistogram, heatmap, histogram, lineChart, ridgePlot } from "./charts.js";
-import { escapeHtml, figure, note, page, section, type TableCell, table } from "./html.js";
-import { renderSvg, type VegaLiteSpec } from "./render.js";
 import {
   CONDITIONS,
   type ExperimentData,
@@ -18,8 +19,7 @@ import {
   readExperiment,
   type ScoreData,
   sharedSettings,
-} from "./results.js";
-import { meanStd } from "./stats.js";
+} from "./collect.js";
 import { alignmentProblem, thumbnailTable } from "./thumbnails.js";
 
 /**

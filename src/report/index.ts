@@ -21,18 +21,10 @@ export {
   type RidgePlotOptions,
   ridgePlot,
   sortLabels,
-} from "./charts.js";
-export { encodePng, imageToPixels } from "./png.js";
-export { CHART_FONT, renderPlot, renderSvg, svgToPng, type VegaLiteSpec } from "./render.js";
-export {
-  buildReport,
-  type DatasetLoader,
-  formatMeanStd,
-  lowerIsBetter,
-  orderMetrics,
-  type ReportOptions,
-  writeReport,
-} from "./report.js";
+} from "../plots/charts.js";
+export { encodePng, imageToPixels } from "../plots/png.js";
+export { CHART_FONT, renderPlot, renderSvg, svgToPng, type VegaLiteSpec } from "../plots/render.js";
+export { binCounts, binEdges, extent, gaussianKde, linspace, meanStd } from "../plots/stats.js";
 export {
   CONDITIONS,
   type Condition,
@@ -46,6 +38,14 @@ export {
   readMatrix,
   readScore,
   type ScoreData,
-} from "./results.js";
-export { binCounts, binEdges, extent, gaussianKde, linspace, meanStd } from "./stats.js";
+} from "./collect.js";
+export {
+  buildReport,
+  type DatasetLoader,
+  formatMeanStd,
+  lowerIsBetter,
+  orderMetrics,
+  type ReportOptions,
+  writeReport,
+} from "./report.js";
 export { extremesPerClass } from "./thumbnails.js";

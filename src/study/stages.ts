@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { PACKAGE_ROOT } from "../config/package.js";
 import { postprocess, train } from "../experiments/api.js";
-import { PACKAGE_ROOT } from "../experiments/paths.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
@@ -141,7 +141,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       describe: "write the HTML report",
       fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
       run: async () => {
-        const { writeReport } = await import("../analysis/report.js");
+        const { writeReport } = await import("../report/report.js");
         const path = await writeReport(join(cwd, study.results_dir), study.experiment_id);
         log(`report: ${relative(cwd, path) || path}`);
       },

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
  * Where curricula is installed. Resolved from this module's URL, so it is the same from `src/`
  * (tests), `dist/` (the CLI) and an installed copy under node_modules.
  */
-export const PACKAGE_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
+export const PACKAGE_ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The packaged configs (`configs/<group>/<Name>.yaml`), searched after a project's `conf/`. */
 export const PACKAGED_CONFIG_DIR: string = join(PACKAGE_ROOT, "configs");
@@ -29,15 +29,4 @@ export function packageVersion(): string {
 export function configSearchPath(configPath?: string, cwd: string = process.cwd()): string[] {
   const local = resolve(cwd, configPath ?? LOCAL_CONFIG_DIRNAME);
   return local === PACKAGED_CONFIG_DIR ? [local] : [local, PACKAGED_CONFIG_DIR];
-}
-
-/**
- * The compiled worker module forked by the local executor. From `dist/` it is the sibling file;
- * from the TypeScript sources (tests) it is the built copy in `dist/`, which `npm test` builds first.
- */
-export function workerModulePath(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = here.replace(/paths\.(ts|js)$/, "worker.js");
-  if (here.endsWith(".js") && existsSync(sibling)) return sibling;
-  return join(PACKAGE_ROOT, "dist", "experiments", "worker.js");
 }

@@ -1,8 +1,8 @@
 import type { Dataset, SubsetName } from "../data/types.js";
-import { sortLabels } from "./charts.js";
-import { escapeHtml, table } from "./html.js";
-import { encodePng, imageToPixels } from "./png.js";
-import type { ScoreData } from "./results.js";
+import { sortLabels } from "../plots/charts.js";
+import { escapeHtml, table } from "../plots/html.js";
+import { encodePng, imageToPixels } from "../plots/png.js";
+import type { ScoreData } from "./collect.js";
 
 /**
  * The easiest and hardest samples of each class as small inline PNGs, so a reader sees what a score
