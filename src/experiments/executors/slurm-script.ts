@@ -13,14 +13,22 @@ export const SlurmSettingsSchema = z
   .object({
     /** `--partition`; default the cluster's default partition. */
     partition: z.string().min(1).optional(),
-    /** `--time`, e.g. "02:00:00" or "1-00:00:00". */
-    time: z.string().regex(TIME, "a SLURM time limit such as 30, 02:00:00 or 1-00:00:00").optional(),
+    /** `--time`: minutes, or e.g. "02:00:00" or "1-00:00:00". */
+    time: z
+      .union([
+        z.number().int().positive(),
+        z.string().regex(TIME, "a SLURM time limit such as 30, 02:00:00 or 1-00:00:00"),
+      ])
+      .transform(String)
+      .optional(),
     /** `--cpus-per-task`. */
     cpus: z.number().int().positive().default(1),
-    /** `--mem`, e.g. "4G". */
+    /** `--mem`: megabytes, or e.g. "4G". */
     mem: z
-      .string()
-      .regex(/^\d+[KMGT]?$/, "a memory size such as 4000M or 4G")
+      .union([
+        z.number().int().positive().transform((mb) => `${mb}M`),
+        z.string().regex(/^\d+[KMGT]?$/, "a memory size such as 4000M or 4G"),
+      ])
       .optional(),
     /** `--gpus` (a count, or type:count such as "a100:1"). */
     gpus: z.union([z.number().int().positive(), z.string().regex(/^[\w.-]+:\d+$|^\d+$/)]).optional(),
