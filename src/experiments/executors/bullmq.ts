@@ -61,14 +61,19 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on("error", () => {});
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, ...) says more than the client's "closed".
+  let socketError: Error | undefined;
+  client.on("error", (error: Error) => {
+    socketError ??= error;
+  });
   try {
     await client.connect();
     const pong = await client.ping();
     if (pong !== "PONG") throw new Error(`PING answered '${pong}'`);
   } catch (error) {
+    const reason = socketError?.message || (error as Error).message || String(error);
     throw new CurriculaError(
-      `cannot reach Redis at ${url}: ${(error as Error).message || String(error)} ` +
+      `cannot reach Redis at ${url}: ${reason} ` +
         "(start redis-server, or pass the right --redis / CURRICULA_REDIS_URL)",
     );
   } finally {
@@ -140,11 +145,12 @@ export class BullMQExecutor implements Executor {
           log?.(`  ${specs[i]?.name}: its worker stopped answering; another worker takes it over`);
       });
       queueEvents.on("retries-exhausted", () => {});
+      log?.(`queueing ${specs.length} run(s) on ${name} at ${this.options.url}`);
       const jobs: Job<QueueJobData, RunOutcome>[] = [];
       for (const [i, spec] of specs.entries()) {
         jobs.push(await addRunJob(queue, spec, ids[i] as string, this.options.jobOptions));
       }
-      log?.(`queued ${jobs.length} run(s) on ${name} at ${this.options.url}; waiting for workers`);
+      log?.(`queued ${jobs.length} run(s); waiting for workers (curricula worker --redis ${this.options.url})`);
       return await Promise.all(
         jobs.map(async (job, i) => {
           const spec = specs[i] as RunSpec;
