@@ -53,8 +53,15 @@ describe("--executor bullmq with two workers, one killed mid-run", () => {
     const reference = cliAsync(["train", ...SWEEP, "--jobs", "2"], local);
     const first = startWorker(pool);
     const second = startWorker(pool);
-    await until("both workers", () => [first, second].every((w) => w.output.join("").includes("on queue")), 60_000);
-    const submit = cliAsync(["train", ...SWEEP, "--executor", "bullmq", "--redis", url, "--queue", queue], pool);
+    await until(
+      "both workers",
+      () => [first, second].every((w) => w.output.join("").includes("on queue")),
+      60_000,
+    );
+    const submit = cliAsync(
+      ["train", ...SWEEP, "--executor", "bullmq", "--redis", url, "--queue", queue],
+      pool,
+    );
 
     // Kill the first worker once its run has a checkpoint but no result yet.
     const training = join(pool, "results", "default", "training");

@@ -23,7 +23,9 @@ function startService(script: "slurm" | "redis", variable: string): string {
   const r = spawnSync("bash", [join(ROOT, ".ci", "services", `${script}.sh`), "start"], { encoding: "utf8" });
   const value = new RegExp(`export ${variable}=(\\S+)`).exec(r.stdout ?? "")?.[1];
   if (r.status !== 0 || !value) {
-    throw new Error(`could not start ${script} with .ci/services/${script}.sh start:\n${r.stderr}${r.stdout}`);
+    throw new Error(
+      `could not start ${script} with .ci/services/${script}.sh start:\n${r.stderr}${r.stdout}`,
+    );
   }
   process.env[variable] = value;
   return value;
@@ -53,7 +55,11 @@ export function cli(args: readonly string[], cwd: string, env: Record<string, st
 }
 
 /** Runs the CLI asynchronously (several at once, e.g. a local reference run beside a cluster run). */
-export function cliAsync(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+export function cliAsync(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: "1", ...env } });
     let stdout = "";
@@ -99,7 +105,11 @@ export function slurmJobCount(): number {
   return new Set(r.stdout.split("\n").filter(Boolean)).size;
 }
 
-export async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | false,
+  timeoutMs = 120_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = fn();

@@ -36,7 +36,10 @@ describe("--executor slurm: checkpoint and requeue before the time limit", () =>
     mkdirSync(local);
     mkdirSync(slurm);
     const reference = cliAsync(["train", ...RUN], local);
-    const submit = cli(["train", ...RUN, "--executor", "slurm", "slurm.time=10", "slurm.signal_seconds=120"], slurm);
+    const submit = cli(
+      ["train", ...RUN, "--executor", "slurm", "slurm.time=10", "slurm.signal_seconds=120"],
+      slurm,
+    );
     expect(submit.code, submit.stderr).toBe(0);
     expect(submit.stderr).toMatch(/1 submitted/);
     const job = /submitted job array (\d+)/.exec(submit.stderr)?.[1] as string;

@@ -61,7 +61,14 @@ describe("slurm settings", () => {
     expect(script).toContain(`if [ "$rc" -eq ${REQUEUE_EXIT_CODE} ]; then`);
     expect(script).toMatch(/scontrol requeue/);
     expect(script.indexOf("module load cuda")).toBeLessThan(script.indexOf("slurm-task.js"));
-    const plain = batchScript({ settings, jobName: "j", tasks: 1, cwd: "/x", command: ["a"], requeue: false });
+    const plain = batchScript({
+      settings,
+      jobName: "j",
+      tasks: 1,
+      cwd: "/x",
+      command: ["a"],
+      requeue: false,
+    });
     expect(plain).not.toMatch(/--signal|--requeue|scontrol requeue/);
   });
 

@@ -150,7 +150,9 @@ export class BullMQExecutor implements Executor {
       for (const [i, spec] of specs.entries()) {
         jobs.push(await addRunJob(queue, spec, ids[i] as string, this.options.jobOptions));
       }
-      log?.(`queued ${jobs.length} run(s); waiting for workers (curricula worker --redis ${this.options.url})`);
+      log?.(
+        `queued ${jobs.length} run(s); waiting for workers (curricula worker --redis ${this.options.url})`,
+      );
       return await Promise.all(
         jobs.map(async (job, i) => {
           const spec = specs[i] as RunSpec;

@@ -26,7 +26,11 @@ export const SlurmSettingsSchema = z
     /** `--mem`: megabytes, or e.g. "4G". */
     mem: z
       .union([
-        z.number().int().positive().transform((mb) => `${mb}M`),
+        z
+          .number()
+          .int()
+          .positive()
+          .transform((mb) => `${mb}M`),
         z.string().regex(/^\d+[KMGT]?$/, "a memory size such as 4000M or 4G"),
       ])
       .optional(),
