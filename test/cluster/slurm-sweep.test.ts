@@ -66,6 +66,24 @@ describe("--executor slurm: a 4-seed sweep", () => {
     expect(r.stdout).toMatch(/4 run\(s\): 0 queued, 0 running, 4 done, 0 failed/);
   });
 
+  it("curriculum --executor slurm scores as locally does", async () => {
+    const run = "run_name=Digits_FFNN_Adam_0.001_32_epoch_3_None_None_N_N_None_None_1_0_1";
+    const args = ["curriculum", "curriculum/scoring=CELoss,FirstIteration", `curriculum.scoring.${run}`];
+    const [l, s] = await Promise.all([
+      cliAsync(args, local),
+      cliAsync([...args, "--executor", "slurm", "--wait"], slurm),
+    ]);
+    expect(l.code, l.stderr).toBe(0);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/submitted job array \d+: score-CELoss, score-FirstIteration/);
+    expect(s.stderr).toMatch(/submitted the correlation as job \d+ \(after \d+\)/);
+    const scores = (rel: string) => rel.endsWith(".csv");
+    const a = join(local, "results", "default", "curriculum");
+    const b = join(slurm, "results", "default", "curriculum");
+    expect(readdirSync(b)).toEqual(expect.arrayContaining(["CELoss", "FirstIteration", "correlation_matrix.csv"]));
+    expect(differingFiles(a, b, scores)).toEqual([]);
+  });
+
   it("a rerun submits no job", () => {
     const before = slurmJobCount();
     const r = cli(["train", ...SWEEP, "--executor", "slurm"], slurm);
@@ -80,7 +98,8 @@ describe("--executor slurm: a 4-seed sweep", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/4 run folder\(s\) hold runs of a different config; nothing was trained/);
     expect(slurmJobCount()).toBe(before);
-    expect(readdirSync(join(slurm, "results", "default", "jobs", "slurm"))).toHaveLength(1);
+    const batches = readdirSync(join(slurm, "results", "default", "jobs", "slurm"));
+    expect(batches.filter((b) => b.includes("-train-"))).toHaveLength(1);
   });
 });
 
