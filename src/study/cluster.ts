@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
-import { FlowProducer, type FlowJob, type Job, Queue, QueueEvents, WaitingChildrenError } from "bullmq";
+import { type FlowJob, FlowProducer, type Job, Queue, QueueEvents, WaitingChildrenError } from "bullmq";
 import { train } from "../experiments/api.js";
 import {
   checkRedis,

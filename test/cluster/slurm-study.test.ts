@@ -21,7 +21,7 @@ function shortStudy(): string {
     .replace("eval_frequency: 34", "eval_frequency: 17")
     .replace("save_frequency: 34", "save_frequency: 17")
     .replace("seeds: [1, 2, 3]", "seeds: [1, 2]")
-    .replace(/^scoring:\n(?:  .*\n|    .*\n)+/m, "scoring:\n  CELoss: {}\n  Random: {}\n")
+    .replace(/^scoring:\n(?: {2}.*\n| {4}.*\n)+/m, "scoring:\n  CELoss: {}\n  Random: {}\n")
     .replace(
       "orderings: [Curriculum, AntiCurriculum, RandomCurriculum]",
       "orderings: [Curriculum, AntiCurriculum]",

@@ -80,7 +80,9 @@ describe("--executor slurm: a 4-seed sweep", () => {
     const scores = (rel: string) => rel.endsWith(".csv");
     const a = join(local, "results", "default", "curriculum");
     const b = join(slurm, "results", "default", "curriculum");
-    expect(readdirSync(b)).toEqual(expect.arrayContaining(["CELoss", "FirstIteration", "correlation_matrix.csv"]));
+    expect(readdirSync(b)).toEqual(
+      expect.arrayContaining(["CELoss", "FirstIteration", "correlation_matrix.csv"]),
+    );
     expect(differingFiles(a, b, scores)).toEqual([]);
   });
 

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { type Job, Worker } from "bullmq";
+import { PACKAGE_ROOT } from "../../config/package.js";
 import { CurriculaError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
-import { LocalProcessExecutor } from "./local.js";
-import { PACKAGE_ROOT } from "../../config/package.js";
 import type { RunOutcome } from "../run-spec.js";
 import { checkRedis, connect, DEFAULT_QUEUE, type QueueJobData } from "./bullmq.js";
+import { LocalProcessExecutor } from "./local.js";
 
 /**
  * `curricula worker`: takes jobs from the queue and runs them, `concurrency` at a time. Each run

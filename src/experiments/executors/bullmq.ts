@@ -3,8 +3,8 @@ import { type Job, Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { CurriculaError, UsageError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
-import type { Executor, ExecutorEvents } from "./local.js";
 import type { RunOutcome, RunSpec } from "../run-spec.js";
+import type { Executor, ExecutorEvents } from "./local.js";
 import type { ClusterCommand } from "./slurm.js";
 
 /**

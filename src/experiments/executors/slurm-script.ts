@@ -125,13 +125,17 @@ export function batchScript(options: BatchScriptOptions): string {
     ...sbatchLines(settings),
   ];
   if (options.requeue) header.push(`#SBATCH --signal=B:USR1@${settings.signal_seconds}`, "#SBATCH --requeue");
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion
   const task = '"${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}"';
+  const banner =
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion
+    'echo "[$(date -Is)] task ${SLURM_ARRAY_TASK_ID:-0} of job ${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID} on $(hostname) (restart ${SLURM_RESTART_COUNT:-0})"';
   return `${[
     ...header,
     "",
     "# Written by curricula; the folder of this script holds the job's inputs, logs and task states.",
     "set -u",
-    `echo "[$(date -Is)] task ${"${SLURM_ARRAY_TASK_ID:-0}"} of job ${"${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}"} on $(hostname) (restart ${"${SLURM_RESTART_COUNT:-0}"})"`,
+    banner,
     ...settings.setup,
     `cd ${shellQuote(options.cwd)} || exit 1`,
     "interrupted=0",

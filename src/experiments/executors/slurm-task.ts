@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { writeLine } from "../../util/progress.js";
 import { PACKAGE_ROOT } from "../../config/package.js";
-import { describeError, executeSpec, releaseHeldLocks, type RunOutcome, type RunSpec } from "../run-spec.js";
-import { REQUEUE_EXIT_CODE } from "./slurm-script.js";
+import { writeLine } from "../../util/progress.js";
+import { describeError, executeSpec, type RunOutcome, type RunSpec, releaseHeldLocks } from "../run-spec.js";
 import { type BatchFile, outcomePath, readJson, type TaskFile, writeJson } from "./slurm.js";
+import { REQUEUE_EXIT_CODE } from "./slurm-script.js";
 
 /**
  * What one SLURM array task runs: `node slurm-task.js <batch folder>` with the task number in

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { PACKAGE_ROOT } from "../../config/package.js";
 import { isRunFinished } from "../../results/run-folder.js";
 import { writeFileAtomicSync } from "../../util/atomic.js";
 import { CurriculaError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
-import type { Executor, ExecutorEvents } from "./local.js";
-import { PACKAGE_ROOT } from "../../config/package.js";
 import type { RunOutcome, RunSpec } from "../run-spec.js";
+import type { Executor, ExecutorEvents } from "./local.js";
 import { ACTIVE_STATES, checkPartitions, type JobState, queryJobs, sbatch } from "./slurm-commands.js";
 import { arraySpec, batchScript, parseSlurmSettings, type SlurmSettings } from "./slurm-script.js";
 
@@ -323,7 +323,9 @@ export class SlurmExecutor implements Executor {
       });
     }
     if (!this.options.wait) {
-      outcomes.forEach((o, i) => events.onEnd?.(o as RunOutcome, i, specs.length));
+      outcomes.forEach((o, i) => {
+        events.onEnd?.(o as RunOutcome, i, specs.length);
+      });
       return outcomes as RunOutcome[];
     }
     await this.waitForRuns(specs, outcomes as RunOutcome[], events);

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { experimentDir, trainingDir } from "../../config/naming.js";
 import { isRunFinished } from "../../results/run-folder.js";
 import { CurriculaError } from "../../util/errors.js";
-import { experimentDir, trainingDir } from "../../config/naming.js";
 import { lockPath } from "../run-spec.js";
-import { ACTIVE_STATES, type JobState, queryJobs } from "./slurm-commands.js";
 import { listBatches, readTaskFile, type SubmittedFile, taskId, taskLog } from "./slurm.js";
+import { ACTIVE_STATES, type JobState, queryJobs } from "./slurm-commands.js";
 
 /**
  * What `curricula status` shows: every run of an experiment (its folder, or a SLURM batch that will
@@ -122,7 +122,7 @@ export function experimentStatus(resultsDir: string, experimentId: string): Expe
       const holder = lockHolder(dir);
       if (isRunFinished(dir)) {
         runs.set(dir, { ...(known ?? { kind: "run", name }), state: "done", detail: undefined });
-      } else if (holder && (!known || known.state !== "running")) {
+      } else if (holder && known?.state !== "running") {
         runs.set(dir, {
           ...(known ?? { kind: "run", name }),
           state: "running",
