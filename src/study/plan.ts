@@ -2,7 +2,8 @@ import { cpSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { composeGrid, loadGroupConfig } from "../config/compose.js";
-import { aggregatedName, experimentDir, runName } from "../config/naming.js";
+import { experimentDir, STUDY_FILES } from "../config/layout.js";
+import { aggregatedName, runName } from "../config/naming.js";
 import type { RunConfig } from "../config/schema.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { ConfigError } from "../util/errors.js";
@@ -82,7 +83,7 @@ export async function planStudy(
   options: { write?: boolean } = {},
 ): Promise<StudyPlan> {
   const expDir = resolve(cwd, experimentDir(study.results_dir, study.experiment_id));
-  const confDir = join(expDir, "study", "conf");
+  const confDir = join(expDir, STUDY_FILES.conf);
   // write: false (a cluster's stage job) reuses the configs the submitting command generated.
   const write = options.write !== false || !existsSync(confDir);
   mkdirSync(confDir, { recursive: true });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
 import { PACKAGE_ROOT } from "../config/package.js";
 import { postprocess, train } from "../experiments/api.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
@@ -98,7 +99,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       run: () => runCli(args, cwd, `score-${fn}`, log),
     });
   }
-  const curriculumDir = join(plan.experimentDir, "curriculum");
+  const curriculumDir = join(plan.experimentDir, CURRICULUM_DIRNAME);
   stages.push({
     name: "correlation",
     phase: 3,
@@ -207,7 +208,7 @@ function hookSignals(): () => void {
 
 /** `<experiment>/study/state.yaml`. */
 export function studyStatePath(plan: StudyPlan): string {
-  return join(plan.experimentDir, "study", "state.yaml");
+  return join(plan.experimentDir, STUDY_FILES.state);
 }
 
 /** The recorded stages of a study. */
@@ -275,7 +276,7 @@ export async function runStage(plan: StudyPlan, name: string, options: StudyRunO
 export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): Promise<StudyRunResult> {
   const log = options.log ?? writeLine;
   const stages = studyStages(plan, { ...options, log });
-  const statePath = join(plan.experimentDir, "study", "state.yaml");
+  const statePath = join(plan.experimentDir, STUDY_FILES.state);
   const state: StudyState = existsSync(statePath) ? readYaml<StudyState>(statePath) : { stages: {} };
   state.stages ??= {};
   const isDone = (s: Stage) => stageDone(state, s);
@@ -346,6 +347,6 @@ async function runPhases(
       );
     }
   }
-  if (plan.study.report) result.report = join(plan.experimentDir, "report.html");
+  if (plan.study.report) result.report = join(plan.experimentDir, REPORT_FILE);
   return result;
 }

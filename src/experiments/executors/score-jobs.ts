@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { type FlowJob, FlowProducer, QueueEvents } from "bullmq";
 import { composeGrid } from "../../config/compose.js";
-import { experimentDir } from "../../config/naming.js";
+import { experimentDir } from "../../config/layout.js";
 import { ScoreConfigSchema } from "../../scoring/score.js";
 import { CurriculaError, UsageError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";

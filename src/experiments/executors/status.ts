@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { experimentDir, trainingDir } from "../../config/naming.js";
+import { experimentDir, trainingDir } from "../../config/layout.js";
 import { isRunFinished } from "../../results/run-folder.js";
 import { CurriculaError } from "../../util/errors.js";
 import { lockPath } from "../run-spec.js";

@@ -1,15 +1,11 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { cartesian } from "../../config/compose.js";
+import { buildForRun, trainRun } from "../../assembly/train-run.js";
+import { cartesian, loadGroupConfig } from "../../config/compose.js";
+import { formatNumber } from "../../config/naming.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
-import { formatNumber, loadGroupConfig } from "../../experiments/index.js";
-import {
-  balancedClassWeights,
-  checkpointDir,
-  perSampleCrossEntropy,
-  trainRun,
-  validateRunConfig,
-} from "../../training/index.js";
+import { checkpointDir } from "../../results/run-folder.js";
+import { balancedClassWeights, perSampleCrossEntropy, validateRunConfig } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
@@ -133,8 +129,7 @@ export class CVLoss extends AbstractScore {
   async score(run: AtomicRun): Promise<ScoreResult> {
     const config = validateRunConfig(run.config);
     const runDir = join(this.context.outputDirectory, run.name);
-    const data = await import("../../data/index.js");
-    const dataset = await data.createDataset(config.dataset, parseSeed(config.seed).data);
+    const { dataset } = await buildForRun(config);
     const subset = dataset.subset("train");
     const folds = crossValidationFolds(
       subset.size,
