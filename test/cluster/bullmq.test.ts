@@ -103,7 +103,7 @@ describe("--executor bullmq with two workers, one killed mid-run", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/All 4 run\(s\) finished already; nothing to train/);
     second.child.kill("SIGTERM");
-  });
+  }, 300_000);
 });
 
 describe("--executor bullmq: bad input", () => {

@@ -77,5 +77,5 @@ describe("--executor slurm: checkpoint and requeue before the time limit", () =>
     }
     const status = cli(["status", "results", "default"], slurm);
     expect(status.stdout).toMatch(/1 run\(s\): 0 queued, 0 running, 1 done, 0 failed/);
-  });
+  }, 300_000);
 });

@@ -83,5 +83,5 @@ describe("curricula study --executor slurm", () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.stderr).toMatch(/Every stage finished already; nothing to submit/);
     expect(slurmJobCount()).toBe(before);
-  });
+  }, 300_000);
 });

@@ -84,7 +84,7 @@ describe("--executor slurm: a 4-seed sweep", () => {
       expect.arrayContaining(["CELoss", "FirstIteration", "correlation_matrix.csv"]),
     );
     expect(differingFiles(a, b, scores)).toEqual([]);
-  });
+  }, 240_000);
 
   it("a rerun submits no job", () => {
     const before = slurmJobCount();
