@@ -109,6 +109,17 @@ export const RunConfigSchema = z
     scheduler: SchedulerConfigSchema.default({ id: "None", type: "None" }),
     augmentation: AugmentationConfigSchema.default({ id: "None" }),
     curriculum: CurriculumConfigSchema.default(structuredClone(NONE_CURRICULUM) as never),
+    /**
+     * How the run is computed, not what it is (none of them enters the run name or the comparison
+     * with a saved config): the engine (auto = torch when it is built and loads, else wasm), the
+     * device (torch only) and libtorch's thread count (null = all cores; wasm always uses one).
+     */
+    engine: z.enum(["auto", "wasm", "torch"]).default("wasm"),
+    device: z
+      .string()
+      .regex(/^(cpu|cuda|cuda:\d+)$/, "expected cpu, cuda or cuda:N")
+      .default("cpu"),
+    threads: z.number().int().positive().nullable().default(null),
   })
   .passthrough();
 

@@ -10,6 +10,7 @@ import {
 import { runDir as runDirOf, runName, trainingDir } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
 import type { RunConfig } from "../config/schema.js";
+import { CHECKPOINT_FILE_NAMES } from "../engine/checkpoint.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { configDifferences } from "../training/checkpoint.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
@@ -456,13 +457,7 @@ export function removeRuns(resultsDir: string, experimentId: string, names: read
 }
 
 /** Model-state files the trainer writes into iteration folders and `_best/`. */
-export const STATE_FILES = [
-  "model.json",
-  "weights.bin",
-  "optimizer.json",
-  "optimizer.bin",
-  "trainer_state.json",
-];
+export const STATE_FILES = [...CHECKPOINT_FILE_NAMES, "trainer_state.json"];
 
 export interface RmStatesOptions {
   /** Also delete `_best/` states (kept by default: scoring loads them). */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type RunConfig, RunConfigSchema } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
+import { hasModelCheckpoint } from "../engine/checkpoint.js";
 import type { MetricValues } from "../training/types.js";
 
 /**
@@ -19,7 +20,6 @@ export const RUN_FILES = {
   bestResults: "best_results.yaml",
   testHolistic: "test_holistic.yaml",
   trainerState: "trainer_state.json",
-  modelJson: "model.json",
   best: "_best",
   test: "_test",
   /** Hard links to `_best` as of the last checkpoint; lets a resumed run restore `_best`. Removed when the run finishes. */
@@ -70,7 +70,7 @@ export function listIterations(runDir: string): { iteration: number; dir: string
     const parsed = parseIterationDirName(entry.name);
     if (!parsed) continue;
     const dir = join(runDir, entry.name);
-    out.push({ iteration: parsed.iteration, dir, hasModel: existsSync(join(dir, RUN_FILES.modelJson)) });
+    out.push({ iteration: parsed.iteration, dir, hasModel: hasModelCheckpoint(dir) });
   }
   return out.sort((a, b) => a.iteration - b.iteration);
 }
@@ -110,15 +110,15 @@ export function bestIteration(runDir: string): number {
 export function checkpointDir(runDir: string, stop: "best" | "last"): string {
   if (stop === "best") {
     const dir = join(runDir, RUN_FILES.best);
-    if (!existsSync(join(dir, RUN_FILES.modelJson))) {
-      throw new DataError(`${dir}: no ${RUN_FILES.modelJson} (expected the best model of a finished run)`);
+    if (!hasModelCheckpoint(dir)) {
+      throw new DataError(`${dir}: no saved model (expected the best model of a finished run)`);
     }
     return dir;
   }
   if (stop !== "last") throw new ConfigError("stop", `must be 'best' or 'last', got '${String(stop)}'`);
   const withModel = listIterations(runDir).filter((it) => it.hasModel);
   const last = withModel[withModel.length - 1];
-  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${RUN_FILES.modelJson}`);
+  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a saved model`);
   return last.dir;
 }
 

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { z } from "zod";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
+import { hasModelCheckpoint } from "../engine/checkpoint.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
 import {
   checkAligned,
@@ -236,7 +237,7 @@ export abstract class AbstractScore {
     return this.named;
   }
 
-  /** Loads the network saved in a folder (model.json + weights.bin), in eval mode. */
+  /** Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval mode. */
   protected async loadNetwork(dir: string): Promise<Network> {
     const engine = await import("../engine/index.js");
     await engine.initEngine();
@@ -314,7 +315,7 @@ export abstract class AbstractScore {
       dataset.outputDim,
     );
     if (saved) return saved;
-    if (!existsSync(join(iterationDir, "model.json"))) return null;
+    if (!hasModelCheckpoint(iterationDir)) return null;
     const network = await this.loadNetwork(iterationDir);
     try {
       return await this.logitsOf(network, subset, this.batchSizeFor(config));

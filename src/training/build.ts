@@ -1,6 +1,13 @@
 import { type DatasetConfig, parseSeed, type RunConfig, RunConfigSchema } from "../config/schema.js";
 import type { Dataset } from "../data/types.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
+
+/** The engine a run asks for (its config's `engine`, `device`, `threads`). */
+export interface EngineRequest {
+  engine: RunConfig["engine"];
+  device: string;
+  threads: number | null;
+}
 import { ConfigError } from "../util/errors.js";
 
 /**
@@ -9,7 +16,7 @@ import { ConfigError } from "../util/errors.js";
  * that run-folder readers (`isRunFinished`, `listIterations`, ...) never load TF.js.
  */
 export interface TrainerDeps {
-  initEngine(): Promise<EngineInfo>;
+  initEngine(request?: EngineRequest): Promise<EngineInfo>;
   createDataset(config: DatasetConfig, seed: number): Promise<Dataset>;
   createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network;
   loadNetwork(dir: string, optimizer?: OptimizerSpec | null): Promise<Network>;
@@ -20,7 +27,7 @@ export async function defaultDeps(): Promise<TrainerDeps> {
   const engine = await import("../engine/index.js");
   const data = await import("../data/index.js");
   return {
-    initEngine: () => engine.initEngine(),
+    initEngine: (request) => engine.initEngine(request ?? {}),
     createDataset: (config, seed) => data.createDataset(config, seed),
     createNetwork: (spec, optimizer, seed) => engine.createNetwork(spec, optimizer, seed),
     loadNetwork: (dir, optimizer) => engine.loadNetwork(dir, optimizer),

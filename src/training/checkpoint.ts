@@ -49,8 +49,12 @@ export interface TrainerState {
   trainPositionsHash: string | null;
 }
 
-/** Keys that do not change results and may differ between the saved and the requested config. */
-const RESULT_NEUTRAL_KEYS = ["progress_bar"] as const;
+/**
+ * Keys that may differ between the saved and the requested config: they say how a run is computed,
+ * not which run it is. A finished run is reused whichever engine trained it (hardware.yaml records
+ * which); an unfinished one resumes only on the engine that wrote its checkpoints (the trainer checks).
+ */
+const RESULT_NEUTRAL_KEYS = ["progress_bar", "engine", "device", "threads"] as const;
 
 function comparable(config: unknown): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(config ?? {})) as Record<string, unknown>;

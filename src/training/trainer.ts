@@ -24,7 +24,7 @@ import {
   type TrainerState,
 } from "./checkpoint.js";
 import { criterionClassWeights } from "./criteria.js";
-import { hardwareInfo } from "./hardware.js";
+import { hardwareInfo, refuseOtherEngine } from "./hardware.js";
 import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
 import { optimizerSpecFor } from "./optimizer.js";
 import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
@@ -155,7 +155,11 @@ class Trainer implements TrainContext {
     plan: RunFolderPlan,
   ): Promise<Trainer> {
     const seeds = parseSeed(config.seed);
-    const engineInfo = await deps.initEngine();
+    const engineInfo = await deps.initEngine({
+      engine: config.engine,
+      device: config.device,
+      threads: config.threads,
+    });
     const dataset = options.dataset ?? (await deps.createDataset(config.dataset, seeds.data));
     const fullTrain = dataset.subset("train");
     const train = options.trainPositions ? restrictSubset(fullTrain, options.trainPositions) : fullTrain;
@@ -164,6 +168,7 @@ class Trainer implements TrainContext {
     const optimizer = optimizerSpecFor(config);
     let network: Network;
     if (plan.kind === "resume") {
+      await refuseOtherEngine(plan.dir, engineInfo);
       network = await deps.loadNetwork(plan.dir, optimizer);
       await network.loadOptimizerState(plan.dir);
       network.setRngState(plan.state.networkRng);
