@@ -3,7 +3,7 @@
 //      LIBTORCH_CXX11_ABI=0 for a pre-cxx11-ABI build (default 1);
 //   2. Debian's libtorch-dev (headers under /usr/include/torch, libraries in /usr/lib/<triplet>);
 //   3. the libtorch inside a Python `torch` installation (PYTHON, else python3, else /usr/bin/python3),
-//      so a CUDA build of PyTorch gives a CUDA engine.
+//      so a CUDA build of PyTorch gives a CUDA engine; LIBTORCH_USE_PYTORCH=1 asks Python before Debian.
 // `node find-libtorch.mjs` prints what it found as JSON; `--gyp <key>` prints one binding.gyp list.
 // The result can be passed in CURRICULA_LIBTORCH (JSON) so that node-gyp does not search twice.
 import { execFileSync } from "node:child_process";
@@ -102,7 +102,8 @@ function fromPython(env) {
 /** What to compile and link against; throws an Error whose message says what to install. */
 export function findLibtorch(env = process.env) {
   if (env.CURRICULA_LIBTORCH) return JSON.parse(env.CURRICULA_LIBTORCH);
-  const found = fromEnv(env) ?? fromDebian() ?? fromPython(env);
+  const pythonFirst = env.LIBTORCH_USE_PYTORCH === "1";
+  const found = fromEnv(env) ?? (pythonFirst ? fromPython(env) : fromDebian()) ?? (pythonFirst ? fromDebian() : fromPython(env));
   if (!found) throw new Error(`libtorch not found: ${INSTALL_HINT}`);
   return found;
 }
