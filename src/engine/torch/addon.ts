@@ -44,13 +44,27 @@ export const TORCH_INSTALL_HINT =
   "install libtorch (Debian: apt-get install libtorch-dev libopenblas0-pthread; or set LIBTORCH, or have PyTorch " +
   "installed for python3), then run 'npm run build:torch' in the curricula folder (docs/engine.md, 'The torch engine')";
 
-/** The package root: src/engine/torch or dist/engine/torch, three levels up. */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/**
+ * The package root: the nearest folder above this module with native/torch/binding.gyp (this module
+ * runs from src/, dist/ or a compiled copy such as the benchmarks' under node_modules/.cache).
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, "native", "torch", "binding.gyp"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+}
 
 /** Where the addon is: CURRICULA_TORCH_ADDON, else the node-gyp build folder. */
 export function addonPath(): string {
   const override = process.env.CURRICULA_TORCH_ADDON;
-  return override ? resolve(override) : join(ROOT, "native", "torch", "build", "Release", "curricula_torch.node");
+  return override
+    ? resolve(override)
+    : join(packageRoot(), "native", "torch", "build", "Release", "curricula_torch.node");
 }
 
 let status: AddonStatus | null = null;
