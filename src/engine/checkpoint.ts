@@ -1,6 +1,6 @@
 /**
- * Checkpoints: the one module that names, writes and reads model and optimiser files, for every
- * engine. It imports no tensor library, so run-folder readers can use it.
+ * Checkpoints: the one module that writes and reads model and optimiser files, for every engine
+ * (their names are in src/config/layout.ts). It imports no tensor library, so run-folder readers can use it.
  *
  * - `model.safetensors`: the parameters and buffers with PyTorch's names and layouts (`linear0.weight`
  *   [out, in], `conv0.weight` [out, in, kh, kw], batch norm's `weight`, `bias`, `running_mean`,
@@ -24,6 +24,7 @@ import {
   type ParameterSet,
   type ParameterTensor,
 } from "../models/index.js";
+import { MODEL_FILES } from "../config/layout.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
@@ -32,14 +33,8 @@ import { decodeSafeTensors, encodeSafeTensors, type SafeTensor } from "./safeten
 import type { EngineName, NetworkSpec, OptimizerSpec } from "./types.js";
 
 
-export const CHECKPOINT_FILES = {
-  model: "model.safetensors",
-  optimizer: "optimizer.safetensors",
-  legacyModel: "model.json",
-  legacyWeights: "weights.bin",
-  legacyOptimizer: "optimizer.json",
-  legacyOptimizerWeights: "optimizer.bin",
-} as const;
+/** The checkpoint's file names (spelled in the results-tree layout module). */
+export const CHECKPOINT_FILES = MODEL_FILES;
 
 /** Every file a checkpoint may consist of (for cleaning up model states). */
 export const CHECKPOINT_FILE_NAMES: readonly string[] = Object.values(CHECKPOINT_FILES);
