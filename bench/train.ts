@@ -249,7 +249,9 @@ async function main(): Promise<void> {
   }
   const infos: string[] = [];
   for (const engine of engines) {
-    infos.push(describeEngine(await initEngine({ engine, threads: engine === "torch" ? torchThreads : null })));
+    infos.push(
+      describeEngine(await initEngine({ engine, threads: engine === "torch" ? torchThreads : null })),
+    );
   }
   console.log(`curricula engines: ${infos.join("; ")}; ${seconds} s per measurement, best of ${repeats}`);
   console.log(`load average before: ${load()}`);

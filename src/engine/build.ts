@@ -12,8 +12,8 @@ import {
   oiToIo,
   type ParameterSet,
 } from "../models/index.js";
-import { tfjsVariable } from "./layouts.js";
 import { SeededConv2D, SeededDropout } from "./layers.js";
+import { tfjsVariable } from "./layouts.js";
 
 /** A tfjs layer for one described layer (weights zero until {@link setParameters}). */
 function tfLayer(layer: LayerDescription): tfl.layers.Layer {

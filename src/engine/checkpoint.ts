@@ -18,20 +18,19 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { MODEL_FILES } from "../config/layout.js";
 import {
   describeModel,
   type ModelDescription,
   type ParameterSet,
   type ParameterTensor,
 } from "../models/index.js";
-import { MODEL_FILES } from "../config/layout.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
 import { SLOT_TO_TORCH, tfjsTrainableNames, tfjsVariable } from "./layouts.js";
 import { decodeSafeTensors, encodeSafeTensors, type SafeTensor } from "./safetensors.js";
 import type { EngineName, NetworkSpec, OptimizerSpec } from "./types.js";
-
 
 /** The checkpoint's file names (spelled in the results-tree layout module). */
 export const CHECKPOINT_FILES = MODEL_FILES;
@@ -64,9 +63,7 @@ export interface OptimizerCheckpoint {
 
 /** True when `dir` holds a model checkpoint (either format). */
 export function hasModelCheckpoint(dir: string): boolean {
-  return (
-    existsSync(join(dir, CHECKPOINT_FILES.model)) || existsSync(join(dir, CHECKPOINT_FILES.legacyModel))
-  );
+  return existsSync(join(dir, CHECKPOINT_FILES.model)) || existsSync(join(dir, CHECKPOINT_FILES.legacyModel));
 }
 
 export async function writeModelCheckpoint(dir: string, checkpoint: ModelCheckpoint): Promise<void> {
@@ -103,7 +100,9 @@ export async function readModelCheckpoint(dir: string): Promise<ModelCheckpoint>
   }
   const { tensors, metadata } = decodeSafeTensors(await readFile(path), path);
   if (metadata.format !== FORMAT) {
-    throw new DataError(`${path}: __metadata__.format is ${JSON.stringify(metadata.format)}, expected '${FORMAT}'`);
+    throw new DataError(
+      `${path}: __metadata__.format is ${JSON.stringify(metadata.format)}, expected '${FORMAT}'`,
+    );
   }
   const spec = parseJson<NetworkSpec>(path, "spec", metadata.spec);
   const dropoutRng = parseJson<RngState>(path, "dropout_rng", metadata.dropout_rng);
@@ -130,7 +129,8 @@ export async function checkpointEngine(dir: string): Promise<EngineName> {
 
 export async function writeOptimizerCheckpoint(dir: string, checkpoint: OptimizerCheckpoint): Promise<void> {
   const tensors = new Map<string, SafeTensor>();
-  for (const [name, data] of checkpoint.slots) tensors.set(name, { dtype: "F32", shape: [data.length], data });
+  for (const [name, data] of checkpoint.slots)
+    tensors.set(name, { dtype: "F32", shape: [data.length], data });
   const bytes = encodeSafeTensors(tensors, {
     format: FORMAT,
     optimizer: JSON.stringify(checkpoint.optimizer),
@@ -194,7 +194,9 @@ function checkParameters(path: string, description: ModelDescription, params: Pa
     const p = params.get(name);
     if (!p) throw new DataError(`${path}: tensor '${name}' is missing`);
     if (p.shape.join(",") !== shape.join(",")) {
-      throw new DataError(`${path}: '${name}' has shape [${p.shape.join(", ")}], the model needs [${shape.join(", ")}]`);
+      throw new DataError(
+        `${path}: '${name}' has shape [${p.shape.join(", ")}], the model needs [${shape.join(", ")}]`,
+      );
     }
   }
 }
@@ -213,7 +215,10 @@ function expectedShapes(description: ModelDescription): [string, number[]][] {
           [`${l.name}.bias`, [l.outChannels]],
         ];
       case "batchnorm2d":
-        return ["weight", "bias", "running_mean", "running_var"].map((s) => [`${l.name}.${s}`, [l.numFeatures]]);
+        return ["weight", "bias", "running_mean", "running_var"].map((s) => [
+          `${l.name}.${s}`,
+          [l.numFeatures],
+        ]);
       default:
         return [];
     }
@@ -251,7 +256,8 @@ async function readLegacyModel(dir: string): Promise<ModelCheckpoint> {
     const values = all.subarray(offset, offset + size);
     offset += size;
     const mapped = tfjsVariable(description, w.name);
-    if (!mapped) throw new DataError(`${jsonPath}: weight '${w.name}' matches no layer of model ${spec.type}`);
+    if (!mapped)
+      throw new DataError(`${jsonPath}: weight '${w.name}' matches no layer of model ${spec.type}`);
     params.set(mapped.torchName, { shape: mapped.torchShape, data: mapped.toTorch(values.slice()) });
   }
   checkParameters(jsonPath, description, params);
@@ -272,7 +278,8 @@ async function readLegacyOptimizer(dir: string, description: ModelDescription): 
     step: number;
     slots: { slot: string; variable: number; variableName: string; offset: number; length: number }[];
   };
-  if (!existsSync(binPath)) throw new DataError(`${binPath}: missing next to ${CHECKPOINT_FILES.legacyOptimizer}`);
+  if (!existsSync(binPath))
+    throw new DataError(`${binPath}: missing next to ${CHECKPOINT_FILES.legacyOptimizer}`);
   const bytes = await readFile(binPath);
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const variables = tfjsTrainableNames(description);
@@ -281,9 +288,16 @@ async function readLegacyOptimizer(dir: string, description: ModelDescription): 
     const tfName = s.variableName || variables[s.variable];
     const mapped = tfName ? tfjsVariable(description, tfName) : null;
     const slot = SLOT_TO_TORCH[s.slot];
-    if (!mapped || !slot) throw new DataError(`${jsonPath}: slot '${s.slot}' of variable ${s.variable} matches no parameter`);
+    if (!mapped || !slot)
+      throw new DataError(`${jsonPath}: slot '${s.slot}' of variable ${s.variable} matches no parameter`);
     if (s.offset + s.length > all.length) throw new DataError(`${binPath}: shorter than ${jsonPath} says`);
     slots.set(`${mapped.torchName}.${slot}`, mapped.toTorch(all.slice(s.offset, s.offset + s.length)));
   }
-  return { optimizer: json.optimizer, learningRate: json.learningRate, step: json.step, slots, engine: "wasm" };
+  return {
+    optimizer: json.optimizer,
+    learningRate: json.learningRate,
+    step: json.step,
+    slots,
+    engine: "wasm",
+  };
 }

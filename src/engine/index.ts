@@ -14,7 +14,13 @@ import { buildTfModel } from "./build.js";
 import { readModelCheckpoint } from "./checkpoint.js";
 import { matMulTransposed as tfjsMatMulTransposed } from "./linalg.js";
 import { TfNetwork } from "./network.js";
-import { createTorchNetwork, initTorch, normaliseDevice, torchMatMulTransposed, torchStatus } from "./torch/index.js";
+import {
+  createTorchNetwork,
+  initTorch,
+  normaliseDevice,
+  torchMatMulTransposed,
+  torchStatus,
+} from "./torch/index.js";
 import type { EngineInfo, EngineName, Network, NetworkSpec, OptimizerSpec } from "./types.js";
 
 export { type BackendChoice, engineMemory, profileKernels } from "./backend.js";
@@ -63,7 +69,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
       `unknown engine '${choice}'; expected one of: ${ENGINE_CHOICES.join(", ")}`,
     );
   }
-  const device = options.device ?? (options.engine === undefined && active ? (active.device ?? "cpu") : "cpu");
+  const device =
+    options.device ?? (options.engine === undefined && active ? (active.device ?? "cpu") : "cpu");
   if (!DEVICE.test(device)) throw new ConfigError("device", `expected cpu, cuda or cuda:N, got '${device}'`);
   const threads = options.threads ?? null;
   if (threads !== null && !(Number.isInteger(threads) && threads >= 1)) {
@@ -79,7 +86,11 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     );
   }
   if (engine === "torch") {
-    if (active?.engine === "torch" && active.device === normaliseDevice(device) && (threads === null || threads === active.threads)) {
+    if (
+      active?.engine === "torch" &&
+      active.device === normaliseDevice(device) &&
+      (threads === null || threads === active.threads)
+    ) {
       return active;
     }
     active = initTorch(device, threads);
@@ -201,7 +212,13 @@ export async function listEngines(): Promise<EngineListing[]> {
       detail: `TensorFlow.js WebAssembly backend, ${info.simd ? "SIMD" : "no SIMD"}, 1 thread`,
     };
   } catch (error) {
-    wasm = { name: "wasm", usable: false, version: `tfjs ${tf.version_core}`, devices: [], detail: (error as Error).message };
+    wasm = {
+      name: "wasm",
+      usable: false,
+      version: `tfjs ${tf.version_core}`,
+      devices: [],
+      detail: (error as Error).message,
+    };
   }
   const torch = torchStatus();
   return [

@@ -5,7 +5,7 @@
  * running_mean, running_var. Pure functions (no tensor library), shared by the tfjs engine and
  * the reader of older checkpoints.
  */
-import { hwioToOihw, type ModelDescription, oihwToHwio, oiToIo, ioToOi } from "../models/index.js";
+import { hwioToOihw, ioToOi, type ModelDescription, oihwToHwio, oiToIo } from "../models/index.js";
 
 export interface TfjsVariable {
   /** PyTorch name, e.g. `linear0.weight`. */

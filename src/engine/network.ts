@@ -9,8 +9,8 @@ import type { ModelDescription, ParameterSet } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
 import { getParameters } from "./build.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "./checkpoint.js";
-import { SLOT_TO_TORCH, tfjsVariable } from "./layouts.js";
 import { attachDropoutRng, SeededConv2D } from "./layers.js";
+import { SLOT_TO_TORCH, tfjsVariable } from "./layouts.js";
 import { weightedOneHot } from "./one-hot.js";
 import { EngineOptimizer, type OptimizerSnapshot } from "./optimizers.js";
 import type {
@@ -208,7 +208,8 @@ export class TfNetwork implements Network {
       for (const s of snapshot.slots) {
         const variable = tfjsVariable(this.description, names[s.variable] ?? "");
         const slot = SLOT_TO_TORCH[s.slot];
-        if (!variable || !slot) throw new Error(`save: optimiser slot ${s.slot} of variable ${s.variable} has no name`);
+        if (!variable || !slot)
+          throw new Error(`save: optimiser slot ${s.slot} of variable ${s.variable} has no name`);
         slots.set(`${variable.torchName}.${slot}`, variable.toTorch(s.values));
       }
       await writeOptimizerCheckpoint(dir, {

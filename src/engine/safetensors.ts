@@ -18,7 +18,10 @@ export interface SafeTensorsFile {
 const BYTES: Record<SafeTensor["dtype"], number> = { F32: 4, I64: 8 };
 
 /** Serialises tensors (in the map's order) and string metadata. */
-export function encodeSafeTensors(tensors: Map<string, SafeTensor>, metadata: Record<string, string>): Uint8Array {
+export function encodeSafeTensors(
+  tensors: Map<string, SafeTensor>,
+  metadata: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -61,9 +64,14 @@ export function decodeSafeTensors(bytes: Uint8Array, path: string): SafeTensorsF
   const tensors = new Map<string, SafeTensor>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") continue;
-    const { dtype, shape, data_offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const { dtype, shape, data_offsets } = entry as {
+      dtype: string;
+      shape: number[];
+      data_offsets: [number, number];
+    };
     const [begin, end] = data_offsets;
-    if (base + end > bytes.length || begin > end) throw new DataError(`${path}: '${name}' lies outside the file`);
+    if (base + end > bytes.length || begin > end)
+      throw new DataError(`${path}: '${name}' lies outside the file`);
     // A copy (Buffer#slice would be a view): aligned for the typed array, independent of the file.
     const raw = new Uint8Array(bytes.subarray(base + begin, base + end));
     if (dtype === "F32") {

@@ -8,6 +8,7 @@ export interface EngineRequest {
   device: string;
   threads: number | null;
 }
+
 import { ConfigError } from "../util/errors.js";
 
 /**

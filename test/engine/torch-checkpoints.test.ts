@@ -98,7 +98,8 @@ describeTorch("torch engine: checkpoints across engines", () => {
         const lossA = a.trainStep(second.x, 6, second.y);
         const lossB = b.trainStep(second.x, 6, second.y);
         expect(Math.abs(lossA - lossB)).toBeLessThan(1e-5);
-        if (!batchNorm) expect(maxDiff(b.forward(probe, 5).logits, a.forward(probe, 5).logits)).toBeLessThan(1e-5);
+        if (!batchNorm)
+          expect(maxDiff(b.forward(probe, 5).logits, a.forward(probe, 5).logits)).toBeLessThan(1e-5);
         a.dispose();
         b.dispose();
       });
@@ -119,7 +120,11 @@ describeTorch("torch engine: checkpoints across engines", () => {
     for (const layer of description.layers) {
       if (layer.kind !== "linear") continue;
       const w = params.get(`${layer.name}.weight`)?.data as Float32Array;
-      weights.push({ name: `${layer.name}/kernel`, shape: [layer.inFeatures, layer.outFeatures], dtype: "float32" });
+      weights.push({
+        name: `${layer.name}/kernel`,
+        shape: [layer.inFeatures, layer.outFeatures],
+        dtype: "float32",
+      });
       chunks.push(oiToIo(w, layer.inFeatures, layer.outFeatures));
       weights.push({ name: `${layer.name}/bias`, shape: [layer.outFeatures], dtype: "float32" });
       chunks.push(params.get(`${layer.name}.bias`)?.data as Float32Array);

@@ -22,7 +22,11 @@ afterAll(async () => {
 
 function cli(args: string[], cwd: string, env: Record<string, string> = {}) {
   mkdirSync(cwd, { recursive: true });
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", env: { ...process.env, CI: "1", ...env } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, CI: "1", ...env },
+  });
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -44,15 +48,21 @@ describe("engine errors", () => {
       }),
     ).toThrow(/engine: .*"auto".*"wasm".*"torch"/);
     await expect(initEngine({ engine: "tpu" as never })).rejects.toThrow(ConfigError);
-    await expect(initEngine({ engine: "tpu" as never })).rejects.toThrow(/engine: unknown engine 'tpu'; expected one of: auto, wasm, torch/);
+    await expect(initEngine({ engine: "tpu" as never })).rejects.toThrow(
+      /engine: unknown engine 'tpu'; expected one of: auto, wasm, torch/,
+    );
     const r = cli([...TRAIN, "engine=tpu"], join(root, "unknown"));
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/engine/);
   });
 
   it("a device on the wasm engine, and a malformed device, are refused", async () => {
-    await expect(initEngine({ engine: "wasm", device: "cuda" })).rejects.toThrow(/device: 'cuda' needs engine=torch/);
-    await expect(initEngine({ engine: "torch", device: "gpu0" })).rejects.toThrow(/device: expected cpu, cuda or cuda:N, got 'gpu0'/);
+    await expect(initEngine({ engine: "wasm", device: "cuda" })).rejects.toThrow(
+      /device: 'cuda' needs engine=torch/,
+    );
+    await expect(initEngine({ engine: "torch", device: "gpu0" })).rejects.toThrow(
+      /device: expected cpu, cuda or cuda:N, got 'gpu0'/,
+    );
   });
 
   it("without the addon: engine=torch says what to install; engine=auto trains on wasm", () => {
@@ -68,7 +78,15 @@ describe("engine errors", () => {
     const auto = cli([...TRAIN, "engine=auto"], join(root, "auto-missing"), env);
     expect(auto.code, auto.out).toBe(0);
     const hardware = readFileSync(
-      join(root, "auto-missing", "results", "default", "training", "Digits_FFNN_Adam_0.001_32_epoch_1_None_None_N_N_None_None_1_0_1", "hardware.yaml"),
+      join(
+        root,
+        "auto-missing",
+        "results",
+        "default",
+        "training",
+        "Digits_FFNN_Adam_0.001_32_epoch_1_None_None_N_N_None_None_1_0_1",
+        "hardware.yaml",
+      ),
       "utf8",
     );
     expect(hardware).toMatch(/name: wasm/);
@@ -86,9 +104,13 @@ describe("engine errors", () => {
 describeTorch("engine errors with the torch engine built", () => {
   it("CUDA asked for but absent (or a device index past the last GPU)", async () => {
     if (torch.devices.includes("cuda:0")) {
-      await expect(initEngine({ engine: "torch", device: "cuda:99" })).rejects.toThrow(/device: 'cuda:99': libtorch sees \d+ CUDA device/);
+      await expect(initEngine({ engine: "torch", device: "cuda:99" })).rejects.toThrow(
+        /device: 'cuda:99': libtorch sees \d+ CUDA device/,
+      );
     } else {
-      await expect(initEngine({ engine: "torch", device: "cuda" })).rejects.toThrow(/device: 'cuda': CUDA is not available to the torch engine/);
+      await expect(initEngine({ engine: "torch", device: "cuda" })).rejects.toThrow(
+        /device: 'cuda': CUDA is not available to the torch engine/,
+      );
       const r = cli([...TRAIN, "engine=torch", "device=cuda:0"], join(root, "cuda"));
       expect(r.code).toBe(1);
       expect(r.out).toMatch(/CUDA is not available/);

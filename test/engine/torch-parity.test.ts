@@ -81,7 +81,11 @@ const bn = (name: string, input: string, shape: number[]): Layer => ({
 
 /** One small model per layer kind (each ends in a linear layer so every kind gets a gradient). */
 const CASES: Record<string, ModelDescription> = {
-  "linear + relu (flat input)": model([6], 3, [linear("l0", INPUT, 6, 5), relu("r0", "l0", [5]), linear("l1", "r0", 5, 3)]),
+  "linear + relu (flat input)": model([6], 3, [
+    linear("l0", INPUT, 6, 5),
+    relu("r0", "l0", [5]),
+    linear("l1", "r0", 5, 3),
+  ]),
   "reshape + conv2d same + flatten (channels-last order)": model([36], 4, [
     { kind: "reshape", name: "reshape", inputs: [INPUT], outputShape: [6, 6, 1] },
     conv("c0", "reshape", [6, 6, 1], 3, 3, 1, "same"),
@@ -95,13 +99,27 @@ const CASES: Record<string, ModelDescription> = {
   ]),
   "maxpool2d (with all-negative windows)": model([6, 6, 2], 3, [
     conv("c0", INPUT, [6, 6, 2], 3, 3, 1, "same"),
-    { kind: "maxpool2d", name: "p0", inputs: ["c0"], outputShape: [3, 3, 3], kernelSize: [2, 2], stride: [2, 2] },
+    {
+      kind: "maxpool2d",
+      name: "p0",
+      inputs: ["c0"],
+      outputShape: [3, 3, 3],
+      kernelSize: [2, 2],
+      stride: [2, 2],
+    },
     flatten("f", "p0", 27),
     linear("l0", "f", 27, 3),
   ]),
   "maxpool2d 2x1 (an axis 1 wide)": model([4, 1, 2], 3, [
     conv("c0", INPUT, [4, 1, 2], 2, 1, 1, "valid"),
-    { kind: "maxpool2d", name: "p0", inputs: ["c0"], outputShape: [2, 1, 2], kernelSize: [2, 1], stride: [2, 1] },
+    {
+      kind: "maxpool2d",
+      name: "p0",
+      inputs: ["c0"],
+      outputShape: [2, 1, 2],
+      kernelSize: [2, 1],
+      stride: [2, 1],
+    },
     flatten("f", "p0", 4),
     linear("l0", "f", 4, 3),
   ]),
@@ -143,8 +161,15 @@ function randomParams(description: ModelDescription, seed: number): ParameterSet
 
 function engines(description: ModelDescription, seed: number, optimizer: OptimizerSpec | null) {
   const params = randomParams(description, seed);
-  const wasm = new TfNetwork(buildTfModel(description, params), description, optimizer, Rng.derive(seed, "dropout"));
-  const torch = createTorchNetwork(description, params, optimizer, Rng.derive(seed, "dropout"), { device: "cpu" });
+  const wasm = new TfNetwork(
+    buildTfModel(description, params),
+    description,
+    optimizer,
+    Rng.derive(seed, "dropout"),
+  );
+  const torch = createTorchNetwork(description, params, optimizer, Rng.derive(seed, "dropout"), {
+    device: "cpu",
+  });
   return { wasm, torch };
 }
 
@@ -158,18 +183,28 @@ function batch(description: ModelDescription, n: number, seed: number) {
 }
 
 /** |a - b| ≤ atol + rtol·|b| elementwise, with a message naming the worst element. */
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, atol = 1e-5, rtol = 1e-4) {
+function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+  atol = 1e-5,
+  rtol = 1e-4,
+) {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let worst = -1;
   let excess = 0;
   for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs((actual[i] as number) - (expected[i] as number)) - (atol + rtol * Math.abs(expected[i] as number));
+    const d =
+      Math.abs((actual[i] as number) - (expected[i] as number)) -
+      (atol + rtol * Math.abs(expected[i] as number));
     if (d > excess) {
       excess = d;
       worst = i;
     }
   }
-  expect(worst, `${what}: element ${worst} is ${actual[worst]} on torch, ${expected[worst]} on wasm`).toBe(-1);
+  expect(worst, `${what}: element ${worst} is ${actual[worst]} on torch, ${expected[worst]} on wasm`).toBe(
+    -1,
+  );
 }
 
 beforeAll(async () => {
@@ -218,12 +253,18 @@ describeTorch("torch engine: forward and gradient parity with the wasm engine", 
           const layer = description.layers.find((l) => `${l.name}.running_var` === param);
           const [h, w0] = layer?.outputShape ?? [1, 1];
           const n = 6 * (h as number) * (w0 as number);
-          const unbiased = start.data.map((old, i) => 0.9 * old + ((w[i] as number) - 0.9 * old) * (n / (n - 1)));
+          const unbiased = start.data.map(
+            (old, i) => 0.9 * old + ((w[i] as number) - 0.9 * old) * (n / (n - 1)),
+          );
           expectClose(t, unbiased, `${param} after the step (unbiased update)`);
           continue;
         }
         // lr 1: the step is the gradient.
-        grads.push([param, start.data.map((v, i) => v - (t[i] as number)), start.data.map((v, i) => v - (w[i] as number))]);
+        grads.push([
+          param,
+          start.data.map((v, i) => v - (t[i] as number)),
+          start.data.map((v, i) => v - (w[i] as number)),
+        ]);
       }
       const largest = Math.max(...grads.flatMap(([, , w]) => Array.from(w, Math.abs)));
       expect(largest, "the step moved some weight").toBeGreaterThan(1e-4);

@@ -21,7 +21,9 @@ const DOCS = new URL("../../docs/engine.md", import.meta.url);
 /** The python block between the torch-modules markers of docs/engine.md. */
 function documentedModules(): string {
   const text = readFileSync(DOCS, "utf8");
-  const match = /<!-- torch-modules:start -->\s*```python\n([\s\S]*?)```\s*<!-- torch-modules:end -->/.exec(text);
+  const match = /<!-- torch-modules:start -->\s*```python\n([\s\S]*?)```\s*<!-- torch-modules:end -->/.exec(
+    text,
+  );
   if (!match?.[1]) throw new Error("docs/engine.md has no python block between the torch-modules markers");
   return match[1];
 }
@@ -82,14 +84,23 @@ describeTorch("PyTorch reproduces curricula's logits from model.safetensors", ()
       // A few steps, so batch-norm statistics and num_batches_tracked are not their start values.
       for (let s = 0; s < 3; s++) {
         const x = Float32Array.from({ length: 8 * size }, () => rng.normal());
-        net.trainStep(x, 8, Int32Array.from({ length: 8 }, () => rng.int(spec.outputDim)));
+        net.trainStep(
+          x,
+          8,
+          Int32Array.from({ length: 8 }, () => rng.int(spec.outputDim)),
+        );
       }
       await net.save(dir);
       const x = Float32Array.from({ length: 5 * size }, () => rng.normal());
       saveNpy(join(dir, "x.npy"), x, [5, ...spec.inputShape]);
       saveNpy(join(dir, "logits.npy"), net.forward(x, 5).logits, [5, spec.outputDim]);
       net.dispose();
-      cases.push({ name: `${spec.type}-${k}`, model: join(dir, "model.safetensors"), x: join(dir, "x.npy"), logits: join(dir, "logits.npy") });
+      cases.push({
+        name: `${spec.type}-${k}`,
+        model: join(dir, "model.safetensors"),
+        x: join(dir, "x.npy"),
+        logits: join(dir, "logits.npy"),
+      });
     }
     // The acceptance case: a Digits run on torch, its _best model against the saved dev logits.
     const runDir = join(root, "digits");

@@ -49,7 +49,8 @@ async function bestTestLogitsDiff(runDir: string): Promise<number> {
   const logits = net.forward(x, positions.length).logits;
   net.dispose();
   let worst = 0;
-  for (let i = 0; i < saved.length; i++) worst = Math.max(worst, Math.abs((logits[i] as number) - (saved[i] as number)));
+  for (let i = 0; i < saved.length; i++)
+    worst = Math.max(worst, Math.abs((logits[i] as number) - (saved[i] as number)));
   return worst;
 }
 
@@ -69,17 +70,23 @@ describeTorch("torch engine: training runs", () => {
   it("FFNN on Digits reaches >= 0.90 test accuracy on both engines, within 0.03 of each other", () => {
     expect(wasm.test.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(torch.test.accuracy).toBeGreaterThanOrEqual(0.9);
-    expect(Math.abs((torch.test.accuracy as number) - (wasm.test.accuracy as number))).toBeLessThanOrEqual(0.03);
+    expect(Math.abs((torch.test.accuracy as number) - (wasm.test.accuracy as number))).toBeLessThanOrEqual(
+      0.03,
+    );
   });
 
   it("records the engine in hardware.yaml", () => {
     const hardware = readYaml<{ engine: Record<string, unknown> }>(join(torchDir, "hardware.yaml"));
     expect(hardware.engine).toMatchObject({ name: "torch", backend: "libtorch", device: "cpu", threads: 2 });
-    expect(readYaml<{ engine: Record<string, unknown> }>(join(wasmDir, "hardware.yaml")).engine.name).toBe("wasm");
+    expect(readYaml<{ engine: Record<string, unknown> }>(join(wasmDir, "hardware.yaml")).engine.name).toBe(
+      "wasm",
+    );
   });
 
   it("the same seed twice on the CPU with 2 threads: identical metrics.csv and every output file", () => {
-    expect(readFileSync(join(againDir, "metrics.csv"), "utf8")).toBe(readFileSync(join(torchDir, "metrics.csv"), "utf8"));
+    expect(readFileSync(join(againDir, "metrics.csv"), "utf8")).toBe(
+      readFileSync(join(torchDir, "metrics.csv"), "utf8"),
+    );
     expect(differingFiles(torchDir, againDir)).toEqual([]);
   });
 
@@ -101,7 +108,9 @@ describeTorch("torch engine: training runs", () => {
         if (iteration === 3 && batch === 5) throw new Error("simulated crash");
       },
     };
-    await expect(trainRun(config, { runDir: crashed, ...quiet, callbacks: [crash] })).rejects.toThrow("simulated crash");
+    await expect(trainRun(config, { runDir: crashed, ...quiet, callbacks: [crash] })).rejects.toThrow(
+      "simulated crash",
+    );
     const onWasm = trainRun({ ...config, engine: "wasm", threads: null }, { runDir: crashed, ...quiet });
     await expect(onWasm).rejects.toThrow(ConfigError);
     await expect(

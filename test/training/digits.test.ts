@@ -57,8 +57,7 @@ describe("FFNN on Digits for 10 epochs", () => {
         for (const k of ["outputs", "targets", "indices", "losses"])
           expected.push(`epoch_${e}/${s}_${k}.npy`);
     }
-    for (const f of ["model.safetensors", "dev.yaml", "best_results.yaml"])
-      expected.push(`_best/${f}`);
+    for (const f of ["model.safetensors", "dev.yaml", "best_results.yaml"]) expected.push(`_best/${f}`);
     for (const s of ["train", "dev"])
       for (const k of ["outputs", "targets", "indices", "losses"]) expected.push(`_best/${s}_${k}.npy`);
     expected.push("_test/test_holistic.yaml");

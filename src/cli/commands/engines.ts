@@ -22,6 +22,8 @@ export function register(program: Command): void {
           `  ${e.usable ? "runs on" : "why not"}: ${e.detail}`,
         ].join("\n"),
       );
-      out(`${lines.join("\n")}\nChoose one with engine=auto|wasm|torch (default wasm), device=cpu|cuda|cuda:N, threads=N.`);
+      out(
+        `${lines.join("\n")}\nChoose one with engine=auto|wasm|torch (default wasm), device=cpu|cuda|cuda:N, threads=N.`,
+      );
     });
 }

@@ -37,7 +37,9 @@ export interface NativeNet {
   dispose(): void;
 }
 
-export type AddonStatus = { ok: true; addon: TorchAddon; path: string } | { ok: false; path: string; reason: string };
+export type AddonStatus =
+  | { ok: true; addon: TorchAddon; path: string }
+  | { ok: false; path: string; reason: string };
 
 /** What to run to get the torch engine (said by every error about a missing or broken addon). */
 export const TORCH_INSTALL_HINT =
@@ -73,7 +75,11 @@ export function loadTorchAddon(): AddonStatus {
   if (status) return status;
   const path = addonPath();
   if (!existsSync(path)) {
-    status = { ok: false, path, reason: `the torch engine is not built (${path} does not exist): ${TORCH_INSTALL_HINT}` };
+    status = {
+      ok: false,
+      path,
+      reason: `the torch engine is not built (${path} does not exist): ${TORCH_INSTALL_HINT}`,
+    };
     return status;
   }
   try {

@@ -10,8 +10,8 @@ import type { EngineInfo, OptimizerSpec } from "../types.js";
 import { loadTorchAddon, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
 
-export { TorchNetwork } from "./network.js";
 export { addonPath, TORCH_INSTALL_HINT } from "./addon.js";
+export { TorchNetwork } from "./network.js";
 
 export interface TorchStatus {
   usable: boolean;
@@ -49,12 +49,22 @@ export function initTorch(device: string, threads: number | null): EngineInfo {
       );
     }
     if (index >= info.cudaDevices) {
-      throw new ConfigError("device", `'${device}': libtorch sees ${info.cudaDevices} CUDA device(s) (cuda:0 … cuda:${info.cudaDevices - 1})`);
+      throw new ConfigError(
+        "device",
+        `'${device}': libtorch sees ${info.cudaDevices} CUDA device(s) (cuda:0 … cuda:${info.cudaDevices - 1})`,
+      );
     }
   }
   const n = threads ?? availableParallelism();
   native.setThreads(n);
-  return { engine: "torch", backend: "libtorch", simd: false, version: info.version, device: normaliseDevice(device), threads: n };
+  return {
+    engine: "torch",
+    backend: "libtorch",
+    simd: false,
+    version: info.version,
+    device: normaliseDevice(device),
+    threads: n,
+  };
 }
 
 export function normaliseDevice(device: string): string {

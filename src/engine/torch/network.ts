@@ -11,7 +11,14 @@ import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
 import { weightedOneHot } from "../one-hot.js";
 import { normaliseOptimizerSpec } from "../optimizer-spec.js";
-import type { ForwardResult, LayerOutput, Network, NetworkRngState, NetworkSpec, OptimizerSpec } from "../types.js";
+import type {
+  ForwardResult,
+  LayerOutput,
+  Network,
+  NetworkRngState,
+  NetworkSpec,
+  OptimizerSpec,
+} from "../types.js";
 import type { NativeNet, TorchAddon } from "./addon.js";
 
 export class TorchNetwork implements Network {
@@ -52,7 +59,9 @@ export class TorchNetwork implements Network {
     );
     const last = description.layers.at(-1);
     if (last?.outputShape.length !== 1 || last.outputShape[0] !== this.spec.outputDim) {
-      throw new Error(`model ${this.spec.type} outputs [${last?.outputShape}] per sample, the spec says ${this.spec.outputDim}`);
+      throw new Error(
+        `model ${this.spec.type} outputs [${last?.outputShape}] per sample, the spec says ${this.spec.outputDim}`,
+      );
     }
     this.native = new addon.Net(description.layers, this.spec.inputShape, options.device);
     const values: Record<string, Float32Array> = {};
@@ -96,7 +105,9 @@ export class TorchNetwork implements Network {
     const taps = names.map((name) => {
       const i = this.layerIndex.get(name);
       if (i === undefined) {
-        throw new Error(`forward: model ${this.spec.type} has no layer '${name}'; layers: ${this.layerNames.join(", ")}`);
+        throw new Error(
+          `forward: model ${this.spec.type} has no layer '${name}'; layers: ${this.layerNames.join(", ")}`,
+        );
       }
       return i;
     });
@@ -104,20 +115,26 @@ export class TorchNetwork implements Network {
     const layers: Record<string, LayerOutput> = {};
     names.forEach((name, k) => {
       const layer = this.description.layers[taps[k] as number];
-      layers[name] = { data: result.layers[k] as Float32Array, shape: [batchSize, ...(layer?.outputShape ?? [])] };
+      layers[name] = {
+        data: result.layers[k] as Float32Array,
+        shape: [batchSize, ...(layer?.outputShape ?? [])],
+      };
     });
     return { logits: result.logits, layers };
   }
 
   setLearningRate(lr: number): void {
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`setLearningRate: expected a number >= 0, got ${lr}`);
-    if (!this.optimizerSpec) throw new Error("setLearningRate: this network was created without an optimizer");
+    if (!(lr >= 0) || !Number.isFinite(lr))
+      throw new Error(`setLearningRate: expected a number >= 0, got ${lr}`);
+    if (!this.optimizerSpec)
+      throw new Error("setLearningRate: this network was created without an optimizer");
     this.learningRate = lr;
     this.native.setLearningRate(lr);
   }
 
   getLearningRate(): number {
-    if (!this.optimizerSpec) throw new Error("getLearningRate: this network was created without an optimizer");
+    if (!this.optimizerSpec)
+      throw new Error("getLearningRate: this network was created without an optimizer");
     return this.learningRate;
   }
 
@@ -159,7 +176,8 @@ export class TorchNetwork implements Network {
 
   async loadOptimizerState(dir: string): Promise<void> {
     this.assertAlive();
-    if (!this.optimizerSpec) throw new Error("loadOptimizerState: this network was created without an optimizer");
+    if (!this.optimizerSpec)
+      throw new Error("loadOptimizerState: this network was created without an optimizer");
     const saved = await readOptimizerCheckpoint(dir, this.description);
     if (!saved) return;
     if (saved.optimizer.type !== this.optimizerSpec.type) {

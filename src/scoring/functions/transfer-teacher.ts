@@ -1,5 +1,4 @@
-import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { z } from "zod";
 import { hasModelCheckpoint } from "../../engine/checkpoint.js";
 import type { Network } from "../../engine/types.js";
