@@ -93,6 +93,14 @@ int64_t product(const std::vector<int64_t>& shape) {
   return n;
 }
 
+// The argument as a Float32Array; a TypeError naming it otherwise (Napi's As<> does not check).
+Napi::Float32Array float32Arg(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(v.Env(), std::string("torch engine: ") + what + " must be a Float32Array");
+  }
+  return v.As<Napi::Float32Array>();
+}
+
 // A float32 tensor viewing a JS typed array's memory (no copy; valid during the synchronous call).
 at::Tensor viewFloat32(const Napi::Float32Array& a, const std::vector<int64_t>& shape) {
   if (static_cast<int64_t>(a.ElementLength()) != product(shape)) {
@@ -336,7 +344,7 @@ class Net : public Napi::ObjectWrap<Net> {
       auto name = names.Get(i).As<Napi::String>().Utf8Value();
       at::Tensor* target = findNamed(name);
       if (!target) throw Napi::Error::New(env, "torch engine: the network has no parameter '" + name + "'");
-      auto data = obj.Get(name).As<Napi::Float32Array>();
+      auto data = float32Arg(obj.Get(name), "a parameter");
       auto shape = target->sizes().vec();
       try {
         target->copy_(viewFloat32(data, shape));
@@ -412,16 +420,16 @@ class Net : public Napi::ObjectWrap<Net> {
     if (optim_.kind == OptimKind::None) throw Napi::Error::New(env, "torch engine: trainStep needs an optimizer");
     const int64_t batch = info[1].As<Napi::Number>().Int64Value();
     try {
-      at::Tensor x = inputTensor(info[0].As<Napi::Float32Array>(), batch);
+      at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
       auto maskArray = info[3].As<Napi::Array>();
       std::vector<at::Tensor> masks(dropoutCount_);
       for (auto& l : layers_) {
         if (l.kind != Kind::Dropout || l.p <= 0) continue;
-        auto m = maskArray.Get(static_cast<uint32_t>(l.dropoutIndex)).As<Napi::Float32Array>();
+        auto m = float32Arg(maskArray.Get(static_cast<uint32_t>(l.dropoutIndex)), "a dropout mask");
         masks[l.dropoutIndex] = fromChannelsLast(viewFloat32(m, withBatch(batch, l.outShape)).to(device_));
       }
       const int64_t classes = layers_.back().outShape.at(0);
-      at::Tensor target = viewFloat32(info[2].As<Napi::Float32Array>(), {batch, classes}).to(device_);
+      at::Tensor target = viewFloat32(float32Arg(info[2], "the target"), {batch, classes}).to(device_);
       std::vector<bool> keep(layers_.size(), false);
       at::Tensor logits = run(x, true, masks, keep).back();
       at::Tensor loss = -(at::log_softmax(logits, 1) * target).sum();
@@ -489,7 +497,7 @@ class Net : public Napi::ObjectWrap<Net> {
         keep[t] = true;
         taps.push_back(t);
       }
-      at::Tensor x = inputTensor(info[0].As<Napi::Float32Array>(), batch);
+      at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
       auto outs = run(x, false, {}, keep);
       auto result = Napi::Object::New(env);
       result.Set("logits", toJs(env, outs.back()));
@@ -540,7 +548,7 @@ class Net : public Napi::ObjectWrap<Net> {
         else if (key == n + ".exp_avg_sq") target = &v;
         else if (key == n + ".momentum_buffer") target = &b;
         if (!target) continue;
-        auto data = slots.Get(key).As<Napi::Float32Array>();
+        auto data = float32Arg(slots.Get(key), "an optimizer slot");
         try {
           (*target)[i] = viewFloat32(data, params_[i].tensor->sizes().vec()).to(device_, at::kFloat, false, true);
         } catch (const std::exception& e) {
@@ -579,8 +587,8 @@ Napi::Value MatMulTransposed(const Napi::CallbackInfo& info) {
   const int64_t dim = info[4].As<Napi::Number>().Int64Value();
   try {
     c10::InferenceMode guard;
-    at::Tensor a = viewFloat32(info[0].As<Napi::Float32Array>(), {rowsA, dim});
-    at::Tensor b = viewFloat32(info[2].As<Napi::Float32Array>(), {rowsB, dim});
+    at::Tensor a = viewFloat32(float32Arg(info[0], "a"), {rowsA, dim});
+    at::Tensor b = viewFloat32(float32Arg(info[2], "b"), {rowsB, dim});
     return toJs(env, at::mm(a, b.t()));
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, std::string("torch engine: matMulTransposed: ") + e.what());
