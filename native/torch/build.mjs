@@ -49,9 +49,9 @@ try {
     ["-e", `console.log(JSON.stringify(require(${JSON.stringify(addon)}).info()))`],
     { encoding: "utf8" },
   );
-  const { version, cuda, cudaDevices, threads } = JSON.parse(info);
+  const { version, cuda, cudaDevices } = JSON.parse(info);
   console.log(
-    `build:torch: built ${addon}: libtorch ${version}, ${threads} threads, CUDA ${cuda ? `available (${cudaDevices} device(s))` : "not available"}`,
+    `build:torch: built ${addon}: libtorch ${version}, CUDA ${cuda ? `available (${cudaDevices} device(s))` : "not available"}`,
   );
 } catch (error) {
   fail(`built ${addon} but it does not load (${error.message.split("\n")[0]}); are libtorch's libraries on the loader path (LD_LIBRARY_PATH)?`);
