@@ -1,10 +1,10 @@
 import { join } from "node:path";
+import { parseRunConfig } from "../config/parse.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/pace-manager.js";
 import type { Dataset } from "../data/types.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
 import { RUN_FILES, readRunResult } from "../results/run-folder.js";
-import { validateRunConfig } from "../training/build.js";
 import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/checkpoint.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { optimizerSpecFor } from "../training/optimizer.js";
@@ -60,7 +60,7 @@ export async function trainRunWith(
   config: RunConfig,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const resolved = validateRunConfig(config);
+  const resolved = parseRunConfig(config);
   const plan = planRunFolder(options.runDir, resolved);
   if (plan.kind === "finished") return readRunResult(options.runDir, true);
   if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {
@@ -88,7 +88,7 @@ export async function buildForRun(
   config: RunConfig,
   from: Partial<Pick<TrainerDeps, "createDataset">> & { dataset?: Dataset } = {},
 ): Promise<{ dataset: Dataset; spec: NetworkSpec }> {
-  const resolved = validateRunConfig(config);
+  const resolved = parseRunConfig(config);
   let dataset = from.dataset;
   if (!dataset) {
     const createDataset = from.createDataset ?? (await import("../data/index.js")).createDataset;

@@ -9,6 +9,7 @@ import { evaluateExpr } from "./expr.js";
 import { runDir as runDirOf, runName } from "./naming.js";
 import { formatOverrideValue, type Override, parseOverride, sweepParamValues } from "./overrides.js";
 import { configSearchPath } from "./package.js";
+import { parseConfig } from "./parse.js";
 import { type RunConfig, RunConfigSchema } from "./schema.js";
 
 /**
@@ -640,25 +641,6 @@ export function cartesian<T>(axes: readonly (readonly T[])[]): T[][] {
   return out;
 }
 
-function formatZodPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
-    .join(".")
-    .replace(/\.\[/g, "[");
-}
-
-/** Validates a composed config; the error names the file that set the offending key. */
-export function validateConfig<T>(config: ConfigRecord, schema: ZodType<T>, origins: Map<string, string>): T {
-  const result = schema.safeParse(config);
-  if (result.success) return result.data;
-  const issues = result.error.issues;
-  const first = issues[0];
-  const key = first ? formatZodPath(first.path) || "<root>" : "<root>";
-  const more = issues.slice(1).map((i) => `${formatZodPath(i.path) || "<root>"}: ${i.message}`);
-  const problem = `${first?.message ?? "invalid"}${more.length > 0 ? ` (also: ${more.join("; ")})` : ""}`;
-  throw new ConfigError(key, problem, originOf(origins, key) ?? "composed config");
-}
-
 /**
  * Composes every grid point: overrides and sweep params expanded into a cartesian grid (command-line
  * values win over the config's sweep params for the same key), filters applied, `${...}`
@@ -745,7 +727,11 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
     }
     if (options.schema === undefined) referenceScoreOnly(config);
     checkMandatory(config, origins);
-    const validated = (schema ? validateConfig(config, schema, origins) : config) as T;
+    const validated = (
+      schema
+        ? parseConfig(schema, config, { file: "composed config", fileOf: (key) => originOf(origins, key) })
+        : config
+    ) as T;
     const dir = options.schema === null && !options.jobDir ? undefined : jobDir(validated as ConfigRecord);
     if (dir !== undefined) {
       const previous = byDir.get(dir);

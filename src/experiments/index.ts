@@ -18,7 +18,6 @@ export {
   listConfigNames,
   loadGroupConfig,
   readSweep,
-  validateConfig,
 } from "../config/compose.js";
 export { type ExprValue, evaluateExpr, parseExpr } from "../config/expr.js";
 export {
@@ -50,6 +49,7 @@ export {
   sweepParamValues,
 } from "../config/overrides.js";
 export { configSearchPath, PACKAGE_ROOT, PACKAGED_CONFIG_DIR, packageVersion } from "../config/package.js";
+export { formatKey, type ParseOptions, parseConfig, parseRunConfig } from "../config/parse.js";
 export * from "../config/schema.js";
 export {
   CONFIG_GROUPS,
@@ -61,13 +61,11 @@ export {
   findStateFiles,
   formatListing,
   globToRegExp,
-  inspectRunFolder,
   type ListOptions,
   list,
   postprocess,
   preprocess,
   type RmStatesOptions,
-  type RunFolderState,
   removeRuns,
   rmFailed,
   rmStates,

@@ -8,6 +8,7 @@ import {
   trainingDir,
   validateAggregation,
 } from "../config/naming.js";
+import { isLoss } from "../config/schema.js";
 import { writeDirAtomic } from "../util/atomic.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
@@ -89,10 +90,6 @@ export function readRunRecord(dir: string, name: string): RunRecord {
 
 function metricColumns(record: RunRecord): string[] {
   return record.columns.filter((c) => c !== "iteration");
-}
-
-function isLoss(metric: string): boolean {
-  return metric.endsWith("loss");
 }
 
 function trackingMetric(record: RunRecord): string {

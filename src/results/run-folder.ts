@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type RunConfig, RunConfigSchema } from "../config/schema.js";
+import { parseRunConfig } from "../config/parse.js";
+import type { RunConfig } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 import type { MetricValues } from "../training/types.js";
@@ -51,14 +52,7 @@ export function isRunFinished(runDir: string): boolean {
 /** The resolved config saved in a run folder, validated. */
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, RUN_FILES.config);
-  const raw = readYaml(path);
-  const parsed = RunConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join(".") || "<root>";
-    throw new ConfigError(key, issue?.message ?? "invalid run config", path);
-  }
-  return parsed.data;
+  return parseRunConfig(readYaml(path), path);
 }
 
 /** The iteration folders of a run (`epoch_N`/`step_N`), ascending, and whether each holds a model. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseConfig } from "../config/parse.js";
 import { ConfigError } from "../util/errors.js";
 
 /**
@@ -93,18 +94,7 @@ export function parseScoreParams<S extends z.ZodObject>(
     }
     params[key] = value;
   }
-  const parsed = schema.safeParse(params);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join(".") || "<root>";
-    const missing = issue?.code === "invalid_type" && params[String(issue.path[0])] === undefined;
-    throw new ConfigError(
-      `curriculum.scoring.${key}`,
-      missing ? "required value missing" : (issue?.message ?? "invalid"),
-      source,
-    );
-  }
-  return parsed.data as z.output<S>;
+  return parseConfig(schema, params, { key: "curriculum.scoring", file: source });
 }
 
 /** Names and defaults of a schema's keys: `required` when the key has no default. */

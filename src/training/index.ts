@@ -15,8 +15,12 @@ export {
   readRunConfig,
   readRunResult,
 } from "../results/run-folder.js";
-export { validateRunConfig } from "./build.js";
-export { configDifferences, type TrainerState } from "./checkpoint.js";
+export {
+  configDifferences,
+  inspectRunFolder,
+  type RunFolderState,
+  type TrainerState,
+} from "./checkpoint.js";
 export {
   balancedClassWeights,
   type CriterionName,

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trainRun } from "../../src/assembly/train-run.js";
 import { runDir, runName } from "../../src/config/naming.js";
+import { parseRunConfig } from "../../src/config/parse.js";
 import type { RunConfig } from "../../src/config/schema.js";
-import { validateRunConfig } from "../../src/training/index.js";
 
 /** A tiny Digits run config (FFNN with 16 hidden units, few epochs) so scoring tests stay fast. */
 export function digitsConfig(
@@ -12,7 +12,7 @@ export function digitsConfig(
   seed: number | string,
   overrides: Record<string, unknown> = {},
 ): RunConfig {
-  return validateRunConfig({
+  return parseRunConfig({
     results_dir: resultsDir,
     experiment_id: "default",
     seed,
