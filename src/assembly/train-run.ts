@@ -1,10 +1,11 @@
 import { join } from "node:path";
+import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/pace-manager.js";
 import type { Dataset } from "../data/types.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
-import { RUN_FILES, readRunResult } from "../results/run-folder.js";
+import { readRunResult } from "../results/run-folder.js";
 import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/checkpoint.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { optimizerSpecFor } from "../training/optimizer.js";

@@ -1,8 +1,9 @@
 import { join } from "node:path";
+import { RUN_FILES, scoreFile } from "../config/layout.js";
 import type { RunConfig } from "../config/schema.js";
 import { parseSeed } from "../config/schema.js";
 import { renderPlot } from "../plots/render.js";
-import { readScoreRanks, scoreFilePath } from "../results/score-file.js";
+import { readScoreRanks } from "../results/score-table.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
@@ -86,7 +87,7 @@ export class CurriculumPaceManager implements TrainCallback {
   async onTrainBegin(ctx: TrainContext): Promise<void> {
     this.ctx = ctx;
     const config = this.config;
-    const path = scoreFilePath(config);
+    const path = scoreFile(config.results_dir, config.experiment_id, config.curriculum.scoring);
     const ranks = readScoreRanks(path, ctx.train, config.curriculum.scoring.id);
     const seeds = parseSeed(config.seed);
     // Order and per-pass shuffles are drawn from the dataset seed, like the default sampler.
@@ -147,7 +148,7 @@ export class CurriculumPaceManager implements TrainCallback {
     const total = ctx.totalIterations;
     if (!this.pace.has(total)) this.pace.set(total, this.size);
     const rows = this.paceTable().map(([iteration, dataset_size]) => ({ iteration, dataset_size }));
-    writeCsv(join(ctx.runDir, "pace.csv"), ["iteration", "dataset_size"], rows);
+    writeCsv(join(ctx.runDir, RUN_FILES.pace), ["iteration", "dataset_size"], rows);
     const p = this.config.curriculum.pacing;
     const title = `${this.type}: ${p.id} pacing (initial_size ${p.initial_size}, final_iteration ${p.final_iteration})`;
     await renderPlot(paceSpec(rows, ctx.trainingType, title), join(ctx.runDir, "_plots", "pace"));

@@ -1,7 +1,7 @@
+import { loadGroupConfig } from "../config/compose.js";
 import { parseConfig } from "../config/parse.js";
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
 import type { Dataset } from "../data/types.js";
-import { loadGroupConfig } from "../experiments/index.js";
 
 /** The packaged or local `dataset/<id>.yaml`, validated (no data is loaded). */
 export function datasetConfigById(id: string, configPath?: string): DatasetConfig {

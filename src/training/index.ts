@@ -4,18 +4,6 @@
  */
 
 export {
-  bestIteration,
-  checkpointDir,
-  isRunFinished,
-  iterationDirName,
-  listIterations,
-  parseIterationDirName,
-  RUN_FILES,
-  readResultsYaml,
-  readRunConfig,
-  readRunResult,
-} from "../results/run-folder.js";
-export {
   configDifferences,
   inspectRunFolder,
   type RunFolderState,

@@ -2,7 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trainRun } from "../../src/assembly/train-run.js";
-import { runDir, runName } from "../../src/config/naming.js";
+import { runDir } from "../../src/config/layout.js";
+import { runName } from "../../src/config/naming.js";
 import { parseRunConfig } from "../../src/config/parse.js";
 import type { RunConfig } from "../../src/config/schema.js";
 

@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { buildForRun, trainRun } from "../../assembly/train-run.js";
-import { cartesian } from "../../config/compose.js";
+import { cartesian, loadGroupConfig } from "../../config/compose.js";
+import { formatNumber } from "../../config/naming.js";
 import { parseRunConfig } from "../../config/parse.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
-import { formatNumber, loadGroupConfig } from "../../experiments/index.js";
-import { balancedClassWeights, checkpointDir, perSampleCrossEntropy } from "../../training/index.js";
+import { checkpointDir } from "../../results/run-folder.js";
+import { balancedClassWeights, perSampleCrossEntropy } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
