@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { curriculumDir, experimentDir, isTemporaryName, trainingDir } from "../config/layout.js";
 import { NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
 import { metricValues, type NumericTable, readRunFolder } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readCsv } from "../util/csv.js";
-import { readYaml } from "../util/yaml-io.js";
 
 /**
  * Reads an experiment's results folder (layout in docs/architecture.md) into plain data for the

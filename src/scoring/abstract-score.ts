@@ -16,7 +16,6 @@ import {
   writeScoreRows,
 } from "../results/score-table.js";
 import { balancedClassWeights } from "../training/index.js";
-import { loadNpy } from "../util/npy.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import { datasetById, datasetConfigById } from "./datasets.js";

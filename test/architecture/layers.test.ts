@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 /** Layers from the bottom up; folders in one layer must not import each other. */
-export const LAYERS: readonly (readonly string[])[] = [
+const LAYERS: readonly (readonly string[])[] = [
   ["util"],
   ["config"],
   ["models", "data", "plots", "results"],
@@ -41,7 +41,7 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-export function importsOf(file: string, text: string): ImportEdge[] {
+function importsOf(file: string, text: string): ImportEdge[] {
   const edges: ImportEdge[] = [];
   const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   for (const m of code.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/g)) {
@@ -68,10 +68,7 @@ function layerOf(unit: string): number {
 }
 
 /** Every rule the imports of src/ break, as readable lines (empty when the layering holds). */
-export function layerViolations(
-  edges: readonly ImportEdge[],
-  guarded: ReadonlySet<string> = new Set(),
-): string[] {
+function layerViolations(edges: readonly ImportEdge[], guarded: ReadonlySet<string> = new Set()): string[] {
   const problems: string[] = [];
   for (const { file, specifier, dynamic } of edges) {
     const from = unitOf(file);
