@@ -22,7 +22,7 @@ export interface ParseOptions {
 const parsed = new WeakMap<ZodType, WeakSet<object>>();
 
 /** A zod issue path as a dotted key: `a.b[0].c`. */
-export function formatKey(path: readonly PropertyKey[]): string {
+function formatKey(path: readonly PropertyKey[]): string {
   return path
     .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
     .join(".")

@@ -42,7 +42,7 @@ export interface ReportOptions {
   now?: Date;
 }
 
-/** Bins of the per-class rank histograms: 0, 0.05, …, 1 (reference §7.1). */
+/** Bins of the per-class rank histograms: 0, 0.05, …, 1, as in the per-score plots. */
 const RANK_EDGES = Array.from({ length: 21 }, (_, i) => i / 20);
 
 const LOSS_COLUMNS = ["dev_loss", "train_loss"];

@@ -66,7 +66,7 @@ export function bestIteration(runDir: string): number {
 
 /**
  * The folder holding the model to load: `_best/`, or for "last" the highest iteration folder
- * that actually holds a model (the original takes the highest folder even without one, §15.4).
+ * that actually holds a model (the original takes the highest folder even without one: docs/differences.md, item 4).
  */
 export function checkpointDir(runDir: string, stop: "best" | "last"): string {
   if (stop === "best") {

@@ -121,7 +121,7 @@ export abstract class AbstractScore {
     }));
   }
 
-  /** Suffix fields of atomic run names (§3.2): the criterion, then the stop's first letter. */
+  /** Suffix fields of atomic run names (after the training run's name): the criterion, then the stop's first letter. */
   protected nameSuffix(_requested: string): string[] {
     const out: string[] = [];
     if (typeof this.params.criterion === "string") out.push(this.params.criterion);

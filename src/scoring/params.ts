@@ -7,14 +7,14 @@ import { ConfigError } from "../util/errors.js";
  * exactly its constructor arguments; its packaged YAML lists the same keys (required ones `???`),
  * which test/scoring/configs.test.ts checks for every class in the registry.
  */
-export const SUBSETS = ["train", "dev", "test"] as const;
-export const STOPS = ["best", "last"] as const;
+const SUBSETS = ["train", "dev", "test"] as const;
+const STOPS = ["best", "last"] as const;
 
 /** The value Hydra-style configs use for "must be given". */
 export const MISSING = "???";
 
 /** Keys every scoring config carries besides the constructor arguments. */
-export const CONFIG_KEYS = ["id", "type", "module", "class"] as const;
+const CONFIG_KEYS = ["id", "type", "module", "class"] as const;
 
 const subset = z.string().default("train");
 const tieBreak = z.enum(["first", "random"]).default("first");
@@ -28,7 +28,7 @@ export const BaseScoreParams = z.object({
 });
 
 /** One training run name or several (an ensemble); aggregated names (`#`) expand to their members. */
-export const RunNames = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const RunNames = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 /** Arguments of scoring functions that read a trained model. */
 export const ModelScoreParams = BaseScoreParams.extend({
@@ -36,7 +36,7 @@ export const ModelScoreParams = BaseScoreParams.extend({
   stop: z.string().default("best"),
 });
 
-export const CRITERIA = ["CrossEntropyLoss", "BalancedCrossEntropyLoss"] as const;
+const CRITERIA = ["CrossEntropyLoss", "BalancedCrossEntropyLoss"] as const;
 export type ScoringCriterion = (typeof CRITERIA)[number];
 
 /** `CrossEntropyLoss`, `BalancedCrossEntropyLoss`, or a dotted path ending in one (autrainer configs). */

@@ -129,7 +129,7 @@ export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan 
   };
 }
 
-export function readTrainerState(dir: string): TrainerState {
+function readTrainerState(dir: string): TrainerState {
   const path = join(dir, RUN_FILES.trainerState);
   let state: TrainerState;
   try {
@@ -188,7 +188,7 @@ export function rollBackTo(
   }
 }
 
-export function bestSnapshotDir(runDir: string, iteration: number): string {
+function bestSnapshotDir(runDir: string, iteration: number): string {
   return join(runDir, RUN_FILES.resume, `best_${iteration}`);
 }
 
