@@ -131,6 +131,11 @@ export type CurriculumConfig = z.infer<typeof CurriculumConfigSchema>;
 export type PacingConfig = z.infer<typeof PacingConfigSchema>;
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
+/** True for loss columns (`loss`, `dev_loss`, `train_loss`): lower is better, higher for every other metric. */
+export function isLoss(metric: string): boolean {
+  return metric.endsWith("loss");
+}
+
 /** Splits a seed into training seed and dataset seed ("T-D" or one integer for both). */
 export function parseSeed(seed: RunConfig["seed"]): { train: number; data: number } {
   if (typeof seed === "number") return { train: seed, data: seed };

@@ -25,6 +25,9 @@ import {
   type ParameterSet,
   type ParameterTensor,
 } from "../models/index.js";
+
+export { hasModelCheckpoint } from "../results/run-folder.js";
+
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
@@ -59,11 +62,6 @@ export interface OptimizerCheckpoint {
   /** Slots by `<param>.<slot>` (slot: exp_avg, exp_avg_sq, momentum_buffer), PyTorch layout. */
   slots: Map<string, Float32Array>;
   engine: EngineName;
-}
-
-/** True when `dir` holds a model checkpoint (either format). */
-export function hasModelCheckpoint(dir: string): boolean {
-  return existsSync(join(dir, CHECKPOINT_FILES.model)) || existsSync(join(dir, CHECKPOINT_FILES.legacyModel));
 }
 
 export async function writeModelCheckpoint(dir: string, checkpoint: ModelCheckpoint): Promise<void> {

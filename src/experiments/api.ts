@@ -7,13 +7,12 @@ import {
   type GridPoint,
   listConfigNames,
 } from "../config/compose.js";
-import { runDir as runDirOf, trainingDir } from "../config/layout.js";
+import { MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../config/layout.js";
 import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
-import type { RunConfig } from "../config/schema.js";
-import { CHECKPOINT_FILE_NAMES } from "../engine/checkpoint.js";
+import { isLoss, type RunConfig } from "../config/schema.js";
 import { isRunFinished } from "../results/run-folder.js";
-import { configDifferences } from "../training/checkpoint.js";
+import { inspectRunFolder } from "../training/checkpoint.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { createExecutor, type Executor } from "./executors/local.js";
@@ -75,44 +74,10 @@ export interface TrainSummary {
   pending: RunSpec[];
 }
 
-/** What a grid point's run folder holds: nothing, a finished run, or an unfinished one to resume. */
-export type RunFolderState = "new" | "finished" | "unfinished";
-
-/**
- * Checks a grid point against its run folder before anything is started: a saved config that
- * differs from the requested one is a ConfigError listing the differences (never a silent skip).
- */
-export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState {
-  const configPath = join(dir, "config.yaml");
-  if (existsSync(configPath)) {
-    const differences = configDifferences(dir, config);
-    if (differences.length > 0) {
-      const finished = isRunFinished(dir);
-      throw new ConfigError(
-        differences[0]?.split(":")[0] ?? "<root>",
-        `the run folder holds ${finished ? "a finished" : "an unfinished"} run of a different config:\n  ` +
-          `${differences.join("\n  ")}\n` +
-          "Use another experiment_id, or delete the folder" +
-          (finished ? "." : " (curricula rm-failed removes unfinished runs)."),
-        configPath,
-      );
-    }
-    return isRunFinished(dir) ? "finished" : "unfinished";
-  }
-  if (isRunFinished(dir)) {
-    throw new ConfigError(
-      "config.yaml",
-      "missing beside metrics.csv: cannot tell which config this run used",
-      configPath,
-    );
-  }
-  return existsSync(dir) ? "unfinished" : "new";
-}
-
 function formatMetrics(values: Record<string, number> | undefined, prefix = ""): string {
   if (!values) return "";
   return Object.entries(values)
-    .filter(([k]) => !k.endsWith("loss"))
+    .filter(([k]) => !isLoss(k))
     .map(([k, v]) => `${prefix}${k}=${Number.isFinite(v) ? v.toFixed(4) : v}`)
     .join(" ");
 }
@@ -197,7 +162,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   if (summary.failed.length > 0) {
     log?.("Failed runs:");
     for (const f of summary.failed)
-      log?.(`  ${f.name}\n    ${f.error}\n    log: ${join(f.runDir, "training.log")}`);
+      log?.(`  ${f.name}\n    ${f.error}\n    log: ${join(f.runDir, RUN_FILES.log)}`);
   }
   return summary;
 }
@@ -458,7 +423,7 @@ export function removeRuns(resultsDir: string, experimentId: string, names: read
 }
 
 /** Model-state files the trainer writes into iteration folders and `_best/`. */
-export const STATE_FILES = [...CHECKPOINT_FILE_NAMES, "trainer_state.json"];
+export const STATE_FILES: readonly string[] = [...Object.values(MODEL_FILES), RUN_FILES.trainerState];
 
 export interface RmStatesOptions {
   /** Also delete `_best/` states (kept by default: scoring loads them). */

@@ -1,14 +1,25 @@
 import { existsSync, readdirSync } from "node:fs";
-import { iterationDirName, parseIterationDirName, RUN_FILES, type TrainingType } from "../config/layout.js";
+import { MODEL_FILES, type OutputSubset, outputFile, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { join } from "node:path";
-import { type RunConfig, RunConfigSchema } from "../config/schema.js";
+import { parseRunConfig } from "../config/parse.js";
+import type { RunConfig } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readCsv } from "../util/csv.js";
+import { loadNpy } from "../util/npy.js";
 import { readYaml } from "../util/yaml-io.js";
-import { hasModelCheckpoint } from "../engine/checkpoint.js";
-import type { MetricValues } from "../training/types.js";
+
+/** Metric name → value (dev.yaml, test_holistic.yaml, a metrics.csv row). */
+export type MetricValues = Record<string, number>;
 
 /** True when the run finished: `metrics.csv` is written last, atomically. */
+/**
+ * True when `dir` holds a saved model: `model.safetensors`, or an older run's `model.json`
+ * (src/engine/checkpoint.ts reads both).
+ */
+export function hasModelCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, MODEL_FILES.model)) || existsSync(join(dir, MODEL_FILES.legacyModel));
+}
+
 export function isRunFinished(runDir: string): boolean {
   return existsSync(join(runDir, RUN_FILES.metrics));
 }
@@ -16,14 +27,7 @@ export function isRunFinished(runDir: string): boolean {
 /** The resolved config saved in a run folder, validated. */
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, RUN_FILES.config);
-  const raw = readYaml(path);
-  const parsed = RunConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join(".") || "<root>";
-    throw new ConfigError(key, issue?.message ?? "invalid run config", path);
-  }
-  return parsed.data;
+  return parseRunConfig(readYaml(path), path);
 }
 
 /** The iteration folders of a run (`epoch_N`/`step_N`), ascending, and whether each holds a model. */
@@ -70,20 +74,20 @@ export function bestIteration(runDir: string): number {
 
 /**
  * The folder holding the model to load: `_best/`, or for "last" the highest iteration folder
- * that actually holds a model (the original takes the highest folder even without one, §15.4).
+ * that actually holds a model (the original takes the highest folder even without one: docs/differences.md, item 4).
  */
 export function checkpointDir(runDir: string, stop: "best" | "last"): string {
   if (stop === "best") {
     const dir = join(runDir, RUN_FILES.best);
     if (!hasModelCheckpoint(dir)) {
-      throw new DataError(`${dir}: no saved model (expected the best model of a finished run)`);
+      throw new DataError(`${dir}: no ${MODEL_FILES.model} (expected the best model of a finished run)`);
     }
     return dir;
   }
   if (stop !== "last") throw new ConfigError("stop", `must be 'best' or 'last', got '${String(stop)}'`);
   const withModel = listIterations(runDir).filter((it) => it.hasModel);
   const last = withModel[withModel.length - 1];
-  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a saved model`);
+  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${MODEL_FILES.model}`);
   return last.dir;
 }
 
@@ -209,3 +213,44 @@ export function readPace(path: string): PacePoint[] {
   });
 }
 
+/**
+ * Reads `<subset>_outputs.npy` (+ indices, targets) when they cover every position of the subset;
+ * the saved targets must equal the rebuilt labels (else the config no longer rebuilds the same data).
+ */
+export function readSavedLogits(
+  dir: string,
+  name: OutputSubset,
+  subset: { size: number; labels: ArrayLike<number> },
+  numClasses: number,
+): Float32Array | null {
+  const outputsPath = join(dir, outputFile(name, "outputs"));
+  const indicesPath = join(dir, outputFile(name, "indices"));
+  if (!existsSync(outputsPath) || !existsSync(indicesPath)) return null;
+  const outputs = loadNpy(outputsPath);
+  const indices = loadNpy(indicesPath).data;
+  if (indices.length !== subset.size || outputs.data.length !== subset.size * numClasses) return null;
+  const targetsPath = join(dir, outputFile(name, "targets"));
+  const targets = existsSync(targetsPath) ? loadNpy(targetsPath).data : null;
+  const logits = new Float32Array(subset.size * numClasses);
+  const covered = new Uint8Array(subset.size);
+  for (let r = 0; r < indices.length; r++) {
+    const p = indices[r] as number;
+    if (p < 0 || p >= subset.size || covered[p]) return null;
+    covered[p] = 1;
+    if (targets && targets[r] !== subset.labels[p]) {
+      throw new Error(
+        `${targetsPath}: row ${r} (position ${p}) has label ${targets[r]} but the rebuilt ${name} subset has ` +
+          `${subset.labels[p]}: the run's config.yaml no longer rebuilds the data it was trained on`,
+      );
+    }
+    logits.set(outputs.data.subarray(r * numClasses, (r + 1) * numClasses) as Float32Array, p * numClasses);
+  }
+  return logits;
+}
+
+/** Where saved outputs of a subset live: the iteration folder, or `_test/` for the best model's test outputs. */
+export function savedOutputsDir(runDir: string, iterationDir: string, subset: OutputSubset): string {
+  return subset === "test" && iterationDir === join(runDir, RUN_FILES.best)
+    ? join(runDir, RUN_FILES.test)
+    : iterationDir;
+}

@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseRunConfig } from "../../src/config/parse.js";
 import { initEngine } from "../../src/engine/index.js";
-import { validateRunConfig } from "../../src/training/build.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { BIN } from "../support/cli.js";
 import { describeTorch, torch } from "../support/torch.js";
@@ -35,7 +35,7 @@ const TRAIN = ["train", "iterations=1", "progress_bar=false"];
 describe("engine errors", () => {
   it("an unknown engine names the key and the choices (config and API)", async () => {
     expect(() =>
-      validateRunConfig({
+      parseRunConfig({
         experiment_id: "x",
         seed: 1,
         batch_size: 8,

@@ -7,9 +7,9 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildForRun, trainRun } from "../../src/assembly/train-run.js";
 import { type EngineChoice, initEngine, loadNetwork } from "../../src/engine/index.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
-import { buildForRun, trainRun } from "../../src/training/index.js";
 import type { TrainCallback, TrainResult } from "../../src/training/types.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { loadNpy } from "../../src/util/npy.js";

@@ -1,15 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { buildForRun, trainRun } from "../../assembly/train-run.js";
 import { cartesian, loadGroupConfig } from "../../config/compose.js";
 import { formatNumber } from "../../config/naming.js";
+import { parseRunConfig } from "../../config/parse.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
 import { checkpointDir } from "../../results/run-folder.js";
-import {
-  balancedClassWeights,
-  perSampleCrossEntropy,
-  trainRun,
-  validateRunConfig,
-} from "../../training/index.js";
+import { balancedClassWeights, perSampleCrossEntropy } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
@@ -127,14 +124,13 @@ export class CVLoss extends AbstractScore {
       const value = point[key];
       if (typeof value === "string") config[key] = loadGroupConfig(key, value, this.context.configPath);
     }
-    return validateRunConfig(config, "curriculum.scoring.setup");
+    return parseRunConfig(config, "curriculum.scoring.setup");
   }
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const config = validateRunConfig(run.config);
+    const config = parseRunConfig(run.config);
     const runDir = join(this.context.outputDirectory, run.name);
-    const data = await import("../../data/index.js");
-    const dataset = await data.createDataset(config.dataset, parseSeed(config.seed).data);
+    const { dataset } = await buildForRun(config);
     const subset = dataset.subset("train");
     const folds = crossValidationFolds(
       subset.size,

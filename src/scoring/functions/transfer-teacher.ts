@@ -1,8 +1,7 @@
 import { basename, resolve } from "node:path";
 import { z } from "zod";
-import { hasModelCheckpoint } from "../../engine/checkpoint.js";
 import type { Network } from "../../engine/types.js";
-import { checkpointDir, readRunConfig } from "../../results/run-folder.js";
+import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { gammaScale, parseLibsvmModel, trueClassMargins } from "../math/svm.js";
