@@ -10,9 +10,9 @@ import {
 import { MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../config/layout.js";
 import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
-import type { RunConfig } from "../config/schema.js";
+import { isLoss, type RunConfig } from "../config/schema.js";
 import { isRunFinished } from "../results/run-folder.js";
-import { configDifferences } from "../training/checkpoint.js";
+import { inspectRunFolder } from "../training/checkpoint.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { createExecutor, type Executor } from "./executors/local.js";
@@ -76,44 +76,10 @@ export interface TrainSummary {
   submitted: RunOutcome[];
 }
 
-/** What a grid point's run folder holds: nothing, a finished run, or an unfinished one to resume. */
-export type RunFolderState = "new" | "finished" | "unfinished";
-
-/**
- * Checks a grid point against its run folder before anything is started: a saved config that
- * differs from the requested one is a ConfigError listing the differences (never a silent skip).
- */
-export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState {
-  const configPath = join(dir, "config.yaml");
-  if (existsSync(configPath)) {
-    const differences = configDifferences(dir, config);
-    if (differences.length > 0) {
-      const finished = isRunFinished(dir);
-      throw new ConfigError(
-        differences[0]?.split(":")[0] ?? "<root>",
-        `the run folder holds ${finished ? "a finished" : "an unfinished"} run of a different config:\n  ` +
-          `${differences.join("\n  ")}\n` +
-          "Use another experiment_id, or delete the folder" +
-          (finished ? "." : " (curricula rm-failed removes unfinished runs)."),
-        configPath,
-      );
-    }
-    return isRunFinished(dir) ? "finished" : "unfinished";
-  }
-  if (isRunFinished(dir)) {
-    throw new ConfigError(
-      "config.yaml",
-      "missing beside metrics.csv: cannot tell which config this run used",
-      configPath,
-    );
-  }
-  return existsSync(dir) ? "unfinished" : "new";
-}
-
 function formatMetrics(values: Record<string, number> | undefined, prefix = ""): string {
   if (!values) return "";
   return Object.entries(values)
-    .filter(([k]) => !k.endsWith("loss"))
+    .filter(([k]) => !isLoss(k))
     .map(([k, v]) => `${prefix}${k}=${Number.isFinite(v) ? v.toFixed(4) : v}`)
     .join(" ");
 }

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { PACKAGED_CONFIG_DIR } from "../config/package.js";
-import { ConfigError, DataError } from "../util/errors.js";
+import { parseConfig } from "../config/parse.js";
+import { DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 import { planStudy, type StudyPlan } from "./plan.js";
 import { type Study, StudySchema } from "./schema.js";
@@ -26,13 +27,7 @@ export const DEFAULT_STUDY_FILE = resolve(PACKAGED_CONFIG_DIR, "study.yaml");
 export function loadStudy(path: string): Study {
   if (!existsSync(path)) throw new DataError(`${path}: study file not found`);
   const raw = readYaml<unknown>(path) ?? {};
-  const parsed = StudySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join(".") || "<root>";
-    throw new ConfigError(key, issue?.message ?? "invalid study", path);
-  }
-  return parsed.data;
+  return parseConfig(StudySchema, raw, { file: path });
 }
 
 export interface StudyOptions extends StudyRunOptions {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { register as registerCreate } from "./create.js";
 import { register as registerCurriculum } from "./curriculum.js";
+import { register as registerEngines } from "./engines.js";
 import { register as registerList } from "./list.js";
 import { register as registerPace } from "./pace.js";
 import { register as registerPostprocess } from "./postprocess.js";
@@ -30,4 +31,5 @@ export const COMMANDS: CommandRegistrar[] = [
   registerStudy,
   registerStatus,
   registerWorker,
+  registerEngines,
 ];
