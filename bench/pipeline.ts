@@ -92,23 +92,16 @@ function parseOptions(argv: string[]): Options {
 
 /** Starts curricula's engine; a torch engine that is not built or does not load is a clear error. */
 async function startEngine(name: Options["engine"]): Promise<string> {
-  if (name === "wasm") {
-    const info = await initEngine({ backend: "wasm" });
-    return `wasm${info.simd ? " SIMD" : ""} (tfjs ${info.version})`;
-  }
-  let reason = "this build has no torch engine";
   try {
-    const options = { engine: "torch" } as unknown as Parameters<typeof initEngine>[0];
-    const info = (await initEngine(options)) as { engine?: string; version: string; threads?: number };
-    if (info.engine === "torch") return `torch (libtorch ${info.version}, ${info.threads ?? "?"} threads)`;
+    const info = await initEngine({ engine: name });
+    return name === "torch"
+      ? `torch (libtorch ${info.version}, ${info.threads ?? "?"} threads, ${info.device ?? "cpu"})`
+      : `wasm${info.simd ? " SIMD" : ""} (tfjs ${info.version})`;
   } catch (error) {
-    reason = (error as Error).message;
+    console.error(`bench/pipeline: --engine ${name} is not available: ${(error as Error).message}`);
+    console.error("Use --engine wasm, or build the torch engine with 'npm run build:torch'.");
+    process.exit(1);
   }
-  console.error(`bench/pipeline: --engine torch is not available: ${reason}`);
-  console.error(
-    "Build it with 'npm run build:torch' (needs libtorch, e.g. Debian's libtorch-dev), or use --engine wasm.",
-  );
-  process.exit(1);
 }
 
 /**
@@ -146,6 +139,7 @@ async function runCurricula(
     learning_rate: 0.001,
     iterations: options.epochs,
     progress_bar: false,
+    engine: options.engine,
     dataset: {
       ...readYaml<Record<string, unknown>>(join(configs, "dataset", "FashionMNIST.yaml")),
       dev_split: DEV_SHARE,

@@ -3,9 +3,10 @@ import { z } from "zod";
 import { buildForRun, trainRun } from "../../assembly/train-run.js";
 import { cartesian, loadGroupConfig } from "../../config/compose.js";
 import { formatNumber } from "../../config/naming.js";
+import { parseRunConfig } from "../../config/parse.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
 import { checkpointDir } from "../../results/run-folder.js";
-import { balancedClassWeights, perSampleCrossEntropy, validateRunConfig } from "../../training/index.js";
+import { balancedClassWeights, perSampleCrossEntropy } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
@@ -123,11 +124,11 @@ export class CVLoss extends AbstractScore {
       const value = point[key];
       if (typeof value === "string") config[key] = loadGroupConfig(key, value, this.context.configPath);
     }
-    return validateRunConfig(config, "curriculum.scoring.setup");
+    return parseRunConfig(config, "curriculum.scoring.setup");
   }
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const config = validateRunConfig(run.config);
+    const config = parseRunConfig(run.config);
     const runDir = join(this.context.outputDirectory, run.name);
     const { dataset } = await buildForRun(config);
     const subset = dataset.subset("train");

@@ -285,7 +285,8 @@ interface TilePlan {
 /**
  * The error bound of the tiled path. For a query q and reference r, the float32 dot product of any
  * summation order satisfies |fl(q·r) − q·r| ≤ γ_D·Σ|q_i r_i| ≤ γ_D·‖q‖·‖r‖ (γ_D = D·u/(1 − D·u),
- * Higham, "Accuracy and Stability of Numerical Algorithms", §3.1); the float64 norms and the exact
+ * Higham, "Accuracy and Stability of Numerical Algorithms",
+ * section 3.1); the float64 norms and the exact
  * path's own float64 distance add at most 2(γ64_D + 4u64)(‖q‖² + ‖r‖²) each. So the approximate
  * distance d̃ and the exact path's d are within e = 2γ_D·‖q‖·max‖r‖ + 4(γ64_D + 4u64)(‖q‖² + max‖r‖²)
  * (+ underflow) of each other. Returns null when the bound is void (non-finite values, products
