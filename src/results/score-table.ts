@@ -13,15 +13,18 @@ export interface ScoreRows {
   decoded: string[];
   /** Function-specific numeric columns in order (e.g. `scores`, `sum`, `count`, `probe_0`). */
   columns: Map<string, Float64Array>;
+  /** Text columns of final score files, written after the numeric ones (e.g. Cartography's `region`). */
+  text?: Map<string, string[]>;
 }
 
 const FIXED = ["index", "source_index", "encoded", "decoded"];
 
-/** Writes `index, source_index, <columns…>, encoded, decoded` atomically. */
+/** Writes `index, source_index, <columns…>, <text columns…>, <trailing…>, encoded, decoded` atomically. */
 export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly string[] = []): void {
   const names = [...rows.columns.keys()].filter((c) => !trailing.includes(c));
   const order = [...names, ...trailing.filter((c) => rows.columns.has(c))];
-  const header = ["index", "source_index", ...order, "encoded", "decoded"];
+  const text = [...(rows.text?.keys() ?? [])];
+  const header = ["index", "source_index", ...names, ...text, ...order.slice(names.length), "encoded", "decoded"];
   const records = Array.from(rows.index, (index, i) => {
     const record: Record<string, unknown> = {
       index,
@@ -30,12 +33,16 @@ export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly
       decoded: rows.decoded[i],
     };
     for (const name of order) record[name] = (rows.columns.get(name) as Float64Array)[i];
+    for (const name of text) record[name] = (rows.text?.get(name) as string[])[i];
     return record;
   });
   writeCsv(path, header, records);
 }
 
-/** Reads a table written by {@link writeScoreRows}; every non-fixed column must be numeric. */
+/**
+ * Reads a table written by {@link writeScoreRows}. Non-fixed columns are numeric (empty = NaN), except
+ * columns holding a non-numeric value, which are read as text (`text`).
+ */
 export function readScoreRows(path: string): ScoreRows {
   const { columns, rows } = readCsv(path);
   for (const required of FIXED) {
@@ -49,8 +56,11 @@ export function readScoreRows(path: string): ScoreRows {
     decoded: new Array<string>(n),
     columns: new Map(),
   };
-  const numeric = columns.filter((c) => !FIXED.includes(c));
+  const isText = (c: string) => rows.some((row) => row[c] !== "" && Number.isNaN(Number(row[c])));
+  const numeric = columns.filter((c) => !FIXED.includes(c) && !isText(c));
+  const text = columns.filter((c) => !FIXED.includes(c) && isText(c));
   for (const c of numeric) out.columns.set(c, new Float64Array(n));
+  if (text.length > 0) out.text = new Map(text.map((c) => [c, rows.map((row) => row[c] as string)]));
   rows.forEach((row, i) => {
     out.index[i] = integer(path, row, "index", i);
     out.sourceIndex[i] = integer(path, row, "source_index", i);

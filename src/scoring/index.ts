@@ -20,10 +20,17 @@ export {
   type ScoreFile,
   writeCorrelationMatrix,
 } from "./correlation-matrix.js";
+export { averageColumns } from "./functions/averaged.js";
+export { AUM } from "./functions/aum.js";
+export { Cartography } from "./functions/cartography.js";
 export { CELoss } from "./functions/ce-loss.js";
+export { ConfidentLearning } from "./functions/confident-learning.js";
 export { CumulativeAccuracy } from "./functions/cumulative-accuracy.js";
-export { CVLoss, expandSetup } from "./functions/cv-loss.js";
+export { CVLoss, type CvFold, cvFold, expandSetup } from "./functions/cv-loss.js";
+export { EL2N } from "./functions/el2n.js";
 export { FirstIteration } from "./functions/first-iteration.js";
+export { Forgetting } from "./functions/forgetting.js";
+export { GraNd } from "./functions/grand.js";
 export { Predefined } from "./functions/predefined.js";
 export { PredictionDepth, predictionDepth } from "./functions/prediction-depth.js";
 export { RandomScore } from "./functions/random.js";
@@ -42,6 +49,21 @@ export {
   correlationMatrix,
   kendallTauB,
 } from "./math/correlation.js";
+export {
+  areaUnderMargin,
+  type CartographyStats,
+  type ConfidentJoint,
+  cartography,
+  confidentJoint,
+  dataMapRegions,
+  el2n,
+  forgettingEvents,
+  grandLastLayer,
+  logitMargins,
+  REGIONS,
+  type Region,
+  softmaxRows,
+} from "./math/dynamics.js";
 export { complement, crossValidationFolds } from "./math/folds.js";
 export { type KnnOptions, knnPredict } from "./math/knn.js";
 export {
