@@ -20,8 +20,8 @@ export {
   type ScoreFile,
   writeCorrelationMatrix,
 } from "./correlation-matrix.js";
-export { averageColumns } from "./functions/averaged.js";
 export { AUM } from "./functions/aum.js";
+export { averageColumns } from "./functions/averaged.js";
 export { Cartography } from "./functions/cartography.js";
 export { CELoss } from "./functions/ce-loss.js";
 export { ConfidentLearning } from "./functions/confident-learning.js";

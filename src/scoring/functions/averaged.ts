@@ -1,5 +1,5 @@
-import { DataError } from "../../util/errors.js";
 import type { ScoreRows } from "../../results/score-table.js";
+import { DataError } from "../../util/errors.js";
 
 /**
  * Ensembles of scores whose per-run columns are averaged (AUM, Forgetting, Cartography, EL2N, GraNd,

@@ -34,11 +34,9 @@ export class Cartography extends IterationScore {
 
   override postprocess(scoreId: string, runs: readonly AtomicRun[]): FinalScores {
     const rows = averageColumns(this.readGroups(runs), COLUMNS);
-    const [confidence, variability, correctness] = COLUMNS.map((c) => rows.columns.get(c) as Float64Array) as [
-      Float64Array,
-      Float64Array,
-      Float64Array,
-    ];
+    const [confidence, variability, correctness] = COLUMNS.map(
+      (c) => rows.columns.get(c) as Float64Array,
+    ) as [Float64Array, Float64Array, Float64Array];
     const thresholds = {
       confidence: this.params.confidence_threshold as number,
       variability: this.params.variability_threshold as number,

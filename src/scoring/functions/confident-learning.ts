@@ -4,7 +4,7 @@ import { z } from "zod";
 import { isRunFinished, validateRunConfig } from "../../training/index.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
-import { AbstractScore, type AtomicRun, type FinalScores, type ScoreResult } from "../abstract-score.js";
+import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
 import { confidentJoint, softmaxRows } from "../math/dynamics.js";
 import { BaseScoreParams } from "../params.js";
 import { averageColumns } from "./averaged.js";
@@ -75,13 +75,15 @@ export class ConfidentLearning extends CVLoss {
       const name = String(value);
       const runDir = join(folder, name);
       const split = /^(\d+)_(.+)$/.exec(name);
-      if (!split) throw new DataError(`${mappingsPath}: ${cvloss}: '${name}' is not a CVLoss split run (<split>_…)`);
+      if (!split)
+        throw new DataError(`${mappingsPath}: ${cvloss}: '${name}' is not a CVLoss split run (<split>_…)`);
       if (!isRunFinished(runDir)) {
         throw new DataError(`${runDir}: the CVLoss split model has not finished training (no metrics.csv)`);
       }
       const score = readYaml<Record<string, unknown>>(join(runDir, "score.yaml")) ?? {};
       const splits = score.splits ?? 3;
-      if (typeof splits !== "number") throw new DataError(`${join(runDir, "score.yaml")}: splits: expected a number`);
+      if (typeof splits !== "number")
+        throw new DataError(`${join(runDir, "score.yaml")}: splits: expected a number`);
       return {
         name,
         config: readYaml<Record<string, unknown>>(join(runDir, "config.yaml")),

@@ -200,7 +200,8 @@ export async function cvFold(config: RunConfig, splits: number, split: number): 
   const subset = dataset.subset("train");
   const folds = crossValidationFolds(subset.size, splits, Rng.derive(dataSeed, "cvloss-folds"));
   const heldOut = folds[split];
-  if (!heldOut) throw new ConfigError("curriculum.scoring.splits", `split ${split} of ${splits} does not exist`);
+  if (!heldOut)
+    throw new ConfigError("curriculum.scoring.splits", `split ${split} of ${splits} does not exist`);
   return { dataset, subset, heldOut, trainPositions: complement(subset.size, heldOut) };
 }
 

@@ -214,7 +214,11 @@ export interface ConfidentJoint {
  * p_j(x) ≥ t_j; it is a label issue when j* ≠ i. Samples for which no class clears its threshold are
  * not counted (cleanlab's `compute_confident_joint` and `find_label_issues(filter_by="confident_learning")`).
  */
-export function confidentJoint(probs: ArrayLike<number>, labels: ArrayLike<number>, c: number): ConfidentJoint {
+export function confidentJoint(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  c: number,
+): ConfidentJoint {
   const n = checkLogits(probs, labels, c);
   const sums = new Float64Array(c);
   const counts = new Float64Array(c);
@@ -224,7 +228,9 @@ export function confidentJoint(probs: ArrayLike<number>, labels: ArrayLike<numbe
     sums[y] = (sums[y] as number) + (probs[i * c + y] as number);
     counts[y] = (counts[y] as number) + 1;
   }
-  const thresholds = Float64Array.from(sums, (s, j) => ((counts[j] as number) > 0 ? s / (counts[j] as number) : Number.NaN));
+  const thresholds = Float64Array.from(sums, (s, j) =>
+    (counts[j] as number) > 0 ? s / (counts[j] as number) : Number.NaN,
+  );
   const joint = new Float64Array(c * c);
   const assigned = new Int32Array(n).fill(-1);
   const issue = new Uint8Array(n);
