@@ -9,6 +9,7 @@ import {
   validateAggregation,
 } from "../config/naming.js";
 import { writeDirAtomic } from "../util/atomic.js";
+import { writeDifficultyEvaluation } from "./difficulty.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
@@ -34,6 +35,8 @@ export interface PostprocessOptions {
   renderPlot?: PlotRenderer | null;
   /** Progress lines; default stderr. */
   log?: ((line: string) => void) | null;
+  /** Score ids for the difficulty-aware evaluation (`summary/difficulty.csv`); none by default. */
+  difficulty?: string[];
 }
 
 export interface PostprocessResult {
@@ -490,6 +493,10 @@ export async function postprocessExperiment(
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
   log?.(`Summarized ${records.length} run(s) in ${outDir}`);
+  if (options.difficulty && options.difficulty.length > 0) {
+    const { path } = writeDifficultyEvaluation(resultsDir, experimentId, options.difficulty, records);
+    log?.(`Difficulty-aware evaluation by ${options.difficulty.join(", ")} in ${path}`);
+  }
 
   try {
     const curriculum = (await import("../curriculum/index.js")) as Record<string, unknown>;
