@@ -166,33 +166,3 @@ export function matchesAggregatedName(pattern: string, member: string): boolean 
   const m = member.split("_");
   return p.length === m.length && p.every((field, i) => field === "#" || field === m[i]);
 }
-
-/** Folder name of an aggregation: `agg_<keys joined by _>`. */
-export function aggregationDirName(keys: readonly string[]): string {
-  return `agg_${keys.join("_")}`;
-}
-
-/** `<results_dir>/<experiment_id>`. */
-export function experimentDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId);
-}
-
-/** `<results_dir>/<experiment_id>/training`. */
-export function trainingDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "training");
-}
-
-/** `<results_dir>/<experiment_id>/training/<run_name>`. */
-export function runDir(resultsDir: string, experimentId: string, name: string): string {
-  return join(resultsDir, experimentId, "training", name);
-}
-
-/** `<results_dir>/<experiment_id>/summary`. */
-export function summaryDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "summary");
-}
-
-/** `<results_dir>/<experiment_id>/agg_<keys>`. */
-export function aggregationDir(resultsDir: string, experimentId: string, keys: readonly string[]): string {
-  return join(resultsDir, experimentId, aggregationDirName(keys));
-}

@@ -48,9 +48,10 @@ export function originalQuotas(totals: ArrayLike<number>, size: number): Int32Ar
   let sum = 0;
   for (let k = 0; k < c; k++) {
     const exact = n === 0 ? 0 : ((totals[k] as number) / n) * size;
-    quotas[k] = roundHalfEven(exact);
-    excess.push(quotas[k] - exact);
-    sum += quotas[k] as number;
+    const quota = roundHalfEven(exact);
+    quotas[k] = quota;
+    excess.push(quota - exact);
+    sum += quota;
   }
   const byExcess = Array.from({ length: c }, (_, k) => k).sort(
     (a, b) => (excess[b] as number) - (excess[a] as number) || b - a,

@@ -5,14 +5,6 @@
  */
 
 export {
-  joinPaces,
-  type PaceSummary,
-  type PaceSummaryOptions,
-  readPace,
-  summarizePace,
-} from "../experiments/pace-summary.js";
-export { readScoreRanks, scoreFilePath } from "../results/score-file.js";
-export {
   classCounts,
   originalQuotas,
   roundHalfEven,
@@ -32,7 +24,7 @@ export {
   createCurriculumCallback,
   type PaceManagerState,
 } from "./pace-manager.js";
-export { type PacePoint, paceSpec, paceSummarySpec } from "./pace-plot.js";
+export { paceSpec, paceSummarySpec } from "./pace-plot.js";
 export {
   AbstractPace,
   type PaceHooks,

@@ -1,8 +1,9 @@
 import { join } from "node:path";
+import { scoreFile } from "../config/layout.js";
 import type { RunConfig } from "../config/schema.js";
 import { parseSeed } from "../config/schema.js";
 import { renderPlot } from "../plots/render.js";
-import { readScoreRanks, scoreFilePath } from "../results/score-file.js";
+import { readScoreRanks } from "../results/score-table.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
@@ -86,7 +87,7 @@ export class CurriculumPaceManager implements TrainCallback {
   async onTrainBegin(ctx: TrainContext): Promise<void> {
     this.ctx = ctx;
     const config = this.config;
-    const path = scoreFilePath(config);
+    const path = scoreFile(config.results_dir, config.experiment_id, config.curriculum.scoring);
     const ranks = readScoreRanks(path, ctx.train, config.curriculum.scoring.id);
     const seeds = parseSeed(config.seed);
     // Order and per-pass shuffles are drawn from the dataset seed, like the default sampler.

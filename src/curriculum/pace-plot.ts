@@ -1,11 +1,8 @@
 import { lineChart } from "../plots/charts.js";
 import type { VegaLiteSpec } from "../plots/render.js";
+import type { PacePoint } from "../results/run-folder.js";
 
 /** One point of a pace curve: from `iteration` on, `dataset_size` samples are used. */
-export interface PacePoint {
-  iteration: number;
-  dataset_size: number;
-}
 
 /** Step plot of one run's pace (x: epochs or steps, y: dataset size), as the reference's pace plot. */
 export function paceSpec(points: readonly PacePoint[], xTitle: string, title = "Pace"): VegaLiteSpec {

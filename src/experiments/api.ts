@@ -7,7 +7,8 @@ import {
   type GridPoint,
   listConfigNames,
 } from "../config/compose.js";
-import { runDir as runDirOf, runName, trainingDir } from "../config/naming.js";
+import { runDir as runDirOf, trainingDir } from "../config/layout.js";
+import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
 import type { RunConfig } from "../config/schema.js";
 import { isRunFinished } from "../results/run-folder.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, summaryDir } from "../config/naming.js";
-import { RUN_FILES, readRunConfig } from "../results/run-folder.js";
+import { experimentDir, RUN_FILES, SUMMARY_FILES, summaryDir } from "../config/layout.js";
+import { readRunConfig } from "../results/run-folder.js";
 import { readScoreRows } from "../results/score-table.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
 import { argmaxRows, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
@@ -22,7 +22,7 @@ import { readYaml } from "../util/yaml-io.js";
 export const DIFFICULTY_QUANTILES = [0.1, 0.25, 0.5, 1] as const;
 
 /** The file postprocess writes: `summary/difficulty.csv`. */
-export const DIFFICULTY_FILE = "difficulty.csv";
+export const DIFFICULTY_FILE = SUMMARY_FILES.difficulty;
 
 export interface DifficultyRow {
   run_name: string;
@@ -58,7 +58,9 @@ export function readDifficultyScore(resultsDir: string, experimentId: string, id
   const card = existsSync(cardPath) ? readYaml<Record<string, unknown>>(cardPath) : null;
   const subset = card?.subset;
   if (subset !== "train" && subset !== "dev" && subset !== "test") {
-    throw new DataError(`${cardPath}: subset: expected train, dev or test (the score card names the scored subset)`);
+    throw new DataError(
+      `${cardPath}: subset: expected train, dev or test (the score card names the scored subset)`,
+    );
   }
   const rows = readScoreRows(file.path);
   const n = rows.index.length;
@@ -91,12 +93,18 @@ function outputsDir(runDir: string, subset: DifficultyScore["subset"]): string {
 }
 
 /** One run's metrics on the hardest quantiles of a score's subset. */
-export function evaluateByDifficulty(runDir: string, runName: string, score: DifficultyScore): DifficultyRow[] {
+export function evaluateByDifficulty(
+  runDir: string,
+  runName: string,
+  score: DifficultyScore,
+): DifficultyRow[] {
   const dir = outputsDir(runDir, score.subset);
   const path = (name: string) => join(dir, `${score.subset}_${name}.npy`);
   for (const name of ["outputs", "indices", "targets"]) {
     if (!existsSync(path(name))) {
-      throw new DataError(`${path(name)}: saved ${score.subset} outputs missing (needed to evaluate by ${score.id})`);
+      throw new DataError(
+        `${path(name)}: saved ${score.subset} outputs missing (needed to evaluate by ${score.id})`,
+      );
     }
   }
   const outputs = loadNpy(path("outputs"));
@@ -137,7 +145,14 @@ export function evaluateByDifficulty(runDir: string, runName: string, score: Dif
       Int32Array.from(positions, (p) => score.labels[p] as number),
       c,
     );
-    return { run_name: runName, score: score.id, subset: score.subset, hardest, samples: positions.length, metrics };
+    return {
+      run_name: runName,
+      score: score.id,
+      subset: score.subset,
+      hardest,
+      samples: positions.length,
+      metrics,
+    };
   });
 }
 
@@ -152,7 +167,9 @@ export function writeDifficultyEvaluation(
   runs: readonly { name: string; dir: string }[],
 ): { path: string; rows: DifficultyRow[] } {
   const scores = scoreIds.map((id) => readDifficultyScore(resultsDir, experimentId, id));
-  const rows = scores.flatMap((score) => runs.flatMap((run) => evaluateByDifficulty(run.dir, run.name, score)));
+  const rows = scores.flatMap((score) =>
+    runs.flatMap((run) => evaluateByDifficulty(run.dir, run.name, score)),
+  );
   const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
   const path = join(summaryDir(resultsDir, experimentId), DIFFICULTY_FILE);
   writeCsv(

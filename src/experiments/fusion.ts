@@ -2,8 +2,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { experimentDir, parseRunName, trainingDir } from "../config/naming.js";
-import { isRunFinished, RUN_FILES, readRunConfig } from "../results/run-folder.js";
+import { experimentDir, FUSION_FILES, fusionRoot, RUN_FILES, trainingDir } from "../config/layout.js";
+import { parseRunName } from "../config/naming.js";
+import { isRunFinished, readRunConfig } from "../results/run-folder.js";
 import { resolveTrainingRuns } from "../scoring/runs.js";
 import { argmaxRow, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
 import { resultsYaml } from "../training/outputs.js";
@@ -193,7 +194,8 @@ export async function fuse(
 ): Promise<FusionResult> {
   if (names.length === 0) throw new ConfigError("names", "name at least one run or aggregated name to fuse");
   const id = options.id ?? "late-fusion";
-  if (!/^[\w.-]+$/.test(id)) throw new ConfigError("--id", `must be a folder name (letters, digits, _ . -), got '${id}'`);
+  if (!/^[\w.-]+$/.test(id))
+    throw new ConfigError("--id", `must be a folder name (letters, digits, _ . -), got '${id}'`);
   if (!existsSync(experimentDir(resultsDir, experimentId))) {
     throw new DataError(`${experimentDir(resultsDir, experimentId)}: experiment folder not found`);
   }
@@ -240,17 +242,21 @@ export async function fuse(
   );
   const single = Object.fromEntries(members.map((m) => [m, fusedMetrics([outputs.get(m) as TestOutputs])]));
 
-  const dir = join(experimentDir(resultsDir, experimentId), "fusion", id);
+  const dir = join(fusionRoot(resultsDir, experimentId), id);
   const n = first.targets.length;
   await writeDirAtomic(dir, async (tmp) => {
-    await writeFile(join(tmp, RUN_FILES.testHolistic), stringify(resultsYaml(metrics)));
+    await writeFile(join(tmp, FUSION_FILES.testHolistic), stringify(resultsYaml(metrics)));
     await writeFile(
-      join(tmp, "fusion.yaml"),
+      join(tmp, FUSION_FILES.card),
       stringify({ id, size: members.length, members, requested, metrics, baseline, ensembles, single }),
     );
-    saveNpy(join(tmp, "test_probabilities.npy"), Float32Array.from(mean), [n, first.numClasses]);
-    saveNpy(join(tmp, "test_targets.npy"), first.targets, [n]);
-    saveNpy(join(tmp, "test_indices.npy"), Int32Array.from({ length: n }, (_, i) => i), [n]);
+    saveNpy(join(tmp, FUSION_FILES.probabilities), Float32Array.from(mean), [n, first.numClasses]);
+    saveNpy(join(tmp, FUSION_FILES.targets), first.targets, [n]);
+    saveNpy(
+      join(tmp, FUSION_FILES.indices),
+      Int32Array.from({ length: n }, (_, i) => i),
+      [n],
+    );
   });
   return { id, dir, members, requested, metrics, baseline, ensembles, single };
 }

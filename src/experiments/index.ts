@@ -4,54 +4,6 @@
  */
 
 export {
-  applyFilters,
-  type ComposeOptions,
-  type ConfigRecord,
-  cartesian,
-  checkMandatory,
-  composeGrid,
-  type FilterSpec,
-  findConfigFile,
-  type GridPoint,
-  isConfigGroup,
-  isPartialCurriculum,
-  listConfigNames,
-  loadGroupConfig,
-  readSweep,
-  validateConfig,
-} from "../config/compose.js";
-export { type ExprValue, evaluateExpr, parseExpr } from "../config/expr.js";
-export {
-  AGGREGATION_KEYS,
-  aggregatedName,
-  aggregationDir,
-  aggregationDirName,
-  experimentDir,
-  formatNumber,
-  isAggregatedName,
-  matchesAggregatedName,
-  NAMING_KEYS,
-  type NamingKey,
-  namingField,
-  parseRunName,
-  runDir,
-  runName,
-  summaryDir,
-  trainingDir,
-  validateAggregation,
-} from "../config/naming.js";
-export {
-  formatOverrideValue,
-  type Override,
-  parseOverride,
-  parseOverrideValue,
-  parseScalar,
-  splitTopLevel,
-  sweepParamValues,
-} from "../config/overrides.js";
-export { configSearchPath, PACKAGE_ROOT, PACKAGED_CONFIG_DIR, packageVersion } from "../config/package.js";
-export * from "../config/schema.js";
-export {
   CONFIG_GROUPS,
   type ConfigListing,
   type CreateOptions,

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type PacePoint, paceSummarySpec } from "../curriculum/pace-plot.js";
+import { RUN_FILES, SUMMARY_FILES, summaryDir, trainingDir } from "../config/layout.js";
+import { paceSummarySpec } from "../curriculum/pace-plot.js";
 import { renderPlot } from "../plots/render.js";
-import { readCsv, writeCsv } from "../util/csv.js";
-import { DataError } from "../util/errors.js";
-import { readYaml } from "../util/yaml-io.js";
+import type { PacePoint } from "../results/run-folder.js";
+import { metricValues, type RunFolderContents, readPace, readRunFolder } from "../results/run-folder.js";
+import { writeCsv } from "../util/csv.js";
 
 export interface PaceSummaryOptions {
   /** Plot only the best `maxRuns` runs (by best dev tracking metric); default: all. */
@@ -16,22 +17,6 @@ export interface PaceSummary {
   runs: string[];
   csv: string;
   plot: { svg: string; png: string };
-}
-
-/** Reads one run's pace.csv. */
-export function readPace(path: string): PacePoint[] {
-  const { columns, rows } = readCsv(path);
-  for (const column of ["iteration", "dataset_size"]) {
-    if (!columns.includes(column)) throw new DataError(`${path}: missing column "${column}"`);
-  }
-  return rows.map((row, r) => {
-    const iteration = Number(row.iteration);
-    const size = Number(row.dataset_size);
-    if (!Number.isInteger(iteration) || !Number.isInteger(size)) {
-      throw new DataError(`${path}: row ${r + 2}: expected integer iteration and dataset_size`);
-    }
-    return { iteration, dataset_size: size };
-  });
 }
 
 /**
@@ -62,27 +47,15 @@ interface RunInfo {
 }
 
 /** Best dev value of the run's tracking metric (all tracking metrics are maximised) and its training type. */
-function runInfo(runDir: string): RunInfo {
-  let trainingType: string | null = null;
-  let metric = "accuracy";
-  try {
-    const config = readYaml<{ training_type?: string; dataset?: { tracking_metric?: string } }>(
-      join(runDir, "config.yaml"),
-    );
-    trainingType = config?.training_type ?? null;
-    metric = config?.dataset?.tracking_metric ?? metric;
-  } catch {
-    // no config: order by name, label the axis generically
-  }
-  let best: number | null = null;
-  try {
-    const dev = readYaml<Record<string, { all?: number }>>(join(runDir, "_best", "dev.yaml"));
-    const value = dev?.[metric]?.all;
-    if (typeof value === "number" && Number.isFinite(value)) best = value;
-  } catch {
-    // unfinished run: sorted last
-  }
-  return { best, trainingType };
+function runInfo(run: RunFolderContents): RunInfo {
+  const config = run.config ?? {};
+  const dataset = (config.dataset ?? {}) as { tracking_metric?: unknown };
+  const metric = typeof dataset.tracking_metric === "string" ? dataset.tracking_metric : "accuracy";
+  const value = metricValues(run.bestDev)[metric];
+  return {
+    best: value !== undefined && Number.isFinite(value) ? value : null,
+    trainingType: typeof config.training_type === "string" ? config.training_type : null,
+  };
 }
 
 /**
@@ -96,33 +69,32 @@ export async function summarizePace(
   experimentId: string,
   options: PaceSummaryOptions = {},
 ): Promise<PaceSummary | null> {
-  const trainingDir = join(resultsDir, experimentId, "training");
-  if (!existsSync(trainingDir)) return null;
-  const names = readdirSync(trainingDir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(trainingDir, e.name, "pace.csv")))
+  const dir = trainingDir(resultsDir, experimentId);
+  if (!existsSync(dir)) return null;
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, RUN_FILES.pace)))
     .map((e) => e.name)
     .sort();
   if (names.length === 0) return null;
-  const runs = names.map((run) => ({
-    run,
-    points: readPace(join(trainingDir, run, "pace.csv")),
-    ...runInfo(join(trainingDir, run)),
-  }));
+  const runs = names.map((run) => {
+    const folder = readRunFolder(join(dir, run));
+    return { run, points: readPace(join(dir, run, RUN_FILES.pace)), ...runInfo(folder) };
+  });
   runs.sort((a, b) => {
     if (a.best !== null && b.best !== null && a.best !== b.best) return b.best - a.best;
     if ((a.best === null) !== (b.best === null)) return a.best === null ? 1 : -1;
     return a.run < b.run ? -1 : a.run > b.run ? 1 : 0;
   });
-  const summaryDir = join(resultsDir, experimentId, "summary");
+  const outDir = summaryDir(resultsDir, experimentId);
   const { columns, rows } = joinPaces(runs);
-  const csv = join(summaryDir, "pace.csv");
+  const csv = join(outDir, SUMMARY_FILES.pace);
   writeCsv(csv, columns, rows);
   const types = new Set(runs.map((r) => r.trainingType).filter((t): t is string => t !== null));
   const xTitle = types.size === 1 ? ([...types][0] as string) : "iteration";
   const shown = options.maxRuns !== undefined ? runs.slice(0, Math.max(1, options.maxRuns)) : runs;
   const plot = await renderPlot(
     paceSummarySpec(shown, xTitle),
-    join(summaryDir, "plots", "curriculum_plots", "pace"),
+    join(outDir, SUMMARY_FILES.curriculumPlots, "pace"),
   );
   return { runs: runs.map((r) => r.run), csv, plot };
 }

@@ -1,20 +1,24 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
-  aggregatedName,
   aggregationDirName,
   experimentDir,
+  RUN_FILES,
+  SUMMARY_FILES,
   summaryDir,
   trainingDir,
-  validateAggregation,
-} from "../config/naming.js";
+} from "../config/layout.js";
+import { aggregatedName, validateAggregation } from "../config/naming.js";
+import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
+import { readRunFolder } from "../results/run-folder.js";
 import { writeDirAtomic } from "../util/atomic.js";
-import { writeDifficultyEvaluation } from "./difficulty.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
-import { readYaml, writeYaml } from "../util/yaml-io.js";
+import { writeYaml } from "../util/yaml-io.js";
+import { writeDifficultyEvaluation } from "./difficulty.js";
+import { summarizePace } from "./pace-summary.js";
 
 /**
  * Postprocessing of an experiment (autrainer's SummarizeGrid and AggregateGrid, aucurriculum's
@@ -23,7 +27,7 @@ import { readYaml, writeYaml } from "../util/yaml-io.js";
  * reports can name with `#` fields.
  */
 
-/** A plot renderer (analysis' renderPlot): writes `<basePath>.svg` and `.png`. */
+/** A plot renderer (the chart kit's renderPlot): writes `<basePath>.svg` and `.png`. */
 export type PlotRenderer = (spec: Record<string, unknown>, basePath: string) => Promise<unknown>;
 
 export interface PostprocessOptions {
@@ -31,7 +35,7 @@ export interface PostprocessOptions {
   aggregate?: string[][];
   /** Plot only the best N runs' curves (by the tracking metric). */
   maxRuns?: number;
-  /** Plot renderer; default the analysis module's renderPlot. Null skips plots. */
+  /** Plot renderer; default the chart kit's renderPlot. Null skips plots. */
   renderPlot?: PlotRenderer | null;
   /** Progress lines; default stderr. */
   log?: ((line: string) => void) | null;
@@ -62,10 +66,6 @@ export interface RunRecord {
   timer: Record<string, unknown>;
 }
 
-function toNumber(text: string | undefined): number {
-  return text === undefined || text === "" ? Number.NaN : Number(text);
-}
-
 function asRecord(value: unknown): Record<string, unknown> {
   return value && typeof value === "object" && !Array.isArray(value)
     ? (value as Record<string, unknown>)
@@ -74,20 +74,24 @@ function asRecord(value: unknown): Record<string, unknown> {
 
 /** Reads a finished run folder (metrics.csv, config.yaml, _best/dev.yaml, _test/test_holistic.yaml, timer.yaml). */
 export function readRunRecord(dir: string, name: string): RunRecord {
-  const { columns, rows } = readCsv(join(dir, "metrics.csv"));
-  const configPath = existsSync(join(dir, "config.yaml"))
-    ? join(dir, "config.yaml")
-    : join(dir, ".hydra", "config.yaml");
-  const config = asRecord(readYaml(configPath));
-  const bestPath = join(dir, "_best", "dev.yaml");
-  const best = existsSync(bestPath) ? asRecord(readYaml(bestPath)) : {};
-  const testPath = join(dir, "_test", "test_holistic.yaml");
-  const test = existsSync(testPath) ? asRecord(readYaml(testPath)) : {};
-  const timerPath = join(dir, "timer.yaml");
-  const timer = existsSync(timerPath) ? asRecord(readYaml(timerPath)) : {};
-  const numericRows = rows.map((r) => Object.fromEntries(columns.map((c) => [c, toNumber(r[c])])));
+  const run = readRunFolder(dir);
+  if (run.problems.length > 0) throw new DataError(run.problems.join("; "));
+  if (!run.metrics)
+    throw new DataError(`${join(dir, RUN_FILES.metrics)}: not found (the run has not finished)`);
+  if (!run.config) throw new DataError(`${join(dir, RUN_FILES.config)}: not found`);
+  const best = run.bestDev ?? {};
   const bestIteration = typeof best.iteration === "number" ? best.iteration : Number.NaN;
-  return { name, dir, config, columns, rows: numericRows, bestIteration, best, test, timer };
+  return {
+    name,
+    dir,
+    config: run.config,
+    columns: run.metrics.columns,
+    rows: run.metrics.rows,
+    bestIteration,
+    best,
+    test: run.test ?? {},
+    timer: run.timer ?? {},
+  };
 }
 
 function metricColumns(record: RunRecord): string[] {
@@ -156,7 +160,7 @@ export function writeSummaryTables(records: readonly RunRecord[], outDir: string
     return row;
   });
   const columns = ["run_name", ...metricCols, "best_iteration", ...testCols];
-  writeCsv(join(outDir, "metrics.csv"), columns, metricRows);
+  writeCsv(join(outDir, SUMMARY_FILES.metrics), columns, metricRows);
 
   const configCols: string[] = [];
   const configRows = records.map((record) => {
@@ -169,7 +173,7 @@ export function writeSummaryTables(records: readonly RunRecord[], outDir: string
     return row;
   });
   writeCsv(
-    join(outDir, "config.csv"),
+    join(outDir, SUMMARY_FILES.config),
     ["run_name", ...configCols, "time_train_mean", "time_dev_mean", "time_test_mean"],
     configRows,
   );
@@ -185,7 +189,7 @@ export function writeSummaryTables(records: readonly RunRecord[], outDir: string
     }
     if (pick) bestRuns[col] = pick;
   }
-  writeYaml(join(outDir, "best_runs.yaml"), bestRuns);
+  writeYaml(join(outDir, SUMMARY_FILES.bestRuns), bestRuns);
 }
 
 /** Vega-lite spec of one metric's training curves (one line per run). */
@@ -394,12 +398,12 @@ async function aggregate(
       const test = aggregateResults(group.map((r) => r.test));
       const config = aggregateConfigs(group.map((r) => r.config)) as Record<string, unknown>;
       const timer = averageTimers(group.map((r) => r.timer));
-      writeCsv(join(out, "metrics.csv"), columns, rows);
-      writeYaml(join(out, "_best", "dev.yaml"), best);
-      writeYaml(join(out, "_test", "test_holistic.yaml"), test);
-      writeYaml(join(out, "config.yaml"), config);
-      writeYaml(join(out, "runs.yaml"), members);
-      writeYaml(join(out, "timer.yaml"), timer);
+      writeCsv(join(out, RUN_FILES.metrics), columns, rows);
+      writeYaml(join(out, RUN_FILES.best, RUN_FILES.devYaml), best);
+      writeYaml(join(out, RUN_FILES.test, RUN_FILES.testHolistic), test);
+      writeYaml(join(out, RUN_FILES.config), config);
+      writeYaml(join(out, RUN_FILES.runs), members);
+      writeYaml(join(out, RUN_FILES.timer), timer);
       aggRecords.push({
         name: aggName,
         dir: out,
@@ -438,8 +442,8 @@ export function listRuns(
     .filter((n) => !n.startsWith(".") && statSync(join(dir, n)).isDirectory())
     .sort();
   return {
-    finished: names.filter((n) => existsSync(join(dir, n, "metrics.csv"))),
-    unfinished: names.filter((n) => !existsSync(join(dir, n, "metrics.csv"))),
+    finished: names.filter((n) => existsSync(join(dir, n, RUN_FILES.metrics))),
+    unfinished: names.filter((n) => !existsSync(join(dir, n, RUN_FILES.metrics))),
   };
 }
 
@@ -450,15 +454,6 @@ export function checkExperiment(resultsDir: string, experimentId: string): void 
     throw new CurriculaError(
       `Experiment ID '${experimentId}' does not exist in the results directory '${resultsDir}'.`,
     );
-  }
-}
-
-async function defaultRenderer(): Promise<PlotRenderer | null> {
-  try {
-    const analysis = await import("../report/index.js");
-    return (spec, base) => analysis.renderPlot(spec as never, base);
-  } catch {
-    return null;
   }
 }
 
@@ -486,9 +481,10 @@ export async function postprocessExperiment(
   const records = finished.map((name) =>
     readRunRecord(join(trainingDir(resultsDir, experimentId), name), name),
   );
-  const render = options.renderPlot === undefined ? await defaultRenderer() : options.renderPlot;
-  if (!render && options.renderPlot === undefined)
-    log?.("Plots skipped: the analysis module is not available.");
+  const render: PlotRenderer | null =
+    options.renderPlot === undefined
+      ? (spec, base) => renderPlot(spec as unknown as VegaLiteSpec, base)
+      : options.renderPlot;
   const outDir = summaryDir(resultsDir, experimentId);
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
@@ -498,21 +494,8 @@ export async function postprocessExperiment(
     log?.(`Difficulty-aware evaluation by ${options.difficulty.join(", ")} in ${path}`);
   }
 
-  try {
-    const curriculum = (await import("../curriculum/index.js")) as Record<string, unknown>;
-    if (typeof curriculum.summarizePace === "function") {
-      const summarize = curriculum.summarizePace as (
-        r: string,
-        e: string,
-        o?: { maxRuns?: number },
-      ) => Promise<unknown>;
-      const pace = await summarize(resultsDir, experimentId, { maxRuns: options.maxRuns });
-      if (pace) log?.(`Pace summary in ${join(outDir, "pace.csv")}`);
-    }
-  } catch (error) {
-    if (error instanceof CurriculaError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
-  }
+  const pace = await summarizePace(resultsDir, experimentId, { maxRuns: options.maxRuns });
+  if (pace) log?.(`Pace summary in ${pace.csv}`);
 
   const aggregations: PostprocessResult["aggregations"] = [];
   for (const keys of options.aggregate ?? []) {

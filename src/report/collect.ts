@@ -1,6 +1,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
+import { experimentDir } from "../config/layout.js";
+import { NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
+import { metricValues, type NumericTable, readRunFolder } from "../results/run-folder.js";
+import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readCsv } from "../util/csv.js";
 import { readYaml } from "../util/yaml-io.js";
 
@@ -28,10 +31,7 @@ const SHORT_TO_CONDITION: Record<string, Condition> = {
   R: "RandomCurriculum",
 };
 
-export interface MetricsTable {
-  columns: string[];
-  rows: Record<string, number>[];
-}
+export type MetricsTable = NumericTable;
 
 export interface RunData {
   name: string;
@@ -103,36 +103,6 @@ function getPath(obj: unknown, path: string): unknown {
   return node;
 }
 
-/** Parses a CSV of numbers; non-numeric cells become NaN. */
-function readNumericCsv(path: string): MetricsTable {
-  const { columns, rows } = readCsv(path);
-  return {
-    columns,
-    rows: rows.map((row) => {
-      const out: Record<string, number> = {};
-      for (const c of columns) out[c] = row[c] === "" || row[c] === undefined ? Number.NaN : Number(row[c]);
-      return out;
-    }),
-  };
-}
-
-/** `{metric: {all: v}, ...}` → `{metric: v}` (test_holistic.yaml, dev.yaml). */
-export function holisticValues(doc: unknown, path: string): Record<string, number> {
-  if (typeof doc !== "object" || doc === null) throw new Error(`${path}: expected a mapping of metrics`);
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    if (typeof value === "number") out[key] = value;
-    else if (
-      typeof value === "object" &&
-      value !== null &&
-      typeof (value as { all?: unknown }).all === "number"
-    ) {
-      out[key] = (value as { all: number }).all;
-    }
-  }
-  return out;
-}
-
 /** Condition of a run: from its config's `curriculum.type`, else from the name's short code. */
 export function conditionOf(
   config: Record<string, unknown> | null,
@@ -145,20 +115,11 @@ export function conditionOf(
   return (short && SHORT_TO_CONDITION[short]) || "Baseline";
 }
 
-/** Reads one run folder. */
+/** Reads one run folder (through the run-folder reader); unreadable files are added to `problems`. */
 export function readRun(dir: string, name: string, problems: string[]): RunData {
-  const attempt = <T>(path: string, read: () => T): T | null => {
-    if (!existsSync(path)) return null;
-    try {
-      return read();
-    } catch (error) {
-      problems.push(`${path}: ${(error as Error).message}`);
-      return null;
-    }
-  };
-  const config = attempt(join(dir, "config.yaml"), () =>
-    readYaml<Record<string, unknown>>(join(dir, "config.yaml")),
-  );
+  const run = readRunFolder(dir);
+  problems.push(...run.problems);
+  const config = run.config;
   let fields: Record<NamingKey, string> | null = null;
   try {
     fields = parseRunName(name);
@@ -168,17 +129,6 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
   const seedFromConfig = getPath(config, "seed");
   const seed = fields?.seed ?? (seedFromConfig === undefined ? "?" : String(seedFromConfig));
   const groupKey = fields ? NAMING_KEYS.map((k) => (k === "seed" ? "#" : fields[k])).join("_") : name;
-  const metricsPath = join(dir, "metrics.csv");
-  const metrics = attempt(metricsPath, () => readNumericCsv(metricsPath));
-  const pacePath = join(dir, "pace.csv");
-  const pace = attempt(pacePath, () =>
-    readNumericCsv(pacePath).rows.map((r) => ({
-      iteration: r.iteration as number,
-      dataset_size: r.dataset_size as number,
-    })),
-  );
-  const testPath = join(dir, "_test", "test_holistic.yaml");
-  const test = attempt(testPath, () => holisticValues(readYaml(testPath), testPath));
   const tracking = getPath(config, "dataset.tracking_metric");
   return {
     name,
@@ -188,49 +138,37 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
     condition: conditionOf(config, fields),
     seed,
     groupKey,
-    finished: existsSync(metricsPath),
-    metrics,
-    pace,
-    test,
+    finished: run.finished,
+    metrics: run.metrics,
+    pace: run.pace,
+    test: run.test ? metricValues(run.test) : null,
     trackingMetric: typeof tracking === "string" ? tracking : "accuracy",
   };
 }
 
-function column(rows: Record<string, string>[], name: string, path: string): string[] {
-  if (rows.length > 0 && !(name in (rows[0] as Record<string, string>))) {
-    throw new Error(
-      `${path}: missing column '${name}' (expected index, source_index, mean, ranks, encoded, decoded)`,
-    );
-  }
-  return rows.map((r) => r[name] ?? "");
-}
-
-/** Reads `curriculum/<type>/<id>.csv` (and its card `<id>.yaml`). */
+/** Reads `curriculum/<type>/<id>.csv` (and its card `<id>.yaml`) through the score-table reader. */
 export function readScore(path: string, type: string, id: string): ScoreData {
-  const { rows } = readCsv(path);
-  const ints = (name: string) => Int32Array.from(column(rows, name, path), Number);
-  const floats = (name: string) => Float64Array.from(column(rows, name, path), Number);
-  const cardPath = path.replace(/\.csv$/, ".yaml");
-  let card: Record<string, unknown> | null = null;
-  if (existsSync(cardPath)) {
-    try {
-      card = readYaml<Record<string, unknown>>(cardPath);
-    } catch {
-      card = null;
+  const rows = readScoreRows(path, { sourceIndexFallback: true });
+  const numeric = (name: string): Float64Array => {
+    const values = rows.columns.get(name);
+    if (!values) {
+      throw new Error(
+        `${path}: missing column '${name}' (expected index, source_index, mean, ranks, encoded, decoded)`,
+      );
     }
-  }
+    return values;
+  };
   return {
     type,
     id,
     path,
-    index: ints("index"),
-    sourceIndex:
-      rows.length > 0 && "source_index" in (rows[0] as object) ? ints("source_index") : ints("index"),
-    mean: floats("mean"),
-    ranks: floats("ranks"),
-    encoded: ints("encoded"),
-    decoded: column(rows, "decoded", path),
-    card,
+    index: rows.index,
+    sourceIndex: rows.sourceIndex,
+    mean: numeric("mean"),
+    ranks: numeric("ranks"),
+    encoded: rows.encoded,
+    decoded: rows.decoded,
+    card: readScoreCard(path),
   };
 }
 

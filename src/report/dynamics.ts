@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { ensembleSizeFile, FUSION_FILES, fusionRoot, SUMMARY_FILES, summaryDir } from "../config/layout.js";
 import { parseRunName } from "../config/naming.js";
-import { DIFFICULTY_FILE } from "../experiments/difficulty.js";
 import { lineChart } from "../plots/charts.js";
 import { dataMap } from "../plots/data-map.js";
 import { escapeHtml, note, section, type TableCell, table } from "../plots/html.js";
@@ -20,7 +20,8 @@ import { type ExperimentData, groupRunsByCondition, type ScoreData } from "./col
 /** Renders a chart into an inline figure (the report's figure counter and error handling). */
 export type RenderFigure = (spec: VegaLiteSpec, caption: string) => Promise<string>;
 
-const fmt = (v: unknown, digits = 3) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–");
+const fmt = (v: unknown, digits = 3) =>
+  typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–";
 
 /** One line for a card's `robustness` entry: ρ = 0.873 [0.869, 0.877], τ = 0.712 (3 runs). */
 export function formatRobustness(value: unknown): string {
@@ -34,7 +35,11 @@ export function formatRobustness(value: unknown): string {
 }
 
 /** Extra columns of a score CSV (those the report's score reader does not keep). */
-function scoreColumns(score: ScoreData, names: readonly string[], problems: string[]): Record<string, number[]> | null {
+function scoreColumns(
+  score: ScoreData,
+  names: readonly string[],
+  problems: string[],
+): Record<string, number[]> | null {
   try {
     const { columns, rows } = readCsv(score.path);
     const missing = names.filter((n) => !columns.includes(n));
@@ -50,7 +55,11 @@ function scoreColumns(score: ScoreData, names: readonly string[], problems: stri
 }
 
 /** Per-score extras inside its section: the data map of a Cartography score, a label-issue summary. */
-export async function scoreExtras(score: ScoreData, render: RenderFigure, problems: string[]): Promise<string> {
+export async function scoreExtras(
+  score: ScoreData,
+  render: RenderFigure,
+  problems: string[],
+): Promise<string> {
   const parts: string[] = [];
   if (score.type === "Cartography") {
     const cols = scoreColumns(score, ["confidence", "variability", "correctness"], problems);
@@ -92,7 +101,9 @@ export async function robustnessSection(
     return section(
       "robustness",
       "Seed robustness",
-      note("No score with two or more runs (robustness needs an ensemble: a list or an aggregated run name)."),
+      note(
+        "No score with two or more runs (robustness needs an ensemble: a list or an aggregated run name).",
+      ),
     );
   }
   const rows = robust.map((s) => {
@@ -109,7 +120,7 @@ export async function robustnessSection(
   });
   const curves: Record<string, unknown>[] = [];
   for (const s of robust) {
-    const path = join(s.path, "..", "_robustness", `${s.id}_ensemble_size.csv`);
+    const path = ensembleSizeFile(dirname(s.path), s.id);
     if (!existsSync(path)) continue;
     try {
       for (const row of readCsv(path).rows) {
@@ -138,7 +149,9 @@ export async function robustnessSection(
           }),
           "Spearman correlation between the scores of two disjoint sub-ensembles of k runs (mean over pairs): how much averaging more seeds stabilises a score.",
         )
-      : note("Ensemble-size curves need four or more runs (two disjoint ensembles of two); with fewer they hold only k = 1, the pairwise value above.");
+      : note(
+          "Ensemble-size curves need four or more runs (two disjoint ensembles of two); with fewer they hold only k = 1, the pairwise value above.",
+        );
   return section(
     "robustness",
     "Seed robustness",
@@ -157,8 +170,12 @@ function conditionOfName(name: string): string {
 
 /** The late-fusion table: each fused name's own ensemble, the equal-size baseline, the fusion. */
 export function fusionSection(data: ExperimentData, problems: string[]): string {
-  const dir = join(data.dir, "fusion");
-  const ids = existsSync(dir) ? readdirSync(dir).filter((d) => existsSync(join(dir, d, "fusion.yaml"))).sort() : [];
+  const dir = fusionRoot(data.resultsDir, data.experimentId);
+  const ids = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((d) => existsSync(join(dir, d, FUSION_FILES.card)))
+        .sort()
+    : [];
   if (ids.length === 0) {
     return section(
       "fusion",
@@ -170,7 +187,7 @@ export function fusionSection(data: ExperimentData, problems: string[]): string 
     `<p class="lead">Late fusion averages the softmax outputs of the members on the test subset and predicts the argmax. Rows: each fused condition's own seed ensemble, an ensemble of as many baseline seeds (when the experiment has that many), and the fusion of all members.</p>`,
   ];
   for (const id of ids) {
-    const path = join(dir, id, "fusion.yaml");
+    const path = join(dir, id, FUSION_FILES.card);
     let doc: Record<string, unknown>;
     try {
       doc = readYaml<Record<string, unknown>>(path);
@@ -181,8 +198,15 @@ export function fusionSection(data: ExperimentData, problems: string[]): string 
     const metrics = doc.metrics as Record<string, number>;
     const names = Object.keys(metrics ?? {});
     const single = (doc.single ?? {}) as Record<string, Record<string, number>>;
-    const row = (label: string, members: string[], m: Record<string, number>, bold = false): (string | TableCell)[] => {
-      const singles = members.map((r) => single[r]?.[names[0] as string]).filter((v): v is number => typeof v === "number");
+    const row = (
+      label: string,
+      members: string[],
+      m: Record<string, number>,
+      bold = false,
+    ): (string | TableCell)[] => {
+      const singles = members
+        .map((r) => single[r]?.[names[0] as string])
+        .filter((v): v is number => typeof v === "number");
       return [
         { html: bold ? `<strong>${escapeHtml(label)}</strong>` : escapeHtml(label) },
         { html: String(members.length), className: "num" },
@@ -191,17 +215,29 @@ export function fusionSection(data: ExperimentData, problems: string[]): string 
       ];
     };
     const rows: (string | TableCell)[][] = [];
-    for (const [name, ensemble] of Object.entries((doc.ensembles ?? {}) as Record<string, { members: string[]; metrics: Record<string, number> }>)) {
+    for (const [name, ensemble] of Object.entries(
+      (doc.ensembles ?? {}) as Record<string, { members: string[]; metrics: Record<string, number> }>,
+    )) {
       rows.push(row(`${conditionOfName(name)} (seed ensemble)`, ensemble.members, ensemble.metrics));
     }
-    const baseline = doc.baseline as { members?: string[]; metrics?: Record<string, number>; reason?: string };
+    const baseline = doc.baseline as {
+      members?: string[];
+      metrics?: Record<string, number>;
+      reason?: string;
+    };
     if (baseline?.metrics && baseline.members) {
-      rows.push(row(`Baseline, ${baseline.members.length} seeds (equal size)`, baseline.members, baseline.metrics));
+      rows.push(
+        row(`Baseline, ${baseline.members.length} seeds (equal size)`, baseline.members, baseline.metrics),
+      );
     }
     rows.push(row("Late fusion of all members", (doc.members as string[]) ?? [], metrics, true));
     parts.push(
       `<h3>${escapeHtml(id)}</h3>`,
-      table(["ensemble", "models", ...names.map((n) => `test ${n}`), `mean single-model ${names[0] ?? ""}`], rows, "metrics"),
+      table(
+        ["ensemble", "models", ...names.map((n) => `test ${n}`), `mean single-model ${names[0] ?? ""}`],
+        rows,
+        "metrics",
+      ),
     );
     if (baseline?.reason) parts.push(note(`No equal-size baseline ensemble: ${baseline.reason}.`));
   }
@@ -214,12 +250,14 @@ export async function difficultySection(
   render: RenderFigure,
   problems: string[],
 ): Promise<string> {
-  const path = join(data.dir, "summary", DIFFICULTY_FILE);
+  const path = join(summaryDir(data.resultsDir, data.experimentId), SUMMARY_FILES.difficulty);
   if (!existsSync(path)) {
     return section(
       "difficulty",
       "Difficulty-aware evaluation",
-      note("No difficulty-aware evaluation (summary/difficulty.csv); run `curricula postprocess … -d <score id>` with a score of the dev or test subset."),
+      note(
+        "No difficulty-aware evaluation (summary/difficulty.csv); run `curricula postprocess … -d <score id>` with a score of the dev or test subset.",
+      ),
     );
   }
   let csv: ReturnType<typeof readCsv>;

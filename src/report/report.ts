@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir } from "../config/naming.js";
+import { experimentDir } from "../config/layout.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset } from "../data/types.js";

@@ -1,47 +1,11 @@
 import { existsSync, readdirSync } from "node:fs";
+import { iterationDirName, parseIterationDirName, RUN_FILES, MODEL_FILES, type TrainingType } from "../config/layout.js";
 import { join } from "node:path";
 import { type RunConfig, RunConfigSchema } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
+import { readCsv } from "../util/csv.js";
 import { readYaml } from "../util/yaml-io.js";
 import type { MetricValues } from "../training/types.js";
-
-/**
- * The run folder layout (docs/architecture.md, "Run folder") and its readers. Everything that
- * names a file inside a run folder lives here, so writers and readers cannot drift apart.
- */
-export const RUN_FILES = {
-  config: "config.yaml",
-  metrics: "metrics.csv",
-  log: "training.log",
-  timer: "timer.yaml",
-  hardware: "hardware.yaml",
-  devYaml: "dev.yaml",
-  bestResults: "best_results.yaml",
-  testHolistic: "test_holistic.yaml",
-  trainerState: "trainer_state.json",
-  modelJson: "model.json",
-  best: "_best",
-  test: "_test",
-  /** Hard links to `_best` as of the last checkpoint; lets a resumed run restore `_best`. Removed when the run finishes. */
-  resume: ".resume",
-} as const;
-
-export type TrainingType = RunConfig["training_type"];
-
-/** `epoch_N` or `step_N`. */
-export function iterationDirName(trainingType: TrainingType, iteration: number): string {
-  return `${trainingType}_${iteration}`;
-}
-
-const ITERATION_DIR = /^(epoch|step)_(\d+)$/;
-
-/** Parses `epoch_N`/`step_N`; null for any other name. */
-export function parseIterationDirName(
-  name: string,
-): { trainingType: TrainingType; iteration: number } | null {
-  const m = ITERATION_DIR.exec(name);
-  return m ? { trainingType: m[1] as TrainingType, iteration: Number(m[2]) } : null;
-}
 
 /** True when the run finished: `metrics.csv` is written last, atomically. */
 export function isRunFinished(runDir: string): boolean {
@@ -70,7 +34,7 @@ export function listIterations(runDir: string): { iteration: number; dir: string
     const parsed = parseIterationDirName(entry.name);
     if (!parsed) continue;
     const dir = join(runDir, entry.name);
-    out.push({ iteration: parsed.iteration, dir, hasModel: existsSync(join(dir, RUN_FILES.modelJson)) });
+    out.push({ iteration: parsed.iteration, dir, hasModel: existsSync(join(dir, MODEL_FILES.modelJson)) });
   }
   return out.sort((a, b) => a.iteration - b.iteration);
 }
@@ -110,15 +74,15 @@ export function bestIteration(runDir: string): number {
 export function checkpointDir(runDir: string, stop: "best" | "last"): string {
   if (stop === "best") {
     const dir = join(runDir, RUN_FILES.best);
-    if (!existsSync(join(dir, RUN_FILES.modelJson))) {
-      throw new DataError(`${dir}: no ${RUN_FILES.modelJson} (expected the best model of a finished run)`);
+    if (!existsSync(join(dir, MODEL_FILES.modelJson))) {
+      throw new DataError(`${dir}: no ${MODEL_FILES.modelJson} (expected the best model of a finished run)`);
     }
     return dir;
   }
   if (stop !== "last") throw new ConfigError("stop", `must be 'best' or 'last', got '${String(stop)}'`);
   const withModel = listIterations(runDir).filter((it) => it.hasModel);
   const last = withModel[withModel.length - 1];
-  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${RUN_FILES.modelJson}`);
+  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${MODEL_FILES.modelJson}`);
   return last.dir;
 }
 
@@ -131,3 +95,116 @@ export function readRunResult(
   const test = readResultsYaml(join(runDir, RUN_FILES.test, RUN_FILES.testHolistic));
   return { runDir, skipped, bestIteration: bestIteration(runDir), best: bestDev.values, test: test.values };
 }
+
+/** A CSV of numbers (metrics.csv, pace.csv): columns in order, empty or non-numeric cells NaN. */
+export interface NumericTable {
+  columns: string[];
+  rows: Record<string, number>[];
+}
+
+export function readNumericTable(path: string): NumericTable {
+  const { columns, rows } = readCsv(path);
+  return {
+    columns,
+    rows: rows.map((row) => {
+      const out: Record<string, number> = {};
+      for (const c of columns) {
+        const text = row[c];
+        out[c] = text === undefined || text === "" ? Number.NaN : Number(text);
+      }
+      return out;
+    }),
+  };
+}
+
+/**
+ * `{metric: {all: v}, ...}` (dev.yaml, test_holistic.yaml) → `{metric: v}`, leniently: plain numbers
+ * are taken as they are, anything else is left out. See {@link readResultsYaml} for the strict reader.
+ */
+export function metricValues(doc: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!doc || typeof doc !== "object") return out;
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    if (typeof value === "number") out[key] = value;
+    else if (value && typeof value === "object" && typeof (value as { all?: unknown }).all === "number") {
+      out[key] = (value as { all: number }).all;
+    }
+  }
+  return out;
+}
+
+/**
+ * Everything summaries and reports read from a run folder (a training run or an aggregated one),
+ * read leniently: a missing file is null, an unreadable one is null plus a line in `problems`.
+ * The config is the saved `config.yaml`, or aucurriculum's `.hydra/config.yaml`.
+ */
+export interface RunFolderContents {
+  dir: string;
+  /** metrics.csv exists: the run finished (it is written last, atomically). */
+  finished: boolean;
+  config: Record<string, unknown> | null;
+  metrics: NumericTable | null;
+  /** `_best/dev.yaml` as written (metric mappings and `iteration`). */
+  bestDev: Record<string, unknown> | null;
+  /** `_test/test_holistic.yaml` as written. */
+  test: Record<string, unknown> | null;
+  timer: Record<string, unknown> | null;
+  pace: PacePoint[] | null;
+  problems: string[];
+}
+
+export function readRunFolder(dir: string): RunFolderContents {
+  const problems: string[] = [];
+  const attempt = <T>(path: string, read: (path: string) => T): T | null => {
+    if (!existsSync(path)) return null;
+    try {
+      return read(path);
+    } catch (error) {
+      problems.push(`${path}: ${(error as Error).message}`);
+      return null;
+    }
+  };
+  const mapping = (path: string) => {
+    const doc = readYaml(path);
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new Error("expected a mapping");
+    return doc as Record<string, unknown>;
+  };
+  const configPath = existsSync(join(dir, RUN_FILES.config))
+    ? join(dir, RUN_FILES.config)
+    : join(dir, RUN_FILES.hydraConfig);
+  const metricsPath = join(dir, RUN_FILES.metrics);
+  return {
+    dir,
+    finished: existsSync(metricsPath),
+    config: attempt(configPath, mapping),
+    metrics: attempt(metricsPath, readNumericTable),
+    bestDev: attempt(join(dir, RUN_FILES.best, RUN_FILES.devYaml), mapping),
+    test: attempt(join(dir, RUN_FILES.test, RUN_FILES.testHolistic), mapping),
+    timer: attempt(join(dir, RUN_FILES.timer), mapping),
+    pace: attempt(join(dir, RUN_FILES.pace), readPace),
+    problems,
+  };
+}
+
+/** One row of a run's `pace.csv`: how many samples the curriculum allowed at an iteration. */
+export interface PacePoint {
+  iteration: number;
+  dataset_size: number;
+}
+
+/** Reads one run's `pace.csv` (written by the pace manager), strictly. */
+export function readPace(path: string): PacePoint[] {
+  const { columns, rows } = readCsv(path);
+  for (const column of ["iteration", "dataset_size"]) {
+    if (!columns.includes(column)) throw new DataError(`${path}: missing column "${column}"`);
+  }
+  return rows.map((row, r) => {
+    const iteration = Number(row.iteration);
+    const size = Number(row.dataset_size);
+    if (!Number.isInteger(iteration) || !Number.isInteger(size)) {
+      throw new DataError(`${path}: row ${r + 2}: expected integer iteration and dataset_size`);
+    }
+    return { iteration, dataset_size: size };
+  });
+}
+

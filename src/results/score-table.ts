@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
+import { scoreCardFile } from "../config/layout.js";
 import { readCsv, writeCsv } from "../util/csv.js";
-import { DataError } from "../util/errors.js";
+import { CurriculaError, DataError } from "../util/errors.js";
+import { readYaml } from "../util/yaml-io.js";
 
 /**
  * Score tables: the rows of one atomic run's `scores.csv` or of a final `<score_id>.csv`. Rows carry
@@ -41,10 +44,15 @@ export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly
 
 /**
  * Reads a table written by {@link writeScoreRows}. Non-fixed columns are numeric (empty = NaN), except
- * columns holding a non-numeric value, which are read as text (`text`).
+ * columns holding a non-numeric value, which are read as text (`text`). With `sourceIndexFallback`,
+ * a table without `source_index` (written by the original toolkit) reads its `index` as the source
+ * index.
  */
-export function readScoreRows(path: string): ScoreRows {
-  const { columns, rows } = readCsv(path);
+export function readScoreRows(path: string, options: { sourceIndexFallback?: boolean } = {}): ScoreRows {
+  const { columns, rows: raw } = readCsv(path);
+  const fallback = options.sourceIndexFallback === true && !columns.includes("source_index");
+  const rows = fallback ? raw.map((r) => ({ ...r, source_index: r.index ?? "" })) : raw;
+  if (fallback) columns.splice(1, 0, "source_index");
   for (const required of FIXED) {
     if (!columns.includes(required)) throw new DataError(`${path}: missing column '${required}'`);
   }
@@ -56,11 +64,12 @@ export function readScoreRows(path: string): ScoreRows {
     decoded: new Array<string>(n),
     columns: new Map(),
   };
-  const isText = (c: string) => rows.some((row) => row[c] !== "" && Number.isNaN(Number(row[c])));
+  const cell = (row: Record<string, string>, c: string) => row[c] ?? "";
+  const isText = (c: string) => rows.some((row) => cell(row, c) !== "" && Number.isNaN(Number(cell(row, c))));
   const numeric = columns.filter((c) => !FIXED.includes(c) && !isText(c));
   const text = columns.filter((c) => !FIXED.includes(c) && isText(c));
   for (const c of numeric) out.columns.set(c, new Float64Array(n));
-  if (text.length > 0) out.text = new Map(text.map((c) => [c, rows.map((row) => row[c] as string)]));
+  if (text.length > 0) out.text = new Map(text.map((c) => [c, rows.map((row) => cell(row, c))]));
   rows.forEach((row, i) => {
     out.index[i] = integer(path, row, "index", i);
     out.sourceIndex[i] = integer(path, row, "source_index", i);
@@ -162,5 +171,88 @@ export function checkAligned(
           "seeds 'T-D' that share the dataset seed D)",
       );
     }
+  }
+}
+
+function numberColumn(
+  path: string,
+  rows: Record<string, string>[],
+  column: string,
+  integer: boolean,
+): Float64Array {
+  const out = new Float64Array(rows.length);
+  rows.forEach((row, r) => {
+    const text = row[column] ?? "";
+    const value = text.trim() === "" ? Number.NaN : Number(text);
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+      throw new DataError(
+        `${path}: row ${r + 2}, column "${column}": expected ${integer ? "an integer" : "a number"}, got "${text}"`,
+      );
+    }
+    out[r] = value;
+  });
+  return out;
+}
+
+/**
+ * Reads the `ranks` of a score file by position of the training subset (0 easiest … 1 hardest).
+ * Rows are matched by `index` and every `source_index` must equal the subset's: scores of another
+ * dataset, split or seed are refused instead of being aligned by row position silently (the
+ * original's behaviour).
+ */
+export function readScoreRanks(
+  path: string,
+  train: { size: number; sourceIndex: ArrayLike<number> },
+  scoringId: string,
+): Float64Array {
+  if (!existsSync(path)) {
+    throw new CurriculaError(
+      `score file not found: ${path} (curriculum.scoring=${scoringId}); compute it first with: curricula curriculum curriculum/scoring=${scoringId}`,
+    );
+  }
+  const { columns, rows } = readCsv(path);
+  for (const column of ["index", "source_index", "ranks"]) {
+    if (!columns.includes(column)) {
+      throw new DataError(`${path}: missing column "${column}" (columns: ${columns.join(", ")})`);
+    }
+  }
+  if (rows.length !== train.size) {
+    throw new DataError(
+      `${path}: ${rows.length} scored samples but the training subset has ${train.size}; the scores were computed on another dataset or split (recompute them with curricula curriculum curriculum/scoring=${scoringId})`,
+    );
+  }
+  const index = numberColumn(path, rows, "index", true);
+  const source = numberColumn(path, rows, "source_index", true);
+  const ranks = numberColumn(path, rows, "ranks", false);
+  const out = new Float64Array(train.size).fill(Number.NaN);
+  for (let r = 0; r < rows.length; r++) {
+    const i = index[r] as number;
+    if (i < 0 || i >= train.size) {
+      throw new DataError(
+        `${path}: row ${r + 2}: index ${i} outside the training subset (0..${train.size - 1})`,
+      );
+    }
+    if (!Number.isNaN(out[i] as number)) {
+      throw new DataError(`${path}: row ${r + 2}: index ${i} appears twice`);
+    }
+    if (source[r] !== train.sourceIndex[i]) {
+      throw new DataError(
+        `${path}: row ${r + 2}: index ${i} has source_index ${source[r]} but the training subset holds source sample ${train.sourceIndex[i]} there; the scores were computed on another dataset, split or seed (recompute them with curricula curriculum curriculum/scoring=${scoringId})`,
+      );
+    }
+    out[i] = ranks[r] as number;
+  }
+  return out;
+}
+
+/** The card `<id>.yaml` beside a score file, or null when there is none or it is unreadable. */
+export function readScoreCard(scoreCsv: string): Record<string, unknown> | null {
+  const path = scoreCardFile(scoreCsv);
+  if (!existsSync(path)) return null;
+  try {
+    const card = readYaml(path);
+    return card && typeof card === "object" && !Array.isArray(card) ? (card as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
 }

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
+import { checkpointDir, readRunConfig } from "../results/run-folder.js";
 import {
   checkAligned,
   concatRows,
@@ -12,7 +13,7 @@ import {
   sortByIndex,
   writeScoreRows,
 } from "../results/score-table.js";
-import { balancedClassWeights, buildForRun, checkpointDir, readRunConfig } from "../training/index.js";
+import { balancedClassWeights, buildForRun } from "../training/index.js";
 import { loadNpy } from "../util/npy.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";

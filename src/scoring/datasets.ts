@@ -1,6 +1,6 @@
+import { loadGroupConfig } from "../config/compose.js";
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
 import type { Dataset } from "../data/types.js";
-import { loadGroupConfig } from "../experiments/index.js";
 import { ConfigError } from "../util/errors.js";
 
 /** The packaged or local `dataset/<id>.yaml`, validated (no data is loaded). */

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { ensembleSizeFile } from "../config/layout.js";
 import { lineChart } from "../plots/charts.js";
 import { renderPlot } from "../plots/render.js";
 import { writeCsv } from "../util/csv.js";
@@ -307,9 +307,10 @@ export async function writeRobustness(
   const perRun = groups.map((_, i) => ensemble([i]));
   const card = robustnessOf(perRun, options);
   const rows = ensembleSizeCurve(groups.length, ensemble, options);
-  const base = join(outputDirectory, "_robustness", `${scoreId}_ensemble_size`);
+  const csv = ensembleSizeFile(outputDirectory, scoreId);
+  const base = csv.replace(/\.csv$/, "");
   writeCsv(
-    `${base}.csv`,
+    csv,
     ["k", "pairs", "spearman_mean", "spearman_std"],
     rows as unknown as Record<string, unknown>[],
   );
@@ -331,5 +332,5 @@ export async function writeRobustness(
       base,
     );
   }
-  return { card, curve: `${base}.csv` };
+  return { card, curve: csv };
 }

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, isAggregatedName, matchesAggregatedName, trainingDir } from "../experiments/index.js";
-import { isRunFinished } from "../training/index.js";
+import { experimentDir, trainingDir } from "../config/layout.js";
+import { isAggregatedName, matchesAggregatedName } from "../config/naming.js";
+import { isRunFinished } from "../results/run-folder.js";
 import { DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 

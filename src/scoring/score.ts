@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { composeGrid } from "../experiments/index.js";
+import { composeGrid } from "../config/compose.js";
 import { UsageError } from "../util/errors.js";
 import { CurriculumScoreManager, type ScoreManagerConfig, type ScorePostprocessResult } from "./manager.js";
 import { isPlaceholderScoring } from "./registry.js";

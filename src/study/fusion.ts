@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { aggregatedName, NAMING_KEYS, parseRunName, trainingDir } from "../config/naming.js";
-import { fuse, type FusionResult } from "../experiments/fusion.js";
+import { trainingDir } from "../config/layout.js";
+import { aggregatedName, NAMING_KEYS, parseRunName } from "../config/naming.js";
+import { type FusionResult, fuse } from "../experiments/fusion.js";
 import { isRunFinished } from "../results/run-folder.js";
 import type { StudyGroup } from "./plan.js";
 import type { Study } from "./schema.js";
@@ -41,7 +42,11 @@ export function studyFusionNames(resultsDir: string, study: Study, group: StudyG
 }
 
 /** Fuses a group's orderings and baseline into `fusion/late-fusion<tag>/`. */
-export async function fuseStudyGroup(resultsDir: string, study: Study, group: StudyGroup): Promise<FusionResult> {
+export async function fuseStudyGroup(
+  resultsDir: string,
+  study: Study,
+  group: StudyGroup,
+): Promise<FusionResult> {
   const names = studyFusionNames(resultsDir, study, group);
   return fuse(resultsDir, study.experiment_id, names, { id: `late-fusion${group.tag}` });
 }

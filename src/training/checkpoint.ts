@@ -1,15 +1,10 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
+import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { type RunConfig, RunConfigSchema } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
-import {
-  isRunFinished,
-  iterationDirName,
-  listIterations,
-  parseIterationDirName,
-  RUN_FILES,
-} from "../results/run-folder.js";
+import { isRunFinished, listIterations } from "../results/run-folder.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 import type { TimerState } from "./timer.js";

@@ -1,17 +1,5 @@
 /** The trainer and the run folder: training runs that scoring can read. */
 
-export {
-  bestIteration,
-  checkpointDir,
-  isRunFinished,
-  iterationDirName,
-  listIterations,
-  parseIterationDirName,
-  RUN_FILES,
-  readResultsYaml,
-  readRunConfig,
-  readRunResult,
-} from "../results/run-folder.js";
 export { buildForRun, defaultDeps, networkSpecFor, type TrainerDeps, validateRunConfig } from "./build.js";
 export { configDifferences, type TrainerState } from "./checkpoint.js";
 export {

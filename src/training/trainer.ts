@@ -1,10 +1,11 @@
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/index.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
-import { iterationDirName, RUN_FILES, readRunResult } from "../results/run-folder.js";
+import { readRunResult } from "../results/run-folder.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError } from "../util/errors.js";

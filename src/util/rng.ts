@@ -39,7 +39,7 @@ export class Rng {
       if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
       const mix = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));
       for (let i = 0; i < 4; i++) this.s[i] = mix();
-      if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+      if (this.s.every((v) => v === 0)) this.s[0] = 1;
     }
   }
 

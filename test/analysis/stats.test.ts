@@ -28,7 +28,7 @@ describe("stats", () => {
     const values = [0.4, 0.5, 0.6];
     const grid = linspace(-1, 2, 3001);
     const density = gaussianKde(values, grid, 1);
-    const step = grid[1] - grid[0];
+    const step = (grid[1] as number) - (grid[0] as number);
     const area = density.reduce((a, b) => a + b, 0) * step;
     expect(area).toBeCloseTo(1, 3);
     const peak = grid[density.indexOf(Math.max(...density))];

@@ -1,12 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scoreFile } from "../../src/config/layout.js";
 import { NONE_CURRICULUM, type RunConfig } from "../../src/config/schema.js";
-import {
-  type CurriculumPaceManager,
-  createCurriculumCallback,
-  scoreFilePath,
-} from "../../src/curriculum/index.js";
+import { type CurriculumPaceManager, createCurriculumCallback } from "../../src/curriculum/index.js";
 import { writeCsv } from "../../src/util/csv.js";
 import { curriculumConfig, fakeContext, fakeDataset, runEpochs, tempDir, writeScores } from "./fakes.js";
 
@@ -44,7 +41,9 @@ describe("createCurriculumCallback", () => {
 describe("CurriculumPaceManager", () => {
   it("finds the score file under curriculum/<scoring.type>/<scoring.id>.csv", () => {
     const { dir, config } = setup();
-    expect(scoreFilePath(config)).toBe(join(dir, "exp", "curriculum", "CELoss", "CELoss.csv"));
+    expect(scoreFile(config.results_dir, config.experiment_id, config.curriculum.scoring)).toBe(
+      join(dir, "exp", "curriculum", "CELoss", "CELoss.csv"),
+    );
   });
 
   it("a missing score file names the file and the command that creates it", async () => {
@@ -70,7 +69,7 @@ describe("CurriculumPaceManager", () => {
 
   it("accepts score rows in any order, matched by index", async () => {
     const { config, ctx } = setup();
-    const path = scoreFilePath(config);
+    const path = scoreFile(config.results_dir, config.experiment_id, config.curriculum.scoring);
     const rows = RANKS.map((r, i) => ({ index: i, source_index: 100 + i, ranks: r })).reverse();
     writeCsv(path, ["index", "source_index", "ranks"], rows);
     const cb = createCurriculumCallback(config) as CurriculumPaceManager;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { joinPaces, summarizePace } from "../../src/curriculum/index.js";
+import { joinPaces, summarizePace } from "../../src/experiments/pace-summary.js";
 import { writeCsv } from "../../src/util/csv.js";
 import { writeYaml } from "../../src/util/yaml-io.js";
 import { tempDir } from "./fakes.js";

@@ -219,10 +219,12 @@ describe("Toy dataset", () => {
     const counts = new Float64Array(10);
     for (let i = 0; i < params.size; i++) {
       const c = labels[i] as number;
-      counts[c]++;
-      for (let j = 0; j < f; j++) means[c * f + j] += features[i * f + j] as number;
+      counts[c] = (counts[c] as number) + 1;
+      for (let j = 0; j < f; j++)
+        means[c * f + j] = (means[c * f + j] as number) + (features[i * f + j] as number);
     }
-    for (let c = 0; c < 10; c++) for (let j = 0; j < f; j++) means[c * f + j] /= counts[c] as number;
+    for (let c = 0; c < 10; c++)
+      for (let j = 0; j < f; j++) means[c * f + j] = (means[c * f + j] as number) / (counts[c] as number);
     const correct = { low: 0, lowN: 0, high: 0, highN: 0 };
     for (let i = 0; i < params.size; i++) {
       let best = -1;

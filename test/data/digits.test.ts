@@ -31,8 +31,9 @@ describe("Digits", () => {
     // Stratified: every class's share of dev is within one sample of its share of the whole set.
     const all = new Int32Array(10);
     const dev = new Int32Array(10);
-    for (const n of ["train", "dev", "test"] as const) for (const y of ds.subset(n).labels) all[y]++;
-    for (const y of ds.subset("dev").labels) dev[y]++;
+    for (const n of ["train", "dev", "test"] as const)
+      for (const y of ds.subset(n).labels) all[y] = (all[y] as number) + 1;
+    for (const y of ds.subset("dev").labels) dev[y] = (dev[y] as number) + 1;
     for (let c = 0; c < 10; c++)
       expect(Math.abs((dev[c] as number) - ((all[c] as number) * 359) / 1797)).toBeLessThanOrEqual(1);
   });

@@ -300,9 +300,11 @@ function naiveFilterGrad(
             if (ih < 0 || iw < 0 || ih >= H || iw >= W) continue;
             for (let c = 0; c < ci; c++)
               for (let o = 0; o < co; o++) {
-                dw[((kh * k + kw) * ci + c) * co + o] +=
+                const at = ((kh * k + kw) * ci + c) * co + o;
+                dw[at] =
+                  (dw[at] as number) +
                   (x[((b * H + ih) * W + iw) * ci + c] as number) *
-                  (dy[((b * OH + oh) * OW + ow) * co + o] as number);
+                    (dy[((b * OH + oh) * OW + ow) * co + o] as number);
               }
           }
   return dw;

@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postprocess } from "../../src/experiments/api.js";
 import { hardestPositions, readDifficultyScore } from "../../src/experiments/difficulty.js";
 import { fuse } from "../../src/experiments/fusion.js";
+import { score } from "../../src/scoring/score.js";
 import { readCsv } from "../../src/util/csv.js";
 import { readYaml } from "../../src/util/yaml-io.js";
-import { score } from "../../src/scoring/score.js";
+import { trainDigitsRuns } from "../scoring/fixture.js";
 import { runCli } from "../support/cli.js";
 import { hasPython, python } from "../support/python.js";
-import { trainDigitsRuns } from "../scoring/fixture.js";
 
 /** Late fusion and the difficulty-aware evaluation on four tiny Digits baseline seeds. */
 
@@ -49,28 +49,33 @@ print(json.dumps({"accuracy": float((pred == y).mean()), "uar": float(uar), "f1"
 `;
 
 describe("late fusion", () => {
-  it.skipIf(!hasPython)("the fused accuracy, UAR and F1 equal numpy's argmax of the mean softmax of the members' test outputs", async () => {
-    const members = [runs[0], runs[2]] as string[];
-    const result = await fuse(resultsDir, "default", members, { id: "pair" });
-    const ref = python<{ accuracy: number; uar: number; f1: number; mean: number[] }>(FUSED, [
-      JSON.stringify(members.map((r) => join(training, r))),
-    ]);
-    expect(result.metrics.accuracy).toBeCloseTo(ref.accuracy, 12);
-    expect(result.metrics.uar).toBeCloseTo(ref.uar, 12);
-    expect(result.metrics.f1).toBeCloseTo(ref.f1, 12);
-    const holistic = readYaml<Record<string, { all: number }>>(join(result.dir, "test_holistic.yaml"));
-    expect(holistic.accuracy?.all).toBe(result.metrics.accuracy);
-    const { loadNpy } = await import("../../src/util/npy.js");
-    const saved = loadNpy(join(result.dir, "test_probabilities.npy")).data;
-    for (let j = 0; j < saved.length; j += 37) expect(saved[j]).toBeCloseTo(ref.mean[j] as number, 6);
-    // the equal-size baseline ensemble: the first two baseline seeds
-    expect(result.baseline).toMatchObject({ size: 2, members: [runs[0], runs[1]] });
-    const fusion = readYaml<Record<string, unknown>>(join(result.dir, "fusion.yaml"));
-    expect(fusion.members).toEqual(members);
-    // a single member's "ensemble" is that run's own test accuracy
-    const own = readYaml<Record<string, { all: number }>>(join(training, runs[2] as string, "_test", "test_holistic.yaml"));
-    expect(result.single[runs[2] as string]?.accuracy).toBeCloseTo(own.accuracy?.all as number, 12);
-  });
+  it.skipIf(!hasPython)(
+    "the fused accuracy, UAR and F1 equal numpy's argmax of the mean softmax of the members' test outputs",
+    async () => {
+      const members = [runs[0], runs[2]] as string[];
+      const result = await fuse(resultsDir, "default", members, { id: "pair" });
+      const ref = python<{ accuracy: number; uar: number; f1: number; mean: number[] }>(FUSED, [
+        JSON.stringify(members.map((r) => join(training, r))),
+      ]);
+      expect(result.metrics.accuracy).toBeCloseTo(ref.accuracy, 12);
+      expect(result.metrics.uar).toBeCloseTo(ref.uar, 12);
+      expect(result.metrics.f1).toBeCloseTo(ref.f1, 12);
+      const holistic = readYaml<Record<string, { all: number }>>(join(result.dir, "test_holistic.yaml"));
+      expect(holistic.accuracy?.all).toBe(result.metrics.accuracy);
+      const { loadNpy } = await import("../../src/util/npy.js");
+      const saved = loadNpy(join(result.dir, "test_probabilities.npy")).data;
+      for (let j = 0; j < saved.length; j += 37) expect(saved[j]).toBeCloseTo(ref.mean[j] as number, 6);
+      // the equal-size baseline ensemble: the first two baseline seeds
+      expect(result.baseline).toMatchObject({ size: 2, members: [runs[0], runs[1]] });
+      const fusion = readYaml<Record<string, unknown>>(join(result.dir, "fusion.yaml"));
+      expect(fusion.members).toEqual(members);
+      // a single member's "ensemble" is that run's own test accuracy
+      const own = readYaml<Record<string, { all: number }>>(
+        join(training, runs[2] as string, "_test", "test_holistic.yaml"),
+      );
+      expect(result.single[runs[2] as string]?.accuracy).toBeCloseTo(own.accuracy?.all as number, 12);
+    },
+  );
 
   it("an aggregated name expands to its seeds; duplicates are fused once", async () => {
     const aggregated = (runs[0] as string).replace(/_1-1$/, "_#");
@@ -85,7 +90,10 @@ describe("late fusion", () => {
   it("errors name the missing run or file; the CLI prints the folder and exits 1 on errors", async () => {
     await expect(fuse(resultsDir, "default", ["nope"])).rejects.toThrow(/Run nope does not exist/);
     await expect(fuse(resultsDir, "default", [runs[0] as string], { id: "a/b" })).rejects.toThrow(/--id/);
-    const ok = runCli(["fuse", resultsDir, "default", runs[1] as string, runs[3] as string, "--id", "cli"], resultsDir);
+    const ok = runCli(
+      ["fuse", resultsDir, "default", runs[1] as string, runs[3] as string, "--id", "cli"],
+      resultsDir,
+    );
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout.trim()).toBe(join("default", "fusion", "cli"));
     expect(ok.stderr).toMatch(/fused 2 run\(s\): accuracy/);
@@ -121,8 +129,15 @@ describe("difficulty-aware evaluation", () => {
     for (const run of runs) {
       const mine = rows.filter((r) => r.run_name === run);
       expect(mine.map((r) => Number(r.hardest))).toEqual([0.1, 0.25, 0.5, 1]);
-      expect(mine.map((r) => Number(r.samples))).toEqual([Math.ceil(0.1 * n), Math.ceil(0.25 * n), Math.ceil(0.5 * n), n]);
-      const holistic = readYaml<Record<string, { all: number }>>(join(training, run, "_test", "test_holistic.yaml"));
+      expect(mine.map((r) => Number(r.samples))).toEqual([
+        Math.ceil(0.1 * n),
+        Math.ceil(0.25 * n),
+        Math.ceil(0.5 * n),
+        n,
+      ]);
+      const holistic = readYaml<Record<string, { all: number }>>(
+        join(training, run, "_test", "test_holistic.yaml"),
+      );
       expect(Number(mine[3]?.accuracy)).toBeCloseTo(holistic.accuracy?.all as number, 12);
     }
     // the scoring run is worst on its own hardest samples: its highest losses are mostly errors
@@ -155,6 +170,8 @@ describe("difficulty-aware evaluation", () => {
       postprocess(resultsDir, "default", { difficulty: ["Nope"], log: null, renderPlot: null }),
     ).rejects.toThrow(/difficulty: no score file 'Nope\.csv'/);
     expect(existsSync(join(resultsDir, "default", "summary"))).toBe(true);
-    expect(readFileSync(join(resultsDir, "default", "summary", "difficulty.csv"), "utf8")).toMatch(/CELoss-test/);
+    expect(readFileSync(join(resultsDir, "default", "summary", "difficulty.csv"), "utf8")).toMatch(
+      /CELoss-test/,
+    );
   });
 });

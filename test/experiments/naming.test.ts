@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { aggregationDirName } from "../../src/config/layout.js";
 import {
   aggregatedName,
-  aggregationDirName,
   formatNumber,
   isAggregatedName,
   matchesAggregatedName,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { runDir } from "../../src/config/naming.js";
+import { runDir } from "../../src/config/layout.js";
 import type { RunConfig } from "../../src/config/schema.js";
 import { inspectRunFolder, train } from "../../src/experiments/api.js";
 import { InProcessExecutor, LocalProcessExecutor } from "../../src/experiments/executors/local.js";

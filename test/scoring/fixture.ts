@@ -1,7 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runDir, runName } from "../../src/config/naming.js";
+import { runDir } from "../../src/config/layout.js";
+import { runName } from "../../src/config/naming.js";
 import type { RunConfig } from "../../src/config/schema.js";
 import { trainRun, validateRunConfig } from "../../src/training/index.js";
 

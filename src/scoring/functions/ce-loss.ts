@@ -1,4 +1,5 @@
-import { checkpointDir, perSampleCrossEntropy } from "../../training/index.js";
+import { checkpointDir } from "../../results/run-folder.js";
+import { perSampleCrossEntropy } from "../../training/index.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { Criterion, ModelScoreParams, type ScoringCriterion } from "../params.js";
 

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import { isRunFinished, validateRunConfig } from "../../training/index.js";
+import { isRunFinished } from "../../results/run-folder.js";
+import { validateRunConfig } from "../../training/index.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";

@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { cartesian } from "../../config/compose.js";
+import { cartesian, loadGroupConfig } from "../../config/compose.js";
+import { formatNumber } from "../../config/naming.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
 import type { Dataset, Subset } from "../../data/types.js";
-import { formatNumber, loadGroupConfig } from "../../experiments/index.js";
+import { checkpointDir } from "../../results/run-folder.js";
 import {
   balancedClassWeights,
-  checkpointDir,
   perSampleCrossEntropy,
   trainRun,
   validateRunConfig,

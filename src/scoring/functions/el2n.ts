@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { bestIteration, listIterations } from "../../results/run-folder.js";
 import type { ScoreRows } from "../../results/score-table.js";
-import { bestIteration, listIterations } from "../../training/index.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type FinalScores, type ScoreResult } from "../abstract-score.js";
 import { el2n } from "../math/dynamics.js";

@@ -1,5 +1,5 @@
 import type { Dataset, Subset } from "../../data/types.js";
-import { bestIteration, listIterations } from "../../training/index.js";
+import { bestIteration, listIterations } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore } from "../abstract-score.js";
 import { correctFromLogits } from "../math/correctness.js";

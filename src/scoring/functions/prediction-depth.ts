@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
-import { checkpointDir } from "../../training/index.js";
+import { checkpointDir } from "../../results/run-folder.js";
 import { ConfigError } from "../../util/errors.js";
 import { saveNpy } from "../../util/npy.js";
 import { createProgress } from "../../util/progress.js";

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import type { Network } from "../../engine/types.js";
-import { checkpointDir, readRunConfig } from "../../training/index.js";
+import { checkpointDir, readRunConfig } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { gammaScale, parseLibsvmModel, trueClassMargins } from "../math/svm.js";

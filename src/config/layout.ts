@@ -1,0 +1,193 @@
+/**
+ * The results tree: every folder and file name curricula writes under `<results_dir>` is spelled
+ * here, once. Writers and readers (src/results/) both use these names, so they cannot drift apart.
+ *
+ * ```
+ * <results_dir>/<experiment_id>/
+ *   training/<run_name>/            one run folder (RUN_FILES; epoch_N/ or step_N/ per evaluation)
+ *   curriculum/<type>/<id>.csv      a final score file (scoreFile), its card <id>.yaml
+ *   curriculum/<type>/<run>/        one atomic score run (SCORE_RUN_FILES)
+ *   curriculum/<a>_<b>.csv          correlation matrices (CORRELATION_FILES)
+ *   curriculum/<type>/_robustness/  seed robustness curves (<id>_ensemble_size.csv, ensembleSizeFile)
+ *   summary/                        postprocess (SUMMARY_FILES)
+ *   fusion/<id>/                    late fusion of runs' test outputs (FUSION_FILES)
+ *   agg_<keys>/<name with #>/       aggregated runs (run files + runs.yaml)
+ *   study/                          the study's state and generated configs (STUDY_FILES)
+ *   report.html
+ * ```
+ */
+import { join } from "node:path";
+
+/** Files and folders of one training run folder. */
+export const RUN_FILES = {
+  config: "config.yaml",
+  metrics: "metrics.csv",
+  log: "training.log",
+  timer: "timer.yaml",
+  hardware: "hardware.yaml",
+  devYaml: "dev.yaml",
+  bestResults: "best_results.yaml",
+  testHolistic: "test_holistic.yaml",
+  trainerState: "trainer_state.json",
+  pace: "pace.csv",
+  /** Members of an aggregated run. */
+  runs: "runs.yaml",
+  best: "_best",
+  test: "_test",
+  /** Hard links to `_best` as of the last checkpoint; lets a resumed run restore `_best`. Removed when the run finishes. */
+  resume: ".resume",
+  /** aucurriculum/autrainer keep the resolved config here. */
+  hydraConfig: join(".hydra", "config.yaml"),
+} as const;
+
+/** Model and optimiser files inside `_best/`, `epoch_N/` or `step_N/`. */
+export const MODEL_FILES = {
+  modelJson: "model.json",
+  weights: "weights.bin",
+  optimizerJson: "optimizer.json",
+  optimizerWeights: "optimizer.bin",
+} as const;
+
+export type OutputSubset = "train" | "dev" | "test";
+export type OutputKind = "outputs" | "targets" | "indices" | "losses";
+
+/** `<subset>_<kind>.npy`: per-sample outputs saved at an evaluation. */
+export function outputFile(subset: OutputSubset, kind: OutputKind): string {
+  return `${subset}_${kind}.npy`;
+}
+
+export type TrainingType = "epoch" | "step";
+
+/** `epoch_N` or `step_N`. */
+export function iterationDirName(trainingType: TrainingType, iteration: number): string {
+  return `${trainingType}_${iteration}`;
+}
+
+const ITERATION_DIR = /^(epoch|step)_(\d+)$/;
+
+/** Parses `epoch_N`/`step_N`; null for any other name. */
+export function parseIterationDirName(
+  name: string,
+): { trainingType: TrainingType; iteration: number } | null {
+  const m = ITERATION_DIR.exec(name);
+  return m ? { trainingType: m[1] as TrainingType, iteration: Number(m[2]) } : null;
+}
+
+/** Files of one atomic score run (`curriculum/<type>/<run>/`) and of a score folder. */
+export const SCORE_RUN_FILES = {
+  scores: "scores.csv",
+  score: "score.yaml",
+  config: "config.yaml",
+  timer: "timer.yaml",
+} as const;
+
+/** `curriculum/<type>/mappings.yaml`: which atomic runs each score id is made of. */
+export const SCORE_MAPPINGS_FILE = "mappings.yaml";
+
+/** Files written by postprocess into `summary/`. */
+export const SUMMARY_FILES = {
+  metrics: "metrics.csv",
+  config: "config.csv",
+  bestRuns: "best_runs.yaml",
+  pace: "pace.csv",
+  /** Metrics per difficulty quantile of chosen scores. */
+  difficulty: "difficulty.csv",
+  plots: "plots",
+  curriculumPlots: join("plots", "curriculum_plots"),
+} as const;
+
+export const STUDY_FILES = {
+  dir: "study",
+  state: join("study", "state.yaml"),
+  conf: join("study", "conf"),
+} as const;
+
+export const REPORT_FILE = "report.html";
+
+/** Files whose name marks a half-written atomic folder or file (`<name>.tmp-<pid>-…`). */
+export function isTemporaryName(name: string): boolean {
+  return name.includes(".tmp-");
+}
+
+/** `<results_dir>/<experiment_id>`. */
+export function experimentDir(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId);
+}
+
+/** `<results_dir>/<experiment_id>/training`. */
+export function trainingDir(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, "training");
+}
+
+/** `<results_dir>/<experiment_id>/training/<run_name>`. */
+export function runDir(resultsDir: string, experimentId: string, name: string): string {
+  return join(trainingDir(resultsDir, experimentId), name);
+}
+
+/** `<results_dir>/<experiment_id>/summary`. */
+export function summaryDir(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, "summary");
+}
+
+/** Folder name of an aggregation: `agg_<keys joined by _>`. */
+export function aggregationDirName(keys: readonly string[]): string {
+  return `agg_${keys.join("_")}`;
+}
+
+export const AGGREGATION_PREFIX = "agg_";
+
+/** `<results_dir>/<experiment_id>/curriculum`: scores and their correlations. */
+export function curriculumDir(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, "curriculum");
+}
+
+/**
+ * The folder of a scoring function's results: its `type` (e.g. `CELoss`), or the id when the
+ * config has no type (a custom score). The one rule for where score files live.
+ */
+export function scoreTypeDir(
+  resultsDir: string,
+  experimentId: string,
+  scoring: { type?: string | null; id: string },
+): string {
+  const folder = scoring.type && scoring.type !== "None" ? scoring.type : scoring.id;
+  return join(curriculumDir(resultsDir, experimentId), folder);
+}
+
+/** `curriculum/<type>/<id>.csv`: the final score file a curriculum run trains with. */
+export function scoreFile(
+  resultsDir: string,
+  experimentId: string,
+  scoring: { type?: string | null; id: string },
+): string {
+  return join(scoreTypeDir(resultsDir, experimentId, scoring), `${scoring.id}.csv`);
+}
+
+/** The card beside a score file: `<id>.yaml` for `<id>.csv`. */
+export function scoreCardFile(scoreCsv: string): string {
+  return scoreCsv.replace(/\.csv$/, ".yaml");
+}
+
+/** `curriculum/<name>.csv`: a correlation matrix over score files. */
+export function correlationFile(resultsDir: string, experimentId: string, name: string): string {
+  return join(curriculumDir(resultsDir, experimentId), `${name}.csv`);
+}
+
+/** `curriculum/<type>/_robustness/<id>_ensemble_size.csv` (plot: same base with .svg/.png). */
+export function ensembleSizeFile(scoreTypeFolder: string, scoreId: string): string {
+  return join(scoreTypeFolder, "_robustness", `${scoreId}_ensemble_size.csv`);
+}
+
+/** Files of one late fusion, `fusion/<id>/`. */
+export const FUSION_FILES = {
+  testHolistic: RUN_FILES.testHolistic,
+  card: "fusion.yaml",
+  probabilities: "test_probabilities.npy",
+  targets: "test_targets.npy",
+  indices: "test_indices.npy",
+} as const;
+
+/** `<results_dir>/<experiment_id>/fusion`: late fusions, one folder each. */
+export function fusionRoot(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, "fusion");
+}
