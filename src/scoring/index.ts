@@ -76,5 +76,16 @@ export {
 export { rankAndNormalize, type TieBreak, type TieStatistics, tieStatistics } from "./math/rank.js";
 export { BaseScoreParams, describeParams, ModelScoreParams, parseScoreParams } from "./params.js";
 export { isPlaceholderScoring, resolveScoreClass, SCORING_TYPES, type ScoreClass } from "./registry.js";
+export {
+  bootstrapResamples,
+  disjointPairs,
+  type EnsembleSizeRow,
+  ensembleSizeCurve,
+  type RobustnessCard,
+  type RobustnessOptions,
+  resampledMeanSpearman,
+  robustnessOf,
+  writeRobustness,
+} from "./robustness.js";
 export { type ResolvedRun, resolveTrainingRuns } from "./runs.js";
 export { type ScoreOptions, score } from "./score.js";

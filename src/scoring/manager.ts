@@ -49,7 +49,15 @@ export interface ScorePostprocessResult {
 }
 
 /** Keys of score.yaml that do not change an atomic run's result (ignored when reusing it). */
-const RUN_INDEPENDENT = new Set(["id", "run_name", "model", "setup", "tie_break", "tie_break_seed"]);
+const RUN_INDEPENDENT = new Set([
+  "id",
+  "run_name",
+  "model",
+  "setup",
+  "cvloss",
+  "tie_break",
+  "tie_break_seed",
+]);
 
 /**
  * Runs one scoring config end to end (aucurriculum `CurriculumScoreManager`): `preprocess()` lists the
@@ -109,7 +117,11 @@ export class CurriculumScoreManager {
 
   /** Atomic runs; writes `<run>/config.yaml`, `<run>/score.yaml` (runs without scores yet) and mappings.yaml. */
   async preprocess(): Promise<AtomicRun[]> {
-    const runs = await this.scoring.preprocess();
+    // Atomic runs scoring another subset than train get their own folders (`…_dev`, `…_test`).
+    const subset = this.scoring.subsetName;
+    const runs = (await this.scoring.preprocess()).map((r) =>
+      subset === "train" ? r : { ...r, name: `${r.name}_${subset}` },
+    );
     for (const run of runs) {
       const dir = join(this.outputDirectory, run.name);
       if (existsSync(join(dir, "scores.csv"))) continue;
