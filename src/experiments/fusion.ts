@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { experimentDir, FUSION_FILES, fusionRoot, RUN_FILES, trainingDir } from "../config/layout.js";
-import { parseRunName } from "../config/naming.js";
+import { NAMING_KEYS, parseRunName } from "../config/naming.js";
 import { isRunFinished, readRunConfig } from "../results/run-folder.js";
 import { resolveTrainingRuns } from "../scoring/runs.js";
 import { argmaxRow, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
@@ -159,7 +159,13 @@ export function isBaselineRun(runDir: string, name: string): boolean {
   }
 }
 
-/** Baseline runs of an experiment that share dataset and model with a reference run, in seed order. */
+/** Naming fields a baseline must share with the fused runs: all but the curriculum and the seed. */
+const SHARED_FIELDS = NAMING_KEYS.filter((k) => !k.startsWith("curriculum") && k !== "seed");
+
+/**
+ * Baseline runs of an experiment that share dataset, model, optimizer, learning rate, batch size,
+ * budget, scheduler and augmentation with a reference run, in seed order.
+ */
 export function baselineRuns(resultsDir: string, experimentId: string, reference: string): string[] {
   const dir = trainingDir(resultsDir, experimentId);
   if (!existsSync(dir)) return [];
@@ -173,9 +179,7 @@ export function baselineRuns(resultsDir: string, experimentId: string, reference
     if (!ref) return true;
     try {
       const f = parseRunName(name);
-      return (["dataset", "model", "optimizer", "training_type", "iterations"] as const).every(
-        (k) => f[k] === ref[k],
-      );
+      return SHARED_FIELDS.every((k) => f[k] === ref[k]);
     } catch {
       return false;
     }
