@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { trainRun } from "../src/assembly/train-run.js";
 import { RunConfigSchema } from "../src/config/schema.js";
-import { trainRun } from "../src/training/index.js";
 import { readYaml } from "../src/util/yaml-io.js";
 
 const THRESHOLD = 0.85;

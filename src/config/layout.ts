@@ -136,9 +136,12 @@ export function aggregationDirName(keys: readonly string[]): string {
 
 export const AGGREGATION_PREFIX = "agg_";
 
+/** Folder of scores and their correlations inside an experiment. */
+export const CURRICULUM_DIRNAME = "curriculum";
+
 /** `<results_dir>/<experiment_id>/curriculum`: scores and their correlations. */
 export function curriculumDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "curriculum");
+  return join(resultsDir, experimentId, CURRICULUM_DIRNAME);
 }
 
 /**

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { ConfigError, UsageError } from "../util/errors.js";
 
 /**

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { scoreFile } from "../config/layout.js";
+import { RUN_FILES, scoreFile } from "../config/layout.js";
 import type { RunConfig } from "../config/schema.js";
 import { parseSeed } from "../config/schema.js";
 import { renderPlot } from "../plots/render.js";
@@ -148,7 +148,7 @@ export class CurriculumPaceManager implements TrainCallback {
     const total = ctx.totalIterations;
     if (!this.pace.has(total)) this.pace.set(total, this.size);
     const rows = this.paceTable().map(([iteration, dataset_size]) => ({ iteration, dataset_size }));
-    writeCsv(join(ctx.runDir, "pace.csv"), ["iteration", "dataset_size"], rows);
+    writeCsv(join(ctx.runDir, RUN_FILES.pace), ["iteration", "dataset_size"], rows);
     const p = this.config.curriculum.pacing;
     const title = `${this.type}: ${p.id} pacing (initial_size ${p.initial_size}, final_iteration ${p.final_iteration})`;
     await renderPlot(paceSpec(rows, ctx.trainingType, title), join(ctx.runDir, "_plots", "pace"));

@@ -9,16 +9,17 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import { MODEL_FILES } from "../config/layout.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
 import type { OptimizerSnapshot } from "./optimizers.js";
 import type { NetworkSpec, OptimizerSpec } from "./types.js";
 
-export const MODEL_FILE = "model.json";
-export const WEIGHTS_FILE = "weights.bin";
-export const OPTIMIZER_FILE = "optimizer.json";
-export const OPTIMIZER_WEIGHTS_FILE = "optimizer.bin";
+export const MODEL_FILE = MODEL_FILES.modelJson;
+export const WEIGHTS_FILE = MODEL_FILES.weights;
+export const OPTIMIZER_FILE = MODEL_FILES.optimizerJson;
+export const OPTIMIZER_WEIGHTS_FILE = MODEL_FILES.optimizerWeights;
 
 /** What curricula adds to model.json. */
 export interface CurriculaModelMeta {

@@ -7,7 +7,7 @@ import {
   type GridPoint,
   listConfigNames,
 } from "../config/compose.js";
-import { runDir as runDirOf, trainingDir } from "../config/layout.js";
+import { MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../config/layout.js";
 import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
 import type { RunConfig } from "../config/schema.js";
@@ -196,7 +196,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   if (summary.failed.length > 0) {
     log?.("Failed runs:");
     for (const f of summary.failed)
-      log?.(`  ${f.name}\n    ${f.error}\n    log: ${join(f.runDir, "training.log")}`);
+      log?.(`  ${f.name}\n    ${f.error}\n    log: ${join(f.runDir, RUN_FILES.log)}`);
   }
   return summary;
 }
@@ -457,13 +457,7 @@ export function removeRuns(resultsDir: string, experimentId: string, names: read
 }
 
 /** Model-state files the trainer writes into iteration folders and `_best/`. */
-export const STATE_FILES = [
-  "model.json",
-  "weights.bin",
-  "optimizer.json",
-  "optimizer.bin",
-  "trainer_state.json",
-];
+export const STATE_FILES: readonly string[] = [...Object.values(MODEL_FILES), RUN_FILES.trainerState];
 
 export interface RmStatesOptions {
   /** Also delete `_best/` states (kept by default: scoring loads them). */

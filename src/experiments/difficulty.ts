@@ -1,14 +1,11 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, RUN_FILES, SUMMARY_FILES, summaryDir } from "../config/layout.js";
-import { readRunConfig } from "../results/run-folder.js";
-import { readScoreRows } from "../results/score-table.js";
+import { experimentDir, RUN_FILES, SUMMARY_FILES, scoreCardFile, summaryDir } from "../config/layout.js";
+import { readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
+import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
 import { argmaxRows, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, DataError } from "../util/errors.js";
-import { loadNpy } from "../util/npy.js";
-import { readYaml } from "../util/yaml-io.js";
 
 /**
  * Difficulty-aware evaluation: each run's metrics on the hardest 10, 25, 50 and 100% of a subset, by a
@@ -54,8 +51,8 @@ export function readDifficultyScore(resultsDir: string, experimentId: string, id
       `no score file '${id}.csv' under ${curriculumDir}/<type>/ (compute it first, e.g. with subset=test)`,
     );
   }
-  const cardPath = file.path.replace(/\.csv$/, ".yaml");
-  const card = existsSync(cardPath) ? readYaml<Record<string, unknown>>(cardPath) : null;
+  const cardPath = scoreCardFile(file.path);
+  const card = readScoreCard(file.path);
   const subset = card?.subset;
   if (subset !== "train" && subset !== "dev" && subset !== "test") {
     throw new DataError(
@@ -99,35 +96,22 @@ export function evaluateByDifficulty(
   score: DifficultyScore,
 ): DifficultyRow[] {
   const dir = outputsDir(runDir, score.subset);
-  const path = (name: string) => join(dir, `${score.subset}_${name}.npy`);
-  for (const name of ["outputs", "indices", "targets"]) {
-    if (!existsSync(path(name))) {
-      throw new DataError(
-        `${path(name)}: saved ${score.subset} outputs missing (needed to evaluate by ${score.id})`,
-      );
-    }
-  }
-  const outputs = loadNpy(path("outputs"));
-  const indices = loadNpy(path("indices")).data;
-  const targets = loadNpy(path("targets")).data;
+  const { logits, targets, numClasses: c } = readSubsetOutputs(dir, score.subset);
   const n = score.ranks.length;
-  const c = outputs.shape[1] ?? 0;
-  if (indices.length !== n) {
+  const saved = join(dir, `${score.subset}_targets.npy`);
+  if (targets.length !== n) {
     throw new DataError(
-      `${path("indices")}: ${indices.length} ${score.subset} samples, but ${score.path} scores ${n}: ` +
+      `${saved}: ${targets.length} ${score.subset} samples, but ${score.path} scores ${n}: ` +
         "the score was computed on another dataset or split",
     );
   }
-  const logits = new Float32Array(n * c);
-  for (let r = 0; r < n; r++) {
-    const p = indices[r] as number;
-    if (targets[r] !== score.labels[p]) {
+  for (let p = 0; p < n; p++) {
+    if (targets[p] !== score.labels[p]) {
       throw new DataError(
-        `${path("targets")}: position ${p} has label ${targets[r]}, but ${score.path} has ${score.labels[p]} there: ` +
+        `${saved}: position ${p} has label ${targets[p]}, but ${score.path} has ${score.labels[p]} there: ` +
           "the score was computed on another dataset or split",
       );
     }
-    logits.set(outputs.data.subarray(r * c, (r + 1) * c) as Float32Array, p * c);
   }
   let metricNames: string[] = [...METRIC_NAMES];
   try {

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { experimentDir, FUSION_FILES, fusionRoot, RUN_FILES, trainingDir } from "../config/layout.js";
 import { NAMING_KEYS, parseRunName } from "../config/naming.js";
-import { isRunFinished, readRunConfig } from "../results/run-folder.js";
+import { isRunFinished, readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
 import { resolveTrainingRuns } from "../scoring/runs.js";
 import { argmaxRow, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
 import { resultsYaml } from "../training/outputs.js";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
-import { loadNpy, saveNpy } from "../util/npy.js";
+import { saveNpy } from "../util/npy.js";
 
 /**
  * Late fusion (the aucurriculum paper's finding that curricula complement each other): the members'
@@ -63,38 +63,15 @@ export interface FusionResult {
 
 /** Reads a run's saved test outputs (`_test/test_*.npy`) and turns the logits into probabilities. */
 export function readTestOutputs(runDir: string, run: string): TestOutputs {
-  const dir = join(runDir, RUN_FILES.test);
-  const path = (name: string) => join(dir, `test_${name}.npy`);
-  for (const name of ["outputs", "indices", "targets"]) {
-    if (!existsSync(path(name))) {
-      throw new DataError(
-        `${path(name)}: saved test outputs missing (the run needs save_test_outputs: true; retrain it to fuse it)`,
-      );
-    }
-  }
-  const outputs = loadNpy(path("outputs"));
-  const indices = loadNpy(path("indices")).data;
-  const targets = loadNpy(path("targets")).data;
-  const n = indices.length;
-  const c = outputs.shape[1] ?? 0;
-  if (outputs.shape.length !== 2 || outputs.shape[0] !== n || targets.length !== n) {
-    throw new DataError(
-      `${path("outputs")}: shape [${outputs.shape}] does not match ${n} indices and ${targets.length} targets`,
-    );
-  }
+  const { logits, targets, numClasses: c } = readSubsetOutputs(join(runDir, RUN_FILES.test), "test");
+  const n = targets.length;
   const probabilities = new Float64Array(n * c);
-  const ordered = new Int32Array(n).fill(-1);
-  for (let r = 0; r < n; r++) {
-    const p = indices[r] as number;
-    if (p < 0 || p >= n || ordered[p] !== -1) {
-      throw new DataError(`${path("indices")}: row ${r}: position ${p} repeated or outside 0..${n - 1}`);
-    }
-    ordered[p] = targets[r] as number;
+  for (let p = 0; p < n; p++) {
     let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < c; k++) max = Math.max(max, outputs.data[r * c + k] as number);
+    for (let k = 0; k < c; k++) max = Math.max(max, logits[p * c + k] as number);
     let sum = 0;
     for (let k = 0; k < c; k++) {
-      const e = Math.exp((outputs.data[r * c + k] as number) - max);
+      const e = Math.exp((logits[p * c + k] as number) - max);
       probabilities[p * c + k] = e;
       sum += e;
     }
@@ -107,7 +84,7 @@ export function readTestOutputs(runDir: string, run: string): TestOutputs {
   } catch {
     // a run folder without a readable config still has its outputs; use the default metrics
   }
-  return { run, probabilities, targets: ordered, numClasses: c, metricNames };
+  return { run, probabilities, targets, numClasses: c, metricNames };
 }
 
 /** The mean of the members' probabilities (they must cover the same test samples with the same labels). */

@@ -12,7 +12,7 @@ import { aggregatedName, validateAggregation } from "../config/naming.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { readRunFolder } from "../results/run-folder.js";
 import { writeDirAtomic } from "../util/atomic.js";
-import { readCsv, writeCsv } from "../util/csv.js";
+import { writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";

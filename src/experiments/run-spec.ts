@@ -40,11 +40,11 @@ export interface RunOutcome {
   test?: Record<string, number>;
 }
 
-/** The trainer's signature (`trainRun` of src/training); tests pass fakes. */
+/** The trainer's signature (`trainRun` of src/assembly); tests pass fakes. */
 export type TrainFunction = (config: RunConfig, options: TrainOptions) => Promise<TrainResult>;
 
 export interface ExecuteOptions {
-  /** Training function; default: `trainRun` of src/training (loaded only when needed). */
+  /** Training function; default: `trainRun` of src/assembly (loaded only when needed). */
   train?: TrainFunction;
   /** Where the trainer's log lines go besides training.log (null: only the file). */
   log?: ((line: string) => void) | null;
@@ -129,8 +129,8 @@ export function describeError(error: unknown): string {
 }
 
 async function defaultTrain(): Promise<TrainFunction> {
-  const training = await import("../training/index.js");
-  return training.trainRun;
+  const assembly = await import("../assembly/train-run.js");
+  return assembly.trainRun;
 }
 
 /** Runs one spec: lock, train (or resume, or skip), release. Never throws: failures are outcomes. */

@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir } from "../config/layout.js";
+import { curriculumDir, experimentDir, isTemporaryName, trainingDir } from "../config/layout.js";
 import { NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
 import { metricValues, type NumericTable, readRunFolder } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readCsv } from "../util/csv.js";
-import { readYaml } from "../util/yaml-io.js";
 
 /**
  * Reads an experiment's results folder (layout in docs/architecture.md) into plain data for the
@@ -199,20 +198,20 @@ export function readExperiment(resultsDir: string, experimentId: string): Experi
   const dir = experimentDir(resultsDir, experimentId);
   const problems: string[] = [];
   const runs: RunData[] = [];
-  const trainingDir = join(dir, "training");
-  if (isDir(trainingDir)) {
-    for (const name of readdirSync(trainingDir).sort()) {
-      const runDir = join(trainingDir, name);
-      if (!isDir(runDir) || name.startsWith(".") || name.includes(".tmp-")) continue;
+  const runsDir = trainingDir(resultsDir, experimentId);
+  if (isDir(runsDir)) {
+    for (const name of readdirSync(runsDir).sort()) {
+      const runDir = join(runsDir, name);
+      if (!isDir(runDir) || name.startsWith(".") || isTemporaryName(name)) continue;
       runs.push(readRun(runDir, name, problems));
     }
   }
   const scores: ScoreData[] = [];
   const matrices: MatrixData[] = [];
-  const curriculumDir = join(dir, "curriculum");
-  if (isDir(curriculumDir)) {
-    for (const entry of readdirSync(curriculumDir).sort()) {
-      const path = join(curriculumDir, entry);
+  const scoresDir = curriculumDir(resultsDir, experimentId);
+  if (isDir(scoresDir)) {
+    for (const entry of readdirSync(scoresDir).sort()) {
+      const path = join(scoresDir, entry);
       if (entry.endsWith(".csv") && !isDir(path)) {
         try {
           matrices.push(readMatrix(path, entry.replace(/\.csv$/, "")));
@@ -221,7 +220,7 @@ export function readExperiment(resultsDir: string, experimentId: string): Experi
         }
       } else if (isDir(path) && !entry.startsWith("_") && !entry.startsWith(".")) {
         for (const file of readdirSync(path).sort()) {
-          if (!file.endsWith(".csv") || file.includes(".tmp-")) continue;
+          if (!file.endsWith(".csv") || isTemporaryName(file)) continue;
           const scorePath = join(path, file);
           if (isDir(scorePath)) continue;
           try {

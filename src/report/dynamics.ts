@@ -1,14 +1,20 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ensembleSizeFile, FUSION_FILES, fusionRoot, SUMMARY_FILES, summaryDir } from "../config/layout.js";
+import { ensembleSizeFile, fusionRoot, SUMMARY_FILES, summaryDir } from "../config/layout.js";
 import { parseRunName } from "../config/naming.js";
 import { lineChart } from "../plots/charts.js";
 import { dataMap } from "../plots/data-map.js";
 import { escapeHtml, note, section, type TableCell, table } from "../plots/html.js";
 import type { VegaLiteSpec } from "../plots/render.js";
 import { meanStd } from "../plots/stats.js";
-import { readCsv } from "../util/csv.js";
-import { readYaml } from "../util/yaml-io.js";
+import {
+  type FusionCard,
+  listFusions,
+  readDifficultyTable,
+  readEnsembleSize,
+  readFusionCard,
+} from "../results/evaluation.js";
+import { readScoreRows } from "../results/score-table.js";
 import { type ExperimentData, groupRunsByCondition, type ScoreData } from "./collect.js";
 
 /**
@@ -39,15 +45,15 @@ function scoreColumns(
   score: ScoreData,
   names: readonly string[],
   problems: string[],
-): Record<string, number[]> | null {
+): Record<string, Float64Array> | null {
   try {
-    const { columns, rows } = readCsv(score.path);
-    const missing = names.filter((n) => !columns.includes(n));
+    const rows = readScoreRows(score.path);
+    const missing = names.filter((n) => !rows.columns.has(n));
     if (missing.length > 0) {
       problems.push(`${score.path}: missing column(s) ${missing.join(", ")}`);
       return null;
     }
-    return Object.fromEntries(names.map((n) => [n, rows.map((r) => Number(r[n]))]));
+    return Object.fromEntries(names.map((n) => [n, rows.columns.get(n) as Float64Array]));
   } catch (error) {
     problems.push(`${score.path}: ${(error as Error).message}`);
     return null;
@@ -68,9 +74,9 @@ export async function scoreExtras(
       parts.push(
         await render(
           dataMap({
-            confidence: cols.confidence as number[],
-            variability: cols.variability as number[],
-            correctness: cols.correctness as number[],
+            confidence: cols.confidence as Float64Array,
+            variability: cols.variability as Float64Array,
+            correctness: cols.correctness as Float64Array,
             title: `${score.id}: data map`,
             ...(typeof thresholds?.confidence === "number" && typeof thresholds.variability === "number"
               ? { thresholds: { confidence: thresholds.confidence, variability: thresholds.variability } }
@@ -123,9 +129,8 @@ export async function robustnessSection(
     const path = ensembleSizeFile(dirname(s.path), s.id);
     if (!existsSync(path)) continue;
     try {
-      for (const row of readCsv(path).rows) {
-        curves.push({ score: s.id, k: Number(row.k), spearman: Number(row.spearman_mean) });
-      }
+      for (const row of readEnsembleSize(path))
+        curves.push({ score: s.id, k: row.k, spearman: row.spearman_mean });
     } catch (error) {
       problems.push(`${path}: ${(error as Error).message}`);
     }
@@ -171,11 +176,7 @@ function conditionOfName(name: string): string {
 /** The late-fusion table: each fused name's own ensemble, the equal-size baseline, the fusion. */
 export function fusionSection(data: ExperimentData, problems: string[]): string {
   const dir = fusionRoot(data.resultsDir, data.experimentId);
-  const ids = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((d) => existsSync(join(dir, d, FUSION_FILES.card)))
-        .sort()
-    : [];
+  const ids = listFusions(dir);
   if (ids.length === 0) {
     return section(
       "fusion",
@@ -187,15 +188,14 @@ export function fusionSection(data: ExperimentData, problems: string[]): string 
     `<p class="lead">Late fusion averages the softmax outputs of the members on the test subset and predicts the argmax. Rows: each fused condition's own seed ensemble, an ensemble of as many baseline seeds (when the experiment has that many), and the fusion of all members.</p>`,
   ];
   for (const id of ids) {
-    const path = join(dir, id, FUSION_FILES.card);
-    let doc: Record<string, unknown>;
+    let doc: FusionCard;
     try {
-      doc = readYaml<Record<string, unknown>>(path);
+      doc = readFusionCard(join(dir, id));
     } catch (error) {
-      problems.push(`${path}: ${(error as Error).message}`);
+      problems.push((error as Error).message);
       continue;
     }
-    const metrics = doc.metrics as Record<string, number>;
+    const metrics = doc.metrics;
     const names = Object.keys(metrics ?? {});
     const single = (doc.single ?? {}) as Record<string, Record<string, number>>;
     const row = (
@@ -239,7 +239,7 @@ export function fusionSection(data: ExperimentData, problems: string[]): string 
         "metrics",
       ),
     );
-    if (baseline?.reason) parts.push(note(`No equal-size baseline ensemble: ${baseline.reason}.`));
+    if ("reason" in baseline) parts.push(note(`No equal-size baseline ensemble: ${baseline.reason}.`));
   }
   return section("fusion", "Late fusion", parts.join("\n"));
 }
@@ -260,9 +260,9 @@ export async function difficultySection(
       ),
     );
   }
-  let csv: ReturnType<typeof readCsv>;
+  let csv: ReturnType<typeof readDifficultyTable>;
   try {
-    csv = readCsv(path);
+    csv = readDifficultyTable(path);
   } catch (error) {
     problems.push(`${path}: ${(error as Error).message}`);
     return section("difficulty", "Difficulty-aware evaluation", note(`Could not read ${path}.`, "warn"));
@@ -270,7 +270,7 @@ export async function difficultySection(
   const groups = groupRunsByCondition(data.runs);
   const groupOf = new Map(groups.flatMap((g) => g.runs.map((r) => [r.name, g])));
   const tracking = data.runs.find((r) => r.config)?.trackingMetric ?? "accuracy";
-  const metric = csv.columns.includes(tracking) ? tracking : (csv.columns[5] ?? "accuracy");
+  const metric = csv.metrics.includes(tracking) ? tracking : (csv.metrics[0] ?? "accuracy");
   const parts: string[] = [
     `<p class="lead">Test and dev ${escapeHtml(metric)} on the hardest 10, 25, 50 and 100% of the samples by a difficulty score of that subset (mean ± sample std over seeds). The score's runs decide what is hard, so runs that computed it look worse on its hardest samples than other runs would; compare conditions whose runs did not compute it.</p>`,
   ];
@@ -278,15 +278,15 @@ export async function difficultySection(
   for (const key of keys) {
     const [score, subset] = key.split("|") as [string, string];
     const rows = csv.rows.filter((r) => r.score === score && r.subset === subset);
-    const fractions = [...new Set(rows.map((r) => Number(r.hardest)))].sort((a, b) => a - b);
+    const fractions = [...new Set(rows.map((r) => r.hardest))].sort((a, b) => a - b);
     const byGroup = new Map<string, Map<number, number[]>>();
     const chartData: Record<string, unknown>[] = [];
     for (const r of rows) {
-      const g = groupOf.get(r.run_name as string);
-      const label = g?.label ?? (r.run_name as string);
+      const g = groupOf.get(r.run_name);
+      const label = g?.label ?? r.run_name;
       const m = byGroup.get(label) ?? new Map<number, number[]>();
-      const f = Number(r.hardest);
-      m.set(f, [...(m.get(f) ?? []), Number(r[metric])]);
+      const f = r.hardest;
+      m.set(f, [...(m.get(f) ?? []), r.metrics[metric] as number]);
       byGroup.set(label, m);
     }
     const order = groups.map((g) => g.label).filter((l) => byGroup.has(l));

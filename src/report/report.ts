@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir } from "../config/layout.js";
+import { experimentDir, REPORT_FILE } from "../config/layout.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset } from "../data/types.js";
@@ -585,7 +585,7 @@ export async function writeReport(
   }
   const data = readExperiment(resultsDir, experimentId);
   const html = await buildReport(data, options);
-  const outPath = options.outPath ?? join(dir, "report.html");
+  const outPath = options.outPath ?? join(dir, REPORT_FILE);
   await writeFileAtomic(outPath, html);
   return outPath;
 }

@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
+import { buildForRun } from "../assembly/train-run.js";
+import { MODEL_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import { checkpointDir, readRunConfig } from "../results/run-folder.js";
+import { checkpointDir, readRunConfig, readSavedLogits, savedOutputsDir } from "../results/run-folder.js";
 import {
   checkAligned,
   concatRows,
@@ -13,8 +15,7 @@ import {
   sortByIndex,
   writeScoreRows,
 } from "../results/score-table.js";
-import { balancedClassWeights, buildForRun } from "../training/index.js";
-import { loadNpy } from "../util/npy.js";
+import { balancedClassWeights } from "../training/index.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import { datasetById, datasetConfigById } from "./datasets.js";
@@ -142,8 +143,8 @@ export abstract class AbstractScore {
     const result = await this.score(run);
     const rows = toRows(result);
     const dir = join(this.context.outputDirectory, run.name);
-    writeScoreRows(join(dir, "scores.csv"), rows);
-    const timerPath = join(dir, "timer.yaml");
+    writeScoreRows(join(dir, SCORE_RUN_FILES.scores), rows);
+    const timerPath = join(dir, SCORE_RUN_FILES.timer);
     const previous = existsSync(timerPath) ? (readYaml<Record<string, unknown>>(timerPath) ?? {}) : {};
     writeYaml(timerPath, {
       ...previous,
@@ -186,7 +187,7 @@ export abstract class AbstractScore {
     const byGroup = new Map<string, { label: string; parts: ScoreRows[] }>();
     for (const run of runs) {
       const key = run.group ?? run.name;
-      const path = join(this.context.outputDirectory, run.name, "scores.csv");
+      const path = join(this.context.outputDirectory, run.name, SCORE_RUN_FILES.scores);
       const entry = byGroup.get(key) ?? { label: key === run.name ? path : `${key} (folds)`, parts: [] };
       entry.parts.push(readScoreRows(path));
       byGroup.set(key, entry);
@@ -319,7 +320,7 @@ export abstract class AbstractScore {
       dataset.outputDim,
     );
     if (saved) return saved;
-    if (!existsSync(join(iterationDir, "model.json"))) return null;
+    if (!existsSync(join(iterationDir, MODEL_FILES.modelJson))) return null;
     const network = await this.loadNetwork(iterationDir);
     try {
       return await this.logitsOf(network, subset, this.batchSizeFor(config));
@@ -344,46 +345,6 @@ export abstract class AbstractScore {
       this.timings[phase] = (this.timings[phase] ?? 0) + (performance.now() - start) / 1000;
     }
   }
-}
-
-/** Where saved outputs of a subset live: the iteration folder, or `_test/` for the best model's test outputs. */
-function savedOutputsDir(runDir: string, iterationDir: string, subset: SubsetName): string {
-  return subset === "test" && iterationDir === join(runDir, "_best") ? join(runDir, "_test") : iterationDir;
-}
-
-/**
- * Reads `<subset>_outputs.npy` (+ indices, targets) when they cover every position of the subset;
- * the saved targets must equal the rebuilt labels (else the config no longer rebuilds the same data).
- */
-export function readSavedLogits(
-  dir: string,
-  name: SubsetName,
-  subset: Subset,
-  numClasses: number,
-): Float32Array | null {
-  const outputsPath = join(dir, `${name}_outputs.npy`);
-  const indicesPath = join(dir, `${name}_indices.npy`);
-  if (!existsSync(outputsPath) || !existsSync(indicesPath)) return null;
-  const outputs = loadNpy(outputsPath);
-  const indices = loadNpy(indicesPath).data;
-  if (indices.length !== subset.size || outputs.data.length !== subset.size * numClasses) return null;
-  const targetsPath = join(dir, `${name}_targets.npy`);
-  const targets = existsSync(targetsPath) ? loadNpy(targetsPath).data : null;
-  const logits = new Float32Array(subset.size * numClasses);
-  const covered = new Uint8Array(subset.size);
-  for (let r = 0; r < indices.length; r++) {
-    const p = indices[r] as number;
-    if (p < 0 || p >= subset.size || covered[p]) return null;
-    covered[p] = 1;
-    if (targets && targets[r] !== subset.labels[p]) {
-      throw new Error(
-        `${targetsPath}: row ${r} (position ${p}) has label ${targets[r]} but the rebuilt ${name} subset has ` +
-          `${subset.labels[p]}: the run's config.yaml no longer rebuilds the data it was trained on`,
-      );
-    }
-    logits.set(outputs.data.subarray(r * numClasses, (r + 1) * numClasses) as Float32Array, p * numClasses);
-  }
-  return logits;
 }
 
 /** Turns a ScoreResult into table rows with index, source_index, encoded and decoded labels. */

@@ -7,7 +7,6 @@ export {
   type AtomicRun,
   type FinalScores,
   type LoadedRun,
-  readSavedLogits,
   type ScoreContext,
   type ScoreParams,
   type ScoreResult,

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
+import { curriculumDir, SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../config/layout.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { writeScoreRows } from "../results/score-table.js";
 import { ConfigError, UsageError } from "../util/errors.js";
@@ -94,8 +95,10 @@ export class CurriculumScoreManager {
         `must be one of ${CORRELATION_METHODS.join(", ")}, got '${method}'`,
       );
     }
-    const type = String(scoringConfig.type ?? scoringConfig.id);
-    const outputDirectory = join(config.results_dir, config.experiment_id, "curriculum", type);
+    const outputDirectory = scoreTypeDir(config.results_dir, config.experiment_id, {
+      type: typeof scoringConfig.type === "string" ? scoringConfig.type : undefined,
+      id: String(scoringConfig.id),
+    });
     const log = options.log ?? writeLine;
     const context: ScoreContext = {
       outputDirectory,
@@ -124,12 +127,12 @@ export class CurriculumScoreManager {
     );
     for (const run of runs) {
       const dir = join(this.outputDirectory, run.name);
-      if (existsSync(join(dir, "scores.csv"))) continue;
+      if (existsSync(join(dir, SCORE_RUN_FILES.scores))) continue;
       mkdirSync(dir, { recursive: true });
-      writeYaml(join(dir, "config.yaml"), run.config);
-      writeYaml(join(dir, "score.yaml"), this.config.curriculum.scoring);
+      writeYaml(join(dir, SCORE_RUN_FILES.config), run.config);
+      writeYaml(join(dir, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
     }
-    const mappingsPath = join(this.outputDirectory, "mappings.yaml");
+    const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
     const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
     mappings[this.scoreId] = runs.map((r) => r.name);
     writeYaml(mappingsPath, mappings);
@@ -143,7 +146,7 @@ export class CurriculumScoreManager {
    */
   async run(run: AtomicRun): Promise<{ skipped: boolean }> {
     const dir = join(this.outputDirectory, run.name);
-    if (existsSync(join(dir, "scores.csv"))) {
+    if (existsSync(join(dir, SCORE_RUN_FILES.scores))) {
       this.checkSaved(run, dir);
       this.log(`Skipping ${run.name}: scores.csv exists`);
       return { skipped: true };
@@ -156,11 +159,11 @@ export class CurriculumScoreManager {
   private checkSaved(run: AtomicRun, dir: string): void {
     const roundTrip = (v: unknown) => parse(stringify(v)) as unknown;
     const differences = [
-      ...diffConfigs(readYaml(join(dir, "config.yaml")), roundTrip(run.config)).map(
+      ...diffConfigs(readYaml(join(dir, SCORE_RUN_FILES.config)), roundTrip(run.config)).map(
         (d) => `config.yaml: ${d}`,
       ),
       ...diffConfigs(
-        withoutKeys(readYaml(join(dir, "score.yaml"))),
+        withoutKeys(readYaml(join(dir, SCORE_RUN_FILES.score))),
         withoutKeys(roundTrip(this.config.curriculum.scoring)),
       ).map((d) => `score.yaml: ${d}`),
     ];
@@ -233,10 +236,10 @@ export class CurriculumScoreManager {
       }
     }
     const matrices: MatrixResult[] = [];
-    const curriculumDir = join(this.config.results_dir, this.config.experiment_id, "curriculum");
+    const matrixDir = curriculumDir(this.config.results_dir, this.config.experiment_id);
     for (const [name, selection] of Object.entries(correlation ?? {})) {
       const result = await writeCorrelationMatrix(
-        curriculumDir,
+        matrixDir,
         name,
         selection,
         this.config.correlation_method ?? "spearman",
@@ -271,7 +274,7 @@ function withoutKeys(value: unknown): unknown {
 }
 
 function runSeconds(dir: string): number {
-  const path = join(dir, "timer.yaml");
+  const path = join(dir, SCORE_RUN_FILES.timer);
   if (!existsSync(path)) return 0;
   const timer = readYaml<Record<string, unknown>>(path);
   return typeof timer?.total_seconds === "number" ? timer.total_seconds : 0;

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, trainingDir } from "../config/layout.js";
+import { AGGREGATION_PREFIX, experimentDir, RUN_FILES, trainingDir } from "../config/layout.js";
 import { isAggregatedName, matchesAggregatedName } from "../config/naming.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { DataError } from "../util/errors.js";
@@ -47,12 +47,12 @@ function resolveOne(resultsDir: string, experimentId: string, name: string): str
   const root = experimentDir(resultsDir, experimentId);
   const aggDirs = existsSync(root)
     ? readdirSync(root, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && e.name.startsWith("agg_"))
+        .filter((e) => e.isDirectory() && e.name.startsWith(AGGREGATION_PREFIX))
         .map((e) => e.name)
         .sort()
     : [];
   for (const agg of aggDirs) {
-    const runsFile = join(root, agg, name, "runs.yaml");
+    const runsFile = join(root, agg, name, RUN_FILES.runs);
     if (existsSync(runsFile)) return readMembers(runsFile);
   }
   const training = trainingDir(resultsDir, experimentId);

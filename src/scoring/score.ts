@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { composeGrid } from "../config/compose.js";
+import { scoreTypeDir } from "../config/layout.js";
 import { UsageError } from "../util/errors.js";
 import { CurriculumScoreManager, type ScoreManagerConfig, type ScorePostprocessResult } from "./manager.js";
 import { isPlaceholderScoring } from "./registry.js";
@@ -51,8 +52,12 @@ export async function score(
     jobDir: (config) => {
       const scoring = ((config.curriculum as { scoring?: Record<string, unknown> } | undefined)?.scoring ??
         {}) as Record<string, unknown>;
-      const root = join(String(config.results_dir ?? "results"), String(config.experiment_id), "curriculum");
-      return join(root, String(scoring.type ?? scoring.id), String(scoring.id));
+      const id = String(scoring.id);
+      const type = typeof scoring.type === "string" ? scoring.type : undefined;
+      return join(
+        scoreTypeDir(String(config.results_dir ?? "results"), String(config.experiment_id), { type, id }),
+        id,
+      );
     },
     log: options.log ?? null,
   });

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { composeGrid, loadGroupConfig } from "../config/compose.js";
-import { experimentDir } from "../config/layout.js";
+import { experimentDir, STUDY_FILES } from "../config/layout.js";
 import { aggregatedName, runName } from "../config/naming.js";
 import type { RunConfig } from "../config/schema.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
@@ -82,7 +82,7 @@ function seedString(seed: number, dataSeed: number): string {
 /** Builds the plan and writes the generated configs into `<experiment>/study/conf`. */
 export async function planStudy(study: Study, cwd: string, projectConf?: string): Promise<StudyPlan> {
   const expDir = resolve(cwd, experimentDir(study.results_dir, study.experiment_id));
-  const confDir = join(expDir, "study", "conf");
+  const confDir = join(expDir, STUDY_FILES.conf);
   mkdirSync(confDir, { recursive: true });
   const localConf = projectConf ? resolve(cwd, projectConf) : join(cwd, "conf");
   if (existsSync(localConf) && resolve(localConf) !== confDir)

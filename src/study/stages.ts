@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
+import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
 import { PACKAGE_ROOT } from "../config/package.js";
 import { postprocess, train } from "../experiments/api.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
@@ -97,7 +98,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       run: () => runCli(args, cwd, `score-${fn}`, log),
     });
   }
-  const curriculumDir = join(plan.experimentDir, "curriculum");
+  const curriculumDir = join(plan.experimentDir, CURRICULUM_DIRNAME);
   stages.push({
     name: "correlation",
     phase: 3,
@@ -225,7 +226,7 @@ function hookSignals(): () => void {
 export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): Promise<StudyRunResult> {
   const log = options.log ?? writeLine;
   const stages = studyStages(plan, { ...options, log });
-  const statePath = join(plan.experimentDir, "study", "state.yaml");
+  const statePath = join(plan.experimentDir, STUDY_FILES.state);
   const state: StudyState = existsSync(statePath) ? readYaml<StudyState>(statePath) : { stages: {} };
   state.stages ??= {};
   const isDone = (s: Stage) => stageDone(state, s);
@@ -296,6 +297,6 @@ async function runPhases(
       );
     }
   }
-  if (plan.study.report) result.report = join(plan.experimentDir, "report.html");
+  if (plan.study.report) result.report = join(plan.experimentDir, REPORT_FILE);
   return result;
 }

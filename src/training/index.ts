@@ -1,6 +1,9 @@
-/** The trainer and the run folder: training runs that scoring can read. */
+/**
+ * The trainer and the run folder: training runs that scoring can read. The trainer is handed a
+ * built run (src/assembly builds it from the config); it imports no curriculum code.
+ */
 
-export { buildForRun, defaultDeps, networkSpecFor, type TrainerDeps, validateRunConfig } from "./build.js";
+export { validateRunConfig } from "./build.js";
 export { configDifferences, type TrainerState } from "./checkpoint.js";
 export {
   balancedClassWeights,
@@ -30,7 +33,7 @@ export {
   stepLr,
 } from "./schedulers.js";
 export { restrictSubset, ShufflePassSampler } from "./shuffle-sampler.js";
-export { trainRun, trainRunWith } from "./trainer.js";
+export { runTrainer, type TrainerSetup } from "./trainer.js";
 export type {
   MetricValues,
   PassSampler,

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { type OutputSubset, outputFile } from "../config/layout.js";
 import type { Subset } from "../data/types.js";
 import type { Network } from "../engine/types.js";
 import { saveNpy } from "../util/npy.js";
@@ -68,12 +69,12 @@ export function scoreOutputs(
 }
 
 /** Writes `<prefix>_outputs.npy` (float32 N×C), `_targets.npy`, `_indices.npy` (int32), `_losses.npy` (float32). */
-export function saveOutputs(dir: string, prefix: string, outputs: SubsetOutputs): void {
+export function saveOutputs(dir: string, prefix: OutputSubset, outputs: SubsetOutputs): void {
   const n = outputs.targets.length;
-  saveNpy(join(dir, `${prefix}_outputs.npy`), outputs.logits, [n, outputs.numClasses]);
-  saveNpy(join(dir, `${prefix}_targets.npy`), outputs.targets, [n]);
-  saveNpy(join(dir, `${prefix}_indices.npy`), outputs.indices, [n]);
-  saveNpy(join(dir, `${prefix}_losses.npy`), outputs.losses, [n]);
+  saveNpy(join(dir, outputFile(prefix, "outputs")), outputs.logits, [n, outputs.numClasses]);
+  saveNpy(join(dir, outputFile(prefix, "targets")), outputs.targets, [n]);
+  saveNpy(join(dir, outputFile(prefix, "indices")), outputs.indices, [n]);
+  saveNpy(join(dir, outputFile(prefix, "losses")), outputs.losses, [n]);
 }
 
 /** `{metric: {all: v}, ...}` as in autrainer's disaggregated results YAMLs. */

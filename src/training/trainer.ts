@@ -2,76 +2,62 @@ import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
-import { createCurriculumCallback } from "../curriculum/index.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
-import { readRunResult } from "../results/run-folder.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
-import { ConfigError } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
-import { defaultDeps, networkSpecFor, type TrainerDeps, validateRunConfig } from "./build.js";
 import {
   type BestSoFar,
   clearRunArtifacts,
   dropOlderSnapshots,
   type MetricsRow,
-  planRunFolder,
   positionsHash,
   type RunFolderPlan,
   rollBackTo,
   snapshotBest,
   type TrainerState,
 } from "./checkpoint.js";
-import { criterionClassWeights } from "./criteria.js";
 import { hardwareInfo } from "./hardware.js";
 import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
-import { optimizerSpecFor } from "./optimizer.js";
 import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
-import { restrictSubset, ShufflePassSampler } from "./shuffle-sampler.js";
+import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";
-import type {
-  MetricValues,
-  PassSampler,
-  TrainCallback,
-  TrainContext,
-  TrainOptions,
-  TrainResult,
-} from "./types.js";
+import type { MetricValues, PassSampler, TrainCallback, TrainContext, TrainOptions } from "./types.js";
 
 /**
- * Trains one run into `options.runDir` (autrainer's ModularTaskTrainer, §11.2): reuses a finished
- * run of the same config, resumes a crashed one, and refuses a folder of a different config.
+ * Everything the trainer is handed for one run, built from the config above the training layer
+ * (the assembly, `trainRun`): the trainer itself never builds datasets, networks or callbacks.
  */
-export async function trainRun(config: RunConfig, options: TrainOptions): Promise<TrainResult> {
-  return trainRunWith(await defaultDeps(), config, options);
+export interface TrainerSetup {
+  /** The validated config. */
+  readonly config: RunConfig;
+  /** What to do with the run folder: start fresh or resume (a finished run never gets here). */
+  readonly plan: RunFolderPlan;
+  readonly engineInfo: EngineInfo;
+  readonly dataset: Dataset;
+  /** The training subset trained on (restricted by TrainOptions.trainPositions if given). */
+  readonly train: Subset;
+  /** The network to train: new, or restored from the checkpoint `plan` resumes from. */
+  readonly network: Network;
+  /** Class weights of the criterion on the whole training subset; used for every evaluation. */
+  readonly classWeights: Float32Array | null;
+  /** Every callback of the run, in the order they are called; names are unique. */
+  readonly callbacks: readonly TrainCallback[];
+  /** Loads a saved model without optimiser (the best model, for the test evaluation). */
+  loadNetwork(dir: string): Promise<Network>;
 }
 
-/** {@link trainRun} with explicit engine and data functions (tests, alternative engines). */
-export async function trainRunWith(
-  deps: TrainerDeps,
-  config: RunConfig,
-  options: TrainOptions,
-): Promise<TrainResult> {
-  const resolved = validateRunConfig(config);
-  const plan = planRunFolder(options.runDir, resolved);
-  if (plan.kind === "finished") return readRunResult(options.runDir, true);
-  if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {
-    throw new ConfigError(
-      "trainPositions",
-      "the unfinished run in this folder trained on other training positions; delete the folder to start over",
-      join(plan.dir, RUN_FILES.trainerState),
-    );
-  }
-  const trainer = await Trainer.create(deps, resolved, options, plan);
+/** Trains the run `setup` describes into `options.runDir`; the setup's network is disposed after. */
+export async function runTrainer(setup: TrainerSetup, options: TrainOptions): Promise<void> {
+  const trainer = new Trainer(setup, options);
   try {
     await trainer.run();
   } finally {
     trainer.dispose();
   }
-  return readRunResult(options.runDir, false);
 }
 
 /** Mean of a list of numbers (NaN for none: no training step since the last evaluation). */
@@ -96,7 +82,7 @@ class Trainer implements TrainContext {
   classWeights: Float32Array | null;
 
   private sampler: PassSampler;
-  private readonly callbacks: TrainCallback[];
+  private readonly callbacks: readonly TrainCallback[];
   /** Class weights of the criterion on the whole training subset; used for every evaluation. */
   private readonly evalWeights: Float32Array | null;
   private readonly schedule: LearningRateSchedule;
@@ -114,20 +100,27 @@ class Trainer implements TrainContext {
   private cursor = 0;
   private progress: Progress | null = null;
 
-  private constructor(
-    private readonly deps: TrainerDeps,
-    readonly config: RunConfig,
+  readonly config: RunConfig;
+  readonly dataset: Dataset;
+  readonly train: Subset;
+  readonly network: Network;
+  private readonly plan: RunFolderPlan;
+
+  constructor(
+    private readonly setup: TrainerSetup,
     private readonly options: TrainOptions,
-    readonly dataset: Dataset,
-    readonly train: Subset,
-    readonly network: Network,
-    private readonly engineInfo: EngineInfo,
-    private readonly plan: RunFolderPlan,
   ) {
+    const { config, dataset, train } = setup;
+    this.config = config;
+    this.dataset = dataset;
+    this.train = train;
+    this.network = setup.network;
+    this.plan = setup.plan;
+    this.callbacks = setup.callbacks;
     this.trainingType = config.training_type;
     this.totalIterations = config.iterations;
     this.metricNames = config.dataset.metrics;
-    this.evalWeights = criterionClassWeights(config.dataset.criterion, train.labels, dataset.outputDim);
+    this.evalWeights = setup.classWeights;
     this.classWeights = this.evalWeights;
     this.sampler = new ShufflePassSampler(train.size, parseSeed(config.seed).data);
     this.schedule = createSchedule(
@@ -135,43 +128,10 @@ class Trainer implements TrainContext {
       config.learning_rate,
       countEvaluations(config.iterations, config.eval_frequency),
     );
-    const curriculum = createCurriculumCallback(config);
-    this.callbacks = [...(curriculum ? [curriculum] : []), ...(options.callbacks ?? [])];
-    const names = new Set<string>();
-    for (const cb of this.callbacks) {
-      if (names.has(cb.name))
-        throw new Error(`two training callbacks are named '${cb.name}'; names must be unique`);
-      names.add(cb.name);
-    }
   }
 
   get runDir(): string {
     return this.options.runDir;
-  }
-
-  static async create(
-    deps: TrainerDeps,
-    config: RunConfig,
-    options: TrainOptions,
-    plan: RunFolderPlan,
-  ): Promise<Trainer> {
-    const seeds = parseSeed(config.seed);
-    const engineInfo = await deps.initEngine();
-    const dataset = options.dataset ?? (await deps.createDataset(config.dataset, seeds.data));
-    const fullTrain = dataset.subset("train");
-    const train = options.trainPositions ? restrictSubset(fullTrain, options.trainPositions) : fullTrain;
-    if (train.size === 0) throw new ConfigError("trainPositions", "selects no training sample");
-    const spec = networkSpecFor(config, dataset);
-    const optimizer = optimizerSpecFor(config);
-    let network: Network;
-    if (plan.kind === "resume") {
-      network = await deps.loadNetwork(plan.dir, optimizer);
-      await network.loadOptimizerState(plan.dir);
-      network.setRngState(plan.state.networkRng);
-    } else {
-      network = deps.createNetwork(spec, optimizer, seeds.train);
-    }
-    return new Trainer(deps, config, options, dataset, train, network, engineInfo, plan);
   }
 
   setSampler(sampler: PassSampler): void {
@@ -234,7 +194,7 @@ class Trainer implements TrainContext {
     } else if (plan.kind === "resume") {
       rollBackTo(runDir, this.trainingType, plan.iteration, plan.state.best !== null);
     }
-    writeYaml(join(runDir, RUN_FILES.hardware), hardwareInfo(this.engineInfo));
+    writeYaml(join(runDir, RUN_FILES.hardware), hardwareInfo(this.setup.engineInfo));
     const start = plan.kind === "resume" ? plan.iteration : 0;
     this.iteration = start;
     this.log(
@@ -426,7 +386,7 @@ class Trainer implements TrainContext {
       );
     }
     this.timers.test.start();
-    const bestNetwork = await this.deps.loadNetwork(join(runDir, RUN_FILES.best), null);
+    const bestNetwork = await this.setup.loadNetwork(join(runDir, RUN_FILES.best));
     let testOut: SubsetOutputs;
     try {
       testOut = forwardSubset(

@@ -1,6 +1,7 @@
 import type { RunConfig } from "../config/schema.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { Network } from "../engine/types.js";
+import type { MetricValues } from "../results/run-folder.js";
 
 /**
  * Chooses the training rows of each pass. The default visits every row of the training subset in a
@@ -36,7 +37,7 @@ export interface TrainContext {
 }
 
 /** Dev metrics of one evaluation, e.g. {accuracy, uar, f1, dev_loss}. */
-export type MetricValues = Record<string, number>;
+export type { MetricValues };
 
 /** Hooks into the training loop; every hook is optional. Async hooks are awaited. */
 export interface TrainCallback {

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -8,25 +8,21 @@ import { chromium } from "playwright-core";
 import { afterAll, describe, expect, test } from "vitest";
 import type { Dataset } from "../../src/data/types.js";
 import { writeReport } from "../../src/report/index.js";
+import { skipWithout } from "../support/system.js";
 import { FIXTURE_EXPERIMENT, fakeImageDataset, writeFixture } from "./fixture.js";
 
 /**
  * Opens the report in headless Chromium (Debian's `chromium` package) and checks that every figure
- * rendered with a nonzero size and that the page logged no error. Skipped, saying why, only when
- * the browser is not installed.
+ * rendered with a nonzero size and that the page logged no error. Skipped, saying why, only on a
+ * developer's machine without the browser; CI installs it.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `report-browser: skipped, ${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`,
-  );
-}
+const skip = skipWithout(CHROMIUM, "chromium");
 
 const root = mkdtempSync(join(tmpdir(), "curricula-browser-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe.skipIf(!hasChromium)(`report in headless Chromium (${CHROMIUM})`, () => {
+describe.skipIf(skip)(`report in headless Chromium (${CHROMIUM})`, () => {
   test("every figure and image renders with a nonzero size and the console stays clean", {
     timeout: 60_000,
   }, async () => {

@@ -1,8 +1,8 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildForRun, trainRun } from "../../src/assembly/train-run.js";
 import { RunConfigSchema } from "../../src/config/schema.js";
-import { buildForRun, trainRun } from "../../src/training/index.js";
 import { readCsv, writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";
 import { tempDir } from "./fakes.js";

@@ -1,9 +1,9 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { trainRunWith } from "../../src/assembly/train-run.js";
 import type { RunConfig } from "../../src/config/schema.js";
 import { createPacing } from "../../src/curriculum/index.js";
-import { trainRunWith } from "../../src/training/trainer.js";
 import type { TrainCallback, TrainContext } from "../../src/training/types.js";
 import { writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";

@@ -15,6 +15,7 @@ import type { DatasetConfig } from "../../src/config/schema.js";
 import { audioFolderSettings } from "../../src/data/audio-folder.js";
 import { createDataset, preprocessDataset } from "../../src/data/index.js";
 import { DataError } from "../../src/util/errors.js";
+import { requireFile, skipWithout } from "../support/system.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-audio-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -204,9 +205,10 @@ describe("AudioFolder", () => {
   });
 
   const digits = "/usr/share/asterisk/sounds/en/digits";
-  it.skipIf(!existsSync(join(digits, "1.wav")))(
-    "turns the asterisk spoken digits (8 kHz WAV) into log-mel features (skipped without asterisk-core-sounds-en-wav)",
+  it.skipIf(skipWithout(join(digits, "1.wav"), "asterisk-core-sounds-en-wav"))(
+    "turns the asterisk spoken digits (8 kHz WAV) into log-mel features",
     async () => {
+      requireFile(join(digits, "1.wav"), "asterisk-core-sounds-en-wav");
       const index = join(tmp, "digits-index.csv");
       const rows = ["path,label,split"];
       for (let d = 0; d < 10; d++)

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -7,6 +7,7 @@ import type { DatasetConfig } from "../../src/config/schema.js";
 import { encodeIdx, parseIdx, readIdxFile } from "../../src/data/idx.js";
 import { createDataset, FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "../../src/data/index.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
+import { requireFile, skipWithout } from "../support/system.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-idx-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -119,9 +120,11 @@ describe("FashionMNIST from a folder", () => {
     await expect(createDataset(config("FashionMNIST", { test_split: 0.2 }), 1)).rejects.toThrow(ConfigError);
   });
 
-  it.skipIf(!existsSync(join(FASHION_MNIST_DEFAULT_PATH, "train-images-idx3-ubyte.gz")))(
+  const fashionImages = join(FASHION_MNIST_DEFAULT_PATH, "train-images-idx3-ubyte.gz");
+  it.skipIf(skipWithout(fashionImages, "dataset-fashion-mnist"))(
     "loads the Debian dataset-fashion-mnist files (60,000 + 10,000 images)",
     async () => {
+      requireFile(fashionImages, "dataset-fashion-mnist");
       const ds = await createDataset(config("FashionMNIST"), 1);
       expect(ds.featureShape).toEqual([28, 28, 1]);
       expect(ds.subset("train").size).toBe(54000);

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildForRun } from "../../src/assembly/train-run.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
 import { readScoreRows } from "../../src/results/score-table.js";
 import { CurriculumScoreManager, type ScoreManagerConfig } from "../../src/scoring/manager.js";
 import { bootstrapResamples, disjointPairs, resampledMeanSpearman } from "../../src/scoring/robustness.js";
-import { buildForRun } from "../../src/training/index.js";
 import { saveNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { hasPython, python } from "../support/python.js";

@@ -1,10 +1,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { trainRun } from "../../src/assembly/train-run.js";
 import { runDir } from "../../src/config/layout.js";
 import { runName } from "../../src/config/naming.js";
 import type { RunConfig } from "../../src/config/schema.js";
-import { trainRun, validateRunConfig } from "../../src/training/index.js";
+import { validateRunConfig } from "../../src/training/index.js";
 
 /** A tiny Digits run config (FFNN with 16 hidden units, few epochs) so scoring tests stay fast. */
 export function digitsConfig(

@@ -1,9 +1,10 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildForRun, trainRun } from "../../src/assembly/train-run.js";
 import { initEngine, loadNetwork } from "../../src/engine/index.js";
 import { checkpointDir, listIterations, readRunConfig } from "../../src/results/run-folder.js";
-import { buildForRun, forwardSubset, scoreOutputs, trainRun } from "../../src/training/index.js";
+import { forwardSubset, scoreOutputs } from "../../src/training/index.js";
 import type { TrainCallback, TrainResult } from "../../src/training/types.js";
 import { readCsv } from "../../src/util/csv.js";
 import { ConfigError } from "../../src/util/errors.js";

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { TrainerDeps } from "../../src/assembly/train-run.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../../src/data/types.js";
 import type {
   EngineInfo,
@@ -8,7 +9,6 @@ import type {
   NetworkSpec,
   OptimizerSpec,
 } from "../../src/engine/types.js";
-import type { TrainerDeps } from "../../src/training/build.js";
 import { Rng } from "../../src/util/rng.js";
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { trainRunWith } from "../../src/assembly/train-run.js";
 import {
   bestIteration,
   checkpointDir,
@@ -8,7 +9,6 @@ import {
   listIterations,
   readRunConfig,
 } from "../../src/results/run-folder.js";
-import { trainRunWith } from "../../src/training/trainer.js";
 import type { PassSampler, TrainCallback, TrainContext } from "../../src/training/types.js";
 import { readCsv } from "../../src/util/csv.js";
 import { ConfigError } from "../../src/util/errors.js";

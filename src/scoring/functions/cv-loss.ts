@@ -1,16 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { buildForRun, trainRun } from "../../assembly/train-run.js";
 import { cartesian, loadGroupConfig } from "../../config/compose.js";
 import { formatNumber } from "../../config/naming.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
 import type { Dataset, Subset } from "../../data/types.js";
 import { checkpointDir } from "../../results/run-folder.js";
-import {
-  balancedClassWeights,
-  perSampleCrossEntropy,
-  trainRun,
-  validateRunConfig,
-} from "../../training/index.js";
+import { balancedClassWeights, perSampleCrossEntropy, validateRunConfig } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
@@ -194,9 +190,8 @@ export interface CvFold {
  * into `splits` folds; split `split` holds out one of them.
  */
 export async function cvFold(config: RunConfig, splits: number, split: number): Promise<CvFold> {
-  const data = await import("../../data/index.js");
   const dataSeed = parseSeed(config.seed).data;
-  const dataset = await data.createDataset(config.dataset, dataSeed);
+  const { dataset } = await buildForRun(config);
   const subset = dataset.subset("train");
   const folds = crossValidationFolds(subset.size, splits, Rng.derive(dataSeed, "cvloss-folds"));
   const heldOut = folds[split];

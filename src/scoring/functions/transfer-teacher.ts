@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
+import { MODEL_FILES } from "../../config/layout.js";
 import type { Network } from "../../engine/types.js";
 import { checkpointDir, readRunConfig } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
@@ -41,7 +42,7 @@ export class TransferTeacher extends AbstractScore {
     const runs: AtomicRun[] = [];
     for (const model of models) {
       const folder = resolve(model);
-      if (existsSync(join(folder, "model.json"))) {
+      if (existsSync(join(folder, MODEL_FILES.modelJson))) {
         runs.push({
           name: `${basename(folder)}_${dataset.id}${suffix}`,
           config: { model: folder, dataset, dataset_seed: this.params.dataset_seed },

@@ -1,0 +1,12 @@
+/** Assembling a run from its config (dataset, network, criterion, callbacks) and training it. */
+
+export {
+  assembleRun,
+  buildForRun,
+  defaultDeps,
+  networkSpecFor,
+  runCallbacks,
+  type TrainerDeps,
+  trainRun,
+  trainRunWith,
+} from "./train-run.js";

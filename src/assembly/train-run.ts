@@ -1,0 +1,158 @@
+import { join } from "node:path";
+import { RUN_FILES } from "../config/layout.js";
+import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
+import { createCurriculumCallback } from "../curriculum/pace-manager.js";
+import type { Dataset } from "../data/types.js";
+import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
+import { readRunResult } from "../results/run-folder.js";
+import { validateRunConfig } from "../training/build.js";
+import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/checkpoint.js";
+import { criterionClassWeights } from "../training/criteria.js";
+import { optimizerSpecFor } from "../training/optimizer.js";
+import { restrictSubset } from "../training/shuffle-sampler.js";
+import { runTrainer, type TrainerSetup } from "../training/trainer.js";
+import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
+import { ConfigError } from "../util/errors.js";
+
+/**
+ * Assembles a training run from its config, above the training and curriculum layers: the dataset,
+ * the network (new, or loaded from the checkpoint a crashed run resumes from), the criterion's
+ * class weights and the callbacks (the curriculum's pace manager when `curriculum` is not None,
+ * then the caller's) are built here and handed to the trainer, which knows nothing of curricula.
+ * Fresh, reused and resumed runs, and CVLoss's fold runs, all go through `trainRun`, so a resumed
+ * run reinstalls the same callbacks.
+ */
+
+/**
+ * What a run needs from the engine and data modules. `trainRun` uses the real ones; tests and
+ * alternative engines pass their own to `trainRunWith`. The real modules are imported lazily so
+ * that run-folder readers never load TF.js.
+ */
+export interface TrainerDeps {
+  initEngine(): Promise<EngineInfo>;
+  createDataset(config: DatasetConfig, seed: number): Promise<Dataset>;
+  createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network;
+  loadNetwork(dir: string, optimizer?: OptimizerSpec | null): Promise<Network>;
+}
+
+/** The engine and data modules of this package. */
+export async function defaultDeps(): Promise<TrainerDeps> {
+  const engine = await import("../engine/index.js");
+  const data = await import("../data/index.js");
+  return {
+    initEngine: () => engine.initEngine(),
+    createDataset: (config, seed) => data.createDataset(config, seed),
+    createNetwork: (spec, optimizer, seed) => engine.createNetwork(spec, optimizer, seed),
+    loadNetwork: (dir, optimizer) => engine.loadNetwork(dir, optimizer),
+  };
+}
+
+/**
+ * Trains one run into `options.runDir` (autrainer's ModularTaskTrainer): reuses a finished run of
+ * the same config, resumes a crashed one, and refuses a folder of a different config.
+ */
+export async function trainRun(config: RunConfig, options: TrainOptions): Promise<TrainResult> {
+  return trainRunWith(await defaultDeps(), config, options);
+}
+
+/** {@link trainRun} with explicit engine and data functions (tests, alternative engines). */
+export async function trainRunWith(
+  deps: TrainerDeps,
+  config: RunConfig,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const resolved = validateRunConfig(config);
+  const plan = planRunFolder(options.runDir, resolved);
+  if (plan.kind === "finished") return readRunResult(options.runDir, true);
+  if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {
+    throw new ConfigError(
+      "trainPositions",
+      "the unfinished run in this folder trained on other training positions; delete the folder to start over",
+      join(plan.dir, RUN_FILES.trainerState),
+    );
+  }
+  await runTrainer(await assembleRun(deps, resolved, options, plan), options);
+  return readRunResult(options.runDir, false);
+}
+
+/** The network spec of a run: input shape and classes from the dataset, parameters from the model config. */
+export function networkSpecFor(config: RunConfig, dataset: Dataset): NetworkSpec {
+  const { id: _id, type, ...params } = config.model;
+  return { type, inputShape: [...dataset.featureShape], outputDim: dataset.outputDim, params };
+}
+
+/**
+ * Rebuilds a run's dataset (with its dataset seed) and network spec from its config; for training
+ * and for scoring. A `dataset` already built from `config.dataset` is used as it is.
+ */
+export async function buildForRun(
+  config: RunConfig,
+  from: Partial<Pick<TrainerDeps, "createDataset">> & { dataset?: Dataset } = {},
+): Promise<{ dataset: Dataset; spec: NetworkSpec }> {
+  const resolved = validateRunConfig(config);
+  let dataset = from.dataset;
+  if (!dataset) {
+    const createDataset = from.createDataset ?? (await import("../data/index.js")).createDataset;
+    dataset = await createDataset(resolved.dataset, parseSeed(resolved.seed).data);
+  }
+  return { dataset, spec: networkSpecFor(resolved, dataset) };
+}
+
+/**
+ * The callbacks a run trains with: the curriculum's pace manager (when the config has a
+ * curriculum), then the caller's. Names must be unique: they key the callbacks' saved states.
+ */
+export function runCallbacks(config: RunConfig, extra: readonly TrainCallback[] = []): TrainCallback[] {
+  const curriculum = createCurriculumCallback(config);
+  const callbacks = [...(curriculum ? [curriculum] : []), ...extra];
+  const names = new Set<string>();
+  for (const cb of callbacks) {
+    if (names.has(cb.name))
+      throw new Error(`two training callbacks are named '${cb.name}'; names must be unique`);
+    names.add(cb.name);
+  }
+  return callbacks;
+}
+
+/**
+ * Builds everything the trainer is handed for one run: the engine, the dataset and training
+ * subset, the network (a new one, or the checkpoint's when `plan` resumes), the criterion's class
+ * weights and the callbacks.
+ */
+export async function assembleRun(
+  deps: TrainerDeps,
+  config: RunConfig,
+  options: TrainOptions,
+  plan: RunFolderPlan,
+): Promise<TrainerSetup> {
+  const seeds = parseSeed(config.seed);
+  const engineInfo = await deps.initEngine();
+  const { dataset, spec } = await buildForRun(config, {
+    createDataset: deps.createDataset,
+    ...(options.dataset ? { dataset: options.dataset } : {}),
+  });
+  const fullTrain = dataset.subset("train");
+  const train = options.trainPositions ? restrictSubset(fullTrain, options.trainPositions) : fullTrain;
+  if (train.size === 0) throw new ConfigError("trainPositions", "selects no training sample");
+  const callbacks = runCallbacks(config, options.callbacks);
+  const optimizer = optimizerSpecFor(config);
+  let network: Network;
+  if (plan.kind === "resume") {
+    network = await deps.loadNetwork(plan.dir, optimizer);
+    await network.loadOptimizerState(plan.dir);
+    network.setRngState(plan.state.networkRng);
+  } else {
+    network = deps.createNetwork(spec, optimizer, seeds.train);
+  }
+  return {
+    config,
+    plan,
+    engineInfo,
+    dataset,
+    train,
+    network,
+    classWeights: criterionClassWeights(config.dataset.criterion, train.labels, dataset.outputDim),
+    callbacks,
+    loadNetwork: (dir) => deps.loadNetwork(dir, null),
+  };
+}
