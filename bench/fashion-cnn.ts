@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const timer = readYaml<Record<string, { total_seconds: number }>>(join(runDir, "timer.yaml"));
   const hardware = readYaml<{ engine: { backend: string; simd: boolean } }>(join(runDir, "hardware.yaml"));
-  const rows = [
+  const rows: [string, string][] = [
     ["backend", `${hardware.engine.backend}${hardware.engine.simd ? " (simd)" : ""}`],
     ["epochs", String(epochs)],
     ["best epoch", String(result.bestIteration)],

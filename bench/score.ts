@@ -70,7 +70,10 @@ function naiveKnn(x: Float32Array, y: Int32Array, queries: number): Int32Array {
     }
     order.sort((a, b) => (dist[a] as number) - (dist[b] as number) || a - b);
     const votes = new Int32Array(CLASSES);
-    for (let t = 0; t < K; t++) votes[y[order[t] as number] as number]++;
+    for (let t = 0; t < K; t++) {
+      const label = y[order[t] as number] as number;
+      votes[label] = (votes[label] as number) + 1;
+    }
     let best = 0;
     for (let c = 1; c < CLASSES; c++) if ((votes[c] as number) > (votes[best] as number)) best = c;
     out[q] = best;

@@ -42,10 +42,15 @@ export const RUN_FILES = {
 
 /** Model and optimiser files inside `_best/`, `epoch_N/` or `step_N/`. */
 export const MODEL_FILES = {
-  modelJson: "model.json",
-  weights: "weights.bin",
-  optimizerJson: "optimizer.json",
-  optimizerWeights: "optimizer.bin",
+  /** Weights and buffers, PyTorch names and layouts (written by both engines; src/engine/checkpoint.ts). */
+  model: "model.safetensors",
+  /** Optimiser slots, torch.optim names. */
+  optimizer: "optimizer.safetensors",
+  /** Older runs (tfjs layers format), still read. */
+  legacyModel: "model.json",
+  legacyWeights: "weights.bin",
+  legacyOptimizer: "optimizer.json",
+  legacyOptimizerWeights: "optimizer.bin",
 } as const;
 
 export type OutputSubset = "train" | "dev" | "test";

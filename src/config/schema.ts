@@ -109,6 +109,17 @@ export const RunConfigSchema = z
     scheduler: SchedulerConfigSchema.default({ id: "None", type: "None" }),
     augmentation: AugmentationConfigSchema.default({ id: "None" }),
     curriculum: CurriculumConfigSchema.default(structuredClone(NONE_CURRICULUM) as never),
+    /**
+     * How the run is computed, not what it is (none of them enters the run name or the comparison
+     * with a saved config): the engine (auto = torch when it is built and loads, else wasm), the
+     * device (torch only) and libtorch's thread count (null = all cores; wasm always uses one).
+     */
+    engine: z.enum(["auto", "wasm", "torch"]).default("wasm"),
+    device: z
+      .string()
+      .regex(/^(cpu|cuda|cuda:\d+)$/, "expected cpu, cuda or cuda:N")
+      .default("cpu"),
+    threads: z.number().int().positive().nullable().default(null),
   })
   .passthrough();
 
@@ -119,6 +130,11 @@ export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;
 export type CurriculumConfig = z.infer<typeof CurriculumConfigSchema>;
 export type PacingConfig = z.infer<typeof PacingConfigSchema>;
 export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+/** True for loss columns (`loss`, `dev_loss`, `train_loss`): lower is better, higher for every other metric. */
+export function isLoss(metric: string): boolean {
+  return metric.endsWith("loss");
+}
 
 /** Splits a seed into training seed and dataset seed ("T-D" or one integer for both). */
 export function parseSeed(seed: RunConfig["seed"]): { train: number; data: number } {

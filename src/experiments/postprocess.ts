@@ -9,6 +9,7 @@ import {
   trainingDir,
 } from "../config/layout.js";
 import { aggregatedName, validateAggregation } from "../config/naming.js";
+import { isLoss } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { readRunFolder } from "../results/run-folder.js";
 import { writeDirAtomic } from "../util/atomic.js";
@@ -96,10 +97,6 @@ export function readRunRecord(dir: string, name: string): RunRecord {
 
 function metricColumns(record: RunRecord): string[] {
   return record.columns.filter((c) => c !== "iteration");
-}
-
-function isLoss(metric: string): boolean {
-  return metric.endsWith("loss");
 }
 
 function trackingMetric(record: RunRecord): string {

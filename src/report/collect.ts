@@ -22,7 +22,7 @@ export const CONDITIONS: readonly Condition[] = [
   "Baseline",
 ];
 
-/** `curriculum.short` codes in run names (reference §2: N, C, A; R for the random control). */
+/** `curriculum.short` codes in run names (docs/configuration.md, "Results layout and run names": N, C, A; R for the random control). */
 const SHORT_TO_CONDITION: Record<string, Condition> = {
   N: "Baseline",
   C: "Curriculum",
@@ -260,7 +260,7 @@ const NUMBER_KEY_LABELS: Partial<Record<NamingKey, string>> = {
   "curriculum.pacing.final_iteration": "final",
 };
 
-/** `curriculum.sampling.short` codes (reference §2) shown by name. */
+/** `curriculum.sampling.short` codes (docs/configuration.md, "Results layout and run names") shown by name. */
 const SAMPLING_NAMES: Record<string, string> = { U: "Unbalanced", B: "Balanced", O: "Original" };
 
 /** A naming field's value as shown to readers (sampling codes spelled out). */

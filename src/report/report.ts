@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { experimentDir, REPORT_FILE } from "../config/layout.js";
-import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
+import { type DatasetConfig, isLoss, parseSeed, type RunConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset } from "../data/types.js";
 import { barChart, facetHistogram, heatmap, histogram, lineChart, ridgePlot } from "../plots/charts.js";
@@ -49,15 +49,10 @@ export interface ReportOptions {
   now?: Date;
 }
 
-/** Bins of the per-class rank histograms: 0, 0.05, …, 1 (reference §7.1). */
+/** Bins of the per-class rank histograms: 0, 0.05, …, 1, as in the per-score plots. */
 const RANK_EDGES = Array.from({ length: 21 }, (_, i) => i / 20);
 
 const LOSS_COLUMNS = ["dev_loss", "train_loss"];
-
-/** Lower is better for losses, higher for every other metric. */
-export function lowerIsBetter(metric: string): boolean {
-  return metric.endsWith("loss");
-}
 
 /** "0.9123 ± 0.0100" (4 decimals); a single value has no ± part. */
 export function formatMeanStd(values: readonly number[]): string {
@@ -69,8 +64,8 @@ export function formatMeanStd(values: readonly number[]): string {
 /** Test metric names in display order: the tracking metric, the other metrics, then the loss. */
 export function orderMetrics(names: Iterable<string>, tracking: string): string[] {
   const unique = [...new Set(names)];
-  const losses = unique.filter(lowerIsBetter);
-  const others = unique.filter((m) => !lowerIsBetter(m) && m !== tracking);
+  const losses = unique.filter(isLoss);
+  const others = unique.filter((m) => !isLoss(m) && m !== tracking);
   return [...(unique.includes(tracking) ? [tracking] : []), ...others, ...losses];
 }
 
@@ -146,7 +141,7 @@ async function comparisonSection(groups: RunGroup[], tracking: string, figs: Fig
       const values = g.runs.flatMap((r) => (r.test && metric in r.test ? [r.test[metric] as number] : []));
       const column = (means.get(metric) as number[]).filter(Number.isFinite);
       const mine = (means.get(metric) as number[])[gi] as number;
-      const best = lowerIsBetter(metric) ? Math.min(...column) : Math.max(...column);
+      const best = isLoss(metric) ? Math.min(...column) : Math.max(...column);
       const isBest = tested.length > 1 && Number.isFinite(mine) && mine === best;
       cells.push({ html: escapeHtml(formatMeanStd(values)), className: isBest ? "num best" : "num" });
     }
@@ -496,7 +491,7 @@ function runsSection(groups: RunGroup[], tracking: string): string {
   const rows = runs.map(({ run, group }) => {
     const column = run.metrics?.rows.map((r) => r[tracking] as number).filter(Number.isFinite) ?? [];
     const best =
-      column.length > 0 ? (lowerIsBetter(tracking) ? Math.min(...column) : Math.max(...column)) : Number.NaN;
+      column.length > 0 ? (isLoss(tracking) ? Math.min(...column) : Math.max(...column)) : Number.NaN;
     const test = run.test?.[tracking];
     return [
       { html: conditionBadge(run.condition) },

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { MODEL_FILES, type OutputSubset, outputFile, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { join } from "node:path";
-import { type RunConfig, RunConfigSchema } from "../config/schema.js";
+import { parseRunConfig } from "../config/parse.js";
+import type { RunConfig } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readCsv } from "../util/csv.js";
 import { loadNpy } from "../util/npy.js";
@@ -11,6 +12,14 @@ import { readYaml } from "../util/yaml-io.js";
 export type MetricValues = Record<string, number>;
 
 /** True when the run finished: `metrics.csv` is written last, atomically. */
+/**
+ * True when `dir` holds a saved model: `model.safetensors`, or an older run's `model.json`
+ * (src/engine/checkpoint.ts reads both).
+ */
+export function hasModelCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, MODEL_FILES.model)) || existsSync(join(dir, MODEL_FILES.legacyModel));
+}
+
 export function isRunFinished(runDir: string): boolean {
   return existsSync(join(runDir, RUN_FILES.metrics));
 }
@@ -18,14 +27,7 @@ export function isRunFinished(runDir: string): boolean {
 /** The resolved config saved in a run folder, validated. */
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, RUN_FILES.config);
-  const raw = readYaml(path);
-  const parsed = RunConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join(".") || "<root>";
-    throw new ConfigError(key, issue?.message ?? "invalid run config", path);
-  }
-  return parsed.data;
+  return parseRunConfig(readYaml(path), path);
 }
 
 /** The iteration folders of a run (`epoch_N`/`step_N`), ascending, and whether each holds a model. */
@@ -37,7 +39,7 @@ export function listIterations(runDir: string): { iteration: number; dir: string
     const parsed = parseIterationDirName(entry.name);
     if (!parsed) continue;
     const dir = join(runDir, entry.name);
-    out.push({ iteration: parsed.iteration, dir, hasModel: existsSync(join(dir, MODEL_FILES.modelJson)) });
+    out.push({ iteration: parsed.iteration, dir, hasModel: hasModelCheckpoint(dir) });
   }
   return out.sort((a, b) => a.iteration - b.iteration);
 }
@@ -72,20 +74,20 @@ export function bestIteration(runDir: string): number {
 
 /**
  * The folder holding the model to load: `_best/`, or for "last" the highest iteration folder
- * that actually holds a model (the original takes the highest folder even without one, §15.4).
+ * that actually holds a model (the original takes the highest folder even without one: docs/differences.md, item 4).
  */
 export function checkpointDir(runDir: string, stop: "best" | "last"): string {
   if (stop === "best") {
     const dir = join(runDir, RUN_FILES.best);
-    if (!existsSync(join(dir, MODEL_FILES.modelJson))) {
-      throw new DataError(`${dir}: no ${MODEL_FILES.modelJson} (expected the best model of a finished run)`);
+    if (!hasModelCheckpoint(dir)) {
+      throw new DataError(`${dir}: no ${MODEL_FILES.model} (expected the best model of a finished run)`);
     }
     return dir;
   }
   if (stop !== "last") throw new ConfigError("stop", `must be 'best' or 'last', got '${String(stop)}'`);
   const withModel = listIterations(runDir).filter((it) => it.hasModel);
   const last = withModel[withModel.length - 1];
-  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${MODEL_FILES.modelJson}`);
+  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${MODEL_FILES.model}`);
   return last.dir;
 }
 

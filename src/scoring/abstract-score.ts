@@ -2,11 +2,17 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
 import { buildForRun } from "../assembly/train-run.js";
-import { MODEL_FILES, SCORE_RUN_FILES } from "../config/layout.js";
+import { SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import { checkpointDir, readRunConfig, readSavedLogits, savedOutputsDir } from "../results/run-folder.js";
+import {
+  checkpointDir,
+  hasModelCheckpoint,
+  readRunConfig,
+  readSavedLogits,
+  savedOutputsDir,
+} from "../results/run-folder.js";
 import {
   checkAligned,
   concatRows,
@@ -125,7 +131,7 @@ export abstract class AbstractScore {
     }));
   }
 
-  /** Suffix fields of atomic run names (§3.2): the criterion, then the stop's first letter. */
+  /** Suffix fields of atomic run names (after the training run's name): the criterion, then the stop's first letter. */
   protected nameSuffix(_requested: string): string[] {
     const out: string[] = [];
     if (typeof this.params.criterion === "string") out.push(this.params.criterion);
@@ -242,7 +248,7 @@ export abstract class AbstractScore {
     return this.named;
   }
 
-  /** Loads the network saved in a folder (model.json + weights.bin), in eval mode. */
+  /** Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval mode. */
   protected async loadNetwork(dir: string): Promise<Network> {
     const engine = await import("../engine/index.js");
     await engine.initEngine();
@@ -320,7 +326,7 @@ export abstract class AbstractScore {
       dataset.outputDim,
     );
     if (saved) return saved;
-    if (!existsSync(join(iterationDir, MODEL_FILES.modelJson))) return null;
+    if (!hasModelCheckpoint(iterationDir)) return null;
     const network = await this.loadNetwork(iterationDir);
     try {
       return await this.logitsOf(network, subset, this.batchSizeFor(config));

@@ -80,12 +80,19 @@ function seedString(seed: number, dataSeed: number): string {
 }
 
 /** Builds the plan and writes the generated configs into `<experiment>/study/conf`. */
-export async function planStudy(study: Study, cwd: string, projectConf?: string): Promise<StudyPlan> {
+export async function planStudy(
+  study: Study,
+  cwd: string,
+  projectConf?: string,
+  options: { write?: boolean } = {},
+): Promise<StudyPlan> {
   const expDir = resolve(cwd, experimentDir(study.results_dir, study.experiment_id));
   const confDir = join(expDir, STUDY_FILES.conf);
+  // write: false (a cluster's stage job) reuses the configs the submitting command generated.
+  const write = options.write !== false || !existsSync(confDir);
   mkdirSync(confDir, { recursive: true });
   const localConf = projectConf ? resolve(cwd, projectConf) : join(cwd, "conf");
-  if (existsSync(localConf) && resolve(localConf) !== confDir)
+  if (write && existsSync(localConf) && resolve(localConf) !== confDir)
     cpSync(localConf, confDir, { recursive: true });
 
   const common = [`results_dir=${study.results_dir}`, `experiment_id=${study.experiment_id}`];
@@ -128,7 +135,7 @@ export async function planStudy(study: Study, cwd: string, projectConf?: string)
       );
     }
   }
-  for (const score of scores) {
+  for (const score of write ? scores : []) {
     writeFileAtomicSync(join(confDir, "curriculum", "scoring", `${score.id}.yaml`), stringify(score.config));
   }
 

@@ -56,6 +56,8 @@ export const StudySchema = z
       })
       .strict(),
     report: z.boolean().default(true),
+    /** Cluster resources of the study's jobs with --executor slurm (see docs/cluster.md). */
+    slurm: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
 import { PACKAGE_ROOT } from "../config/package.js";
 import { postprocess, train } from "../experiments/api.js";
@@ -27,6 +27,8 @@ export interface Stage {
   describe: string;
   fingerprint: string;
   run: () => Promise<void>;
+  /** Training stages: the overrides of their grid (cluster executors queue its runs). */
+  trainOverrides?: string[];
 }
 
 export interface StudyRunOptions {
@@ -75,6 +77,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     describe: `train ${plan.groups.reduce((n, g) => n + g.runs.length, 0)} baseline run(s)`,
     fingerprint: fingerprint(plan.baselineOverrides),
     run: () => trainStage(plan.baselineOverrides),
+    trainOverrides: plan.baselineOverrides,
   });
   const byFunction = new Map<string, StudyPlan["scores"]>();
   for (const s of plan.scores) byFunction.set(s.function, [...(byFunction.get(s.function) ?? []), s]);
@@ -121,6 +124,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       describe: `train ${study.curriculum.orderings.join(", ")} × ${study.seeds.length} seed(s) with ${study.curriculum.pacing} pacing`,
       fingerprint: fingerprint(overrides),
       run: () => trainStage(overrides),
+      trainOverrides: overrides,
     });
   });
   stages.push({
@@ -220,6 +224,72 @@ function hookSignals(): () => void {
   return () => {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   };
+}
+
+/** `<experiment>/study/state.yaml`. */
+export function studyStatePath(plan: StudyPlan): string {
+  return join(plan.experimentDir, STUDY_FILES.state);
+}
+
+/** The recorded stages of a study. */
+export function readStudyState(plan: StudyPlan): StudyState {
+  const path = studyStatePath(plan);
+  const state: StudyState = existsSync(path) ? readYaml<StudyState>(path) : { stages: {} };
+  state.stages ??= {};
+  return state;
+}
+
+/** True when the stage is recorded as finished with unchanged inputs. */
+export function isStageDone(plan: StudyPlan, stage: Stage): boolean {
+  return stageDone(readStudyState(plan), stage);
+}
+
+/**
+ * Records a finished stage. Stage jobs of a cluster finish concurrently, so the read-modify-write
+ * of state.yaml happens under a lock file (O_EXCL); a lock older than a minute is stale.
+ */
+async function recordStage(plan: StudyPlan, stage: Stage, seconds: number): Promise<void> {
+  const lock = `${studyStatePath(plan)}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      closeSync(openSync(lock, "wx"));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 60_000 || attempt > 600) rmSync(lock, { force: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    const state = readStudyState(plan);
+    state.stages[stage.name] = {
+      fingerprint: stage.fingerprint,
+      seconds,
+      finished: new Date().toISOString(),
+    };
+    writeYaml(studyStatePath(plan), state);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Runs one stage by name and records it (what a cluster's stage job runs). */
+export async function runStage(plan: StudyPlan, name: string, options: StudyRunOptions = {}): Promise<void> {
+  const log = options.log ?? writeLine;
+  const stage = studyStages(plan, { ...options, log }).find((s) => s.name === name);
+  if (!stage) throw new CurriculaError(`the study has no stage '${name}'`);
+  if (isStageDone(plan, stage)) {
+    log(`skip  ${stage.name} (finished earlier)`);
+    return;
+  }
+  log(`stage ${stage.name}: ${stage.describe}`);
+  const started = performance.now();
+  await stage.run();
+  const seconds = (performance.now() - started) / 1000;
+  await recordStage(plan, stage, seconds);
+  log(`done  ${stage.name} in ${seconds.toFixed(1)}s`);
 }
 
 /** Runs every stage that is not recorded as finished with the same inputs. */

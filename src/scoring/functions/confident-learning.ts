@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { parseRunConfig } from "../../config/parse.js";
 import { isRunFinished } from "../../results/run-folder.js";
-import { validateRunConfig } from "../../training/index.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
@@ -96,7 +96,7 @@ export class ConfidentLearning extends CVLoss {
   }
 
   override async score(run: AtomicRun): Promise<ScoreResult> {
-    const config = validateRunConfig(run.config);
+    const config = parseRunConfig(run.config);
     const fold = await cvFold(config, run.details?.splits as number, run.details?.split as number);
     const runDir = run.runDir ?? (await this.trainFold(run, config, fold));
     const logits = await this.heldOutLogits(runDir, config, fold);

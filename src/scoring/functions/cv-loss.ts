@@ -3,10 +3,11 @@ import { z } from "zod";
 import { buildForRun, trainRun } from "../../assembly/train-run.js";
 import { cartesian, loadGroupConfig } from "../../config/compose.js";
 import { formatNumber } from "../../config/naming.js";
+import { parseRunConfig } from "../../config/parse.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
 import type { Dataset, Subset } from "../../data/types.js";
 import { checkpointDir } from "../../results/run-folder.js";
-import { balancedClassWeights, perSampleCrossEntropy, validateRunConfig } from "../../training/index.js";
+import { balancedClassWeights, perSampleCrossEntropy } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
@@ -128,11 +129,11 @@ export class CVLoss extends AbstractScore {
       const value = point[key];
       if (typeof value === "string") config[key] = loadGroupConfig(key, value, this.context.configPath);
     }
-    return validateRunConfig(config, "curriculum.scoring.setup");
+    return parseRunConfig(config, "curriculum.scoring.setup");
   }
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const config = validateRunConfig(run.config);
+    const config = parseRunConfig(run.config);
     const fold = await cvFold(config, this.params.splits as number, run.details?.split as number);
     const { dataset, subset, heldOut, trainPositions } = fold;
     const runDir = await this.trainFold(run, config, fold);

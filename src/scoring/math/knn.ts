@@ -184,7 +184,7 @@ const MAX_CANDIDATES = 2048;
 /**
  * The tiled path. For a query q and reference r, the float32 dot product of any summation order
  * satisfies |fl(q·r) − q·r| ≤ γ_D·Σ|q_i r_i| ≤ γ_D·‖q‖·‖r‖ (γ_D = D·u/(1 − D·u), Higham, "Accuracy and
- * Stability of Numerical Algorithms", §3.1), so the approximate distance is within
+ * Stability of Numerical Algorithms", section 3.1), so the approximate distance is within
  * e = 2γ_D·‖q‖·max‖r‖ (+ float64 slack) of the exact path's. With τ the k-th smallest approximate
  * distance, every true k-nearest reference has an approximate distance ≤ τ + 2e: those candidates
  * are kept (in reference order) and re-ranked exactly.
