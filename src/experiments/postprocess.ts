@@ -18,6 +18,7 @@ import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
+import { writeDifficultyEvaluation } from "./difficulty.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**
@@ -39,6 +40,8 @@ export interface PostprocessOptions {
   renderPlot?: PlotRenderer | null;
   /** Progress lines; default stderr. */
   log?: ((line: string) => void) | null;
+  /** Score ids for the difficulty-aware evaluation (`summary/difficulty.csv`); none by default. */
+  difficulty?: string[];
 }
 
 export interface PostprocessResult {
@@ -483,6 +486,10 @@ export async function postprocessExperiment(
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
   log?.(`Summarized ${records.length} run(s) in ${outDir}`);
+  if (options.difficulty && options.difficulty.length > 0) {
+    const { path } = writeDifficultyEvaluation(resultsDir, experimentId, options.difficulty, records);
+    log?.(`Difficulty-aware evaluation by ${options.difficulty.join(", ")} in ${path}`);
+  }
 
   const pace = await summarizePace(resultsDir, experimentId, { maxRuns: options.maxRuns });
   if (pace) log?.(`Pace summary in ${pace.csv}`);

@@ -20,6 +20,13 @@ import {
   type ScoreData,
   sharedSettings,
 } from "./collect.js";
+import {
+  difficultySection,
+  formatRobustness,
+  fusionSection,
+  robustnessSection,
+  scoreExtras,
+} from "./dynamics.js";
 import { alignmentProblem, thumbnailTable } from "./thumbnails.js";
 
 /**
@@ -64,7 +71,7 @@ export function orderMetrics(names: Iterable<string>, tracking: string): string[
 
 class Figures {
   private count = 0;
-  constructor(private readonly problems: string[]) {}
+  constructor(readonly problems: string[]) {}
 
   /** Renders a chart to an inline figure; a failure becomes a note, not a broken page. */
   async render(spec: VegaLiteSpec, caption: string): Promise<string> {
@@ -314,7 +321,7 @@ function cardList(score: ScoreData): string {
   ];
   for (const [key, value] of Object.entries(score.card ?? {})) {
     if (HIDDEN_CARD_KEYS.has(key) || key === "samples") continue;
-    items.push([key, cardValue(value)]);
+    items.push([key, key === "robustness" ? formatRobustness(value) : cardValue(value)]);
   }
   if (!score.card?.training_runs && Array.isArray(score.card?.runs))
     items.push(["runs", cardValue(score.card.runs)]);
@@ -467,8 +474,9 @@ async function scoresSection(data: ExperimentData, figs: Figures, options: Repor
     );
     const thumbs =
       k > 0 && score.mean.length > 0 ? await thumbnailsFor(score, data.runs, k, loader, cache) : "";
+    const extras = await scoreExtras(score, (spec, caption) => figs.render(spec, caption), figs.problems);
     parts.push(
-      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}${seedScoreNote(seedScores)}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
+      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}${seedScoreNote(seedScores)}${extras}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
     );
   }
   if (data.scores.length === 0) parts.push(note("No score files (curriculum/<type>/<id>.csv)."));
@@ -513,6 +521,9 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
     await trainingSection(groups, tracking, figs),
     await paceSection(groups, tracking, figs),
     await scoresSection(data, figs, options),
+    await robustnessSection(data, (spec, caption) => figs.render(spec, caption), problems),
+    fusionSection(data, problems),
+    await difficultySection(data, (spec, caption) => figs.render(spec, caption), problems),
     runsSection(groups, tracking),
   ];
   if (problems.length > 0) {
@@ -537,6 +548,9 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
     ["training", "Training curves"],
     ["pacing", "Pacing"],
     ["scores", "Difficulty scores"],
+    ["robustness", "Robustness"],
+    ["fusion", "Late fusion"],
+    ["difficulty", "By difficulty"],
     ["runs", "Runs"],
   ];
   if (problems.length > 0) nav.push(["problems", "Problems"]);

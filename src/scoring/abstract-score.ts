@@ -71,6 +71,10 @@ export interface FinalScores {
   rows: ScoreRows;
   /** The per-sample score that is ranked. */
   mean: Float64Array;
+  /** Extra entries of the score card `<id>.yaml` (e.g. ConfidentLearning's number of label issues). */
+  card?: Record<string, unknown>;
+  /** Extra plots (vega-lite specs by file name) written beside the score's other plots. */
+  plots?: Record<string, Record<string, unknown>>;
 }
 
 export type ScoreParams = z.output<typeof BaseScoreParams> & Record<string, unknown>;
