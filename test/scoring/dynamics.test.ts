@@ -105,24 +105,26 @@ for d in run_dirs:
 print(json.dumps(res))
 `;
 
-/** numpy forward of the saved FFNN (model.json + weights.bin) and the explicit last-layer gradient. */
+/** numpy forward of the saved FFNN (model.safetensors, PyTorch layout) and the explicit last-layer gradient. */
 const GRAND = `
-import json, os, sys
+import json, os, struct, sys
 import numpy as np
 model_dir, x_path, y_path = sys.argv[1:4]
-spec = json.load(open(os.path.join(model_dir, "model.json")))
-raw = open(os.path.join(model_dir, "weights.bin"), "rb").read()
-w, off = {}, 0
-for e in spec["weightsManifest"][0]["weights"]:
-    size = int(np.prod(e["shape"])) * 4
-    w[e["name"]] = np.frombuffer(raw[off:off + size], dtype="<f4").reshape(e["shape"]).astype(np.float64); off += size
+raw = open(os.path.join(model_dir, "model.safetensors"), "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+w = {}
+for name, e in header.items():
+    if name == "__metadata__": continue
+    start, end = e["data_offsets"]
+    w[name] = np.frombuffer(raw[8 + n + start:8 + n + end], dtype="<f4").reshape(e["shape"]).astype(np.float64)
 x = np.load(x_path).astype(np.float64); y = np.load(y_path)
-h = np.maximum(x @ w["linear0/kernel"] + w["linear0/bias"], 0)
-z = h @ w["linear1/kernel"] + w["linear1/bias"]
+h = np.maximum(x @ w["linear0.weight"].T + w["linear0.bias"], 0)
+z = h @ w["linear1.weight"].T + w["linear1.bias"]
 p = np.exp(z - z.max(axis=1, keepdims=True)); p /= p.sum(axis=1, keepdims=True)
 g = p - np.eye(z.shape[1])[y]
-# the gradient of the cross-entropy w.r.t. kernel (h outer g) and bias (g), flattened together
-norms = [float(np.sqrt((np.outer(h[i], g[i]) ** 2).sum() + (g[i] ** 2).sum())) for i in range(len(y))]
+# the gradient of the cross-entropy w.r.t. weight (g outer h) and bias (g), flattened together
+norms = [float(np.sqrt((np.outer(g[i], h[i]) ** 2).sum() + (g[i] ** 2).sum())) for i in range(len(y))]
 print(json.dumps({"grand": norms, "logits": z.tolist()}))
 `;
 
@@ -242,7 +244,13 @@ describe.skipIf(!hasPython)("training-dynamics scores agree with numpy on saved 
     const saved = (await import("../../src/util/npy.js")).loadNpy(
       join(runDir, "epoch_1", "train_outputs.npy"),
     );
-    expect(saved.data[0]).toBeCloseTo((ref.logits[0] as number[])[0] as number, 4);
+    const indices = (await import("../../src/util/npy.js")).loadNpy(
+      join(runDir, "epoch_1", "train_indices.npy"),
+    ).data;
+    for (let r = 0; r < indices.length; r += 97) {
+      const row = ref.logits[indices[r] as number] as number[];
+      for (let k = 0; k < 10; k++) expect(saved.data[r * 10 + k]).toBeCloseTo(row[k] as number, 4);
+    }
     const { rows, card } = await execute({ id: "GraNd", type: "GraNd", run_name: runs[0] });
     expect(card.iteration).toEqual([1]);
     const grand = column(rows, "grand");

@@ -36,7 +36,7 @@ export class GraNd extends AbstractScore {
     if (!it) {
       throw new DataError(
         `${runDir}: no evaluated iteration${iteration === null ? "" : ` ${iteration}`} up to stop='${this.params.stop}' ` +
-          "holds a saved model (model.json); GraNd needs one forward pass of it (set save_frequency to keep early models)",
+          "holds a saved model; GraNd needs one forward pass of it (set save_frequency to keep early models)",
       );
     }
     const network = await this.loadNetwork(it.dir);
