@@ -73,7 +73,9 @@ export function readDifficultyTable(path: string): { metrics: string[]; rows: Di
     rows: rows.map((r, i) => {
       const hardest = Number(r.hardest);
       if (!(hardest > 0 && hardest <= 1)) {
-        throw new DataError(`${path}: row ${i + 2}: hardest: expected a fraction in (0, 1], got '${r.hardest}'`);
+        throw new DataError(
+          `${path}: row ${i + 2}: hardest: expected a fraction in (0, 1], got '${r.hardest}'`,
+        );
       }
       return {
         run_name: r.run_name ?? "",

@@ -1,10 +1,16 @@
 import { existsSync, readdirSync } from "node:fs";
-import { MODEL_FILES, type OutputSubset, outputFile, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { join } from "node:path";
+import {
+  MODEL_FILES,
+  type OutputSubset,
+  outputFile,
+  parseIterationDirName,
+  RUN_FILES,
+} from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
-import { ConfigError, DataError } from "../util/errors.js";
 import { readCsv } from "../util/csv.js";
+import { ConfigError, DataError } from "../util/errors.js";
 import { loadNpy } from "../util/npy.js";
 import { readYaml } from "../util/yaml-io.js";
 
@@ -273,7 +279,9 @@ export function readSubsetOutputs(dir: string, name: OutputSubset): SubsetOutput
   const path = (kind: "outputs" | "indices" | "targets") => join(dir, outputFile(name, kind));
   for (const kind of ["outputs", "indices", "targets"] as const) {
     if (!existsSync(path(kind))) {
-      throw new DataError(`${path(kind)}: saved ${name} outputs missing (the run needs save_${name}_outputs: true)`);
+      throw new DataError(
+        `${path(kind)}: saved ${name} outputs missing (the run needs save_${name}_outputs: true)`,
+      );
     }
   }
   const outputs = loadNpy(path("outputs"));

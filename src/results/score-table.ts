@@ -27,7 +27,15 @@ export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly
   const names = [...rows.columns.keys()].filter((c) => !trailing.includes(c));
   const order = [...names, ...trailing.filter((c) => rows.columns.has(c))];
   const text = [...(rows.text?.keys() ?? [])];
-  const header = ["index", "source_index", ...names, ...text, ...order.slice(names.length), "encoded", "decoded"];
+  const header = [
+    "index",
+    "source_index",
+    ...names,
+    ...text,
+    ...order.slice(names.length),
+    "encoded",
+    "decoded",
+  ];
   const records = Array.from(rows.index, (index, i) => {
     const record: Record<string, unknown> = {
       index,
@@ -251,7 +259,9 @@ export function readScoreCard(scoreCsv: string): Record<string, unknown> | null 
   if (!existsSync(path)) return null;
   try {
     const card = readYaml(path);
-    return card && typeof card === "object" && !Array.isArray(card) ? (card as Record<string, unknown>) : null;
+    return card && typeof card === "object" && !Array.isArray(card)
+      ? (card as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
