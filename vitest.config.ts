@@ -3,11 +3,32 @@ import { SummaryReporter } from "./test/support/summary-reporter.js";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: "forks",
     maxWorkers: 2,
     reporters: ["default", new SummaryReporter()],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/cluster/**"],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      // The cluster tests' jobs and workers use the machine's cores besides vitest's own workers:
+      // they run after the rest, one file at a time, so neither slows the other past its time limit.
+      {
+        extends: true,
+        test: {
+          name: "cluster",
+          include: ["test/cluster/**/*.test.ts"],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

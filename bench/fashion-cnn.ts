@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const timer = readYaml<Record<string, { total_seconds: number }>>(join(runDir, "timer.yaml"));
   const hardware = readYaml<{ engine: { backend: string; simd: boolean } }>(join(runDir, "hardware.yaml"));
-  const rows = [
+  const rows: [string, string][] = [
     ["backend", `${hardware.engine.backend}${hardware.engine.simd ? " (simd)" : ""}`],
     ["epochs", String(epochs)],
     ["best epoch", String(result.bestIteration)],
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     ["test seconds", (timer.test?.total_seconds ?? Number.NaN).toFixed(1)],
     ["wall seconds", seconds.toFixed(1)],
   ];
-  for (const [k, v] of rows) console.log(`${k.padEnd(36)} ${v}`);
+  for (const [k, v] of rows) console.log(`${(k as string).padEnd(36)} ${v}`);
   const passed = (result.test.accuracy ?? 0) >= THRESHOLD;
   console.log(`${passed ? "PASS" : "FAIL"}: test accuracy ${passed ? ">=" : "<"} ${THRESHOLD}`);
   if (!process.env.BENCH_RUN_DIR) rmSync(runDir, { recursive: true, force: true });

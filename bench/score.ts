@@ -1,7 +1,9 @@
 /**
  * PredictionDepth's k-NN probe (src/scoring/math/knn.ts) on N × D float32 embeddings: the engine path
  * (tiled float32 products by the tensor engine, exact re-ranking; PredictionDepth's default) and the
- * exact JS path, against a plain nested-loop baseline and numpy / PyTorch brute force, in one run.
+ * exact JS path, against a plain nested-loop baseline and numpy / PyTorch brute force, in one run;
+ * last, the engine path on worker threads over every core (knnPredictParallel, as PredictionDepth
+ * runs it; the worker module is compiled with the bench).
  * Each method runs in its own process so peak memory (max RSS) is its own. Agreement is measured
  * against the exact JS path (the reference semantics: ties in distance keep the lower index).
  *
@@ -10,18 +12,18 @@
  *
  * Env: BENCH_N (10000), BENCH_D (512), BENCH_K (30), BENCH_BASELINE_QUERIES (1000: the nested-loop
  * baseline scores this many queries and is extrapolated to N), BENCH_TORCH_THREADS (1, as curricula
- * uses one core), BENCH_PYTHON (/usr/bin/python3 when present: the Debian python3-torch).
+ * uses one core), BENCH_PYTHON (else python3 or /usr/bin/python3, the first that imports torch).
  * The machine may be shared: numbers are noisy, compare ratios.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { engineInfo, initEngine, matMulTransposed } from "../src/engine/index.js";
-import { type KnnStats, knnPredict } from "../src/scoring/math/knn.js";
+import { mkdtempSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { engineInfo, initEngine, matMulTransposed, matrixPrimitive } from "../src/engine/index.js";
+import { type KnnStats, knnPredict, knnPredictParallel } from "../src/scoring/math/knn.js";
 import { loadNpy, saveNpy } from "../src/util/npy.js";
 import { Rng } from "../src/util/rng.js";
+import { benchScript, loadAverage, torchPython } from "./common.js";
 
 const env = (key: string, fallback: number) => Number(process.env[key] ?? fallback);
 const N = env("BENCH_N", 10_000);
@@ -70,7 +72,10 @@ function naiveKnn(x: Float32Array, y: Int32Array, queries: number): Int32Array {
     }
     order.sort((a, b) => (dist[a] as number) - (dist[b] as number) || a - b);
     const votes = new Int32Array(CLASSES);
-    for (let t = 0; t < K; t++) votes[y[order[t] as number] as number]++;
+    for (let t = 0; t < K; t++) {
+      const label = y[order[t] as number] as number;
+      votes[label] = (votes[label] as number) + 1;
+    }
     let best = 0;
     for (let c = 1; c < CLASSES; c++) if ((votes[c] as number) > (votes[best] as number)) best = c;
     out[q] = best;
@@ -83,25 +88,32 @@ async function child(method: string, dir: string): Promise<void> {
   const x = loadNpy(join(dir, "x.npy")).data as Float32Array;
   const y = loadNpy(join(dir, "y.npy")).data as Int32Array;
   let note: string | undefined;
-  if (method === "engine") {
+  if (method === "engine" || method === "threads") {
     const initStart = performance.now();
     const info = await initEngine();
     note = `${info.backend}${info.simd ? " SIMD" : ""}, init ${((performance.now() - initStart) / 1000).toFixed(2)} s`;
   }
-  const stats: KnnStats = { tiles: 0, rescored: 0, fallbacks: 0 };
+  const stats: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
   const start = performance.now();
   const queries = method === "naive" ? BASELINE_QUERIES : N;
   const pred =
     method === "naive"
       ? naiveKnn(x, y, queries)
-      : knnPredict(x, y, x, D, {
-          k: K,
-          numClasses: CLASSES,
-          ...(method === "engine" ? { dot: matMulTransposed, stats } : {}),
-        });
+      : method === "threads"
+        ? await knnPredictParallel(x, y, x, D, {
+            k: K,
+            numClasses: CLASSES,
+            matrix: matrixPrimitive(),
+            stats,
+          })
+        : knnPredict(x, y, x, D, {
+            k: K,
+            numClasses: CLASSES,
+            ...(method === "engine" ? { dot: matMulTransposed, stats } : {}),
+          });
   const seconds = ((performance.now() - start) / 1000) * (N / queries);
-  if (method === "engine" && engineInfo()) {
-    note += `; ${stats.tiles} tiles, ${(stats.rescored / N).toFixed(1)} re-ranked/query, ${stats.fallbacks} fallbacks`;
+  if ((method === "engine" || method === "threads") && engineInfo()) {
+    note += `; ${stats.tiles} tiles, ${(stats.rescored / N).toFixed(1)} re-ranked/query, ${stats.overflows} overflows`;
   }
   saveNpy(join(dir, `pred_${method}.npy`), pred, [pred.length]);
   process.stdout.write(`${JSON.stringify({ seconds, max_rss_kb: process.resourceUsage().maxRSS, note })}\n`);
@@ -148,10 +160,8 @@ async function main(): Promise<void> {
   }
   const work = mkdtempSync(join(tmpdir(), "curricula-bench-knn-"));
   makeData(work);
-  const python =
-    process.env.BENCH_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-  const script = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../bench/knn_baseline.py");
-  const pyScript = existsSync(script) ? script : resolve("bench/knn_baseline.py");
+  const python = torchPython() ?? "python3";
+  const pyScript = benchScript("knn_baseline.py");
   const threads = String(env("BENCH_TORCH_THREADS", 1));
   console.log(
     `k-NN probe: N=${N} D=${D} k=${K}, ${CLASSES} classes, embeddings ${((N * D * 4) / 2 ** 20).toFixed(1)} MB float32`,
@@ -190,9 +200,15 @@ async function main(): Promise<void> {
       threads,
     );
   }
+  results[`curricula engine, ${availableParallelism()} worker threads`] = runChild(process.execPath, [
+    self as string,
+    "--child",
+    "threads",
+    work,
+  ]);
   const names = Object.keys(results);
   const ref = results[names[0] as string] as Measurement;
-  const methods = ["engine", "blocked", "naive", "numpy", "torch"];
+  const methods = ["engine", "blocked", "naive", "numpy", "torch", "threads"];
   console.log(
     `${"method".padEnd(48)} ${"time [s]".padStart(9)} ${"peak RSS [MB]".padStart(14)} ${"÷ engine".padStart(9)} ${"÷ JS".padStart(7)} ${"agree".padStart(7)}`,
   );
@@ -207,13 +223,6 @@ async function main(): Promise<void> {
     );
   });
   console.log(`load after: ${loadAverage()}`);
-}
-
-/** `uptime`'s load averages (1, 5, 15 min) and the core count: the machine may be shared. */
-function loadAverage(): string {
-  return `${loadavg()
-    .map((v) => v.toFixed(2))
-    .join(", ")} on ${cpus().length} cores`;
 }
 
 await main();

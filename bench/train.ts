@@ -7,7 +7,8 @@
  *   (= npx tsc -p bench/tsconfig.json && node node_modules/.cache/curricula-bench/bench/train.js)
  *
  * Env: BENCH_SECONDS (per measurement, default 6), BENCH_REPEATS (default 3), BENCH_MODELS (default
- * CNN,FFNN), BENCH_TORCH_THREADS (default 2), BENCH_PYTHON (default python3, then /usr/bin/python3),
+ * CNN,FFNN), BENCH_ENGINES (curricula engines, default wasm,torch; torch is left out with the reason
+ * printed when it is not built), BENCH_TORCH_THREADS (PyTorch's and the torch engine's threads, default 2), BENCH_PYTHON (default python3, then /usr/bin/python3),
  * BENCH_PROFILE=1 (per-kernel time of one training step), CURRICULA_BACKEND (wasm|cpu).
  *
  * The machine may be shared: curricula and PyTorch are measured alternately BENCH_REPEATS times and
@@ -15,18 +16,19 @@
  * wall time; PyTorch can reach 2.0 with 2 threads) are printed so that a loaded run shows as such.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   createNetwork,
+  type EngineInfo,
+  type EngineName,
   engineMemory,
   initEngine,
   type NetworkSpec,
   profileKernels,
 } from "../src/engine/index.js";
+import { torchStatus } from "../src/engine/torch/index.js";
 import { Rng } from "../src/util/rng.js";
+import { benchScript, torchPython } from "./common.js";
 
 interface Case {
   model: "CNN" | "FFNN";
@@ -59,6 +61,8 @@ const CASES: Case[] = [
 ];
 
 interface Measured {
+  /** The curricula engine (absent for the PyTorch baseline). */
+  engine?: string;
   model: string;
   trainSamplesPerSec: number;
   inferSamplesPerSec: number;
@@ -72,8 +76,9 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const repeats = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
 const wanted = (process.env.BENCH_MODELS ?? "CNN,FFNN").split(",");
 const cases = CASES.filter((c) => wanted.includes(c.model));
+const torchThreads = Number(process.env.BENCH_TORCH_THREADS ?? 2);
 
-function measure(c: Case): Measured {
+function measure(engine: EngineName, c: Case): Measured {
   const net = createNetwork(c.spec, { type: "Adam", learningRate: c.lr }, 0);
   const size = c.spec.inputShape.reduce((a, b) => a * b, 1);
   const n = 1024;
@@ -114,6 +119,7 @@ function measure(c: Case): Measured {
   const inferCpuShare = cpuSeconds(c1) / elapsed;
   net.dispose();
   return {
+    engine,
     model: c.model,
     trainSamplesPerSec,
     inferSamplesPerSec,
@@ -133,9 +139,10 @@ function bestOf(runs: Measured[][]): Measured[] {
   const out = new Map<string, Measured>();
   for (const run of runs) {
     for (const m of run) {
-      const b = out.get(m.model);
+      const key = `${m.engine ?? ""}:${m.model}`;
+      const b = out.get(key);
       if (!b) {
-        out.set(m.model, { ...m });
+        out.set(key, { ...m });
         continue;
       }
       if (m.trainSamplesPerSec > b.trainSamplesPerSec) {
@@ -174,22 +181,10 @@ async function profile(c: Case): Promise<void> {
   net.dispose();
 }
 
-function findTorchScript(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, "bench", "train_torch.py");
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  const cwd = join(process.cwd(), "bench", "train_torch.py");
-  if (existsSync(cwd)) return cwd;
-  throw new Error("bench/train_torch.py not found; run from the repository root");
-}
-
 function runTorch(): { header: Record<string, unknown> | null; results: Measured[]; error: string | null } {
   const config = {
     seconds,
-    threads: Number(process.env.BENCH_TORCH_THREADS ?? 2),
+    threads: torchThreads,
     cases: cases.map((c) => ({
       model: c.model,
       batch: c.batch,
@@ -199,17 +194,11 @@ function runTorch(): { header: Record<string, unknown> | null; results: Measured
       lr: c.lr,
     })),
   };
-  // Debian's python3-torch lives in the system python; a pyenv/venv python3 first on PATH may lack it.
-  const pythons = [process.env.BENCH_PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string =>
-    Boolean(p),
-  );
-  let out = spawnSync(pythons[0] as string, [findTorchScript(), JSON.stringify(config)], {
+  const python = torchPython();
+  if (!python) return { header: null, results: [], error: "no python imports torch" };
+  const out = spawnSync(python, [benchScript("train_torch.py"), JSON.stringify(config)], {
     encoding: "utf8",
   });
-  for (const python of pythons.slice(1)) {
-    if (out.status === 0) break;
-    out = spawnSync(python, [findTorchScript(), JSON.stringify(config)], { encoding: "utf8" });
-  }
   if (out.status !== 0)
     return {
       header: null,
@@ -223,17 +212,37 @@ function runTorch(): { header: Record<string, unknown> | null; results: Measured
   return { header: lines[0] ?? null, results: lines.slice(1) as unknown as Measured[], error: null };
 }
 
+function describeEngine(info: EngineInfo): string {
+  return info.engine === "torch"
+    ? `torch (libtorch ${info.version}, ${info.threads} threads)`
+    : `wasm (tfjs ${info.version} ${info.backend}${info.simd ? " SIMD" : ""}, 1 thread)`;
+}
+
 async function main(): Promise<void> {
-  const info = await initEngine();
-  console.log(
-    `curricula engine: ${info.backend}${info.simd ? " (SIMD)" : ""}, tfjs ${info.version}, 1 thread; ${seconds} s per measurement, best of ${repeats}`,
-  );
+  const engines: EngineName[] = [];
+  for (const name of (process.env.BENCH_ENGINES ?? "wasm,torch").split(",") as EngineName[]) {
+    if (name === "torch" && !torchStatus().usable) {
+      console.log(`torch engine left out: ${torchStatus().reason}`);
+      continue;
+    }
+    engines.push(name);
+  }
+  const infos: string[] = [];
+  for (const engine of engines) {
+    infos.push(
+      describeEngine(await initEngine({ engine, threads: engine === "torch" ? torchThreads : null })),
+    );
+  }
+  console.log(`curricula engines: ${infos.join("; ")}; ${seconds} s per measurement, best of ${repeats}`);
   console.log(`load average before: ${load()}`);
   const oursRuns: Measured[][] = [];
   const torchRuns: Measured[][] = [];
   let torch: ReturnType<typeof runTorch> = { header: null, results: [], error: null };
   for (let r = 0; r < repeats; r++) {
-    oursRuns.push(cases.map(measure));
+    for (const engine of engines) {
+      await initEngine({ engine, threads: engine === "torch" ? torchThreads : null });
+      oursRuns.push(cases.map((c) => measure(engine, c)));
+    }
     torch = runTorch();
     if (torch.error) break;
     torchRuns.push(torch.results);
@@ -241,12 +250,14 @@ async function main(): Promise<void> {
   const ours = bestOf(oursRuns);
   const theirs = bestOf(torchRuns);
   console.log(`load average after: ${load()}`);
-  console.log(`tensors alive after the runs: ${engineMemory().tensors}`);
+  await initEngine({ engine: "wasm" });
+  console.log(`tensors alive after the runs (wasm): ${engineMemory().tensors}`);
   if (torch.header) console.log(`baseline: ${torch.header.engine}, ${torch.header.threads} threads`);
   if (torch.error) console.log(`PyTorch baseline failed (apt-get install -y python3-torch): ${torch.error}`);
   const share = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(2));
   const rows: string[][] = [
     [
+      "engine",
       "model",
       "phase",
       "curricula samples/s",
@@ -264,6 +275,7 @@ async function main(): Promise<void> {
       const a = m[key];
       const b = t?.[key];
       rows.push([
+        m.engine ?? "",
         m.model,
         phase,
         a.toFixed(0),
@@ -277,9 +289,13 @@ async function main(): Promise<void> {
   console.log("");
   for (const r of rows)
     console.log(
-      r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  "),
+      r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  "),
     );
-  if (process.env.BENCH_PROFILE === "1") for (const c of cases) await profile(c);
+  // Per-kernel profiles are tfjs' (the wasm engine).
+  if (process.env.BENCH_PROFILE === "1") {
+    await initEngine({ engine: "wasm" });
+    for (const c of cases) await profile(c);
+  }
 }
 
 main().catch((error) => {

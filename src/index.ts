@@ -38,12 +38,14 @@ export {
   type TrainSummary,
   train,
 } from "./experiments/api.js";
+export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
 export {
   type Executor,
   type ExecutorEvents,
   InProcessExecutor,
   LocalProcessExecutor,
 } from "./experiments/executors/local.js";
+export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
 export { summarizePace } from "./experiments/pace-summary.js";
 export {
   type PostprocessOptions,
@@ -70,6 +72,7 @@ export { CurriculumScoreManager, type ScoreManagerConfig } from "./scoring/manag
 export { rankAndNormalize, type TieBreak } from "./scoring/math/rank.js";
 export { BaseScoreParams, ModelScoreParams } from "./scoring/params.js";
 export { SCORING_TYPES } from "./scoring/registry.js";
+export { type RobustnessCard, robustnessOf } from "./scoring/robustness.js";
 export { type ScoreOptions, score } from "./scoring/score.js";
 // ── Study and report ─────────────────────────────────────────────────────────────────────────
 export { type StudyOptions, study } from "./study/index.js";

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import { MODEL_FILES } from "../config/layout.js";
+import { readCheckpointSpec } from "../engine/checkpoint.js";
 import type { Network, NetworkSpec } from "../engine/types.js";
 import { DataError } from "../util/errors.js";
 
@@ -14,20 +14,19 @@ import { DataError } from "../util/errors.js";
 export function checkNetworkSpec(
   saved: NetworkSpec,
   expected: NetworkSpec,
-  dir: string,
+  file: string,
   configFile: string,
 ): void {
   const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
-  const differences = diffConfigs(plain(saved), plain(expected), ["model.json", "config"]);
+  const differences = diffConfigs(plain(saved), plain(expected), ["saved model", "config"]);
   if (differences.length > 0) {
     throw new DataError(
-      `${join(dir, MODEL_FILES.modelJson)}: the saved model does not match the network ${configFile} describes:\n  ` +
-        differences.join("\n  "),
+      `${file}: the saved model does not match the network ${configFile} describes:\n  ${differences.join("\n  ")}`,
     );
   }
 }
 
-/** {@link checkNetworkSpec} for a loaded network; disposes it when it does not match. */
+/** {@link checkNetworkSpec} for a network loaded from `dir`; disposes it when it does not match. */
 export function checkLoadedNetwork(
   network: Network,
   expected: NetworkSpec,
@@ -35,7 +34,7 @@ export function checkLoadedNetwork(
   configFile: string,
 ): Network {
   try {
-    checkNetworkSpec(network.spec, expected, dir, configFile);
+    checkNetworkSpec(network.spec, expected, join(dir, MODEL_FILES.model), configFile);
   } catch (error) {
     network.dispose();
     throw error;
@@ -44,18 +43,10 @@ export function checkLoadedNetwork(
 }
 
 /**
- * The same check without loading the model: reads the spec the TF.js engine writes into
- * `model.json` (`curricula.spec`). Used where only the outputs saved beside a model are read; a
- * folder without a model, or a model file of another engine's format, is left to the loaders.
+ * The same check without loading the model (the checkpoint's header only): where only the outputs
+ * saved beside a model are read. A folder without a model is left alone.
  */
 export function checkSavedModel(dir: string, expected: NetworkSpec, configFile: string): void {
-  const path = join(dir, MODEL_FILES.modelJson);
-  if (!existsSync(path)) return;
-  let saved: unknown;
-  try {
-    saved = (JSON.parse(readFileSync(path, "utf8")) as { curricula?: { spec?: unknown } }).curricula?.spec;
-  } catch (error) {
-    throw new DataError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
-  if (saved && typeof saved === "object") checkNetworkSpec(saved as NetworkSpec, expected, dir, configFile);
+  const saved = readCheckpointSpec(dir);
+  if (saved) checkNetworkSpec(saved.spec, expected, saved.file, configFile);
 }

@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
+import { parseRunConfig } from "../config/parse.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/pace-manager.js";
 import type { Dataset } from "../data/types.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
 import { readRunResult } from "../results/run-folder.js";
-import { validateRunConfig } from "../training/build.js";
 import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/checkpoint.js";
 import { criterionClassWeights } from "../training/criteria.js";
+import { refuseOtherEngine } from "../training/hardware.js";
 import { optimizerSpecFor } from "../training/optimizer.js";
 import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
@@ -24,13 +25,20 @@ import { checkLoadedNetwork } from "./model-check.js";
  * run reinstalls the same callbacks.
  */
 
+/** The engine a run asks for (its config's `engine`, `device`, `threads`). */
+export interface EngineRequest {
+  engine: RunConfig["engine"];
+  device: string;
+  threads: number | null;
+}
+
 /**
  * What a run needs from the engine and data modules. `trainRun` uses the real ones; tests and
  * alternative engines pass their own to `trainRunWith`. The real modules are imported lazily so
  * that run-folder readers never load TF.js.
  */
 export interface TrainerDeps {
-  initEngine(): Promise<EngineInfo>;
+  initEngine(request?: EngineRequest): Promise<EngineInfo>;
   createDataset(config: DatasetConfig): Promise<Dataset>;
   createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network;
   loadNetwork(dir: string, optimizer?: OptimizerSpec | null): Promise<Network>;
@@ -41,7 +49,7 @@ export async function defaultDeps(): Promise<TrainerDeps> {
   const engine = await import("../engine/index.js");
   const data = await import("../data/index.js");
   return {
-    initEngine: () => engine.initEngine(),
+    initEngine: (request) => engine.initEngine(request ?? {}),
     createDataset: (config) => data.createDataset(config),
     createNetwork: (spec, optimizer, seed) => engine.createNetwork(spec, optimizer, seed),
     loadNetwork: (dir, optimizer) => engine.loadNetwork(dir, optimizer),
@@ -62,7 +70,7 @@ export async function trainRunWith(
   config: RunConfig,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const resolved = validateRunConfig(config);
+  const resolved = parseRunConfig(config);
   const plan = planRunFolder(options.runDir, resolved);
   if (plan.kind === "finished") return readRunResult(options.runDir, true);
   if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {
@@ -98,7 +106,7 @@ export async function buildForRun(
   config: RunConfig,
   from: Partial<Pick<TrainerDeps, "createDataset">> & { dataset?: Dataset } = {},
 ): Promise<{ dataset: Dataset; spec: NetworkSpec }> {
-  const resolved = validateRunConfig(config);
+  const resolved = parseRunConfig(config);
   let dataset = from.dataset;
   if (!dataset) {
     const createDataset = from.createDataset ?? (await import("../data/index.js")).createDataset;
@@ -135,7 +143,11 @@ export async function assembleRun(
   plan: RunFolderPlan,
 ): Promise<TrainerSetup> {
   const seeds = parseSeed(config.seed);
-  const engineInfo = await deps.initEngine();
+  const engineInfo = await deps.initEngine({
+    engine: config.engine,
+    device: config.device,
+    threads: config.threads,
+  });
   const { dataset, spec } = await buildForRun(config, {
     createDataset: deps.createDataset,
     ...(options.dataset ? { dataset: options.dataset } : {}),
@@ -148,6 +160,7 @@ export async function assembleRun(
   let network: Network;
   const configFile = join(options.runDir, RUN_FILES.config);
   if (plan.kind === "resume") {
+    await refuseOtherEngine(plan.dir, engineInfo);
     network = checkLoadedNetwork(await deps.loadNetwork(plan.dir, optimizer), spec, plan.dir, configFile);
     await network.loadOptimizerState(plan.dir);
     network.setRngState(plan.state.networkRng);

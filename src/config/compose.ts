@@ -10,6 +10,7 @@ import { runDir as runDirOf } from "./layout.js";
 import { runName } from "./naming.js";
 import { formatOverrideValue, type Override, parseOverride, sweepParamValues } from "./overrides.js";
 import { configSearchPath } from "./package.js";
+import { parseConfig } from "./parse.js";
 import { type RunConfig, RunConfigSchema } from "./schema.js";
 
 /**
@@ -47,7 +48,7 @@ export interface ComposeOptions {
    * `<results_dir>/<experiment_id>/training/<run_name>`.
    */
   jobDir?: (config: ConfigRecord) => string;
-  /** Apply the partial-curriculum filter (§2.4) to configs with a `curriculum` section. Default true. */
+  /** Apply the partial-curriculum filter (docs/configuration.md, "Filters") to configs with a `curriculum` section. Default true. */
   partialCurriculumFilter?: boolean;
   /** Where `Filtered: ...` lines go. Default stderr; null silences. */
   log?: ((line: string) => void) | null;
@@ -106,7 +107,7 @@ export function findConfigFile(
 }
 
 /** True if a folder `<group>` exists in any search path entry (so `group=name` selects a config). */
-export function isConfigGroup(searchPath: readonly string[], group: string): boolean {
+function isConfigGroup(searchPath: readonly string[], group: string): boolean {
   return searchPath.some((dir) => {
     const path = join(dir, group);
     return existsSync(path) && statSync(path).isDirectory();
@@ -456,7 +457,7 @@ function resolveString(
 }
 
 /** Throws a ConfigError for the first value left as `???` (naming the key and the file). */
-export function checkMandatory(config: unknown, origins: Map<string, string> = new Map(), path = ""): void {
+function checkMandatory(config: unknown, origins: Map<string, string> = new Map(), path = ""): void {
   if (config === "???") {
     throw new ConfigError(
       path || "<root>",
@@ -601,8 +602,8 @@ function parseFilters(raw: unknown, file: string): FilterSpec[] {
 // ---------------------------------------------------------------------------------------------
 // Filters
 
-/** §2.4: a curriculum needs scoring, pacing and sampling; the None curriculum needs all three None. */
-export function isPartialCurriculum(config: ConfigRecord): boolean {
+/** An incomplete curriculum: a curriculum needs scoring, pacing and sampling; the None curriculum needs all three None. */
+function isPartialCurriculum(config: ConfigRecord): boolean {
   const c = config.curriculum;
   if (!isRecord(c) || typeof c.id !== "string") return false;
   const idOf = (v: unknown) => (isRecord(v) ? v.id : undefined);
@@ -612,7 +613,7 @@ export function isPartialCurriculum(config: ConfigRecord): boolean {
 }
 
 /** Returns the first filter that drops the config, or undefined. */
-export function applyFilters(
+function applyFilters(
   config: ConfigRecord,
   filters: readonly FilterSpec[],
   jobDir: (config: ConfigRecord) => string,
@@ -639,25 +640,6 @@ export function cartesian<T>(axes: readonly (readonly T[])[]): T[][] {
   let out: T[][] = [[]];
   for (const axis of axes) out = out.flatMap((prefix) => axis.map((v) => [...prefix, v]));
   return out;
-}
-
-function formatZodPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
-    .join(".")
-    .replace(/\.\[/g, "[");
-}
-
-/** Validates a composed config; the error names the file that set the offending key. */
-export function validateConfig<T>(config: ConfigRecord, schema: ZodType<T>, origins: Map<string, string>): T {
-  const result = schema.safeParse(config);
-  if (result.success) return result.data;
-  const issues = result.error.issues;
-  const first = issues[0];
-  const key = first ? formatZodPath(first.path) || "<root>" : "<root>";
-  const more = issues.slice(1).map((i) => `${formatZodPath(i.path) || "<root>"}: ${i.message}`);
-  const problem = `${first?.message ?? "invalid"}${more.length > 0 ? ` (also: ${more.join("; ")})` : ""}`;
-  throw new ConfigError(key, problem, originOf(origins, key) ?? "composed config");
 }
 
 /**
@@ -746,7 +728,11 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
     }
     if (options.schema === undefined) referenceScoreOnly(config);
     checkMandatory(config, origins);
-    const validated = (schema ? validateConfig(config, schema, origins) : config) as T;
+    const validated = (
+      schema
+        ? parseConfig(schema, config, { file: "composed config", fileOf: (key) => originOf(origins, key) })
+        : config
+    ) as T;
     const dir = options.schema === null && !options.jobDir ? undefined : jobDir(validated as ConfigRecord);
     if (dir !== undefined) {
       const previous = byDir.get(dir);
@@ -785,23 +771,4 @@ function referenceScoreOnly(config: ConfigRecord): void {
   if (!isRecord(curriculum) || !isRecord(curriculum.scoring)) return;
   const { id, type } = curriculum.scoring;
   curriculum.scoring = type === undefined ? { id } : { id, type };
-}
-
-/** The sweep section of an entry config, as composed (for tools that list what a config sweeps). */
-export function readSweep(
-  options: Pick<ComposeOptions, "configName" | "configPath" | "cwd" | "overrides"> = {},
-): {
-  params: ConfigRecord;
-  filters: FilterSpec[] | undefined;
-  file: string;
-} {
-  const searchPath = configSearchPath(options.configPath, options.cwd);
-  const cli = (options.overrides ?? []).map(parseOverride);
-  return composeOne(
-    searchPath,
-    options.configName ?? "config",
-    cli.map((o) => ({ ...o, values: o.values.slice(0, 1), sweep: false })),
-    () => "command line",
-    true,
-  ).sweep;
 }

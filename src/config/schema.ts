@@ -102,7 +102,7 @@ export const RunConfigSchema = z
      * An integer, or "T-D": training seed T and data-order seed D (the shuffles of each pass, the
      * curriculum sampler's draws, CVLoss folds); "T-T" is the integer T (one run, one name).
      */
-    seed: z.union([z.number().int(), z.string().regex(/^\d+-\d+$/)]).transform(canonicalSeed),
+    seed: z.union([z.number().int(), z.string().regex(/^\d+(-\d+)?$/)]).transform(canonicalSeed),
     batch_size: z.number().int().positive(),
     inference_batch_size: z.number().int().positive().default(256),
     learning_rate: z.number().positive(),
@@ -120,6 +120,17 @@ export const RunConfigSchema = z
     scheduler: SchedulerConfigSchema.default({ id: "None", type: "None" }),
     augmentation: AugmentationConfigSchema.default({ id: "None" }),
     curriculum: CurriculumConfigSchema.default(structuredClone(NONE_CURRICULUM) as never),
+    /**
+     * How the run is computed, not what it is (none of them enters the run name or the comparison
+     * with a saved config): the engine (auto = torch when it is built and loads, else wasm), the
+     * device (torch only) and libtorch's thread count (null = all cores; wasm always uses one).
+     */
+    engine: z.enum(["auto", "wasm", "torch"]).default("wasm"),
+    device: z
+      .string()
+      .regex(/^(cpu|cuda|cuda:\d+)$/, "expected cpu, cuda or cuda:N")
+      .default("cpu"),
+    threads: z.number().int().positive().nullable().default(null),
   })
   .passthrough();
 
@@ -131,9 +142,15 @@ export type CurriculumConfig = z.infer<typeof CurriculumConfigSchema>;
 export type PacingConfig = z.infer<typeof PacingConfigSchema>;
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
+/** True for loss columns (`loss`, `dev_loss`, `train_loss`): lower is better, higher for every other metric. */
+export function isLoss(metric: string): boolean {
+  return metric.endsWith("loss");
+}
+
 /** A seed in its one spelling: "T-D" with T = D is the integer T (`seed=1` and `seed=1-1` are one run). */
 export function canonicalSeed(seed: number | string): number | string {
   if (typeof seed === "number") return seed;
+  if (/^\d+$/.test(seed)) return Number(seed);
   const m = /^(\d+)-(\d+)$/.exec(seed);
   return m && Number(m[1]) === Number(m[2]) ? Number(m[1]) : seed;
 }

@@ -25,6 +25,7 @@ export {
   type PaceManagerState,
 } from "./pace-manager.js";
 export { paceSpec, paceSummarySpec } from "./pace-plot.js";
+export { type PacePreview, type PacePreviewOptions, paceConfigFor, previewPace } from "./pace-preview.js";
 export {
   AbstractPace,
   type PaceHooks,

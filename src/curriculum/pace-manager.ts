@@ -44,8 +44,8 @@ function curriculumParts(config: RunConfig): { type: CurriculumType; mode: Sampl
 }
 
 /**
- * Trains on a growing subset of the training set ordered by difficulty (CurriculumPaceManager of
- * the reference, §9.1). At train begin it reads the score file, orders the samples and installs a
+ * Trains on a growing subset of the training set ordered by difficulty (aucurriculum's
+ * CurriculumPaceManager). At train begin it reads the score file, orders the samples and installs a
  * {@link CurriculumSampler}; whenever a pass is exhausted it asks the pacing function for the size
  * of the next passes; at train end it writes `pace.csv` and `_plots/pace.{svg,png}`.
  */

@@ -13,6 +13,7 @@ import {
   type ParameterSet,
 } from "../models/index.js";
 import { SeededConv2D, SeededDropout } from "./layers.js";
+import { tfjsVariable } from "./layouts.js";
 
 /** A tfjs layer for one described layer (weights zero until {@link setParameters}). */
 function tfLayer(layer: LayerDescription): tfl.layers.Layer {
@@ -139,4 +140,20 @@ function tfValues(layer: LayerDescription, params: ParameterSet): [Float32Array,
     default:
       return null;
   }
+}
+
+/** The model's weights in PyTorch's names and layouts (the inverse of {@link setParameters}). */
+export function getParameters(model: tfl.LayersModel, description: ModelDescription): ParameterSet {
+  const params: ParameterSet = new Map();
+  for (const layer of description.layers) {
+    if (layer.kind !== "linear" && layer.kind !== "conv2d" && layer.kind !== "batchnorm2d") continue;
+    for (const w of model.getLayer(layer.name).weights) {
+      const variable = tfjsVariable(description, w.originalName);
+      if (!variable) throw new Error(`tfjs weight '${w.originalName}' has no PyTorch counterpart`);
+      const values = w.read().dataSync() as Float32Array;
+      // A copy: the cpu backend's dataSync returns its own storage.
+      params.set(variable.torchName, { shape: variable.torchShape, data: variable.toTorch(values.slice()) });
+    }
+  }
+  return params;
 }

@@ -1,58 +1,276 @@
 /**
- * The tensor engine: the only module that imports a tfjs backend. Everything else talks to models
- * through the Network interface of ./types.ts.
+ * The tensor engines behind one Network interface (./types.ts): `wasm` (TensorFlow.js on its
+ * WebAssembly SIMD backend, the zero-install default) and `torch` (libtorch through the native
+ * addon of native/torch, built by `npm run build:torch`). `initEngine` picks the active engine;
+ * createNetwork, loadNetwork and matMulTransposed use it. Only this folder knows tfjs or libtorch.
  */
 
+import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfl from "@tensorflow/tfjs-layers";
 import { describeModel, initialParameters } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { engineInfo } from "./backend.js";
+import { type BackendChoice, initEngine as initTfjs } from "./backend.js";
 import { buildTfModel } from "./build.js";
-import { readModelFiles } from "./io.js";
+import { readModelCheckpoint } from "./checkpoint.js";
+import { matMulTransposed as tfjsMatMulTransposed } from "./linalg.js";
 import { TfNetwork } from "./network.js";
-import type { Network, NetworkSpec, OptimizerSpec } from "./types.js";
+import {
+  createTorchNetwork,
+  initTorch,
+  normaliseDevice,
+  torchMatMulTransposed,
+  torchStatus,
+} from "./torch/index.js";
+import type { EngineInfo, EngineName, Network, NetworkSpec, OptimizerSpec } from "./types.js";
 
-export { type BackendChoice, engineInfo, engineMemory, initEngine, profileKernels } from "./backend.js";
-export { MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_WEIGHTS_FILE, WEIGHTS_FILE } from "./files.js";
+export { type BackendChoice, engineMemory, profileKernels } from "./backend.js";
+export {
+  CHECKPOINT_FILE_NAMES,
+  CHECKPOINT_FILES,
+  checkpointEngine,
+  hasModelCheckpoint,
+  type ModelCheckpoint,
+  readModelCheckpoint,
+} from "./checkpoint.js";
 export { maxPoolGradNHWC, type PoolGeometry, registerEngineKernels } from "./kernels.js";
-export { matMulTransposed } from "./linalg.js";
-export { type NormalisedOptimizerSpec, normaliseOptimizerSpec } from "./optimizer-spec.js";
-export { weightedOneHot } from "./targets.js";
+export { weightedOneHot } from "./one-hot.js";
+export { normaliseOptimizerSpec } from "./optimizer-spec.js";
+export { TORCH_INSTALL_HINT } from "./torch/index.js";
 export type * from "./types.js";
 
-function assertReady(where: string): void {
-  if (!engineInfo()) throw new Error(`${where}: call 'await initEngine()' first`);
+export const ENGINE_CHOICES = ["auto", "wasm", "torch"] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
+export interface EngineOptions {
+  /** auto = torch when it is built and loads, else wasm. Default: CURRICULA_ENGINE, else the active engine, else wasm. */
+  engine?: EngineChoice;
+  /** cpu, cuda or cuda:N (torch only). Default cpu. */
+  device?: string;
+  /** libtorch threads (default: all cores); the wasm engine always uses one. */
+  threads?: number | null;
+  /** The tfjs backend of the wasm engine (tests compare backends); implies engine wasm. */
+  backend?: BackendChoice;
+}
+
+let active: EngineInfo | null = null;
+
+const DEVICE = /^(cpu|cuda|cuda:\d+)$/;
+
+/**
+ * Selects and initialises an engine; idempotent for the same options. Errors (ConfigError naming
+ * `engine`, `device` or `threads`) say what is wrong and, for a missing torch build, what to install.
+ */
+export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
+  const fromEnv = process.env.CURRICULA_ENGINE || undefined;
+  const choice = options.engine ?? (options.backend ? "wasm" : (fromEnv ?? active?.engine ?? "wasm"));
+  if (!(ENGINE_CHOICES as readonly string[]).includes(choice)) {
+    throw new ConfigError(
+      options.engine === undefined && fromEnv ? "CURRICULA_ENGINE" : "engine",
+      `unknown engine '${choice}'; expected one of: ${ENGINE_CHOICES.join(", ")}`,
+    );
+  }
+  const device =
+    options.device ?? (options.engine === undefined && active ? (active.device ?? "cpu") : "cpu");
+  if (!DEVICE.test(device)) throw new ConfigError("device", `expected cpu, cuda or cuda:N, got '${device}'`);
+  const threads = options.threads ?? null;
+  if (threads !== null && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new ConfigError("threads", `expected a positive integer, got ${threads}`);
+  }
+  let engine: EngineName;
+  if (choice === "auto") engine = torchStatus().usable ? "torch" : "wasm";
+  else engine = choice as EngineName;
+  if (engine === "wasm" && device !== "cpu") {
+    throw new ConfigError(
+      "device",
+      `'${device}' needs engine=torch built against a CUDA libtorch${choice === "auto" ? ` (engine=auto chose wasm: ${torchStatus().reason})` : ""}`,
+    );
+  }
+  if (engine === "torch") {
+    if (
+      active?.engine === "torch" &&
+      active.device === normaliseDevice(device) &&
+      (threads === null || threads === active.threads)
+    ) {
+      return active;
+    }
+    active = initTorch(device, threads);
+    return active;
+  }
+  const info = await initTfjs(options.backend ? { backend: options.backend } : {});
+  active = { ...info, engine: "wasm", device: "cpu", threads: 1 };
+  return active;
+}
+
+/** The active engine, or null before initEngine finished. */
+export function engineInfo(): EngineInfo | null {
+  return active;
+}
+
+function assertReady(where: string): EngineInfo {
+  if (!active) throw new Error(`${where}: call 'await initEngine()' first`);
+  return active;
 }
 
 /**
- * Builds `spec` with initial weights drawn from `seed`; dropout masks come from a stream derived from
- * the same seed. Same seed, same batches → same losses and weights (single-threaded wasm and cpu are
- * deterministic). `optimizer` null gives an inference-only network.
+ * Builds `spec` with initial weights drawn from `seed` (the same on every engine); dropout masks
+ * come from a stream derived from the same seed. Same seed, same batches → same losses and weights
+ * (wasm always; torch on the CPU with a fixed thread count). `optimizer` null gives an
+ * inference-only network.
  */
 export function createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network {
-  assertReady("createNetwork");
+  const info = assertReady("createNetwork");
   if (!Number.isFinite(seed)) throw new ConfigError("seed", `expected a finite number, got ${seed}`);
   const description = describeModel(spec);
-  const model = buildTfModel(description, initialParameters(description, seed));
+  const params = initialParameters(description, seed);
+  const rng = Rng.derive(seed, "dropout");
+  if (info.engine === "torch") {
+    return createTorchNetwork(description, params, optimizer, rng, { device: info.device ?? "cpu" });
+  }
+  const model = buildTfModel(description, params);
   try {
-    return new TfNetwork(model, spec, optimizer, Rng.derive(seed, "dropout"));
+    return new TfNetwork(model, description, optimizer, rng);
   } catch (error) {
     model.dispose();
     throw error;
   }
 }
 
-/** Loads model.json + weights.bin written by Network.save; optimiser state via loadOptimizerState. */
+/**
+ * Loads a checkpoint written by Network.save on either engine (`model.safetensors`, or an older
+ * run's `model.json` + `weights.bin`) into the active engine; optimiser state via loadOptimizerState.
+ */
 export async function loadNetwork(dir: string, optimizer: OptimizerSpec | null = null): Promise<Network> {
-  assertReady("loadNetwork");
-  const { artifacts, meta } = await readModelFiles(dir);
-  const model = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+  const info = assertReady("loadNetwork");
+  const saved = await readModelCheckpoint(dir);
+  const description = describeModel(saved.spec);
+  const rng = new Rng(saved.dropoutRng);
+  if (info.engine === "torch") {
+    return createTorchNetwork(description, saved.params, optimizer, rng, {
+      device: info.device ?? "cpu",
+      batchesTracked: saved.batchesTracked,
+    });
+  }
+  const model = buildTfModel(description, saved.params);
   try {
-    return new TfNetwork(model, meta.spec, optimizer, new Rng(meta.dropoutRng));
+    return new TfNetwork(model, description, optimizer, rng, saved.batchesTracked);
   } catch (error) {
     model.dispose();
     throw error;
   }
+}
+
+/**
+ * a·bᵀ for row-major a (rowsA × dim) and b (rowsB × dim), float32 dot products computed by the
+ * active engine (XNNPACK on wasm, libtorch's BLAS on torch, in an order each chooses).
+ */
+export function matMulTransposed(
+  a: Float32Array,
+  rowsA: number,
+  b: Float32Array,
+  rowsB: number,
+  dim: number,
+): Float32Array {
+  if (active?.engine !== "torch") return tfjsMatMulTransposed(a, rowsA, b, rowsB, dim);
+  checkMatMulArgs(a, rowsA, b, rowsB, dim);
+  return torchMatMulTransposed(a, rowsA, b, rowsB, dim);
+}
+
+function checkMatMulArgs(a: Float32Array, rowsA: number, b: Float32Array, rowsB: number, dim: number): void {
+  for (const [name, data, rows] of [
+    ["a", a, rowsA],
+    ["b", b, rowsB],
+  ] as const) {
+    if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(dim) || dim < 1) {
+      throw new Error(`matMulTransposed: ${name} needs rows ≥ 1 and dim ≥ 1, got ${rows} × ${dim}`);
+    }
+    if (data.length !== rows * dim) {
+      throw new Error(`matMulTransposed: ${name} holds ${data.length} values, expected ${rows} × ${dim}`);
+    }
+  }
+}
+
+/** One engine as `curricula engines` lists it. */
+export interface EngineListing {
+  name: EngineName;
+  usable: boolean;
+  version: string | null;
+  devices: string[];
+  /** What it runs on, or why it is not usable and what to install. */
+  detail: string;
+}
+
+/** Every engine, whether it is usable here, its version and devices, and why not. */
+export async function listEngines(): Promise<EngineListing[]> {
+  let wasm: EngineListing;
+  try {
+    const info = await initTfjs({ backend: "wasm" });
+    wasm = {
+      name: "wasm",
+      usable: true,
+      version: `tfjs ${info.version}`,
+      devices: ["cpu"],
+      detail: `TensorFlow.js WebAssembly backend, ${info.simd ? "SIMD" : "no SIMD"}, 1 thread`,
+    };
+  } catch (error) {
+    wasm = {
+      name: "wasm",
+      usable: false,
+      version: `tfjs ${tf.version_core}`,
+      devices: [],
+      detail: (error as Error).message,
+    };
+  }
+  const torch = torchStatus();
+  return [
+    wasm,
+    {
+      name: "torch",
+      usable: torch.usable,
+      version: torch.version ? `libtorch ${torch.version}` : null,
+      devices: torch.devices,
+      detail: torch.usable
+        ? `libtorch through the native addon; ${torch.devices.length > 1 ? "CUDA available" : "no CUDA (CPU only)"}`
+        : (torch.reason ?? "not usable"),
+    },
+  ];
+}
+
+/**
+ * The active engine's matrix product for callers that parallelise work around it (the k-NN probes of
+ * PredictionDepth). `threadsPerCall`: threads one call of `matMulTransposed` uses by itself.
+ * `workerInit`: the `initEngine` options that give a worker thread the same product, or null when
+ * the engine is used from the calling thread only (then callers add no worker threads of their own).
+ */
+export interface MatrixPrimitive {
+  engine: string;
+  matMulTransposed: (
+    a: Float32Array,
+    rowsA: number,
+    b: Float32Array,
+    rowsB: number,
+    dim: number,
+  ) => Float32Array;
+  threadsPerCall: number;
+  workerInit: Record<string, unknown> | null;
+}
+
+/**
+ * The matrix primitive of the active engine, or null when it has none faster than plain JS loops
+ * (the pure-JS cpu backend). The tfjs wasm backend is single-threaded and starts in worker threads
+ * (each runs its own instance); any other engine is called from this thread with its own threads.
+ */
+export function matrixPrimitive(): MatrixPrimitive | null {
+  const info = engineInfo();
+  if (!info) throw new Error("matrixPrimitive: call 'await initEngine()' first");
+  if (info.engine !== "torch" && info.backend === "cpu") return null;
+  if (info.engine !== "torch" && info.backend === "wasm") {
+    return { engine: "wasm", matMulTransposed, threadsPerCall: 1, workerInit: { backend: "wasm" } };
+  }
+  return {
+    engine: info.engine ?? info.backend,
+    matMulTransposed,
+    threadsPerCall: info.threads ?? availableParallelism(),
+    workerInit: null,
+  };
 }

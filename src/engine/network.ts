@@ -5,11 +5,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import type { ModelDescription, ParameterSet } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
-import { readOptimizerFiles, writeModelFiles, writeOptimizerFiles } from "./io.js";
+import { getParameters } from "./build.js";
+import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "./checkpoint.js";
 import { attachDropoutRng, SeededConv2D } from "./layers.js";
-import { EngineOptimizer } from "./optimizers.js";
-import { weightedOneHot } from "./targets.js";
+import { SLOT_TO_TORCH, tfjsVariable } from "./layouts.js";
+import { weightedOneHot } from "./one-hot.js";
+import { EngineOptimizer, type OptimizerSnapshot } from "./optimizers.js";
 import type {
   ForwardResult,
   LayerOutput,
@@ -34,10 +37,22 @@ export class TfNetwork implements Network {
   private readonly views = new Map<string, tfl.LayersModel>();
   /** The layers in order when the model is a plain chain (forward runs them eagerly), else null. */
   private readonly chain: tfl.layers.Layer[] | null;
+  private readonly description: ModelDescription;
+  /** Training steps so far: batch norm's num_batches_tracked in checkpoints. */
+  private batchesTracked: number;
   private disposed = false;
 
-  constructor(model: tfl.LayersModel, spec: NetworkSpec, optimizer: OptimizerSpec | null, dropoutRng: Rng) {
+  constructor(
+    model: tfl.LayersModel,
+    description: ModelDescription,
+    optimizer: OptimizerSpec | null,
+    dropoutRng: Rng,
+    batchesTracked = 0,
+  ) {
+    const spec = description.spec;
     this.model = model;
+    this.description = description;
+    this.batchesTracked = batchesTracked;
     this.spec = spec;
     this.layerNames = Object.freeze(
       model.layers.filter((l) => l.getClassName() !== "InputLayer").map((l) => l.name),
@@ -68,6 +83,7 @@ export class TfNetwork implements Network {
     if (!optimizer) throw new Error("trainStep: this network was created without an optimizer");
     this.checkInput(x, batchSize, "trainStep");
     const target = weightedOneHot(y, batchSize, this.spec.outputDim, classWeights ?? null);
+    this.batchesTracked += 1;
     return tf.tidy(() => {
       const xt = tf.tensor(x, [batchSize, ...this.spec.inputShape]);
       const tt = tf.tensor2d(target, [batchSize, this.spec.outputDim]);
@@ -175,25 +191,64 @@ export class TfNetwork implements Network {
     this.dropoutRng.setState(state.dropout);
   }
 
+  /** Parameters and running statistics in PyTorch's names and layouts. */
+  parameters(): ParameterSet {
+    this.assertAlive();
+    return getParameters(this.model, this.description);
+  }
+
   async save(dir: string, options: { optimizer?: boolean } = {}): Promise<void> {
     this.assertAlive();
-    await writeModelFiles(this.model, dir, {
-      format: 1,
-      spec: this.spec,
-      dropoutRng: this.dropoutRng.getState(),
-    });
     if (options.optimizer) {
       if (!this.optimizer || !this.optimizerSpec)
         throw new Error("save: this network has no optimizer state to save");
-      await writeOptimizerFiles(dir, this.optimizerSpec, this.optimizer.snapshot(), this.variableNames);
+      const snapshot = this.optimizer.snapshot();
+      const names = this.variableNames;
+      const slots = new Map<string, Float32Array>();
+      for (const s of snapshot.slots) {
+        const variable = tfjsVariable(this.description, names[s.variable] ?? "");
+        const slot = SLOT_TO_TORCH[s.slot];
+        if (!variable || !slot)
+          throw new Error(`save: optimiser slot ${s.slot} of variable ${s.variable} has no name`);
+        slots.set(`${variable.torchName}.${slot}`, variable.toTorch(s.values));
+      }
+      await writeOptimizerCheckpoint(dir, {
+        optimizer: this.optimizerSpec,
+        learningRate: snapshot.learningRate,
+        step: snapshot.step,
+        slots,
+        engine: "wasm",
+      });
     }
+    await writeModelCheckpoint(dir, {
+      spec: this.spec,
+      params: this.parameters(),
+      batchesTracked: this.batchesTracked,
+      dropoutRng: this.dropoutRng.getState(),
+      engine: "wasm",
+    });
   }
 
   async loadOptimizerState(dir: string): Promise<void> {
     this.assertAlive();
     if (!this.optimizer) throw new Error("loadOptimizerState: this network was created without an optimizer");
-    const snapshot = await readOptimizerFiles(dir, this.variableNames);
-    if (snapshot) this.optimizer.restore(snapshot, this.trainable);
+    const saved = await readOptimizerCheckpoint(dir, this.description);
+    if (!saved) return;
+    const snapshot: OptimizerSnapshot = {
+      type: saved.optimizer.type,
+      learningRate: saved.learningRate,
+      step: saved.step,
+      slots: [],
+    };
+    this.variableNames.forEach((name, variable) => {
+      const v = tfjsVariable(this.description, name);
+      if (!v) return;
+      for (const [tfSlot, torchSlot] of Object.entries(SLOT_TO_TORCH)) {
+        const values = saved.slots.get(`${v.torchName}.${torchSlot}`);
+        if (values) snapshot.slots.push({ slot: tfSlot, variable, shape: v.tfShape, values: v.toTf(values) });
+      }
+    });
+    this.optimizer.restore(snapshot, this.trainable);
   }
 
   dispose(): void {

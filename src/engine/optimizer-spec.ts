@@ -1,10 +1,7 @@
+/** Optimiser settings with PyTorch's defaults filled in, shared by both engines. */
 import { ConfigError } from "../util/errors.js";
 import type { OptimizerSpec } from "./types.js";
 
-/**
- * Optimiser specs with PyTorch's defaults filled in (no TF.js types here, so the public API's
- * declarations stay free of them).
- */
 export type NormalisedOptimizerSpec = Required<Omit<OptimizerSpec, "type">> & { type: OptimizerSpec["type"] };
 
 /** Fills PyTorch's defaults and validates; errors name the `optimizer.*` key. */

@@ -14,8 +14,6 @@ import { ConfigError } from "../util/errors.js";
 import { type NormalisedOptimizerSpec, normaliseOptimizerSpec } from "./optimizer-spec.js";
 import type { OptimizerSpec } from "./types.js";
 
-export { normaliseOptimizerSpec };
-
 /** One saved slot tensor (e.g. Adam's first moment of one variable). */
 export interface SlotValues {
   slot: string;
@@ -107,6 +105,8 @@ export function sgdUpdate(
     p[i] = w - lr * gi;
   }
 }
+
+export { normaliseOptimizerSpec };
 
 export class EngineOptimizer {
   readonly spec: NormalisedOptimizerSpec;

@@ -56,16 +56,29 @@ export interface Network {
   getLearningRate(): number;
   getRngState(): NetworkRngState;
   setRngState(state: NetworkRngState): void;
-  /** Writes model.json + weights.bin (and optimizer.json + optimizer.bin when asked) into `dir`. */
+  /**
+   * Writes model.safetensors (PyTorch names and layouts; and optimizer.safetensors when asked) into
+   * `dir`; every engine reads what every engine writes.
+   */
   save(dir: string, options?: { optimizer?: boolean }): Promise<void>;
   /** Loads optimizer state saved by save(dir, {optimizer: true}); no-op when absent. */
   loadOptimizerState(dir: string): Promise<void>;
   dispose(): void;
 }
 
+/** The engines: TensorFlow.js (wasm SIMD, or its cpu/tfjs-node backends) and libtorch. */
+export type EngineName = "wasm" | "torch";
+
 export interface EngineInfo {
-  /** "wasm", "cpu" or "tensorflow" (tfjs-node). */
+  /** The engine (absent only in test doubles). */
+  engine?: EngineName;
+  /** wasm engine: the tfjs backend, "wasm", "cpu" or "tensorflow" (tfjs-node); torch: "libtorch". */
   backend: string;
   simd: boolean;
+  /** tfjs' or libtorch's version. */
   version: string;
+  /** "cpu" or "cuda:N". */
+  device?: string;
+  /** Threads the engine computes with. */
+  threads?: number;
 }

@@ -10,9 +10,9 @@ import {
 import { MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../config/layout.js";
 import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
-import type { RunConfig } from "../config/schema.js";
+import { isLoss, type RunConfig } from "../config/schema.js";
 import { isRunFinished } from "../results/run-folder.js";
-import { configDifferences } from "../training/checkpoint.js";
+import { inspectRunFolder } from "../training/checkpoint.js";
 import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
 import {
@@ -81,40 +81,8 @@ export interface TrainSummary {
   busy: RunOutcome[];
   /** Runs that would train (dry run). */
   pending: RunSpec[];
-}
-
-/** What a grid point's run folder holds: nothing, a finished run, or an unfinished one to resume. */
-export type RunFolderState = "new" | "finished" | "unfinished";
-
-/**
- * Checks a grid point against its run folder before anything is started: a saved config that
- * differs from the requested one is a ConfigError listing the differences (never a silent skip).
- */
-export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState {
-  const configPath = join(dir, "config.yaml");
-  if (existsSync(configPath)) {
-    const differences = configDifferences(dir, config);
-    if (differences.length > 0) {
-      const finished = isRunFinished(dir);
-      throw new ConfigError(
-        differences[0]?.split(":")[0] ?? "<root>",
-        `the run folder holds ${finished ? "a finished" : "an unfinished"} run of a different config:\n  ` +
-          `${differences.join("\n  ")}\n` +
-          "Use another experiment_id, or delete the folder" +
-          (finished ? "." : " (curricula rm-failed removes unfinished runs)."),
-        configPath,
-      );
-    }
-    return isRunFinished(dir) ? "finished" : "unfinished";
-  }
-  if (isRunFinished(dir)) {
-    throw new ConfigError(
-      "config.yaml",
-      "missing beside metrics.csv: cannot tell which config this run used",
-      configPath,
-    );
-  }
-  return existsSync(dir) ? "unfinished" : "new";
+  /** Runs handed to a cluster queue that trains them later (SLURM without --wait). */
+  submitted: RunOutcome[];
 }
 
 /** A running run's progress for its status line: the innermost bar in full, the outer ones short. */
@@ -131,7 +99,7 @@ export function describeBars(bars: readonly ProgressSnapshot[], since: number): 
 function formatMetrics(values: Record<string, number> | undefined, prefix = ""): string {
   if (!values) return "";
   return Object.entries(values)
-    .filter(([k]) => !k.endsWith("loss"))
+    .filter(([k]) => !isLoss(k))
     .map(([k, v]) => `${prefix}${k}=${Number.isFinite(v) ? v.toFixed(4) : v}`)
     .join(" ");
 }
@@ -149,12 +117,15 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   const skipped: RunOutcome[] = [];
   const mismatches: string[] = [];
   for (const point of points) {
-    const name = runName(point.config);
-    const dir = resolve(cwd, runDirOf(point.config.results_dir, point.config.experiment_id, name));
+    // `slurm:` (cluster resources) is no part of a run's identity: kept out of the saved config.
+    const { slurm, ...rest } = point.config as RunConfig & { slurm?: Record<string, unknown> };
+    const config = rest as RunConfig;
+    const name = runName(config);
+    const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {
-      const state = inspectRunFolder(dir, point.config);
+      const state = inspectRunFolder(dir, config);
       if (state === "finished") skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
-      else specs.push({ name, runDir: dir, config: point.config, cwd: resolve(cwd) });
+      else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
     } catch (error) {
       if (error instanceof ConfigError) mismatches.push(error.message);
       else throw error;
@@ -166,13 +137,18 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     );
   }
   for (const s of skipped) log?.(`skip   ${s.name} (finished)`);
-  // An unwritable results_dir fails here, at once and naming the folder, not once per run.
-  const folders = new Set(specs.map((spec) => dirname(spec.runDir)));
-  for (const folder of folders) {
-    if (options.dryRun) checkWritable(folder);
-    else ensureDir(folder);
-  }
-  const summary: TrainSummary = { runs: [], trained: [], skipped, failed: [], busy: [], pending: [] };
+  // An unwritable results_dir fails here, at once and naming the folder, not once per run (and
+  // without creating anything: an executor may still refuse its own settings).
+  for (const folder of new Set(specs.map((spec) => dirname(spec.runDir)))) checkWritable(folder);
+  const summary: TrainSummary = {
+    runs: [],
+    trained: [],
+    skipped,
+    failed: [],
+    busy: [],
+    pending: [],
+    submitted: [],
+  };
   if (options.dryRun) {
     for (const spec of specs) log?.(`would train ${spec.name}`);
     summary.pending = specs;
@@ -217,7 +193,8 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
       },
       onEnd: (outcome, i) => {
         running.delete(i);
-        if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
+        if (outcome.status === "submitted") log?.(`${tag(i)} queued ${outcome.name} (job ${outcome.job})`);
+        else if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
         else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
         else {
           const verb = outcome.status === "skipped" ? "skip  " : "done  ";
@@ -239,8 +216,10 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   summary.skipped.push(...outcomes.filter((o) => o.status === "skipped"));
   summary.failed = outcomes.filter((o) => o.status === "failed");
   summary.busy = outcomes.filter((o) => o.status === "busy");
+  summary.submitted = outcomes.filter((o) => o.status === "submitted");
   log?.(
     `${points.length} run(s): ${summary.trained.length} trained, ${summary.skipped.length} skipped` +
+      `${summary.submitted.length ? `, ${summary.submitted.length} submitted` : ""}` +
       `${summary.busy.length ? `, ${summary.busy.length} busy elsewhere` : ""}, ${summary.failed.length} failed.`,
   );
   if (summary.failed.length > 0) {

@@ -10,7 +10,7 @@ import {
   trainingDir,
 } from "../config/layout.js";
 import { aggregatedName, validateAggregation } from "../config/naming.js";
-import { upgradeSavedConfig } from "../config/schema.js";
+import { isLoss, upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { readRunFolder } from "../results/run-folder.js";
 import { writeDirAtomic } from "../util/atomic.js";
@@ -19,6 +19,7 @@ import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
+import { writeDifficultyEvaluation } from "./difficulty.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**
@@ -40,6 +41,8 @@ export interface PostprocessOptions {
   renderPlot?: PlotRenderer | null;
   /** Progress lines; default stderr. */
   log?: ((line: string) => void) | null;
+  /** Score ids for the difficulty-aware evaluation (`summary/difficulty.csv`); none by default. */
+  difficulty?: string[];
 }
 
 export interface PostprocessResult {
@@ -95,10 +98,6 @@ export function readRunRecord(dir: string, name: string): RunRecord {
 
 function metricColumns(record: RunRecord): string[] {
   return record.columns.filter((c) => c !== "iteration");
-}
-
-function isLoss(metric: string): boolean {
-  return metric.endsWith("loss");
 }
 
 function trackingMetric(record: RunRecord): string {
@@ -519,6 +518,10 @@ export async function postprocessExperiment(
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
   log?.(`Summarized ${records.length} run(s) in ${outDir}`);
+  if (options.difficulty && options.difficulty.length > 0) {
+    const { path } = writeDifficultyEvaluation(resultsDir, experimentId, options.difficulty, records);
+    log?.(`Difficulty-aware evaluation by ${options.difficulty.join(", ")} in ${path}`);
+  }
 
   const pace = await summarizePace(resultsDir, experimentId, { maxRuns: options.maxRuns });
   if (pace) log?.(`Pace summary in ${pace.csv}`);

@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import type { RunConfig } from "../config/schema.js";
 import type { TrainOptions, TrainResult } from "../training/types.js";
 import { ensureDir } from "../util/dirs.js";
-import { CurriculaError } from "../util/errors.js";
+import { CurriculaError, TrainingInterrupted } from "../util/errors.js";
 
 /**
  * One run of a grid, as a serialisable spec: everything a worker (a local child process today, a
@@ -24,9 +24,12 @@ export interface RunSpec {
    * the composing command's working folder. Default: the executing process's.
    */
   cwd?: string;
+  /** The grid point's `slurm:` settings (kept out of the saved config; used by the SLURM executor). */
+  slurm?: Record<string, unknown>;
 }
 
-export type RunStatus = "trained" | "skipped" | "busy" | "failed";
+/** `submitted`: handed to a cluster queue that runs it later (SLURM without --wait). */
+export type RunStatus = "trained" | "skipped" | "busy" | "failed" | "submitted";
 
 /** What happened to one run (serialisable, sent back by workers). */
 export interface RunOutcome {
@@ -39,6 +42,10 @@ export interface RunOutcome {
   bestIteration?: number;
   best?: Record<string, number>;
   test?: Record<string, number>;
+  /** The run stopped on request after a checkpoint (status failed); training it again resumes. */
+  interrupted?: boolean;
+  /** The cluster job that runs (or ran) it, e.g. a SLURM array task `1234_5` or a queue job id. */
+  job?: string;
 }
 
 /** The trainer's signature (`trainRun` of src/assembly); tests pass fakes. */
@@ -51,6 +58,8 @@ export interface ExecuteOptions {
   log?: ((line: string) => void) | null;
   /** Show the trainer's progress bar. */
   progress?: boolean;
+  /** Polled by the trainer after each evaluation: true checkpoints and stops the run (TrainOptions.shouldStop). */
+  shouldStop?: () => boolean;
 }
 
 interface LockInfo {
@@ -161,6 +170,7 @@ export async function executeSpec(spec: RunSpec, options: ExecuteOptions = {}): 
       runDir: spec.runDir,
       progress: options.progress ?? false,
       log: options.log === undefined ? null : options.log,
+      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
     });
     return {
       ...base,
@@ -171,7 +181,8 @@ export async function executeSpec(spec: RunSpec, options: ExecuteOptions = {}): 
       test: result.test,
     };
   } catch (error) {
-    return { ...base, status: "failed", seconds: seconds(), error: describeError(error) };
+    const interrupted = error instanceof TrainingInterrupted ? { interrupted: true } : {};
+    return { ...base, status: "failed", seconds: seconds(), error: describeError(error), ...interrupted };
   } finally {
     if (process.cwd() !== previousCwd) process.chdir(previousCwd);
     lock.release();

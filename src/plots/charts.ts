@@ -8,7 +8,7 @@ import { binCounts, binEdges, extent, gaussianKde, linspace, meanStd } from "./s
  * only draws. Each builder returns a plain spec; pass it to `renderPlot` or `renderSvg`.
  */
 
-/** seaborn's "colorblind" palette (the plotting config's default palette, reference §11.7). */
+/** seaborn's "colorblind" palette (the default palette of the plotting config). */
 export const COLORBLIND = [
   "#0173b2",
   "#de8f05",
@@ -218,7 +218,7 @@ export interface HeatmapOptions {
   labels: readonly string[];
   columnLabels?: readonly string[];
   title: string;
-  /** d3-format string of the cell annotations; default ".2%" gives "83.12%" (reference §7.2). */
+  /** d3-format string of the cell annotations; default ".2%" gives "83.12%", as in the correlation heatmaps. */
   format?: string;
   /** Colour domain; default [-1, 1] (correlations). */
   domain?: [number, number];
@@ -390,7 +390,7 @@ export function groupedBins(
   return rows;
 }
 
-/** Small multiples: one histogram per group (class), count or percent (reference §7.1). */
+/** Small multiples: one histogram per group (class), count or percent (the per-class score plots). */
 export function facetHistogram(o: FacetHistogramOptions): VegaLiteSpec {
   const edges = Array.isArray(o.bins)
     ? [...(o.bins as readonly number[])]
@@ -428,7 +428,7 @@ export interface RidgePlotOptions {
   rowHeight?: number;
 }
 
-/** One filled density curve per group (class), stacked as rows: a ridge plot (reference §7.1). */
+/** One filled density curve per group (class), stacked as rows: a ridge plot (the per-class score plots). */
 export function ridgePlot(o: RidgePlotOptions): VegaLiteSpec {
   if (o.values.length !== o.groups.length) {
     throw new RangeError(`ridgePlot: ${o.values.length} values but ${o.groups.length} group labels`);

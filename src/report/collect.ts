@@ -1,9 +1,16 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { curriculumDir, experimentDir, isTemporaryName, trainingDir } from "../config/layout.js";
+import {
+  curriculumDir,
+  experimentDir,
+  isTemporaryName,
+  outputFile,
+  RUN_FILES,
+  trainingDir,
+} from "../config/layout.js";
 import { NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
 import { distinctShades } from "../plots/charts.js";
-import { metricValues, type NumericTable, readRunFolder, readTestOutputs } from "../results/run-folder.js";
+import { metricValues, type NumericTable, readRunFolder, readSubsetOutputs } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { argmaxRows } from "../training/metrics.js";
 import { readCsv } from "../util/csv.js";
@@ -25,7 +32,7 @@ export const CONDITIONS: readonly Condition[] = [
   "Baseline",
 ];
 
-/** `curriculum.short` codes in run names (reference §2: N, C, A; R for the random control). */
+/** `curriculum.short` codes in run names (docs/configuration.md, "Results layout and run names": N, C, A; R for the random control). */
 const SHORT_TO_CONDITION: Record<string, Condition> = {
   N: "Baseline",
   C: "Curriculum",
@@ -147,7 +154,10 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
   const tracking = getPath(config, "dataset.tracking_metric");
   let testOutputs: TestPredictions | null = null;
   try {
-    const saved = readTestOutputs(dir);
+    const testDir = join(dir, RUN_FILES.test);
+    const saved = existsSync(join(testDir, outputFile("test", "outputs")))
+      ? readSubsetOutputs(testDir, "test")
+      : null;
     if (saved) {
       testOutputs = {
         predictions: argmaxRows(saved.logits, saved.numClasses),
@@ -298,7 +308,7 @@ const NUMBER_KEY_LABELS: Partial<Record<NamingKey, string>> = {
   "curriculum.pacing.final_iteration": "final",
 };
 
-/** `curriculum.sampling.short` codes (reference §2) shown by name. */
+/** `curriculum.sampling.short` codes (docs/configuration.md, "Results layout and run names") shown by name. */
 const SAMPLING_NAMES: Record<string, string> = { U: "Unbalanced", B: "Balanced", O: "Original" };
 
 /** A naming field's value as shown to readers (sampling codes spelled out). */

@@ -43,7 +43,6 @@ export {
   buildReport,
   type DatasetLoader,
   formatMeanStd,
-  lowerIsBetter,
   orderMetrics,
   type ReportOptions,
   writeReport,

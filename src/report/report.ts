@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { experimentDir, REPORT_FILE } from "../config/layout.js";
-import { type DatasetConfig, type RunConfig, upgradeSavedConfig } from "../config/schema.js";
+import { type DatasetConfig, isLoss, type RunConfig, upgradeSavedConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset } from "../data/types.js";
 import { barChart, facetHistogram, heatmap, histogram, lineChart, ridgePlot } from "../plots/charts.js";
@@ -21,6 +21,13 @@ import {
   type ScoreData,
   sharedSettings,
 } from "./collect.js";
+import {
+  difficultySection,
+  formatRobustness,
+  fusionSection,
+  robustnessSection,
+  scoreExtras,
+} from "./dynamics.js";
 import { alignmentProblem, thumbnailTable } from "./thumbnails.js";
 
 /**
@@ -43,15 +50,10 @@ export interface ReportOptions {
   now?: Date;
 }
 
-/** Bins of the per-class rank histograms: 0, 0.05, …, 1 (reference §7.1). */
+/** Bins of the per-class rank histograms: 0, 0.05, …, 1, as in the per-score plots. */
 const RANK_EDGES = Array.from({ length: 21 }, (_, i) => i / 20);
 
 const LOSS_COLUMNS = ["dev_loss", "train_loss"];
-
-/** Lower is better for losses, higher for every other metric. */
-export function lowerIsBetter(metric: string): boolean {
-  return metric.endsWith("loss");
-}
 
 /** "0.9123 ± 0.0100" (4 decimals); a single value has no ± part. */
 export function formatMeanStd(values: readonly number[]): string {
@@ -63,14 +65,14 @@ export function formatMeanStd(values: readonly number[]): string {
 /** Test metric names in display order: the tracking metric, the other metrics, then the loss. */
 export function orderMetrics(names: Iterable<string>, tracking: string): string[] {
   const unique = [...new Set(names)];
-  const losses = unique.filter(lowerIsBetter);
-  const others = unique.filter((m) => !lowerIsBetter(m) && m !== tracking);
+  const losses = unique.filter(isLoss);
+  const others = unique.filter((m) => !isLoss(m) && m !== tracking);
   return [...(unique.includes(tracking) ? [tracking] : []), ...others, ...losses];
 }
 
 class Figures {
   private count = 0;
-  constructor(private readonly problems: string[]) {}
+  constructor(readonly problems: string[]) {}
 
   /** Renders a chart to an inline figure; a failure becomes a note, not a broken page. */
   async render(spec: VegaLiteSpec, caption: string): Promise<string> {
@@ -140,7 +142,7 @@ async function comparisonSection(groups: RunGroup[], tracking: string, figs: Fig
       const values = g.runs.flatMap((r) => (r.test && metric in r.test ? [r.test[metric] as number] : []));
       const column = (means.get(metric) as number[]).filter(Number.isFinite);
       const mine = (means.get(metric) as number[])[gi] as number;
-      const best = lowerIsBetter(metric) ? Math.min(...column) : Math.max(...column);
+      const best = isLoss(metric) ? Math.min(...column) : Math.max(...column);
       const isBest = tested.length > 1 && Number.isFinite(mine) && mine === best;
       cells.push({ html: escapeHtml(formatMeanStd(values)), className: isBest ? "num best" : "num" });
     }
@@ -473,7 +475,7 @@ function cardList(score: ScoreData): string {
   ];
   for (const [key, value] of Object.entries(score.card ?? {})) {
     if (HIDDEN_CARD_KEYS.has(key) || key === "samples") continue;
-    items.push([key, cardValue(value)]);
+    items.push([key, key === "robustness" ? formatRobustness(value) : cardValue(value)]);
   }
   if (!score.card?.training_runs && Array.isArray(score.card?.runs))
     items.push(["runs", cardValue(score.card.runs)]);
@@ -625,8 +627,9 @@ async function scoresSection(
     );
     const thumbs =
       k > 0 && score.mean.length > 0 ? await thumbnailsFor(score, data.runs, k, loader, cache) : "";
+    const extras = await scoreExtras(score, (spec, caption) => figs.render(spec, caption), figs.problems);
     parts.push(
-      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}${seedScoreNote(seedScores)}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
+      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}${seedScoreNote(seedScores)}${extras}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
     );
   }
   if (data.scores.length === 0) parts.push(note("No score files (curriculum/<type>/<id>.csv)."));
@@ -641,7 +644,7 @@ function runsSection(groups: RunGroup[], tracking: string): string {
   const rows = runs.map(({ run, group }) => {
     const column = run.metrics?.rows.map((r) => r[tracking] as number).filter(Number.isFinite) ?? [];
     const best =
-      column.length > 0 ? (lowerIsBetter(tracking) ? Math.min(...column) : Math.max(...column)) : Number.NaN;
+      column.length > 0 ? (isLoss(tracking) ? Math.min(...column) : Math.max(...column)) : Number.NaN;
     const test = run.test?.[tracking];
     return [
       { html: conditionBadge(run.condition) },
@@ -674,6 +677,9 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
     await trainingSection(groups, tracking, figs),
     await paceSection(groups, tracking, figs),
     await scoresSection(data, figs, options, datasets),
+    await robustnessSection(data, (spec, caption) => figs.render(spec, caption), problems),
+    fusionSection(data, problems),
+    await difficultySection(data, (spec, caption) => figs.render(spec, caption), problems),
     runsSection(groups, tracking),
   ];
   if (problems.length > 0) {
@@ -699,6 +705,9 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
     ["training", "Training curves"],
     ["pacing", "Pacing"],
     ["scores", "Difficulty scores"],
+    ["robustness", "Robustness"],
+    ["fusion", "Late fusion"],
+    ["difficulty", "By difficulty"],
     ["runs", "Runs"],
   ];
   if (problems.length > 0) nav.push(["problems", "Problems"]);

@@ -1,9 +1,16 @@
 import { existsSync, readdirSync } from "node:fs";
-import { MODEL_FILES, type OutputSubset, outputFile, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { join } from "node:path";
-import { type RunConfig, RunConfigSchema, upgradeSavedConfig } from "../config/schema.js";
-import { ConfigError, DataError } from "../util/errors.js";
+import {
+  MODEL_FILES,
+  type OutputSubset,
+  outputFile,
+  parseIterationDirName,
+  RUN_FILES,
+} from "../config/layout.js";
+import { parseSavedRunConfig } from "../config/parse.js";
+import type { RunConfig } from "../config/schema.js";
 import { readCsv } from "../util/csv.js";
+import { ConfigError, DataError } from "../util/errors.js";
 import { loadNpy } from "../util/npy.js";
 import { readYaml } from "../util/yaml-io.js";
 
@@ -11,6 +18,14 @@ import { readYaml } from "../util/yaml-io.js";
 export type MetricValues = Record<string, number>;
 
 /** True when the run finished: `metrics.csv` is written last, atomically. */
+/**
+ * True when `dir` holds a saved model: `model.safetensors`, or an older run's `model.json`
+ * (src/engine/checkpoint.ts reads both).
+ */
+export function hasModelCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, MODEL_FILES.model)) || existsSync(join(dir, MODEL_FILES.legacyModel));
+}
+
 export function isRunFinished(runDir: string): boolean {
   return existsSync(join(runDir, RUN_FILES.metrics));
 }
@@ -18,14 +33,7 @@ export function isRunFinished(runDir: string): boolean {
 /** The resolved config saved in a run folder, validated. */
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, RUN_FILES.config);
-  const raw = upgradeSavedConfig(readYaml(path));
-  const parsed = RunConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join(".") || "<root>";
-    throw new ConfigError(key, issue?.message ?? "invalid run config", path);
-  }
-  return parsed.data;
+  return parseSavedRunConfig(readYaml(path), path);
 }
 
 /** The iteration folders of a run (`epoch_N`/`step_N`), ascending, and whether each holds a model. */
@@ -37,7 +45,7 @@ export function listIterations(runDir: string): { iteration: number; dir: string
     const parsed = parseIterationDirName(entry.name);
     if (!parsed) continue;
     const dir = join(runDir, entry.name);
-    out.push({ iteration: parsed.iteration, dir, hasModel: existsSync(join(dir, MODEL_FILES.modelJson)) });
+    out.push({ iteration: parsed.iteration, dir, hasModel: hasModelCheckpoint(dir) });
   }
   return out.sort((a, b) => a.iteration - b.iteration);
 }
@@ -72,20 +80,20 @@ export function bestIteration(runDir: string): number {
 
 /**
  * The folder holding the model to load: `_best/`, or for "last" the highest iteration folder
- * that actually holds a model (the original takes the highest folder even without one, §15.4).
+ * that actually holds a model (the original takes the highest folder even without one: docs/differences.md, item 4).
  */
 export function checkpointDir(runDir: string, stop: "best" | "last"): string {
   if (stop === "best") {
     const dir = join(runDir, RUN_FILES.best);
-    if (!existsSync(join(dir, MODEL_FILES.modelJson))) {
-      throw new DataError(`${dir}: no ${MODEL_FILES.modelJson} (expected the best model of a finished run)`);
+    if (!hasModelCheckpoint(dir)) {
+      throw new DataError(`${dir}: no ${MODEL_FILES.model} (expected the best model of a finished run)`);
     }
     return dir;
   }
   if (stop !== "last") throw new ConfigError("stop", `must be 'best' or 'last', got '${String(stop)}'`);
   const withModel = listIterations(runDir).filter((it) => it.hasModel);
   const last = withModel[withModel.length - 1];
-  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${MODEL_FILES.modelJson}`);
+  if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${MODEL_FILES.model}`);
   return last.dir;
 }
 
@@ -253,32 +261,48 @@ export function savedOutputsDir(runDir: string, iterationDir: string, subset: Ou
     : iterationDir;
 }
 
-/** The saved test outputs of a finished run: logits (rows × classes) and targets. */
-export interface TestOutputs {
+/** The saved outputs of one subset in subset order (positions 0 … n−1). */
+export interface SubsetOutputFiles {
+  /** n × C logits, row = position in the subset. */
   logits: Float32Array;
+  /** Label of every position. */
   targets: Int32Array;
   numClasses: number;
 }
 
 /**
- * The best model's test outputs (`_test/test_outputs.npy`, `_test/test_targets.npy`); null when the
- * run did not save them (save_test_outputs: false).
+ * Reads `<subset>_outputs.npy`, `_indices.npy` and `_targets.npy` of a folder (`_test/`, `_best/`,
+ * `epoch_N/`) into subset order. Missing files or rows that do not cover positions 0 … n−1 exactly
+ * once are errors naming the file.
  */
-export function readTestOutputs(runDir: string): TestOutputs | null {
-  const dir = join(runDir, RUN_FILES.test);
-  const outputsPath = join(dir, outputFile("test", "outputs"));
-  const targetsPath = join(dir, outputFile("test", "targets"));
-  if (!existsSync(outputsPath) || !existsSync(targetsPath)) return null;
-  const outputs = loadNpy(outputsPath);
-  const targets = loadNpy(targetsPath);
-  if (outputs.shape.length !== 2 || !(outputs.data instanceof Float32Array)) {
+export function readSubsetOutputs(dir: string, name: OutputSubset): SubsetOutputFiles {
+  const path = (kind: "outputs" | "indices" | "targets") => join(dir, outputFile(name, kind));
+  for (const kind of ["outputs", "indices", "targets"] as const) {
+    if (!existsSync(path(kind))) {
+      throw new DataError(
+        `${path(kind)}: saved ${name} outputs missing (the run needs save_${name}_outputs: true)`,
+      );
+    }
+  }
+  const outputs = loadNpy(path("outputs"));
+  const indices = loadNpy(path("indices")).data;
+  const targets = loadNpy(path("targets")).data;
+  const n = indices.length;
+  const c = outputs.shape[1] ?? 0;
+  if (outputs.shape.length !== 2 || outputs.shape[0] !== n || targets.length !== n) {
     throw new DataError(
-      `${outputsPath}: expected float32 logits of shape (samples, classes), got shape (${outputs.shape.join(", ")})`,
+      `${path("outputs")}: shape [${outputs.shape}] does not match ${n} indices and ${targets.length} targets`,
     );
   }
-  const [n, c] = outputs.shape as [number, number];
-  if (targets.data.length !== n) {
-    throw new DataError(`${targetsPath}: ${targets.data.length} targets for ${n} rows of logits in ${outputsPath}`);
+  const logits = new Float32Array(n * c);
+  const ordered = new Int32Array(n).fill(-1);
+  for (let r = 0; r < n; r++) {
+    const p = indices[r] as number;
+    if (p < 0 || p >= n || ordered[p] !== -1) {
+      throw new DataError(`${path("indices")}: row ${r}: position ${p} repeated or outside 0..${n - 1}`);
+    }
+    ordered[p] = targets[r] as number;
+    logits.set(outputs.data.subarray(r * c, (r + 1) * c) as Float32Array, p * c);
   }
-  return { logits: outputs.data, targets: Int32Array.from(targets.data), numClasses: c };
+  return { logits, targets: ordered, numClasses: c };
 }

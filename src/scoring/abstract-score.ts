@@ -3,11 +3,17 @@ import { join } from "node:path";
 import type { z } from "zod";
 import { checkLoadedNetwork, checkSavedModel } from "../assembly/model-check.js";
 import { buildForRun } from "../assembly/train-run.js";
-import { MODEL_FILES, RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
+import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import { checkpointDir, readRunConfig, readSavedLogits, savedOutputsDir } from "../results/run-folder.js";
+import {
+  checkpointDir,
+  hasModelCheckpoint,
+  readRunConfig,
+  readSavedLogits,
+  savedOutputsDir,
+} from "../results/run-folder.js";
 import {
   checkAligned,
   concatRows,
@@ -66,6 +72,10 @@ export interface FinalScores {
   rows: ScoreRows;
   /** The per-sample score that is ranked. */
   mean: Float64Array;
+  /** Extra entries of the score card `<id>.yaml` (e.g. ConfidentLearning's number of label issues). */
+  card?: Record<string, unknown>;
+  /** Extra plots (vega-lite specs by file name) written beside the score's other plots. */
+  plots?: Record<string, Record<string, unknown>>;
 }
 
 export type ScoreParams = z.output<typeof BaseScoreParams> & Record<string, unknown>;
@@ -122,7 +132,7 @@ export abstract class AbstractScore {
     }));
   }
 
-  /** Suffix fields of atomic run names (§3.2): the criterion, then the stop's first letter. */
+  /** Suffix fields of atomic run names (after the training run's name): the criterion, then the stop's first letter. */
   protected nameSuffix(_requested: string): string[] {
     const out: string[] = [];
     if (typeof this.params.criterion === "string") out.push(this.params.criterion);
@@ -246,7 +256,7 @@ export abstract class AbstractScore {
     return this.named;
   }
 
-  /** Loads the network saved in a folder (model.json + weights.bin), in eval mode. */
+  /** Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval mode. */
   protected async loadNetwork(
     dir: string,
     expected?: { spec: NetworkSpec; configFile: string },
@@ -334,7 +344,7 @@ export abstract class AbstractScore {
       dataset.outputDim,
     );
     if (saved) return saved;
-    if (!existsSync(join(iterationDir, MODEL_FILES.modelJson))) return null;
+    if (!hasModelCheckpoint(iterationDir)) return null;
     const network = await this.loadNetwork(iterationDir, expected);
     try {
       return await this.logitsOf(network, subset, this.batchSizeFor(config));

@@ -1,21 +1,12 @@
 import { loadGroupConfig } from "../config/compose.js";
+import { parseConfig } from "../config/parse.js";
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
 import type { Dataset } from "../data/types.js";
-import { ConfigError } from "../util/errors.js";
 
 /** The packaged or local `dataset/<id>.yaml`, validated (no data is loaded). */
 export function datasetConfigById(id: string, configPath?: string): DatasetConfig {
   const raw = loadGroupConfig("dataset", id, configPath);
-  const parsed = DatasetConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(
-      `dataset.${issue?.path.join(".") ?? ""}`,
-      issue?.message ?? "invalid",
-      `dataset/${id}.yaml`,
-    );
-  }
-  return parsed.data;
+  return parseConfig(DatasetConfigSchema, raw, { key: "dataset", file: `dataset/${id}.yaml` });
 }
 
 /**

@@ -4,6 +4,7 @@ import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
 import { curriculumDir, SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../config/layout.js";
 import { upgradeSavedConfig } from "../config/schema.js";
+import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { writeScoreRows } from "../results/score-table.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
@@ -15,6 +16,7 @@ import { CORRELATION_METHODS, type CorrelationMethod } from "./math/correlation.
 import { tieStatistics } from "./math/rank.js";
 import { plotScore } from "./plots.js";
 import { isPlaceholderScoring, resolveScoreClass } from "./registry.js";
+import { type RobustnessOptions, writeRobustness } from "./robustness.js";
 
 /** The resolved scoring config (`conf/curriculum.yaml` + overrides, one sweep point). */
 export interface ScoreManagerConfig {
@@ -30,6 +32,8 @@ export interface ScoreManagerConfig {
   correlation_method?: CorrelationMethod;
   /** Per-score plots (default true). */
   plots?: boolean;
+  /** Seed robustness of scores with two or more runs (default on; null turns it off). */
+  robustness?: { bootstrap?: number; seed?: number; max_pairs?: number } | null;
 }
 
 export interface ScoreManagerOptions {
@@ -56,8 +60,10 @@ const RUN_INDEPENDENT = new Set([
   "run_name",
   "model",
   "setup",
+  "cvloss",
   "tie_break",
   "tie_break_seed",
+  "knn_threads",
   "dataset_seed",
 ]);
 
@@ -145,7 +151,11 @@ export class CurriculumScoreManager {
    * without scores.
    */
   async preprocess(): Promise<AtomicRun[]> {
-    const runs = await this.scoring.preprocess();
+    // Atomic runs scoring another subset than train get their own folders (`…_dev`, `…_test`).
+    const subset = this.scoring.subsetName;
+    const runs = (await this.scoring.preprocess()).map((r) =>
+      subset === "train" ? r : { ...r, name: `${r.name}_${subset}` },
+    );
     const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
     const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
     mappings[this.scoreId] = runs.map((r) => r.name);
@@ -215,6 +225,13 @@ export class CurriculumScoreManager {
     const scoreFile = join(this.outputDirectory, `${scoreId}.csv`);
     writeScoreRows(scoreFile, final.rows, ["mean", "ranks"]);
     const card = join(this.outputDirectory, `${scoreId}.yaml`);
+    const robustness =
+      this.config.robustness === null
+        ? null
+        : await writeRobustness(this.scoring, scoreId, runs, this.outputDirectory, {
+            ...robustnessOptions(this.config.robustness),
+            plot: this.config.plots !== false,
+          });
     const p = this.scoring.params;
     const cls = this.scoring.constructor as typeof AbstractScore;
     writeYaml(card, {
@@ -229,6 +246,8 @@ export class CurriculumScoreManager {
       runs: runs.map((r) => r.name),
       training_runs: [...new Set(runs.flatMap((r) => (r.runDir ? [basename(r.runDir)] : [])))],
       ties: tieStatistics(final.mean),
+      ...(final.card ?? {}),
+      ...(robustness ? { robustness: robustness.card } : {}),
       time_seconds: round(
         runs.reduce((s, r) => s + runSeconds(join(this.outputDirectory, r.name)), 0) +
           (performance.now() - started) / 1000,
@@ -245,6 +264,13 @@ export class CurriculumScoreManager {
             ranks,
             final.rows.decoded,
           );
+    if (this.config.plots !== false) {
+      for (const [name, spec] of Object.entries(final.plots ?? {})) {
+        const base = join(this.outputDirectory, "_plots", scoreId, name);
+        await renderPlot(spec as unknown as VegaLiteSpec, base);
+        plots.push(base);
+      }
+    }
     const matrices: MatrixResult[] = [];
     const matrixDir = curriculumDir(this.config.results_dir, this.config.experiment_id);
     for (const [name, selection] of Object.entries(correlation ?? {})) {
@@ -270,6 +296,10 @@ export class CurriculumScoreManager {
     for (const run of await this.preprocess()) await this.run(run);
     return this.postprocess();
   }
+}
+
+function robustnessOptions(config: ScoreManagerConfig["robustness"]): RobustnessOptions {
+  return { bootstrap: config?.bootstrap, seed: config?.seed, maxPairs: config?.max_pairs };
 }
 
 function withoutKeys(value: unknown): unknown {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseConfig } from "../config/parse.js";
 import { ConfigError } from "../util/errors.js";
 
 /**
@@ -6,8 +7,8 @@ import { ConfigError } from "../util/errors.js";
  * exactly its constructor arguments; its packaged YAML lists the same keys (required ones `???`),
  * which test/scoring/configs.test.ts checks for every class in the registry.
  */
-export const SUBSETS = ["train", "dev", "test"] as const;
-export const STOPS = ["best", "last"] as const;
+const SUBSETS = ["train", "dev", "test"] as const;
+const STOPS = ["best", "last"] as const;
 
 /** Parameters earlier versions took, with what to do instead (an error says so). */
 const REMOVED_PARAMS: Readonly<Record<string, string>> = {
@@ -19,7 +20,7 @@ const REMOVED_PARAMS: Readonly<Record<string, string>> = {
 export const MISSING = "???";
 
 /** Keys every scoring config carries besides the constructor arguments. */
-export const CONFIG_KEYS = ["id", "type", "module", "class"] as const;
+const CONFIG_KEYS = ["id", "type", "module", "class"] as const;
 
 const subset = z.string().default("train");
 const tieBreak = z.enum(["first", "random"]).default("first");
@@ -33,7 +34,7 @@ export const BaseScoreParams = z.object({
 });
 
 /** One training run name or several (an ensemble); aggregated names (`#`) expand to their members. */
-export const RunNames = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const RunNames = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 /** Arguments of scoring functions that read a trained model. */
 export const ModelScoreParams = BaseScoreParams.extend({
@@ -41,7 +42,7 @@ export const ModelScoreParams = BaseScoreParams.extend({
   stop: z.string().default("best"),
 });
 
-export const CRITERIA = ["CrossEntropyLoss", "BalancedCrossEntropyLoss"] as const;
+const CRITERIA = ["CrossEntropyLoss", "BalancedCrossEntropyLoss"] as const;
 export type ScoringCriterion = (typeof CRITERIA)[number];
 
 /** `CrossEntropyLoss`, `BalancedCrossEntropyLoss`, or a dotted path ending in one (autrainer configs). */
@@ -102,18 +103,7 @@ export function parseScoreParams<S extends z.ZodObject>(
     }
     params[key] = value;
   }
-  const parsed = schema.safeParse(params);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join(".") || "<root>";
-    const missing = issue?.code === "invalid_type" && params[String(issue.path[0])] === undefined;
-    throw new ConfigError(
-      `curriculum.scoring.${key}`,
-      missing ? "required value missing" : (issue?.message ?? "invalid"),
-      source,
-    );
-  }
-  return parsed.data as z.output<S>;
+  return parseConfig(schema, params, { key: "curriculum.scoring", file: source });
 }
 
 /** Names and defaults of a schema's keys: `required` when the key has no default. */

@@ -3,11 +3,11 @@ import { facetHistogram, heatmap, histogram, ridgePlot } from "../plots/charts.j
 import { renderPlot } from "../plots/render.js";
 import { linspace } from "../plots/stats.js";
 
-/** Bin edges 0, 0.05, …, 1 of rank histograms (reference §7.1). */
+/** Bin edges 0, 0.05, …, 1 of rank histograms (20 bins of width 0.05). */
 const RANK_EDGES = linspace(0, 1, 21);
 
 /**
- * Per-score plots (reference §7.1) as SVG + PNG in `<dir>/`: histogram of `mean`, count and
+ * Per-score plots (aucurriculum's score plots) as SVG + PNG in `<dir>/`: histogram of `mean`, count and
  * percent of `ranks` per class, ridge (density) of `ranks` per class. Returns the written base paths.
  */
 export async function plotScore(

@@ -42,6 +42,8 @@ export interface StudyScore {
   /** True for the ensemble over seeds (the one curriculum training uses). */
   ensemble: boolean;
   config: Record<string, unknown>;
+  /** Set for the dev/test scores of the difficulty-aware evaluation. */
+  subset?: "dev" | "test";
 }
 
 export interface StudyPlan {
@@ -61,6 +63,8 @@ export interface StudyPlan {
   curriculumScore: Record<string, string>;
   /** Overrides of each group's curriculum training grid. */
   curriculumOverrides: string[][];
+  /** Score ids (dev and test subsets) of the difficulty-aware evaluation; empty without one. */
+  difficultyScores: string[];
 }
 
 function overrideValue(value: unknown): string {
@@ -77,12 +81,19 @@ function seedString(seed: number, dataSeed: number): string {
 }
 
 /** Builds the plan and writes the generated configs into `<experiment>/study/conf`. */
-export async function planStudy(study: Study, cwd: string, projectConf?: string): Promise<StudyPlan> {
+export async function planStudy(
+  study: Study,
+  cwd: string,
+  projectConf?: string,
+  options: { write?: boolean } = {},
+): Promise<StudyPlan> {
   const expDir = resolve(cwd, experimentDir(study.results_dir, study.experiment_id));
   const confDir = join(expDir, STUDY_FILES.conf);
+  // write: false (a cluster's stage job) reuses the configs the submitting command generated.
+  const write = options.write !== false || !existsSync(confDir);
   ensureDir(confDir);
   const localConf = projectConf ? resolve(cwd, projectConf) : join(cwd, "conf");
-  if (existsSync(localConf) && resolve(localConf) !== confDir)
+  if (write && existsSync(localConf) && resolve(localConf) !== confDir)
     cpSync(localConf, confDir, { recursive: true });
 
   const common = [`results_dir=${study.results_dir}`, `experiment_id=${study.experiment_id}`];
@@ -117,6 +128,7 @@ export async function planStudy(study: Study, cwd: string, projectConf?: string)
         if (ensemble) curriculumScore[group.name] = ensemble.id;
       }
     }
+    if (study.difficulty) scores.push(...difficultyConfigs(study, group, scores));
     if (!curriculumScore[group.name]) {
       throw new ConfigError(
         "curriculum.scoring",
@@ -124,7 +136,7 @@ export async function planStudy(study: Study, cwd: string, projectConf?: string)
       );
     }
   }
-  for (const score of scores) {
+  for (const score of write ? scores : []) {
     writeFileAtomicSync(join(confDir, "curriculum", "scoring", `${score.id}.yaml`), stringify(score.config));
   }
 
@@ -151,7 +163,35 @@ export async function planStudy(study: Study, cwd: string, projectConf?: string)
     scores,
     curriculumScore,
     curriculumOverrides,
+    difficultyScores: scores.filter((s) => s.subset !== undefined).map((s) => s.id),
   };
+}
+
+/**
+ * The dev and test scores of the difficulty-aware evaluation: the study's `difficulty` function as a
+ * seed ensemble of the group's baseline runs on each subset (`<id>-dev`, `<id>-test`).
+ */
+function difficultyConfigs(study: Study, group: StudyGroup, scores: readonly StudyScore[]): StudyScore[] {
+  const fn = study.difficulty as string;
+  const ensemble = scores.find((s) => s.function === fn && s.group === group.name && s.ensemble);
+  if (!ensemble || !("run_name" in ensemble.config)) {
+    throw new ConfigError(
+      "difficulty",
+      `must name a scoring function of the study that reads training runs (run_name), got '${fn}'`,
+    );
+  }
+  return (["dev", "test"] as const).map((subset) => ({
+    ...ensemble,
+    id: `${ensemble.id}-${subset}`,
+    ensemble: false,
+    subset,
+    config: { ...ensemble.config, id: `${ensemble.id}-${subset}`, subset },
+  }));
+}
+
+/** The study's scoring key whose type is CVLoss, if any (ConfidentLearning reuses its folds). */
+export function cvlossFunction(study: Study): string | undefined {
+  return Object.keys(study.scoring).find((fn) => fn === "CVLoss");
 }
 
 /** Groups the baseline grid points by everything but the seed. */
@@ -231,6 +271,15 @@ function scoringConfigs(
   ];
   if ("run_name" in base) {
     return perSeed((run) => ({ run_name: run }), { run_name: group.runs });
+  }
+  if ("cvloss" in base && !("setup" in params) && cvlossFunction(study)) {
+    // ConfidentLearning: the held-out predictions of the study's CVLoss folds (no extra training).
+    const cv = `${cvlossFunction(study)}${group.tag}`;
+    return perSeed((_run, _seed) => ({}), {}).map((s, i) =>
+      s.ensemble
+        ? { ...s, config: { ...s.config, cvloss: cv } }
+        : { ...s, config: { ...s.config, cvloss: `${cv}-s${study.seeds[i]}` } },
+    );
   }
   if ("setup" in base) {
     // CVLoss: train the group's own configuration on the folds; the ensemble sweeps the seeds.

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
 import { PACKAGE_ROOT } from "../config/package.js";
 import { postprocess, train } from "../experiments/api.js";
@@ -9,6 +9,7 @@ import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
+import { fuseStudyGroup } from "./fusion.js";
 import type { StudyPlan } from "./plan.js";
 
 /**
@@ -26,6 +27,8 @@ export interface Stage {
   describe: string;
   fingerprint: string;
   run: () => Promise<void>;
+  /** Training stages: the overrides of their grid (cluster executors queue its runs). */
+  trainOverrides?: string[];
 }
 
 export interface StudyRunOptions {
@@ -74,6 +77,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     describe: `train ${plan.groups.reduce((n, g) => n + g.runs.length, 0)} baseline run(s)`,
     fingerprint: fingerprint(plan.baselineOverrides),
     run: () => trainStage(plan.baselineOverrides),
+    trainOverrides: plan.baselineOverrides,
   });
   const byFunction = new Map<string, StudyPlan["scores"]>();
   for (const s of plan.scores) byFunction.set(s.function, [...(byFunction.get(s.function) ?? []), s]);
@@ -90,7 +94,8 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     ];
     stages.push({
       name: `score-${fn}`,
-      phase: 2,
+      // scores that reuse another score's results (ConfidentLearning on CVLoss's folds) run after it
+      phase: scores.some((s) => typeof s.config.cvloss === "string") ? 2.5 : 2,
       describe: `score ${ids.join(", ")}`,
       fingerprint: fingerprint({ args, configs: scores.map((s) => s.config) }),
       run: () => runCli(args, cwd, `score-${fn}`, log),
@@ -119,6 +124,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       describe: `train ${study.curriculum.orderings.join(", ")} × ${study.seeds.length} seed(s) with ${study.curriculum.pacing} pacing`,
       fingerprint: fingerprint(overrides),
       run: () => trainStage(overrides),
+      trainOverrides: overrides,
     });
   });
   stages.push({
@@ -128,9 +134,27 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     // Inputs are everything before it: unchanged earlier stages mean an unchanged summary.
     fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
     run: async () => {
-      await postprocess(join(cwd, study.results_dir), study.experiment_id, { aggregate: [["seed"]], log });
+      await postprocess(join(cwd, study.results_dir), study.experiment_id, {
+        aggregate: [["seed"]],
+        log,
+        ...(plan.difficultyScores.length > 0 ? { difficulty: plan.difficultyScores } : {}),
+      });
     },
   });
+  if (study.fusion) {
+    stages.push({
+      name: "fusion",
+      phase: 5,
+      describe: `late fusion of ${study.curriculum.orderings.join(", ")} and the baseline`,
+      fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
+      run: async () => {
+        for (const group of plan.groups) {
+          const result = await fuseStudyGroup(join(cwd, study.results_dir), study, group);
+          log(`fusion: ${result.members.length} runs → ${relative(cwd, result.dir)}`);
+        }
+      },
+    });
+  }
   if (study.report) {
     stages.push({
       name: "report",
@@ -200,6 +224,72 @@ function hookSignals(): () => void {
   return () => {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   };
+}
+
+/** `<experiment>/study/state.yaml`. */
+export function studyStatePath(plan: StudyPlan): string {
+  return join(plan.experimentDir, STUDY_FILES.state);
+}
+
+/** The recorded stages of a study. */
+export function readStudyState(plan: StudyPlan): StudyState {
+  const path = studyStatePath(plan);
+  const state: StudyState = existsSync(path) ? readYaml<StudyState>(path) : { stages: {} };
+  state.stages ??= {};
+  return state;
+}
+
+/** True when the stage is recorded as finished with unchanged inputs. */
+export function isStageDone(plan: StudyPlan, stage: Stage): boolean {
+  return stageDone(readStudyState(plan), stage);
+}
+
+/**
+ * Records a finished stage. Stage jobs of a cluster finish concurrently, so the read-modify-write
+ * of state.yaml happens under a lock file (O_EXCL); a lock older than a minute is stale.
+ */
+async function recordStage(plan: StudyPlan, stage: Stage, seconds: number): Promise<void> {
+  const lock = `${studyStatePath(plan)}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      closeSync(openSync(lock, "wx"));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 60_000 || attempt > 600) rmSync(lock, { force: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    const state = readStudyState(plan);
+    state.stages[stage.name] = {
+      fingerprint: stage.fingerprint,
+      seconds,
+      finished: new Date().toISOString(),
+    };
+    writeYaml(studyStatePath(plan), state);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Runs one stage by name and records it (what a cluster's stage job runs). */
+export async function runStage(plan: StudyPlan, name: string, options: StudyRunOptions = {}): Promise<void> {
+  const log = options.log ?? writeLine;
+  const stage = studyStages(plan, { ...options, log }).find((s) => s.name === name);
+  if (!stage) throw new CurriculaError(`the study has no stage '${name}'`);
+  if (isStageDone(plan, stage)) {
+    log(`skip  ${stage.name} (finished earlier)`);
+    return;
+  }
+  log(`stage ${stage.name}: ${stage.describe}`);
+  const started = performance.now();
+  await stage.run();
+  const seconds = (performance.now() - started) / 1000;
+  await recordStage(plan, stage, seconds);
+  log(`done  ${stage.name} in ${seconds.toFixed(1)}s`);
 }
 
 /** Runs every stage that is not recorded as finished with the same inputs. */

@@ -2,7 +2,8 @@ import { copyFileSync, existsSync, linkSync, readdirSync, readFileSync, rmSync }
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/layout.js";
-import { type RunConfig, RunConfigSchema, upgradeSavedConfig } from "../config/schema.js";
+import { parseSavedRunConfig } from "../config/parse.js";
+import type { RunConfig } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
 import { isRunFinished, listIterations } from "../results/run-folder.js";
 import { ensureDir } from "../util/dirs.js";
@@ -45,8 +46,12 @@ export interface TrainerState {
   trainPositionsHash: string | null;
 }
 
-/** Keys that do not change results and may differ between the saved and the requested config. */
-const RESULT_NEUTRAL_KEYS = ["progress_bar"] as const;
+/**
+ * Keys that may differ between the saved and the requested config: they say how a run is computed,
+ * not which run it is. A finished run is reused whichever engine trained it (hardware.yaml records
+ * which); an unfinished one resumes only on the engine that wrote its checkpoints (the trainer checks).
+ */
+const RESULT_NEUTRAL_KEYS = ["progress_bar", "engine", "device", "threads"] as const;
 
 function comparable(config: unknown): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(config ?? {})) as Record<string, unknown>;
@@ -57,10 +62,50 @@ function comparable(config: unknown): Record<string, unknown> {
 /** Differences between a run folder's saved config.yaml and the requested config (empty = same run). */
 export function configDifferences(runDir: string, config: RunConfig): string[] {
   const path = join(runDir, RUN_FILES.config);
-  const saved = upgradeSavedConfig(readYaml(path));
-  const parsed = RunConfigSchema.safeParse(saved);
-  const savedResolved = parsed.success ? parsed.data : saved;
+  const saved = readYaml(path);
+  let savedResolved: unknown = saved;
+  try {
+    savedResolved = parseSavedRunConfig(saved, path);
+  } catch (error) {
+    // A saved config the schema no longer accepts is compared as it is: it differs somewhere.
+    if (!(error instanceof ConfigError)) throw error;
+  }
   return diffConfigs(comparable(savedResolved), comparable(config));
+}
+
+/** What a run folder holds: nothing, a finished run, or an unfinished one to resume. */
+export type RunFolderState = "new" | "finished" | "unfinished";
+
+/**
+ * Checks a run folder against the requested config before anything is trained: a saved config
+ * that differs from the requested one is a ConfigError listing the differences (never a silent
+ * skip), and so is a finished run without its config.
+ */
+export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState {
+  const configPath = join(dir, RUN_FILES.config);
+  if (existsSync(configPath)) {
+    const differences = configDifferences(dir, config);
+    if (differences.length > 0) {
+      const finished = isRunFinished(dir);
+      throw new ConfigError(
+        differences[0]?.split(":")[0] ?? "<root>",
+        `the run folder holds ${finished ? "a finished" : "an unfinished"} run of a different config:\n  ` +
+          `${differences.join("\n  ")}\n` +
+          "Use another experiment_id, or delete the folder" +
+          (finished ? "." : " (curricula rm-failed removes unfinished runs)."),
+        configPath,
+      );
+    }
+    return isRunFinished(dir) ? "finished" : "unfinished";
+  }
+  if (isRunFinished(dir)) {
+    throw new ConfigError(
+      RUN_FILES.config,
+      `missing beside ${RUN_FILES.metrics}: cannot tell which config this run used`,
+      configPath,
+    );
+  }
+  return existsSync(dir) ? "unfinished" : "new";
 }
 
 export type RunFolderPlan =
@@ -69,29 +114,13 @@ export type RunFolderPlan =
   | { kind: "resume"; iteration: number; dir: string; state: TrainerState };
 
 /**
- * Decides what to do with a run folder: train from scratch, reuse a finished run, or resume a
- * crashed one. Refuses (ConfigError) when the folder holds a run of a different config.
+ * Decides what to do with a run folder ({@link inspectRunFolder}, then the latest complete
+ * checkpoint): train from scratch, reuse a finished run, or resume a crashed one.
  */
 export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan {
-  const configPath = join(runDir, RUN_FILES.config);
-  if (!existsSync(configPath)) {
-    if (isRunFinished(runDir)) {
-      throw new DataError(
-        `${runDir}: has ${RUN_FILES.metrics} but no ${RUN_FILES.config}; cannot tell which config it ran`,
-      );
-    }
-    return { kind: "fresh" };
-  }
-  const differences = configDifferences(runDir, config);
-  if (differences.length > 0) {
-    const what = isRunFinished(runDir) ? "a finished run" : "an unfinished run";
-    throw new ConfigError(
-      differences[0]?.split(":")[0] ?? "<root>",
-      `the run folder holds ${what} of a different config; delete the folder or use another results_dir/experiment_id. Differences:\n  ${differences.join("\n  ")}`,
-      configPath,
-    );
-  }
-  if (isRunFinished(runDir)) return { kind: "finished" };
+  const state = inspectRunFolder(runDir, config);
+  if (state === "finished") return { kind: "finished" };
+  if (state === "new" || !existsSync(join(runDir, RUN_FILES.config))) return { kind: "fresh" };
   const checkpoints = listIterations(runDir).filter(
     (it) => it.hasModel && existsSync(join(it.dir, RUN_FILES.trainerState)),
   );
@@ -105,7 +134,7 @@ export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan 
   };
 }
 
-export function readTrainerState(dir: string): TrainerState {
+function readTrainerState(dir: string): TrainerState {
   const path = join(dir, RUN_FILES.trainerState);
   let state: TrainerState;
   try {
@@ -164,7 +193,7 @@ export function rollBackTo(
   }
 }
 
-export function bestSnapshotDir(runDir: string, iteration: number): string {
+function bestSnapshotDir(runDir: string, iteration: number): string {
   return join(runDir, RUN_FILES.resume, `best_${iteration}`);
 }
 

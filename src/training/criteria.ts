@@ -71,7 +71,7 @@ export function countClasses(labels: ArrayLike<number>, numClasses: number): Int
 /**
  * Balanced class weights `w_c = (1/n_c) / sum_k (1/n_k)` over the classes present (autrainer's
  * BalancedCrossEntropyLoss). A class without samples gets weight 0 rather than a division by zero,
- * so a curriculum subset that lacks a class still trains (the original breaks there, §15.7).
+ * so a curriculum subset that lacks a class still trains (the original breaks there: docs/differences.md, item 7).
  */
 export function balancedClassWeights(labels: ArrayLike<number>, numClasses: number): Float32Array {
   const counts = countClasses(labels, numClasses);

@@ -3,8 +3,12 @@
  * built run (src/assembly builds it from the config); it imports no curriculum code.
  */
 
-export { validateRunConfig } from "./build.js";
-export { configDifferences, type TrainerState } from "./checkpoint.js";
+export {
+  configDifferences,
+  inspectRunFolder,
+  type RunFolderState,
+  type TrainerState,
+} from "./checkpoint.js";
 export {
   balancedClassWeights,
   type CriterionName,

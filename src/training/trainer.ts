@@ -7,6 +7,7 @@ import type { EngineInfo, Network } from "../engine/types.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ensureDir } from "../util/dirs.js";
+import { TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
 import {
@@ -304,7 +305,16 @@ class Trainer implements TrainContext {
       if (this.isEvaluation(epoch)) await this.evaluate(epoch);
       for (const cb of this.callbacks) await cb.onPassExhausted?.(this, epoch);
       if (this.isSave(epoch)) await this.checkpoint(epoch);
+      if (this.isEvaluation(epoch)) await this.stopIfRequested(epoch);
     }
+  }
+
+  /** After an evaluation: on a stop request, checkpoints (unless this iteration saved) and stops. */
+  private async stopIfRequested(iteration: number): Promise<void> {
+    if (iteration >= this.totalIterations || !this.options.shouldStop?.()) return;
+    if (!this.isSave(iteration)) await this.checkpoint(iteration);
+    this.log(`Stopping on request after ${this.trainingType} ${iteration}; the run resumes from here`);
+    throw new TrainingInterrupted(this.runDir, iteration);
   }
 
   private async trainSteps(start: number): Promise<void> {
@@ -336,6 +346,7 @@ class Trainer implements TrainContext {
         await this.evaluate(step);
         if (this.isSave(step)) await this.checkpoint(step);
         segmentStart = true;
+        await this.stopIfRequested(step);
       }
     }
   }

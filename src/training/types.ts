@@ -67,6 +67,12 @@ export interface TrainOptions {
   progress?: boolean;
   /** Where log lines go besides the run's training.log (default: stderr). Null silences. */
   log?: ((line: string) => void) | null;
+  /**
+   * Polled after every evaluation: true makes the trainer write a checkpoint there (if that
+   * iteration did not save one anyway) and stop with a TrainingInterrupted error; a later call
+   * resumes from it exactly (a cluster's signal before its time limit).
+   */
+  shouldStop?: () => boolean;
 }
 
 export interface TrainResult {

@@ -1,6 +1,7 @@
-import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, mkdirSync, rmdirSync, statSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { CurriculaError } from "./errors.js";
 
 /**
@@ -104,8 +105,9 @@ export async function ensureDirAsync(path: string): Promise<void> {
 }
 
 /**
- * Checks, without creating anything, that `path` could be created or written: its nearest existing
- * level must be a folder this process may write to (what `--dry-run` reports before a real run).
+ * Checks, without leaving anything behind, that `path` could be created or written: its nearest
+ * existing level must be a folder this process can create folders in (checked before any run
+ * starts, and by `--dry-run`).
  */
 export function checkWritable(path: string): void {
   const target = resolve(path);
@@ -125,6 +127,11 @@ export function checkWritable(path: string): void {
     if (!isDir) throw new UnwritableLocationError(target, dir, "it exists and is not a folder");
     try {
       accessSync(dir, constants.W_OK);
+      // Some locations pass the permission check and still refuse folders (below /proc): a probe
+      // folder, removed at once, settles it without leaving anything behind.
+      const probe = join(dir, `.curricula-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+      mkdirSync(probe);
+      rmdirSync(probe);
     } catch (error) {
       throw new UnwritableLocationError(target, dir, error);
     }

@@ -38,3 +38,16 @@ export class DataError extends CurriculaError {
     this.name = "DataError";
   }
 }
+
+/**
+ * Training stopped on request (TrainOptions.shouldStop) after writing a checkpoint at `iteration`;
+ * training the same run again resumes from there.
+ */
+export class TrainingInterrupted extends CurriculaError {
+  readonly iteration: number;
+  constructor(runDir: string, iteration: number) {
+    super(`${runDir}: training stopped on request after a checkpoint at iteration ${iteration}`, 1);
+    this.name = "TrainingInterrupted";
+    this.iteration = iteration;
+  }
+}

@@ -89,6 +89,13 @@ function writeRun(trainingDir: string, type: string, seed: number, finished: boo
   mkdirSync(join(dir, "_test"), { recursive: true });
   writeFileSync(join(dir, "_test", "test_outputs.npy"), encodeNpy(logits, [20, 4]));
   writeFileSync(join(dir, "_test", "test_targets.npy"), encodeNpy(targets, [20]));
+  writeFileSync(
+    join(dir, "_test", "test_indices.npy"),
+    encodeNpy(
+      Int32Array.from({ length: 20 }, (_, i) => i),
+      [20],
+    ),
+  );
   if (type !== "None") {
     const pace = Array.from({ length: 7 }, (_, i) => ({
       iteration: i,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { register, runPace } from "../../src/cli/commands/pace.js";
+import { previewPace } from "../../src/curriculum/pace-preview.js";
 import { CurriculaError } from "../../src/util/errors.js";
 import { tempDir } from "./fakes.js";
 
@@ -178,5 +179,22 @@ describe("curricula pace", () => {
     expect(cubic[25]).toBe(562);
     expect(existsSync(join(cwd, "out", "cubic.svg"))).toBe(true);
     expect(existsSync(join(cwd, "out", "cubic.png"))).toBe(true);
+  });
+});
+
+describe("previewPace (the logic behind curricula pace)", () => {
+  it("computes the schedule from a built-in type with extra arguments, printing nothing", async () => {
+    const write = vi.spyOn(process.stdout, "write");
+    const { sizes, plot } = await previewPace("Polynomial", {
+      initialSize: 0.5,
+      finalIteration: 0.5,
+      iterations: 100,
+      datasetSize: 1000,
+      args: { degree: "2" },
+    });
+    expect(write).not.toHaveBeenCalled();
+    write.mockRestore();
+    expect(sizes[10]).toBe(520);
+    expect(plot).toBeNull();
   });
 });

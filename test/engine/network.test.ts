@@ -242,7 +242,9 @@ describe("save and load", () => {
 
   it("names the missing file", async () => {
     await expect(loadNetwork(join(dir, "nothing"))).rejects.toThrow(DataError);
-    await expect(loadNetwork(join(dir, "nothing"))).rejects.toThrow(/nothing\/model\.json: no saved model/);
+    await expect(loadNetwork(join(dir, "nothing"))).rejects.toThrow(
+      /nothing: no saved model here \(expected model\.safetensors/,
+    );
   });
 });
 

@@ -6,9 +6,10 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { runDir } from "../../src/config/layout.js";
 import type { RunConfig } from "../../src/config/schema.js";
-import { inspectRunFolder, train } from "../../src/experiments/api.js";
+import { train } from "../../src/experiments/api.js";
 import { InProcessExecutor, LocalProcessExecutor } from "../../src/experiments/executors/local.js";
 import { acquireLock, lockPath, type RunSpec, type TrainFunction } from "../../src/experiments/run-spec.js";
+import { inspectRunFolder } from "../../src/training/checkpoint.js";
 import { CurriculaError } from "../../src/util/errors.js";
 import { collector, tempProject } from "./helpers.js";
 

@@ -55,7 +55,7 @@ describe("unwritable locations", () => {
   it("train with results_dir=/proc/x fails in under a second with the path", () => {
     const r = trainInChild(["results_dir=/proc/x", "iterations=1"]);
     expect(r.code).toBe(0);
-    expect(r.message).toMatch(/cannot create folder \/proc\/x\/default\/training \(at \/proc\/x\): ENOENT/);
+    expect(r.message).toMatch(/cannot create folder \/proc\/x\/default\/training \(at \/proc\): ENOENT/);
     expect(r.ms).toBeLessThan(1000);
   });
 

@@ -9,10 +9,16 @@ import { decodeNpy, encodeNpy, loadNpy } from "../../src/util/npy.js";
 import { digitsConfig, trainDigitsRuns } from "./fixture.js";
 
 /**
- * Damaged files name themselves: a truncated .npy, a short weights.bin, a model that does not match
- * its config.yaml are each one error naming the file and what was expected, and a failed score
+ * Damaged files name themselves: a truncated .npy, a truncated model file, a model that does not
+ * match its config.yaml are each one error naming the file and what was expected, and a failed score
  * leaves no half-written atomic-run folder behind.
  */
+
+/** A length that keeps a safetensors file's header (with the model spec) and cuts its tensors. */
+function keepHeader(path: string): number {
+  const bytes = readFileSync(path);
+  return 8 + Number(bytes.readBigUInt64LE(0)) + 40;
+}
 let resultsDir: string;
 let run: string;
 let pristine: string;
@@ -81,13 +87,16 @@ describe("damaged files", () => {
     expect(() => loadNpy(join(runDir(), "_best", "train_outputs.npy"))).toThrow(DataError);
   });
 
-  it("a short weights.bin names the file and the bytes its model.json lists", async () => {
+  it("a truncated model.safetensors names the file and the bytes its header lists", async () => {
     damaged((dir) => {
       rmSync(join(dir, "_best", "train_outputs.npy")); // the score has to load the model
-      truncateSync(join(dir, "_best", "weights.bin"), 1000);
+      truncateSync(
+        join(dir, "_best", "model.safetensors"),
+        keepHeader(join(dir, "_best", "model.safetensors")),
+      );
     });
     await expect(scoreCELoss()).rejects.toThrow(
-      /_best\/weights\.bin: 1000 bytes, but model\.json lists \d+ weight tensors of \d+ bytes in all \(truncated\)/,
+      /_best\/model\.safetensors: truncated: tensor '[\w.]+' needs bytes up to \d+, the file has \d+/,
     );
     expectNothingHalfWritten();
   });
@@ -100,7 +109,7 @@ describe("damaged files", () => {
       writeFileSync(path, stringify(config));
     });
     await expect(scoreCELoss()).rejects.toThrow(
-      /_best\/model\.json: the saved model does not match the network .*config\.yaml describes:\n {2}params\.hidden_sizes\[0\]: 16 \(model\.json\) vs 32 \(config\)/,
+      /_best\/model\.safetensors: the saved model does not match the network .*config\.yaml describes:\n {2}params\.hidden_sizes\[0\]: 16 \(saved model\) vs 32 \(config\)/,
     );
     expectNothingHalfWritten();
   });
@@ -108,13 +117,16 @@ describe("damaged files", () => {
   it("a crashed run resumed from a damaged checkpoint fails naming the file, and its log holds the error", async () => {
     damaged((dir) => {
       rmSync(join(dir, "metrics.csv")); // unfinished: training resumes from the last checkpoint
-      truncateSync(join(dir, "epoch_3", "weights.bin"), 64);
+      truncateSync(
+        join(dir, "epoch_3", "model.safetensors"),
+        keepHeader(join(dir, "epoch_3", "model.safetensors")),
+      );
     });
     const config = digitsConfig(resultsDir, 1);
     const failure = trainRun(config, { runDir: runDir(), log: null });
-    await expect(failure).rejects.toThrow(/epoch_3\/weights\.bin: 64 bytes, but model\.json lists/);
+    await expect(failure).rejects.toThrow(/epoch_3\/model\.safetensors: truncated: tensor/);
     expect(readFileSync(join(runDir(), "training.log"), "utf8")).toMatch(
-      /Failed: .*epoch_3\/weights\.bin: 64 bytes, but model\.json lists/,
+      /Failed: .*epoch_3\/model\.safetensors: truncated: tensor/,
     );
   });
 });

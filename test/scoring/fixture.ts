@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { trainRun } from "../../src/assembly/train-run.js";
 import { runDir } from "../../src/config/layout.js";
 import { runName } from "../../src/config/naming.js";
+import { parseRunConfig } from "../../src/config/parse.js";
 import type { RunConfig } from "../../src/config/schema.js";
-import { validateRunConfig } from "../../src/training/index.js";
 
 /** A tiny Digits run config (FFNN with 16 hidden units, few epochs) so scoring tests stay fast. */
 export function digitsConfig(
@@ -13,7 +13,7 @@ export function digitsConfig(
   seed: number | string,
   overrides: Record<string, unknown> = {},
 ): RunConfig {
-  return validateRunConfig({
+  return parseRunConfig({
     results_dir: resultsDir,
     experiment_id: "default",
     seed,

@@ -5,9 +5,15 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { engineMemory, initEngine, matMulTransposed } from "../../src/engine/index.js";
-import { type DotProducts, type KnnStats, knnPredict } from "../../src/scoring/math/knn.js";
+import { engineMemory, initEngine, matMulTransposed, matrixPrimitive } from "../../src/engine/index.js";
+import {
+  type DotProducts,
+  type KnnStats,
+  knnPredict,
+  knnPredictParallel,
+} from "../../src/scoring/math/knn.js";
 import { Rng } from "../../src/util/rng.js";
+import { softmaxLike } from "../support/knn-data.js";
 import { naiveKnn } from "../support/naive-knn.js";
 
 /** a·bᵀ by a plain float64 loop, rounded to float32. */
@@ -113,13 +119,14 @@ describe("knnPredict, tiled path", () => {
     expect(exact).toEqual(Array.from(naiveKnn(x, y, x, dim, 7)));
     for (const dot of [engineDot, noisyDot(1), noisyDot(2)]) {
       // Queries that are the references use each product tile twice (rows and columns): 7 tiles a side.
-      const stats: KnnStats = { tiles: 0, rescored: 0, fallbacks: 0 };
+      const stats: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
       const got = knnPredict(x, y, x, dim, { k: 7, dot, referenceTile: 97, stats });
       expect(Array.from(got)).toEqual(exact);
       expect(stats.tiles).toBe((7 * 8) / 2);
-      expect(stats.fallbacks).toBe(0);
+      // Ties are resolved from the candidates alone: far fewer exact distances than a rescan (n²).
+      expect(stats.rescored).toBeLessThan((n * n) / 10);
       // A copy of the references as queries takes the general path: every query tile × reference tile.
-      const general: KnnStats = { tiles: 0, rescored: 0, fallbacks: 0 };
+      const general: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
       const copy = knnPredict(x, y, x.slice(), dim, {
         k: 7,
         dot,
@@ -144,22 +151,42 @@ describe("knnPredict, tiled path", () => {
       (_, i) => 100 + (y[Math.floor(i / dim)] as number) * 1e-3 + rng.normal() * 1e-3,
     );
     const exact = Array.from(knnPredict(x, y, x, dim, { k: 9 }));
-    const stats: KnnStats = { tiles: 0, rescored: 0, fallbacks: 0 };
+    const stats: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
     const got = knnPredict(x, y, x, dim, { k: 9, dot: noisyDot(3), queryTile: 50, referenceTile: 64, stats });
     expect(Array.from(got)).toEqual(exact);
     expect(stats.rescored).toBeGreaterThan(9 * n); // more candidates than k: the margin was needed
   });
 
-  it("answers queries whose candidate lists overflow by a full exact scan", () => {
+  it("low-dimensional near-ties (softmax outputs): equal to the exact path, resolved from candidates", () => {
+    const n = 2000;
+    const { x, y } = softmaxLike(4, n);
+    let saturated = 0;
+    for (let i = 0; i < x.length; i++) if (x[i] === 1) saturated++;
+    expect(saturated).toBeGreaterThan(n / 4); // the case that used to overflow: exact ties at distance 0
+    const exact = Array.from(knnPredict(x, y, x, 10, { k: 30 }));
+    for (const dot of [engineDot, noisyDot(5)]) {
+      const stats: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
+      const got = knnPredict(x, y, x, 10, { k: 30, dot, referenceTile: 512, stats });
+      expect(Array.from(got)).toEqual(exact);
+      expect(stats.overflows).toBeGreaterThan(0);
+      // Candidates beyond the k nearest are resolved where they appear, with no rescan of any query:
+      // the exact distances stay a small share of the n² pairs.
+      expect(stats.rescored).toBeLessThan((n * n) / 20);
+    }
+  });
+
+  it("resolves queries whose candidates overflow during the scan, without rescanning them", () => {
     // 2500 copies each of two points: every copy of the nearer one is a candidate for each query.
     const n = 5000;
     const x = Float32Array.from({ length: n * 2 }, (_, i) => 1 + (Math.floor(i / 2) % 2));
     const y = Int32Array.from({ length: n }, (_, i) => (i * 7) % 3);
     const q = Float32Array.from([0, 0, 5, 5]);
-    const stats: KnnStats = { tiles: 0, rescored: 0, fallbacks: 0 };
+    const stats: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
     const got = knnPredict(x, y, q, 2, { k: 30, dot: plainDot, stats });
     expect(Array.from(got)).toEqual(Array.from(knnPredict(x, y, q, 2, { k: 30 })));
-    expect(stats.fallbacks).toBe(2);
+    expect(stats.overflows).toBe(2);
+    // Only the tied copies get exact distances; the old full rescan computed all 2n.
+    expect(stats.rescored).toBeLessThan(2 * n);
   });
 
   it("falls back to the exact path for non-finite embeddings and checks the provider's output size", () => {
@@ -192,5 +219,66 @@ describe("knnPredict, tiled path", () => {
     walk("src/scoring");
     const offenders = files.filter((f) => /from\s+["']@tensorflow\//.test(readFileSync(f, "utf8")));
     expect(offenders).toEqual([]);
+  });
+});
+
+describe("knnPredictParallel (worker threads, needs dist/ built)", () => {
+  beforeAll(async () => {
+    await initEngine();
+  });
+
+  it("gives the single-threaded result on the engine's products, for the probes and for other queries", async () => {
+    const matrix = matrixPrimitive();
+    expect(matrix).not.toBeNull();
+    const { x, y } = softmaxLike(6, 2500);
+    const opts = { k: 30, numClasses: 10, referenceTile: 300, minParallelWork: 0 };
+    const single: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
+    const threaded: KnnStats = { tiles: 0, rescored: 0, overflows: 0 };
+    const want = knnPredict(x, y, x, 10, { ...opts, dot: matMulTransposed, stats: single });
+    let progress = 0;
+    const got = await knnPredictParallel(x, y, x, 10, {
+      ...opts,
+      matrix,
+      threads: 2,
+      stats: threaded,
+      onProgress: (done) => {
+        progress = done;
+      },
+    });
+    expect(Array.from(got)).toEqual(Array.from(want));
+    expect(threaded.tiles).toBe(single.tiles); // every tile pair once, split between the workers
+    expect(progress).toBe(2500);
+    const { x: xs, y: ys } = clustered(7, 900, 24, 5, 0.6);
+    const queries = clustered(8, 333, 24, 5, 0.6).x;
+    const general = await knnPredictParallel(xs, ys, queries, 24, {
+      k: 7,
+      matrix,
+      threads: 3,
+      queryTile: 64,
+      referenceTile: 200,
+      minParallelWork: 0,
+    });
+    expect(Array.from(general)).toEqual(Array.from(knnPredict(xs, ys, queries, 24, { k: 7 })));
+  });
+
+  it("reports a worker's failure (an engine without a product in the worker) instead of hanging", async () => {
+    const matrix = matrixPrimitive();
+    if (!matrix) throw new Error("the engine should have a matrix primitive");
+    const { x, y } = clustered(10, 400, 8, 3, 0.5);
+    await expect(
+      knnPredictParallel(x, y, x, 8, {
+        k: 5,
+        matrix: { ...matrix, workerInit: { backend: "cpu" } },
+        threads: 2,
+        referenceTile: 100,
+        minParallelWork: 0,
+      }),
+    ).rejects.toThrow(/no matrix primitive in this worker/);
+  });
+
+  it("splits the exact path's queries among workers when there is no matrix primitive", async () => {
+    const { x, y } = clustered(9, 700, 12, 4, 0.5);
+    const got = await knnPredictParallel(x, y, x, 12, { k: 9, matrix: null, threads: 2, minParallelWork: 0 });
+    expect(Array.from(got)).toEqual(Array.from(knnPredict(x, y, x, 12, { k: 9 })));
   });
 });

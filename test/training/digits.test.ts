@@ -52,14 +52,13 @@ describe("FFNN on Digits for 10 epochs", () => {
     const files = new Set(listFiles(first));
     const expected = ["config.yaml", "metrics.csv", "training.log", "timer.yaml", "hardware.yaml"];
     for (let e = 1; e <= 10; e++) {
-      expected.push(`epoch_${e}/dev.yaml`, `epoch_${e}/model.json`, `epoch_${e}/weights.bin`);
-      expected.push(`epoch_${e}/optimizer.json`, `epoch_${e}/optimizer.bin`, `epoch_${e}/trainer_state.json`);
+      expected.push(`epoch_${e}/dev.yaml`, `epoch_${e}/model.safetensors`);
+      expected.push(`epoch_${e}/optimizer.safetensors`, `epoch_${e}/trainer_state.json`);
       for (const s of ["train", "dev"])
         for (const k of ["outputs", "targets", "indices", "losses"])
           expected.push(`epoch_${e}/${s}_${k}.npy`);
     }
-    for (const f of ["model.json", "weights.bin", "dev.yaml", "best_results.yaml"])
-      expected.push(`_best/${f}`);
+    for (const f of ["model.safetensors", "dev.yaml", "best_results.yaml"]) expected.push(`_best/${f}`);
     for (const s of ["train", "dev"])
       for (const k of ["outputs", "targets", "indices", "losses"]) expected.push(`_best/${s}_${k}.npy`);
     expected.push("_test/test_holistic.yaml");

@@ -1,8 +1,9 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
 import { score } from "../../scoring/score.js";
+import { addExecutorOptions, checkExecutorFlags, type ExecutorFlags } from "./executor-flags.js";
 
-export interface CurriculumCommandOptions {
+export interface CurriculumCommandOptions extends ExecutorFlags {
   configName: string;
   configPath?: string;
 }
@@ -13,7 +14,7 @@ export interface CurriculumCommandOptions {
  * curriculum.scoring.run_name=<run>`.
  */
 export function register(program: Command): void {
-  program
+  const command = program
     .command("curriculum")
     .alias("score")
     .description("score the difficulty of every training sample (sweeps curriculum/scoring=A,B,...)")
@@ -22,20 +23,34 @@ export function register(program: Command): void {
       "key=value overrides; comma lists sweep, e.g. curriculum/scoring=CELoss,Random",
     )
     .option("--config-name <name>", "entry config", "curriculum")
-    .option("--config-path <dir>", "local config folder searched before the packaged configs (default: conf)")
-    .action(async (overrides: string[], options: CurriculumCommandOptions) => {
-      const results = await score({
-        overrides,
-        configName: options.configName,
-        configPath: options.configPath,
-      });
-      for (const { id, type, result } of results) {
-        process.stdout.write(`${type}/${id}: ${relative(process.cwd(), result.scoreFile)}\n`);
-        for (const matrix of result.matrices) {
-          process.stdout.write(
-            `  ${matrix.name}: ${relative(process.cwd(), matrix.csv)} (${matrix.ids.length} scores)\n`,
-          );
-        }
+    .option(
+      "--config-path <dir>",
+      "local config folder searched before the packaged configs (default: conf)",
+    );
+  addExecutorOptions(command).action(async (overrides: string[], options: CurriculumCommandOptions) => {
+    checkExecutorFlags(options);
+    if (options.executor !== "local") {
+      const jobs = await import("../../experiments/executors/score-jobs.js");
+      const common = { overrides, configName: options.configName, configPath: options.configPath };
+      if (options.executor === "slurm") await jobs.submitScoresSlurm({ ...common, wait: options.wait });
+      else {
+        const { redisUrl } = await import("../../experiments/executors/bullmq.js");
+        await jobs.runScoresBullMQ({ ...common, url: redisUrl(options.redis), queue: options.queue });
       }
+      return;
+    }
+    const results = await score({
+      overrides,
+      configName: options.configName,
+      configPath: options.configPath,
     });
+    for (const { id, type, result } of results) {
+      process.stdout.write(`${type}/${id}: ${relative(process.cwd(), result.scoreFile)}\n`);
+      for (const matrix of result.matrices) {
+        process.stdout.write(
+          `  ${matrix.name}: ${relative(process.cwd(), matrix.csv)} (${matrix.ids.length} scores)\n`,
+        );
+      }
+    }
+  });
 }

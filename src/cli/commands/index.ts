@@ -1,14 +1,18 @@
 import type { Command } from "commander";
 import { register as registerCreate } from "./create.js";
 import { register as registerCurriculum } from "./curriculum.js";
+import { register as registerEngines } from "./engines.js";
+import { register as registerFuse } from "./fuse.js";
 import { register as registerList } from "./list.js";
 import { register as registerPace } from "./pace.js";
 import { register as registerPostprocess } from "./postprocess.js";
 import { register as registerReport } from "./report.js";
 import { register as registerRm } from "./rm.js";
 import { register as registerShow } from "./show.js";
+import { register as registerStatus } from "./status.js";
 import { register as registerStudy } from "./study.js";
 import { register as registerTrain } from "./train.js";
+import { register as registerWorker } from "./worker.js";
 
 /**
  * Every CLI command module exports `register(program)`; add one import and one entry per command.
@@ -24,6 +28,10 @@ export const COMMANDS: CommandRegistrar[] = [
   registerRm,
   registerCurriculum,
   registerPace,
+  registerFuse,
   registerReport,
   registerStudy,
+  registerStatus,
+  registerWorker,
+  registerEngines,
 ];

@@ -1,22 +1,13 @@
 import { dirname } from "node:path";
 import { type Command, Option } from "commander";
-import { findConfigFile, loadGroupConfig } from "../../config/compose.js";
-import { configSearchPath } from "../../config/package.js";
-import type { PacingConfig } from "../../config/schema.js";
-import { paceSpec } from "../../curriculum/pace-plot.js";
-import { PACING_TYPES, pacingClass, resolvePacing } from "../../curriculum/pacing/registry.js";
-import { renderPlot } from "../../plots/render.js";
+import { type PacePreviewOptions, previewPace } from "../../curriculum/pace-preview.js";
 import { UsageError } from "../../util/errors.js";
 
-export interface PaceCommandOptions {
-  initialSize: number;
-  finalIteration: number;
-  iterations: number;
-  datasetSize: number;
+/** The options commander parses for `curricula pace`. */
+export interface PaceCommandOptions extends Omit<PacePreviewOptions, "args"> {
   json?: boolean;
-  plot?: string;
+  /** `key=value` pairs of --arg. */
   arg?: string[];
-  configPath?: string;
 }
 
 function parseNumber(flag: string, integer: boolean) {
@@ -34,54 +25,21 @@ function collectArg(text: string, previous: string[] = []): string[] {
   return [...previous, text];
 }
 
-/**
- * The pacing config `curricula pace <name>` previews: the config `curriculum/pacing/<name>.yaml`
- * (local conf/ first, so custom pacings work), or a built-in type of that name.
- */
-export function paceConfigFor(
-  name: string,
-  options: PaceCommandOptions,
-  cwd: string = process.cwd(),
-): PacingConfig {
-  const searchPath = configSearchPath(options.configPath, cwd);
-  let base: Record<string, unknown>;
-  if (findConfigFile(searchPath, "curriculum/pacing", name)) {
-    base = loadGroupConfig("curriculum/pacing", name, options.configPath, cwd);
-  } else if (pacingClass(name)) {
-    base = { id: name, type: name };
-  } else {
-    throw new UsageError(
-      `unknown pacing "${name}": no config curriculum/pacing/${name}.yaml and no built-in type of that name (built in: ${PACING_TYPES.join(", ")})`,
-    );
-  }
-  if (base.id === "None" || base.type === "None") {
-    throw new UsageError(`pacing "${name}" is the no-curriculum placeholder; choose a pacing function`);
-  }
-  const config: Record<string, unknown> = {
-    ...base,
-    initial_size: options.initialSize,
-    final_iteration: options.finalIteration,
-  };
-  for (const pair of options.arg ?? []) {
-    const at = pair.indexOf("=");
-    const key = pair.slice(0, at);
-    const text = pair.slice(at + 1);
-    const value = Number(text);
-    config[key] = text.trim() !== "" && Number.isFinite(value) ? value : text;
-  }
-  return config as PacingConfig;
-}
-
-/** Runs `curricula pace`: the dataset size at every iteration 0..T, as a table or a JSON array. */
+/** Runs `curricula pace`: prints the dataset size at every iteration 0..T, as a table or a JSON array. */
 export async function runPace(
   name: string,
   options: PaceCommandOptions,
   out: (text: string) => void = (t) => process.stdout.write(t),
   cwd: string = process.cwd(),
 ): Promise<number[]> {
-  const config = paceConfigFor(name, options, cwd);
-  const pacing = await resolvePacing(config, options.iterations, options.datasetSize, cwd);
-  const sizes = pacing.schedule();
+  const { arg, json: _json, ...preview } = options;
+  const args = Object.fromEntries(
+    (arg ?? []).map((pair) => {
+      const at = pair.indexOf("=");
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  const { sizes, plot } = await previewPace(name, { ...preview, args }, cwd);
   if (options.json) {
     out(`${JSON.stringify(sizes)}\n`);
   } else {
@@ -91,13 +49,7 @@ export async function runPace(
       out(`${String(i).padStart(width)}  ${size}\n`);
     });
   }
-  if (options.plot) {
-    const base = options.plot.replace(/\.(svg|png)$/i, "");
-    const points = sizes.map((dataset_size, iteration) => ({ iteration, dataset_size }));
-    const title = `${name} pacing (s=${options.initialSize}, f=${options.finalIteration}, N=${options.datasetSize})`;
-    const paths = await renderPlot(paceSpec(points, "iteration", title), base);
-    process.stderr.write(`wrote ${paths.svg} and ${paths.png} (folder ${dirname(paths.svg)})\n`);
-  }
+  if (plot) process.stderr.write(`wrote ${plot.svg} and ${plot.png} (folder ${dirname(plot.svg)})\n`);
   return sizes;
 }
 

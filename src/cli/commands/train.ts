@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import { preprocess, train } from "../../experiments/api.js";
 import { CurriculaError } from "../../util/errors.js";
 import { positiveInt } from "../shared.js";
+import { addExecutorOptions, createCliExecutor, type ExecutorFlags } from "./executor-flags.js";
 
-interface TrainFlags {
+interface TrainFlags extends ExecutorFlags {
   configName: string;
   configPath?: string;
   jobs: number;
@@ -16,7 +17,7 @@ const OVERRIDES_HELP =
 
 /** `curricula train [overrides...]` and `curricula preprocess [overrides...]`. */
 export function register(program: Command): void {
-  program
+  const command = program
     .command("train")
     .description("train every run of the config's grid (finished runs are skipped, crashed ones resume)")
     .argument("[overrides...]", OVERRIDES_HELP)
@@ -26,14 +27,19 @@ export function register(program: Command): void {
       "local config folder searched before the packaged configs (also -cp; default conf)",
     )
     .option("-j, --jobs <n>", "worker processes running grid points in parallel", positiveInt("--jobs"), 1)
-    .option("--dry-run", "list the runs that would train, train nothing")
+    .option("--dry-run", "list the runs that would train, train nothing");
+  addExecutorOptions(command)
     .addHelpText(
       "after",
       "\nExamples:\n  curricula train\n  curricula train dataset=Digits model=FFNN seed=1,2,3 --jobs 2\n" +
-        "  curricula train -cn my_experiment iterations=20 learning_rate=0.01,0.001",
+        "  curricula train -cn my_experiment iterations=20 learning_rate=0.01,0.001\n" +
+        "  curricula train seed=1,2,3,4 --executor slurm slurm.partition=gpu   # one job array\n" +
+        "  curricula train seed=1,2,3,4 --executor bullmq --redis redis://host:6379",
     )
     .action(async (overrides: string[], flags: TrainFlags) => {
+      const executor = flags.dryRun ? undefined : await createCliExecutor(flags, flags.jobs);
       const summary = await train({
+        ...(executor ? { executor } : {}),
         overrides,
         configName: flags.configName,
         configPath: flags.configPath,
@@ -53,7 +59,7 @@ export function register(program: Command): void {
     .argument("[overrides...]", OVERRIDES_HELP)
     .option("--config-name <name>", "entry config (also -cn)", "config")
     .option("--config-path <dir>", "local config folder (also -cp; default conf)")
-    .action(async (overrides: string[], flags: Omit<TrainFlags, "jobs">) => {
+    .action(async (overrides: string[], flags: Omit<TrainFlags, "jobs" | keyof ExecutorFlags>) => {
       await preprocess({ overrides, configName: flags.configName, configPath: flags.configPath });
     });
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { RUN_FILES } from "../../config/layout.js";
@@ -8,7 +9,7 @@ import { saveNpy } from "../../util/npy.js";
 import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { argmaxRow } from "../math/correctness.js";
-import { knnPredict } from "../math/knn.js";
+import { knnPredictParallel } from "../math/knn.js";
 import { applyPooling, type PoolPlan, planPooling } from "../math/pooling.js";
 import { ModelScoreParams } from "../params.js";
 
@@ -30,6 +31,8 @@ export class PredictionDepth extends AbstractScore {
     match_dimensions: z.boolean().default(true),
     knn_n_neighbors: z.number().int().positive().default(30),
     save_embeddings: z.boolean().default(false),
+    /** Threads of the k-NN probes (null: every available core); never changes the result. */
+    knn_threads: z.number().int().positive().nullable().default(null),
   });
   static override readonly reference = "Baldock, Maennel & Neyshabur, NeurIPS 2021, arXiv 2106.09647";
 
@@ -115,23 +118,27 @@ export class PredictionDepth extends AbstractScore {
     }
     const columns: Record<string, ArrayLike<number>> = {};
     const agree: Uint8Array[] = [];
-    // The engine's matrix product (XNNPACK on wasm) gives the k-NN its float32 dot products; the result
-    // is re-ranked exactly, so it equals the JS path. The pure-JS cpu backend would be no faster.
+    // The engine's matrix product (XNNPACK on wasm, one instance per worker thread) gives the k-NN its
+    // float32 dot products; candidates are resolved exactly, so the result equals the JS path's. The
+    // pure-JS cpu backend has no faster product: the exact path runs, on the same threads.
     const engine = await import("../../engine/index.js");
-    const dot = (await engine.initEngine()).backend === "cpu" ? undefined : engine.matMulTransposed;
+    await engine.initEngine();
+    const matrix = engine.matrixPrimitive();
+    const threads = (this.params.knn_threads as number | null) ?? availableParallelism();
     const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, {
       enabled: this.context.progress,
       unit: "samples",
     });
-    await this.time("knn_fit", () => {
-      probes.forEach((_probe, p) => {
+    await this.time("knn_fit", async () => {
+      for (const [p] of probes.entries()) {
         const dim = (plans[p] as PoolPlan).size;
         const emb = embeddings[p] as Float32Array;
         const done = p * n;
-        const predicted = knnPredict(emb, labels, emb, dim, {
+        const predicted = await knnPredictParallel(emb, labels, emb, dim, {
           k: this.params.knn_n_neighbors as number,
           numClasses: c,
-          dot,
+          matrix,
+          threads,
           onProgress: (q) => bar.update(done + q),
         });
         columns[`probe_${p}`] = predicted;
@@ -139,7 +146,7 @@ export class PredictionDepth extends AbstractScore {
         if (this.params.save_embeddings) {
           saveNpy(join(this.context.outputDirectory, run.name, `embeddings_${p}.npy`), emb, [n, dim]);
         }
-      });
+      }
     });
     bar.stop();
     columns.predictions = modelPrediction;

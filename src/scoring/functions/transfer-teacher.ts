@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { z } from "zod";
-import { MODEL_FILES } from "../../config/layout.js";
 import type { Network } from "../../engine/types.js";
-import { checkpointDir, readRunConfig } from "../../results/run-folder.js";
+import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { gammaScale, parseLibsvmModel, trueClassMargins } from "../math/svm.js";
@@ -23,7 +21,7 @@ const DENSE_LAYER = /^(linear|dense|fc)\d*$/;
  */
 export class TransferTeacher extends AbstractScore {
   static override readonly schema = BaseScoreParams.extend({
-    /** Teacher(s): training run names (checkpoint by `stop`) or folders holding model.json. */
+    /** Teacher(s): training run names (checkpoint by `stop`) or folders holding a saved model. */
     model: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     dataset: z.string().min(1),
     stop: z.string().default("best"),
@@ -41,7 +39,7 @@ export class TransferTeacher extends AbstractScore {
     const runs: AtomicRun[] = [];
     for (const model of models) {
       const folder = resolve(model);
-      if (existsSync(join(folder, MODEL_FILES.modelJson))) {
+      if (hasModelCheckpoint(folder)) {
         runs.push({
           name: `${basename(folder)}_${dataset.id}${suffix}`,
           config: { model: folder, dataset },

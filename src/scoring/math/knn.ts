@@ -8,9 +8,19 @@
  * (`dot` given, e.g. the engine's `matMulTransposed`) gets the dot products of a tile of queries
  * against a tile of references from the matrix product ‖q‖² + ‖r‖² − 2·q·rᵀ in float32, keeps every
  * reference whose approximate distance can still be among the k nearest under a rigorous bound on
- * the float32 rounding error, and re-ranks those candidates with the exact path's float64 distances,
- * so both paths return identical predictions. Memory is O(tile² + N·D), never an N×N matrix.
+ * the float32 rounding error, and resolves those candidates with the exact path's float64 distances,
+ * so both paths return identical predictions. Memory is O(tile² + N·(D + k)), never an N×N matrix.
+ *
+ * `knnPredictParallel` runs either path on several worker threads (node:worker_threads) over blocks
+ * of queries (tile pairs for the tiled path, query ranges for the exact path) and merges their exact
+ * neighbour lists; the result is identical to `knnPredict`'s for any thread count.
  */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { PACKAGE_ROOT } from "../../config/package.js";
 
 /** a·bᵀ of row-major a (rowsA × dim) and b (rowsB × dim), as rowsA × rowsB float32 values. */
 export type DotProducts = (
@@ -21,12 +31,28 @@ export type DotProducts = (
   dim: number,
 ) => Float32Array;
 
+/**
+ * A matrix-product provider and how it may be parallelised: the shape of the engine's
+ * `matrixPrimitive()` (src/engine/linalg.ts), declared here so that scoring does not depend on an
+ * engine implementation.
+ */
+export interface MatrixProvider {
+  matMulTransposed: DotProducts;
+  /** Threads one call uses by itself (1 for the wasm engine). */
+  threadsPerCall: number;
+  /**
+   * Options a worker thread passes to the engine's `initEngine` to get the same provider there;
+   * null when the provider must be called from this thread only.
+   */
+  workerInit: Record<string, unknown> | null;
+}
+
 export interface KnnOptions {
   /** Neighbours per query (k = 30 in the paper and aucurriculum). */
   k?: number;
   /** Number of classes; default max(label) + 1. */
   numClasses?: number;
-  /** Called after each block of queries with the number of queries done (progress bars). */
+  /** Called as the work proceeds with (an estimate of) the number of queries done (progress bars). */
   onProgress?: (done: number) => void;
   /** Matrix-product provider; when given, the tiled path runs (float32 products, exact re-ranking). */
   dot?: DotProducts;
@@ -41,10 +67,13 @@ export interface KnnOptions {
 export interface KnnStats {
   /** Calls of `dot`. */
   tiles: number;
-  /** Candidates re-ranked with exact distances, summed over queries (k per query at best). */
+  /** Exact float64 distances computed to resolve candidates, summed over queries (k per query at best). */
   rescored: number;
-  /** Queries whose candidate list overflowed and that were answered by a full exact scan. */
-  fallbacks: number;
+  /**
+   * Queries whose candidate buffer filled up with references the float32 bound could not tell apart
+   * (near-ties) and was resolved exactly during the scan, at least once. No query is rescanned.
+   */
+  overflows: number;
 }
 
 /**
@@ -59,6 +88,79 @@ export function knnPredict(
   dim: number,
   options: KnnOptions = {},
 ): Int32Array {
+  const problem = makeProblem(references, labels, queries, dim, options);
+  const plan = options.dot ? planTiles(problem, options) : null;
+  if (!plan || !options.dot) return exactPredict(problem, options);
+  const search = new TiledSearch(problem, plan);
+  for (let p = 0; p < plan.pairs; p++) {
+    search.runPair(p, options.dot);
+    options.onProgress?.(Math.floor((problem.nQuery * (p + 1)) / plan.pairs));
+  }
+  search.finishAll();
+  search.addStats(options.stats);
+  return voteAll(problem, [search.result()]);
+}
+
+export interface ParallelKnnOptions extends Omit<KnnOptions, "dot"> {
+  /** The matrix-product provider (the engine's `matrixPrimitive()`); null or absent: the exact path. */
+  matrix?: MatrixProvider | null;
+  /** Threads in all (default: the available cores); workers = threads / the provider's threadsPerCall. */
+  threads?: number;
+  /**
+   * Below this many multiply-adds (queries × references × dim) one thread does the work, since
+   * starting workers costs more (default 2^28; 0 always uses the threads).
+   */
+  minParallelWork?: number;
+}
+
+/**
+ * `knnPredict` on worker threads: the tiled path's tile pairs (or the exact path's query ranges) are
+ * shared out among the workers, whose exact neighbour lists are merged here. Identical result to
+ * `knnPredict` for any thread count. Workers run the compiled module (dist/), like the executor's
+ * worker processes.
+ */
+export async function knnPredictParallel(
+  references: Float32Array,
+  labels: Int32Array,
+  queries: Float32Array,
+  dim: number,
+  options: ParallelKnnOptions = {},
+): Promise<Int32Array> {
+  const matrix = options.matrix ?? null;
+  const base: KnnOptions = { ...options, ...(matrix ? { dot: matrix.matMulTransposed } : {}) };
+  const problem = makeProblem(references, labels, queries, dim, base);
+  const plan = matrix ? planTiles(problem, base) : null;
+  const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
+  let workers = plan && matrix ? Math.floor(threads / Math.max(1, matrix.threadsPerCall)) : threads;
+  if (plan && matrix && matrix.workerInit === null) workers = 1;
+  workers = Math.min(workers, plan ? plan.pairs : Math.ceil(problem.nQuery / QUERY_BLOCK));
+  const work = problem.nQuery * problem.nRef * dim;
+  if (work < (options.minParallelWork ?? 2 ** 28)) workers = 1;
+  if (workers <= 1) return knnPredict(references, labels, queries, dim, base);
+  return runWorkers(problem, plan, matrix, workers, options);
+}
+
+interface Problem {
+  references: Float32Array;
+  labels: Int32Array;
+  queries: Float32Array;
+  dim: number;
+  k: number;
+  numClasses: number;
+  nRef: number;
+  nQuery: number;
+  /** Squared row norms in float64. */
+  refNorms: Float64Array;
+  queryNorms: Float64Array;
+}
+
+function makeProblem(
+  references: Float32Array,
+  labels: Int32Array,
+  queries: Float32Array,
+  dim: number,
+  options: KnnOptions,
+): Problem {
   const nRef = labels.length;
   if (references.length !== nRef * dim) {
     throw new Error(`k-NN: references hold ${references.length} values, expected ${nRef} × ${dim}`);
@@ -69,29 +171,15 @@ export function knnPredict(
   let numClasses = options.numClasses ?? 0;
   if (!numClasses)
     for (let i = 0; i < nRef; i++) numClasses = Math.max(numClasses, (labels[i] as number) + 1);
-  const refNorms = rowNorms(references, nRef, dim);
-  const queryNorms = queries === references ? refNorms : rowNorms(queries, queries.length / dim, dim);
-  const problem: Problem = { references, labels, queries, dim, k, numClasses, refNorms, queryNorms };
-  return options.dot ? tiledPredict(problem, options.dot, options) : exactPredict(problem, options);
-}
-
-interface Problem {
-  references: Float32Array;
-  labels: Int32Array;
-  queries: Float32Array;
-  dim: number;
-  k: number;
-  numClasses: number;
-  /** Squared row norms in float64. */
-  refNorms: Float64Array;
-  queryNorms: Float64Array;
-}
-
-function exactPredict(problem: Problem, options: KnnOptions): Int32Array {
-  const { references, labels, queries, dim, k, numClasses, refNorms, queryNorms } = problem;
-  const nRef = labels.length;
   const nQuery = queries.length / dim;
-  const predictions = new Int32Array(nQuery);
+  const refNorms = rowNorms(references, nRef, dim);
+  const queryNorms = queries === references ? refNorms : rowNorms(queries, nQuery, dim);
+  return { references, labels, queries, dim, k, numClasses, nRef, nQuery, refNorms, queryNorms };
+}
+
+function exactPredict(problem: Problem, options: KnnOptions, q0 = 0, q1 = problem.nQuery): Int32Array {
+  const { references, labels, queries, dim, k, numClasses, refNorms, queryNorms, nRef } = problem;
+  const predictions = new Int32Array(q1 - q0);
   const bestDist = new Float64Array(QUERY_BLOCK * k);
   const bestIdx = new Int32Array(QUERY_BLOCK * k);
   const filled = new Int32Array(QUERY_BLOCK);
@@ -99,18 +187,18 @@ function exactPredict(problem: Problem, options: KnnOptions): Int32Array {
 
   // Cache blocking: a block of queries is compared with one block of references at a time, so both
   // stay in cache; four queries share each pass over a reference row.
-  for (let b0 = 0; b0 < nQuery; b0 += QUERY_BLOCK) {
-    const bEnd = Math.min(nQuery, b0 + QUERY_BLOCK);
+  for (let b0 = q0; b0 < q1; b0 += QUERY_BLOCK) {
+    const bEnd = Math.min(q1, b0 + QUERY_BLOCK);
     filled.fill(0);
     for (let r0 = 0; r0 < nRef; r0 += REFERENCE_BLOCK) {
       const rEnd = Math.min(nRef, r0 + REFERENCE_BLOCK);
-      for (let q0 = b0; q0 < bEnd; q0 += 4) {
-        const width = Math.min(4, bEnd - q0);
-        const a0 = q0 * dim;
-        const a1 = (q0 + Math.min(1, width - 1)) * dim;
-        const a2 = (q0 + Math.min(2, width - 1)) * dim;
-        const a3 = (q0 + Math.min(3, width - 1)) * dim;
-        const slot = q0 - b0;
+      for (let qa = b0; qa < bEnd; qa += 4) {
+        const width = Math.min(4, bEnd - qa);
+        const a0 = qa * dim;
+        const a1 = (qa + Math.min(1, width - 1)) * dim;
+        const a2 = (qa + Math.min(2, width - 1)) * dim;
+        const a3 = (qa + Math.min(3, width - 1)) * dim;
+        const slot = qa - b0;
         for (let j = r0; j < rEnd; j++) {
           const b = j * dim;
           let s0 = 0;
@@ -131,7 +219,7 @@ function exactPredict(problem: Problem, options: KnnOptions): Int32Array {
             filled,
             slot,
             k,
-            Math.max((queryNorms[q0] as number) + rn - 2 * s0, 0),
+            Math.max((queryNorms[qa] as number) + rn - 2 * s0, 0),
             j,
           );
           if (width > 1)
@@ -141,7 +229,7 @@ function exactPredict(problem: Problem, options: KnnOptions): Int32Array {
               filled,
               slot + 1,
               k,
-              Math.max((queryNorms[q0 + 1] as number) + rn - 2 * s1, 0),
+              Math.max((queryNorms[qa + 1] as number) + rn - 2 * s1, 0),
               j,
             );
           if (width > 2)
@@ -151,7 +239,7 @@ function exactPredict(problem: Problem, options: KnnOptions): Int32Array {
               filled,
               slot + 2,
               k,
-              Math.max((queryNorms[q0 + 2] as number) + rn - 2 * s2, 0),
+              Math.max((queryNorms[qa + 2] as number) + rn - 2 * s2, 0),
               j,
             );
           if (width > 3)
@@ -161,7 +249,7 @@ function exactPredict(problem: Problem, options: KnnOptions): Int32Array {
               filled,
               slot + 3,
               k,
-              Math.max((queryNorms[q0 + 3] as number) + rn - 2 * s3, 0),
+              Math.max((queryNorms[qa + 3] as number) + rn - 2 * s3, 0),
               j,
             );
         }
@@ -169,222 +257,364 @@ function exactPredict(problem: Problem, options: KnnOptions): Int32Array {
     }
     for (let q = b0; q < bEnd; q++) {
       const slot = q - b0;
-      predictions[q] = vote(bestIdx, slot * k, k, labels, votes);
+      predictions[q - q0] = vote(bestIdx, slot * k, k, labels, votes);
     }
-    options.onProgress?.(bEnd);
+    options.onProgress?.(bEnd - q0);
   }
   return predictions;
 }
 
-/** Unit roundoff of float32. */
+/** Unit roundoff of float32 and float64. */
 const FLOAT32_EPS = 2 ** -24;
-/** A query whose candidate list outgrows this many entries is answered by a full exact scan. */
-const MAX_CANDIDATES = 2048;
+const FLOAT64_EPS = 2 ** -53;
+/** Smallest normal float32: bounds the absolute error a product loses to underflow. */
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+interface TilePlan {
+  symmetric: boolean;
+  qTile: number;
+  rTile: number;
+  /** Tile pairs (I, J): blocks of queries and references; for symmetric problems J ≥ I. */
+  pairs: number;
+  pairI: Int32Array;
+  pairJ: Int32Array;
+  /** Per query: a bound e on |approximate − exact-path distance| for every reference. */
+  errors: Float64Array;
+}
 
 /**
- * The tiled path. For a query q and reference r, the float32 dot product of any summation order
- * satisfies |fl(q·r) − q·r| ≤ γ_D·Σ|q_i r_i| ≤ γ_D·‖q‖·‖r‖ (γ_D = D·u/(1 − D·u), Higham, "Accuracy and
- * Stability of Numerical Algorithms", §3.1), so the approximate distance is within
- * e = 2γ_D·‖q‖·max‖r‖ (+ float64 slack) of the exact path's. With τ the k-th smallest approximate
- * distance, every true k-nearest reference has an approximate distance ≤ τ + 2e: those candidates
- * are kept (in reference order) and re-ranked exactly.
+ * The error bound of the tiled path. For a query q and reference r, the float32 dot product of any
+ * summation order satisfies |fl(q·r) − q·r| ≤ γ_D·Σ|q_i r_i| ≤ γ_D·‖q‖·‖r‖ (γ_D = D·u/(1 − D·u),
+ * Higham, "Accuracy and Stability of Numerical Algorithms",
+ * section 3.1); the float64 norms and the exact
+ * path's own float64 distance add at most 2(γ64_D + 4u64)(‖q‖² + ‖r‖²) each. So the approximate
+ * distance d̃ and the exact path's d are within e = 2γ_D·‖q‖·max‖r‖ + 4(γ64_D + 4u64)(‖q‖² + max‖r‖²)
+ * (+ underflow) of each other. Returns null when the bound is void (non-finite values, products
+ * near the float32 overflow, absurd dimensions): the exact path then decides.
  */
-function tiledPredict(problem: Problem, dot: DotProducts, options: KnnOptions): Int32Array {
-  const { references, labels, queries, dim, k, refNorms, queryNorms } = problem;
-  const nRef = labels.length;
-  const nQuery = queries.length / dim;
+function planTiles(problem: Problem, options: KnnOptions): TilePlan | null {
+  const { dim, nRef, nQuery, refNorms, queryNorms, queries, references } = problem;
   let maxRefNorm = 0;
   for (let j = 0; j < nRef; j++) maxRefNorm = Math.max(maxRefNorm, refNorms[j] as number);
-  maxRefNorm = Math.sqrt(maxRefNorm);
   let maxQueryNorm = 0;
   for (let q = 0; q < nQuery; q++) maxQueryNorm = Math.max(maxQueryNorm, queryNorms[q] as number);
-  maxQueryNorm = Math.sqrt(maxQueryNorm);
-  // Non-finite values, products near the float32 overflow or absurd dimensions void the error bound
-  // (NaN norms fail the comparison): the exact path then decides.
-  if (!(maxRefNorm * maxQueryNorm < 1e36) || dim * FLOAT32_EPS >= 0.5) {
-    return exactPredict(problem, options);
-  }
-  const gamma = (dim * FLOAT32_EPS) / (1 - dim * FLOAT32_EPS);
-  const margins = Float64Array.from(queryNorms, (qn) => {
-    const e = 2 * gamma * Math.sqrt(qn) * maxRefNorm + 1e-12 * (qn + maxRefNorm * maxRefNorm);
-    return 2 * e * (1 + 1e-6);
+  // NaN norms fail the comparison.
+  if (!(Math.sqrt(maxRefNorm) * Math.sqrt(maxQueryNorm) < 1e36) || dim * FLOAT32_EPS >= 0.5) return null;
+  const gamma32 = (dim * FLOAT32_EPS) / (1 - dim * FLOAT32_EPS);
+  const gamma64 = (dim * FLOAT64_EPS) / (1 - dim * FLOAT64_EPS);
+  const maxR = Math.sqrt(maxRefNorm);
+  const errors = Float64Array.from(queryNorms, (qn) => {
+    const e =
+      2 * gamma32 * Math.sqrt(qn) * maxR +
+      4 * (gamma64 + 4 * FLOAT64_EPS) * (qn + maxRefNorm) +
+      4 * dim * FLOAT32_MIN_NORMAL;
+    // Covers the rounding of this bound and of the comparisons that use it.
+    return e * (1 + 1e-6);
   });
   // Queries that are the references (PredictionDepth's probes): the product tile of blocks (I, J ≥ I)
   // serves the queries of I (its rows) and those of J (its columns), which halves the products.
   const symmetric = queries === references;
   const rTile = Math.max(1, Math.min(nRef, options.referenceTile ?? 2048));
   const qTile = symmetric ? rTile : Math.max(1, Math.min(nQuery, options.queryTile ?? 1024));
-  const transposed = symmetric ? new Float32Array(rTile * rTile) : null;
-  const selection = new CandidateSelection(k, margins, queryNorms, refNorms);
-  const stats = options.stats;
-  const predictions = new Int32Array(nQuery);
-  const scratchDist = new Float64Array(k);
-  const scratchIdx = new Int32Array(k);
-  const scratchFilled = new Int32Array(1);
-  const votes = new Int32Array(problem.numClasses);
-  const fallbacks: number[] = [];
+  const qBlocks = Math.ceil(nQuery / qTile);
+  const rBlocks = Math.ceil(nRef / rTile);
+  const pairs = symmetric ? (qBlocks * (qBlocks + 1)) / 2 : qBlocks * rBlocks;
+  const pairI = new Int32Array(pairs);
+  const pairJ = new Int32Array(pairs);
+  let p = 0;
+  for (let i = 0; i < qBlocks; i++)
+    for (let j = symmetric ? i : 0; j < rBlocks; j++) {
+      pairI[p] = i;
+      pairJ[p] = j;
+      p++;
+    }
+  return { symmetric, qTile, rTile, pairs, pairI, pairJ, errors };
+}
 
-  for (let i0 = 0; i0 < nQuery; i0 += qTile) {
-    const iEnd = Math.min(nQuery, i0 + qTile);
-    const nq = iEnd - i0;
-    const queryBlock = queries.subarray(i0 * dim, iEnd * dim);
-    // Every query receives the reference tiles in increasing order (columns of earlier row blocks
-    // first), so its candidates stay in reference order.
-    for (let j0 = symmetric ? i0 : 0; j0 < nRef; j0 += rTile) {
-      const jEnd = Math.min(nRef, j0 + rTile);
-      const nr = jEnd - j0;
-      const dots = dot(queryBlock, nq, references.subarray(j0 * dim, jEnd * dim), nr, dim);
-      if (dots.length !== nq * nr) {
-        throw new Error(
-          `k-NN: the dot-product provider returned ${dots.length} values, expected ${nq} × ${nr}`,
-        );
-      }
-      if (stats) stats.tiles++;
-      for (let r = 0; r < nq; r++) selection.scan(i0 + r, dots, r * nr, j0, nr);
-      if (transposed && j0 !== i0) {
-        transposeInto(dots, nq, nr, transposed);
-        for (let c = 0; c < nr; c++) selection.scan(j0 + c, transposed, c * nq, i0, nq);
-      }
-    }
-    for (let q = i0; q < iEnd; q++) {
-      const candidates = selection.take(q);
-      if (!candidates) {
-        fallbacks.push(q);
-        continue;
-      }
-      // Exact re-ranking: the exact path's float64 distance, candidates in reference order, so equal
-      // distances keep the lower index exactly as there.
-      const { dist: cDist, idx: cIdx, count, limit } = candidates;
-      const qn = queryNorms[q] as number;
-      const a = q * dim;
-      scratchFilled[0] = 0;
-      let rescored = 0;
-      for (let c = 0; c < count; c++) {
-        if (!((cDist[c] as number) <= limit)) continue;
-        const j = cIdx[c] as number;
-        const b = j * dim;
-        let s = 0;
-        for (let d = 0; d < dim; d++) s += (queries[a + d] as number) * (references[b + d] as number);
-        const exact = Math.max(qn + (refNorms[j] as number) - 2 * s, 0);
-        insertBounded(scratchDist, scratchIdx, scratchFilled, 0, k, exact, j);
-        rescored++;
-      }
-      if (stats) stats.rescored += rescored;
-      predictions[q] = vote(scratchIdx, 0, k, labels, votes);
-    }
-    options.onProgress?.(iEnd);
-  }
-  if (fallbacks.length > 0) {
-    if (stats) stats.fallbacks += fallbacks.length;
-    const rows = new Float32Array(fallbacks.length * dim);
-    const norms = new Float64Array(fallbacks.length);
-    fallbacks.forEach((q, i) => {
-      rows.set(queries.subarray(q * dim, (q + 1) * dim), i * dim);
-      norms[i] = queryNorms[q] as number;
-    });
-    const exact = exactPredict({ ...problem, queries: rows, queryNorms: norms }, {});
-    fallbacks.forEach((q, i) => {
-      predictions[q] = exact[i] as number;
-    });
-  }
-  return predictions;
+/** The exact k nearest (distance, index) pairs per query, sorted by distance, then index. */
+interface NeighbourLists {
+  dist: Float64Array;
+  idx: Int32Array;
+  filled: Int32Array;
 }
 
 /**
- * Per query: the k smallest approximate distances (their largest is τ) and every reference seen so
- * far with approximate distance ≤ τ + margin, in the order offered. Lists are allocated on first use
- * and released by `take`, so only the queries of the tiles in flight hold memory.
+ * The tiled path's state for every query: the k smallest approximate distances seen (their largest
+ * plus e bounds the exact k-th distance from above), the exact k nearest of the candidates resolved
+ * so far, and a small buffer of unresolved candidates.
+ *
+ * A reference r is a candidate when its approximate distance d̃ can still put it among the exact k
+ * nearest: d̃ − e ≤ U, with U the smaller of (k-th smallest d̃) + e and the exact k-th distance of
+ * the resolved list. Once the resolved list is full, a reference whose lower bound max(d̃ − e, 0)
+ * reaches its k-th distance and whose index is higher than its k-th index cannot enter either (equal
+ * distances keep the lower index), which disposes of massive exact ties. A full buffer is first
+ * pruned against the current U; if that frees less than half, its candidates are resolved: their
+ * exact distances (the exact path's float64 formula) are merged into the resolved list. The result
+ * does not depend on the order in which tiles are offered, so any split of the tile pairs among
+ * workers gives the same neighbours.
  */
-class CandidateSelection {
-  private readonly bestDist: Float64Array;
-  private readonly bestIdx: Int32Array;
-  private readonly filled: Int32Array;
-  private readonly count: Int32Array;
-  private readonly overflow: Uint8Array;
-  private readonly candDist: (Float64Array | null)[];
-  private readonly candIdx: (Int32Array | null)[];
-  private readonly initialCapacity: number;
-  private readonly maxCandidates: number;
+class TiledSearch {
+  private readonly k: number;
+  private readonly capacity: number;
+  private readonly apx: Float64Array;
+  private readonly apxFilled: Int32Array;
+  private readonly lists: NeighbourLists;
+  private readonly bufDist: Float64Array;
+  private readonly bufIdx: Int32Array;
+  private readonly bufCount: Int32Array;
+  private readonly spilled: Uint8Array;
+  private transposed: Float32Array | null = null;
+  tiles = 0;
+  rescored = 0;
 
   constructor(
-    private readonly k: number,
-    private readonly margins: Float64Array,
-    private readonly queryNorms: Float64Array,
-    private readonly refNorms: Float64Array,
+    private readonly problem: Problem,
+    private readonly plan: TilePlan,
   ) {
-    const n = margins.length;
-    this.bestDist = new Float64Array(n * k);
-    this.bestIdx = new Int32Array(n * k);
-    this.filled = new Int32Array(n);
-    this.count = new Int32Array(n);
-    this.overflow = new Uint8Array(n);
-    this.candDist = new Array(n).fill(null);
-    this.candIdx = new Array(n).fill(null);
-    this.initialCapacity = Math.min(MAX_CANDIDATES, 2 * k + 32);
-    this.maxCandidates = Math.max(MAX_CANDIDATES, 4 * k);
+    const n = problem.nQuery;
+    const k = problem.k;
+    this.k = k;
+    this.capacity = 2 * k + 32;
+    this.apx = new Float64Array(n * k);
+    this.apxFilled = new Int32Array(n);
+    this.lists = { dist: new Float64Array(n * k), idx: new Int32Array(n * k), filled: new Int32Array(n) };
+    this.bufDist = new Float64Array(n * this.capacity);
+    this.bufIdx = new Int32Array(n * this.capacity);
+    this.bufCount = new Int32Array(n);
+    this.spilled = new Uint8Array(n);
+  }
+
+  /** Computes the product tile of pair p and offers it to its queries (rows, and columns if symmetric). */
+  runPair(p: number, dot: DotProducts): void {
+    const { queries, references, dim, nQuery, nRef } = this.problem;
+    const { qTile, rTile, symmetric } = this.plan;
+    const i0 = (this.plan.pairI[p] as number) * qTile;
+    const j0 = (this.plan.pairJ[p] as number) * rTile;
+    const iEnd = Math.min(nQuery, i0 + qTile);
+    const jEnd = Math.min(nRef, j0 + rTile);
+    const nq = iEnd - i0;
+    const nr = jEnd - j0;
+    const dots = dot(
+      queries.subarray(i0 * dim, iEnd * dim),
+      nq,
+      references.subarray(j0 * dim, jEnd * dim),
+      nr,
+      dim,
+    );
+    if (dots.length !== nq * nr) {
+      throw new Error(
+        `k-NN: the dot-product provider returned ${dots.length} values, expected ${nq} × ${nr}`,
+      );
+    }
+    this.tiles++;
+    for (let r = 0; r < nq; r++) this.scan(i0 + r, dots, r * nr, j0, nr);
+    if (symmetric && j0 !== i0) {
+      this.transposed ??= new Float32Array(rTile * rTile);
+      transposeInto(dots, nq, nr, this.transposed);
+      for (let c = 0; c < nr; c++) this.scan(j0 + c, this.transposed, c * nq, i0, nq);
+    }
+  }
+
+  /** Upper bound U on the exact k-th distance of query q from what it has seen. */
+  private limit(q: number): number {
+    const k = this.k;
+    const last = q * k + k - 1;
+    let u = Number.POSITIVE_INFINITY;
+    if (this.apxFilled[q] === k) u = (this.apx[last] as number) + (this.plan.errors[q] as number);
+    if (this.lists.filled[q] === k) u = Math.min(u, this.lists.dist[last] as number);
+    return u;
   }
 
   /** Offers references r0..r0+nr−1 to query q; dots[offset + t] is the float32 q·r_{r0+t}. */
-  scan(q: number, dots: Float32Array, offset: number, r0: number, nr: number): void {
-    if (this.overflow[q]) return;
-    const k = this.k;
-    const bestDist = this.bestDist;
-    const refNorms = this.refNorms;
-    const qn = this.queryNorms[q] as number;
-    const m = this.margins[q] as number;
-    const kBase = q * k;
-    let tau = this.filled[q] === k ? (bestDist[kBase + k - 1] as number) : Number.POSITIVE_INFINITY;
-    let cDist = this.candDist[q] ?? new Float64Array(this.initialCapacity);
-    let cIdx = this.candIdx[q] ?? new Int32Array(this.initialCapacity);
-    this.candDist[q] = cDist;
-    this.candIdx[q] = cIdx;
-    let count = this.count[q] as number;
+  private scan(q: number, dots: Float32Array, offset: number, r0: number, nr: number): void {
+    const refNorms = this.problem.refNorms;
+    const qn = this.problem.queryNorms[q] as number;
+    const e = this.plan.errors[q] as number;
+    let keep = this.limit(q) + e;
     for (let t = 0; t < nr; t++) {
       let d = qn + (refNorms[r0 + t] as number) - 2 * (dots[offset + t] as number);
       if (d < 0) d = 0;
-      if (!(d <= tau + m)) continue;
-      const j = r0 + t;
-      if (d < tau) {
-        insertBounded(bestDist, this.bestIdx, this.filled, q, k, d, j);
-        if (this.filled[q] === k) tau = bestDist[kBase + k - 1] as number;
-      }
-      if (count === cIdx.length) {
-        count = pruneCandidates(cDist, cIdx, count, tau + m);
-        if (count > cIdx.length / 2) {
-          if (cIdx.length >= this.maxCandidates) {
-            this.overflow[q] = 1;
-            this.candDist[q] = null;
-            this.candIdx[q] = null;
-            return;
-          }
-          const grown = Math.min(this.maxCandidates, cIdx.length * 2);
-          const nd = new Float64Array(grown);
-          nd.set(cDist.subarray(0, count));
-          const ni = new Int32Array(grown);
-          ni.set(cIdx.subarray(0, count));
-          cDist = nd;
-          cIdx = ni;
-          this.candDist[q] = nd;
-          this.candIdx[q] = ni;
-        }
-      }
-      cDist[count] = d;
-      cIdx[count] = j;
-      count++;
+      if (!(d <= keep)) continue;
+      this.offer(q, d, r0 + t, e);
+      keep = this.limit(q) + e;
     }
-    this.count[q] = count;
   }
 
-  /** The candidates of a finished query and the approximate-distance limit, or null after an overflow. */
-  take(q: number): { dist: Float64Array; idx: Int32Array; count: number; limit: number } | null {
-    const dist = this.candDist[q];
-    const idx = this.candIdx[q];
-    this.candDist[q] = null;
-    this.candIdx[q] = null;
-    if (this.overflow[q] || !dist || !idx) return null;
-    const limit = (this.bestDist[q * this.k + this.k - 1] as number) + (this.margins[q] as number);
-    return { dist, idx, count: this.count[q] as number, limit };
+  private offer(q: number, d: number, j: number, e: number): void {
+    const k = this.k;
+    const last = q * k + k - 1;
+    const lists = this.lists;
+    if (lists.filled[q] === k) {
+      const lower = Math.max(d - e, 0);
+      const kth = lists.dist[last] as number;
+      if (lower > kth || (lower >= kth && j > (lists.idx[last] as number))) return;
+    }
+    if ((this.apxFilled[q] as number) < k || d < (this.apx[last] as number)) {
+      insertValue(this.apx, this.apxFilled, q, k, d);
+    }
+    const cap = this.capacity;
+    let count = this.bufCount[q] as number;
+    if (count === cap) {
+      count = this.prune(q);
+      if (count > cap / 2) {
+        this.resolve(q, count);
+        this.spilled[q] = 1;
+        count = 0;
+      }
+    }
+    this.bufDist[q * cap + count] = d;
+    this.bufIdx[q * cap + count] = j;
+    this.bufCount[q] = count + 1;
   }
+
+  /** Drops buffered candidates of q that can no longer enter its k nearest; returns how many are left. */
+  private prune(q: number): number {
+    const k = this.k;
+    const cap = this.capacity;
+    const base = q * cap;
+    const e = this.plan.errors[q] as number;
+    const keep = this.limit(q) + e;
+    const lists = this.lists;
+    const full = lists.filled[q] === k;
+    const kth = full ? (lists.dist[q * k + k - 1] as number) : Number.POSITIVE_INFINITY;
+    const kthIdx = full ? (lists.idx[q * k + k - 1] as number) : 0;
+    let kept = 0;
+    const count = this.bufCount[q] as number;
+    for (let c = 0; c < count; c++) {
+      const d = this.bufDist[base + c] as number;
+      const j = this.bufIdx[base + c] as number;
+      if (!(d <= keep)) continue;
+      if (full) {
+        const lower = Math.max(d - e, 0);
+        if (lower >= kth && j > kthIdx) continue;
+      }
+      this.bufDist[base + kept] = d;
+      this.bufIdx[base + kept] = j;
+      kept++;
+    }
+    this.bufCount[q] = kept;
+    return kept;
+  }
+
+  /** Merges the exact distances of q's first `count` buffered candidates into its resolved list. */
+  private resolve(q: number, count: number): void {
+    const { queries, references, dim, queryNorms, refNorms } = this.problem;
+    const base = q * this.capacity;
+    const qn = queryNorms[q] as number;
+    const a = q * dim;
+    for (let c = 0; c < count; c++) {
+      const j = this.bufIdx[base + c] as number;
+      const b = j * dim;
+      // The exact path's float64 distance, summed in the same order, so equal distances tie exactly.
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += (queries[a + d] as number) * (references[b + d] as number);
+      insertLex(this.lists, q, this.k, Math.max(qn + (refNorms[j] as number) - 2 * s, 0), j);
+    }
+    this.rescored += count;
+    this.bufCount[q] = 0;
+  }
+
+  /** Resolves every query's remaining candidates: the resolved lists are then the exact k nearest. */
+  finishAll(): void {
+    for (let q = 0; q < this.problem.nQuery; q++) {
+      if ((this.bufCount[q] as number) === 0) continue;
+      this.resolve(q, this.prune(q));
+    }
+  }
+
+  result(): NeighbourLists {
+    return this.lists;
+  }
+
+  addStats(stats: KnnStats | undefined): void {
+    if (!stats) return;
+    stats.tiles += this.tiles;
+    stats.rescored += this.rescored;
+    for (let q = 0; q < this.spilled.length; q++) stats.overflows += this.spilled[q] as number;
+  }
+
+  /** Queries that resolved a full buffer in flight (for merging worker stats). */
+  spilledQueries(): Uint8Array {
+    return this.spilled;
+  }
+}
+
+/** Keeps the k smallest values of slot w sorted ascending. */
+function insertValue(dist: Float64Array, filled: Int32Array, w: number, k: number, d: number): void {
+  const base = w * k;
+  let size = filled[w] as number;
+  if (size === k) {
+    if (!(d < (dist[base + k - 1] as number))) return;
+    size = k - 1;
+  } else {
+    filled[w] = size + 1;
+  }
+  let p = size;
+  while (p > 0 && d < (dist[base + p - 1] as number)) {
+    dist[base + p] = dist[base + p - 1] as number;
+    p--;
+  }
+  dist[base + p] = d;
+}
+
+/**
+ * Keeps the k smallest (distance, index) pairs of slot w in lexicographic order, whatever the order
+ * of insertion: the same set as the exact path's scan in reference order with strict comparisons.
+ */
+function insertLex(lists: NeighbourLists, w: number, k: number, d: number, j: number): void {
+  const { dist, idx, filled } = lists;
+  const base = w * k;
+  let size = filled[w] as number;
+  if (size === k) {
+    const l = base + k - 1;
+    const ld = dist[l] as number;
+    if (!(d < ld || (d === ld && j < (idx[l] as number)))) return;
+    size = k - 1;
+  } else {
+    filled[w] = size + 1;
+  }
+  let p = size;
+  while (p > 0) {
+    const pd = dist[base + p - 1] as number;
+    if (!(d < pd || (d === pd && j < (idx[base + p - 1] as number)))) break;
+    dist[base + p] = pd;
+    idx[base + p] = idx[base + p - 1] as number;
+    p--;
+  }
+  dist[base + p] = d;
+  idx[base + p] = j;
+}
+
+/** Merges the exact neighbour lists of several workers (each over part of the references) and votes. */
+function voteAll(problem: Problem, parts: NeighbourLists[]): Int32Array {
+  const { nQuery, k, labels, numClasses } = problem;
+  const predictions = new Int32Array(nQuery);
+  const votes = new Int32Array(numClasses);
+  const merged: NeighbourLists = {
+    dist: new Float64Array(k),
+    idx: new Int32Array(k),
+    filled: new Int32Array(1),
+  };
+  for (let q = 0; q < nQuery; q++) {
+    let source: NeighbourLists = parts[0] as NeighbourLists;
+    let slot = q;
+    if (parts.length > 1) {
+      merged.filled[0] = 0;
+      for (const part of parts) {
+        const n = part.filled[q] as number;
+        for (let t = 0; t < n; t++) {
+          insertLex(merged, 0, k, part.dist[q * k + t] as number, part.idx[q * k + t] as number);
+        }
+      }
+      source = merged;
+      slot = 0;
+    }
+    if ((source.filled[slot] as number) !== k) {
+      throw new Error(`k-NN: query ${q} ended with ${source.filled[slot]} of ${k} neighbours`);
+    }
+    predictions[q] = vote(source.idx, slot * k, k, labels, votes);
+  }
+  return predictions;
 }
 
 /** dst (cols × rows) = transpose of src (rows × cols), in 32 × 32 blocks to stay in cache. */
@@ -402,17 +632,196 @@ function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float
   }
 }
 
-/** Keeps the candidates with approximate distance ≤ limit, in order; returns their count. */
-function pruneCandidates(dist: Float64Array, idx: Int32Array, count: number, limit: number): number {
-  let kept = 0;
-  for (let c = 0; c < count; c++) {
-    if ((dist[c] as number) <= limit) {
-      dist[kept] = dist[c] as number;
-      idx[kept] = idx[c] as number;
-      kept++;
+// ---------------------------------------------------------------------------------------------
+// Worker threads
+
+/** What a worker receives: the problem in shared memory and its share of the work. */
+interface WorkerTask {
+  mode: "tiled" | "exact";
+  references: Float32Array;
+  labels: Int32Array;
+  /** null: the queries are the references. */
+  queries: Float32Array | null;
+  dim: number;
+  k: number;
+  numClasses: number;
+  queryTile?: number;
+  referenceTile?: number;
+  /** Tiled: [next tile pair]; exact: [queries done by this worker]. */
+  counter: Int32Array;
+  /** Exact path: the query range of this worker. */
+  range?: [number, number];
+  engineInit?: Record<string, unknown> | null;
+}
+
+interface WorkerReply {
+  lists?: NeighbourLists;
+  predictions?: Int32Array;
+  tiles?: number;
+  rescored?: number;
+  spilled?: Uint8Array;
+  error?: string;
+}
+
+function shared<T extends Float32Array | Int32Array>(array: T): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
+  const Ctor = array.constructor as new (buffer: SharedArrayBuffer) => T;
+  const copy = new Ctor(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
+}
+
+/** The compiled worker module: next to this file when running from dist/, else the package's dist/. */
+export function knnWorkerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = here.replace(/knn\.(ts|js)$/, "knn-worker.js");
+  if (here.endsWith(".js") && existsSync(sibling)) return sibling;
+  return join(PACKAGE_ROOT, "dist", "scoring", "math", "knn-worker.js");
+}
+
+async function runWorkers(
+  problem: Problem,
+  plan: TilePlan | null,
+  matrix: MatrixProvider | null,
+  workers: number,
+  options: ParallelKnnOptions,
+): Promise<Int32Array> {
+  const path = knnWorkerPath();
+  if (!existsSync(path)) {
+    throw new Error(`k-NN: the worker module ${path} is missing (build with 'npm run build')`);
+  }
+  const references = shared(problem.references);
+  const labels = shared(problem.labels);
+  const queries = problem.queries === problem.references ? null : shared(problem.queries);
+  const common = {
+    references,
+    labels,
+    queries,
+    dim: problem.dim,
+    k: problem.k,
+    numClasses: problem.numClasses,
+    ...(options.queryTile === undefined ? {} : { queryTile: options.queryTile }),
+    ...(options.referenceTile === undefined ? {} : { referenceTile: options.referenceTile }),
+  };
+  const tasks: WorkerTask[] = [];
+  if (plan && matrix) {
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    for (let w = 0; w < workers; w++)
+      tasks.push({ ...common, mode: "tiled", counter, engineInit: matrix.workerInit });
+  } else {
+    const per = Math.ceil(problem.nQuery / workers);
+    for (let w = 0; w < workers; w++) {
+      const range: [number, number] = [w * per, Math.min(problem.nQuery, (w + 1) * per)];
+      tasks.push({ ...common, mode: "exact", counter: new Int32Array(new SharedArrayBuffer(4)), range });
     }
   }
-  return kept;
+  const progress = options.onProgress
+    ? setInterval(() => {
+        if (plan) {
+          const done = Math.min(plan.pairs, Atomics.load(tasks[0]?.counter as Int32Array, 0));
+          options.onProgress?.(Math.floor((problem.nQuery * done) / plan.pairs));
+        } else {
+          options.onProgress?.(tasks.reduce((s, t) => s + Atomics.load(t.counter, 0), 0));
+        }
+      }, 250)
+    : null;
+  try {
+    const started = tasks.map((task) => startWorker(path, task));
+    // One failing worker stops the others (they would only compute a result nobody reads).
+    const replies = await Promise.all(started.map((s) => s.reply)).catch(async (error: unknown) => {
+      await Promise.all(started.map((s) => s.worker.terminate()));
+      throw error;
+    });
+    if (!plan) {
+      const predictions = new Int32Array(problem.nQuery);
+      replies.forEach((reply, w) => {
+        predictions.set(reply.predictions as Int32Array, (tasks[w] as WorkerTask).range?.[0] ?? 0);
+      });
+      options.onProgress?.(problem.nQuery);
+      return predictions;
+    }
+    const stats = options.stats;
+    if (stats) {
+      const spilled = new Uint8Array(problem.nQuery);
+      for (const reply of replies) {
+        stats.tiles += reply.tiles ?? 0;
+        stats.rescored += reply.rescored ?? 0;
+        const s = reply.spilled as Uint8Array;
+        for (let q = 0; q < spilled.length; q++) spilled[q] = (spilled[q] as number) | (s[q] as number);
+      }
+      for (let q = 0; q < spilled.length; q++) stats.overflows += spilled[q] as number;
+    }
+    options.onProgress?.(problem.nQuery);
+    return voteAll(
+      problem,
+      replies.map((r) => r.lists as NeighbourLists),
+    );
+  } finally {
+    if (progress) clearInterval(progress);
+  }
+}
+
+function startWorker(path: string, task: WorkerTask): { worker: Worker; reply: Promise<WorkerReply> } {
+  const worker = new Worker(path, { workerData: task });
+  const reply = new Promise<WorkerReply>((resolvePromise, reject) => {
+    let settled = false;
+    worker.once("message", (message: WorkerReply) => {
+      settled = true;
+      if (message.error) reject(new Error(`k-NN worker: ${message.error}`));
+      else resolvePromise(message);
+      void worker.terminate();
+    });
+    worker.once("error", (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.once("exit", (code) => {
+      if (!settled) reject(new Error(`k-NN worker exited (code ${code}) without a result`));
+    });
+  });
+  return { worker, reply };
+}
+
+/** The body of a worker thread (knn-worker.ts): runs its share of `task` and returns the reply. */
+export async function knnWorkerMain(
+  task: WorkerTask,
+): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
+  const queries = task.queries ?? task.references;
+  const options: KnnOptions = {
+    k: task.k,
+    numClasses: task.numClasses,
+    ...(task.queryTile === undefined ? {} : { queryTile: task.queryTile }),
+    ...(task.referenceTile === undefined ? {} : { referenceTile: task.referenceTile }),
+  };
+  const problem = makeProblem(task.references, task.labels, queries, task.dim, options);
+  if (task.mode === "exact") {
+    const [q0, q1] = task.range as [number, number];
+    const predictions = exactPredict(
+      problem,
+      { onProgress: (done) => Atomics.store(task.counter, 0, done) },
+      q0,
+      q1,
+    );
+    return { reply: { predictions }, transfer: [predictions.buffer as ArrayBuffer] };
+  }
+  const engine = await import("../../engine/index.js");
+  await engine.initEngine(task.engineInit ?? {});
+  const matrix = engine.matrixPrimitive();
+  if (!matrix) throw new Error("the engine has no matrix primitive in this worker");
+  const plan = planTiles(problem, options) as TilePlan;
+  const search = new TiledSearch(problem, plan);
+  for (;;) {
+    const p = Atomics.add(task.counter, 0, 1);
+    if (p >= plan.pairs) break;
+    search.runPair(p, matrix.matMulTransposed);
+  }
+  search.finishAll();
+  const lists = search.result();
+  const spilled = search.spilledQueries();
+  return {
+    reply: { lists, tiles: search.tiles, rescored: search.rescored, spilled },
+    transfer: [lists.dist.buffer, lists.idx.buffer, lists.filled.buffer, spilled.buffer] as ArrayBuffer[],
+  };
 }
 
 /** Majority vote over the k neighbour indices at idx[base..base+k); a tie goes to the lowest class. */

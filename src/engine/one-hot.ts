@@ -1,4 +1,4 @@
-/** Cross-entropy targets (pure; no TF.js types, so the public API declarations stay free of them). */
+/** The cross-entropy target both engines train against. */
 
 /**
  * Rows of the cross-entropy target: w[y_i] / sum_j w[y_j] at the label, 0 elsewhere, so that

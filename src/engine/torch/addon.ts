@@ -1,0 +1,98 @@
+/**
+ * Loading the native libtorch addon (native/torch, built by `npm run build:torch`). Loading is lazy
+ * (libtorch takes about a second to load) and happens once per process; a missing or broken build
+ * becomes a status with the reason and what to do, never an exception at import time.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The addon's surface (native/torch/src/addon.cc). */
+export interface TorchAddon {
+  Net: new (layers: object[], inputShape: number[], device: string) => NativeNet;
+  matMulTransposed(a: Float32Array, rowsA: number, b: Float32Array, rowsB: number, dim: number): Float32Array;
+  setThreads(n: number): void;
+  info(): { version: string; threads: number; cuda: boolean; cudaDevices: number; parallel: string };
+}
+
+export interface NativeNet {
+  setParameters(values: Record<string, Float32Array>): void;
+  getParameters(): { name: string; shape: number[]; data: Float32Array }[];
+  setOptimizer(config: {
+    type: string;
+    lr: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    weightDecay: number;
+    momentum: number;
+    nesterov: boolean;
+  }): void;
+  setLearningRate(lr: number): void;
+  trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[]): number;
+  forward(x: Float32Array, batch: number, taps: number[]): { logits: Float32Array; layers: Float32Array[] };
+  getOptimizerState(): { step: number; slots: Record<string, Float32Array> };
+  setOptimizerState(step: number, slots: Record<string, Float32Array>): void;
+  dispose(): void;
+}
+
+export type AddonStatus =
+  | { ok: true; addon: TorchAddon; path: string }
+  | { ok: false; path: string; reason: string };
+
+/** What to run to get the torch engine (said by every error about a missing or broken addon). */
+export const TORCH_INSTALL_HINT =
+  "install libtorch (Debian: apt-get install libtorch-dev libopenblas0-pthread; or set LIBTORCH, or have PyTorch " +
+  "installed for python3), then run 'npm run build:torch' in the curricula folder (docs/engine.md, 'The torch engine')";
+
+/**
+ * The package root: the nearest folder above this module with native/torch/binding.gyp (this module
+ * runs from src/, dist/ or a compiled copy such as the benchmarks' under node_modules/.cache).
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, "native", "torch", "binding.gyp"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+}
+
+/** Where the addon is: CURRICULA_TORCH_ADDON, else the node-gyp build folder. */
+export function addonPath(): string {
+  const override = process.env.CURRICULA_TORCH_ADDON;
+  return override
+    ? resolve(override)
+    : join(packageRoot(), "native", "torch", "build", "Release", "curricula_torch.node");
+}
+
+let status: AddonStatus | null = null;
+
+export function loadTorchAddon(): AddonStatus {
+  if (status) return status;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    status = {
+      ok: false,
+      path,
+      reason: `the torch engine is not built (${path} does not exist): ${TORCH_INSTALL_HINT}`,
+    };
+    return status;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as TorchAddon;
+    addon.info();
+    status = { ok: true, addon, path };
+  } catch (error) {
+    const first = String((error as Error).message).split("\n")[0];
+    status = {
+      ok: false,
+      path,
+      reason: `the torch engine at ${path} does not load (${first}); rebuild it: ${TORCH_INSTALL_HINT}`,
+    };
+  }
+  return status;
+}

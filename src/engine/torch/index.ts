@@ -1,0 +1,93 @@
+/**
+ * The libtorch engine: status, initialisation (device and threads) and network construction.
+ * Only src/engine/index.ts uses this module; the rest of curricula sees the Network interface.
+ */
+import { availableParallelism } from "node:os";
+import type { ModelDescription, ParameterSet } from "../../models/index.js";
+import { ConfigError } from "../../util/errors.js";
+import type { Rng } from "../../util/rng.js";
+import type { EngineInfo, OptimizerSpec } from "../types.js";
+import { loadTorchAddon, type TorchAddon } from "./addon.js";
+import { TorchNetwork } from "./network.js";
+
+export { addonPath, TORCH_INSTALL_HINT } from "./addon.js";
+export { TorchNetwork } from "./network.js";
+
+export interface TorchStatus {
+  usable: boolean;
+  version: string | null;
+  /** "cpu" and "cuda:N" for each CUDA device libtorch sees. */
+  devices: string[];
+  /** Why it is not usable (what to install), or null. */
+  reason: string | null;
+}
+
+export function torchStatus(): TorchStatus {
+  const status = loadTorchAddon();
+  if (!status.ok) return { usable: false, version: null, devices: [], reason: status.reason };
+  const info = status.addon.info();
+  const cuda = Array.from({ length: info.cudaDevices }, (_, i) => `cuda:${i}`);
+  return { usable: true, version: info.version, devices: ["cpu", ...cuda], reason: null };
+}
+
+function addon(): TorchAddon {
+  const status = loadTorchAddon();
+  if (!status.ok) throw new ConfigError("engine", `'torch': ${status.reason}`);
+  return status.addon;
+}
+
+/** Checks the device and sets libtorch's thread count (default: all cores). */
+export function initTorch(device: string, threads: number | null): EngineInfo {
+  const native = addon();
+  const info = native.info();
+  if (device !== "cpu") {
+    const index = device === "cuda" ? 0 : Number(device.slice("cuda:".length));
+    if (!info.cuda) {
+      throw new ConfigError(
+        "device",
+        `'${device}': CUDA is not available to the torch engine (libtorch ${info.version} was built without CUDA, or no GPU is visible); use device=cpu, or build against a CUDA libtorch (docs/engine.md, 'GPUs')`,
+      );
+    }
+    if (index >= info.cudaDevices) {
+      throw new ConfigError(
+        "device",
+        `'${device}': libtorch sees ${info.cudaDevices} CUDA device(s) (cuda:0 … cuda:${info.cudaDevices - 1})`,
+      );
+    }
+  }
+  const n = threads ?? availableParallelism();
+  native.setThreads(n);
+  return {
+    engine: "torch",
+    backend: "libtorch",
+    simd: false,
+    version: info.version,
+    device: normaliseDevice(device),
+    threads: n,
+  };
+}
+
+export function normaliseDevice(device: string): string {
+  return device === "cuda" ? "cuda:0" : device;
+}
+
+export function createTorchNetwork(
+  description: ModelDescription,
+  params: ParameterSet,
+  optimizer: OptimizerSpec | null,
+  dropoutRng: Rng,
+  options: { device: string; batchesTracked?: number },
+): TorchNetwork {
+  return new TorchNetwork(addon(), description, params, optimizer, dropoutRng, options);
+}
+
+/** a·bᵀ in float32 on libtorch (CPU, libtorch's threads). */
+export function torchMatMulTransposed(
+  a: Float32Array,
+  rowsA: number,
+  b: Float32Array,
+  rowsB: number,
+  dim: number,
+): Float32Array {
+  return addon().matMulTransposed(a, rowsA, b, rowsB, dim);
+}

@@ -1,0 +1,212 @@
+/**
+ * The libtorch implementation of Network. The native side holds the layers, parameters and
+ * optimiser slots; this side keeps the description, the dropout stream (masks are drawn here, from
+ * the same stream and in the same order as the tfjs engine, so dropout is identical on both
+ * engines and resumes exactly) and the checkpoint files. Inputs are passed as views of the JS
+ * arrays (no copy on the CPU); outputs come back as arrays that own the result tensors.
+ */
+import { dropoutMask, type ModelDescription, type ParameterSet } from "../../models/index.js";
+import { ConfigError } from "../../util/errors.js";
+import type { Rng } from "../../util/rng.js";
+import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
+import { weightedOneHot } from "../one-hot.js";
+import { normaliseOptimizerSpec } from "../optimizer-spec.js";
+import type {
+  ForwardResult,
+  LayerOutput,
+  Network,
+  NetworkRngState,
+  NetworkSpec,
+  OptimizerSpec,
+} from "../types.js";
+import type { NativeNet, TorchAddon } from "./addon.js";
+
+export class TorchNetwork implements Network {
+  readonly spec: NetworkSpec;
+  readonly layerNames: readonly string[];
+  readonly device: string;
+  private readonly description: ModelDescription;
+  private readonly native: NativeNet;
+  private readonly optimizerSpec: ReturnType<typeof normaliseOptimizerSpec> | null;
+  private readonly rawOptimizerSpec: OptimizerSpec | null;
+  private readonly dropoutRng: Rng;
+  private readonly inputSize: number;
+  private readonly layerIndex: Map<string, number>;
+  /** Dropout layers in forward order with their per-sample size (masks are drawn in this order). */
+  private readonly dropouts: { p: number; size: number }[];
+  private learningRate: number;
+  private batchesTracked: number;
+  private disposed = false;
+
+  constructor(
+    addon: TorchAddon,
+    description: ModelDescription,
+    params: ParameterSet,
+    optimizer: OptimizerSpec | null,
+    dropoutRng: Rng,
+    options: { device: string; batchesTracked?: number },
+  ) {
+    this.description = description;
+    this.spec = description.spec;
+    this.layerNames = Object.freeze(description.layers.map((l) => l.name));
+    this.layerIndex = new Map(description.layers.map((l, i) => [l.name, i]));
+    this.device = options.device;
+    this.dropoutRng = dropoutRng;
+    this.batchesTracked = options.batchesTracked ?? 0;
+    this.inputSize = this.spec.inputShape.reduce((a, b) => a * b, 1);
+    this.dropouts = description.layers.flatMap((l) =>
+      l.kind === "dropout" ? [{ p: l.p, size: l.outputShape.reduce((a, b) => a * b, 1) }] : [],
+    );
+    const last = description.layers.at(-1);
+    if (last?.outputShape.length !== 1 || last.outputShape[0] !== this.spec.outputDim) {
+      throw new Error(
+        `model ${this.spec.type} outputs [${last?.outputShape}] per sample, the spec says ${this.spec.outputDim}`,
+      );
+    }
+    this.native = new addon.Net(description.layers, this.spec.inputShape, options.device);
+    const values: Record<string, Float32Array> = {};
+    for (const [name, p] of params) values[name] = p.data;
+    this.native.setParameters(values);
+    this.rawOptimizerSpec = optimizer;
+    this.optimizerSpec = optimizer ? normaliseOptimizerSpec(optimizer) : null;
+    this.learningRate = this.optimizerSpec?.learningRate ?? 0;
+    if (this.optimizerSpec) {
+      const s = this.optimizerSpec;
+      this.native.setOptimizer({
+        type: s.type,
+        lr: s.learningRate,
+        beta1: s.beta1,
+        beta2: s.beta2,
+        eps: s.epsilon,
+        weightDecay: s.weightDecay,
+        momentum: s.momentum,
+        nesterov: s.nesterov,
+      });
+    }
+  }
+
+  trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number {
+    this.assertAlive();
+    if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
+    this.checkInput(x, batchSize, "trainStep");
+    const target = weightedOneHot(y, batchSize, this.spec.outputDim, classWeights ?? null);
+    const masks = this.dropouts.map(({ p, size }) =>
+      p > 0 ? dropoutMask(batchSize * size, p, this.dropoutRng) : new Float32Array(0),
+    );
+    const loss = this.native.trainStep(x, batchSize, target, masks);
+    this.batchesTracked += 1;
+    return loss;
+  }
+
+  forward(x: Float32Array, batchSize: number, outputs: readonly string[] = []): ForwardResult {
+    this.assertAlive();
+    this.checkInput(x, batchSize, "forward");
+    const names = [...new Set(outputs)];
+    const taps = names.map((name) => {
+      const i = this.layerIndex.get(name);
+      if (i === undefined) {
+        throw new Error(
+          `forward: model ${this.spec.type} has no layer '${name}'; layers: ${this.layerNames.join(", ")}`,
+        );
+      }
+      return i;
+    });
+    const result = this.native.forward(x, batchSize, taps);
+    const layers: Record<string, LayerOutput> = {};
+    names.forEach((name, k) => {
+      const layer = this.description.layers[taps[k] as number];
+      layers[name] = {
+        data: result.layers[k] as Float32Array,
+        shape: [batchSize, ...(layer?.outputShape ?? [])],
+      };
+    });
+    return { logits: result.logits, layers };
+  }
+
+  setLearningRate(lr: number): void {
+    if (!(lr >= 0) || !Number.isFinite(lr))
+      throw new Error(`setLearningRate: expected a number >= 0, got ${lr}`);
+    if (!this.optimizerSpec)
+      throw new Error("setLearningRate: this network was created without an optimizer");
+    this.learningRate = lr;
+    this.native.setLearningRate(lr);
+  }
+
+  getLearningRate(): number {
+    if (!this.optimizerSpec)
+      throw new Error("getLearningRate: this network was created without an optimizer");
+    return this.learningRate;
+  }
+
+  getRngState(): NetworkRngState {
+    return { dropout: this.dropoutRng.getState() };
+  }
+
+  setRngState(state: NetworkRngState): void {
+    this.dropoutRng.setState(state.dropout);
+  }
+
+  /** Parameters and running statistics in PyTorch's names and layouts. */
+  parameters(): ParameterSet {
+    this.assertAlive();
+    return new Map(this.native.getParameters().map((p) => [p.name, { shape: p.shape, data: p.data }]));
+  }
+
+  async save(dir: string, options: { optimizer?: boolean } = {}): Promise<void> {
+    this.assertAlive();
+    if (options.optimizer) {
+      if (!this.rawOptimizerSpec) throw new Error("save: this network has no optimizer state to save");
+      const state = this.native.getOptimizerState();
+      await writeOptimizerCheckpoint(dir, {
+        optimizer: this.rawOptimizerSpec,
+        learningRate: this.learningRate,
+        step: state.step,
+        slots: new Map(Object.entries(state.slots)),
+        engine: "torch",
+      });
+    }
+    await writeModelCheckpoint(dir, {
+      spec: this.spec,
+      params: this.parameters(),
+      batchesTracked: this.batchesTracked,
+      dropoutRng: this.dropoutRng.getState(),
+      engine: "torch",
+    });
+  }
+
+  async loadOptimizerState(dir: string): Promise<void> {
+    this.assertAlive();
+    if (!this.optimizerSpec)
+      throw new Error("loadOptimizerState: this network was created without an optimizer");
+    const saved = await readOptimizerCheckpoint(dir, this.description);
+    if (!saved) return;
+    if (saved.optimizer.type !== this.optimizerSpec.type) {
+      throw new ConfigError(
+        "optimizer.id",
+        `saved optimiser state is ${saved.optimizer.type}, the run uses ${this.optimizerSpec.type}`,
+      );
+    }
+    this.native.setOptimizerState(saved.step, Object.fromEntries(saved.slots));
+    this.setLearningRate(saved.learningRate);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.native.dispose();
+  }
+
+  private checkInput(x: Float32Array, batchSize: number, where: string): void {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`${where}: batchSize must be a positive integer, got ${batchSize}`);
+    if (x.length !== batchSize * this.inputSize) {
+      throw new Error(
+        `${where}: expected ${batchSize} x [${this.spec.inputShape.join(", ")}] = ${batchSize * this.inputSize} input values, got ${x.length}`,
+      );
+    }
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new Error("this network was disposed");
+  }
+}
