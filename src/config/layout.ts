@@ -38,6 +38,8 @@ export const RUN_FILES = {
   resume: ".resume",
   /** aucurriculum/autrainer keep the resolved config here. */
   hydraConfig: join(".hydra", "config.yaml"),
+  /** A curriculum run's score file and its fingerprint, as trained on. */
+  curriculumScore: "curriculum_score.yaml",
 } as const;
 
 /** Model and optimiser files inside `_best/`, `epoch_N/` or `step_N/`. */
@@ -84,7 +86,12 @@ export const SCORE_RUN_FILES = {
   score: "score.yaml",
   config: "config.yaml",
   timer: "timer.yaml",
+  /** Fingerprints of the files the atomic run was computed from (its training run's outputs). */
+  inputs: "inputs.yaml",
 } as const;
+
+/** `curriculum/<type>/_replaced/`: where `--force` keeps the files of a score id it recomputes. */
+export const SCORE_REPLACED_DIR = "_replaced";
 
 /** `curriculum/<type>/mappings.yaml`: which atomic runs each score id is made of. */
 export const SCORE_MAPPINGS_FILE = "mappings.yaml";

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_FILES, scoreFile } from "../config/layout.js";
 import type { RunConfig } from "../config/schema.js";
@@ -7,6 +8,8 @@ import { readScoreRanks } from "../results/score-table.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
+import { fileSha256 } from "../util/fingerprint.js";
+import { readYaml, writeYaml } from "../util/yaml-io.js";
 import { type SamplingMode, subsetClassWeights } from "./class-quotas.js";
 import { CurriculumSampler, type CurriculumSamplerState } from "./curriculum-sampler.js";
 import { type CurriculumType, difficultyOrder } from "./ordering.js";
@@ -89,6 +92,7 @@ export class CurriculumPaceManager implements TrainCallback {
     const config = this.config;
     const path = scoreFile(config.results_dir, config.experiment_id, config.curriculum.scoring);
     const ranks = readScoreRanks(path, ctx.train, config.curriculum.scoring.id);
+    recordScoreFile(ctx.runDir, path, config.curriculum.scoring);
     const seeds = parseSeed(config.seed);
     // Order and per-pass shuffles are drawn from the dataset seed, like the default sampler.
     const order = difficultyOrder(ranks, this.type, seeds.data);
@@ -214,4 +218,25 @@ export class CurriculumPaceManager implements TrainCallback {
 export function createCurriculumCallback(config: RunConfig): TrainCallback | null {
   if (config.curriculum.type === "None" || config.curriculum.id === "None") return null;
   return new CurriculumPaceManager(config);
+}
+
+/**
+ * Records the score file a curriculum run trains on, with its fingerprint
+ * (`curriculum_score.yaml`), so a finished run whose score changed since is reported instead of
+ * reused; a resumed run must find the same score it started on.
+ */
+export function recordScoreFile(runDir: string, path: string, scoring: { id: string; type?: string }): void {
+  const recorded = join(runDir, RUN_FILES.curriculumScore);
+  const sha256 = fileSha256(path);
+  if (existsSync(recorded)) {
+    const before = readYaml<{ sha256?: string } | null>(recorded);
+    if (before?.sha256 === sha256) return;
+    throw new ConfigError(
+      "curriculum.scoring",
+      `${path} changed since this unfinished run started training on it (sha256 ${String(before?.sha256).slice(0, 12)} then, ` +
+        `${sha256.slice(0, 12)} now); delete the run folder to train on the new score`,
+      recorded,
+    );
+  }
+  writeYaml(recorded, { id: scoring.id, type: scoring.type ?? scoring.id, file: path, sha256 });
 }

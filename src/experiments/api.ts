@@ -140,7 +140,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   }
   if (mismatches.length > 0) {
     throw new CurriculaError(
-      `${mismatches.length} run folder(s) hold runs of a different config; nothing was trained.\n${mismatches.join("\n")}`,
+      `${mismatches.length} run folder(s) hold runs of a different config; nothing was trained (a finished run trained on a score that changed since counts as one).\n${mismatches.join("\n")}`,
     );
   }
   for (const s of skipped) log?.(`skip   ${s.name} (finished)`);

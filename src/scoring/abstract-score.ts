@@ -55,6 +55,12 @@ export interface AtomicRun {
   group?: string;
   /** Function-specific details (e.g. the CVLoss split). */
   details?: Record<string, unknown>;
+  /**
+   * Files the result depends on besides the training run's config.yaml and metrics.csv (which
+   * count when `runDir` is set): a Predefined file, a teacher's model. Their fingerprints are
+   * recorded, so a score is never reused after its inputs changed.
+   */
+  inputs?: string[];
 }
 
 /** What a scoring function returns for one atomic run: rows of a subset and its columns. */

@@ -1,13 +1,22 @@
-import { existsSync, rmSync } from "node:fs";
-import { basename, join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
-import { curriculumDir, SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../config/layout.js";
+import {
+  curriculumDir,
+  RUN_FILES,
+  SCORE_MAPPINGS_FILE,
+  SCORE_REPLACED_DIR,
+  SCORE_RUN_FILES,
+  scoreTypeDir,
+} from "../config/layout.js";
 import { upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { writeScoreRows } from "../results/score-table.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
+import { fingerprintFiles } from "../util/fingerprint.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
@@ -39,6 +48,11 @@ export interface ScoreManagerConfig {
 export interface ScoreManagerOptions {
   /** Local config folder (`-cp`). */
   configPath?: string;
+  /**
+   * Recompute a score id whose existing files were made from another config or other inputs
+   * (refused otherwise); the old files are kept under `<type>/_replaced/<id>-<time>/`.
+   */
+  force?: boolean;
   /** Folder custom score modules are resolved against. */
   cwd?: string;
   log?: (line: string) => void;
@@ -87,25 +101,41 @@ export function upgradeSavedScoreConfig(raw: unknown): unknown {
   return rest;
 }
 
+/** Scoring config keys that change nothing in a score's values (left out of its provenance). */
+const RESULT_NEUTRAL = new Set(["knn_threads"]);
+
+/** What a score id was made of: its config and, per atomic run, the fingerprint of its inputs. */
+export interface ScoreProvenance {
+  config: Record<string, unknown>;
+  runs: Record<string, string>;
+}
+
 /**
  * Runs one scoring config end to end (aucurriculum `CurriculumScoreManager`): `preprocess()` lists the
- * atomic runs and writes their configs and `mappings.yaml`, `run()` scores each (reusing a finished
- * one whose saved configs match), `postprocess()` combines them into `<id>.csv` with ranks, a card,
- * plots and correlation matrices.
+ * atomic runs, `run()` scores each (reusing a finished one whose saved configs and inputs match),
+ * `postprocess()` combines them into `<id>.csv` with ranks, a card with the score's provenance,
+ * plots and correlation matrices, and then records the id in `mappings.yaml`. A score id made from
+ * another config or other inputs is never recomputed over silently: that is refused unless
+ * `force`, which keeps the old files aside.
  */
 export class CurriculumScoreManager {
   readonly outputDirectory: string;
   private runs: AtomicRun[] | null = null;
   private readonly log: (line: string) => void;
+  private readonly force: boolean;
+  /** Where `force` put the files it replaced (made on first use). */
+  private replacedDir: string | null = null;
 
   private constructor(
     readonly config: ScoreManagerConfig,
     readonly scoring: AbstractScore,
     outputDirectory: string,
     log: (line: string) => void,
+    force: boolean,
   ) {
     this.outputDirectory = outputDirectory;
     this.log = log;
+    this.force = force;
   }
 
   /** Validates the config and builds its scoring function (importing a custom module if named). */
@@ -138,7 +168,7 @@ export class CurriculumScoreManager {
     };
     const cls = await resolveScoreClass(scoringConfig, options.cwd);
     const scoring = new cls(scoringConfig, context, `curriculum/scoring/${String(scoringConfig.id)}`);
-    return new CurriculumScoreManager(config, scoring, outputDirectory, log);
+    return new CurriculumScoreManager(config, scoring, outputDirectory, log, options.force ?? false);
   }
 
   get scoreId(): string {
@@ -156,12 +186,92 @@ export class CurriculumScoreManager {
     const runs = (await this.scoring.preprocess()).map((r) =>
       subset === "train" ? r : { ...r, name: `${r.name}_${subset}` },
     );
-    const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
-    const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
-    mappings[this.scoreId] = runs.map((r) => r.name);
-    writeYaml(mappingsPath, mappings);
     this.runs = runs;
     return runs;
+  }
+
+  /** The files an atomic run is computed from, with their fingerprints (labels relative to the results). */
+  inputsOf(run: AtomicRun): Record<string, string> {
+    const files = [
+      ...(run.runDir ? [join(run.runDir, RUN_FILES.config), join(run.runDir, RUN_FILES.metrics)] : []),
+      ...(run.inputs ?? []),
+    ];
+    return fingerprintFiles(files, (path) => relative(this.config.results_dir, path));
+  }
+
+  /** One fingerprint of an atomic run's inputs. */
+  private inputsDigest(run: AtomicRun): string {
+    return digest(this.inputsOf(run));
+  }
+
+  /** The provenance the score id would have: the scoring config and every atomic run's inputs. */
+  provenance(runs: readonly AtomicRun[]): ScoreProvenance {
+    const config = Object.fromEntries(
+      Object.entries(plain(this.config.curriculum.scoring) as Record<string, unknown>).filter(
+        ([k]) => !RESULT_NEUTRAL.has(k),
+      ),
+    );
+    return { config, runs: Object.fromEntries(runs.map((r) => [r.name, this.inputsDigest(r)])) };
+  }
+
+  /**
+   * Refuses to recompute an existing score id (`<id>.csv`) from another config or other runs or
+   * inputs, naming the differences; with `force` the old score files are moved aside instead.
+   */
+  checkExisting(runs: readonly AtomicRun[]): void {
+    const scoreFile = join(this.outputDirectory, `${this.scoreId}.csv`);
+    if (!existsSync(scoreFile)) return;
+    const card = join(this.outputDirectory, `${this.scoreId}.yaml`);
+    const saved = existsSync(card) ? readYaml<Record<string, unknown>>(card) : null;
+    const now = this.provenance(runs);
+    const before = saved?.provenance as ScoreProvenance | undefined;
+    const differences = before
+      ? [
+          ...diffConfigs(before.config, now.config, ["existing", "requested"], "config"),
+          ...runDifferences(before.runs, now.runs),
+        ]
+      : // A score of an earlier version records only its runs.
+        runDifferences(
+          Object.fromEntries(((saved?.runs as string[] | undefined) ?? []).map((r) => [r, "?"])),
+          Object.fromEntries(Object.keys(now.runs).map((r) => [r, "?"])),
+        );
+    if (differences.length === 0) return;
+    if (!this.force) {
+      throw new ConfigError(
+        "curriculum.scoring",
+        `score '${this.scoreId}' exists (${scoreFile}) and was made from another config or other runs; ` +
+          `recomputing it would replace it. Give the new score another id (curriculum.scoring.id=...), or ` +
+          `recompute with --force (the old files are kept under ${join(this.outputDirectory, SCORE_REPLACED_DIR)}/). ` +
+          `Differences:\n  ${differences.join("\n  ")}`,
+        card,
+      );
+    }
+    const id = this.scoreId;
+    this.keepAside([
+      scoreFile,
+      card,
+      join(this.outputDirectory, "_plots", id),
+      ...readdirNames(join(this.outputDirectory, "_robustness"))
+        .filter((f) => f.startsWith(`${id}_`))
+        .map((f) => join(this.outputDirectory, "_robustness", f)),
+    ]);
+    this.log(`Recomputing score '${id}' (--force); the old files are in ${this.replacedDir}`);
+  }
+
+  /** Moves files or folders into this run's `_replaced/<id>-<time>/`. */
+  private keepAside(paths: readonly string[]): void {
+    const present = paths.filter((p) => existsSync(p));
+    if (present.length === 0) return;
+    if (!this.replacedDir) {
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      this.replacedDir = join(this.outputDirectory, SCORE_REPLACED_DIR, `${this.scoreId}-${stamp}`);
+      ensureDir(this.replacedDir);
+    }
+    for (const path of present) {
+      const target = join(this.replacedDir, relative(this.outputDirectory, path));
+      ensureDir(dirname(target));
+      renameSync(path, target);
+    }
   }
 
   /**
@@ -171,9 +281,20 @@ export class CurriculumScoreManager {
   async run(run: AtomicRun): Promise<{ skipped: boolean }> {
     const dir = join(this.outputDirectory, run.name);
     if (existsSync(join(dir, SCORE_RUN_FILES.scores))) {
-      this.checkSaved(run, dir);
-      this.log(`Skipping ${run.name}: scores.csv exists`);
-      return { skipped: true };
+      const differences = this.savedDifferences(run, dir);
+      if (differences.length === 0) {
+        this.log(`Skipping ${run.name}: scores.csv exists`);
+        return { skipped: true };
+      }
+      if (!this.force) {
+        throw new ConfigError(
+          "curriculum.scoring",
+          `${dir} holds scores of a different config or other inputs; recompute with --force (the old ` +
+            `folder is kept under ${join(this.outputDirectory, SCORE_REPLACED_DIR)}/) or delete it. ` +
+            `Differences:\n  ${differences.join("\n  ")}`,
+        );
+      }
+      this.keepAside([dir]);
     }
     this.log(`Scoring ${run.name}`);
     const created = !existsSync(dir);
@@ -182,6 +303,8 @@ export class CurriculumScoreManager {
         ensureDir(target);
         writeYaml(join(target, SCORE_RUN_FILES.config), run.config);
         writeYaml(join(target, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
+        const files = this.inputsOf(run);
+        writeYaml(join(target, SCORE_RUN_FILES.inputs), { fingerprint: digest(files), files });
       });
     } catch (error) {
       // Nothing half-written stays behind (unless the folder holds resumable training).
@@ -191,9 +314,20 @@ export class CurriculumScoreManager {
     return { skipped: false };
   }
 
-  private checkSaved(run: AtomicRun, dir: string): void {
+  /** How an atomic run's saved folder differs from what would be computed now (empty: reusable). */
+  private savedDifferences(run: AtomicRun, dir: string): string[] {
     const roundTrip = (v: unknown) => parse(stringify(v)) as unknown;
-    const differences = [
+    const inputsPath = join(dir, SCORE_RUN_FILES.inputs);
+    // Folders of earlier versions record no inputs.
+    const savedInputs = existsSync(inputsPath)
+      ? (readYaml<{ files?: Record<string, string> } | null>(inputsPath)?.files ?? {})
+      : null;
+    const inputDifferences = savedInputs
+      ? diffConfigs(savedInputs, this.inputsOf(run), ["when scored", "now"]).map(
+          (d) => `${SCORE_RUN_FILES.inputs}: ${d}`,
+        )
+      : [];
+    return [
       ...diffConfigs(
         upgradeSavedScoreConfig(readYaml(join(dir, SCORE_RUN_FILES.config))),
         roundTrip(run.config),
@@ -202,13 +336,8 @@ export class CurriculumScoreManager {
         withoutKeys(readYaml(join(dir, SCORE_RUN_FILES.score))),
         withoutKeys(roundTrip(this.config.curriculum.scoring)),
       ).map((d) => `score.yaml: ${d}`),
+      ...inputDifferences,
     ];
-    if (differences.length > 0) {
-      throw new ConfigError(
-        "curriculum.scoring",
-        `${dir} holds scores of a different config; delete the folder to recompute. Differences:\n  ${differences.join("\n  ")}`,
-      );
-    }
   }
 
   /** Writes `<id>.csv` (ranks), the card `<id>.yaml`, plots and correlation matrices. */
@@ -234,6 +363,7 @@ export class CurriculumScoreManager {
           });
     const p = this.scoring.params;
     const cls = this.scoring.constructor as typeof AbstractScore;
+    const provenance = this.provenance(runs);
     writeYaml(card, {
       id: scoreId,
       type: basename(this.outputDirectory),
@@ -253,7 +383,13 @@ export class CurriculumScoreManager {
           (performance.now() - started) / 1000,
       ),
       created: new Date().toISOString(),
+      provenance,
     });
+    // The index is written after the scores it lists (atomically, like every file here).
+    const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
+    const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
+    mappings[scoreId] = runs.map((r) => r.name);
+    writeYaml(mappingsPath, mappings);
     const plots =
       this.config.plots === false
         ? []
@@ -291,15 +427,49 @@ export class CurriculumScoreManager {
     return { scoreFile, card, plots, matrices };
   }
 
-  /** preprocess → run every atomic run → postprocess. */
+  /** preprocess → refuse (or, with force, set aside) a different existing score → run every atomic run → postprocess. */
   async execute(): Promise<ScorePostprocessResult> {
-    for (const run of await this.preprocess()) await this.run(run);
+    const runs = await this.preprocess();
+    this.checkExisting(runs);
+    for (const run of runs) await this.run(run);
     return this.postprocess();
   }
 }
 
 function robustnessOptions(config: ScoreManagerConfig["robustness"]): RobustnessOptions {
   return { bootstrap: config?.bootstrap, seed: config?.seed, maxPairs: config?.max_pairs };
+}
+
+function plain(value: unknown): unknown {
+  return parse(stringify(value)) as unknown;
+}
+
+/** One SHA-256 over a map of fingerprints (16 hex digits). */
+function digest(files: Record<string, string>): string {
+  return createHash("sha256")
+    .update(JSON.stringify(Object.entries(files).sort()))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Atomic runs added, dropped or with other inputs. */
+function runDifferences(before: Record<string, string>, now: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(before))
+    if (!(name in now)) out.push(`runs: ${name} (existing) is not requested`);
+  for (const name of Object.keys(now)) {
+    if (!(name in before)) out.push(`runs: ${name} (requested) is not in the existing score`);
+    else if (before[name] !== now[name] && before[name] !== "?" && now[name] !== "?") {
+      out.push(
+        `runs: ${name}: its inputs changed since it was scored (fingerprint ${before[name]} then, ${now[name]} now)`,
+      );
+    }
+  }
+  return out;
+}
+
+function readdirNames(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 function withoutKeys(value: unknown): unknown {

@@ -37,6 +37,11 @@ export interface ScoreOptions {
   configPath?: string;
   cwd?: string;
   log?: (line: string) => void;
+  /**
+   * Recompute a score id whose existing files were made from another config or other inputs
+   * (refused otherwise); the old files are kept under `<type>/_replaced/`.
+   */
+  force?: boolean;
 }
 
 /**
@@ -75,6 +80,7 @@ export async function score(
       configPath: options.configPath,
       cwd: options.cwd,
       log: options.log,
+      force: options.force,
     });
     const result = await manager.execute();
     const scoring = point.config.curriculum.scoring;

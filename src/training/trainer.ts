@@ -58,7 +58,8 @@ export async function runTrainer(setup: TrainerSetup, options: TrainOptions): Pr
   try {
     await trainer.run();
   } catch (error) {
-    trainer.recordFailure(error);
+    // A stop on request (after a checkpoint) is no failure: its log line says it resumes.
+    if (!(error instanceof TrainingInterrupted)) trainer.recordFailure(error);
     throw error;
   } finally {
     trainer.dispose();

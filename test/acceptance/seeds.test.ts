@@ -45,6 +45,30 @@ describe("seeds that ensemble (CLI on Digits)", () => {
     expect(existsSync(join(celoss, "CELoss.csv"))).toBe(true);
   });
 
+  it("re-scoring the ensemble's id from one run is refused; --force recomputes it and keeps the old files", () => {
+    const refused = cli(
+      "curriculum",
+      "curriculum/scoring=CELoss",
+      `curriculum.scoring.run_name=${NAME("1")}`,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/score 'CELoss' exists .* recompute with --force/);
+    const forced = cli(
+      "curriculum",
+      "curriculum/scoring=CELoss",
+      `curriculum.scoring.run_name=${NAME("1")}`,
+      "--force",
+    );
+    expect(forced.code, forced.stderr).toBe(0);
+    const replaced = join(cwd, "results", "default", "curriculum", "CELoss", "_replaced");
+    expect(readdirSync(replaced)).toHaveLength(1);
+    // Back to the ensemble for the tests below.
+    expect(
+      cli("curriculum", "curriculum/scoring=CELoss", `curriculum.scoring.run_name=${NAME("#")}`, "--force")
+        .code,
+    ).toBe(0);
+  });
+
   it("seed=1 and seed=1-1 name one run", () => {
     const again = cli("train", "iterations=2", "seed=1-1");
     expect(again.code, again.stderr).toBe(0);

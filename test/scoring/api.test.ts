@@ -113,13 +113,15 @@ describe("curricula curriculum (alias score)", () => {
           "curriculum/scoring=Random",
           "curriculum.scoring.dataset=Digits",
           "curriculum.scoring.seed=5",
+          // another id: the Random score of seed 1 above is another score
+          "curriculum.scoring.id=Random-5",
         ],
         { from: "user" },
       );
     } finally {
       process.stdout.write = write;
     }
-    expect(out.join("")).toMatch(/Random\/Random: .*Random\.csv/);
+    expect(out.join("")).toMatch(/Random\/Random-5: .*Random-5\.csv/);
     expect(existsSync(join(resultsDir, "default", "curriculum", "Random", "Digits_5", "scores.csv"))).toBe(
       true,
     );

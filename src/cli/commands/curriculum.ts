@@ -6,6 +6,7 @@ import { addExecutorOptions, checkExecutorFlags, type ExecutorFlags } from "./ex
 export interface CurriculumCommandOptions extends ExecutorFlags {
   configName: string;
   configPath?: string;
+  force?: boolean;
 }
 
 /**
@@ -23,9 +24,10 @@ export function register(program: Command): void {
       "key=value overrides; comma lists sweep, e.g. curriculum/scoring=CELoss,Random",
     )
     .option("--config-name <name>", "entry config", "curriculum")
+    .option("--config-path <dir>", "local config folder searched before the packaged configs (default: conf)")
     .option(
-      "--config-path <dir>",
-      "local config folder searched before the packaged configs (default: conf)",
+      "-f, --force",
+      "recompute a score id made from another config or other runs (the old files are kept under <type>/_replaced/)",
     );
   addExecutorOptions(command).action(async (overrides: string[], options: CurriculumCommandOptions) => {
     checkExecutorFlags(options);
@@ -43,6 +45,7 @@ export function register(program: Command): void {
       overrides,
       configName: options.configName,
       configPath: options.configPath,
+      force: options.force,
     });
     for (const { id, type, result } of results) {
       process.stdout.write(`${type}/${id}: ${relative(process.cwd(), result.scoreFile)}\n`);

@@ -39,6 +39,7 @@ export class Predefined extends AbstractScore {
       {
         name: `${config.id}_${stem}`,
         config: { dataset: config, file: this.file },
+        inputs: [this.file],
       },
     ];
   }

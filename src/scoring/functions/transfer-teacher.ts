@@ -1,5 +1,6 @@
-import { basename, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { z } from "zod";
+import { MODEL_FILES } from "../../config/layout.js";
 import type { Network } from "../../engine/types.js";
 import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
@@ -44,6 +45,7 @@ export class TransferTeacher extends AbstractScore {
           name: `${basename(folder)}_${dataset.id}${suffix}`,
           config: { model: folder, dataset },
           details: { modelDir: folder },
+          inputs: modelFiles(folder),
         });
         continue;
       }
@@ -58,6 +60,7 @@ export class TransferTeacher extends AbstractScore {
           },
           runDir: run.dir,
           details: { modelDir },
+          inputs: modelFiles(modelDir),
         });
       }
     }
@@ -141,4 +144,9 @@ export class TransferTeacher extends AbstractScore {
       svm.free();
     }
   }
+}
+
+/** The model files of a checkpoint folder (either format), for the score's input fingerprint. */
+function modelFiles(dir: string): string[] {
+  return [MODEL_FILES.model, MODEL_FILES.legacyModel, MODEL_FILES.legacyWeights].map((f) => join(dir, f));
 }
