@@ -44,7 +44,7 @@ export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly
       decoded: rows.decoded[i],
     };
     for (const name of order) record[name] = (rows.columns.get(name) as Float64Array)[i];
-    for (const name of text) record[name] = (rows.text?.get(name) as string[])[i];
+    for (const name of text) record[name] = rows.text?.get(name)?.[i];
     return record;
   });
   writeCsv(path, header, records);
