@@ -18,7 +18,7 @@ export { createCurriculumCallback } from "./curriculum/pace-manager.js";
 export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";
 export { createPacing, PACING_TYPES } from "./curriculum/pacing/registry.js";
 // ── Data, models and engines ─────────────────────────────────────────────────────────────────
-export { createDataset, DATASET_TYPES } from "./data/index.js";
+export { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
 export type { Dataset, Subset, SubsetName } from "./data/types.js";
 export { createNetwork, initEngine, loadNetwork } from "./engine/index.js";
 export type { ForwardResult, Network, OptimizerSpec } from "./engine/types.js";

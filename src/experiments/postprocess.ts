@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { diffConfigs } from "../config/diff.js";
 import {
   aggregationDirName,
   experimentDir,
@@ -9,7 +10,7 @@ import {
   trainingDir,
 } from "../config/layout.js";
 import { aggregatedName, validateAggregation } from "../config/naming.js";
-import { isLoss } from "../config/schema.js";
+import { isLoss, upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { readRunFolder } from "../results/run-folder.js";
 import { writeDirAtomic } from "../util/atomic.js";
@@ -362,6 +363,36 @@ export function groupRuns(names: readonly string[], keys: readonly string[]): Ma
   return groups;
 }
 
+/**
+ * Aggregated runs must describe the same samples: unless `dataset` itself is aggregated, the runs
+ * of a group must have been trained on the same data (equal dataset configs, split_seed included;
+ * a run saved before split_seed existed was split with its data seed). A mismatch is an error
+ * naming the runs and the differing keys, before anything is written.
+ */
+export function checkSameData(records: readonly RunRecord[], keys: readonly string[]): void {
+  if (keys.includes("dataset")) return;
+  const byName = new Map(records.map((r) => [r.name, r]));
+  const problems: string[] = [];
+  for (const [aggName, members] of groupRuns([...byName.keys()], keys)) {
+    const [first, ...rest] = members.map((m) => byName.get(m) as RunRecord);
+    if (!first) continue;
+    const dataOf = (r: RunRecord) => (upgradeSavedConfig(r.config) as { dataset?: unknown }).dataset ?? null;
+    for (const other of rest) {
+      const differences = diffConfigs(dataOf(first), dataOf(other), [first.name, other.name], "dataset");
+      if (differences.length > 0) {
+        problems.push(`${aggName}: ${first.name} and ${other.name} differ in ${differences.join("; ")}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new CurriculaError(
+      `Cannot aggregate over ${keys.join(", ")}: runs of one group were trained on different data, so their ` +
+        `results do not describe the same samples (give the runs one dataset config, e.g. the same ` +
+        `dataset.split_seed, or aggregate separately):\n  ${problems.join("\n  ")}`,
+    );
+  }
+}
+
 async function aggregate(
   expDir: string,
   records: readonly RunRecord[],
@@ -478,6 +509,7 @@ export async function postprocessExperiment(
   const records = finished.map((name) =>
     readRunRecord(join(trainingDir(resultsDir, experimentId), name), name),
   );
+  for (const keys of options.aggregate ?? []) checkSameData(records, keys);
   const render: PlotRenderer | null =
     options.renderPlot === undefined
       ? (spec, base) => renderPlot(spec as unknown as VegaLiteSpec, base)

@@ -7,7 +7,7 @@ import {
   parseIterationDirName,
   RUN_FILES,
 } from "../config/layout.js";
-import { parseRunConfig } from "../config/parse.js";
+import { parseSavedRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
 import { readCsv } from "../util/csv.js";
 import { ConfigError, DataError } from "../util/errors.js";
@@ -33,7 +33,7 @@ export function isRunFinished(runDir: string): boolean {
 /** The resolved config saved in a run folder, validated. */
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, RUN_FILES.config);
-  return parseRunConfig(readYaml(path), path);
+  return parseSavedRunConfig(readYaml(path), path);
 }
 
 /** The iteration folders of a run (`epoch_N`/`step_N`), ascending, and whether each holds a model. */

@@ -1,10 +1,12 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
 import { curriculumDir, SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../config/layout.js";
+import { upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { writeScoreRows } from "../results/score-table.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
@@ -49,7 +51,10 @@ export interface ScorePostprocessResult {
   matrices: MatrixResult[];
 }
 
-/** Keys of score.yaml that do not change an atomic run's result (ignored when reusing it). */
+/**
+ * Keys of score.yaml that do not change an atomic run's result (ignored when reusing it);
+ * `dataset_seed` of earlier versions is compared through config.yaml (as the dataset's split_seed).
+ */
 const RUN_INDEPENDENT = new Set([
   "id",
   "run_name",
@@ -59,7 +64,28 @@ const RUN_INDEPENDENT = new Set([
   "tie_break",
   "tie_break_seed",
   "knn_threads",
+  "dataset_seed",
 ]);
+
+/**
+ * An atomic run's saved config.yaml as this version writes it: a training run's config gets its
+ * dataset's split_seed (upgradeSavedConfig); the config of a score built without a training run
+ * (Random, Predefined, TransferTeacher) had a `dataset_seed`, which was that split seed.
+ */
+export function upgradeSavedScoreConfig(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const config = { ...(raw as Record<string, unknown>) };
+  if (config.model && typeof config.model === "object" && "dataset" in (config.model as object)) {
+    config.model = upgradeSavedConfig(config.model); // TransferTeacher: the teacher run's config
+  }
+  if (!("dataset_seed" in config)) return upgradeSavedConfig(config);
+  const { dataset_seed: seed, ...rest } = config;
+  const dataset = rest.dataset;
+  if (dataset && typeof dataset === "object" && !Array.isArray(dataset) && !("split_seed" in dataset)) {
+    rest.dataset = { ...dataset, split_seed: seed };
+  }
+  return rest;
+}
 
 /**
  * Runs one scoring config end to end (aucurriculum `CurriculumScoreManager`): `preprocess()` lists the
@@ -119,20 +145,17 @@ export class CurriculumScoreManager {
     return String(this.config.curriculum.scoring.id);
   }
 
-  /** Atomic runs; writes `<run>/config.yaml`, `<run>/score.yaml` (runs without scores yet) and mappings.yaml. */
+  /**
+   * Atomic runs, and mappings.yaml. An atomic run's folder is written only when it is scored
+   * (`run`): its config.yaml and score.yaml, then scores.csv, so a folder never holds configs
+   * without scores.
+   */
   async preprocess(): Promise<AtomicRun[]> {
     // Atomic runs scoring another subset than train get their own folders (`…_dev`, `…_test`).
     const subset = this.scoring.subsetName;
     const runs = (await this.scoring.preprocess()).map((r) =>
       subset === "train" ? r : { ...r, name: `${r.name}_${subset}` },
     );
-    for (const run of runs) {
-      const dir = join(this.outputDirectory, run.name);
-      if (existsSync(join(dir, SCORE_RUN_FILES.scores))) continue;
-      mkdirSync(dir, { recursive: true });
-      writeYaml(join(dir, SCORE_RUN_FILES.config), run.config);
-      writeYaml(join(dir, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
-    }
     const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
     const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
     mappings[this.scoreId] = runs.map((r) => r.name);
@@ -153,16 +176,28 @@ export class CurriculumScoreManager {
       return { skipped: true };
     }
     this.log(`Scoring ${run.name}`);
-    await this.scoring.run(run);
+    const created = !existsSync(dir);
+    try {
+      await this.scoring.run(run, (target) => {
+        ensureDir(target);
+        writeYaml(join(target, SCORE_RUN_FILES.config), run.config);
+        writeYaml(join(target, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
+      });
+    } catch (error) {
+      // Nothing half-written stays behind (unless the folder holds resumable training).
+      if (created && !this.scoring.keepsFolderOnFailure) rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
     return { skipped: false };
   }
 
   private checkSaved(run: AtomicRun, dir: string): void {
     const roundTrip = (v: unknown) => parse(stringify(v)) as unknown;
     const differences = [
-      ...diffConfigs(readYaml(join(dir, SCORE_RUN_FILES.config)), roundTrip(run.config)).map(
-        (d) => `config.yaml: ${d}`,
-      ),
+      ...diffConfigs(
+        upgradeSavedScoreConfig(readYaml(join(dir, SCORE_RUN_FILES.config))),
+        roundTrip(run.config),
+      ).map((d) => `config.yaml: ${d}`),
       ...diffConfigs(
         withoutKeys(readYaml(join(dir, SCORE_RUN_FILES.score))),
         withoutKeys(roundTrip(this.config.curriculum.scoring)),

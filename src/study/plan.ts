@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { composeGrid, loadGroupConfig } from "../config/compose.js";
@@ -6,6 +6,7 @@ import { experimentDir, STUDY_FILES } from "../config/layout.js";
 import { aggregatedName, runName } from "../config/naming.js";
 import type { RunConfig } from "../config/schema.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError } from "../util/errors.js";
 import type { Study } from "./schema.js";
 
@@ -90,7 +91,7 @@ export async function planStudy(
   const confDir = join(expDir, STUDY_FILES.conf);
   // write: false (a cluster's stage job) reuses the configs the submitting command generated.
   const write = options.write !== false || !existsSync(confDir);
-  mkdirSync(confDir, { recursive: true });
+  ensureDir(confDir);
   const localConf = projectConf ? resolve(cwd, projectConf) : join(cwd, "conf");
   if (write && existsSync(localConf) && resolve(localConf) !== confDir)
     cpSync(localConf, confDir, { recursive: true });
@@ -305,16 +306,14 @@ function scoringConfigs(
     ];
   }
   if ("model" in base && "dataset" in base) {
-    return perSeed((run) => ({ model: run, dataset: cfg.dataset.id, dataset_seed: study.data_seed }), {
+    return perSeed((run) => ({ model: run, dataset: cfg.dataset.id }), {
       model: group.runs,
       dataset: cfg.dataset.id,
-      dataset_seed: study.data_seed,
     });
   }
   if ("dataset" in base) {
     // Functions that read no run (Random, Predefined): one score on the study's split.
     const fill: Record<string, unknown> = { dataset: cfg.dataset.id };
-    if ("dataset_seed" in base) fill.dataset_seed = study.data_seed;
     if ("seed" in base && !("seed" in params)) fill.seed = study.seeds[0];
     return [make(id, fill, true)];
   }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postprocess } from "../../src/experiments/api.js";
@@ -18,7 +18,7 @@ let runs: string[];
 let training: string;
 
 beforeAll(async () => {
-  ({ resultsDir, runs } = await trainDigitsRuns(["1-1", "2-1", "3-1", "4-1"]));
+  ({ resultsDir, runs } = await trainDigitsRuns([1, 2, 3, 4]));
   training = join(resultsDir, "default", "training");
 });
 
@@ -78,7 +78,7 @@ describe("late fusion", () => {
   );
 
   it("an aggregated name expands to its seeds; duplicates are fused once", async () => {
-    const aggregated = (runs[0] as string).replace(/_1-1$/, "_#");
+    const aggregated = (runs[0] as string).replace(/_1$/, "_#");
     const result = await fuse(resultsDir, "default", [aggregated]);
     expect(result.id).toBe("late-fusion");
     expect(result.members).toEqual(runs);
@@ -148,11 +148,18 @@ describe("difficulty-aware evaluation", () => {
   });
 
   it("a score of another split is refused, naming both files", async () => {
+    // Digits split with another split_seed: the same samples, other test rows.
+    const conf = join(resultsDir, "conf");
+    mkdirSync(join(conf, "dataset"), { recursive: true });
+    writeFileSync(
+      join(conf, "dataset", "Digits7.yaml"),
+      "id: Digits\ntype: Digits\nshape: flat\ndev_split: 0.2\ntest_split: 0.2\nsplit_seed: 7\n",
+    );
     await score({
+      configPath: conf,
       overrides: [
         "curriculum/scoring=Random",
-        "curriculum.scoring.dataset=Digits",
-        "curriculum.scoring.dataset_seed=7",
+        "curriculum.scoring.dataset=Digits7",
         "curriculum.scoring.subset=test",
         "curriculum.scoring.id=Random-test7",
         `results_dir=${resultsDir}`,

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { buildForRun, trainRun } from "../../assembly/train-run.js";
+import { buildForRun, networkSpecFor, trainRun } from "../../assembly/train-run.js";
 import { cartesian, loadGroupConfig } from "../../config/compose.js";
+import { RUN_FILES } from "../../config/layout.js";
 import { formatNumber } from "../../config/naming.js";
 import { parseRunConfig } from "../../config/parse.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
@@ -132,6 +133,9 @@ export class CVLoss extends AbstractScore {
     return parseRunConfig(config, "curriculum.scoring.setup");
   }
 
+  /** A fold's folder is a training run, which resumes after a crash. */
+  override readonly keepsFolderOnFailure = true;
+
   async score(run: AtomicRun): Promise<ScoreResult> {
     const config = parseRunConfig(run.config);
     const fold = await cvFold(config, this.params.splits as number, run.details?.split as number);
@@ -167,7 +171,11 @@ export class CVLoss extends AbstractScore {
 
   /** Logits of the held-out fold from the split's model at the `stop` checkpoint. */
   protected async heldOutLogits(runDir: string, config: RunConfig, fold: CvFold): Promise<Float32Array> {
-    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"));
+    // The split's model (possibly another score's, for ConfidentLearning) must be the config's network.
+    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"), {
+      spec: networkSpecFor(config, fold.dataset),
+      configFile: join(runDir, RUN_FILES.config),
+    });
     try {
       return await this.logitsOf(network, fold.subset, this.batchSizeFor(config), fold.heldOut);
     } finally {
