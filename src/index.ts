@@ -18,7 +18,7 @@ export { createCurriculumCallback } from "./curriculum/pace-manager.js";
 export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";
 export { createPacing, PACING_TYPES } from "./curriculum/pacing/registry.js";
 // ── Data, models and engines ─────────────────────────────────────────────────────────────────
-export { createDataset, DATASET_TYPES } from "./data/index.js";
+export { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
 export type { Dataset, Subset, SubsetName } from "./data/types.js";
 export { createNetwork, initEngine, loadNetwork } from "./engine/index.js";
 export type { ForwardResult, Network, OptimizerSpec } from "./engine/types.js";
@@ -38,12 +38,14 @@ export {
   type TrainSummary,
   train,
 } from "./experiments/api.js";
+export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
 export {
   type Executor,
   type ExecutorEvents,
   InProcessExecutor,
   LocalProcessExecutor,
 } from "./experiments/executors/local.js";
+export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
 export { summarizePace } from "./experiments/pace-summary.js";
 export {
   type PostprocessOptions,
@@ -70,6 +72,7 @@ export { CurriculumScoreManager, type ScoreManagerConfig } from "./scoring/manag
 export { rankAndNormalize, type TieBreak } from "./scoring/math/rank.js";
 export { BaseScoreParams, ModelScoreParams } from "./scoring/params.js";
 export { SCORING_TYPES } from "./scoring/registry.js";
+export { type RobustnessCard, robustnessOf } from "./scoring/robustness.js";
 export { type ScoreOptions, score } from "./scoring/score.js";
 // ── Study and report ─────────────────────────────────────────────────────────────────────────
 export { type StudyOptions, study } from "./study/index.js";

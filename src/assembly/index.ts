@@ -1,5 +1,7 @@
 /** Assembling a run from its config (dataset, network, criterion, callbacks) and training it. */
 
+export { checkLoadedNetwork, checkNetworkSpec, checkSavedModel } from "./model-check.js";
+
 export {
   assembleRun,
   buildForRun,

@@ -11,9 +11,10 @@ import { criterionClassWeights } from "../training/criteria.js";
 import { refuseOtherEngine } from "../training/hardware.js";
 import { optimizerSpecFor } from "../training/optimizer.js";
 import { restrictSubset } from "../training/shuffle-sampler.js";
-import { runTrainer, type TrainerSetup } from "../training/trainer.js";
+import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
 import { ConfigError } from "../util/errors.js";
+import { checkLoadedNetwork } from "./model-check.js";
 
 /**
  * Assembles a training run from its config, above the training and curriculum layers: the dataset,
@@ -38,7 +39,7 @@ export interface EngineRequest {
  */
 export interface TrainerDeps {
   initEngine(request?: EngineRequest): Promise<EngineInfo>;
-  createDataset(config: DatasetConfig, seed: number): Promise<Dataset>;
+  createDataset(config: DatasetConfig): Promise<Dataset>;
   createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network;
   loadNetwork(dir: string, optimizer?: OptimizerSpec | null): Promise<Network>;
 }
@@ -49,7 +50,7 @@ export async function defaultDeps(): Promise<TrainerDeps> {
   const data = await import("../data/index.js");
   return {
     initEngine: (request) => engine.initEngine(request ?? {}),
-    createDataset: (config, seed) => data.createDataset(config, seed),
+    createDataset: (config) => data.createDataset(config),
     createNetwork: (spec, optimizer, seed) => engine.createNetwork(spec, optimizer, seed),
     loadNetwork: (dir, optimizer) => engine.loadNetwork(dir, optimizer),
   };
@@ -79,7 +80,15 @@ export async function trainRunWith(
       join(plan.dir, RUN_FILES.trainerState),
     );
   }
-  await runTrainer(await assembleRun(deps, resolved, options, plan), options);
+  let setup: TrainerSetup;
+  try {
+    setup = await assembleRun(deps, resolved, options, plan);
+  } catch (error) {
+    // A resumed (or earlier failed) run's log says why this attempt stopped.
+    logRunFailure(options.runDir, error);
+    throw error;
+  }
+  await runTrainer(setup, options);
   return readRunResult(options.runDir, false);
 }
 
@@ -101,7 +110,7 @@ export async function buildForRun(
   let dataset = from.dataset;
   if (!dataset) {
     const createDataset = from.createDataset ?? (await import("../data/index.js")).createDataset;
-    dataset = await createDataset(resolved.dataset, parseSeed(resolved.seed).data);
+    dataset = await createDataset(resolved.dataset);
   }
   return { dataset, spec: networkSpecFor(resolved, dataset) };
 }
@@ -149,9 +158,10 @@ export async function assembleRun(
   const callbacks = runCallbacks(config, options.callbacks);
   const optimizer = optimizerSpecFor(config);
   let network: Network;
+  const configFile = join(options.runDir, RUN_FILES.config);
   if (plan.kind === "resume") {
     await refuseOtherEngine(plan.dir, engineInfo);
-    network = await deps.loadNetwork(plan.dir, optimizer);
+    network = checkLoadedNetwork(await deps.loadNetwork(plan.dir, optimizer), spec, plan.dir, configFile);
     await network.loadOptimizerState(plan.dir);
     network.setRngState(plan.state.networkRng);
   } else {
@@ -166,6 +176,6 @@ export async function assembleRun(
     network,
     classWeights: criterionClassWeights(config.dataset.criterion, train.labels, dataset.outputDim),
     callbacks,
-    loadNetwork: (dir) => deps.loadNetwork(dir, null),
+    loadNetwork: async (dir) => checkLoadedNetwork(await deps.loadNetwork(dir, null), spec, dir, configFile),
   };
 }

@@ -8,7 +8,9 @@
  *   curriculum/<type>/<id>.csv      a final score file (scoreFile), its card <id>.yaml
  *   curriculum/<type>/<run>/        one atomic score run (SCORE_RUN_FILES)
  *   curriculum/<a>_<b>.csv          correlation matrices (CORRELATION_FILES)
+ *   curriculum/<type>/_robustness/  seed robustness curves (<id>_ensemble_size.csv, ensembleSizeFile)
  *   summary/                        postprocess (SUMMARY_FILES)
+ *   fusion/<id>/                    late fusion of runs' test outputs (FUSION_FILES)
  *   agg_<keys>/<name with #>/       aggregated runs (run files + runs.yaml)
  *   study/                          the study's state and generated configs (STUDY_FILES)
  *   report.html
@@ -93,6 +95,8 @@ export const SUMMARY_FILES = {
   config: "config.csv",
   bestRuns: "best_runs.yaml",
   pace: "pace.csv",
+  /** Metrics per difficulty quantile of chosen scores. */
+  difficulty: "difficulty.csv",
   plots: "plots",
   curriculumPlots: join("plots", "curriculum_plots"),
 } as const;
@@ -175,4 +179,23 @@ export function scoreCardFile(scoreCsv: string): string {
 /** `curriculum/<name>.csv`: a correlation matrix over score files. */
 export function correlationFile(resultsDir: string, experimentId: string, name: string): string {
   return join(curriculumDir(resultsDir, experimentId), `${name}.csv`);
+}
+
+/** `curriculum/<type>/_robustness/<id>_ensemble_size.csv` (plot: same base with .svg/.png). */
+export function ensembleSizeFile(scoreTypeFolder: string, scoreId: string): string {
+  return join(scoreTypeFolder, "_robustness", `${scoreId}_ensemble_size.csv`);
+}
+
+/** Files of one late fusion, `fusion/<id>/`. */
+export const FUSION_FILES = {
+  testHolistic: RUN_FILES.testHolistic,
+  card: "fusion.yaml",
+  probabilities: "test_probabilities.npy",
+  targets: "test_targets.npy",
+  indices: "test_indices.npy",
+} as const;
+
+/** `<results_dir>/<experiment_id>/fusion`: late fusions, one folder each. */
+export function fusionRoot(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, "fusion");
 }

@@ -1,4 +1,5 @@
 import { ConfigError, UsageError } from "../util/errors.js";
+import { canonicalSeed } from "./schema.js";
 
 /**
  * Run naming: the ONLY module that builds or splits run names. A training run's folder name is
@@ -97,6 +98,10 @@ export function namingField(config: Record<string, unknown>, key: NamingKey): st
     const fallback = FIELD_DEFAULTS[key];
     if (fallback === undefined) throw new ConfigError(path, "missing (needed for the run name)");
     text = fallback;
+  } else if (key === "seed" && (typeof value === "number" || typeof value === "string")) {
+    // "T-T" and T are one run: the name holds the integer.
+    const seed = canonicalSeed(value);
+    text = typeof seed === "number" ? formatNumber(seed) : seed;
   } else if (typeof value === "number") {
     text = formatNumber(value);
   } else if (typeof value === "string" || typeof value === "boolean") {

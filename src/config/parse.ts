@@ -1,6 +1,6 @@
 import type { ZodType, z } from "zod";
 import { ConfigError } from "../util/errors.js";
-import { type RunConfig, RunConfigSchema } from "./schema.js";
+import { type RunConfig, RunConfigSchema, upgradeSavedConfig } from "./schema.js";
 
 /**
  * The one place a config value is checked against its schema. A schema error becomes a
@@ -77,4 +77,12 @@ export function parseConfig<S extends ZodType>(
 /** A resolved run config, validated once per process (see {@link parseConfig}). */
 export function parseRunConfig(value: unknown, file?: string): RunConfig {
   return parseConfig(RunConfigSchema, value, { file });
+}
+
+/**
+ * A run config read back from a run folder: upgraded from what earlier versions wrote (a dataset
+ * without `split_seed` was split with the run's data seed), then validated.
+ */
+export function parseSavedRunConfig(value: unknown, file: string): RunConfig {
+  return parseRunConfig(upgradeSavedConfig(value), file);
 }

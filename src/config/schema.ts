@@ -9,6 +9,13 @@ import { z } from "zod";
 
 const Id = z.string().min(1);
 
+/**
+ * The seed of a dataset's split (and of the Toy dataset's generated samples) when its config does
+ * not set `split_seed`: a property of the dataset, never of a run's training seed, so runs of any
+ * seeds share their split and their per-sample results can be averaged.
+ */
+export const DEFAULT_SPLIT_SEED = 1;
+
 export const DatasetConfigSchema = z
   .object({
     id: Id,
@@ -19,6 +26,7 @@ export const DatasetConfigSchema = z
       .min(1)
       .default(["accuracy", "uar", "f1"]),
     tracking_metric: z.enum(["accuracy", "uar", "f1"]).default("accuracy"),
+    split_seed: z.number().int().min(0).default(DEFAULT_SPLIT_SEED),
   })
   .passthrough();
 
@@ -90,8 +98,11 @@ export const RunConfigSchema = z
   .object({
     results_dir: z.string().default("results"),
     experiment_id: Id.refine((s) => !s.includes("_"), "must not contain '_' (run names are split on '_')"),
-    /** An integer, or "T-D": training seed T and dataset seed D. */
-    seed: z.union([z.number().int(), z.string().regex(/^\d+-\d+$/)]),
+    /**
+     * An integer, or "T-D": training seed T and data-order seed D (the shuffles of each pass, the
+     * curriculum sampler's draws, CVLoss folds); "T-T" is the integer T (one run, one name).
+     */
+    seed: z.union([z.number().int(), z.string().regex(/^\d+(-\d+)?$/)]).transform(canonicalSeed),
     batch_size: z.number().int().positive(),
     inference_batch_size: z.number().int().positive().default(256),
     learning_rate: z.number().positive(),
@@ -136,7 +147,31 @@ export function isLoss(metric: string): boolean {
   return metric.endsWith("loss");
 }
 
-/** Splits a seed into training seed and dataset seed ("T-D" or one integer for both). */
+/** A seed in its one spelling: "T-D" with T = D is the integer T (`seed=1` and `seed=1-1` are one run). */
+export function canonicalSeed(seed: number | string): number | string {
+  if (typeof seed === "number") return seed;
+  if (/^\d+$/.test(seed)) return Number(seed);
+  const m = /^(\d+)-(\d+)$/.exec(seed);
+  return m && Number(m[1]) === Number(m[2]) ? Number(m[1]) : seed;
+}
+
+/**
+ * A saved run config as this version reads it. Runs written before datasets had `split_seed` were
+ * split with their seed's data seed: that is their `split_seed` (so such a run with data seed 1
+ * matches a new one, and any other is told apart instead of being taken for a run on the same data).
+ */
+export function upgradeSavedConfig(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const config = raw as Record<string, unknown>;
+  const dataset = config.dataset;
+  if (!dataset || typeof dataset !== "object" || Array.isArray(dataset) || "split_seed" in dataset)
+    return raw;
+  const seed = config.seed;
+  if (typeof seed !== "number" && (typeof seed !== "string" || !/^\d+-\d+$/.test(seed))) return raw;
+  return { ...config, dataset: { ...dataset, split_seed: parseSeed(seed).data } };
+}
+
+/** Splits a seed into training seed and data-order seed ("T-D" or one integer for both). */
 export function parseSeed(seed: RunConfig["seed"]): { train: number; data: number } {
   if (typeof seed === "number") return { train: seed, data: seed };
   const [t, d] = seed.split("-").map(Number) as [number, number];

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { encodeNpy, loadNpy } from "../util/npy.js";
-import { createProgress } from "../util/progress.js";
+import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import {
   booleanOption,
@@ -14,6 +14,7 @@ import {
   optionalNumber,
   optionalString,
   splitFractions,
+  splitSeed,
   stringOption,
 } from "./config.js";
 import { encodeWith, sortClassNames } from "./labels.js";
@@ -113,8 +114,8 @@ interface AudioIndex {
 
 function readIndex(s: AudioFolderSettings): AudioIndex {
   const table = readTable(s.indexPath, "audio index (dataset.index)");
-  const pathAt = requireColumn(table, s.pathColumn, "dataset.path_column");
-  const labelAt = requireColumn(table, s.labelColumn, "dataset.label_column");
+  const pathAt = requireColumn(table, s.pathColumn, "dataset.path_column", "file paths");
+  const labelAt = requireColumn(table, s.labelColumn, "dataset.label_column", "labels");
   const splitAt = table.columns.indexOf(s.splitColumn);
   const files: string[] = [];
   const labels: string[] = [];
@@ -159,13 +160,45 @@ async function loadDecoder(): Promise<Decoder> {
   return mod.default;
 }
 
-/** Decodes one file into the model's log-mel features (frames × n_mels). */
+/**
+ * The sample count a RIFF/WAVE file's `data` chunk declares and the count it actually holds (null
+ * for other formats or an unreadable header): a file cut short keeps its header's original size.
+ */
+export function wavDataSizes(bytes: Uint8Array): { declared: number; present: number } | null {
+  const text = (at: number, n: number) => String.fromCharCode(...bytes.subarray(at, at + n));
+  if (bytes.length < 12 || text(0, 4) !== "RIFF" || text(8, 4) !== "WAVE") return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let blockAlign = 0;
+  for (let at = 12; at + 8 <= bytes.length; ) {
+    const id = text(at, 4);
+    const size = view.getUint32(at + 4, true);
+    if (id === "fmt " && at + 8 + 14 <= bytes.length) blockAlign = view.getUint16(at + 8 + 12, true);
+    if (id === "data") {
+      if (blockAlign === 0) return null;
+      const present = Math.max(0, Math.min(size, bytes.length - at - 8));
+      return { declared: Math.floor(size / blockAlign), present: Math.floor(present / blockAlign) };
+    }
+    at += 8 + size + (size % 2);
+  }
+  return null;
+}
+
+/** Clips shorter than this fraction of `duration` are reported (they are mostly padding). */
+export const SHORT_CLIP_FRACTION = 0.1;
+
+/**
+ * Decodes one file into the model's log-mel features (frames × n_mels). A file without samples,
+ * or with fewer than one analysis window (`n_fft`), is an error naming the file and the row; a
+ * clip far shorter than `duration` or a WAV holding less than its header declares is passed to
+ * `warn` (the caller reports them together).
+ */
 export async function audioFileFeatures(
   file: string,
   where: string,
   s: Pick<AudioFolderSettings, "duration" | "params">,
   decode: Decoder,
   filterbank: Float32Array,
+  warn: (message: string) => void = () => {},
 ): Promise<Float32Array> {
   let bytes: Uint8Array;
   try {
@@ -181,13 +214,35 @@ export async function audioFileFeatures(
   }
   const mono = mixToMono(audio.channelData);
   if (mono.length === 0 || !(audio.sampleRate > 0)) {
-    throw new DataError(`${file}: cannot decode audio (${where}): no samples`);
+    throw new DataError(`${file}: cannot decode audio (${where}): no samples (an empty or header-only file)`);
   }
-  const signal = fitLength(
-    resample(mono, audio.sampleRate, s.params.sampleRate),
-    Math.round(s.duration * s.params.sampleRate),
+  const resampled = resample(mono, audio.sampleRate, s.params.sampleRate);
+  const seconds = mono.length / audio.sampleRate;
+  if (resampled.length < s.params.nFft) {
+    throw new DataError(
+      `${file}: audio too short (${where}): ${mono.length} samples (${formatSeconds(seconds)}), fewer than ` +
+        `one analysis window (n_fft = ${s.params.nFft} at ${s.params.sampleRate} Hz); the file is probably truncated`,
+    );
+  }
+  const wav = wavDataSizes(bytes);
+  if (wav && wav.present < wav.declared) {
+    warn(
+      `${file} (${where}): truncated: its header declares ${wav.declared} samples, the file holds ${wav.present}`,
+    );
+  } else if (seconds < SHORT_CLIP_FRACTION * s.duration) {
+    warn(
+      `${file} (${where}): ${formatSeconds(seconds)} long, far shorter than duration = ${s.duration} s (padded with silence)`,
+    );
+  }
+  return logMelSpectrogram(
+    fitLength(resampled, Math.round(s.duration * s.params.sampleRate)),
+    s.params,
+    filterbank,
   );
-  return logMelSpectrogram(signal, s.params, filterbank);
+}
+
+function formatSeconds(seconds: number): string {
+  return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
 }
 
 function cacheIsValid(s: AudioFolderSettings): boolean {
@@ -249,7 +304,8 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
       throw new DataError(`${file}: audio file not found (${rowRef(index.table, r)} of ${s.indexPath})`);
     }
   });
-  const progress = createProgress("Preprocess", index.files.length);
+  const progress = createProgress("Preprocess", index.files.length, { unit: "files" });
+  const warnings: string[] = [];
   try {
     await writeDirAtomic(s.cacheDir, async (tmp) => {
       for (const [name, rows] of Object.entries(parts)) {
@@ -257,7 +313,10 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i] as number;
           const where = `${rowRef(index.table, r)} of ${s.indexPath}`;
-          data.set(await audioFileFeatures(index.files[r] as string, where, s, decode, fb), i * size);
+          const features = await audioFileFeatures(index.files[r] as string, where, s, decode, fb, (w) =>
+            warnings.push(w),
+          );
+          data.set(features, i * size);
           progress.increment(1);
         }
         await writeFile(join(tmp, `${name}.npy`), encodeNpy(data, [rows.length, frames, s.params.nMels]));
@@ -265,9 +324,30 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
       }
       await writeFile(join(tmp, KEY_FILE), `${JSON.stringify(s.key, null, 2)}\n`);
     });
+  } catch (error) {
+    throw cacheWriteError(error, s.cacheDir);
   } finally {
     progress.stop();
   }
+  if (warnings.length > 0) {
+    const shown = warnings.slice(0, 20);
+    writeLine(`warning: ${warnings.length} audio file(s) of ${s.indexPath} may be damaged or too short:`);
+    for (const w of shown) writeLine(`  ${w}`);
+    if (warnings.length > shown.length) writeLine(`  ... and ${warnings.length - shown.length} more`);
+  }
+}
+
+/**
+ * A feature cache that cannot be written (a read-only data folder) is an error saying where and
+ * how to fix it: `dataset.cache_dir` moves the cache to a writable folder.
+ */
+export function cacheWriteError(error: unknown, cacheDir: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") return error;
+  return new DataError(
+    `cannot write the feature cache ${cacheDir} (${code}): the data folder is not writable; ` +
+      "set dataset.cache_dir to a writable folder (e.g. dataset.cache_dir=cache/my-audio)",
+  );
 }
 
 /** Mean and standard deviation of all values of the given rows (for input standardisation). */
@@ -292,10 +372,8 @@ export function rowStats(
   return { mean, std: std > 1e-12 ? std : 1 };
 }
 
-export async function createAudioFolder(
-  config: DatasetOptions & { id: string },
-  seed: number,
-): Promise<Dataset> {
+export async function createAudioFolder(config: DatasetOptions & { id: string }): Promise<Dataset> {
+  const seed = splitSeed(config);
   const s = audioFolderSettings(config);
   const fractions = splitFractions(config, { dev: 0.2, test: 0.2 });
   const stratify = booleanOption(config, "stratify", true);

@@ -1,3 +1,4 @@
+import { DEFAULT_SPLIT_SEED } from "../config/schema.js";
 import { ConfigError } from "../util/errors.js";
 
 /**
@@ -131,4 +132,9 @@ export function splitFractions(
     );
   }
   return { dev, test };
+}
+
+/** The dataset's `split_seed` (default DEFAULT_SPLIT_SEED): what its split is drawn from. */
+export function splitSeed(config: DatasetOptions): number {
+  return numberOption(config, "split_seed", DEFAULT_SPLIT_SEED, { integer: true, min: 0 });
 }

@@ -6,6 +6,7 @@ import {
   optionalString,
   optionalStringList,
   splitFractions,
+  splitSeed,
   stringOption,
 } from "./config.js";
 import { encodeWith, sortClassNames } from "./labels.js";
@@ -79,7 +80,7 @@ function parseFile(
     options.format === "sklearn"
       ? sklearnTable(readTable(path, what, { header: false }))
       : readTable(path, what);
-  const targetAt = requireColumn(table, options.target, "dataset.target_column");
+  const targetAt = requireColumn(table, options.target, "dataset.target_column", "labels");
   const splitAt = options.splitColumn
     ? requireColumn(table, options.splitColumn, "dataset.split_column")
     : -1;
@@ -177,10 +178,8 @@ function viewOf(name: SubsetName, store: FeatureStore, rows: Int32Array, codes: 
 
 const FILE_KEYS = { train: "train_file", dev: "dev_file", test: "test_file" } as const;
 
-export async function createCsvDataset(
-  config: DatasetOptions & { id: string },
-  seed: number,
-): Promise<Dataset> {
+export async function createCsvDataset(config: DatasetOptions & { id: string }): Promise<Dataset> {
+  const seed = splitSeed(config);
   const format = stringOption(config, "format", "header", ["header", "sklearn"] as const);
   const target = stringOption(config, "target_column", format === "sklearn" ? "target" : "label");
   const splitColumn = optionalString(config, "split_column");

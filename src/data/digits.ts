@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DataError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { type DatasetOptions, splitFractions, stringOption } from "./config.js";
+import { type DatasetOptions, splitFractions, splitSeed, stringOption } from "./config.js";
 import { packageRoot } from "./paths.js";
 import { assertNonEmptySplits, stratifiedSplit } from "./splits.js";
 import { featureStore, SplitDataset, subsetOfRows } from "./store.js";
@@ -85,7 +85,8 @@ export function loadDigitsRaw(): DigitsRaw {
   return cache;
 }
 
-export async function createDigits(config: DatasetOptions & { id: string }, seed: number): Promise<Dataset> {
+export async function createDigits(config: DatasetOptions & { id: string }): Promise<Dataset> {
+  const seed = splitSeed(config);
   const shape = stringOption(config, "shape", "flat", ["flat", "image"] as const);
   const fractions = splitFractions(config, { dev: 0.2, test: 0.2 });
   const raw = loadDigitsRaw();

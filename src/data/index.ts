@@ -14,7 +14,7 @@ import type { Dataset } from "./types.js";
 interface DatasetFactory {
   /** The type's own config keys (besides id, type, criterion, metrics, tracking_metric). */
   keys: readonly string[];
-  create(config: DatasetConfig, seed: number): Promise<Dataset>;
+  create(config: DatasetConfig): Promise<Dataset>;
   /** Work done once before training (feature caches); absent when there is none. */
   preprocess?(config: DatasetConfig): Promise<void>;
 }
@@ -69,13 +69,14 @@ const REGISTRY: Record<string, DatasetFactory> = {
   },
 };
 
-/** Keys every dataset config may carry: identity, and the trainer's criterion and metrics. */
+/** Keys every dataset config may carry: identity, the trainer's criterion and metrics, the split seed. */
 export const COMMON_DATASET_KEYS: readonly string[] = [
   "id",
   "type",
   "criterion",
   "metrics",
   "tracking_metric",
+  "split_seed",
 ];
 
 /** The config keys a dataset type reads (for config checks and docs). */
@@ -109,9 +110,12 @@ function factoryOf(config: DatasetConfig): DatasetFactory {
   return factory;
 }
 
-/** Builds the dataset a run config names; `seed` is the run's dataset seed (splits, Toy data). */
-export async function createDataset(config: DatasetConfig, seed: number): Promise<Dataset> {
-  return factoryOf(config).create(config, seed);
+/**
+ * Builds the dataset a run config names. Its split (and the Toy dataset's samples) come from the
+ * config's `split_seed`, never from a run's seed: runs of any seeds share their data.
+ */
+export async function createDataset(config: DatasetConfig): Promise<Dataset> {
+  return factoryOf(config).create(config);
 }
 
 /** Runs a dataset's one-off preparation (the AudioFolder feature cache); a no-op for the others. */

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { ConfigError, DataError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { type DatasetOptions, optionalNumber, optionalString, splitFractions } from "./config.js";
+import { type DatasetOptions, optionalNumber, optionalString, splitFractions, splitSeed } from "./config.js";
 import { type IdxArray, readIdxFile } from "./idx.js";
 import { rawToCode } from "./labels.js";
 import { resolveDataPath } from "./paths.js";
@@ -159,7 +159,8 @@ function checkCount(images: IdxArray, labels: IdxArray, imagePath: string, label
 
 const DIGIT_NAMES = Array.from({ length: 10 }, (_, i) => String(i));
 
-export async function createMnist(config: DatasetOptions & { id: string }, seed: number): Promise<Dataset> {
+export async function createMnist(config: DatasetOptions & { id: string }): Promise<Dataset> {
+  const seed = splitSeed(config);
   const folder = mnistDataFolder();
   return loadIdxDataset(
     config,
@@ -173,10 +174,8 @@ export async function createMnist(config: DatasetOptions & { id: string }, seed:
   );
 }
 
-export async function createFashionMnist(
-  config: DatasetOptions & { id: string },
-  seed: number,
-): Promise<Dataset> {
+export async function createFashionMnist(config: DatasetOptions & { id: string }): Promise<Dataset> {
+  const seed = splitSeed(config);
   const folder = resolveDataPath(optionalString(config, "path") ?? FASHION_MNIST_DEFAULT_PATH);
   const pick = (key: FileKey) => {
     const gz = join(folder, `${FILES[key]}.gz`);

@@ -45,12 +45,18 @@ export function readTable(path: string, what: string, options: { header?: boolea
   };
 }
 
-/** Position of a required column; a DataError naming the file, the config key and the columns found. */
-export function requireColumn(table: Table, column: string, configKey: string): number {
+/**
+ * Position of a required column; a DataError naming the file, the config key, the columns found,
+ * and (`holds`: what the column is for) that the key names the column when it is called otherwise.
+ */
+export function requireColumn(table: Table, column: string, configKey: string, holds?: string): number {
   const at = table.columns.indexOf(column);
   if (at < 0) {
+    const hint = holds
+      ? `; if the ${holds} are in another column, set ${configKey} to its name (e.g. ${configKey}=${table.columns[0] ?? "NAME"})`
+      : "";
     throw new DataError(
-      `${table.path}: no column '${column}' (${configKey}); the columns are: ${table.columns.join(", ")}`,
+      `${table.path}: no column '${column}' (${configKey}); the columns are: ${table.columns.join(", ")}${hint}`,
     );
   }
   return at;

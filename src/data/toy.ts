@@ -1,6 +1,6 @@
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { type DatasetOptions, numberOption, splitFractions } from "./config.js";
+import { type DatasetOptions, numberOption, splitFractions, splitSeed } from "./config.js";
 import { rawToCode } from "./labels.js";
 import { assertNonEmptySplits, positionalSplit } from "./splits.js";
 import { featureStore, SplitDataset, subsetOfRows } from "./store.js";
@@ -65,7 +65,8 @@ function featureShapeOption(config: DatasetOptions): number[] {
   return list as number[];
 }
 
-export async function createToy(config: DatasetOptions & { id: string }, seed: number): Promise<Dataset> {
+export async function createToy(config: DatasetOptions & { id: string }): Promise<Dataset> {
+  const seed = splitSeed(config);
   const params: ToyParams = {
     size: numberOption(config, "size", 1000, { integer: true, above: 0 }),
     numTargets: numberOption(config, "num_targets", 10, { integer: true, min: 2 }),

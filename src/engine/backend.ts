@@ -6,9 +6,8 @@
  */
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as tf from "@tensorflow/tfjs-core";
 import { UsageError } from "../util/errors.js";
 import { registerEngineKernels } from "./kernels.js";
 import type { EngineInfo } from "./types.js";
@@ -58,6 +57,9 @@ function backendKey(choice: BackendChoice): string {
 }
 
 async function selectBackend(wanted: BackendChoice): Promise<EngineInfo> {
+  // Loaded here, not at the top: a side-effect import would put TF.js's type declarations into the
+  // public API's (and a consumer with skipLibCheck false would type-check them).
+  await import("@tensorflow/tfjs-backend-cpu");
   if (wanted === "auto" || wanted === "tensorflow") {
     const info = await tryTfjsNode();
     if (info) return info;

@@ -15,7 +15,7 @@
  * Writes are atomic (temp file + rename); networks write the optimiser file first, so a model file
  * on disk always has its optimiser state (when saved) beside it.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MODEL_FILES } from "../config/layout.js";
@@ -115,6 +115,49 @@ export async function readModelCheckpoint(dir: string): Promise<ModelCheckpoint>
   }
   checkParameters(path, describeModel(spec), params);
   return { spec, params, batchesTracked, dropoutRng, engine: engineName(path, metadata.engine) };
+}
+
+/**
+ * The NetworkSpec a checkpoint in `dir` was saved with, read from the file's header only (the
+ * safetensors metadata, or an older run's model.json), and the file it came from; null when `dir`
+ * holds no model.
+ */
+export function readCheckpointSpec(dir: string): { spec: NetworkSpec; file: string } | null {
+  const path = join(dir, CHECKPOINT_FILES.model);
+  if (existsSync(path)) {
+    const fd = openSync(path, "r");
+    try {
+      const head = Buffer.alloc(8);
+      if (readSync(fd, head, 0, 8, 0) < 8) throw new DataError(`${path}: too short for a safetensors file`);
+      const length = Number(head.readBigUInt64LE(0));
+      const size = fstatSync(fd).size;
+      if (8 + length > size)
+        throw new DataError(`${path}: safetensors header runs past the end (truncated file)`);
+      const header = Buffer.alloc(length);
+      readSync(fd, header, 0, length, 8);
+      let metadata: Record<string, string>;
+      try {
+        metadata = ((JSON.parse(header.toString("utf8")) as { __metadata__?: Record<string, string> })
+          .__metadata__ ?? {}) as Record<string, string>;
+      } catch (error) {
+        throw new DataError(`${path}: safetensors header is not JSON (${(error as Error).message})`);
+      }
+      return { spec: parseJson<NetworkSpec>(path, "spec", metadata.spec), file: path };
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const legacy = join(dir, CHECKPOINT_FILES.legacyModel);
+  if (!existsSync(legacy)) return null;
+  let json: { curricula?: { spec?: NetworkSpec } };
+  try {
+    json = JSON.parse(readFileSync(legacy, "utf8"));
+  } catch (error) {
+    throw new DataError(`${legacy}: not valid JSON (${(error as Error).message})`);
+  }
+  if (!json.curricula?.spec)
+    throw new DataError(`${legacy}: key 'curricula.spec' is missing; not a curricula model`);
+  return { spec: json.curricula.spec, file: legacy };
 }
 
 /** The engine that wrote the checkpoint in `dir`, without reading the tensors. */

@@ -70,8 +70,12 @@ export function decodeSafeTensors(bytes: Uint8Array, path: string): SafeTensorsF
       data_offsets: [number, number];
     };
     const [begin, end] = data_offsets;
-    if (base + end > bytes.length || begin > end)
-      throw new DataError(`${path}: '${name}' lies outside the file`);
+    if (begin > end) throw new DataError(`${path}: '${name}' has data offsets [${begin}, ${end}]`);
+    if (base + end > bytes.length) {
+      throw new DataError(
+        `${path}: truncated: tensor '${name}' needs bytes up to ${base + end}, the file has ${bytes.length}`,
+      );
+    }
     // A copy (Buffer#slice would be a view): aligned for the typed array, independent of the file.
     const raw = new Uint8Array(bytes.subarray(base + begin, base + end));
     if (dtype === "F32") {

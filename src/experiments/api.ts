@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import {
   type ComposeOptions,
   composeGrid,
@@ -13,8 +13,15 @@ import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js"
 import { isLoss, type RunConfig } from "../config/schema.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { inspectRunFolder } from "../training/checkpoint.js";
+import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
-import { writeLine } from "../util/progress.js";
+import {
+  formatDuration,
+  formatSnapshot,
+  type ProgressSnapshot,
+  progressAllowed,
+  writeLine,
+} from "../util/progress.js";
 import { createExecutor, type Executor } from "./executors/local.js";
 import { type PostprocessOptions, type PostprocessResult, postprocessExperiment } from "./postprocess.js";
 import { acquireLock, type RunOutcome, type RunSpec } from "./run-spec.js";
@@ -58,8 +65,10 @@ export interface TrainCommandOptions extends Omit<ComposeOptions, "schema" | "jo
   executor?: Executor;
   /** List what would run without training. */
   dryRun?: boolean;
-  /** Show the trainer's progress bar (one job only). */
+  /** Show progress: the trainer's bar (one job), or a status line per running run (several jobs). */
   progress?: boolean;
+  /** Seconds between the status lines of running runs with several jobs (default 5; 0: none). */
+  statusInterval?: number;
 }
 
 export interface TrainSummary {
@@ -74,6 +83,17 @@ export interface TrainSummary {
   pending: RunSpec[];
   /** Runs handed to a cluster queue that trains them later (SLURM without --wait). */
   submitted: RunOutcome[];
+}
+
+/** A running run's progress for its status line: the innermost bar in full, the outer ones short. */
+export function describeBars(bars: readonly ProgressSnapshot[], since: number): string {
+  const inner = bars[bars.length - 1];
+  if (!inner) return `starting (${formatDuration((performance.now() - since) / 1000)})`;
+  const outer = bars
+    .slice(0, -1)
+    .reverse()
+    .map((b) => `${b.label} ${b.value}/${b.total}${b.info ? ` ${b.info}` : ""}`);
+  return [formatSnapshot(inner), ...outer].join(" | ");
 }
 
 function formatMetrics(values: Record<string, number> | undefined, prefix = ""): string {
@@ -117,6 +137,9 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     );
   }
   for (const s of skipped) log?.(`skip   ${s.name} (finished)`);
+  // An unwritable results_dir fails here, at once and naming the folder, not once per run (and
+  // without creating anything: an executor may still refuse its own settings).
+  for (const folder of new Set(specs.map((spec) => dirname(spec.runDir)))) checkWritable(folder);
   const summary: TrainSummary = {
     runs: [],
     trained: [],
@@ -146,24 +169,48 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     });
   const width = String(specs.length).length;
   const tag = (i: number) => `[${String(i + 1).padStart(width)}/${specs.length}]`;
-  const outcomes = await executor.run(specs, {
-    onStart: (spec, i) => log?.(`${tag(i)} start  ${spec.name}`),
-    onEnd: (outcome, i) => {
-      if (outcome.status === "submitted") log?.(`${tag(i)} queued ${outcome.name} (job ${outcome.job})`);
-      else if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
-      else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
-      else {
-        const verb = outcome.status === "skipped" ? "skip  " : "done  ";
-        const metrics = [formatMetrics(outcome.best, "dev_"), formatMetrics(outcome.test, "test_")].filter(
-          Boolean,
-        );
-        log?.(
-          `${tag(i)} ${verb} ${outcome.name} in ${outcome.seconds.toFixed(1)}s ${metrics.join(" ")}`.trimEnd(),
-        );
-      }
-    },
-    onOutput: (line, spec) => log?.(`  ${spec ? `${spec.name}: ` : ""}${line}`),
-  });
+  // With worker processes, a line per running run every few seconds (instead of silence).
+  const running = new Map<number, { spec: RunSpec; bars: ProgressSnapshot[]; since: number }>();
+  const intervalSeconds = options.statusInterval ?? 5;
+  const status =
+    jobs > 1 && options.progress !== false && progressAllowed() && intervalSeconds > 0 && log
+      ? setInterval(() => {
+          for (const [i, run] of [...running.entries()].sort((a, b) => a[0] - b[0])) {
+            log(`${tag(i)} ${run.spec.name}: ${describeBars(run.bars, run.since)}`);
+          }
+        }, intervalSeconds * 1000)
+      : null;
+  status?.unref();
+  const outcomes = await executor
+    .run(specs, {
+      onStart: (spec, i) => {
+        running.set(i, { spec, bars: [], since: performance.now() });
+        log?.(`${tag(i)} start  ${spec.name}`);
+      },
+      onProgress: (_spec, i, bars) => {
+        const run = running.get(i);
+        if (run) run.bars = bars;
+      },
+      onEnd: (outcome, i) => {
+        running.delete(i);
+        if (outcome.status === "submitted") log?.(`${tag(i)} queued ${outcome.name} (job ${outcome.job})`);
+        else if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
+        else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
+        else {
+          const verb = outcome.status === "skipped" ? "skip  " : "done  ";
+          const metrics = [formatMetrics(outcome.best, "dev_"), formatMetrics(outcome.test, "test_")].filter(
+            Boolean,
+          );
+          log?.(
+            `${tag(i)} ${verb} ${outcome.name} in ${outcome.seconds.toFixed(1)}s ${metrics.join(" ")}`.trimEnd(),
+          );
+        }
+      },
+      onOutput: (line, spec) => log?.(`  ${spec ? `${spec.name}: ` : ""}${line}`),
+    })
+    .finally(() => {
+      if (status) clearInterval(status);
+    });
   summary.runs = [...skipped, ...outcomes];
   summary.trained = outcomes.filter((o) => o.status === "trained");
   summary.skipped.push(...outcomes.filter((o) => o.status === "skipped"));
@@ -177,8 +224,13 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   );
   if (summary.failed.length > 0) {
     log?.("Failed runs:");
-    for (const f of summary.failed)
-      log?.(`  ${f.name}\n    ${f.error}\n    log: ${join(f.runDir, RUN_FILES.log)}`);
+    for (const f of summary.failed) {
+      const logFile = join(f.runDir, RUN_FILES.log);
+      const where = existsSync(logFile)
+        ? `log: ${logFile}`
+        : "no run folder was left (the run was refused before training began)";
+      log?.(`  ${f.name}\n    ${f.error}\n    ${where}`);
+    }
   }
   return summary;
 }
@@ -253,7 +305,7 @@ export function create(options: CreateOptions = {}): string[] {
       `Directory '${LOCAL_CONFIG_DIRNAME}' already exists. Use -f/--force to overwrite it.`,
     );
   }
-  mkdirSync(conf, { recursive: true });
+  ensureDir(conf);
   const created: string[] = [];
   for (const file of ENTRY_CONFIGS) {
     copyFileSync(join(PACKAGED_CONFIG_DIR, file), join(conf, file));
@@ -261,7 +313,7 @@ export function create(options: CreateOptions = {}): string[] {
   }
   const dirs = options.all ? [...CONFIG_GROUPS] : options.empty ? [] : groups;
   for (const group of dirs) {
-    mkdirSync(join(conf, group), { recursive: true });
+    ensureDir(join(conf, group));
     created.push(join(conf, group));
   }
   return created;
@@ -373,7 +425,7 @@ export function show(
   if (existsSync(target) && !options.force) {
     throw new CurriculaError(`${group} configuration '${bare}' already exists. Use -f to overwrite.`);
   }
-  mkdirSync(join(target, ".."), { recursive: true });
+  ensureDir(join(target, ".."));
   copyFileSync(file, target);
   return { text, saved: target };
 }

@@ -29,6 +29,15 @@ export {
   train,
 } from "./api.js";
 export {
+  DIFFICULTY_QUANTILES,
+  type DifficultyRow,
+  type DifficultyScore,
+  evaluateByDifficulty,
+  hardestPositions,
+  readDifficultyScore,
+  writeDifficultyEvaluation,
+} from "./difficulty.js";
+export {
   createExecutor,
   type Executor,
   type ExecutorEvents,
@@ -36,6 +45,18 @@ export {
   LocalProcessExecutor,
   type LocalProcessOptions,
 } from "./executors/local.js";
+export {
+  baselineRuns,
+  type FusedMetrics,
+  type FusionOptions,
+  type FusionResult,
+  fuse,
+  fusedMetrics,
+  isBaselineRun,
+  meanProbabilities,
+  readTestOutputs,
+  type TestOutputs,
+} from "./fusion.js";
 export {
   aggregateConfigs,
   aggregateMetricRows,

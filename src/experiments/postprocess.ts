@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { diffConfigs } from "../config/diff.js";
 import {
   aggregationDirName,
   experimentDir,
@@ -9,7 +10,7 @@ import {
   trainingDir,
 } from "../config/layout.js";
 import { aggregatedName, validateAggregation } from "../config/naming.js";
-import { isLoss } from "../config/schema.js";
+import { isLoss, upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { readRunFolder } from "../results/run-folder.js";
 import { writeDirAtomic } from "../util/atomic.js";
@@ -18,6 +19,7 @@ import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
+import { writeDifficultyEvaluation } from "./difficulty.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**
@@ -39,6 +41,8 @@ export interface PostprocessOptions {
   renderPlot?: PlotRenderer | null;
   /** Progress lines; default stderr. */
   log?: ((line: string) => void) | null;
+  /** Score ids for the difficulty-aware evaluation (`summary/difficulty.csv`); none by default. */
+  difficulty?: string[];
 }
 
 export interface PostprocessResult {
@@ -359,6 +363,36 @@ export function groupRuns(names: readonly string[], keys: readonly string[]): Ma
   return groups;
 }
 
+/**
+ * Aggregated runs must describe the same samples: unless `dataset` itself is aggregated, the runs
+ * of a group must have been trained on the same data (equal dataset configs, split_seed included;
+ * a run saved before split_seed existed was split with its data seed). A mismatch is an error
+ * naming the runs and the differing keys, before anything is written.
+ */
+export function checkSameData(records: readonly RunRecord[], keys: readonly string[]): void {
+  if (keys.includes("dataset")) return;
+  const byName = new Map(records.map((r) => [r.name, r]));
+  const problems: string[] = [];
+  for (const [aggName, members] of groupRuns([...byName.keys()], keys)) {
+    const [first, ...rest] = members.map((m) => byName.get(m) as RunRecord);
+    if (!first) continue;
+    const dataOf = (r: RunRecord) => (upgradeSavedConfig(r.config) as { dataset?: unknown }).dataset ?? null;
+    for (const other of rest) {
+      const differences = diffConfigs(dataOf(first), dataOf(other), [first.name, other.name], "dataset");
+      if (differences.length > 0) {
+        problems.push(`${aggName}: ${first.name} and ${other.name} differ in ${differences.join("; ")}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new CurriculaError(
+      `Cannot aggregate over ${keys.join(", ")}: runs of one group were trained on different data, so their ` +
+        `results do not describe the same samples (give the runs one dataset config, e.g. the same ` +
+        `dataset.split_seed, or aggregate separately):\n  ${problems.join("\n  ")}`,
+    );
+  }
+}
+
 async function aggregate(
   expDir: string,
   records: readonly RunRecord[],
@@ -475,6 +509,7 @@ export async function postprocessExperiment(
   const records = finished.map((name) =>
     readRunRecord(join(trainingDir(resultsDir, experimentId), name), name),
   );
+  for (const keys of options.aggregate ?? []) checkSameData(records, keys);
   const render: PlotRenderer | null =
     options.renderPlot === undefined
       ? (spec, base) => renderPlot(spec as unknown as VegaLiteSpec, base)
@@ -483,6 +518,10 @@ export async function postprocessExperiment(
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
   log?.(`Summarized ${records.length} run(s) in ${outDir}`);
+  if (options.difficulty && options.difficulty.length > 0) {
+    const { path } = writeDifficultyEvaluation(resultsDir, experimentId, options.difficulty, records);
+    log?.(`Difficulty-aware evaluation by ${options.difficulty.join(", ")} in ${path}`);
+  }
 
   const pace = await summarizePace(resultsDir, experimentId, { maxRuns: options.maxRuns });
   if (pace) log?.(`Pace summary in ${pace.csv}`);

@@ -1,8 +1,9 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { RunConfig } from "../config/schema.js";
 import type { TrainOptions, TrainResult } from "../training/types.js";
+import { ensureDir } from "../util/dirs.js";
 import { CurriculaError, TrainingInterrupted } from "../util/errors.js";
 
 /**
@@ -96,7 +97,7 @@ export function releaseHeldLocks(): void {
  */
 export function acquireLock(runDir: string): { release(): void } | { heldBy: string } {
   const path = lockPath(runDir);
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, "wx");

@@ -22,6 +22,78 @@ export const COLORBLIND = [
   "#56b4e9",
 ];
 
+/** `#rrggbb` of hue (degrees), saturation and lightness (0..1). */
+export function hslToHex(h: number, s: number, l: number): string {
+  const a = s * Math.min(l, 1 - l);
+  const f = (n: number) => {
+    const k = (n + h / 30) % 12;
+    const c = l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(255 * c)
+      .toString(16)
+      .padStart(2, "0");
+  };
+  return `#${f(0)}${f(8)}${f(4)}`;
+}
+
+/** Hue, saturation, lightness of `#rrggbb`. */
+export function hexToHsl(hex: string): [number, number, number] {
+  const v = Number.parseInt(hex.replace("#", ""), 16);
+  const r = ((v >> 16) & 255) / 255;
+  const g = ((v >> 8) & 255) / 255;
+  const b = (v & 255) / 255;
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const l = (max + min) / 2;
+  if (max === min) return [0, 0, l];
+  const d = max - min;
+  const s = l > 0.5 ? d / (2 - max - min) : d / (max + min);
+  const h =
+    max === r
+      ? ((g - b) / d + (g < b ? 6 : 0)) * 60
+      : max === g
+        ? ((b - r) / d + 2) * 60
+        : ((r - g) / d + 4) * 60;
+  return [h, s, l];
+}
+
+/** Fills `out` up to `n` distinct colours with `make(k)` for k = 0, 1, ... (skipping repeats). */
+function fillDistinct(out: string[], n: number, make: (k: number) => string): string[] {
+  const seen = new Set(out);
+  for (let k = 0; out.length < n && k < 100 * n + 100; k++) {
+    const c = make(k);
+    if (!seen.has(c)) {
+      seen.add(c);
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * `n` colours that never repeat: the colorblind palette first, then evenly spaced hues at
+ * alternating lightness (a chart with 26 classes gets 26 different colours).
+ */
+export function distinctColors(n: number): string[] {
+  const out = COLORBLIND.slice(0, n);
+  const extra = Math.max(1, n - COLORBLIND.length);
+  return fillDistinct(out, n, (k) =>
+    hslToHex((k * 360) / extra + 15 * Math.floor(k / extra), 0.65, [0.42, 0.62, 0.3][k % 3] as number),
+  );
+}
+
+/**
+ * `n` distinct shades of one family: the given shades first, then lighter and darker variants of
+ * the first one's hue (groups of one condition keep its colour family, but never share a colour).
+ */
+export function distinctShades(shades: readonly string[], n: number): string[] {
+  const out = [...new Set(shades)].slice(0, n);
+  const [h, sat] = hexToHsl(shades[0] ?? (COLORBLIND[0] as string));
+  const extra = Math.max(1, n - out.length);
+  return fillDistinct(out, n, (k) =>
+    hslToHex((h + 8 * (k % 3) - 8) % 360, Math.max(0.25, sat), 0.2 + (0.65 * (k + 0.5)) / (extra + 1)),
+  );
+}
+
 /** Size of a single chart in pixels; the plotting config's figsize [10, 5] at 60 px per inch. */
 export const DEFAULT_WIDTH = 600;
 export const DEFAULT_HEIGHT = 300;
@@ -113,8 +185,13 @@ export function lineChart(o: LineChartOptions): VegaLiteSpec {
       type: "nominal",
       title: o.colorTitle ?? o.color,
       ...(o.colorOrder ? { sort: [...o.colorOrder] } : {}),
-      ...(o.colorOrder && o.colorRange
-        ? { scale: { domain: [...o.colorOrder], range: [...o.colorRange] } }
+      ...(o.colorOrder
+        ? {
+            scale: {
+              domain: [...o.colorOrder],
+              range: [...(o.colorRange ?? distinctColors(o.colorOrder.length))],
+            },
+          }
         : {}),
       legend: { orient: "bottom", direction: "vertical", columns: 1, labelLimit: 480 },
     };
@@ -148,6 +225,11 @@ export interface HeatmapOptions {
   /** vega colour scheme; default a diverging blue–orange. */
   scheme?: string;
   cellSize?: number;
+  /** Write the value into each cell (default true). */
+  annotate?: boolean;
+  /** Axis titles (e.g. "true class", "predicted class"); default none. */
+  xTitle?: string;
+  yTitle?: string;
 }
 
 /** Annotated heatmap, e.g. the Spearman correlation matrix of scores, with no colour bar. */
@@ -176,15 +258,28 @@ export function heatmap(o: HeatmapOptions): VegaLiteSpec {
     field: "col",
     type: "nominal",
     sort: [...columns],
-    title: null,
-    axis: { labelAngle: -25, labelAlign: "right", labelLimit: 220, grid: false },
+    title: o.xTitle ?? null,
+    axis: { labelAngle: -25, labelAlign: "right", labelLimit: 0, grid: false },
   };
   const y = {
     field: "row",
     type: "nominal",
     sort: [...o.labels],
-    title: null,
-    axis: { labelLimit: 220, grid: false },
+    title: o.yTitle ?? null,
+    axis: { labelLimit: 0, grid: false },
+  };
+  const text = {
+    mark: { type: "text", fontSize: Math.min(13, Math.max(8, cell / 5)) },
+    encoding: {
+      text: { field: "value", type: "quantitative", format: o.format ?? ".2%" },
+      color: {
+        condition: {
+          test: `datum.value !== null && abs(datum.value - ${mid}) > ${0.3 * span}`,
+          value: "white",
+        },
+        value: "black",
+      },
+    },
   };
   return topLevel(o.title, {
     width: cell * columns.length,
@@ -204,19 +299,7 @@ export function heatmap(o: HeatmapOptions): VegaLiteSpec {
           },
         },
       },
-      {
-        mark: { type: "text", fontSize: Math.min(13, Math.max(8, cell / 5)) },
-        encoding: {
-          text: { field: "value", type: "quantitative", format: o.format ?? ".2%" },
-          color: {
-            condition: {
-              test: `datum.value !== null && abs(datum.value - ${mid}) > ${0.3 * span}`,
-              value: "white",
-            },
-            value: "black",
-          },
-        },
-      },
+      ...(o.annotate === false ? [] : [text]),
     ],
   });
 }
@@ -386,7 +469,13 @@ export function ridgePlot(o: RidgePlotOptions): VegaLiteSpec {
         {
           mark: { type: "area", interpolate: "monotone", opacity: 0.75, stroke: "white", strokeWidth: 1 },
           encoding: {
-            color: { field: "group", type: "nominal", sort: order, legend: null },
+            color: {
+              field: "group",
+              type: "nominal",
+              sort: order,
+              scale: { domain: order, range: distinctColors(order.length) },
+              legend: null,
+            },
           },
         },
       ],
@@ -454,7 +543,9 @@ export function barChart(o: BarChartOptions): VegaLiteSpec {
       title: o.xTitle ?? null,
       axis: {
         labelAngle: o.labelAngle ?? 0,
-        labelLimit: 260,
+        // No truncation: labels of the form "Curriculum · CELoss · Linear" break at each " · ".
+        labelLimit: 0,
+        labelExpr: `split(datum.label, ' · ')`,
         ...(o.labelAngle ? { labelAlign: "right" } : {}),
       },
     },
@@ -466,8 +557,11 @@ export function barChart(o: BarChartOptions): VegaLiteSpec {
     title: o.yTitle ?? "mean",
     scale: o.yDomain ? { domain: o.yDomain } : { zero: true },
   };
+  // Wide enough for the longest line of any label.
+  const longest = Math.max(0, ...xOrder.flatMap((x) => x.split(" · ").map((part) => part.length)));
+  const perBar = Math.max(hasColor ? 110 : 70, 7 * longest + 12);
   return topLevel(o.title, {
-    width: o.width ?? Math.max(240, xOrder.length * (hasColor ? 110 : 70)),
+    width: o.width ?? Math.max(240, xOrder.length * perBar),
     height: o.height ?? DEFAULT_HEIGHT,
     data: { values: rows },
     encoding,

@@ -1,10 +1,20 @@
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { curriculumDir, experimentDir, isTemporaryName, trainingDir } from "../config/layout.js";
+import {
+  curriculumDir,
+  experimentDir,
+  isTemporaryName,
+  outputFile,
+  RUN_FILES,
+  trainingDir,
+} from "../config/layout.js";
 import { NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
-import { metricValues, type NumericTable, readRunFolder } from "../results/run-folder.js";
+import { distinctShades } from "../plots/charts.js";
+import { metricValues, type NumericTable, readRunFolder, readSubsetOutputs } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
+import { argmaxRows } from "../training/metrics.js";
 import { readCsv } from "../util/csv.js";
+import { readYaml } from "../util/yaml-io.js";
 
 /**
  * Reads an experiment's results folder (layout in docs/architecture.md) into plain data for the
@@ -32,6 +42,13 @@ const SHORT_TO_CONDITION: Record<string, Condition> = {
 
 export type MetricsTable = NumericTable;
 
+/** Predicted and true class of every test sample of a run. */
+export interface TestPredictions {
+  predictions: Int32Array;
+  targets: Int32Array;
+  numClasses: number;
+}
+
 export interface RunData {
   name: string;
   dir: string;
@@ -49,7 +66,11 @@ export interface RunData {
   pace: { iteration: number; dataset_size: number }[] | null;
   /** `all` values of `_test/test_holistic.yaml`. */
   test: Record<string, number> | null;
+  /** Predicted and true class of every test sample (`_test/test_outputs.npy`, `test_targets.npy`). */
+  testOutputs: TestPredictions | null;
   trackingMetric: string;
+  /** `epoch` or `step`: what the iterations of metrics.csv and pace.csv count. */
+  trainingType: string;
 }
 
 export interface ScoreData {
@@ -69,6 +90,8 @@ export interface ScoreData {
 export interface MatrixData {
   name: string;
   path: string;
+  /** The correlation method from the matrix's card `<name>.yaml` (null when there is none). */
+  method: string | null;
   rowLabels: string[];
   columnLabels: string[];
   matrix: number[][];
@@ -129,6 +152,23 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
   const seed = fields?.seed ?? (seedFromConfig === undefined ? "?" : String(seedFromConfig));
   const groupKey = fields ? NAMING_KEYS.map((k) => (k === "seed" ? "#" : fields[k])).join("_") : name;
   const tracking = getPath(config, "dataset.tracking_metric");
+  let testOutputs: TestPredictions | null = null;
+  try {
+    const testDir = join(dir, RUN_FILES.test);
+    const saved = existsSync(join(testDir, outputFile("test", "outputs")))
+      ? readSubsetOutputs(testDir, "test")
+      : null;
+    if (saved) {
+      testOutputs = {
+        predictions: argmaxRows(saved.logits, saved.numClasses),
+        targets: saved.targets,
+        numClasses: saved.numClasses,
+      };
+    }
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  const trainingType = fields?.training_type ?? getPath(config, "training_type");
   return {
     name,
     dir,
@@ -141,7 +181,9 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
     metrics: run.metrics,
     pace: run.pace,
     test: run.test ? metricValues(run.test) : null,
+    testOutputs,
     trackingMetric: typeof tracking === "string" ? tracking : "accuracy",
+    trainingType: typeof trainingType === "string" ? trainingType : "epoch",
   };
 }
 
@@ -190,7 +232,13 @@ export function readMatrix(path: string, name: string): MatrixData {
   );
   if (rowLabels.length !== matrix.length)
     throw new Error(`${path}: ${matrix.length} rows but ${rowLabels.length} labels`);
-  return { name, path, rowLabels, columnLabels, matrix };
+  const cardPath = path.replace(/\.csv$/, ".yaml");
+  let method: string | null = null;
+  if (existsSync(cardPath)) {
+    const card = readYaml<Record<string, unknown>>(cardPath);
+    if (typeof card?.method === "string") method = card.method;
+  }
+  return { name, path, method, rowLabels, columnLabels, matrix };
 }
 
 /** Reads everything the report shows from `<resultsDir>/<experimentId>`. */
@@ -329,12 +377,13 @@ export function groupRunsByCondition(runs: readonly RunData[]): RunGroup[] {
     (a, b) =>
       CONDITIONS.indexOf(a.condition) - CONDITIONS.indexOf(b.condition) || a.label.localeCompare(b.label),
   );
-  const used = new Map<Condition, number>();
-  for (const g of out) {
-    const shades = CONDITION_SHADES[g.condition];
-    const i = used.get(g.condition) ?? 0;
-    g.color = shades[i % shades.length] as string;
-    used.set(g.condition, i + 1);
+  // Colours never repeat: each condition's groups get distinct shades of its family.
+  for (const condition of CONDITIONS) {
+    const members = out.filter((g) => g.condition === condition);
+    const shades = distinctShades(CONDITION_SHADES[condition], members.length);
+    members.forEach((g, i) => {
+      g.color = shades[i] as string;
+    });
   }
   return out;
 }

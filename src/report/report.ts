@@ -1,13 +1,14 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { experimentDir, REPORT_FILE } from "../config/layout.js";
-import { type DatasetConfig, isLoss, parseSeed, type RunConfig } from "../config/schema.js";
+import { type DatasetConfig, isLoss, type RunConfig, upgradeSavedConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset } from "../data/types.js";
 import { barChart, facetHistogram, heatmap, histogram, lineChart, ridgePlot } from "../plots/charts.js";
 import { escapeHtml, figure, note, page, section, type TableCell, table } from "../plots/html.js";
 import { renderSvg, type VegaLiteSpec } from "../plots/render.js";
 import { meanStd } from "../plots/stats.js";
+import { confusionMatrix, perClassMetrics } from "../training/metrics.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
 import {
@@ -20,6 +21,13 @@ import {
   type ScoreData,
   sharedSettings,
 } from "./collect.js";
+import {
+  difficultySection,
+  formatRobustness,
+  fusionSection,
+  robustnessSection,
+  scoreExtras,
+} from "./dynamics.js";
 import { alignmentProblem, thumbnailTable } from "./thumbnails.js";
 
 /**
@@ -28,8 +36,8 @@ import { alignmentProblem, thumbnailTable } from "./thumbnails.js";
  * when its inputs are missing, so a report can be written at any stage of a study.
  */
 
-/** Rebuilds a dataset from a run's `dataset` config (for thumbnails). */
-export type DatasetLoader = (config: DatasetConfig, seed: number) => Promise<Dataset>;
+/** Rebuilds a dataset from a run's `dataset` config (for thumbnails and class names). */
+export type DatasetLoader = (config: DatasetConfig) => Promise<Dataset>;
 
 export interface ReportOptions {
   /** Output file; default `<results_dir>/<experiment_id>/report.html`. */
@@ -64,7 +72,7 @@ export function orderMetrics(names: Iterable<string>, tracking: string): string[
 
 class Figures {
   private count = 0;
-  constructor(private readonly problems: string[]) {}
+  constructor(readonly problems: string[]) {}
 
   /** Renders a chart to an inline figure; a failure becomes a note, not a broken page. */
   async render(spec: VegaLiteSpec, caption: string): Promise<string> {
@@ -153,14 +161,12 @@ async function comparisonSection(groups: RunGroup[], tracking: string, figs: Fig
     ),
   );
   if (barData.length > 0) {
-    const longLabels = tested.some((g) => g.label.length > 14);
     parts.push(
       await figs.render(
         barChart({
           data: barData,
           title: `Test ${tracking} (mean ± std over seeds)`,
           yTitle: tracking,
-          labelAngle: longLabels ? -20 : 0,
           xColors: Object.fromEntries(tested.map((g) => [g.label, g.color])),
         }),
         `Test ${tracking} per condition; error bars show ± one sample standard deviation over seeds.`,
@@ -168,6 +174,110 @@ async function comparisonSection(groups: RunGroup[], tracking: string, figs: Fig
     );
   }
   return section("comparison", "Test metrics", parts.join("\n"));
+}
+
+/** Class names of a group's dataset (rebuilt with the loader), else the class codes. */
+async function classNamesFor(
+  group: RunGroup,
+  numClasses: number,
+  loader: DatasetLoader,
+  cache: Map<string, Promise<Dataset>>,
+): Promise<string[]> {
+  const config = group.runs.find((r) => r.config)?.config as RunConfig | undefined;
+  const codes = Array.from({ length: numClasses }, (_, c) => String(c));
+  if (!config?.dataset) return codes;
+  try {
+    const dataset = await cachedDataset(config, loader, cache);
+    return dataset.classNames.length === numClasses ? [...dataset.classNames] : codes;
+  } catch {
+    return codes;
+  }
+}
+
+function cachedDataset(
+  config: RunConfig,
+  loader: DatasetLoader,
+  cache: Map<string, Promise<Dataset>>,
+): Promise<Dataset> {
+  // A run saved before datasets had split_seed was split with its data seed.
+  const dataset = (upgradeSavedConfig(config) as RunConfig).dataset;
+  const key = JSON.stringify(dataset);
+  let pending = cache.get(key);
+  if (!pending) {
+    pending = loader(dataset);
+    cache.set(key, pending);
+  }
+  return pending;
+}
+
+/**
+ * Per condition: the confusion matrix of the test predictions pooled over seeds (row-normalised:
+ * each row is a true class, each cell the share predicted as the column's class) and per-class
+ * precision, recall, F1 and support.
+ */
+async function classesSection(
+  groups: RunGroup[],
+  figs: Figures,
+  loader: DatasetLoader,
+  cache: Map<string, Promise<Dataset>>,
+): Promise<string> {
+  const withOutputs = groups.filter((g) => g.runs.some((r) => r.testOutputs));
+  if (withOutputs.length === 0) {
+    return section(
+      "classes",
+      "Per-class test results",
+      note(
+        "No test outputs (training/<run>/_test/test_outputs.npy; runs write them with save_test_outputs).",
+      ),
+    );
+  }
+  const parts: string[] = [
+    `<p class="lead">Test predictions of the best checkpoint, pooled over the seeds of each condition.</p>`,
+  ];
+  for (const group of withOutputs) {
+    const runs = group.runs.filter((r) => r.testOutputs);
+    const c = Math.max(...runs.map((r) => r.testOutputs?.numClasses ?? 0));
+    const confusion = new Float64Array(c * c);
+    for (const run of runs) {
+      const out = run.testOutputs as NonNullable<RunData["testOutputs"]>;
+      const m = confusionMatrix(out.predictions, out.targets, c);
+      for (let i = 0; i < m.length; i++) confusion[i] = (confusion[i] as number) + (m[i] as number);
+    }
+    const names = await classNamesFor(group, c, loader, cache);
+    const rows = Array.from({ length: c }, (_, i) => {
+      const row = confusion.subarray(i * c, (i + 1) * c);
+      const total = row.reduce((a, b) => a + b, 0);
+      return Array.from(row, (v) => (total > 0 ? v / total : Number.NaN));
+    });
+    const heat = await figs.render(
+      heatmap({
+        matrix: rows,
+        labels: names,
+        title: `${group.label}: confusion matrix`,
+        format: ".0%",
+        domain: [0, 1],
+        scheme: "blues",
+        cellSize: Math.max(16, Math.min(44, 520 / c)),
+        annotate: c <= 15,
+        xTitle: "predicted class",
+        yTitle: "true class",
+      }),
+      `Rows: true class; cells: share of its test samples predicted as the column's class (${runs.length} seed(s) pooled).`,
+    );
+    const metrics = perClassMetrics(confusion, c);
+    const tableRows = metrics.map((m, i) => [
+      names[i] ?? String(i),
+      { html: m.precision.toFixed(4), className: "num" },
+      { html: m.recall.toFixed(4), className: "num" },
+      { html: m.f1.toFixed(4), className: "num" },
+      { html: String(m.support), className: "num" },
+    ]);
+    parts.push(
+      `<details class="classes" open><summary>${conditionBadge(group.condition)} ${escapeHtml(group.label)}</summary>` +
+        `<div class="row">${heat}\n${table(["class", "precision", "recall", "f1", "support"], tableRows, "metrics")}</div></details>`,
+    );
+  }
+  return section("classes", "Per-class test results", parts.join("\n"));
 }
 
 function curveRows(group: RunGroup, column: string): Record<string, unknown>[] {
@@ -178,7 +288,27 @@ function curveRows(group: RunGroup, column: string): Record<string, unknown>[] {
   );
 }
 
-function metricChart(groups: RunGroup[], column: string, title: string, width: number): VegaLiteSpec | null {
+/** The training type of a group's runs (`epoch` or `step`): what its iterations count. */
+function trainingTypeOf(group: RunGroup): string {
+  return group.runs[0]?.trainingType ?? "epoch";
+}
+
+/**
+ * Groups split by training type: epoch and step runs never share an x axis (an epoch and a step
+ * are different amounts of training). One entry per type present, epochs first.
+ */
+export function byTrainingType(groups: readonly RunGroup[]): { type: string; groups: RunGroup[] }[] {
+  const types = [...new Set(groups.map(trainingTypeOf))].sort();
+  return types.map((type) => ({ type, groups: groups.filter((g) => trainingTypeOf(g) === type) }));
+}
+
+function metricChart(
+  groups: RunGroup[],
+  column: string,
+  title: string,
+  width: number,
+  trainingType: string,
+): VegaLiteSpec | null {
   const data = groups.flatMap((g) => curveRows(g, column));
   if (data.length === 0) return null;
   const iterations = new Set(data.map((d) => d.iteration)).size;
@@ -193,12 +323,17 @@ function metricChart(groups: RunGroup[], column: string, title: string, width: n
     colorTitle: "condition",
     integerX: true,
     title,
-    xTitle: "iteration",
+    xTitle: trainingType,
     yTitle: column,
     points: iterations <= 30,
     width,
     height: 260,
   });
+}
+
+/** " (step runs)" when the experiment mixes training types, else "". */
+function typeSuffix(type: string, split: boolean): string {
+  return split ? ` (${type} runs)` : "";
 }
 
 async function trainingSection(groups: RunGroup[], tracking: string, figs: Figures): Promise<string> {
@@ -211,13 +346,20 @@ async function trainingSection(groups: RunGroup[], tracking: string, figs: Figur
     );
   }
   const figures: string[] = [];
-  for (const column of [tracking, ...LOSS_COLUMNS]) {
-    const title = column === tracking ? `Dev ${tracking}` : column.replace("_", " ");
-    const spec = metricChart(withMetrics, column, title, 520);
-    if (spec)
-      figures.push(
-        await figs.render(spec, `${title} per evaluation; colour = condition, one line per seed.`),
-      );
+  const parts2 = byTrainingType(withMetrics);
+  const split = parts2.length > 1;
+  for (const { type, groups: same } of parts2) {
+    for (const column of [tracking, ...LOSS_COLUMNS]) {
+      const title = `${column === tracking ? `Dev ${tracking}` : column.replace("_", " ")}${typeSuffix(type, split)}`;
+      const spec = metricChart(same, column, title, 520, type);
+      if (spec)
+        figures.push(
+          await figs.render(
+            spec,
+            `${title} per evaluation (x: ${type}s); colour = condition, one line per seed.`,
+          ),
+        );
+    }
   }
   const unfinished = groups.flatMap((g) => g.runs).filter((r) => !r.finished);
   const parts = [`<div class="row">${figures.join("\n")}</div>`];
@@ -241,56 +383,75 @@ async function paceSection(groups: RunGroup[], tracking: string, figs: Figures):
   if (paced.length === 0) {
     return section("pacing", "Pacing", note("No curriculum runs (no training/<run>/pace.csv)."));
   }
-  const paceData = paced.flatMap((g) =>
-    g.runs.flatMap((run) =>
-      (run.pace ?? []).map((p) => ({
-        iteration: p.iteration,
-        dataset_size: p.dataset_size,
-        group: g.label,
-        run: run.name,
-      })),
-    ),
-  );
-  const pace = await figs.render(
-    lineChart({
-      data: paceData,
-      x: "iteration",
-      y: "dataset_size",
-      color: "group",
-      detail: "run",
-      colorOrder: paced.map((g) => g.label),
-      colorRange: paced.map((g) => g.color),
-      colorTitle: "curriculum runs",
-      integerX: true,
-      title: "Pace: training subset size",
-      xTitle: "iteration",
-      yTitle: "dataset size",
-      step: true,
-      width: 400,
-      height: 260,
-    }),
-    "Size of the training subset the sampler draws from at each iteration (pace.csv).",
-  );
-  // the dev metric of the same runs, with the baselines of the same budget for comparison
-  const budgets = new Set(paced.map((g) => g.runs[0]?.fields?.iterations));
-  const baselines = groups.filter(
-    (g) =>
-      g.condition === "Baseline" &&
-      budgets.has(g.runs[0]?.fields?.iterations) &&
-      g.runs.some((r) => r.metrics),
-  );
-  const spec = metricChart([...paced, ...baselines], tracking, `Dev ${tracking}`, 400);
-  const dev = spec
-    ? await figs.render(
-        spec,
-        `Dev ${tracking} of the curriculum runs and the baselines with the same budget.`,
-      )
-    : note(`No dev ${tracking} for the curriculum runs yet.`);
+  const rows: string[] = [];
+  const types = byTrainingType(paced);
+  const split = types.length > 1;
+  for (const { type, groups: same } of types) {
+    const paceData = same.flatMap((g) =>
+      g.runs.flatMap((run) =>
+        (run.pace ?? []).map((p) => ({
+          iteration: p.iteration,
+          dataset_size: p.dataset_size,
+          group: g.label,
+          run: run.name,
+        })),
+      ),
+    );
+    const pace = await figs.render(
+      lineChart({
+        data: paceData,
+        x: "iteration",
+        y: "dataset_size",
+        color: "group",
+        detail: "run",
+        colorOrder: same.map((g) => g.label),
+        colorRange: same.map((g) => g.color),
+        colorTitle: "curriculum runs",
+        integerX: true,
+        title: `Pace: training subset size${typeSuffix(type, split)}`,
+        xTitle: type,
+        yTitle: "dataset size",
+        step: true,
+        width: 400,
+        height: 260,
+      }),
+      `Size of the training subset the sampler draws from at each ${type} (pace.csv).`,
+    );
+    // the dev metric of the same runs, with the baselines of the same budget and type for comparison
+    const budgets = new Set(same.map((g) => g.runs[0]?.fields?.iterations));
+    const baselines = groups.filter(
+      (g) =>
+        g.condition === "Baseline" &&
+        trainingTypeOf(g) === type &&
+        budgets.has(g.runs[0]?.fields?.iterations) &&
+        g.runs.some((r) => r.metrics),
+    );
+    const spec = metricChart(
+      [...same, ...baselines],
+      tracking,
+      `Dev ${tracking}${typeSuffix(type, split)}`,
+      400,
+      type,
+    );
+    const dev = spec
+      ? await figs.render(
+          spec,
+          `Dev ${tracking} of the curriculum runs and the baselines with the same budget.`,
+        )
+      : note(`No dev ${tracking} for the curriculum runs yet.`);
+    rows.push(`<div class="row">${pace}\n${dev}</div>`);
+  }
   return section(
     "pacing",
     "Pacing and dev metric",
-    `<p class="lead">How much of the data each curriculum run saw (left) next to how it learned (right; below on narrow screens).</p><div class="row">${pace}\n${dev}</div>`,
+    `<p class="lead">How much of the data each curriculum run saw (left) next to how it learned (right; below on narrow screens).</p>${rows.join("\n")}`,
   );
+}
+
+/** "Spearman correlation of per-sample scores" (the method from the matrix's card, when written). */
+export function correlationTitle(method: string | null): string {
+  const name = method ? `${method[0]?.toUpperCase()}${method.slice(1)} correlation` : "Correlation";
+  return `${name} of per-sample scores`;
 }
 
 /** Card keys not worth a line (identity is in the heading; atomic run names repeat training_runs). */
@@ -314,7 +475,7 @@ function cardList(score: ScoreData): string {
   ];
   for (const [key, value] of Object.entries(score.card ?? {})) {
     if (HIDDEN_CARD_KEYS.has(key) || key === "samples") continue;
-    items.push([key, cardValue(value)]);
+    items.push([key, key === "robustness" ? formatRobustness(value) : cardValue(value)]);
   }
   if (!score.card?.training_runs && Array.isArray(score.card?.runs))
     items.push(["runs", cardValue(score.card.runs)]);
@@ -343,14 +504,7 @@ async function thumbnailsFor(
   if (!config) return note("No run config to rebuild the dataset from, so no sample thumbnails.");
   let dataset: Dataset;
   try {
-    const seed = parseSeed(config.seed).data;
-    const key = JSON.stringify([config.dataset, seed]);
-    let pending = cache.get(key);
-    if (!pending) {
-      pending = loader(config.dataset, seed);
-      cache.set(key, pending);
-    }
-    dataset = await pending;
+    dataset = await cachedDataset(config, loader, cache);
   } catch (error) {
     return note(
       `Could not rebuild dataset ${config.dataset.id} for thumbnails: ${(error as Error).message}`,
@@ -393,7 +547,12 @@ function seedScoreNote(seedScores: readonly { id: string }[]): string {
   return `<p class="note">Per-seed scores of this ensemble (in the correlation matrix): ${ids}.</p>`;
 }
 
-async function scoresSection(data: ExperimentData, figs: Figures, options: ReportOptions): Promise<string> {
+async function scoresSection(
+  data: ExperimentData,
+  figs: Figures,
+  options: ReportOptions,
+  cache: Map<string, Promise<Dataset>>,
+): Promise<string> {
   const parts: string[] = [];
   if (data.scores.length === 0 && data.matrices.length === 0) {
     return section(
@@ -411,9 +570,11 @@ async function scoresSection(data: ExperimentData, figs: Figures, options: Repor
           matrix: m.matrix,
           labels: m.rowLabels,
           columnLabels: m.columnLabels,
-          title: m.name.replace(/_/g, " "),
+          title: correlationTitle(m.method),
         }),
-        `Rank correlation between scores (${m.name}.csv): how much two scoring functions agree on what is hard.`,
+        `${m.name}.csv: ${correlationTitle(m.method)}, where each score is its per-sample mean ` +
+          "oriented so that higher means harder, with equal values kept as ties (not the position-broken ranks): " +
+          "how much two scoring functions agree on what is hard.",
       ),
     );
   }
@@ -422,7 +583,6 @@ async function scoresSection(data: ExperimentData, figs: Figures, options: Repor
   }
   const k = options.thumbnails ?? 4;
   const loader = options.datasetLoader ?? createDataset;
-  const cache = new Map<string, Promise<Dataset>>();
   const { primary, members } = splitSeedScores(data.scores);
   for (const score of primary) {
     const seedScores = members.get(score) ?? [];
@@ -467,8 +627,9 @@ async function scoresSection(data: ExperimentData, figs: Figures, options: Repor
     );
     const thumbs =
       k > 0 && score.mean.length > 0 ? await thumbnailsFor(score, data.runs, k, loader, cache) : "";
+    const extras = await scoreExtras(score, (spec, caption) => figs.render(spec, caption), figs.problems);
     parts.push(
-      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}${seedScoreNote(seedScores)}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
+      `<details class="score" open><summary>${escapeHtml(title)}</summary>${cardList(score)}${seedScoreNote(seedScores)}${extras}<div class="row">${charts.join("\n")}</div>${facet}${thumbs}</details>`,
     );
   }
   if (data.scores.length === 0) parts.push(note("No score files (curriculum/<type>/<id>.csv)."));
@@ -508,11 +669,17 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
   const figs = new Figures(problems);
   const groups = groupRunsByCondition(data.runs);
   const tracking = trackingMetricOf(data.runs);
+  const loader = options.datasetLoader ?? createDataset;
+  const datasets = new Map<string, Promise<Dataset>>();
   const sections = [
     await comparisonSection(groups, tracking, figs),
+    await classesSection(groups, figs, loader, datasets),
     await trainingSection(groups, tracking, figs),
     await paceSection(groups, tracking, figs),
-    await scoresSection(data, figs, options),
+    await scoresSection(data, figs, options, datasets),
+    await robustnessSection(data, (spec, caption) => figs.render(spec, caption), problems),
+    fusionSection(data, problems),
+    await difficultySection(data, (spec, caption) => figs.render(spec, caption), problems),
     runsSection(groups, tracking),
   ];
   if (problems.length > 0) {
@@ -534,9 +701,13 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
   ].join(" · ");
   const nav: [string, string][] = [
     ["comparison", "Test metrics"],
+    ["classes", "Per class"],
     ["training", "Training curves"],
     ["pacing", "Pacing"],
     ["scores", "Difficulty scores"],
+    ["robustness", "Robustness"],
+    ["fusion", "Late fusion"],
+    ["difficulty", "By difficulty"],
     ["runs", "Runs"],
   ];
   if (problems.length > 0) nav.push(["problems", "Problems"]);

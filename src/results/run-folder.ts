@@ -1,10 +1,16 @@
 import { existsSync, readdirSync } from "node:fs";
-import { MODEL_FILES, type OutputSubset, outputFile, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { join } from "node:path";
-import { parseRunConfig } from "../config/parse.js";
+import {
+  MODEL_FILES,
+  type OutputSubset,
+  outputFile,
+  parseIterationDirName,
+  RUN_FILES,
+} from "../config/layout.js";
+import { parseSavedRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
-import { ConfigError, DataError } from "../util/errors.js";
 import { readCsv } from "../util/csv.js";
+import { ConfigError, DataError } from "../util/errors.js";
 import { loadNpy } from "../util/npy.js";
 import { readYaml } from "../util/yaml-io.js";
 
@@ -27,7 +33,7 @@ export function isRunFinished(runDir: string): boolean {
 /** The resolved config saved in a run folder, validated. */
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, RUN_FILES.config);
-  return parseRunConfig(readYaml(path), path);
+  return parseSavedRunConfig(readYaml(path), path);
 }
 
 /** The iteration folders of a run (`epoch_N`/`step_N`), ascending, and whether each holds a model. */
@@ -253,4 +259,50 @@ export function savedOutputsDir(runDir: string, iterationDir: string, subset: Ou
   return subset === "test" && iterationDir === join(runDir, RUN_FILES.best)
     ? join(runDir, RUN_FILES.test)
     : iterationDir;
+}
+
+/** The saved outputs of one subset in subset order (positions 0 … n−1). */
+export interface SubsetOutputFiles {
+  /** n × C logits, row = position in the subset. */
+  logits: Float32Array;
+  /** Label of every position. */
+  targets: Int32Array;
+  numClasses: number;
+}
+
+/**
+ * Reads `<subset>_outputs.npy`, `_indices.npy` and `_targets.npy` of a folder (`_test/`, `_best/`,
+ * `epoch_N/`) into subset order. Missing files or rows that do not cover positions 0 … n−1 exactly
+ * once are errors naming the file.
+ */
+export function readSubsetOutputs(dir: string, name: OutputSubset): SubsetOutputFiles {
+  const path = (kind: "outputs" | "indices" | "targets") => join(dir, outputFile(name, kind));
+  for (const kind of ["outputs", "indices", "targets"] as const) {
+    if (!existsSync(path(kind))) {
+      throw new DataError(
+        `${path(kind)}: saved ${name} outputs missing (the run needs save_${name}_outputs: true)`,
+      );
+    }
+  }
+  const outputs = loadNpy(path("outputs"));
+  const indices = loadNpy(path("indices")).data;
+  const targets = loadNpy(path("targets")).data;
+  const n = indices.length;
+  const c = outputs.shape[1] ?? 0;
+  if (outputs.shape.length !== 2 || outputs.shape[0] !== n || targets.length !== n) {
+    throw new DataError(
+      `${path("outputs")}: shape [${outputs.shape}] does not match ${n} indices and ${targets.length} targets`,
+    );
+  }
+  const logits = new Float32Array(n * c);
+  const ordered = new Int32Array(n).fill(-1);
+  for (let r = 0; r < n; r++) {
+    const p = indices[r] as number;
+    if (p < 0 || p >= n || ordered[p] !== -1) {
+      throw new DataError(`${path("indices")}: row ${r}: position ${p} repeated or outside 0..${n - 1}`);
+    }
+    ordered[p] = targets[r] as number;
+    logits.set(outputs.data.subarray(r * c, (r + 1) * c) as Float32Array, p * c);
+  }
+  return { logits, targets: ordered, numClasses: c };
 }

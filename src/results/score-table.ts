@@ -16,15 +16,26 @@ export interface ScoreRows {
   decoded: string[];
   /** Function-specific numeric columns in order (e.g. `scores`, `sum`, `count`, `probe_0`). */
   columns: Map<string, Float64Array>;
+  /** Text columns of final score files, written after the numeric ones (e.g. Cartography's `region`). */
+  text?: Map<string, string[]>;
 }
 
 const FIXED = ["index", "source_index", "encoded", "decoded"];
 
-/** Writes `index, source_index, <columns…>, encoded, decoded` atomically. */
+/** Writes `index, source_index, <columns…>, <text columns…>, <trailing…>, encoded, decoded` atomically. */
 export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly string[] = []): void {
   const names = [...rows.columns.keys()].filter((c) => !trailing.includes(c));
   const order = [...names, ...trailing.filter((c) => rows.columns.has(c))];
-  const header = ["index", "source_index", ...order, "encoded", "decoded"];
+  const text = [...(rows.text?.keys() ?? [])];
+  const header = [
+    "index",
+    "source_index",
+    ...names,
+    ...text,
+    ...order.slice(names.length),
+    "encoded",
+    "decoded",
+  ];
   const records = Array.from(rows.index, (index, i) => {
     const record: Record<string, unknown> = {
       index,
@@ -33,15 +44,17 @@ export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly
       decoded: rows.decoded[i],
     };
     for (const name of order) record[name] = (rows.columns.get(name) as Float64Array)[i];
+    for (const name of text) record[name] = rows.text?.get(name)?.[i];
     return record;
   });
   writeCsv(path, header, records);
 }
 
 /**
- * Reads a table written by {@link writeScoreRows}; every non-fixed column must be numeric. With
- * `sourceIndexFallback`, a table without `source_index` (written by the original toolkit) reads
- * its `index` as the source index.
+ * Reads a table written by {@link writeScoreRows}. Non-fixed columns are numeric (empty = NaN), except
+ * columns holding a non-numeric value, which are read as text (`text`). With `sourceIndexFallback`,
+ * a table without `source_index` (written by the original toolkit) reads its `index` as the source
+ * index.
  */
 export function readScoreRows(path: string, options: { sourceIndexFallback?: boolean } = {}): ScoreRows {
   const { columns, rows: raw } = readCsv(path);
@@ -59,8 +72,12 @@ export function readScoreRows(path: string, options: { sourceIndexFallback?: boo
     decoded: new Array<string>(n),
     columns: new Map(),
   };
-  const numeric = columns.filter((c) => !FIXED.includes(c));
+  const cell = (row: Record<string, string>, c: string) => row[c] ?? "";
+  const isText = (c: string) => rows.some((row) => cell(row, c) !== "" && Number.isNaN(Number(cell(row, c))));
+  const numeric = columns.filter((c) => !FIXED.includes(c) && !isText(c));
+  const text = columns.filter((c) => !FIXED.includes(c) && isText(c));
   for (const c of numeric) out.columns.set(c, new Float64Array(n));
+  if (text.length > 0) out.text = new Map(text.map((c) => [c, rows.map((row) => cell(row, c))]));
   rows.forEach((row, i) => {
     out.index[i] = integer(path, row, "index", i);
     out.sourceIndex[i] = integer(path, row, "source_index", i);
@@ -242,7 +259,9 @@ export function readScoreCard(scoreCsv: string): Record<string, unknown> | null 
   if (!existsSync(path)) return null;
   try {
     const card = readYaml(path);
-    return card && typeof card === "object" && !Array.isArray(card) ? (card as Record<string, unknown>) : null;
+    return card && typeof card === "object" && !Array.isArray(card)
+      ? (card as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }

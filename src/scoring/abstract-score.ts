@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
+import { checkLoadedNetwork, checkSavedModel } from "../assembly/model-check.js";
 import { buildForRun } from "../assembly/train-run.js";
-import { SCORE_RUN_FILES } from "../config/layout.js";
+import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
@@ -71,6 +72,10 @@ export interface FinalScores {
   rows: ScoreRows;
   /** The per-sample score that is ranked. */
   mean: Float64Array;
+  /** Extra entries of the score card `<id>.yaml` (e.g. ConfidentLearning's number of label issues). */
+  card?: Record<string, unknown>;
+  /** Extra plots (vega-lite specs by file name) written beside the score's other plots. */
+  plots?: Record<string, Record<string, unknown>>;
 }
 
 export type ScoreParams = z.output<typeof BaseScoreParams> & Record<string, unknown>;
@@ -138,14 +143,23 @@ export abstract class AbstractScore {
   /** Scores one atomic run. */
   abstract score(run: AtomicRun): Promise<ScoreResult>;
 
-  /** Scores one atomic run and saves `<out>/<name>/scores.csv` and `timer.yaml`. */
-  async run(run: AtomicRun): Promise<void> {
+  /**
+   * True when an atomic run's folder holds resumable work (CVLoss trains a model there): a failed
+   * run's folder is then kept (its training.log says why); otherwise a failure leaves no folder.
+   */
+  readonly keepsFolderOnFailure: boolean = false;
+
+  /**
+   * Scores one atomic run and saves `<out>/<name>/timer.yaml` and, last, `scores.csv` (its
+   * presence marks a finished atomic run); `beforeScores` writes the run's other files first.
+   */
+  async run(run: AtomicRun, beforeScores?: (dir: string) => void): Promise<void> {
     this.timings = {};
     const started = performance.now();
     const result = await this.score(run);
     const rows = toRows(result);
     const dir = join(this.context.outputDirectory, run.name);
-    writeScoreRows(join(dir, SCORE_RUN_FILES.scores), rows);
+    beforeScores?.(dir);
     const timerPath = join(dir, SCORE_RUN_FILES.timer);
     const previous = existsSync(timerPath) ? (readYaml<Record<string, unknown>>(timerPath) ?? {}) : {};
     writeYaml(timerPath, {
@@ -153,6 +167,7 @@ export abstract class AbstractScore {
       ...Object.fromEntries(Object.entries(this.timings).map(([k, v]) => [k, round(v)])),
       total_seconds: round((performance.now() - started) / 1000),
     });
+    writeScoreRows(join(dir, SCORE_RUN_FILES.scores), rows);
   }
 
   /**
@@ -232,23 +247,24 @@ export abstract class AbstractScore {
   }
 
   /**
-   * The dataset named by the `dataset` and `dataset_seed` parameters (scores without a training run:
-   * Random, Predefined, TransferTeacher), built once per score however many atomic runs use it.
+   * The dataset named by the `dataset` parameter (scores without a training run: Random,
+   * Predefined, TransferTeacher), built once per score however many atomic runs use it. Its split
+   * is its config's `split_seed`, the same for every run that trains on it.
    */
   protected namedDataset(): Promise<Dataset> {
-    this.named ??= datasetById(
-      this.params.dataset as string,
-      this.params.dataset_seed as number,
-      this.context.configPath,
-    ).then((r) => r.dataset);
+    this.named ??= datasetById(this.params.dataset as string, this.context.configPath).then((r) => r.dataset);
     return this.named;
   }
 
   /** Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval mode. */
-  protected async loadNetwork(dir: string): Promise<Network> {
+  protected async loadNetwork(
+    dir: string,
+    expected?: { spec: NetworkSpec; configFile: string },
+  ): Promise<Network> {
     const engine = await import("../engine/index.js");
     await engine.initEngine();
-    return this.time("model_load", () => engine.loadNetwork(dir, null));
+    const network = await this.time("model_load", () => engine.loadNetwork(dir, null));
+    return expected ? checkLoadedNetwork(network, expected.spec, dir, expected.configFile) : network;
   }
 
   /** The checkpoint folder of a training run for this score's `stop` (`_best/` or the last saved iteration). */
@@ -276,7 +292,10 @@ export abstract class AbstractScore {
     },
   ): Promise<void> {
     const positions = options.positions ?? Int32Array.from({ length: subset.size }, (_, i) => i);
-    const bar = createProgress(`${this.constructor.name} forward`, positions.length, this.context.progress);
+    const bar = createProgress(`${this.constructor.name} forward`, positions.length, {
+      enabled: this.context.progress,
+      unit: "samples",
+    });
     await this.time("model_forward", async () => {
       for (let start = 0; start < positions.length; start += options.batchSize) {
         const slice = positions.subarray(start, Math.min(positions.length, start + options.batchSize));
@@ -313,8 +332,11 @@ export abstract class AbstractScore {
    * model saved there. Null when the folder has neither.
    */
   protected async savedOrForwardLogits(runDir: string, iterationDir: string): Promise<Float32Array | null> {
-    const { config, dataset } = await this.loadRun(runDir);
+    const { config, dataset, spec } = await this.loadRun(runDir);
     const subset = dataset.subset(this.subsetName);
+    // The outputs were made by the model saved beside them: it must be the one the config describes.
+    const expected = { spec, configFile: join(runDir, RUN_FILES.config) };
+    checkSavedModel(iterationDir, spec, expected.configFile);
     const saved = readSavedLogits(
       savedOutputsDir(runDir, iterationDir, this.subsetName),
       this.subsetName,
@@ -323,7 +345,7 @@ export abstract class AbstractScore {
     );
     if (saved) return saved;
     if (!hasModelCheckpoint(iterationDir)) return null;
-    const network = await this.loadNetwork(iterationDir);
+    const network = await this.loadNetwork(iterationDir, expected);
     try {
       return await this.logitsOf(network, subset, this.batchSizeFor(config));
     } finally {

@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import { readScoreRows, type ScoreRows } from "../results/score-table.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError } from "../util/errors.js";
+import { writeYaml } from "../util/yaml-io.js";
 import { type CorrelationMethod, correlationMatrix } from "./math/correlation.js";
 import { plotCorrelation } from "./plots.js";
 
@@ -43,7 +44,9 @@ export interface MatrixResult {
 
 /**
  * Writes `<curriculumDir>/<name>.csv` (first column `score`, then one column per score id) and a
- * heatmap `<name>.svg/.png`: the correlation of the scores' `ranks`. Scores must rank the same samples
+ * heatmap `<name>.svg/.png`, and `<name>.yaml` (method and scores): the correlation of the scores'
+ * per-sample means, oriented so that higher means harder (see orientedScores; not their position-broken
+ * `ranks`). Scores must rank the same samples
  * (same `source_index` at every index); an explicitly listed score that does not is an error, an
  * `all` matrix keeps the scores compatible with `anchor` (default: the first id) and reports the rest.
  */
@@ -96,6 +99,13 @@ export async function writeCorrelationMatrix(
       Object.fromEntries([["score", id], ...ids.map((other, j) => [other, matrix[i * m + j]])]),
     ),
   );
+  // What was correlated, beside the matrix (the report titles its heatmap from it).
+  writeYaml(join(curriculumDir, `${name}.yaml`), {
+    method,
+    values: "per-sample mean of each score, oriented so that higher means harder; equal values are ties",
+    scores: ids,
+    left_out: skipped,
+  });
   if (options.plot !== false) await plotCorrelation(join(curriculumDir, name), ids, matrix, method);
   return { name, ids, skipped, csv, matrix };
 }

@@ -11,15 +11,14 @@ export function datasetConfigById(id: string, configPath?: string): DatasetConfi
 
 /**
  * Builds a dataset named by id (scoring functions without a training run: Random, Predefined,
- * TransferTeacher). `dataset_seed` must be the dataset seed of the runs that will train with the
- * score, since it decides the split; the sampler checks `source_index` and refuses a mismatch.
+ * TransferTeacher). Its split is the config's `split_seed`, which the training runs share; the
+ * sampler still checks `source_index` and refuses a score of other data.
  */
 export async function datasetById(
   id: string,
-  seed: number,
   configPath?: string,
 ): Promise<{ config: DatasetConfig; dataset: Dataset }> {
   const config = datasetConfigById(id, configPath);
   const data = await import("../data/index.js");
-  return { config, dataset: await data.createDataset(config, seed) };
+  return { config, dataset: await data.createDataset(config) };
 }

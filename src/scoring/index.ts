@@ -19,10 +19,17 @@ export {
   type ScoreFile,
   writeCorrelationMatrix,
 } from "./correlation-matrix.js";
+export { AUM } from "./functions/aum.js";
+export { averageColumns } from "./functions/averaged.js";
+export { Cartography } from "./functions/cartography.js";
 export { CELoss } from "./functions/ce-loss.js";
+export { ConfidentLearning } from "./functions/confident-learning.js";
 export { CumulativeAccuracy } from "./functions/cumulative-accuracy.js";
-export { CVLoss, expandSetup } from "./functions/cv-loss.js";
+export { CVLoss, type CvFold, cvFold, expandSetup } from "./functions/cv-loss.js";
+export { EL2N } from "./functions/el2n.js";
 export { FirstIteration } from "./functions/first-iteration.js";
+export { Forgetting } from "./functions/forgetting.js";
+export { GraNd } from "./functions/grand.js";
 export { Predefined } from "./functions/predefined.js";
 export { PredictionDepth, predictionDepth } from "./functions/prediction-depth.js";
 export { RandomScore } from "./functions/random.js";
@@ -41,6 +48,21 @@ export {
   correlationMatrix,
   kendallTauB,
 } from "./math/correlation.js";
+export {
+  areaUnderMargin,
+  type CartographyStats,
+  type ConfidentJoint,
+  cartography,
+  confidentJoint,
+  dataMapRegions,
+  el2n,
+  forgettingEvents,
+  grandLastLayer,
+  logitMargins,
+  REGIONS,
+  type Region,
+  softmaxRows,
+} from "./math/dynamics.js";
 export { complement, crossValidationFolds } from "./math/folds.js";
 export { type KnnOptions, knnPredict } from "./math/knn.js";
 export {
@@ -53,5 +75,16 @@ export {
 export { rankAndNormalize, type TieBreak, type TieStatistics, tieStatistics } from "./math/rank.js";
 export { BaseScoreParams, describeParams, ModelScoreParams, parseScoreParams } from "./params.js";
 export { isPlaceholderScoring, resolveScoreClass, SCORING_TYPES, type ScoreClass } from "./registry.js";
+export {
+  bootstrapResamples,
+  disjointPairs,
+  type EnsembleSizeRow,
+  ensembleSizeCurve,
+  type RobustnessCard,
+  type RobustnessOptions,
+  resampledMeanSpearman,
+  robustnessOf,
+  writeRobustness,
+} from "./robustness.js";
 export { type ResolvedRun, resolveTrainingRuns } from "./runs.js";
 export { type ScoreOptions, score } from "./score.js";

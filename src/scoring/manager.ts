@@ -1,9 +1,12 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
 import { curriculumDir, SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../config/layout.js";
+import { upgradeSavedConfig } from "../config/schema.js";
+import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { writeScoreRows } from "../results/score-table.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
@@ -13,6 +16,7 @@ import { CORRELATION_METHODS, type CorrelationMethod } from "./math/correlation.
 import { tieStatistics } from "./math/rank.js";
 import { plotScore } from "./plots.js";
 import { isPlaceholderScoring, resolveScoreClass } from "./registry.js";
+import { type RobustnessOptions, writeRobustness } from "./robustness.js";
 
 /** The resolved scoring config (`conf/curriculum.yaml` + overrides, one sweep point). */
 export interface ScoreManagerConfig {
@@ -28,6 +32,8 @@ export interface ScoreManagerConfig {
   correlation_method?: CorrelationMethod;
   /** Per-score plots (default true). */
   plots?: boolean;
+  /** Seed robustness of scores with two or more runs (default on; null turns it off). */
+  robustness?: { bootstrap?: number; seed?: number; max_pairs?: number } | null;
 }
 
 export interface ScoreManagerOptions {
@@ -45,16 +51,41 @@ export interface ScorePostprocessResult {
   matrices: MatrixResult[];
 }
 
-/** Keys of score.yaml that do not change an atomic run's result (ignored when reusing it). */
+/**
+ * Keys of score.yaml that do not change an atomic run's result (ignored when reusing it);
+ * `dataset_seed` of earlier versions is compared through config.yaml (as the dataset's split_seed).
+ */
 const RUN_INDEPENDENT = new Set([
   "id",
   "run_name",
   "model",
   "setup",
+  "cvloss",
   "tie_break",
   "tie_break_seed",
   "knn_threads",
+  "dataset_seed",
 ]);
+
+/**
+ * An atomic run's saved config.yaml as this version writes it: a training run's config gets its
+ * dataset's split_seed (upgradeSavedConfig); the config of a score built without a training run
+ * (Random, Predefined, TransferTeacher) had a `dataset_seed`, which was that split seed.
+ */
+export function upgradeSavedScoreConfig(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const config = { ...(raw as Record<string, unknown>) };
+  if (config.model && typeof config.model === "object" && "dataset" in (config.model as object)) {
+    config.model = upgradeSavedConfig(config.model); // TransferTeacher: the teacher run's config
+  }
+  if (!("dataset_seed" in config)) return upgradeSavedConfig(config);
+  const { dataset_seed: seed, ...rest } = config;
+  const dataset = rest.dataset;
+  if (dataset && typeof dataset === "object" && !Array.isArray(dataset) && !("split_seed" in dataset)) {
+    rest.dataset = { ...dataset, split_seed: seed };
+  }
+  return rest;
+}
 
 /**
  * Runs one scoring config end to end (aucurriculum `CurriculumScoreManager`): `preprocess()` lists the
@@ -114,16 +145,17 @@ export class CurriculumScoreManager {
     return String(this.config.curriculum.scoring.id);
   }
 
-  /** Atomic runs; writes `<run>/config.yaml`, `<run>/score.yaml` (runs without scores yet) and mappings.yaml. */
+  /**
+   * Atomic runs, and mappings.yaml. An atomic run's folder is written only when it is scored
+   * (`run`): its config.yaml and score.yaml, then scores.csv, so a folder never holds configs
+   * without scores.
+   */
   async preprocess(): Promise<AtomicRun[]> {
-    const runs = await this.scoring.preprocess();
-    for (const run of runs) {
-      const dir = join(this.outputDirectory, run.name);
-      if (existsSync(join(dir, SCORE_RUN_FILES.scores))) continue;
-      mkdirSync(dir, { recursive: true });
-      writeYaml(join(dir, SCORE_RUN_FILES.config), run.config);
-      writeYaml(join(dir, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
-    }
+    // Atomic runs scoring another subset than train get their own folders (`…_dev`, `…_test`).
+    const subset = this.scoring.subsetName;
+    const runs = (await this.scoring.preprocess()).map((r) =>
+      subset === "train" ? r : { ...r, name: `${r.name}_${subset}` },
+    );
     const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
     const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
     mappings[this.scoreId] = runs.map((r) => r.name);
@@ -144,16 +176,28 @@ export class CurriculumScoreManager {
       return { skipped: true };
     }
     this.log(`Scoring ${run.name}`);
-    await this.scoring.run(run);
+    const created = !existsSync(dir);
+    try {
+      await this.scoring.run(run, (target) => {
+        ensureDir(target);
+        writeYaml(join(target, SCORE_RUN_FILES.config), run.config);
+        writeYaml(join(target, SCORE_RUN_FILES.score), this.config.curriculum.scoring);
+      });
+    } catch (error) {
+      // Nothing half-written stays behind (unless the folder holds resumable training).
+      if (created && !this.scoring.keepsFolderOnFailure) rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
     return { skipped: false };
   }
 
   private checkSaved(run: AtomicRun, dir: string): void {
     const roundTrip = (v: unknown) => parse(stringify(v)) as unknown;
     const differences = [
-      ...diffConfigs(readYaml(join(dir, SCORE_RUN_FILES.config)), roundTrip(run.config)).map(
-        (d) => `config.yaml: ${d}`,
-      ),
+      ...diffConfigs(
+        upgradeSavedScoreConfig(readYaml(join(dir, SCORE_RUN_FILES.config))),
+        roundTrip(run.config),
+      ).map((d) => `config.yaml: ${d}`),
       ...diffConfigs(
         withoutKeys(readYaml(join(dir, SCORE_RUN_FILES.score))),
         withoutKeys(roundTrip(this.config.curriculum.scoring)),
@@ -181,6 +225,13 @@ export class CurriculumScoreManager {
     const scoreFile = join(this.outputDirectory, `${scoreId}.csv`);
     writeScoreRows(scoreFile, final.rows, ["mean", "ranks"]);
     const card = join(this.outputDirectory, `${scoreId}.yaml`);
+    const robustness =
+      this.config.robustness === null
+        ? null
+        : await writeRobustness(this.scoring, scoreId, runs, this.outputDirectory, {
+            ...robustnessOptions(this.config.robustness),
+            plot: this.config.plots !== false,
+          });
     const p = this.scoring.params;
     const cls = this.scoring.constructor as typeof AbstractScore;
     writeYaml(card, {
@@ -195,6 +246,8 @@ export class CurriculumScoreManager {
       runs: runs.map((r) => r.name),
       training_runs: [...new Set(runs.flatMap((r) => (r.runDir ? [basename(r.runDir)] : [])))],
       ties: tieStatistics(final.mean),
+      ...(final.card ?? {}),
+      ...(robustness ? { robustness: robustness.card } : {}),
       time_seconds: round(
         runs.reduce((s, r) => s + runSeconds(join(this.outputDirectory, r.name)), 0) +
           (performance.now() - started) / 1000,
@@ -211,6 +264,13 @@ export class CurriculumScoreManager {
             ranks,
             final.rows.decoded,
           );
+    if (this.config.plots !== false) {
+      for (const [name, spec] of Object.entries(final.plots ?? {})) {
+        const base = join(this.outputDirectory, "_plots", scoreId, name);
+        await renderPlot(spec as unknown as VegaLiteSpec, base);
+        plots.push(base);
+      }
+    }
     const matrices: MatrixResult[] = [];
     const matrixDir = curriculumDir(this.config.results_dir, this.config.experiment_id);
     for (const [name, selection] of Object.entries(correlation ?? {})) {
@@ -236,6 +296,10 @@ export class CurriculumScoreManager {
     for (const run of await this.preprocess()) await this.run(run);
     return this.postprocess();
   }
+}
+
+function robustnessOptions(config: ScoreManagerConfig["robustness"]): RobustnessOptions {
+  return { bootstrap: config?.bootstrap, seed: config?.seed, maxPairs: config?.max_pairs };
 }
 
 function withoutKeys(value: unknown): unknown {

@@ -10,6 +10,12 @@ import { ConfigError } from "../util/errors.js";
 const SUBSETS = ["train", "dev", "test"] as const;
 const STOPS = ["best", "last"] as const;
 
+/** Parameters earlier versions took, with what to do instead (an error says so). */
+const REMOVED_PARAMS: Readonly<Record<string, string>> = {
+  dataset_seed:
+    "no longer needed: a dataset's split is its config's split_seed (dataset.split_seed), the same for every run; remove the key",
+};
+
 /** The value Hydra-style configs use for "must be given". */
 export const MISSING = "???";
 
@@ -79,6 +85,9 @@ export function parseScoreParams<S extends z.ZodObject>(
   const params: Record<string, unknown> = {};
   const keys = Object.keys(raw).filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key));
   for (const key of keys) {
+    const removed = REMOVED_PARAMS[key];
+    if (removed && !(key in schema.shape))
+      throw new ConfigError(`curriculum.scoring.${key}`, removed, source);
     if (!(key in schema.shape)) {
       throw new ConfigError(
         `curriculum.scoring.${key}`,

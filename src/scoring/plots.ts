@@ -70,7 +70,7 @@ export async function plotCorrelation(
     heatmap({
       matrix: rows,
       labels,
-      title: `${method[0]?.toUpperCase()}${method.slice(1)} correlation of score ranks`,
+      title: `${method[0]?.toUpperCase()}${method.slice(1)} correlation of per-sample scores`,
     }),
     basePath,
   );

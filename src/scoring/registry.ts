@@ -2,10 +2,16 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../util/errors.js";
 import { AbstractScore, type ScoreContext } from "./abstract-score.js";
+import { AUM } from "./functions/aum.js";
+import { Cartography } from "./functions/cartography.js";
 import { CELoss } from "./functions/ce-loss.js";
+import { ConfidentLearning } from "./functions/confident-learning.js";
 import { CumulativeAccuracy } from "./functions/cumulative-accuracy.js";
 import { CVLoss } from "./functions/cv-loss.js";
+import { EL2N } from "./functions/el2n.js";
 import { FirstIteration } from "./functions/first-iteration.js";
+import { Forgetting } from "./functions/forgetting.js";
+import { GraNd } from "./functions/grand.js";
 import { Predefined } from "./functions/predefined.js";
 import { PredictionDepth } from "./functions/prediction-depth.js";
 import { RandomScore } from "./functions/random.js";
@@ -29,6 +35,12 @@ export const SCORING_TYPES: Readonly<Record<string, ScoreClass>> = Object.freeze
   Predefined,
   Random: RandomScore,
   TransferTeacher,
+  AUM,
+  Forgetting,
+  Cartography,
+  EL2N,
+  GraNd,
+  ConfidentLearning,
 });
 
 /**

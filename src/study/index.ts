@@ -8,6 +8,7 @@ import { planStudy, type StudyPlan } from "./plan.js";
 import { type Study, StudySchema } from "./schema.js";
 import { runStage, runStudy, type StudyRunOptions, type StudyRunResult } from "./stages.js";
 
+export { fuseStudyGroup, studyFusionNames } from "./fusion.js";
 export { planStudy, type StudyGroup, type StudyPlan, type StudyScore } from "./plan.js";
 export { ORDERINGS, type Study, StudySchema } from "./schema.js";
 export {

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { composeGrid, loadGroupConfig } from "../config/compose.js";
@@ -6,6 +6,7 @@ import { experimentDir, STUDY_FILES } from "../config/layout.js";
 import { aggregatedName, runName } from "../config/naming.js";
 import type { RunConfig } from "../config/schema.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError } from "../util/errors.js";
 import type { Study } from "./schema.js";
 
@@ -41,6 +42,8 @@ export interface StudyScore {
   /** True for the ensemble over seeds (the one curriculum training uses). */
   ensemble: boolean;
   config: Record<string, unknown>;
+  /** Set for the dev/test scores of the difficulty-aware evaluation. */
+  subset?: "dev" | "test";
 }
 
 export interface StudyPlan {
@@ -60,6 +63,8 @@ export interface StudyPlan {
   curriculumScore: Record<string, string>;
   /** Overrides of each group's curriculum training grid. */
   curriculumOverrides: string[][];
+  /** Score ids (dev and test subsets) of the difficulty-aware evaluation; empty without one. */
+  difficultyScores: string[];
 }
 
 function overrideValue(value: unknown): string {
@@ -86,7 +91,7 @@ export async function planStudy(
   const confDir = join(expDir, STUDY_FILES.conf);
   // write: false (a cluster's stage job) reuses the configs the submitting command generated.
   const write = options.write !== false || !existsSync(confDir);
-  mkdirSync(confDir, { recursive: true });
+  ensureDir(confDir);
   const localConf = projectConf ? resolve(cwd, projectConf) : join(cwd, "conf");
   if (write && existsSync(localConf) && resolve(localConf) !== confDir)
     cpSync(localConf, confDir, { recursive: true });
@@ -123,6 +128,7 @@ export async function planStudy(
         if (ensemble) curriculumScore[group.name] = ensemble.id;
       }
     }
+    if (study.difficulty) scores.push(...difficultyConfigs(study, group, scores));
     if (!curriculumScore[group.name]) {
       throw new ConfigError(
         "curriculum.scoring",
@@ -157,7 +163,35 @@ export async function planStudy(
     scores,
     curriculumScore,
     curriculumOverrides,
+    difficultyScores: scores.filter((s) => s.subset !== undefined).map((s) => s.id),
   };
+}
+
+/**
+ * The dev and test scores of the difficulty-aware evaluation: the study's `difficulty` function as a
+ * seed ensemble of the group's baseline runs on each subset (`<id>-dev`, `<id>-test`).
+ */
+function difficultyConfigs(study: Study, group: StudyGroup, scores: readonly StudyScore[]): StudyScore[] {
+  const fn = study.difficulty as string;
+  const ensemble = scores.find((s) => s.function === fn && s.group === group.name && s.ensemble);
+  if (!ensemble || !("run_name" in ensemble.config)) {
+    throw new ConfigError(
+      "difficulty",
+      `must name a scoring function of the study that reads training runs (run_name), got '${fn}'`,
+    );
+  }
+  return (["dev", "test"] as const).map((subset) => ({
+    ...ensemble,
+    id: `${ensemble.id}-${subset}`,
+    ensemble: false,
+    subset,
+    config: { ...ensemble.config, id: `${ensemble.id}-${subset}`, subset },
+  }));
+}
+
+/** The study's scoring key whose type is CVLoss, if any (ConfidentLearning reuses its folds). */
+export function cvlossFunction(study: Study): string | undefined {
+  return Object.keys(study.scoring).find((fn) => fn === "CVLoss");
 }
 
 /** Groups the baseline grid points by everything but the seed. */
@@ -238,6 +272,15 @@ function scoringConfigs(
   if ("run_name" in base) {
     return perSeed((run) => ({ run_name: run }), { run_name: group.runs });
   }
+  if ("cvloss" in base && !("setup" in params) && cvlossFunction(study)) {
+    // ConfidentLearning: the held-out predictions of the study's CVLoss folds (no extra training).
+    const cv = `${cvlossFunction(study)}${group.tag}`;
+    return perSeed((_run, _seed) => ({}), {}).map((s, i) =>
+      s.ensemble
+        ? { ...s, config: { ...s.config, cvloss: cv } }
+        : { ...s, config: { ...s.config, cvloss: `${cv}-s${study.seeds[i]}` } },
+    );
+  }
   if ("setup" in base) {
     // CVLoss: train the group's own configuration on the folds; the ensemble sweeps the seeds.
     const { setup: userSetup, ...rest } = params;
@@ -263,16 +306,14 @@ function scoringConfigs(
     ];
   }
   if ("model" in base && "dataset" in base) {
-    return perSeed((run) => ({ model: run, dataset: cfg.dataset.id, dataset_seed: study.data_seed }), {
+    return perSeed((run) => ({ model: run, dataset: cfg.dataset.id }), {
       model: group.runs,
       dataset: cfg.dataset.id,
-      dataset_seed: study.data_seed,
     });
   }
   if ("dataset" in base) {
     // Functions that read no run (Random, Predefined): one score on the study's split.
     const fill: Record<string, unknown> = { dataset: cfg.dataset.id };
-    if ("dataset_seed" in base) fill.dataset_seed = study.data_seed;
     if ("seed" in base && !("seed" in params)) fill.seed = study.seeds[0];
     return [make(id, fill, true)];
   }

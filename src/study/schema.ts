@@ -33,6 +33,14 @@ export const StudySchema = z
       .record(z.string(), z.record(z.string(), z.unknown()).nullable())
       .refine((s) => Object.keys(s).length > 0, "name at least one scoring function"),
     correlation: z.enum(["spearman", "kendall", "pearson"]).default("spearman"),
+    /**
+     * A run-based scoring function of the study whose baseline seed ensemble also scores the dev and
+     * test subsets (`<id>-dev`, `<id>-test`); postprocess then reports every run's metrics on the
+     * hardest 10/25/50/100% of them (`summary/difficulty.csv`). Null: no difficulty-aware evaluation.
+     */
+    difficulty: z.string().min(1).nullable().default(null),
+    /** Late fusion of every ordering and the baseline (`fusion/late-fusion/`). */
+    fusion: z.boolean().default(true),
     curriculum: z
       .object({
         /** The scoring function whose seed ensemble orders the curriculum runs. */

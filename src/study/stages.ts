@@ -9,6 +9,7 @@ import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
+import { fuseStudyGroup } from "./fusion.js";
 import type { StudyPlan } from "./plan.js";
 
 /**
@@ -93,7 +94,8 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     ];
     stages.push({
       name: `score-${fn}`,
-      phase: 2,
+      // scores that reuse another score's results (ConfidentLearning on CVLoss's folds) run after it
+      phase: scores.some((s) => typeof s.config.cvloss === "string") ? 2.5 : 2,
       describe: `score ${ids.join(", ")}`,
       fingerprint: fingerprint({ args, configs: scores.map((s) => s.config) }),
       run: () => runCli(args, cwd, `score-${fn}`, log),
@@ -132,9 +134,27 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     // Inputs are everything before it: unchanged earlier stages mean an unchanged summary.
     fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
     run: async () => {
-      await postprocess(join(cwd, study.results_dir), study.experiment_id, { aggregate: [["seed"]], log });
+      await postprocess(join(cwd, study.results_dir), study.experiment_id, {
+        aggregate: [["seed"]],
+        log,
+        ...(plan.difficultyScores.length > 0 ? { difficulty: plan.difficultyScores } : {}),
+      });
     },
   });
+  if (study.fusion) {
+    stages.push({
+      name: "fusion",
+      phase: 5,
+      describe: `late fusion of ${study.curriculum.orderings.join(", ")} and the baseline`,
+      fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
+      run: async () => {
+        for (const group of plan.groups) {
+          const result = await fuseStudyGroup(join(cwd, study.results_dir), study, group);
+          log(`fusion: ${result.members.length} runs → ${relative(cwd, result.dir)}`);
+        }
+      },
+    });
+  }
   if (study.report) {
     stages.push({
       name: "report",

@@ -1,11 +1,12 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/layout.js";
-import { parseRunConfig } from "../config/parse.js";
+import { parseSavedRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
 import { isRunFinished, listIterations } from "../results/run-folder.js";
+import { ensureDir } from "../util/dirs.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 import type { TimerState } from "./timer.js";
@@ -64,7 +65,7 @@ export function configDifferences(runDir: string, config: RunConfig): string[] {
   const saved = readYaml(path);
   let savedResolved: unknown = saved;
   try {
-    savedResolved = parseRunConfig(saved, path);
+    savedResolved = parseSavedRunConfig(saved, path);
   } catch (error) {
     // A saved config the schema no longer accepts is compared as it is: it differs somewhere.
     if (!(error instanceof ConfigError)) throw error;
@@ -218,7 +219,7 @@ export function dropOlderSnapshots(runDir: string, iteration: number): void {
 
 /** Mirrors a flat folder by hard links (copies when linking is not possible). */
 function linkTree(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
+  ensureDir(to);
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     if (!entry.isFile()) continue;
     try {

@@ -149,3 +149,42 @@ export function argmaxRows(logits: Float32Array, numClasses: number): Int32Array
 export function isImprovement(value: number, best: number): boolean {
   return !Number.isNaN(value) && value > best;
 }
+
+/** Confusion counts, `numClasses × numClasses` row-major: row = true class, column = predicted. */
+export function confusionMatrix(
+  predictions: Int32Array,
+  labels: Int32Array,
+  numClasses: number,
+): Float64Array {
+  checkLengths(predictions, labels);
+  const out = new Float64Array(numClasses * numClasses);
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i] as number;
+    const p = predictions[i] as number;
+    if (y < 0 || y >= numClasses || p < 0 || p >= numClasses) {
+      throw new RangeError(`confusionMatrix: class ${y} or prediction ${p} outside 0..${numClasses - 1}`);
+    }
+    out[y * numClasses + p] = (out[y * numClasses + p] as number) + 1;
+  }
+  return out;
+}
+
+/** Precision, recall, F1 and support of each class from confusion counts (0/0 counts as 0). */
+export function perClassMetrics(
+  confusion: ArrayLike<number>,
+  numClasses: number,
+): { precision: number; recall: number; f1: number; support: number }[] {
+  return Array.from({ length: numClasses }, (_, c) => {
+    let actual = 0;
+    let predicted = 0;
+    for (let k = 0; k < numClasses; k++) {
+      actual += confusion[c * numClasses + k] as number;
+      predicted += confusion[k * numClasses + c] as number;
+    }
+    const tp = confusion[c * numClasses + c] as number;
+    const precision = predicted > 0 ? tp / predicted : 0;
+    const recall = actual > 0 ? tp / actual : 0;
+    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+    return { precision, recall, f1, support: actual };
+  });
+}

@@ -21,7 +21,8 @@ export interface SubsetOutputs {
 
 /**
  * Forward pass in eval mode over every row of `subset`, batched by `batchSize`. `indexMap`
- * translates view positions into base-subset positions (a training view restricted to folds).
+ * translates view positions into base-subset positions (a training view restricted to folds);
+ * `onRows` is told after each batch how many rows it held (progress).
  */
 export function forwardSubset(
   network: Network,
@@ -29,6 +30,7 @@ export function forwardSubset(
   batchSize: number,
   classWeights: Float32Array | null,
   indexMap?: Int32Array,
+  onRows?: (rows: number) => void,
 ): SubsetOutputs {
   const numClasses = network.spec.outputDim;
   const n = subset.size;
@@ -52,6 +54,7 @@ export function forwardSubset(
       const p = batch.index[i] as number;
       indices[start + i] = indexMap ? (indexMap[p] as number) : p;
     }
+    onRows?.(positions.length);
   }
   const losses = perSampleCrossEntropy(logits, targets, numClasses, classWeights);
   return { logits, numClasses, targets, indices, losses };

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
@@ -6,6 +6,7 @@ import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
+import { ensureDir } from "../util/dirs.js";
 import { TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
@@ -56,9 +57,19 @@ export async function runTrainer(setup: TrainerSetup, options: TrainOptions): Pr
   const trainer = new Trainer(setup, options);
   try {
     await trainer.run();
+  } catch (error) {
+    trainer.recordFailure(error);
+    throw error;
   } finally {
     trainer.dispose();
   }
+}
+
+/** Appends a failure to a run's training.log (when the folder exists), so the log holds the error. */
+export function logRunFailure(runDir: string, error: unknown): void {
+  if (!existsSync(runDir)) return;
+  const message = error instanceof Error ? error.message : String(error);
+  appendFileSync(join(runDir, RUN_FILES.log), `Failed: ${message}\n`);
 }
 
 /** Mean of a list of numbers (NaN for none: no training step since the last evaluation). */
@@ -100,6 +111,8 @@ class Trainer implements TrainContext {
   private pass: Int32Array | null = null;
   private cursor = 0;
   private progress: Progress | null = null;
+  /** Setup (callbacks' onTrainBegin) is done and training has begun. */
+  private begun = false;
 
   readonly config: RunConfig;
   readonly dataset: Dataset;
@@ -158,6 +171,19 @@ class Trainer implements TrainContext {
     this.network.dispose();
   }
 
+  /**
+   * After a failure: a fresh run refused before training began (its callbacks' setup failed, e.g.
+   * a curriculum whose score file is missing or does not match the data) leaves no folder behind,
+   * since nothing in it could be resumed; any other failure is appended to training.log.
+   */
+  recordFailure(error: unknown): void {
+    if (this.plan.kind === "fresh" && !this.begun) {
+      rmSync(this.runDir, { recursive: true, force: true });
+      return;
+    }
+    logRunFailure(this.runDir, error);
+  }
+
   private isEvaluation(i: number): boolean {
     return i % this.config.eval_frequency === 0 || i === this.totalIterations;
   }
@@ -170,14 +196,25 @@ class Trainer implements TrainContext {
     return join(this.runDir, iterationDirName(this.trainingType, i));
   }
 
+  private get showProgress(): boolean {
+    return this.config.progress_bar && this.options.progress !== false;
+  }
+
+  /** Batches of one pass of `size` samples. */
+  private batchesOf(size: number): number {
+    return Math.ceil(size / this.config.batch_size);
+  }
+
   async run(): Promise<void> {
     const start = await this.prepare();
-    this.progress = createProgress(
-      "Train",
-      this.totalIterations,
-      this.config.progress_bar && this.options.progress !== false,
-    );
-    this.progress.update(start);
+    // One unit per batch: steps for step training, an estimate for epochs (corrected per epoch,
+    // since a curriculum changes the size of a pass).
+    const perIteration = this.trainingType === "step" ? 1 : this.batchesOf(this.train.size);
+    this.progress = createProgress("Train", this.totalIterations * perIteration, {
+      enabled: this.showProgress,
+      unit: "batches",
+      initial: start * perIteration,
+    });
     if (this.trainingType === "epoch") await this.trainEpochs(start);
     else await this.trainSteps(start);
     this.progress.stop();
@@ -188,7 +225,7 @@ class Trainer implements TrainContext {
   /** Sets up the folder, fires onTrainBegin and restores a checkpoint; returns the last completed iteration. */
   private async prepare(): Promise<number> {
     const { runDir, config, plan } = this;
-    mkdirSync(runDir, { recursive: true });
+    ensureDir(runDir);
     if (plan.kind === "fresh") {
       clearRunArtifacts(runDir);
       writeYaml(join(runDir, RUN_FILES.config), config);
@@ -206,6 +243,7 @@ class Trainer implements TrainContext {
     for (const cb of this.callbacks) await cb.onTrainBegin?.(this);
     if (plan.kind === "resume") this.restore(plan.state);
     else this.network.setLearningRate(this.schedule(0));
+    this.begun = true;
     return start;
   }
 
@@ -250,13 +288,20 @@ class Trainer implements TrainContext {
       for (const cb of this.callbacks) await cb.onIterationBegin?.(this, epoch);
       this.timers.train.start();
       const pass = this.nextPass();
+      const progress = this.progress;
+      if (progress) {
+        const batches = this.batchesOf(pass.length);
+        const done = (epoch - 1 - start) * batches + start * this.batchesOf(this.train.size);
+        progress.setTotal(done + batches * (this.totalIterations - epoch + 1));
+        progress.update(done, `epoch ${epoch}/${this.totalIterations}`);
+      }
       let loss = Number.NaN;
       for (let b = 0, from = 0; from < pass.length; b++, from += batchSize) {
         loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)));
         for (const cb of this.callbacks) await cb.onStep?.(this, epoch, b, loss);
+        progress?.increment(1, `epoch ${epoch}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       }
       this.timers.train.stop();
-      this.progress?.update(epoch, `loss ${loss.toFixed(4)}`);
       if (this.isEvaluation(epoch)) await this.evaluate(epoch);
       for (const cb of this.callbacks) await cb.onPassExhausted?.(this, epoch);
       if (this.isSave(epoch)) await this.checkpoint(epoch);
@@ -295,7 +340,7 @@ class Trainer implements TrainContext {
       const loss = this.trainBatch(positions);
       const batchIndex = (step - 1) % this.config.eval_frequency;
       for (const cb of this.callbacks) await cb.onStep?.(this, step, batchIndex, loss);
-      this.progress?.update(step, `loss ${loss.toFixed(4)}`);
+      this.progress?.update(step, `step ${step}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       if (this.isEvaluation(step)) {
         this.timers.train.stop();
         await this.evaluate(step);
@@ -313,22 +358,44 @@ class Trainer implements TrainContext {
     this.network.setLearningRate(this.schedule(this.schedulerSteps));
     this.timers.dev.start();
     const indexMap = this.options.trainPositions;
-    const trainOut = config.save_train_outputs
-      ? forwardSubset(this.network, this.train, config.inference_batch_size, this.evalWeights, indexMap)
-      : null;
-    const devOut = forwardSubset(
-      this.network,
-      this.dataset.subset("dev"),
-      config.inference_batch_size,
-      this.evalWeights,
+    const dev = this.dataset.subset("dev");
+    const bar = createProgress(
+      `Eval ${this.trainingType} ${iteration}`,
+      (config.save_train_outputs ? this.train.size : 0) + dev.size,
+      { enabled: this.showProgress, unit: "samples" },
     );
+    const onRows = (rows: number) => bar.increment(rows);
+    let trainOut: SubsetOutputs | null;
+    let devOut: SubsetOutputs;
+    try {
+      trainOut = config.save_train_outputs
+        ? forwardSubset(
+            this.network,
+            this.train,
+            config.inference_batch_size,
+            this.evalWeights,
+            indexMap,
+            onRows,
+          )
+        : null;
+      devOut = forwardSubset(
+        this.network,
+        dev,
+        config.inference_batch_size,
+        this.evalWeights,
+        undefined,
+        onRows,
+      );
+    } finally {
+      bar.stop();
+    }
     const { metrics, loss } = scoreOutputs(devOut, this.metricNames, this.evalWeights);
     this.timers.dev.stop();
 
     const devValues: MetricValues = { ...metrics, dev_loss: loss };
     const dir = this.iterationDir(iteration);
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     this.writeIterationFiles(dir, iteration, devValues, trainOut, devOut);
     this.rows.push({ ...metrics, train_loss: mean(this.batchLosses), dev_loss: loss, iteration });
     this.batchLosses = [];
@@ -399,21 +466,26 @@ class Trainer implements TrainContext {
     this.timers.test.start();
     const bestNetwork = await this.setup.loadNetwork(join(runDir, RUN_FILES.best));
     let testOut: SubsetOutputs;
+    const testSubset = this.dataset.subset("test");
+    const bar = createProgress("Test", testSubset.size, { enabled: this.showProgress, unit: "samples" });
     try {
       testOut = forwardSubset(
         bestNetwork,
-        this.dataset.subset("test"),
+        testSubset,
         config.inference_batch_size,
         this.evalWeights,
+        undefined,
+        (rows) => bar.increment(rows),
       );
     } finally {
+      bar.stop();
       bestNetwork.dispose();
     }
     const test = scoreOutputs(testOut, this.metricNames, this.evalWeights);
     this.timers.test.stop();
     const testDir = join(runDir, RUN_FILES.test);
     rmSync(testDir, { recursive: true, force: true });
-    mkdirSync(testDir, { recursive: true });
+    ensureDir(testDir);
     if (config.save_test_outputs) saveOutputs(testDir, "test", testOut);
     writeYaml(join(testDir, RUN_FILES.testHolistic), resultsYaml({ ...test.metrics, loss: test.loss }));
 

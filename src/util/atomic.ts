@@ -1,11 +1,31 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { describeFsError, ensureDir, ensureDirAsync } from "./dirs.js";
+import { CurriculaError } from "./errors.js";
 
 /** A temporary sibling path: same folder, so the final rename is atomic on POSIX. */
 function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+}
+
+/** A write that failed: names the final path (not the temporary one), the reason and its code. */
+export class WriteError extends CurriculaError {
+  readonly path: string;
+  readonly code: string | undefined;
+  constructor(path: string, cause: NodeJS.ErrnoException) {
+    super(`cannot write ${path}: ${describeFsError(cause)}`);
+    this.name = "WriteError";
+    this.path = path;
+    this.code = cause.code;
+  }
+}
+
+function writeError(path: string, error: unknown): Error {
+  if (error instanceof CurriculaError) return error;
+  const err = error as NodeJS.ErrnoException;
+  return err.code ? new WriteError(path, err) : err;
 }
 
 /**
@@ -13,27 +33,27 @@ function tempPathFor(path: string): string {
  * A crash never leaves a half-written file under the final name.
  */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw error;
+    throw writeError(path, error);
   }
 }
 
 /** Async variant of {@link writeFileAtomicSync}. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDirAsync(dirname(path));
   const tmp = tempPathFor(path);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    throw writeError(path, error);
   }
 }
 
@@ -42,9 +62,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * renamed to `dir` (replacing an older one). Readers never see a half-filled directory.
  */
 export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
+  await ensureDirAsync(dirname(dir));
   const tmp = tempPathFor(dir);
-  await mkdir(tmp, { recursive: true });
+  try {
+    await mkdir(tmp);
+  } catch (error) {
+    throw writeError(dir, error);
+  }
   try {
     await fill(tmp);
     await rm(dir, { recursive: true, force: true });

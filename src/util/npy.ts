@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomicSync } from "./atomic.js";
+import { DataError } from "./errors.js";
 
 /**
  * numpy `.npy` (format 1.0) reading and writing, so per-sample outputs can be checked with any tool
@@ -44,8 +45,12 @@ export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array 
   return out;
 }
 
+/** Bytes per value of the dtypes decodeNpy reads. */
+const ITEM_SIZES: Record<string, number> = { "<f4": 4, "<f8": 8, "<i4": 4, "<i8": 8, "|u1": 1 };
+
 /** Parses the bytes of a `.npy` file. int64 data are returned as Int32Array (values must fit). */
 export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
+  if (bytes.byteLength < 10) throw new Error(`${source}: not a .npy file (${bytes.byteLength} bytes)`);
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) throw new Error(`${source}: not a .npy file (bad magic)`);
   }
@@ -64,8 +69,20 @@ export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`${source}: unreadable .npy shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = headerStart + headerLen;
+  const itemSize = ITEM_SIZES[descr];
+  if (itemSize === undefined) throw new Error(`${source}: unsupported .npy dtype '${descr}'`);
+  const expected = count * itemSize;
+  const present = bytes.byteLength - offset;
+  if (present < expected) {
+    throw new Error(
+      `${source}: truncated .npy file: its header says shape (${shape.join(", ")}) of ${descr} = ${expected} bytes of data, ` +
+        `the file holds ${Math.max(0, present)}`,
+    );
+  }
   // Copy into a fresh, aligned buffer (a Node Buffer's slice() would be a view into a shared pool).
   const raw = new Uint8Array(bytes.byteLength - offset);
   raw.set(bytes.subarray(offset));
@@ -99,7 +116,12 @@ export function saveNpy(path: string, data: NpyArray, shape: readonly number[]):
   writeFileAtomicSync(path, encodeNpy(data, shape));
 }
 
-/** Reads a `.npy` file. */
+/** Reads a `.npy` file; a damaged one is a DataError naming the file and what was expected. */
 export function loadNpy(path: string): Npy {
-  return decodeNpy(readFileSync(path), path);
+  try {
+    return decodeNpy(readFileSync(path), path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw error;
+    throw new DataError((error as Error).message);
+  }
 }

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Batch, Dataset, Subset, SubsetName } from "../../src/data/types.js";
 import { writeCsv } from "../../src/util/csv.js";
+import { encodeNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
 import { writeYaml } from "../../src/util/yaml-io.js";
 
@@ -75,6 +76,26 @@ function writeRun(trainingDir: string, type: string, seed: number, finished: boo
     f1: { all: last.f1 - 0.01 },
     loss: { all: last.dev_loss + 0.02 },
   });
+  // Test outputs: 4 classes × 5 samples; class c is predicted right except for its first `c` samples
+  // (predicted as class c - 1), so the confusion matrix is known exactly.
+  const logits = new Float32Array(20 * 4);
+  const targets = new Int32Array(20);
+  for (let i = 0; i < 20; i++) {
+    const c = Math.floor(i / 5);
+    targets[i] = c;
+    const predicted = i % 5 < c ? c - 1 : c;
+    logits[i * 4 + predicted] = 5;
+  }
+  mkdirSync(join(dir, "_test"), { recursive: true });
+  writeFileSync(join(dir, "_test", "test_outputs.npy"), encodeNpy(logits, [20, 4]));
+  writeFileSync(join(dir, "_test", "test_targets.npy"), encodeNpy(targets, [20]));
+  writeFileSync(
+    join(dir, "_test", "test_indices.npy"),
+    encodeNpy(
+      Int32Array.from({ length: 20 }, (_, i) => i),
+      [20],
+    ),
+  );
   if (type !== "None") {
     const pace = Array.from({ length: 7 }, (_, i) => ({
       iteration: i,

@@ -73,7 +73,8 @@ describe.skipIf(skip)(`report in headless Chromium (${CHROMIUM})`, () => {
           })),
         };
       });
-      expect(sizes.figures.length).toBe(13);
+      // 13 charts plus a confusion matrix per condition
+      expect(sizes.figures.length).toBe(17);
       expect(sizes.svgs.length).toBe(sizes.figures.length);
       for (const f of [...sizes.figures, ...sizes.svgs]) {
         expect(f.width, `${f.id} width`).toBeGreaterThan(50);

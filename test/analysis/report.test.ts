@@ -84,8 +84,8 @@ describe("writeReport on a synthetic results folder", async () => {
     }
     expect(html).toContain("cat (10 samples)");
     const figures = html.match(/<figure class="chart"/g) ?? [];
-    // 1 bar + 3 training + 2 pacing + 1 heatmap + 3 per score × 2
-    expect(figures.length).toBe(13);
+    // 1 bar + 4 confusion matrices + 3 training + 2 pacing + 1 heatmap + 3 per score × 2
+    expect(figures.length).toBe(17);
   });
 
   test("shows the easiest and hardest samples of each class as inline PNG thumbnails", () => {

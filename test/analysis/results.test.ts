@@ -36,7 +36,9 @@ function fakeRun(name: string, condition?: string): RunData {
     metrics: null,
     pace: null,
     test: null,
+    testOutputs: null,
     trackingMetric: "accuracy",
+    trainingType: fields.training_type,
   };
 }
 

@@ -16,47 +16,10 @@ import { audioFolderSettings } from "../../src/data/audio-folder.js";
 import { createDataset, preprocessDataset } from "../../src/data/index.js";
 import { DataError } from "../../src/util/errors.js";
 import { requireFile, skipWithout } from "../support/system.js";
+import { tone, wav } from "./wav.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-audio-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A 16-bit PCM WAV file (RIFF little-endian) of the given channels. */
-function wav(channels: Float32Array[], sampleRate: number): Uint8Array {
-  const n = channels[0]?.length ?? 0;
-  const c = channels.length;
-  const out = new Uint8Array(44 + n * c * 2);
-  const v = new DataView(out.buffer);
-  const text = (at: number, s: string) => {
-    for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
-  };
-  text(0, "RIFF");
-  v.setUint32(4, 36 + n * c * 2, true);
-  text(8, "WAVE");
-  text(12, "fmt ");
-  v.setUint32(16, 16, true);
-  v.setUint16(20, 1, true); // PCM
-  v.setUint16(22, c, true);
-  v.setUint32(24, sampleRate, true);
-  v.setUint32(28, sampleRate * c * 2, true);
-  v.setUint16(32, c * 2, true);
-  v.setUint16(34, 16, true);
-  text(36, "data");
-  v.setUint32(40, n * c * 2, true);
-  for (let i = 0; i < n; i++) {
-    for (let ch = 0; ch < c; ch++) {
-      const s = Math.max(-1, Math.min(1, (channels[ch] as Float32Array)[i] as number));
-      v.setInt16(44 + (i * c + ch) * 2, Math.round(s * 32767), true);
-    }
-  }
-  return out;
-}
-
-function tone(freq: number, rate: number, seconds: number): Float32Array {
-  return Float32Array.from(
-    { length: Math.round(rate * seconds) },
-    (_, i) => 0.4 * Math.sin((2 * Math.PI * freq * i) / rate),
-  );
-}
 
 function config(extra: Record<string, unknown>): DatasetConfig {
   return {
@@ -65,6 +28,7 @@ function config(extra: Record<string, unknown>): DatasetConfig {
     criterion: "CrossEntropy",
     metrics: ["accuracy"],
     tracking_metric: "accuracy",
+    split_seed: 1,
     ...extra,
   };
 }
@@ -108,7 +72,7 @@ describe("AudioFolder", () => {
     expect(key).toMatchObject({ sample_rate: 8000, n_mels: 16, n_fft: 256, hop_length: 128, duration: 0.5 });
     // Remove the audio: createDataset must only read the cache.
     rmSync(join(root, "clips"), { recursive: true });
-    const ds = await createDataset(cfg, 1);
+    const ds = await createDataset(cfg);
     expect(ds.featureShape).toEqual([1 + Math.floor(4000 / 128), 16, 1]);
     expect(ds.classNames).toEqual(["high", "low"]);
     expect([ds.subset("train").size, ds.subset("dev").size, ds.subset("test").size]).toEqual([6, 2, 2]);
@@ -142,14 +106,14 @@ describe("AudioFolder", () => {
     const root = makeToneFolder("nosplit", false, 12);
     const cacheDir = join(tmp, "explicit-cache");
     const cfg = config({ path: root, cache_dir: cacheDir, ...small });
-    const a = await createDataset(cfg, 1);
+    const a = await createDataset(cfg);
     expect(existsSync(join(cacheDir, "all.npy"))).toBe(true);
     // 12 files, 0.2/0.2 stratified: 2 dev, 2 test.
     expect([a.subset("train").size, a.subset("dev").size, a.subset("test").size]).toEqual([8, 2, 2]);
-    const b = await createDataset(cfg, 1);
+    const b = await createDataset(cfg);
     expect(Array.from(b.subset("dev").sourceIndex)).toEqual(Array.from(a.subset("dev").sourceIndex));
     const changed = config({ path: root, cache_dir: cacheDir, ...small, n_mels: 8 });
-    const c = await createDataset(changed, 1);
+    const c = await createDataset(changed);
     expect(c.featureShape[1]).toBe(8);
     expect(JSON.parse(readFileSync(join(cacheDir, "cache_key.json"), "utf8")).n_mels).toBe(8);
     // Default cache folders differ by parameters.
@@ -179,7 +143,7 @@ describe("AudioFolder", () => {
       join(root, "index.csv"),
       "path,label,split\nok.wav,a,train\ngone.wav,b,dev\nok.wav,a,test\n",
     );
-    await expect(createDataset(config({ path: root, ...small }), 1)).rejects.toThrow(
+    await expect(createDataset(config({ path: root, ...small }))).rejects.toThrow(
       /gone\.wav: audio file not found/,
     );
     // No cache was left behind by the failed builds.
@@ -189,17 +153,17 @@ describe("AudioFolder", () => {
   });
 
   it("reports a missing index, a missing label column and an empty split", async () => {
-    await expect(createDataset(config({ path: join(tmp, "nowhere"), ...small }), 1)).rejects.toThrow(
+    await expect(createDataset(config({ path: join(tmp, "nowhere"), ...small }))).rejects.toThrow(
       /nowhere\/index\.csv: audio index \(dataset\.index\) not found/,
     );
     const root = join(tmp, "nolabel");
     mkdirSync(root, { recursive: true });
     writeFileSync(join(root, "index.csv"), "path,class\na.wav,x\n");
-    await expect(createDataset(config({ path: root, ...small }), 1)).rejects.toThrow(
+    await expect(createDataset(config({ path: root, ...small }))).rejects.toThrow(
       /no column 'label' \(dataset\.label_column\)/,
     );
     const few = makeToneFolder("few", false, 3);
-    await expect(createDataset(config({ path: few, ...small }), 1)).rejects.toThrow(
+    await expect(createDataset(config({ path: few, ...small }))).rejects.toThrow(
       /the dev split would be empty/,
     );
   });
@@ -221,7 +185,7 @@ describe("AudioFolder", () => {
         cache_dir: join(tmp, "digits-cache"),
         duration: 1,
       });
-      const ds = await createDataset(cfg, 1);
+      const ds = await createDataset(cfg);
       expect(ds.featureShape).toEqual([101, 64, 1]);
       expect(ds.classNames).toHaveLength(10);
       expect(ds.subset("train").size).toBe(10);

@@ -20,6 +20,7 @@ function config(type: string, extra: Record<string, unknown> = {}): DatasetConfi
     criterion: "CrossEntropy",
     metrics: ["accuracy"],
     tracking_metric: "accuracy",
+    split_seed: 1,
     ...extra,
   };
 }
@@ -36,7 +37,6 @@ describe("CSV dataset", () => {
   it("splits by a split column, encodes sorted labels and keeps row numbers", async () => {
     const ds = await createDataset(
       config("CSV", { path: join(fixtures, "flowers.csv"), target_column: "species", split_column: "split" }),
-      1,
     );
     expect(ds.classNames).toEqual(["daisy", "rose", "tulip"]);
     expect(ds.featureShape).toEqual([3]);
@@ -54,7 +54,6 @@ describe("CSV dataset", () => {
         split_column: "split",
         feature_columns: ["height"],
       }),
-      1,
     );
     expect(ds.featureShape).toEqual([1]);
     expect(Array.from(ds.subset("train").batch([0, 1]).x)).toEqual([2, 2.5]);
@@ -62,8 +61,8 @@ describe("CSV dataset", () => {
 
   it("splits by seeded stratified fractions", async () => {
     const path = writeCsv("fractions.csv", 30);
-    const a = await createDataset(config("CSV", { path }), 5);
-    const b = await createDataset(config("CSV", { path }), 5);
+    const a = await createDataset(config("CSV", { path, split_seed: 5 }));
+    const b = await createDataset(config("CSV", { path, split_seed: 5 }));
     expect([a.subset("train").size, a.subset("dev").size, a.subset("test").size]).toEqual([18, 6, 6]);
     expect(Array.from(a.subset("dev").sourceIndex)).toEqual(Array.from(b.subset("dev").sourceIndex));
     const perClass = Array.from(a.subset("dev").labels).reduce(
@@ -88,7 +87,6 @@ describe("CSV dataset", () => {
         test_file: "te.csv",
         normalize: "standard",
       }),
-      1,
     );
     expect(ds.classNames).toEqual(["a", "b", "c", "d"]);
     expect([ds.subset("train").size, ds.subset("dev").size, ds.subset("test").size]).toEqual([9, 3, 4]);
@@ -98,7 +96,7 @@ describe("CSV dataset", () => {
     expect(x[0]).toBeCloseTo(0, 6);
     expect(ds.subset("dev").batch([0]).x[0]).toBeCloseTo(-4 / Math.sqrt(60 / 9), 5);
     await expect(
-      createDataset(config("CSV", { path: tmp, train_file: "tr.csv", dev_file: "dv.csv" }), 1),
+      createDataset(config("CSV", { path: tmp, train_file: "tr.csv", dev_file: "dv.csv" })),
     ).rejects.toThrow(/dataset\.test_file: required/);
   });
 
@@ -109,7 +107,6 @@ describe("CSV dataset", () => {
         format: "sklearn",
         normalize: "standard",
       }),
-      1,
     );
     expect(ds.classNames).toEqual(["benign", "malignant"]);
     expect(ds.featureShape).toEqual([30]);
@@ -117,7 +114,6 @@ describe("CSV dataset", () => {
     expect(n).toBe(569);
     const iris = await createDataset(
       config("CSV", { path: "package:data/sklearn/iris.csv", format: "sklearn" }),
-      1,
     );
     expect(iris.classNames).toEqual(["setosa", "versicolor", "virginica"]);
     expect(iris.subset("test").size).toBe(30);
@@ -125,9 +121,9 @@ describe("CSV dataset", () => {
 
   it("names the file and the column when the target column is missing", async () => {
     const path = join(fixtures, "flowers.csv");
-    const attempt = createDataset(config("CSV", { path, target_column: "label" }), 1);
+    const attempt = createDataset(config("CSV", { path, target_column: "label" }));
     await expect(attempt).rejects.toThrow(DataError);
-    await expect(createDataset(config("CSV", { path, target_column: "label" }), 1)).rejects.toThrow(
+    await expect(createDataset(config("CSV", { path, target_column: "label" }))).rejects.toThrow(
       /flowers\.csv: no column 'label' \(dataset\.target_column\); the columns are: width, height, colour_code, species, split/,
     );
   });
@@ -136,7 +132,6 @@ describe("CSV dataset", () => {
     await expect(
       createDataset(
         config("CSV", { path: join(fixtures, "flowers-bad-cell.csv"), target_column: "species" }),
-        1,
       ),
     ).rejects.toThrow(
       /flowers-bad-cell\.csv: row 2 \(line 3\), column 'height': expected a number, got 'n\/a'/,
@@ -144,22 +139,22 @@ describe("CSV dataset", () => {
   });
 
   it("reports missing files, bad split values and empty splits", async () => {
-    await expect(createDataset(config("CSV", { path: join(tmp, "absent.csv") }), 1)).rejects.toThrow(
+    await expect(createDataset(config("CSV", { path: join(tmp, "absent.csv") }))).rejects.toThrow(
       /absent\.csv: CSV file \(dataset\.path\) not found/,
     );
-    await expect(createDataset(config("CSV", {}), 1)).rejects.toThrow(ConfigError);
+    await expect(createDataset(config("CSV", {}))).rejects.toThrow(ConfigError);
     const bad = join(tmp, "badsplit.csv");
     writeFileSync(bad, "x,label,split\n1,a,train\n2,b,validation\n");
-    await expect(createDataset(config("CSV", { path: bad, split_column: "split" }), 1)).rejects.toThrow(
+    await expect(createDataset(config("CSV", { path: bad, split_column: "split" }))).rejects.toThrow(
       /row 2 \(line 3\), column 'split': expected train, dev or test, got 'validation'/,
     );
     const noTest = join(tmp, "notest.csv");
     writeFileSync(noTest, "x,label,split\n1,a,train\n2,b,dev\n");
-    await expect(createDataset(config("CSV", { path: noTest, split_column: "split" }), 1)).rejects.toThrow(
+    await expect(createDataset(config("CSV", { path: noTest, split_column: "split" }))).rejects.toThrow(
       /the test split would be empty \(no row of .*notest\.csv has split = test\)/,
     );
     const tiny = writeCsv("tiny.csv", 4);
-    await expect(createDataset(config("CSV", { path: tiny }), 1)).rejects.toThrow(
+    await expect(createDataset(config("CSV", { path: tiny }))).rejects.toThrow(
       /the dev split would be empty/,
     );
   });
@@ -174,7 +169,7 @@ describe("CSV dataset", () => {
 
 describe("Toy dataset", () => {
   it("has autrainer's ToyTabular-C shape: 600/200/200, class_<k+1> names sorted", async () => {
-    const ds = await createDataset(config("Toy"), 1);
+    const ds = await createDataset(config("Toy"));
     expect(ds.featureShape).toEqual([64]);
     expect(ds.classNames).toEqual([
       "class_1",
@@ -193,14 +188,14 @@ describe("Toy dataset", () => {
   });
 
   it("returns the same features for a sample on every access and for every size", async () => {
-    const a = await createDataset(config("Toy"), 3);
-    const b = await createDataset(config("Toy", { size: 50 }), 3);
+    const a = await createDataset(config("Toy", { split_seed: 3 }));
+    const b = await createDataset(config("Toy", { size: 50, split_seed: 3 }));
     const x1 = a.subset("train").batch([7]).x;
     const x2 = a.subset("train").batch([7]).x;
     expect(Array.from(x1)).toEqual(Array.from(x2));
     expect(Array.from(b.subset("train").batch([7]).x)).toEqual(Array.from(x1));
     expect(b.subset("train").labels[7]).toBe(a.subset("train").labels[7]);
-    const c = await createDataset(config("Toy"), 4);
+    const c = await createDataset(config("Toy", { split_seed: 4 }));
     expect(Array.from(c.subset("train").batch([7]).x)).not.toEqual(Array.from(x1));
   });
 
@@ -254,16 +249,14 @@ describe("Toy dataset", () => {
   });
 
   it("validates its keys and reports an empty split", async () => {
-    await expect(createDataset(config("Toy", { size: 0 }), 1)).rejects.toThrow(
+    await expect(createDataset(config("Toy", { size: 0 }))).rejects.toThrow(
       /dataset\.size: expected an integer > 0/,
     );
-    await expect(createDataset(config("Toy", { feature_shape: [8, "x"] }), 1)).rejects.toThrow(
+    await expect(createDataset(config("Toy", { feature_shape: [8, "x"] }))).rejects.toThrow(
       /dataset\.feature_shape/,
     );
-    await expect(createDataset(config("Toy", { size: 4 }), 1)).rejects.toThrow(
-      /the dev split would be empty/,
-    );
-    const image = await createDataset(config("Toy", { feature_shape: [4, 4, 1], size: 20 }), 1);
+    await expect(createDataset(config("Toy", { size: 4 }))).rejects.toThrow(/the dev split would be empty/);
+    const image = await createDataset(config("Toy", { feature_shape: [4, 4, 1], size: 20 }));
     expect(image.featureShape).toEqual([4, 4, 1]);
     expect(image.subset("train").batch([0]).x.length).toBe(16);
   });

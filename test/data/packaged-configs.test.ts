@@ -24,7 +24,7 @@ describe("packaged dataset configs", () => {
 
   it.each(files.filter((f) => /^(Digits|DigitsImage|Iris|Toy)\.yaml$/.test(f)))("%s builds", async (file) => {
     const config = DatasetConfigSchema.parse(readYaml(join(folder, file)));
-    const ds = await createDataset(config, 1);
+    const ds = await createDataset(config);
     expect(ds.subset("dev").size).toBeGreaterThan(0);
   });
 });

@@ -20,7 +20,7 @@ function runFiles(name: string, seed: number, acc: [number, number]): Record<str
   const base = `results/default/training/${name}`;
   return {
     [`${base}/metrics.csv`]: `accuracy,train_loss,dev_loss,iteration\n${acc[0]},1.5,1.4,1\n${acc[1]},1.0,0.9,2\n`,
-    [`${base}/config.yaml`]: `seed: ${seed}\ntraining_type: epoch\ndataset: {id: Digits, tracking_metric: accuracy}\nmodel: {id: FFNN}\n`,
+    [`${base}/config.yaml`]: `seed: ${seed}\ntraining_type: epoch\ndataset: {id: Digits, tracking_metric: accuracy, split_seed: 1}\nmodel: {id: FFNN}\n`,
     [`${base}/_best/dev.yaml`]: `accuracy: {all: ${acc[1]}}\ndev_loss: {all: 0.9}\niteration: 2\n`,
     [`${base}/_test/test_holistic.yaml`]: `accuracy: {all: ${acc[1] - 0.1}}\nloss: {all: 1.0}\n`,
     [`${base}/timer.yaml`]:

@@ -14,6 +14,7 @@ import { CurriculaError } from "../../src/util/errors.js";
 import { collector, tempProject } from "./helpers.js";
 
 const FAKE_TRAIN = fileURLToPath(new URL("./fixtures/fake-train.mjs", import.meta.url));
+const SLOW_TRAIN = fileURLToPath(new URL("./fixtures/slow-train.mjs", import.meta.url));
 
 /** A fake trainer writing the files that mark a finished run; counts its calls. */
 function fakeTrainer(fail: (config: RunConfig) => boolean = () => false): {
@@ -175,6 +176,27 @@ describe("LocalProcessExecutor (worker processes, needs dist/ built)", () => {
       expect(existsSync(join(cwd, "results", "default", "training", `run${seed}`, "metrics.csv"))).toBe(true);
     }
     expect(existsSync(join(cwd, "results", "default", "training", ".locks", "run1.lock"))).toBe(false);
+  });
+
+  it("with several jobs, prints a status line per running run every few seconds", async () => {
+    const cwd = tempProject();
+    const { lines, log } = collector();
+    const summary = await train({
+      cwd,
+      log,
+      jobs: 2,
+      statusInterval: 0.3,
+      overrides: ["seed=1,2"],
+      executor: new LocalProcessExecutor({ jobs: 2, trainModule: SLOW_TRAIN }),
+    });
+    expect(summary.trained).toHaveLength(2);
+    for (const seed of [1, 2]) {
+      const status = lines.filter((l) => new RegExp(`^\\[${seed}/2\\] \\S+_${seed}: `).test(l));
+      expect(status.length, lines.join("\n")).toBeGreaterThanOrEqual(2);
+      expect(
+        status.some((l) => /: Train \d+\/12 \(\d+%\) [\d.]+ batches\/s ETA \d+s epoch 1\/1 loss /.test(l)),
+      ).toBe(true);
+    }
   });
 
   it("fails every run with a clear message when the worker cannot start", async () => {

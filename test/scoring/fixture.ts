@@ -29,8 +29,8 @@ export function digitsConfig(
 }
 
 /**
- * Trains the given seeds once into a fresh results folder; returns it and the run names. Seeds of an
- * ensemble share the dataset seed ("T-D") so every run has the same split.
+ * Trains the given seeds once into a fresh results folder; returns it and the run names. Every
+ * run has the same split (the dataset's split_seed), so their scores form an ensemble.
  */
 export async function trainDigitsRuns(
   seeds: (number | string)[],

@@ -12,7 +12,7 @@ let runs: string[];
 const computed: string[] = [];
 
 beforeAll(async () => {
-  ({ resultsDir, runs } = await trainDigitsRuns(["1-1", "2-1", "3-1"]));
+  ({ resultsDir, runs } = await trainDigitsRuns([1, 2, 3]));
 });
 
 afterAll(() => {
@@ -240,7 +240,7 @@ describe("scoring functions on tiny Digits runs", () => {
 
 describe("ensembles, reuse and validation", () => {
   it("an aggregated run name resolves to its 3 seeds and averages their scores", async () => {
-    const aggName = (runs[0] as string).replace(/_1-1$/, "_#");
+    const aggName = (runs[0] as string).replace(/_1$/, "_#");
     const aggDir = join(resultsDir, "default", "agg_seed", aggName);
     mkdirSync(aggDir, { recursive: true });
     writeYaml(join(aggDir, "runs.yaml"), runs);

@@ -56,7 +56,8 @@ describe("study file", () => {
     const dir = studyDir();
     const plan = await planStudy(loadStudy(join(dir, "study.yaml")), dir);
     expect(plan.groups).toHaveLength(1);
-    expect(plan.groups[0]?.seeds).toEqual(["1-1", "2-1"]);
+    // "1-1" is the run of seed 1 (one spelling per run)
+    expect(plan.groups[0]?.seeds).toEqual(["1", "2-1"]);
     expect(plan.scores.map((s) => s.id)).toEqual([
       "CELoss-s1",
       "CELoss-s2",

@@ -215,7 +215,7 @@ export function fakeDeps(): TrainerDeps & { networks: FakeNetwork[] } {
   return {
     networks,
     initEngine: async () => engine,
-    createDataset: async (_config, seed) => blobsDataset(seed),
+    createDataset: async (config) => blobsDataset(config.split_seed),
     createNetwork: (spec, optimizer, seed) => {
       const net = new FakeNetwork(spec, optimizer, seed);
       networks.push(net);

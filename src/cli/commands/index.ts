@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { register as registerCreate } from "./create.js";
 import { register as registerCurriculum } from "./curriculum.js";
 import { register as registerEngines } from "./engines.js";
+import { register as registerFuse } from "./fuse.js";
 import { register as registerList } from "./list.js";
 import { register as registerPace } from "./pace.js";
 import { register as registerPostprocess } from "./postprocess.js";
@@ -27,6 +28,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerRm,
   registerCurriculum,
   registerPace,
+  registerFuse,
   registerReport,
   registerStudy,
   registerStatus,

@@ -17,6 +17,10 @@ export function register(program: Command): void {
       collectAggregate,
     )
     .option("-m, --max-runs <n>", "plot only the best N runs", positiveInt("--max-runs"))
+    .option(
+      "-d, --difficulty <score ids...>",
+      "metrics on the hardest 10/25/50/100% of the subset each score ranks (summary/difficulty.csv)",
+    )
     .addHelpText(
       "after",
       "\nExample:\n  curricula postprocess results default -a seed -a curriculum.pacing.initial_size seed",
@@ -25,11 +29,12 @@ export function register(program: Command): void {
       async (
         resultsDir: string,
         experimentId: string,
-        options: { aggregate?: string[][]; maxRuns?: number },
+        options: { aggregate?: string[][]; maxRuns?: number; difficulty?: string[] },
       ) => {
         const result = await postprocess(resultsDir, experimentId, {
           aggregate: options.aggregate,
           maxRuns: options.maxRuns,
+          difficulty: options.difficulty,
         });
         for (const agg of result.aggregations) {
           for (const [name, members] of Object.entries(agg.runs)) {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { PACKAGE_ROOT } from "../../config/package.js";
+import type { ProgressSnapshot } from "../../util/progress.js";
 import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "../run-spec.js";
 import type { ParentMessage, WorkerMessage } from "./worker.js";
 
@@ -17,6 +18,8 @@ export interface ExecutorEvents {
   onEnd?(outcome: RunOutcome, index: number, total: number): void;
   /** Output lines a worker printed (warnings, crashes), with the run it was busy with. */
   onOutput?(line: string, spec: RunSpec | undefined): void;
+  /** The progress bars of a running spec (worker processes send them about once a second). */
+  onProgress?(spec: RunSpec, index: number, bars: ProgressSnapshot[]): void;
 }
 
 export interface Executor {
@@ -47,6 +50,8 @@ export interface LocalProcessOptions {
   trainModule?: string;
   /** The compiled worker module (default dist/experiments/executors/worker.js). */
   workerModule?: string;
+  /** Let workers report progress (default true). */
+  progress?: boolean;
 }
 
 /** Sends to a worker, ignoring a closed channel (its exit handler reports the run). */
@@ -136,7 +141,7 @@ export class LocalProcessExecutor implements Executor {
         const spec = specs[index] as RunSpec;
         slot.current = { spec, index };
         events.onStart?.(spec, index, specs.length);
-        send(slot.child, { type: "run", id: index, spec });
+        send(slot.child, { type: "run", id: index, spec, progress: this.options.progress !== false });
       };
 
       const spawn = () => {
@@ -155,6 +160,10 @@ export class LocalProcessExecutor implements Executor {
           if (message.type === "ready") {
             slot.started = true;
             dispatch(slot);
+          } else if (message.type === "progress") {
+            const spec = specs[message.id];
+            if (spec && outcomes[message.id] === undefined)
+              events.onProgress?.(spec, message.id, message.bars);
           } else if (message.type === "result") {
             slot.current = undefined;
             finish(message.id, message.outcome);
@@ -200,7 +209,9 @@ export class LocalProcessExecutor implements Executor {
 
 /** The default executor: in-process for one job, worker processes for more. */
 export function createExecutor(jobs: number, options: ExecuteOptions = {}): Executor {
-  return jobs <= 1 ? new InProcessExecutor(options) : new LocalProcessExecutor({ jobs });
+  return jobs <= 1
+    ? new InProcessExecutor(options)
+    : new LocalProcessExecutor({ jobs, progress: options.progress });
 }
 
 /**

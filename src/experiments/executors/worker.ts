@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url";
+import { type ProgressSnapshot, setProgressEnabled, setProgressSink } from "../../util/progress.js";
 import {
   describeError,
   executeSpec,
@@ -14,9 +15,10 @@ import {
  *
  * argv[2] (optional): a module whose `trainRun` export replaces the real trainer (tests).
  */
-export type ParentMessage = { type: "run"; id: number; spec: RunSpec } | { type: "stop" };
+export type ParentMessage = { type: "run"; id: number; spec: RunSpec; progress?: boolean } | { type: "stop" };
 export type WorkerMessage =
   | { type: "ready" }
+  | { type: "progress"; id: number; bars: ProgressSnapshot[] }
   | { type: "result"; id: number; outcome: import("../run-spec.js").RunOutcome };
 
 if (!process.send) {
@@ -24,7 +26,14 @@ if (!process.send) {
   process.exit(2);
 }
 
-const send = (message: WorkerMessage) => process.send?.(message);
+/**
+ * Sends to the parent unless it is gone. With a callback a failed send is not an 'error' event: an
+ * unhandled one would kill the worker before it releases its run's lock (a progress message sent
+ * while the parent is being killed).
+ */
+const send = (message: WorkerMessage) => {
+  if (process.connected) process.send?.(message, undefined, {}, (error) => void error);
+};
 let stopping = false;
 process.on("disconnect", () => {
   releaseHeldLocks();
@@ -59,9 +68,14 @@ process.on("message", (message: ParentMessage) => {
     return;
   }
   if (message.type === "run") {
-    void executeSpec(message.spec, { train, log: null, progress: false }).then((outcome) =>
-      send({ type: "result", id: message.id, outcome }),
-    );
+    // Progress goes to the parent, which prints a status line per run.
+    const progress = message.progress !== false;
+    setProgressEnabled(progress);
+    setProgressSink(progress ? (bars) => send({ type: "progress", id: message.id, bars }) : null);
+    void executeSpec(message.spec, { train, log: null, progress }).then((outcome) => {
+      setProgressSink(null);
+      send({ type: "result", id: message.id, outcome });
+    });
   }
 });
 

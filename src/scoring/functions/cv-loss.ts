@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { buildForRun, trainRun } from "../../assembly/train-run.js";
+import { buildForRun, networkSpecFor, trainRun } from "../../assembly/train-run.js";
 import { cartesian, loadGroupConfig } from "../../config/compose.js";
+import { RUN_FILES } from "../../config/layout.js";
 import { formatNumber } from "../../config/naming.js";
 import { parseRunConfig } from "../../config/parse.js";
 import { parseSeed, type RunConfig } from "../../config/schema.js";
+import type { Dataset, Subset } from "../../data/types.js";
 import { checkpointDir } from "../../results/run-folder.js";
 import { balancedClassWeights, perSampleCrossEntropy } from "../../training/index.js";
 import { ConfigError } from "../../util/errors.js";
@@ -46,13 +48,13 @@ export const SETUP_DEFAULTS: Record<string, unknown> = {
  * ICML 2019 (arXiv 1904.03626); aucurriculum lists no reference.
  */
 export class CVLoss extends AbstractScore {
-  static override readonly schema = BaseScoreParams.extend({
+  static override readonly schema: z.ZodObject = BaseScoreParams.extend({
     splits: z.number().int().default(3),
     setup: z.record(z.string(), z.unknown()),
     criterion: Criterion,
     stop: z.string().default("best"),
   });
-  static override readonly reference = "k-fold cross-validation loss (no reference in aucurriculum)";
+  static override readonly reference: string = "k-fold cross-validation loss (no reference in aucurriculum)";
 
   constructor(...args: ConstructorParameters<typeof AbstractScore>) {
     super(...args);
@@ -65,7 +67,7 @@ export class CVLoss extends AbstractScore {
     if (this.subsetName !== "train") {
       throw new ConfigError(
         "curriculum.scoring.subset",
-        `Subset '${this.subsetName}' not supported by CVLoss: folds are trained through the train subset`,
+        `Subset '${this.subsetName}' not supported by ${this.constructor.name}: folds are trained through the train subset`,
       );
     }
   }
@@ -98,8 +100,7 @@ export class CVLoss extends AbstractScore {
         config.scheduler.id,
         config.augmentation.id,
         String(config.seed),
-        this.params.criterion as string,
-        (this.params.stop as string)[0] as string,
+        ...this.nameTail(),
       ].join("_");
       for (let split = 0; split < (this.params.splits as number); split++) {
         runs.push({
@@ -111,6 +112,11 @@ export class CVLoss extends AbstractScore {
       }
     }
     return runs;
+  }
+
+  /** Last fields of atomic run names: the criterion and the stop's first letter. */
+  protected nameTail(): string[] {
+    return [this.params.criterion as string, (this.params.stop as string)[0] as string];
   }
 
   private buildConfig(point: Record<string, unknown>): RunConfig {
@@ -127,28 +133,15 @@ export class CVLoss extends AbstractScore {
     return parseRunConfig(config, "curriculum.scoring.setup");
   }
 
+  /** A fold's folder is a training run, which resumes after a crash. */
+  override readonly keepsFolderOnFailure = true;
+
   async score(run: AtomicRun): Promise<ScoreResult> {
     const config = parseRunConfig(run.config);
-    const runDir = join(this.context.outputDirectory, run.name);
-    const { dataset } = await buildForRun(config);
-    const subset = dataset.subset("train");
-    const folds = crossValidationFolds(
-      subset.size,
-      this.params.splits as number,
-      Rng.derive(parseSeed(config.seed).data, "cvloss-folds"),
-    );
-    const heldOut = folds[run.details?.split as number] as Int32Array;
-    const trainPositions = complement(subset.size, heldOut);
-    await this.time("train", () =>
-      trainRun(config, { runDir, dataset, trainPositions, progress: this.context.progress, log: null }),
-    );
-    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"));
-    let logits: Float32Array;
-    try {
-      logits = await this.logitsOf(network, subset, this.batchSizeFor(config), heldOut);
-    } finally {
-      network.dispose();
-    }
+    const fold = await cvFold(config, this.params.splits as number, run.details?.split as number);
+    const { dataset, subset, heldOut, trainPositions } = fold;
+    const runDir = await this.trainFold(run, config, fold);
+    const logits = await this.heldOutLogits(runDir, config, fold);
     const labels = Int32Array.from(heldOut, (p) => subset.labels[p] as number);
     const weights =
       (this.params.criterion as ScoringCriterion) === "BalancedCrossEntropyLoss"
@@ -160,6 +153,60 @@ export class CVLoss extends AbstractScore {
     const scores = perSampleCrossEntropy(logits, labels, dataset.outputDim, weights);
     return { subset, classNames: dataset.classNames, positions: heldOut, columns: { scores } };
   }
+
+  /** Trains (or resumes) the model of one split on the other folds into `<type>/<atomic run>/`. */
+  protected async trainFold(run: AtomicRun, config: RunConfig, fold: CvFold): Promise<string> {
+    const runDir = join(this.context.outputDirectory, run.name);
+    await this.time("train", () =>
+      trainRun(config, {
+        runDir,
+        dataset: fold.dataset,
+        trainPositions: fold.trainPositions,
+        progress: this.context.progress,
+        log: null,
+      }),
+    );
+    return runDir;
+  }
+
+  /** Logits of the held-out fold from the split's model at the `stop` checkpoint. */
+  protected async heldOutLogits(runDir: string, config: RunConfig, fold: CvFold): Promise<Float32Array> {
+    // The split's model (possibly another score's, for ConfidentLearning) must be the config's network.
+    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"), {
+      spec: networkSpecFor(config, fold.dataset),
+      configFile: join(runDir, RUN_FILES.config),
+    });
+    try {
+      return await this.logitsOf(network, fold.subset, this.batchSizeFor(config), fold.heldOut);
+    } finally {
+      network.dispose();
+    }
+  }
+}
+
+/** One cross-validation split of a configuration's train subset. */
+export interface CvFold {
+  dataset: Dataset;
+  subset: Subset;
+  /** Positions held out (scored) in this split. */
+  heldOut: Int32Array;
+  /** The other positions (trained on). */
+  trainPositions: Int32Array;
+}
+
+/**
+ * The folds of CVLoss: a seeded random partition (the config's dataset seed) of the train subset
+ * into `splits` folds; split `split` holds out one of them.
+ */
+export async function cvFold(config: RunConfig, splits: number, split: number): Promise<CvFold> {
+  const dataSeed = parseSeed(config.seed).data;
+  const { dataset } = await buildForRun(config);
+  const subset = dataset.subset("train");
+  const folds = crossValidationFolds(subset.size, splits, Rng.derive(dataSeed, "cvloss-folds"));
+  const heldOut = folds[split];
+  if (!heldOut)
+    throw new ConfigError("curriculum.scoring.splits", `split ${split} of ${splits} does not exist`);
+  return { dataset, subset, heldOut, trainPositions: complement(subset.size, heldOut) };
 }
 
 /** Every combination of the setup's values (a list sweeps; key order kept). */

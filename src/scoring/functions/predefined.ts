@@ -18,7 +18,6 @@ export class Predefined extends AbstractScore {
     scores_column: z.string().min(1),
     reverse: z.boolean(),
     dataset: z.string().min(1),
-    dataset_seed: z.number().int().default(1),
   });
   static override readonly reference = "user-provided scores";
 
@@ -39,7 +38,7 @@ export class Predefined extends AbstractScore {
     return [
       {
         name: `${config.id}_${stem}`,
-        config: { dataset: config, dataset_seed: this.params.dataset_seed, file: this.file },
+        config: { dataset: config, file: this.file },
       },
     ];
   }

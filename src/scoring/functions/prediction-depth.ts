@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { RUN_FILES } from "../../config/layout.js";
 import { checkpointDir } from "../../results/run-folder.js";
 import { ConfigError } from "../../util/errors.js";
 import { saveNpy } from "../../util/npy.js";
@@ -69,9 +70,12 @@ export class PredictionDepth extends AbstractScore {
 
   async score(run: AtomicRun): Promise<ScoreResult> {
     const runDir = run.runDir as string;
-    const { config, dataset } = await this.loadRun(runDir);
+    const { config, dataset, spec } = await this.loadRun(runDir);
     const subset = dataset.subset(this.subsetName);
-    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"));
+    const network = await this.loadNetwork(checkpointDir(runDir, this.params.stop as "best" | "last"), {
+      spec,
+      configFile: join(runDir, RUN_FILES.config),
+    });
     const patterns = this.placementsFor(String(run.details?.requested));
     const probes = PredictionDepth.probes(network.layerNames, patterns);
     const layers = probes.slice(1, -1);
@@ -121,7 +125,10 @@ export class PredictionDepth extends AbstractScore {
     await engine.initEngine();
     const matrix = engine.matrixPrimitive();
     const threads = (this.params.knn_threads as number | null) ?? availableParallelism();
-    const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, this.context.progress);
+    const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, {
+      enabled: this.context.progress,
+      unit: "samples",
+    });
     await this.time("knn_fit", async () => {
       for (const [p] of probes.entries()) {
         const dim = (plans[p] as PoolPlan).size;

@@ -11,8 +11,6 @@ export class RandomScore extends AbstractScore {
   static override readonly schema = BaseScoreParams.extend({
     dataset: z.string().min(1),
     seed: z.number().int().default(1),
-    /** Dataset seed of the runs that train with this score (decides the split). */
-    dataset_seed: z.number().int().default(1),
   });
   static override readonly reference = "Wu, Dyer & Neyshabur, ICLR 2021, arXiv 2012.03107 (random ordering)";
 
@@ -22,7 +20,7 @@ export class RandomScore extends AbstractScore {
     return [
       {
         name: `${config.id}_${p.seed}`,
-        config: { dataset: config, seed: p.seed, dataset_seed: p.dataset_seed },
+        config: { dataset: config, seed: p.seed },
       },
     ];
   }

@@ -24,7 +24,6 @@ export class TransferTeacher extends AbstractScore {
     /** Teacher(s): training run names (checkpoint by `stop`) or folders holding a saved model. */
     model: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     dataset: z.string().min(1),
-    dataset_seed: z.number().int().default(1),
     stop: z.string().default("best"),
     /** Layer whose output is the embedding; null = the layer before the last dense layer. */
     embedding_layer: z.string().nullable().default(null),
@@ -43,7 +42,7 @@ export class TransferTeacher extends AbstractScore {
       if (hasModelCheckpoint(folder)) {
         runs.push({
           name: `${basename(folder)}_${dataset.id}${suffix}`,
-          config: { model: folder, dataset, dataset_seed: this.params.dataset_seed },
+          config: { model: folder, dataset },
           details: { modelDir: folder },
         });
         continue;
@@ -55,7 +54,6 @@ export class TransferTeacher extends AbstractScore {
           config: {
             model: readRunConfig(run.dir) as Record<string, unknown>,
             dataset,
-            dataset_seed: this.params.dataset_seed,
             stop: this.params.stop,
           },
           runDir: run.dir,

@@ -1,0 +1,153 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import { parseRunConfig } from "../../config/parse.js";
+import { isRunFinished } from "../../results/run-folder.js";
+import { ConfigError, DataError } from "../../util/errors.js";
+import { readYaml } from "../../util/yaml-io.js";
+import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
+import { confidentJoint, softmaxRows } from "../math/dynamics.js";
+import { BaseScoreParams } from "../params.js";
+import { averageColumns } from "./averaged.js";
+import { CVLoss, cvFold } from "./cv-loss.js";
+
+/** Column of the out-of-sample probability of class k. */
+export function probabilityColumn(k: number): string {
+  return `p_${k}`;
+}
+
+/**
+ * ConfidentLearning: label issues from out-of-sample probabilities (Northcutt, Jiang & Chuang,
+ * "Confident Learning: Estimating Uncertainty in Dataset Labels", JAIR 2021, arXiv 1911.00068;
+ * cleanlab). The probabilities are the held-out predictions of CVLoss's k-fold models: either of a
+ * computed CVLoss score (`cvloss: <score id>`, its trained folds are reused) or of folds this score
+ * trains itself from `setup` (as CVLoss does). An ensemble averages the probabilities over setups.
+ * The ranked score is the self-confidence p_y (high = easy, reversed); `label_issue` marks the
+ * samples the confident joint assigns to another class: with per-class thresholds t_j = mean p_j over
+ * the samples labelled j, a sample is an issue when the most probable class j among those with
+ * p_j ≥ t_j is not its label. The card counts the issues.
+ */
+export class ConfidentLearning extends CVLoss {
+  static override readonly schema = BaseScoreParams.extend({
+    /** Id of a computed CVLoss score whose folds give the probabilities; null: train folds from `setup`. */
+    cvloss: z.string().min(1).nullable().default(null),
+    splits: z.number().int().default(3),
+    setup: z.record(z.string(), z.unknown()).nullable().default(null),
+    stop: z.string().default("best"),
+  });
+  static override readonly reference = "Northcutt, Jiang & Chuang, JAIR 2021, arXiv 1911.00068 (cleanlab)";
+  override reverseScore = true;
+
+  constructor(...args: ConstructorParameters<typeof AbstractScore>) {
+    super(...args);
+    const hasCv = this.params.cvloss !== null;
+    const hasSetup = this.params.setup !== null;
+    if (hasCv === hasSetup) {
+      throw new ConfigError(
+        hasCv ? "curriculum.scoring.setup" : "curriculum.scoring.cvloss",
+        hasCv
+          ? "give either cvloss (reuse a CVLoss score's folds) or setup (train folds here), not both"
+          : "required value missing: give cvloss (the id of a computed CVLoss score) or setup (a CVLoss setup to train folds from)",
+      );
+    }
+  }
+
+  protected override nameTail(): string[] {
+    return [(this.params.stop as string)[0] as string];
+  }
+
+  override async preprocess(): Promise<AtomicRun[]> {
+    const cvloss = this.params.cvloss as string | null;
+    if (cvloss === null) {
+      const runs = await super.preprocess();
+      return runs.map((r) => ({ ...r, details: { ...r.details, splits: this.params.splits } }));
+    }
+    const folder = join(dirname(this.context.outputDirectory), "CVLoss");
+    const mappingsPath = join(folder, "mappings.yaml");
+    const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, unknown>>(mappingsPath) ?? {}) : {};
+    const names = mappings[cvloss];
+    if (!Array.isArray(names) || names.length === 0) {
+      throw new ConfigError(
+        "curriculum.scoring.cvloss",
+        `no CVLoss score '${cvloss}' in ${mappingsPath} (compute it first: curricula curriculum curriculum/scoring=${cvloss})`,
+      );
+    }
+    return names.map((value) => {
+      const name = String(value);
+      const runDir = join(folder, name);
+      const split = /^(\d+)_(.+)$/.exec(name);
+      if (!split)
+        throw new DataError(`${mappingsPath}: ${cvloss}: '${name}' is not a CVLoss split run (<split>_…)`);
+      if (!isRunFinished(runDir)) {
+        throw new DataError(`${runDir}: the CVLoss split model has not finished training (no metrics.csv)`);
+      }
+      const score = readYaml<Record<string, unknown>>(join(runDir, "score.yaml")) ?? {};
+      const splits = score.splits ?? 3;
+      if (typeof splits !== "number")
+        throw new DataError(`${join(runDir, "score.yaml")}: splits: expected a number`);
+      return {
+        name,
+        config: readYaml<Record<string, unknown>>(join(runDir, "config.yaml")),
+        runDir,
+        group: split[2] as string,
+        details: { split: Number(split[1]), splits, cvloss },
+      };
+    });
+  }
+
+  override async score(run: AtomicRun): Promise<ScoreResult> {
+    const config = parseRunConfig(run.config);
+    const fold = await cvFold(config, run.details?.splits as number, run.details?.split as number);
+    const runDir = run.runDir ?? (await this.trainFold(run, config, fold));
+    const logits = await this.heldOutLogits(runDir, config, fold);
+    const c = fold.dataset.outputDim;
+    const probs = softmaxRows(logits, fold.heldOut.length, c);
+    const columns: Record<string, Float64Array> = {};
+    for (let k = 0; k < c; k++) {
+      columns[probabilityColumn(k)] = Float64Array.from(
+        { length: fold.heldOut.length },
+        (_, i) => probs[i * c + k] as number,
+      );
+    }
+    return { subset: fold.subset, classNames: fold.dataset.classNames, positions: fold.heldOut, columns };
+  }
+
+  override postprocess(_scoreId: string, runs: readonly AtomicRun[]): FinalScores {
+    const groups = this.readGroups(runs);
+    const first = (groups[0] as (typeof groups)[number]).rows;
+    const names = [...first.columns.keys()].filter((k) => /^p_\d+$/.test(k));
+    const c = names.length;
+    if (c < 2) throw new DataError(`${groups[0]?.label}: expected probability columns p_0, p_1, …`);
+    const rows = averageColumns(
+      groups,
+      Array.from({ length: c }, (_, k) => probabilityColumn(k)),
+    );
+    const n = rows.index.length;
+    const probs = new Float64Array(n * c);
+    for (let k = 0; k < c; k++) {
+      const column = rows.columns.get(probabilityColumn(k)) as Float64Array;
+      for (let i = 0; i < n; i++) probs[i * c + k] = column[i] as number;
+    }
+    const cj = confidentJoint(probs, rows.encoded, c);
+    rows.text = new Map([["label_issue", Array.from(cj.issue, (v) => (v ? "true" : "false"))]]);
+    const classNames = new Array<string>(c).fill("");
+    rows.encoded.forEach((code, i) => {
+      classNames[code] = rows.decoded[i] as string;
+    });
+    const label = (k: number) => classNames[k] || String(k);
+    const issues = cj.issue.reduce((s, v) => s + v, 0);
+    return {
+      rows,
+      mean: cj.selfConfidence,
+      card: {
+        label_issues: issues,
+        label_issue_fraction: n > 0 ? issues / n : 0,
+        thresholds: Object.fromEntries(Array.from(cj.thresholds, (t, k) => [label(k), t])),
+        confident_joint: Object.fromEntries(
+          Array.from({ length: c }, (_, i) => [label(i), Array.from(cj.joint.subarray(i * c, (i + 1) * c))]),
+        ),
+        cvloss: this.params.cvloss,
+      },
+    };
+  }
+}
