@@ -6,12 +6,13 @@ import { ConfigError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { diffConfigs } from "./diff.js";
 import { evaluateExpr } from "./expr.js";
+import { checkKnownKeys, type KeyCatalog } from "./keys.js";
 import { runDir as runDirOf } from "./layout.js";
 import { runName } from "./naming.js";
 import { formatOverrideValue, type Override, parseOverride, sweepParamValues } from "./overrides.js";
 import { configSearchPath } from "./package.js";
 import { parseConfig } from "./parse.js";
-import { type RunConfig, RunConfigSchema } from "./schema.js";
+import { type RunConfig, RunConfigSchema, schemaKeyCatalog } from "./schema.js";
 
 /**
  * Config composition in the spirit of Hydra (what aucurriculum users know): an entry config with a
@@ -52,6 +53,13 @@ export interface ComposeOptions {
   partialCurriculumFilter?: boolean;
   /** Where `Filtered: ...` lines go. Default stderr; null silences. */
   log?: ((line: string) => void) | null;
+  /**
+   * Keys of typed groups (dataset, model, pacing, ...) by type, for the unknown-key check (the
+   * schema's own declarations, e.g. the optimiser's keys by type, need no catalog).
+   */
+  keys?: KeyCatalog;
+  /** Refuse keys the schema does not declare (default true; `+key=value` adds one on purpose). */
+  strict?: boolean;
 }
 
 /** One resolved grid point. */
@@ -477,6 +485,8 @@ function checkMandatory(config: unknown, origins: Map<string, string> = new Map(
 interface ComposedConfig {
   config: ConfigRecord;
   origins: Map<string, string>;
+  /** Dotted keys set with `+key=value` (added on purpose: exempt from the unknown-key check). */
+  added: Set<string>;
   /** The entry config's sweep section (params and filters), before removal. */
   sweep: { params: ConfigRecord; filters: FilterSpec[] | undefined; file: string };
 }
@@ -535,17 +545,19 @@ function composeOne(
     const placed = expandConfig(state, groupFile, group, group.split("/").join("."), []);
     mergeInto(nodeAt(config, group.split("/").join("."), true) as ConfigRecord, placed);
   }
+  const added = new Set<string>();
   for (const o of values) {
     if (o.op === "delete") deletePath(config, o.key);
     else {
       setPath(config, o.key, o.values[0]);
       recordOrigins(state.origins, o.values[0], o.key, overrideSource(o));
+      if (o.added) added.add(o.key);
     }
   }
   const sweepSection = readSweepSection(config, file);
   delete config.sweep;
   delete config.hydra;
-  return { config, origins: state.origins, sweep: sweepSection };
+  return { config, origins: state.origins, added, sweep: sweepSection };
 }
 
 function readSweepSection(config: ConfigRecord, file: string): ComposedConfig["sweep"] {
@@ -610,6 +622,19 @@ function isPartialCurriculum(config: ConfigRecord): boolean {
   const parts = [idOf(c.sampling), idOf(c.scoring), idOf(c.pacing)];
   if (c.id === "None") return parts.some((id) => id !== "None");
   return parts.some((id) => id === "None");
+}
+
+/** What makes a config's curriculum incomplete, e.g. `curriculum=Curriculum needs curriculum/sampling (it is None)`. */
+export function describePartialCurriculum(config: ConfigRecord): string {
+  const c = config.curriculum as ConfigRecord;
+  const idOf = (v: unknown) => (isRecord(v) ? String(v.id) : "None");
+  const parts = (["scoring", "pacing", "sampling"] as const).map((p) => [p, idOf(c[p])] as const);
+  if (c.id === "None") {
+    const set = parts.filter(([, id]) => id !== "None").map(([p, id]) => `curriculum/${p}=${id}`);
+    return `curriculum=None does not take ${set.join(", ")} (set curriculum=Curriculum, AntiCurriculum or RandomCurriculum, or drop ${set.length > 1 ? "them" : "it"})`;
+  }
+  const missing = parts.filter(([, id]) => id === "None").map(([p]) => `curriculum/${p}`);
+  return `curriculum=${String(c.id)} needs ${missing.join(", ")} (${missing.length > 1 ? "they are" : "it is"} None)`;
 }
 
 /** Returns the first filter that drops the config, or undefined. */
@@ -680,6 +705,7 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
       op: "set",
       values,
       sweep: values.length > 1,
+      added: key.startsWith("+"),
     });
   }
   axes.push(...cli);
@@ -696,7 +722,8 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
   const points: GridPoint<T>[] = [];
   const byDir = new Map<string, { overrides: string[]; config: unknown }>();
   let filtered = 0;
-  let silentlyFiltered = 0;
+  const incomplete = new Set<string>();
+  let partialFiltered = 0;
   const combos = cartesian(axes.map((a) => (a.op === "delete" ? [undefined] : a.values)));
   for (const combo of combos) {
     const pointOverrides: Override[] = axes.map((a, i) =>
@@ -705,7 +732,7 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
     const labels = axes
       .filter((a) => a.sweep)
       .map((a) => `${a.key}=${formatOverrideValue(combo[axes.indexOf(a)])}`);
-    const { config, origins } = composeOne(searchPath, configName, pointOverrides, (o) =>
+    const { config, origins, added } = composeOne(searchPath, configName, pointOverrides, (o) =>
       cliKeys.has(o.key) ? `command line (${o.key})` : `${sweepFile} (sweep.params.${o.key})`,
     );
     resolveInterpolations(config, config, origins, "");
@@ -723,11 +750,21 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
       filtered++;
       if (hit.log !== false)
         log?.(`Filtered: ${labels.join(" ") || "(defaults)"} with ${describeFilter(hit)}`);
-      else silentlyFiltered++;
+      if (hit.type === "partial_curriculum") {
+        partialFiltered++;
+        incomplete.add(describePartialCurriculum(config));
+      }
       continue;
     }
     if (options.schema === undefined) referenceScoreOnly(config);
     checkMandatory(config, origins);
+    if (schema && options.strict !== false) {
+      checkKnownKeys(config, schema, {
+        originOf: (key) => originOf(origins, key),
+        added,
+        catalog: (group, type) => options.keys?.(group, type) ?? schemaKeyCatalog(group, type),
+      });
+    }
     const validated = (
       schema
         ? parseConfig(schema, config, { file: "composed config", fileOf: (key) => originOf(origins, key) })
@@ -751,11 +788,18 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
     }
     points.push({ overrides: labels, config: validated });
   }
-  if (points.length === 0 && filtered > 0 && silentlyFiltered > 0) {
-    log?.(
-      `All ${filtered} grid point(s) were filtered; ${silentlyFiltered} had an incomplete curriculum ` +
-        "(a curriculum needs curriculum/scoring, curriculum/pacing and curriculum/sampling; curriculum=None needs all three None).",
-    );
+  if (points.length === 0 && filtered > 0 && incomplete.size > 0) {
+    const reasons = [...incomplete];
+    const shown = reasons.slice(0, 3).join("; ");
+    const more = reasons.length > 3 ? `; and ${reasons.length - 3} more` : "";
+    const message =
+      `every grid point has an incomplete curriculum, so nothing would train: ${shown}${more} ` +
+      "(a curriculum needs curriculum/scoring, curriculum/pacing and curriculum/sampling; curriculum=None needs all three None)";
+    // Only partial curricula were filtered: the command line is incomplete, not the results.
+    if (partialFiltered === filtered) {
+      throw new UsageError(message.charAt(0).toUpperCase() + message.slice(1));
+    }
+    log?.(`All ${filtered} grid point(s) were filtered; ${message}.`);
   }
   return points;
 }

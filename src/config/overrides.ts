@@ -19,6 +19,8 @@ export interface Override {
   values: unknown[];
   /** True when the value is a comma list or range (each value is one grid axis point). */
   sweep: boolean;
+  /** Written `+key=v` or `++key=v`: adds a key the config does not declare, on purpose. */
+  added?: boolean;
 }
 
 const KEY_PATTERN = /^[A-Za-z_$][\w$-]*(?:[./][A-Za-z_$][\w$-]*)*$/;
@@ -128,7 +130,7 @@ export function parseOverride(text: string): Override {
     );
   }
   const { values, sweep } = parseOverrideValue(text.slice(eq + 1));
-  return { text, key, op: "set", values, sweep };
+  return { text, key, op: "set", values, sweep, added: text.startsWith("+") };
 }
 
 /**

@@ -85,6 +85,41 @@ export const CurriculumConfigSchema = z
   })
   .passthrough();
 
+/** The `plotting` group (autrainer's plot settings); its keys are open (plot libraries differ). */
+export const PlottingConfigSchema = z
+  .object({
+    figsize: z.array(z.number()).optional(),
+    filetypes: z.array(z.string()).optional(),
+    replace_none: z.boolean().optional(),
+    add_titles: z.boolean().optional(),
+    add_xlabels: z.boolean().optional(),
+    add_ylabels: z.boolean().optional(),
+    max_runs: z.number().int().positive().nullable().optional(),
+  })
+  .passthrough();
+
+/**
+ * Keys of the optimiser and scheduler configs by `type` (besides `id` and `type`): SGD's
+ * `momentum` on Adam, say, is an unknown key, not a setting that is silently ignored.
+ */
+export const OPTIMIZER_KEYS: Readonly<Record<string, readonly string[]>> = {
+  Adam: ["weight_decay", "beta1", "beta2", "epsilon"],
+  AdamW: ["weight_decay", "beta1", "beta2", "epsilon"],
+  SGD: ["momentum", "nesterov", "weight_decay"],
+};
+export const SCHEDULER_KEYS: Readonly<Record<string, readonly string[]>> = {
+  None: [],
+  StepLR: ["step_size", "gamma"],
+  Cosine: ["eta_min"],
+};
+
+/** The per-type keys this module declares (optimiser, scheduler), for the unknown-key check. */
+export function schemaKeyCatalog(group: string, type: string): readonly string[] | undefined {
+  if (group === "optimizer") return OPTIMIZER_KEYS[type];
+  if (group === "scheduler") return SCHEDULER_KEYS[type];
+  return undefined;
+}
+
 export const NONE_CURRICULUM = {
   id: "None",
   type: "None",
@@ -131,6 +166,10 @@ export const RunConfigSchema = z
       .regex(/^(cpu|cuda|cuda:\d+)$/, "expected cpu, cuda or cuda:N")
       .default("cpu"),
     threads: z.number().int().positive().nullable().default(null),
+    /** Plot settings (the `plotting` group), kept with the run; read by postprocess and the report. */
+    plotting: PlottingConfigSchema.optional(),
+    /** Cluster resources of a SLURM sweep (checked by the SLURM executor; not part of the run). */
+    slurm: z.record(z.string(), z.unknown()).optional(),
   })
   .passthrough();
 

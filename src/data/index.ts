@@ -1,9 +1,12 @@
+import { existsSync } from "node:fs";
 import type { DatasetConfig } from "../config/schema.js";
 import { ConfigError } from "../util/errors.js";
 import { createAudioFolder, preprocessAudioFolder } from "./audio-folder.js";
+import { splitFractions, splitSeed } from "./config.js";
 import { createCsvDataset } from "./csv.js";
 import { createDigits } from "./digits.js";
 import { createFashionMnist, createMnist } from "./mnist.js";
+import { resolveDataPath } from "./paths.js";
 import { createToy } from "./toy.js";
 import type { Dataset } from "./types.js";
 
@@ -108,6 +111,26 @@ function factoryOf(config: DatasetConfig): DatasetFactory {
     );
   }
   return factory;
+}
+
+/**
+ * Checks a dataset config without loading any data (what `train --dry-run` does): its type, its
+ * keys, the values every type reads (split fractions, split seed) and that a `path` it names
+ * exists. Errors name the key.
+ */
+export function checkDatasetConfig(config: DatasetConfig): void {
+  factoryOf(config);
+  if (factoryOf(config).keys.includes("dev_split")) {
+    splitFractions(config, {
+      dev: 0.2,
+      test: config.type === "MNIST" || config.type === "FashionMNIST" ? 0 : 0.2,
+    });
+  }
+  splitSeed(config);
+  const path = config.path;
+  if (typeof path === "string" && path.length > 0 && !existsSync(resolveDataPath(path))) {
+    throw new ConfigError("dataset.path", `${resolveDataPath(path)} does not exist`);
+  }
 }
 
 /**

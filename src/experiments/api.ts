@@ -22,6 +22,8 @@ import {
   progressAllowed,
   writeLine,
 } from "../util/progress.js";
+import { checkRunConfig } from "./check-run.js";
+import { runConfigKeys } from "./config-keys.js";
 import { createExecutor, type Executor } from "./executors/local.js";
 import { type PostprocessOptions, type PostprocessResult, postprocessExperiment } from "./postprocess.js";
 import { acquireLock, type RunOutcome, type RunSpec } from "./run-spec.js";
@@ -112,7 +114,12 @@ function formatMetrics(values: Record<string, number> | undefined, prefix = ""):
 export async function train(options: TrainCommandOptions = {}): Promise<TrainSummary> {
   const cwd = options.cwd ?? process.cwd();
   const log = stderrLog(options.log);
-  const points = (await composeGrid({ ...options, cwd, log })) as GridPoint<RunConfig>[];
+  const points = (await composeGrid({
+    ...options,
+    cwd,
+    log,
+    keys: options.keys ?? runConfigKeys,
+  })) as GridPoint<RunConfig>[];
   const specs: RunSpec[] = [];
   const skipped: RunOutcome[] = [];
   const mismatches: string[] = [];
@@ -150,6 +157,8 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     submitted: [],
   };
   if (options.dryRun) {
+    // Everything a real run would refuse before it starts, without loading data or the engine.
+    for (const spec of specs) checkRunConfig(spec.config);
     for (const spec of specs) log?.(`would train ${spec.name}`);
     summary.pending = specs;
     summary.runs = [...skipped];
@@ -243,7 +252,11 @@ export async function preprocess(
   options: Omit<TrainCommandOptions, "jobs" | "executor"> = {},
 ): Promise<string[]> {
   const log = stderrLog(options.log);
-  const points = (await composeGrid({ ...options, log })) as GridPoint<RunConfig>[];
+  const points = (await composeGrid({
+    ...options,
+    log,
+    keys: options.keys ?? runConfigKeys,
+  })) as GridPoint<RunConfig>[];
   const seen = new Map<string, RunConfig["dataset"]>();
   for (const p of points) seen.set(JSON.stringify(p.config.dataset), p.config.dataset);
   const data = await import("../data/index.js");

@@ -4,11 +4,11 @@
  * and its last layer outputs the logits. Engines build networks from these descriptions.
  */
 import { ConfigError } from "../util/errors.js";
-import { describeAudioCNN } from "./audiocnn.js";
-import { describeCNN } from "./cnn.js";
+import { AUDIOCNN_PARAMS, describeAudioCNN } from "./audiocnn.js";
+import { CNN_PARAMS, describeCNN } from "./cnn.js";
 import type { ModelDescription, NetworkSpec } from "./description.js";
-import { describeFFNN } from "./ffnn.js";
-import { describeResCNN } from "./rescnn.js";
+import { describeFFNN, FFNN_PARAMS } from "./ffnn.js";
+import { describeResCNN, RESCNN_PARAMS } from "./rescnn.js";
 
 export type * from "./description.js";
 export { INPUT } from "./description.js";
@@ -22,6 +22,18 @@ const DESCRIBERS: Record<string, (spec: NetworkSpec) => ModelDescription> = {
 };
 
 export const MODEL_TYPES: readonly string[] = Object.freeze(Object.keys(DESCRIBERS));
+
+const PARAMS: Record<string, readonly string[]> = {
+  FFNN: FFNN_PARAMS,
+  CNN: CNN_PARAMS,
+  ResCNN: RESCNN_PARAMS,
+  AudioCNN: AUDIOCNN_PARAMS,
+};
+
+/** The parameters a model type accepts (its config keys besides id and type); undefined for unknown types. */
+export function modelParamKeys(type: string): readonly string[] | undefined {
+  return PARAMS[type];
+}
 
 /** The description of architecture `spec.type`; errors name the model key at fault. */
 export function describeModel(spec: NetworkSpec): ModelDescription {

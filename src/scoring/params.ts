@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { nearestKeys } from "../config/keys.js";
 import { parseConfig } from "../config/parse.js";
 import { ConfigError } from "../util/errors.js";
 
@@ -15,6 +16,11 @@ const REMOVED_PARAMS: Readonly<Record<string, string>> = {
   dataset_seed:
     "no longer needed: a dataset's split is its config's split_seed (dataset.split_seed), the same for every run; remove the key",
 };
+
+function nearestHint(key: string, known: readonly string[]): string {
+  const nearest = nearestKeys(key, known);
+  return nearest.length > 0 ? ` (nearest: ${nearest.join(", ")})` : "";
+}
 
 /** The value Hydra-style configs use for "must be given". */
 export const MISSING = "???";
@@ -91,7 +97,7 @@ export function parseScoreParams<S extends z.ZodObject>(
     if (!(key in schema.shape)) {
       throw new ConfigError(
         `curriculum.scoring.${key}`,
-        `unknown parameter; expected one of ${Object.keys(schema.shape).join(", ")}`,
+        `unknown parameter${nearestHint(key, Object.keys(schema.shape))}; expected one of ${Object.keys(schema.shape).join(", ")}`,
         source,
       );
     }

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { composeGrid } from "../config/compose.js";
 import { scoreTypeDir } from "../config/layout.js";
+import { PlottingConfigSchema } from "../config/schema.js";
 import { UsageError } from "../util/errors.js";
 import { CurriculumScoreManager, type ScoreManagerConfig, type ScorePostprocessResult } from "./manager.js";
 import { isPlaceholderScoring } from "./registry.js";
@@ -20,6 +21,10 @@ export const ScoreConfigSchema = z
       .default({ correlation_matrix: "all" }),
     correlation_method: z.enum(["spearman", "kendall", "pearson"]).default("spearman"),
     plots: z.boolean().default(true),
+    /** Plot settings (the `plotting` group). */
+    plotting: PlottingConfigSchema.optional(),
+    /** Cluster resources when scoring on SLURM (checked by its executor). */
+    slurm: z.record(z.string(), z.unknown()).optional(),
   })
   .passthrough();
 

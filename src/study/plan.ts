@@ -5,6 +5,7 @@ import { composeGrid, loadGroupConfig } from "../config/compose.js";
 import { experimentDir, STUDY_FILES } from "../config/layout.js";
 import { aggregatedName, runName } from "../config/naming.js";
 import type { RunConfig } from "../config/schema.js";
+import { runConfigKeys } from "../experiments/config-keys.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError } from "../util/errors.js";
@@ -114,6 +115,7 @@ export async function planStudy(
     configPath: confDir,
     cwd,
     log: null,
+    keys: runConfigKeys,
   });
   const groups = groupBaseline(points, training);
 

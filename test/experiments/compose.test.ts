@@ -196,7 +196,7 @@ describe("required values and validation", () => {
       "conf/config.yaml":
         "defaults: [_curricula_train_, _self_]\nseed: 1\nbatch_size: 32\nlearning_rate: 0.01\ninference_batch_size: " +
         ref("batch_size") +
-        "\nnote: run-" +
+        "\n_note: run-" +
         ref("seed") +
         "-" +
         ref("model.id") +
@@ -209,7 +209,7 @@ describe("required values and validation", () => {
     const [point] = await composeGrid({ cwd, log: null, overrides: ["batch_size=8"] });
     expect(point?.config.inference_batch_size).toBe(8);
     const loose = point?.config as unknown as Record<string, unknown> | undefined;
-    expect(loose?.note).toBe("run-1-FFNN");
+    expect(loose?._note).toBe("run-1-FFNN");
     await expect(composeGrid({ cwd, log: null, configName: "broken" })).rejects.toThrow(
       /\$\{nothing\.here\} refers to a missing key/,
     );
@@ -262,11 +262,40 @@ describe("filters", () => {
     expect(lines).toEqual([]);
   });
 
-  it("says so when every point was an incomplete curriculum", async () => {
+  it("a grid whose every point is an incomplete curriculum is a usage error naming what is missing", async () => {
+    const { log } = collector();
+    const failure = composeGrid({ cwd: tempProject(), log, overrides: ["curriculum=Curriculum"] });
+    await expect(failure).rejects.toThrow(UsageError);
+    await expect(failure).rejects.toThrow(
+      /Every grid point has an incomplete curriculum, so nothing would train: curriculum=Curriculum needs curriculum\/scoring, curriculum\/pacing, curriculum\/sampling \(they are None\)/,
+    );
+    await expect(
+      composeGrid({
+        cwd: tempProject(),
+        log,
+        overrides: [
+          "curriculum=Curriculum",
+          "curriculum/scoring=CELoss",
+          "curriculum/pacing=Linear",
+          "curriculum.pacing.initial_size=0.2",
+          "curriculum.pacing.final_iteration=0.8",
+        ],
+      }),
+    ).rejects.toThrow(/curriculum=Curriculum needs curriculum\/sampling \(it is None\)/);
+    await expect(
+      composeGrid({ cwd: tempProject(), log, overrides: ["curriculum/sampling=Balanced"] }),
+    ).rejects.toThrow(/curriculum=None does not take curriculum\/sampling=Balanced/);
+  });
+
+  it("filtering some incomplete curricula out of a sweep stays silent", async () => {
     const { lines, log } = collector();
-    const points = await composeGrid({ cwd: tempProject(), log, overrides: ["curriculum=Curriculum"] });
-    expect(points).toEqual([]);
-    expect(lines.join("\n")).toMatch(/All 1 grid point\(s\) were filtered; 1 had an incomplete curriculum/);
+    const points = await composeGrid({
+      cwd: tempProject(),
+      log,
+      overrides: ["curriculum=None,Curriculum"],
+    });
+    expect(points).toHaveLength(1);
+    expect(lines).toEqual([]);
   });
 
   it("rejects unknown filter types naming the file", async () => {

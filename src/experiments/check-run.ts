@@ -1,0 +1,27 @@
+import type { RunConfig } from "../config/schema.js";
+import { createPacing } from "../curriculum/pacing/registry.js";
+import { checkDatasetConfig } from "../data/index.js";
+import { normaliseOptimizerSpec } from "../engine/optimizer-spec.js";
+import { optimizerSpecFor } from "../training/optimizer.js";
+import { countEvaluations, createSchedule } from "../training/schedulers.js";
+
+/**
+ * What a run would refuse before it loads any data or starts the engine, checked without doing
+ * either (`train --dry-run`): the dataset (type, keys, split settings, the path it names), the
+ * optimiser's and scheduler's values and a curriculum's pacing. Keys were checked when the grid
+ * was composed; model parameter values that depend on the data's shape are checked when the
+ * network is built.
+ */
+export function checkRunConfig(config: RunConfig): void {
+  checkDatasetConfig(config.dataset);
+  normaliseOptimizerSpec(optimizerSpecFor(config));
+  createSchedule(
+    config.scheduler,
+    config.learning_rate,
+    countEvaluations(config.iterations, config.eval_frequency),
+  );
+  if (config.curriculum.id !== "None") {
+    // The pace is checked on a nominal training set: sizes are relative to it.
+    createPacing(config.curriculum.pacing, config.iterations, 1000);
+  }
+}
