@@ -13,6 +13,7 @@ import { Rng } from "../util/rng.js";
 import { type BackendChoice, initEngine as initTfjs } from "./backend.js";
 import { buildTfModel } from "./build.js";
 import { readModelCheckpoint } from "./checkpoint.js";
+import { checkMatMulArgs } from "./checks.js";
 import { matMulTransposed as tfjsMatMulTransposed } from "./linalg.js";
 import { TfNetwork } from "./network.js";
 import {
@@ -174,20 +175,6 @@ export function matMulTransposed(
   if (active?.engine !== "torch") return tfjsMatMulTransposed(a, rowsA, b, rowsB, dim);
   checkMatMulArgs(a, rowsA, b, rowsB, dim);
   return torchMatMulTransposed(a, rowsA, b, rowsB, dim);
-}
-
-function checkMatMulArgs(a: Float32Array, rowsA: number, b: Float32Array, rowsB: number, dim: number): void {
-  for (const [name, data, rows] of [
-    ["a", a, rowsA],
-    ["b", b, rowsB],
-  ] as const) {
-    if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(dim) || dim < 1) {
-      throw new Error(`matMulTransposed: ${name} needs rows ≥ 1 and dim ≥ 1, got ${rows} × ${dim}`);
-    }
-    if (data.length !== rows * dim) {
-      throw new Error(`matMulTransposed: ${name} holds ${data.length} values, expected ${rows} × ${dim}`);
-    }
-  }
 }
 
 /** One engine as `curricula engines` lists it. */

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { engineInfo } from "./backend.js";
+import { checkMatMulArgs } from "./checks.js";
 
 /**
  * a·bᵀ for row-major a (rowsA × dim) and b (rowsB × dim): a new row-major Float32Array of rowsA × rowsB
@@ -18,17 +19,7 @@ export function matMulTransposed(
   dim: number,
 ): Float32Array {
   if (!engineInfo()) throw new Error("matMulTransposed: call 'await initEngine()' first");
-  for (const [name, data, rows] of [
-    ["a", a, rowsA],
-    ["b", b, rowsB],
-  ] as const) {
-    if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(dim) || dim < 1) {
-      throw new Error(`matMulTransposed: ${name} needs rows ≥ 1 and dim ≥ 1, got ${rows} × ${dim}`);
-    }
-    if (data.length !== rows * dim) {
-      throw new Error(`matMulTransposed: ${name} holds ${data.length} values, expected ${rows} × ${dim}`);
-    }
-  }
+  checkMatMulArgs(a, rowsA, b, rowsB, dim);
   let out: Float32Array | undefined;
   // The array must not be tidy's return value: tidy walks a returned object's every key looking for
   // tensors, which costs seconds for a tile of millions of values.

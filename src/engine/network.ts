@@ -9,6 +9,7 @@ import type { ModelDescription, ParameterSet } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
 import { getParameters } from "./build.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "./checkpoint.js";
+import { checkBatchInput } from "./checks.js";
 import { attachDropoutRng, SeededConv2D } from "./layers.js";
 import { SLOT_TO_TORCH, tfjsVariable } from "./layouts.js";
 import { weightedOneHot } from "./one-hot.js";
@@ -276,13 +277,7 @@ export class TfNetwork implements Network {
   }
 
   private checkInput(x: Float32Array, batchSize: number, where: string): void {
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new Error(`${where}: batchSize must be a positive integer, got ${batchSize}`);
-    if (x.length !== batchSize * this.inputSize) {
-      throw new Error(
-        `${where}: expected ${batchSize} x [${this.spec.inputShape.join(", ")}] = ${batchSize * this.inputSize} input values, got ${x.length}`,
-      );
-    }
+    checkBatchInput(x, batchSize, this.spec.inputShape, this.inputSize, where);
   }
 
   private assertAlive(): void {

@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { experimentDir, FUSION_FILES, fusionRoot, RUN_FILES, trainingDir } from "../config/layout.js";
 import { NAMING_KEYS, parseRunName } from "../config/naming.js";
 import { isRunFinished, readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
+import { softmaxRows } from "../scoring/math/dynamics.js";
 import { resolveTrainingRuns } from "../scoring/runs.js";
 import { argmaxRow, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
 import { resultsYaml } from "../training/outputs.js";
@@ -65,18 +66,7 @@ export interface FusionResult {
 export function readTestOutputs(runDir: string, run: string): TestOutputs {
   const { logits, targets, numClasses: c } = readSubsetOutputs(join(runDir, RUN_FILES.test), "test");
   const n = targets.length;
-  const probabilities = new Float64Array(n * c);
-  for (let p = 0; p < n; p++) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < c; k++) max = Math.max(max, logits[p * c + k] as number);
-    let sum = 0;
-    for (let k = 0; k < c; k++) {
-      const e = Math.exp((logits[p * c + k] as number) - max);
-      probabilities[p * c + k] = e;
-      sum += e;
-    }
-    for (let k = 0; k < c; k++) probabilities[p * c + k] = (probabilities[p * c + k] as number) / sum;
-  }
+  const probabilities = softmaxRows(logits, n, c);
   let metricNames: string[] = [...METRIC_NAMES];
   try {
     const metrics = readRunConfig(runDir).dataset.metrics;

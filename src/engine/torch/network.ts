@@ -9,6 +9,7 @@ import { dropoutMask, type ModelDescription, type ParameterSet } from "../../mod
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
+import { checkBatchInput } from "../checks.js";
 import { weightedOneHot } from "../one-hot.js";
 import { normaliseOptimizerSpec } from "../optimizer-spec.js";
 import type {
@@ -197,13 +198,7 @@ export class TorchNetwork implements Network {
   }
 
   private checkInput(x: Float32Array, batchSize: number, where: string): void {
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new Error(`${where}: batchSize must be a positive integer, got ${batchSize}`);
-    if (x.length !== batchSize * this.inputSize) {
-      throw new Error(
-        `${where}: expected ${batchSize} x [${this.spec.inputShape.join(", ")}] = ${batchSize * this.inputSize} input values, got ${x.length}`,
-      );
-    }
+    checkBatchInput(x, batchSize, this.spec.inputShape, this.inputSize, where);
   }
 
   private assertAlive(): void {
