@@ -268,32 +268,49 @@ function expectedShapes(description: ModelDescription): [string, number[]][] {
 
 // ---- older runs: tfjs layers files ----
 
+async function readJsonFile(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new DataError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** A raw little-endian float32 file (tfjs `weights.bin`); a length that is no whole number of floats is damage. */
+async function readFloat32File(path: string): Promise<Float32Array> {
+  const bytes = await readFile(path);
+  if (bytes.byteLength % 4 !== 0) {
+    throw new DataError(
+      `${path}: damaged: ${bytes.byteLength} bytes is not a whole number of float32 values (a multiple of 4 expected)`,
+    );
+  }
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
 async function readLegacyModel(dir: string): Promise<ModelCheckpoint> {
   const jsonPath = join(dir, CHECKPOINT_FILES.legacyModel);
   const binPath = join(dir, CHECKPOINT_FILES.legacyWeights);
-  let json: {
+  const json = (await readJsonFile(jsonPath)) as {
     weightsManifest?: { weights: { name: string; shape: number[]; dtype?: string }[] }[];
     curricula?: { spec?: NetworkSpec; dropoutRng?: RngState };
   };
-  try {
-    json = JSON.parse(await readFile(jsonPath, "utf8"));
-  } catch (error) {
-    throw new DataError(`${jsonPath}: not valid JSON (${(error as Error).message})`);
-  }
   const spec = json.curricula?.spec;
   if (!spec) throw new DataError(`${jsonPath}: key 'curricula.spec' is missing; not a curricula model`);
   if (!json.weightsManifest) throw new DataError(`${jsonPath}: key 'weightsManifest' is required`);
   if (!existsSync(binPath)) {
     throw new DataError(`${binPath}: weights file missing next to ${CHECKPOINT_FILES.legacyModel}`);
   }
-  const bytes = await readFile(binPath);
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const all = await readFloat32File(binPath);
   const description = describeModel(spec);
   const params: ParameterSet = new Map();
   let offset = 0;
   for (const w of json.weightsManifest.flatMap((g) => g.weights)) {
     const size = w.shape.reduce((a, b) => a * b, 1);
-    if (offset + size > all.length) throw new DataError(`${binPath}: shorter than ${jsonPath} says`);
+    if (offset + size > all.length) {
+      throw new DataError(
+        `${binPath}: truncated: weight '${w.name}' needs floats up to ${offset + size}, the file holds ${all.length} (as ${jsonPath} lists)`,
+      );
+    }
     const values = all.subarray(offset, offset + size);
     offset += size;
     const mapped = tfjsVariable(description, w.name);
@@ -313,7 +330,7 @@ async function readLegacyModel(dir: string): Promise<ModelCheckpoint> {
 async function readLegacyOptimizer(dir: string, description: ModelDescription): Promise<OptimizerCheckpoint> {
   const jsonPath = join(dir, CHECKPOINT_FILES.legacyOptimizer);
   const binPath = join(dir, CHECKPOINT_FILES.legacyOptimizerWeights);
-  const json = JSON.parse(await readFile(jsonPath, "utf8")) as {
+  const json = (await readJsonFile(jsonPath)) as {
     optimizer: OptimizerSpec;
     learningRate: number;
     step: number;
@@ -321,8 +338,7 @@ async function readLegacyOptimizer(dir: string, description: ModelDescription): 
   };
   if (!existsSync(binPath))
     throw new DataError(`${binPath}: missing next to ${CHECKPOINT_FILES.legacyOptimizer}`);
-  const bytes = await readFile(binPath);
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const all = await readFloat32File(binPath);
   const variables = tfjsTrainableNames(description);
   const slots = new Map<string, Float32Array>();
   for (const s of json.slots) {

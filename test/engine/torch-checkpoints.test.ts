@@ -2,7 +2,7 @@
  * Checkpoints across engines: what one engine saves, the other loads (same logits), optimiser state
  * included (a step after loading agrees), and older tfjs-format checkpoints load on both.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -15,8 +15,9 @@ import {
   type OptimizerSpec,
   readModelCheckpoint,
 } from "../../src/engine/index.js";
-import { describeModel, oiToIo } from "../../src/models/index.js";
+import { describeModel } from "../../src/models/index.js";
 import { Rng } from "../../src/util/rng.js";
+import { writeLegacyFfnn } from "../support/legacy-checkpoint.js";
 import { describeTorch } from "../support/torch.js";
 
 const SPECS: NetworkSpec[] = [
@@ -114,40 +115,7 @@ describeTorch("torch engine: checkpoints across engines", () => {
     await a.save(at);
     const params = (await readModelCheckpoint(at)).params;
     // Write the same weights the way older releases did (tfjs layers format, [in, out] kernels).
-    const description = describeModel(spec);
-    const weights: { name: string; shape: number[]; dtype: string }[] = [];
-    const chunks: Float32Array[] = [];
-    for (const layer of description.layers) {
-      if (layer.kind !== "linear") continue;
-      const w = params.get(`${layer.name}.weight`)?.data as Float32Array;
-      weights.push({
-        name: `${layer.name}/kernel`,
-        shape: [layer.inFeatures, layer.outFeatures],
-        dtype: "float32",
-      });
-      chunks.push(oiToIo(w, layer.inFeatures, layer.outFeatures));
-      weights.push({ name: `${layer.name}/bias`, shape: [layer.outFeatures], dtype: "float32" });
-      chunks.push(params.get(`${layer.name}.bias`)?.data as Float32Array);
-    }
-    const legacy = join(dir, "legacy-tfjs");
-    rmSync(legacy, { recursive: true, force: true });
-    const { mkdirSync } = await import("node:fs");
-    mkdirSync(legacy, { recursive: true });
-    const all = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
-    let offset = 0;
-    for (const c of chunks) {
-      all.set(c, offset);
-      offset += c.length;
-    }
-    writeFileSync(join(legacy, "weights.bin"), new Uint8Array(all.buffer));
-    writeFileSync(
-      join(legacy, "model.json"),
-      JSON.stringify({
-        modelTopology: {},
-        weightsManifest: [{ paths: ["weights.bin"], weights }],
-        curricula: { format: 1, spec, dropoutRng: a.getRngState().dropout },
-      }),
-    );
+    const legacy = writeLegacyFfnn(join(dir, "legacy-tfjs"), spec, params, a.getRngState().dropout);
     const probe = data(spec, 4, 3).x;
     const want = a.forward(probe, 4).logits;
     await on("torch");
