@@ -73,6 +73,35 @@ function objectOf(schema: ZodType | undefined): { shape: Record<string, ZodType>
   return null;
 }
 
+/**
+ * The keys the object schema at `path` inside `schema` declares (through defaults, optionals and
+ * transforms); empty when the path leads to no object schema.
+ */
+export function knownKeysAt(schema: ZodType, path: readonly PropertyKey[]): string[] {
+  let object = objectOf(schema);
+  for (const p of path) {
+    if (!object) return [];
+    object = objectOf(object.shape[String(p)]);
+  }
+  return object ? Object.keys(object.shape) : [];
+}
+
+/**
+ * The wording of an unknown-key error: `unknown key; nearest known keys: ...` for one (the key is
+ * named before it), `unknown keys a, b; ...` for several, or every known key when none is near and
+ * there are few.
+ */
+export function unknownKeysMessage(keys: readonly string[], known: readonly string[]): string {
+  const nearest = [...new Set(keys.flatMap((k) => nearestKeys(k, known)))];
+  const hint =
+    nearest.length > 0
+      ? `; nearest known keys: ${nearest.join(", ")}`
+      : known.length <= 12
+        ? `; expected ${known.join(", ")}`
+        : "";
+  return `${keys.length === 1 ? "unknown key" : `unknown keys ${keys.join(", ")}`}${hint}`;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,5 +1,6 @@
 import type { ZodType, z } from "zod";
 import { ConfigError } from "../util/errors.js";
+import { knownKeysAt, unknownKeysMessage } from "./keys.js";
 import { type RunConfig, RunConfigSchema, upgradeSavedConfig } from "./schema.js";
 
 /**
@@ -55,6 +56,14 @@ export function parseConfig<S extends ZodType>(
         (issue.code === "invalid_type" || issue.code === "invalid_union") &&
         issue.path.length > 0 &&
         valueAt(value, issue.path) === undefined;
+      if (issue.code === "unrecognized_keys") {
+        const message = unknownKeysMessage(issue.keys, knownKeysAt(schema, issue.path));
+        if (issue.keys.length !== 1) return { key, message };
+        const one = [options.key, formatKey([...issue.path, issue.keys[0] as string])]
+          .filter(Boolean)
+          .join(".");
+        return { key: one, message };
+      }
       return { key, message: missing ? "required value missing" : issue.message };
     };
     const [first, ...rest] = result.error.issues.map(describe);

@@ -13,7 +13,7 @@ describe("slurm settings", () => {
     const s = parseSlurmSettings({ partition: "gpu", time: "02:00:00", gpus: 1, mem: "8G" });
     expect(s).toMatchObject({ partition: "gpu", time: "02:00:00", gpus: 1, cpus: 1, runs_per_task: 1 });
     expect(() => parseSlurmSettings({ partitoin: "gpu" }, "study.yaml")).toThrow(
-      /study.yaml: slurm: unknown key\(s\) partitoin; expected partition/,
+      /study.yaml: slurm.partitoin: unknown key; nearest known keys: partition/,
     );
     expect(() => parseSlurmSettings({ time: "two hours" })).toThrow(/slurm.time: a SLURM time limit/);
     expect(() => parseSlurmSettings({ cpus: 0 })).toThrow(/slurm.cpus/);

@@ -129,7 +129,7 @@ describe("--executor slurm: bad input is a clear error, exit 1, nothing written"
     const dir = mkdtempSync(join(root, "badkey-"));
     const r = cli(["train", "seed=1", "iterations=2", "--executor", "slurm", "slurm.gpu=1"], dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/slurm: unknown key\(s\) gpu; expected partition, time, cpus, mem, gpus/);
+    expect(r.stderr).toMatch(/slurm.gpu: unknown key; nearest known keys: gpus/);
     expect(existsSync(join(dir, "results"))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../../util/errors.js";
+import { parseConfig } from "../../config/parse.js";
 
 /**
  * The `slurm:` settings of a training config or a study file, and the batch script of one job
@@ -58,17 +58,7 @@ export type SlurmSettings = z.infer<typeof SlurmSettingsSchema>;
 
 /** Validates a `slurm:` section; errors name the file (if given) and the key. */
 export function parseSlurmSettings(raw: unknown, file?: string): SlurmSettings {
-  const parsed = SlurmSettingsSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = ["slurm", ...(issue?.path ?? []).map(String)].join(".");
-    const unknown =
-      issue?.code === "unrecognized_keys"
-        ? `unknown key(s) ${issue.keys.join(", ")}; expected ${Object.keys(SlurmSettingsSchema.shape).join(", ")}`
-        : undefined;
-    throw new ConfigError(key, unknown ?? issue?.message ?? "invalid", file);
-  }
-  return parsed.data;
+  return parseConfig(SlurmSettingsSchema, raw ?? {}, { file, key: "slurm" });
 }
 
 /** Single-quotes a string for bash. */
