@@ -1,9 +1,10 @@
 /**
  * The active engine: CURRICULA_ENGINE as the process default (how scoring is moved to torch), and
- * matMulTransposed (the k-NN's tile product) running on libtorch when torch is active.
+ * matMulTransposed (the k-NN's tile product) running on libtorch when torch is active, and outputs
+ * that V8 accounts for (so a long eval loop's tap outputs are collected, not piled up).
  */
 import { afterAll, expect, it } from "vitest";
-import { engineInfo, initEngine, matMulTransposed } from "../../src/engine/index.js";
+import { createNetwork, engineInfo, initEngine, matMulTransposed } from "../../src/engine/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { describeTorch } from "../support/torch.js";
 
@@ -54,5 +55,26 @@ describeTorch("torch engine: process default and matrix products", () => {
     expect(() => matMulTransposed(new Float32Array(5), 2, new Float32Array(4), 2, 2)).toThrow(
       /a holds 5 values, expected 2 × 2/,
     );
+  });
+
+  it("forward outputs live in memory V8 counts, so an eval loop over many batches stays bounded", async () => {
+    await initEngine({ engine: "torch", threads: 2 });
+    const net = createNetwork({ type: "CNN", inputShape: [28, 28, 1], outputDim: 10, params: {} }, null, 1);
+    const taps = net.layerNames.filter((l) => /conv|linear/.test(l));
+    const x = new Float32Array(128 * 784).fill(0.5);
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 60; i++) {
+      const result = net.forward(x, 128, taps);
+      const bytes = Object.values(result.layers).reduce(
+        (n, l) => n + l.data.byteLength,
+        result.logits.byteLength,
+      );
+      // The results are alive here: V8's array-buffer total must include them (an external buffer
+      // wrapping a tensor would not be counted, and the collector would never hurry to free it).
+      expect(process.memoryUsage().arrayBuffers).toBeGreaterThanOrEqual(bytes);
+    }
+    // 60 batches of ~20 MB of taps each: unfreed, they would add over a gigabyte.
+    expect(process.memoryUsage().rss - before).toBeLessThan(600e6);
+    net.dispose();
   });
 });

@@ -110,16 +110,17 @@ at::Tensor viewFloat32(const Napi::Float32Array& a, const std::vector<int64_t>& 
   return at::from_blob(const_cast<float*>(a.Data()), shape, at::TensorOptions().dtype(at::kFloat));
 }
 
-// Hands a CPU float32 tensor to JS without copying: the ArrayBuffer owns a reference to the tensor.
-Napi::Float32Array toJs(Napi::Env env, at::Tensor t) {
-  t = t.to(at::kCPU, at::kFloat).contiguous();
+// Hands a tensor (any device, any float type, any strides) to JS as a Float32Array that V8 owns:
+// the one copy a result needs anyway (device to host, a channels-last permutation made contiguous)
+// writes straight into the JS buffer. An external buffer wrapping the tensor would save nothing and
+// hide its size from V8's heap accounting: a long eval loop then piles up gigabytes of tap outputs
+// the collector never knows to free (40 MB per batch of 256 on the packaged CNN).
+Napi::Float32Array toJs(Napi::Env env, const at::Tensor& t) {
   const size_t n = static_cast<size_t>(t.numel());
-  if (n == 0) return Napi::Float32Array::New(env, 0);
-  auto* owner = new at::Tensor(std::move(t));
-  auto buffer = Napi::ArrayBuffer::New(
-      env, owner->data_ptr<float>(), n * sizeof(float),
-      [](Napi::Env, void*, at::Tensor* hint) { delete hint; }, owner);
-  return Napi::Float32Array::New(env, n, buffer, 0);
+  auto out = Napi::Float32Array::New(env, n);
+  if (n == 0) return out;
+  at::from_blob(out.Data(), t.sizes(), at::TensorOptions().dtype(at::kFloat)).copy_(t.detach());
+  return out;
 }
 
 std::vector<int64_t> readShape(const Napi::Value& v) {
@@ -374,7 +375,7 @@ class Net : public Napi::ObjectWrap<Net> {
         auto shape = Napi::Array::New(env);
         for (int64_t d = 0; d < t.dim(); d++) shape.Set(static_cast<uint32_t>(d), Napi::Number::New(env, t.size(d)));
         entry.Set("shape", shape);
-        entry.Set("data", toJs(env, t.detach().clone()));
+        entry.Set("data", toJs(env, t));
         out.Set(k++, entry);
       }
     }
@@ -521,10 +522,10 @@ class Net : public Napi::ObjectWrap<Net> {
     auto slots = Napi::Object::New(env);
     for (size_t i = 0; i < params_.size(); i++) {
       const std::string& n = params_[i].name;
-      if (i < expAvg_.size() && expAvg_[i].defined()) slots.Set(n + ".exp_avg", toJs(env, expAvg_[i].clone()));
-      if (i < expAvgSq_.size() && expAvgSq_[i].defined()) slots.Set(n + ".exp_avg_sq", toJs(env, expAvgSq_[i].clone()));
+      if (i < expAvg_.size() && expAvg_[i].defined()) slots.Set(n + ".exp_avg", toJs(env, expAvg_[i]));
+      if (i < expAvgSq_.size() && expAvgSq_[i].defined()) slots.Set(n + ".exp_avg_sq", toJs(env, expAvgSq_[i]));
       if (i < momentumBuffer_.size() && momentumBuffer_[i].defined())
-        slots.Set(n + ".momentum_buffer", toJs(env, momentumBuffer_[i].clone()));
+        slots.Set(n + ".momentum_buffer", toJs(env, momentumBuffer_[i]));
     }
     out.Set("slots", slots);
     return out;
