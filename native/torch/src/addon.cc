@@ -590,7 +590,13 @@ Napi::Value MatMulTransposed(const Napi::CallbackInfo& info) {
     c10::InferenceMode guard;
     at::Tensor a = viewFloat32(float32Arg(info[0], "a"), {rowsA, dim});
     at::Tensor b = viewFloat32(float32Arg(info[2], "b"), {rowsB, dim});
-    return toJs(env, at::mm(a, b.t()));
+    // The product is written straight into the JS array (no copy of the rowsA × rowsB result).
+    auto out = Napi::Float32Array::New(env, static_cast<size_t>(rowsA * rowsB));
+    if (rowsA * rowsB > 0) {
+      at::Tensor view = at::from_blob(out.Data(), {rowsA, rowsB}, at::TensorOptions().dtype(at::kFloat));
+      at::mm_out(view, a, b.t());
+    }
+    return out;
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, std::string("torch engine: matMulTransposed: ") + e.what());
   }
