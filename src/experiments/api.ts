@@ -16,6 +16,7 @@ import { inspectRunFolder } from "../training/checkpoint.js";
 import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
 import {
+  createRunBoard,
   formatDuration,
   formatSnapshot,
   type ProgressSnapshot,
@@ -67,9 +68,15 @@ export interface TrainCommandOptions extends Omit<ComposeOptions, "schema" | "jo
   executor?: Executor;
   /** List what would run without training. */
   dryRun?: boolean;
-  /** Show progress: the trainer's bar (one job), or a status line per running run (several jobs). */
+  /**
+   * Show progress: the trainer's bars (one job), or a status line per running run (several jobs;
+   * live at the bottom of stderr on a terminal, else printed every `statusInterval` seconds).
+   */
   progress?: boolean;
-  /** Seconds between the status lines of running runs with several jobs (default 5; 0: none). */
+  /**
+   * Seconds between the printed status lines of running runs with several jobs when stderr is not
+   * a terminal (default 5; 0: none).
+   */
   statusInterval?: number;
 }
 
@@ -178,11 +185,14 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     });
   const width = String(specs.length).length;
   const tag = (i: number) => `[${String(i + 1).padStart(width)}/${specs.length}]`;
-  // With worker processes, a line per running run every few seconds (instead of silence).
+  // With worker processes, a line per running run: live at the bottom of a terminal (when the
+  // messages go to stderr too), else printed every few seconds (instead of silence).
   const running = new Map<number, { spec: RunSpec; bars: ProgressSnapshot[]; since: number }>();
   const intervalSeconds = options.statusInterval ?? 5;
+  const showRuns = jobs > 1 && options.progress !== false && progressAllowed() && log !== null;
+  const board = showRuns && log === writeLine ? createRunBoard() : null;
   const status =
-    jobs > 1 && options.progress !== false && progressAllowed() && intervalSeconds > 0 && log
+    showRuns && !board && intervalSeconds > 0
       ? setInterval(() => {
           for (const [i, run] of [...running.entries()].sort((a, b) => a[0] - b[0])) {
             log(`${tag(i)} ${run.spec.name}: ${describeBars(run.bars, run.since)}`);
@@ -193,8 +203,10 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   const outcomes = await executor
     .run(specs, {
       onStart: (spec, i) => {
-        running.set(i, { spec, bars: [], since: performance.now() });
+        const run = { spec, bars: [] as ProgressSnapshot[], since: performance.now() };
+        running.set(i, run);
         log?.(`${tag(i)} start  ${spec.name}`);
+        board?.set(i, `${tag(i)} ${spec.name}`, () => describeBars(run.bars, run.since));
       },
       onProgress: (_spec, i, bars) => {
         const run = running.get(i);
@@ -202,6 +214,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
       },
       onEnd: (outcome, i) => {
         running.delete(i);
+        board?.delete(i);
         if (outcome.status === "submitted") log?.(`${tag(i)} queued ${outcome.name} (job ${outcome.job})`);
         else if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
         else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
@@ -219,6 +232,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     })
     .finally(() => {
       if (status) clearInterval(status);
+      board?.stop();
     });
   summary.runs = [...skipped, ...outcomes];
   summary.trained = outcomes.filter((o) => o.status === "trained");

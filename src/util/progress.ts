@@ -1,16 +1,18 @@
+import cliProgress from "cli-progress";
+
 /**
  * Progress of long work (training batches, evaluation, scoring forward passes, preprocessing), with
  * rate and ETA, shown three ways:
  *
- * - on a terminal: one status line at the bottom of stderr, redrawn as work advances (nested bars,
- *   e.g. an evaluation inside training, share the line: the innermost first);
+ * - on a terminal: live lines at the bottom of stderr, one per active bar (nested bars, e.g. an
+ *   evaluation inside training, get a line each, the outer one first), drawn by cli-progress;
  * - when stderr is not a terminal (a log file, CI): a plain status line every few seconds
  *   (`setStatusInterval`), so long runs are never silent;
- * - in a worker process: snapshots sent to the parent (`setProgressSink`), which prints a line per
- *   run.
+ * - in a worker process: snapshots sent to the parent (`setProgressSink`), which shows a line per
+ *   run (`createRunBoard` on a terminal).
  *
  * `--no-progress` (or `progress_bar: false`) turns all of them off. Every message curricula prints
- * goes through `writeLine`, which never tears the status line.
+ * goes through `writeLine`, which prints above the live lines without tearing them.
  */
 export interface Progress {
   update(value: number, info?: string): void;
@@ -45,25 +47,53 @@ interface Bar {
   lastPlain: number;
 }
 
+/**
+ * What a live line shows in a terminal `columns` wide, asked at every redraw (so rates, ETAs and
+ * timers stay current).
+ */
+type LineText = (columns: number) => string;
+
+interface LiveLine {
+  bar: cliProgress.SingleBar;
+}
+
+/** One cli-progress MultiBar per process, shared by `createProgress` and `createRunBoard`. */
+interface Screen {
+  multi: cliProgress.MultiBar;
+  lines: LiveLine[];
+}
+
+/** The stream live lines and messages go to: stderr, or a fake terminal in tests. */
+interface OutputStream extends NodeJS.WritableStream {
+  isTTY?: boolean;
+  columns?: number;
+}
+
 let globallyEnabled = true;
 let statusIntervalMs = 10_000;
 let sink: ((bars: ProgressSnapshot[]) => void) | null = null;
 let sinkIntervalMs = 1000;
 let lastSent = 0;
 const active: Bar[] = [];
-/** A status line is on the terminal right now. */
-let drawn = false;
-let lastDraw = 0;
-const DRAW_INTERVAL_MS = 100;
+let output: OutputStream | null = null;
+/** The live lines on the terminal now (none: null). */
+let screen: Screen | null = null;
+/** Redraws per second of the live lines. */
+const FPS = 10;
+const BAR_WIDTH = 20;
+
+function stream(): OutputStream {
+  return output ?? process.stderr;
+}
 
 /** Turns all progress output off (the CLI's `--no-progress`) or on again. */
 export function setProgressEnabled(enabled: boolean): void {
   globallyEnabled = enabled;
 }
 
-/** True when progress is drawn as a live status line (enabled, stderr a terminal, not CI). */
+/** True when progress is drawn as live lines (enabled, stderr a terminal, not CI). */
 export function progressEnabled(): boolean {
-  return globallyEnabled && Boolean(process.stderr.isTTY) && !process.env.CI;
+  return globallyEnabled && Boolean(stream().isTTY) && !process.env.CI;
 }
 
 /** True unless progress was switched off (`--no-progress`). */
@@ -85,6 +115,18 @@ export function setProgressSink(fn: ((bars: ProgressSnapshot[]) => void) | null,
   sink = fn;
   sinkIntervalMs = intervalSeconds * 1000;
   lastSent = 0;
+}
+
+/**
+ * Where live lines and `writeLine` messages go instead of stderr (null: stderr again); for tests,
+ * which pass a fake terminal. Live lines already drawn are cleared first.
+ */
+export function setProgressStream(next: OutputStream | null): void {
+  if (screen) {
+    screen.multi.stop();
+    screen = null;
+  }
+  output = next;
 }
 
 function snapshot(bar: Bar, now: number): ProgressSnapshot {
@@ -131,28 +173,66 @@ export function formatSnapshot(s: ProgressSnapshot, options: { bar?: number } = 
   return parts.join(" ");
 }
 
-function statusLine(now: number): string {
-  const [inner, ...outer] = [...active].reverse();
-  if (!inner) return "";
-  const head = formatSnapshot(snapshot(inner, now), { bar: 20 });
-  const tail = outer.map((b) => `${b.label} ${b.value}/${b.total}${b.info ? ` ${b.info}` : ""}`);
-  const line = [head, ...tail].join(" | ");
-  const columns = process.stderr.columns || 120;
+// ---------------------------------------------------------------------------------------------
+// Live lines on a terminal: one cli-progress MultiBar per process, shared by the bars of
+// `createProgress` and the lines of `createRunBoard`. It exists while at least one line does.
+
+/** Fits a line into the terminal's width, so that no line wraps (which would shift the others). */
+function fitWidth(line: string, columns: number): string {
   return line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line;
 }
 
-function draw(force = false): void {
-  const now = performance.now();
-  if (!force && now - lastDraw < DRAW_INTERVAL_MS) return;
-  lastDraw = now;
-  const line = statusLine(now);
-  process.stderr.write(`\r\x1b[2K${line}`);
-  drawn = line.length > 0;
+/** `label: text`, the label shortened in its middle (down to 24 characters) so the text fits. */
+function fitLabelled(label: string, text: string, columns: number): string {
+  const room = Math.max(24, columns - 1 - text.length - 2);
+  if (label.length <= room) return `${label}: ${text}`;
+  const head = Math.ceil((room - 1) / 2);
+  return `${label.slice(0, head)}…${label.slice(label.length - (room - 1 - head))}: ${text}`;
 }
 
-function clearLine(): void {
-  if (drawn) process.stderr.write("\r\x1b[2K");
-  drawn = false;
+/** The MultiBar keeps a redraw timer while lines are shown; it must not keep the process alive. */
+function unrefTimer(multi: cliProgress.MultiBar): void {
+  (multi as unknown as { timer: { unref?: () => void } | null }).timer?.unref?.();
+}
+
+function addLiveLine(text: LineText): LiveLine {
+  if (!screen) {
+    const multi = new cliProgress.MultiBar({
+      stream: stream(),
+      fps: FPS,
+      format: (_options, params, payload: { text: LineText }) =>
+        fitWidth(payload.text(params.maxWidth), params.maxWidth),
+      // Every redraw writes every line: after a message printed above them, the lines move down
+      // and each must be drawn again even where its text did not change.
+      forceRedraw: true,
+      clearOnComplete: true,
+      // Leaves the cursor and line wrapping alone: a process killed by a signal cannot restore them.
+      hideCursor: false,
+      linewrap: true,
+      gracefulExit: false,
+    });
+    multi.on("start", () => unrefTimer(multi));
+    multi.on("update-post", () => unrefTimer(multi));
+    screen = { multi, lines: [] };
+  }
+  const line: LiveLine = { bar: screen.multi.create(0, 0, { text }) };
+  screen.lines.push(line);
+  return line;
+}
+
+function removeLiveLine(line: LiveLine): void {
+  if (!screen) return;
+  const at = screen.lines.indexOf(line);
+  if (at < 0) return;
+  screen.lines.splice(at, 1);
+  if (screen.lines.length > 0) {
+    // Redraws the others and clears the line left over below them.
+    screen.multi.remove(line.bar);
+  } else {
+    // The last line: the MultiBar clears all of its lines and is done; the next line starts a new one.
+    screen.multi.stop();
+    screen = null;
+  }
 }
 
 function send(force: boolean): void {
@@ -163,17 +243,17 @@ function send(force: boolean): void {
 }
 
 /**
- * Writes one line to stderr without tearing the status line: the line is cleared, the text
- * written, and the status drawn again below it. Every message curricula prints goes through here.
+ * Writes one line to stderr. While live lines are drawn it goes above them, and they are drawn
+ * again below it at once (so the message is neither torn nor held back). Every message curricula
+ * prints goes through here.
  */
 export function writeLine(line: string): void {
-  if (!drawn) {
-    process.stderr.write(`${line}\n`);
+  if (!screen) {
+    stream().write(`${line}\n`);
     return;
   }
-  process.stderr.write(`\r\x1b[2K${line}\n`);
-  drawn = false;
-  draw(true);
+  screen.multi.log(`${line}\n`);
+  screen.multi.update();
 }
 
 const noop: Progress = { update() {}, increment() {}, setTotal() {}, stop() {} };
@@ -206,10 +286,13 @@ export function createProgress(label: string, total: number, options: ProgressOp
     lastPlain: now,
   };
   active.push(bar);
-  const live = !sink && progressEnabled();
+  const live =
+    !sink && progressEnabled()
+      ? addLiveLine(() => formatSnapshot(snapshot(bar, performance.now()), { bar: BAR_WIDTH }))
+      : null;
   const changed = () => {
     if (sink) send(false);
-    else if (live) draw();
+    else if (live) live.bar.update(bar.value);
     else {
       const t = performance.now();
       if (statusIntervalMs > 0 && t - bar.lastPlain >= statusIntervalMs) {
@@ -234,6 +317,7 @@ export function createProgress(label: string, total: number, options: ProgressOp
     },
     setTotal(next) {
       bar.total = next;
+      live?.bar.setTotal(next);
     },
     stop() {
       if (stopped) return;
@@ -241,10 +325,52 @@ export function createProgress(label: string, total: number, options: ProgressOp
       const at = active.indexOf(bar);
       if (at >= 0) active.splice(at, 1);
       if (sink) send(true);
-      else if (live) {
-        if (active.length === 0) clearLine();
-        else draw(true);
-      }
+      else if (live) removeLiveLine(live);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent of worker processes: a live line per running run.
+
+/** Live lines for several jobs at once (e.g. the runs of `train --jobs N`), one per running job. */
+export interface RunBoard {
+  /**
+   * Shows the line of job `id`, `label: text` (replacing its old one); `text` is asked at every
+   * redraw. A label too long for the terminal is shortened in its middle.
+   */
+  set(id: number, label: string, text: () => string): void;
+  /** Removes the line of job `id` (it ended). */
+  delete(id: number): void;
+  /** Removes every line. */
+  stop(): void;
+}
+
+/**
+ * A line per running job at the bottom of stderr, drawn with the bars of this process (messages
+ * from `writeLine` go above them). null when progress is not drawn live (`progressEnabled()`
+ * false): callers print plain status lines instead.
+ */
+export function createRunBoard(): RunBoard | null {
+  if (!progressEnabled()) return null;
+  const lines = new Map<number, LiveLine>();
+  const drop = (id: number) => {
+    const line = lines.get(id);
+    if (!line) return;
+    lines.delete(id);
+    removeLiveLine(line);
+  };
+  return {
+    set(id, label, text) {
+      drop(id);
+      lines.set(
+        id,
+        addLiveLine((columns) => fitLabelled(label, text(), columns)),
+      );
+    },
+    delete: drop,
+    stop() {
+      for (const id of [...lines.keys()]) drop(id);
     },
   };
 }

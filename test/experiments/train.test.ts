@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { stringify } from "yaml";
 import { runDir } from "../../src/config/layout.js";
 import type { RunConfig } from "../../src/config/schema.js";
@@ -11,6 +11,8 @@ import { InProcessExecutor, LocalProcessExecutor } from "../../src/experiments/e
 import { acquireLock, lockPath, type RunSpec, type TrainFunction } from "../../src/experiments/run-spec.js";
 import { inspectRunFolder } from "../../src/training/checkpoint.js";
 import { CurriculaError } from "../../src/util/errors.js";
+import { setProgressStream } from "../../src/util/progress.js";
+import { FakeTerminal } from "../support/fake-terminal.js";
 import { collector, tempProject } from "./helpers.js";
 
 const FAKE_TRAIN = fileURLToPath(new URL("./fixtures/fake-train.mjs", import.meta.url));
@@ -197,6 +199,37 @@ describe("LocalProcessExecutor (worker processes, needs dist/ built)", () => {
         status.some((l) => /: Train \d+\/12 \(\d+%\) [\d.]+ batches\/s ETA \d+s epoch 1\/1 loss /.test(l)),
       ).toBe(true);
     }
+  });
+
+  it("with several jobs on a terminal, shows a live line per running run below the messages", async () => {
+    const cwd = tempProject();
+    const term = new FakeTerminal();
+    vi.stubEnv("CI", "");
+    setProgressStream(term);
+    try {
+      // No log: messages go through writeLine, so the run lines are live on the (fake) terminal.
+      const summary = await train({
+        cwd,
+        jobs: 2,
+        overrides: ["seed=1,2"],
+        executor: new LocalProcessExecutor({ jobs: 2, trainModule: SLOW_TRAIN }),
+      });
+      expect(summary.trained).toHaveLength(2);
+    } finally {
+      setProgressStream(null);
+      vi.unstubAllEnvs();
+    }
+    // The first run's live line was drawn (by a redraw, or below the second run's start message).
+    expect(term.out).toMatch(/\[1\/2\] \S+_1: (starting \(\d+s\)|Train \d+\/12 )/);
+    const screen = term.screen();
+    // At the end only the messages are left (each run's start before its end), and no live line.
+    expect(screen.filter((l) => /^\[\d\/2\] \S+: /.test(l))).toEqual([]);
+    const messages = screen.filter((l) => /^\[\d\/2\] (start|done) /.test(l)).map((l) => l.slice(0, 12));
+    expect([...messages].sort()).toEqual(["[1/2] done  ", "[1/2] start ", "[2/2] done  ", "[2/2] start "]);
+    for (const run of ["[1/2]", "[2/2]"]) {
+      expect(messages.indexOf(`${run} start `)).toBeLessThan(messages.indexOf(`${run} done  `));
+    }
+    expect(screen[screen.length - 1]).toBe("2 run(s): 2 trained, 0 skipped, 0 failed.");
   });
 
   it("fails every run with a clear message when the worker cannot start", async () => {
