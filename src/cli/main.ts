@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { CurriculaError, UsageError } from "../util/errors.js";
+import { clearLiveLines } from "../util/progress.js";
 import { createProgram } from "./program.js";
 import { rewriteArgv } from "./shared.js";
 
@@ -13,6 +14,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     await program.parseAsync(rewriteArgv(argv), { from: "user" });
     return 0;
   } catch (error) {
+    // The message goes below a clean screen, not between live progress lines.
+    clearLiveLines();
     if (error instanceof CommanderError) {
       // help and version end with code 0; commander already printed its own usage errors.
       if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)) {

@@ -302,16 +302,20 @@ export abstract class AbstractScore {
       enabled: this.context.progress,
       unit: "samples",
     });
-    await this.time("model_forward", async () => {
-      for (let start = 0; start < positions.length; start += options.batchSize) {
-        const slice = positions.subarray(start, Math.min(positions.length, start + options.batchSize));
-        const batch = subset.batch(slice);
-        const result = network.forward(batch.x, slice.length, options.layers ?? []);
-        options.onBatch(result, batch, start);
-        bar.increment(slice.length);
-      }
-    });
-    bar.stop();
+    try {
+      await this.time("model_forward", async () => {
+        for (let start = 0; start < positions.length; start += options.batchSize) {
+          const slice = positions.subarray(start, Math.min(positions.length, start + options.batchSize));
+          const batch = subset.batch(slice);
+          const result = network.forward(batch.x, slice.length, options.layers ?? []);
+          options.onBatch(result, batch, start);
+          bar.increment(slice.length);
+        }
+      });
+    } finally {
+      // A failed forward (a damaged input, a missing layer) leaves no live line behind its error.
+      bar.stop();
+    }
   }
 
   /** Logits (N × C) of a model over positions of a subset. */

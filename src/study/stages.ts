@@ -7,7 +7,7 @@ import { PACKAGE_ROOT } from "../config/package.js";
 import { postprocess, train } from "../experiments/api.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
-import { writeLine } from "../util/progress.js";
+import { clearLiveLines, writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import { fuseStudyGroup } from "./fusion.js";
 import type { StudyPlan } from "./plan.js";
@@ -215,6 +215,7 @@ function hookSignals(): () => void {
   const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const handler = () => {
       for (const child of children) child.kill("SIGTERM");
+      clearLiveLines();
       process.stderr.write(`\n${signal}: stopped; run the same command again to resume.\n`);
       process.exit(130);
     };

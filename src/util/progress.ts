@@ -118,14 +118,21 @@ export function setProgressSink(fn: ((bars: ProgressSnapshot[]) => void) | null,
 }
 
 /**
+ * Clears every live line from the terminal now (before an error message or on a signal, when
+ * the work behind the bars is abandoned); bars created later draw again.
+ */
+export function clearLiveLines(): void {
+  if (!screen) return;
+  screen.multi.stop();
+  screen = null;
+}
+
+/**
  * Where live lines and `writeLine` messages go instead of stderr (null: stderr again); for tests,
  * which pass a fake terminal. Live lines already drawn are cleared first.
  */
 export function setProgressStream(next: OutputStream | null): void {
-  if (screen) {
-    screen.multi.stop();
-    screen = null;
-  }
+  clearLiveLines();
   output = next;
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  clearLiveLines,
   createProgress,
   createRunBoard,
   formatDuration,
@@ -202,6 +203,21 @@ describe("progress on a terminal (cli-progress)", () => {
     expect(term.screen()).toEqual(["kept", "after", expect.stringMatching(/^Test .* 0\/2 \(0%\)/)]);
     next.stop();
     expect(term.screen()).toEqual(["kept", "after"]);
+  });
+
+  it("clearLiveLines clears the bars before an error message; a bar left running draws nothing more", () => {
+    const bar = createProgress("Train", 10, { unit: "batches" });
+    bar.update(4);
+    redraw();
+    expect(term.screen()).toEqual([expect.stringMatching(/^Train .* 4\/10 \(40%\)/)]);
+    clearLiveLines();
+    writeLine("error: something failed");
+    expect(term.screen()).toEqual(["error: something failed"]);
+    bar.update(5);
+    redraw();
+    expect(term.screen()).toEqual(["error: something failed"]);
+    expect(vi.getTimerCount()).toBe(0);
+    bar.stop();
   });
 
   it("fits a long line into the terminal's width", () => {

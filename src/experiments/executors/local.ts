@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { PACKAGE_ROOT } from "../../config/package.js";
-import type { ProgressSnapshot } from "../../util/progress.js";
+import { clearLiveLines, type ProgressSnapshot } from "../../util/progress.js";
 import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "../run-spec.js";
 import type { ParentMessage, WorkerMessage } from "./worker.js";
 
@@ -99,6 +99,7 @@ export class LocalProcessExecutor implements Executor {
       const onSignal = (signal: NodeJS.Signals) => {
         killAll();
         detach();
+        clearLiveLines();
         process.stderr.write(
           `\nInterrupted (${signal}): workers stopped. Run the same command again to resume.\n`,
         );

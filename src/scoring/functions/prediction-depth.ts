@@ -129,26 +129,29 @@ export class PredictionDepth extends AbstractScore {
       enabled: this.context.progress,
       unit: "samples",
     });
-    await this.time("knn_fit", async () => {
-      for (const [p] of probes.entries()) {
-        const dim = (plans[p] as PoolPlan).size;
-        const emb = embeddings[p] as Float32Array;
-        const done = p * n;
-        const predicted = await knnPredictParallel(emb, labels, emb, dim, {
-          k: this.params.knn_n_neighbors as number,
-          numClasses: c,
-          matrix,
-          threads,
-          onProgress: (q) => bar.update(done + q),
-        });
-        columns[`probe_${p}`] = predicted;
-        agree.push(Uint8Array.from(predicted, (v, i) => (v === modelPrediction[i] ? 1 : 0)));
-        if (this.params.save_embeddings) {
-          saveNpy(join(this.context.outputDirectory, run.name, `embeddings_${p}.npy`), emb, [n, dim]);
+    try {
+      await this.time("knn_fit", async () => {
+        for (const [p] of probes.entries()) {
+          const dim = (plans[p] as PoolPlan).size;
+          const emb = embeddings[p] as Float32Array;
+          const done = p * n;
+          const predicted = await knnPredictParallel(emb, labels, emb, dim, {
+            k: this.params.knn_n_neighbors as number,
+            numClasses: c,
+            matrix,
+            threads,
+            onProgress: (q) => bar.update(done + q),
+          });
+          columns[`probe_${p}`] = predicted;
+          agree.push(Uint8Array.from(predicted, (v, i) => (v === modelPrediction[i] ? 1 : 0)));
+          if (this.params.save_embeddings) {
+            saveNpy(join(this.context.outputDirectory, run.name, `embeddings_${p}.npy`), emb, [n, dim]);
+          }
         }
-      }
-    });
-    bar.stop();
+      });
+    } finally {
+      bar.stop();
+    }
     columns.predictions = modelPrediction;
     columns.scores = predictionDepth(agree, n);
     return { subset, classNames: dataset.classNames, columns };
