@@ -20,8 +20,10 @@ import {
   createTorchNetwork,
   initTorch,
   normaliseDevice,
+  type TileCandidateLists,
   torchMatMulTransposed,
   torchStatus,
+  torchTileCandidates,
 } from "./torch/index.js";
 import type { EngineInfo, EngineName, Network, NetworkSpec, OptimizerSpec } from "./types.js";
 
@@ -177,6 +179,32 @@ export function matMulTransposed(
   return torchMatMulTransposed(a, rowsA, b, rowsB, dim);
 }
 
+export type { TileCandidateLists };
+
+/**
+ * The k-NN's tile pass in one call, where the engine has it natively (torch): the float32 products
+ * a·bᵀ and, of them, the candidates each query can still take. For row r of a (a query against
+ * b's rows) the distance to b's row t is d = (normsA[r] + normsB[t]) − 2·(a_r·b_t) in float64 from
+ * the float32 product, clamped at 0, and t is a candidate when d ≤ keepA[r]; with keepB the same for
+ * b's rows as queries against a's rows (d = (normsB[t] + normsA[r]) − 2·(a_r·b_t) ≤ keepB[t]).
+ * Candidates come in ascending index order with their d. The products never cross into JS.
+ */
+export function tileCandidates(
+  a: Float32Array,
+  rowsA: number,
+  b: Float32Array,
+  rowsB: number,
+  dim: number,
+  normsA: Float64Array,
+  normsB: Float64Array,
+  keepA: Float64Array,
+  keepB: Float64Array | null,
+): TileCandidateLists {
+  if (active?.engine !== "torch") throw new Error("tileCandidates: only the torch engine has it");
+  checkMatMulArgs(a, rowsA, b, rowsB, dim);
+  return torchTileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, keepA, keepB);
+}
+
 /** One engine as `curricula engines` lists it. */
 export interface EngineListing {
   name: EngineName;
@@ -240,6 +268,8 @@ export interface MatrixPrimitive {
   ) => Float32Array;
   threadsPerCall: number;
   workerInit: Record<string, unknown> | null;
+  /** The fused product and candidate filter ({@link tileCandidates}), where the engine has it. */
+  tileCandidates?: typeof tileCandidates;
 }
 
 /**
@@ -259,5 +289,6 @@ export function matrixPrimitive(): MatrixPrimitive | null {
     matMulTransposed,
     threadsPerCall: info.threads ?? availableParallelism(),
     workerInit: null,
+    ...(info.engine === "torch" ? { tileCandidates } : {}),
   };
 }

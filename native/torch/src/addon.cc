@@ -7,6 +7,7 @@
 // Layouts: JS sends and receives channels-last arrays (NHWC); inside, image tensors are NCHW so that
 // ATen's convolutions and poolings run on their native layout. Parameters are PyTorch's.
 
+#include <cstring>
 #include <napi.h>
 
 #include <ATen/ATen.h>
@@ -602,6 +603,115 @@ Napi::Value MatMulTransposed(const Napi::CallbackInfo& info) {
   }
 }
 
+// The argument as a Float64Array; a TypeError naming it otherwise.
+Napi::Float64Array float64Arg(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(v.Env(), std::string("torch engine: ") + what + " must be a Float64Array");
+  }
+  return v.As<Napi::Float64Array>();
+}
+
+template <typename T, typename Array>
+Array copyOut(Napi::Env env, const std::vector<T>& values) {
+  auto out = Array::New(env, values.size());
+  if (!values.empty()) std::memcpy(out.Data(), values.data(), values.size() * sizeof(T));
+  return out;
+}
+
+// The k-NN's tile pass: the float32 products a·bᵀ of a (rowsA × dim) and b (rowsB × dim), and of
+// them only the candidates each query can still take: distance d = (|q|² + |r|²) − 2·(q·r) in
+// float64 from the float32 product, clamped at 0, kept where d ≤ the query's keep bound. Rows of a
+// are queries against the references in b (keepA); when keepB is given, the columns too (b's rows
+// as queries against a's rows: the symmetric half of a probe whose queries are its references).
+// The arithmetic is the JS scan's, operation for operation, so the kept set is the one it would
+// offer first; the caller re-checks each candidate with its bound as it tightens. Returns
+// {rowStart, rowIndex, rowDist[, colStart, colIndex, colDist]}: candidates of row r are
+// rowIndex/rowDist[rowStart[r] .. rowStart[r+1]), indices into b's rows (and a's for columns),
+// in ascending order. The product never crosses into JS.
+Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t rowsA = info[1].As<Napi::Number>().Int64Value();
+  const int64_t rowsB = info[3].As<Napi::Number>().Int64Value();
+  const int64_t dim = info[4].As<Napi::Number>().Int64Value();
+  try {
+    auto normsA = float64Arg(info[5], "normsA");
+    auto normsB = float64Arg(info[6], "normsB");
+    auto keepA = float64Arg(info[7], "keepA");
+    const bool columns = info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined();
+    if (static_cast<int64_t>(normsA.ElementLength()) != rowsA || static_cast<int64_t>(keepA.ElementLength()) != rowsA ||
+        static_cast<int64_t>(normsB.ElementLength()) != rowsB) {
+      throw std::runtime_error("norms and bounds must hold one value per row");
+    }
+    Napi::Float64Array keepB;
+    if (columns) {
+      keepB = float64Arg(info[8], "keepB");
+      if (static_cast<int64_t>(keepB.ElementLength()) != rowsB) throw std::runtime_error("keepB must hold one value per row of b");
+    }
+    at::Tensor product;
+    {
+      c10::InferenceMode guard;
+      at::Tensor a = viewFloat32(float32Arg(info[0], "a"), {rowsA, dim});
+      at::Tensor b = viewFloat32(float32Arg(info[2], "b"), {rowsB, dim});
+      product = at::mm(a, b.t()).contiguous();
+    }
+    const float* dots = product.data_ptr<float>();
+    const double* na = normsA.Data();
+    const double* nb = normsB.Data();
+    const double* ka = keepA.Data();
+    const double* kb = columns ? keepB.Data() : nullptr;
+    std::vector<int32_t> rowStart(static_cast<size_t>(rowsA) + 1, 0);
+    std::vector<int32_t> rowIndex;
+    std::vector<double> rowDist;
+    std::vector<std::vector<int32_t>> colIndex(columns ? static_cast<size_t>(rowsB) : 0);
+    std::vector<std::vector<double>> colDist(columns ? static_cast<size_t>(rowsB) : 0);
+    for (int64_t r = 0; r < rowsA; r++) {
+      const float* row = dots + r * rowsB;
+      const double qa = na[r];
+      const double keep = ka[r];
+      for (int64_t t = 0; t < rowsB; t++) {
+        const double twice = 2.0 * static_cast<double>(row[t]);
+        double d = (qa + nb[t]) - twice;
+        if (d < 0) d = 0;
+        if (d <= keep) {
+          rowIndex.push_back(static_cast<int32_t>(t));
+          rowDist.push_back(d);
+        }
+        if (kb) {
+          double dc = (nb[t] + qa) - twice;
+          if (dc < 0) dc = 0;
+          if (dc <= kb[t]) {
+            colIndex[t].push_back(static_cast<int32_t>(r));
+            colDist[t].push_back(dc);
+          }
+        }
+      }
+      rowStart[r + 1] = static_cast<int32_t>(rowIndex.size());
+    }
+    auto out = Napi::Object::New(env);
+    out.Set("rowStart", copyOut<int32_t, Napi::Int32Array>(env, rowStart));
+    out.Set("rowIndex", copyOut<int32_t, Napi::Int32Array>(env, rowIndex));
+    out.Set("rowDist", copyOut<double, Napi::Float64Array>(env, rowDist));
+    if (columns) {
+      std::vector<int32_t> colStart(static_cast<size_t>(rowsB) + 1, 0);
+      std::vector<int32_t> flatIndex;
+      std::vector<double> flatDist;
+      for (int64_t t = 0; t < rowsB; t++) {
+        flatIndex.insert(flatIndex.end(), colIndex[t].begin(), colIndex[t].end());
+        flatDist.insert(flatDist.end(), colDist[t].begin(), colDist[t].end());
+        colStart[t + 1] = static_cast<int32_t>(flatIndex.size());
+      }
+      out.Set("colStart", copyOut<int32_t, Napi::Int32Array>(env, colStart));
+      out.Set("colIndex", copyOut<int32_t, Napi::Int32Array>(env, flatIndex));
+      out.Set("colDist", copyOut<double, Napi::Float64Array>(env, flatDist));
+    }
+    return out;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("torch engine: tileCandidates: ") + e.what());
+  }
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::Error::New(info.Env(), "torch engine: threads must be >= 1");
@@ -624,6 +734,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Net", Net::Define(env));
   exports.Set("matMulTransposed", Napi::Function::New(env, MatMulTransposed));
+  exports.Set("tileCandidates", Napi::Function::New(env, TileCandidates));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

@@ -12,8 +12,32 @@ import { fileURLToPath } from "node:url";
 export interface TorchAddon {
   Net: new (layers: object[], inputShape: number[], device: string) => NativeNet;
   matMulTransposed(a: Float32Array, rowsA: number, b: Float32Array, rowsB: number, dim: number): Float32Array;
+  tileCandidates(
+    a: Float32Array,
+    rowsA: number,
+    b: Float32Array,
+    rowsB: number,
+    dim: number,
+    normsA: Float64Array,
+    normsB: Float64Array,
+    keepA: Float64Array,
+    keepB: Float64Array | null,
+  ): TileCandidateLists;
   setThreads(n: number): void;
   info(): { version: string; threads: number; cuda: boolean; cudaDevices: number; parallel: string };
+}
+
+/**
+ * A k-NN tile's candidates (see `tileCandidates` in src/engine/index.ts): per row of a, the
+ * columns it may take, and with column bounds the same per row of b.
+ */
+export interface TileCandidateLists {
+  rowStart: Int32Array;
+  rowIndex: Int32Array;
+  rowDist: Float64Array;
+  colStart?: Int32Array;
+  colIndex?: Int32Array;
+  colDist?: Float64Array;
 }
 
 export interface NativeNet {

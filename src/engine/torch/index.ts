@@ -7,10 +7,10 @@ import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import type { EngineInfo, OptimizerSpec } from "../types.js";
-import { loadTorchAddon, type TorchAddon } from "./addon.js";
+import { loadTorchAddon, type TileCandidateLists, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
 
-export { addonPath, TORCH_INSTALL_HINT } from "./addon.js";
+export { addonPath, type TileCandidateLists, TORCH_INSTALL_HINT } from "./addon.js";
 export { TorchNetwork } from "./network.js";
 
 export interface TorchStatus {
@@ -90,4 +90,19 @@ export function torchMatMulTransposed(
   dim: number,
 ): Float32Array {
   return addon().matMulTransposed(a, rowsA, b, rowsB, dim);
+}
+
+/** The k-NN tile pass on libtorch: products and the candidate filter in one native call. */
+export function torchTileCandidates(
+  a: Float32Array,
+  rowsA: number,
+  b: Float32Array,
+  rowsB: number,
+  dim: number,
+  normsA: Float64Array,
+  normsB: Float64Array,
+  keepA: Float64Array,
+  keepB: Float64Array | null,
+): TileCandidateLists {
+  return addon().tileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, keepA, keepB);
 }

@@ -31,6 +31,35 @@ export type DotProducts = (
   dim: number,
 ) => Float32Array;
 
+/** A tile's candidates per query row (and column): see {@link TileCandidates}. */
+export interface CandidateLists {
+  rowStart: Int32Array;
+  rowIndex: Int32Array;
+  rowDist: Float64Array;
+  colStart?: Int32Array;
+  colIndex?: Int32Array;
+  colDist?: Float64Array;
+}
+
+/**
+ * The tile product and the scan's first filter in one native call (the engine's `tileCandidates`):
+ * for row r of a, the indices t of b's rows with d = (normsA[r] + normsB[t]) − 2·(a_r·b_t) (float64
+ * from the float32 product, clamped at 0) ≤ keepA[r], ascending, with their d; with keepB the same
+ * for b's rows against a's. The JS scan would compute the same d for every pair and offer exactly
+ * these first, so the search re-checks only them.
+ */
+export type TileCandidates = (
+  a: Float32Array,
+  rowsA: number,
+  b: Float32Array,
+  rowsB: number,
+  dim: number,
+  normsA: Float64Array,
+  normsB: Float64Array,
+  keepA: Float64Array,
+  keepB: Float64Array | null,
+) => CandidateLists;
+
 /**
  * A matrix-product provider and how it may be parallelised: the shape of the engine's
  * `matrixPrimitive()` (src/engine/linalg.ts), declared here so that scoring does not depend on an
@@ -45,6 +74,8 @@ export interface MatrixProvider {
    * null when the provider must be called from this thread only.
    */
   workerInit: Record<string, unknown> | null;
+  /** The fused product and candidate filter, where the engine has one (torch). */
+  tileCandidates?: TileCandidates;
 }
 
 export interface KnnOptions {
@@ -56,6 +87,8 @@ export interface KnnOptions {
   onProgress?: (done: number) => void;
   /** Matrix-product provider; when given, the tiled path runs (float32 products, exact re-ranking). */
   dot?: DotProducts;
+  /** With `dot`: the engine's fused product and candidate filter, used instead of the JS scan. */
+  candidates?: TileCandidates;
   /** Queries per tile of the tiled path (default 1024; when queries are the references, `referenceTile`). */
   queryTile?: number;
   /** References per tile of the tiled path (default 2048). */
@@ -93,7 +126,7 @@ export function knnPredict(
   if (!plan || !options.dot) return exactPredict(problem, options);
   const search = new TiledSearch(problem, plan);
   for (let p = 0; p < plan.pairs; p++) {
-    search.runPair(p, options.dot);
+    search.runPair(p, options.dot, options.candidates);
     options.onProgress?.(Math.floor((problem.nQuery * (p + 1)) / plan.pairs));
   }
   search.finishAll();
@@ -127,7 +160,11 @@ export async function knnPredictParallel(
   options: ParallelKnnOptions = {},
 ): Promise<Int32Array> {
   const matrix = options.matrix ?? null;
-  const base: KnnOptions = { ...options, ...(matrix ? { dot: matrix.matMulTransposed } : {}) };
+  const base: KnnOptions = {
+    ...options,
+    ...(matrix ? { dot: matrix.matMulTransposed } : {}),
+    ...(matrix?.tileCandidates ? { candidates: matrix.tileCandidates } : {}),
+  };
   const problem = makeProblem(references, labels, queries, dim, base);
   const plan = matrix ? planTiles(problem, base) : null;
   const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
@@ -384,8 +421,11 @@ class TiledSearch {
     this.spilled = new Uint8Array(n);
   }
 
-  /** Computes the product tile of pair p and offers it to its queries (rows, and columns if symmetric). */
-  runPair(p: number, dot: DotProducts): void {
+  /**
+   * Computes the product tile of pair p and offers it to its queries (rows, and columns if
+   * symmetric): through the engine's fused candidate filter when there is one, else by the JS scan.
+   */
+  runPair(p: number, dot: DotProducts, candidates?: TileCandidates): void {
     const { queries, references, dim, nQuery, nRef } = this.problem;
     const { qTile, rTile, symmetric } = this.plan;
     const i0 = (this.plan.pairI[p] as number) * qTile;
@@ -394,6 +434,10 @@ class TiledSearch {
     const jEnd = Math.min(nRef, j0 + rTile);
     const nq = iEnd - i0;
     const nr = jEnd - j0;
+    if (candidates) {
+      this.runPairFused(candidates, i0, nq, j0, nr, symmetric && j0 !== i0);
+      return;
+    }
     const dots = dot(
       queries.subarray(i0 * dim, iEnd * dim),
       nq,
@@ -412,6 +456,84 @@ class TiledSearch {
       this.transposed ??= new Float32Array(rTile * rTile);
       transposeInto(dots, nq, nr, this.transposed);
       for (let c = 0; c < nr; c++) this.scan(j0 + c, this.transposed, c * nq, i0, nq);
+    }
+  }
+
+  /**
+   * runPair through the engine's filter: each query's bound (limit + e, as the scan starts with)
+   * goes in, the pairs that pass it come out in reference order, and each is offered as the scan
+   * would, re-checked against the bound as it tightens. Bounds only tighten during a scan, so a pair
+   * the filter drops would have been dropped by the scan too: the same offers, the same result.
+   */
+  private runPairFused(
+    candidates: TileCandidates,
+    i0: number,
+    nq: number,
+    j0: number,
+    nr: number,
+    columns: boolean,
+  ): void {
+    const { queries, references, dim, queryNorms, refNorms } = this.problem;
+    const keepRows = new Float64Array(nq);
+    for (let r = 0; r < nq; r++) keepRows[r] = this.limit(i0 + r) + (this.plan.errors[i0 + r] as number);
+    let keepCols: Float64Array | null = null;
+    if (columns) {
+      keepCols = new Float64Array(nr);
+      for (let c = 0; c < nr; c++) keepCols[c] = this.limit(j0 + c) + (this.plan.errors[j0 + c] as number);
+    }
+    const lists = candidates(
+      queries.subarray(i0 * dim, (i0 + nq) * dim),
+      nq,
+      references.subarray(j0 * dim, (j0 + nr) * dim),
+      nr,
+      dim,
+      queryNorms.subarray(i0, i0 + nq),
+      refNorms.subarray(j0, j0 + nr),
+      keepRows,
+      keepCols,
+    );
+    this.tiles++;
+    for (let r = 0; r < nq; r++) {
+      this.offerAll(
+        i0 + r,
+        lists.rowIndex,
+        lists.rowDist,
+        lists.rowStart[r] as number,
+        lists.rowStart[r + 1] as number,
+        j0,
+      );
+    }
+    if (columns) {
+      const start = lists.colStart as Int32Array;
+      for (let c = 0; c < nr; c++) {
+        this.offerAll(
+          j0 + c,
+          lists.colIndex as Int32Array,
+          lists.colDist as Float64Array,
+          start[c] as number,
+          start[c + 1] as number,
+          i0,
+        );
+      }
+    }
+  }
+
+  /** Offers query q the candidates index/dist[from..to) (references base + index), as `scan` would. */
+  private offerAll(
+    q: number,
+    index: Int32Array,
+    dist: Float64Array,
+    from: number,
+    to: number,
+    base: number,
+  ): void {
+    const e = this.plan.errors[q] as number;
+    let keep = this.limit(q) + e;
+    for (let c = from; c < to; c++) {
+      const d = dist[c] as number;
+      if (!(d <= keep)) continue;
+      this.offer(q, d, base + (index[c] as number), e);
+      keep = this.limit(q) + e;
     }
   }
 
@@ -813,7 +935,7 @@ export async function knnWorkerMain(
   for (;;) {
     const p = Atomics.add(task.counter, 0, 1);
     if (p >= plan.pairs) break;
-    search.runPair(p, matrix.matMulTransposed);
+    search.runPair(p, matrix.matMulTransposed, matrix.tileCandidates);
   }
   search.finishAll();
   const lists = search.result();
