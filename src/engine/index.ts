@@ -20,6 +20,7 @@ import {
   createTorchNetwork,
   initTorch,
   normaliseDevice,
+  type QueryBounds,
   type TileCandidateLists,
   torchMatMulTransposed,
   torchStatus,
@@ -179,15 +180,18 @@ export function matMulTransposed(
   return torchMatMulTransposed(a, rowsA, b, rowsB, dim);
 }
 
-export type { TileCandidateLists };
+export type { QueryBounds, TileCandidateLists };
 
 /**
  * The k-NN's tile pass in one call, where the engine has it natively (torch): the float32 products
  * a·bᵀ and, of them, the candidates each query can still take. For row r of a (a query against
  * b's rows) the distance to b's row t is d = (normsA[r] + normsB[t]) − 2·(a_r·b_t) in float64 from
- * the float32 product, clamped at 0, and t is a candidate when d ≤ keepA[r]; with keepB the same for
- * b's rows as queries against a's rows (d = (normsB[t] + normsA[r]) − 2·(a_r·b_t) ≤ keepB[t]).
- * Candidates come in ascending index order with their d. The products never cross into JS.
+ * the float32 product, clamped at 0, and t is a candidate when d ≤ rows.keep[r]; with `cols` the
+ * same for b's rows as queries against a's rows (d = (normsB[t] + normsA[r]) − 2·(a_r·b_t)). A query
+ * whose keep is +Infinity (fewer than k references seen) gets the bound (k-th smallest d so far + e)
+ * + e once it has seen k, e = its `errors` entry: the k-NN's own bound, so that a fresh query's
+ * first tile does not hand over every pair. Candidates come in ascending index order with their d.
+ * The products never cross into JS.
  */
 export function tileCandidates(
   a: Float32Array,
@@ -197,12 +201,13 @@ export function tileCandidates(
   dim: number,
   normsA: Float64Array,
   normsB: Float64Array,
-  keepA: Float64Array,
-  keepB: Float64Array | null,
+  k: number,
+  rows: QueryBounds,
+  cols: QueryBounds | null,
 ): TileCandidateLists {
   if (active?.engine !== "torch") throw new Error("tileCandidates: only the torch engine has it");
   checkMatMulArgs(a, rowsA, b, rowsB, dim);
-  return torchTileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, keepA, keepB);
+  return torchTileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, k, rows, cols);
 }
 
 /** One engine as `curricula engines` lists it. */

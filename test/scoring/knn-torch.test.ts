@@ -45,53 +45,111 @@ describeTorch("k-NN on the torch engine", () => {
     expect(stats.tiles).toBe((4 * 5) / 2); // every tile pair once, in this thread
   });
 
-  it("tileCandidates keeps exactly the pairs the JS scan would offer first, with bit-equal distances", () => {
+  it("tileCandidates keeps the pairs within each query's bound, with bit-equal distances", () => {
     const rng = new Rng(3);
-    const [rowsA, rowsB, dim] = [37, 53, 9];
+    const [rowsA, rowsB, dim, k] = [37, 53, 9, 5];
     const a = Float32Array.from({ length: rowsA * dim }, () => rng.normal());
     const b = Float32Array.from({ length: rowsB * dim }, () => rng.normal());
     const na = norms(a, rowsA, dim);
     const nb = norms(b, rowsB, dim);
-    // Bounds around the median distance, an infinite one and one that keeps nothing.
-    const keepA = Float64Array.from({ length: rowsA }, (_, r) => (r === 0 ? Infinity : r === 1 ? -1 : 18));
-    const keepB = Float64Array.from({ length: rowsB }, (_, t) => (t === 2 ? Infinity : 16));
-    const lists = tileCandidates(a, rowsA, b, rowsB, dim, na, nb, keepA, keepB);
+    // Bounds around the median distance, infinite ones (queries that have seen fewer than k
+    // references) and one that keeps nothing.
+    const rows = {
+      keep: Float64Array.from({ length: rowsA }, (_, r) => (r === 0 ? Infinity : r === 1 ? -1 : 18)),
+      errors: Float64Array.from({ length: rowsA }, () => 0.5),
+    };
+    const cols = {
+      keep: Float64Array.from({ length: rowsB }, (_, t) => (t === 2 ? Infinity : 16)),
+      errors: Float64Array.from({ length: rowsB }, () => 0.25),
+    };
+    const lists = tileCandidates(a, rowsA, b, rowsB, dim, na, nb, k, rows, cols);
     const dots = matMulTransposed(a, rowsA, b, rowsB, dim);
-    const want = { row: [] as [number, number, number][], col: [] as [number, number, number][] };
-    for (let r = 0; r < rowsA; r++)
-      for (let t = 0; t < rowsB; t++) {
-        let d = (na[r] as number) + (nb[t] as number) - 2 * (dots[r * rowsB + t] as number);
+    /** The JS scan's arithmetic; an infinite bound becomes (k-th smallest d seen + e) + e. */
+    const expected = (
+      n: number,
+      m: number,
+      q: (i: number, j: number) => number,
+      keep0: number,
+      e: number,
+    ) => {
+      const out: [number, number][] = [];
+      let keep = keep0;
+      const seen: number[] = [];
+      for (let j = 0; j < m; j++) {
+        let d = q(n, j);
         if (d < 0) d = 0;
-        if (d <= (keepA[r] as number)) want.row.push([r, t, d]);
+        if (!(d <= keep)) continue;
+        out.push([j, d]);
+        if (keep0 === Infinity) {
+          seen.push(d);
+          seen.sort((x, y) => x - y);
+          if (seen.length >= k) keep = (seen[k - 1] as number) + e + e;
+        }
       }
-    for (let t = 0; t < rowsB; t++)
-      for (let r = 0; r < rowsA; r++) {
-        let d = (nb[t] as number) + (na[r] as number) - 2 * (dots[r * rowsB + t] as number);
-        if (d < 0) d = 0;
-        if (d <= (keepB[t] as number)) want.col.push([t, r, d]);
-      }
-    const got = { row: [] as [number, number, number][], col: [] as [number, number, number][] };
-    for (let r = 0; r < rowsA; r++)
-      for (let c = lists.rowStart[r] as number; c < (lists.rowStart[r + 1] as number); c++)
-        got.row.push([r, lists.rowIndex[c] as number, lists.rowDist[c] as number]);
-    const colStart = lists.colStart as Int32Array;
-    for (let t = 0; t < rowsB; t++)
-      for (let c = colStart[t] as number; c < (colStart[t + 1] as number); c++)
-        got.col.push([
+      return out;
+    };
+    const want = {
+      row: Array.from({ length: rowsA }, (_, r) =>
+        expected(
+          r,
+          rowsB,
+          (i, t) => (na[i] as number) + (nb[t] as number) - 2 * (dots[i * rowsB + t] as number),
+          rows.keep[r] as number,
+          0.5,
+        ),
+      ),
+      col: Array.from({ length: rowsB }, (_, t) =>
+        expected(
           t,
-          (lists.colIndex as Int32Array)[c] as number,
-          (lists.colDist as Float64Array)[c] as number,
-        ]);
+          rowsA,
+          (i, r) => (nb[i] as number) + (na[r] as number) - 2 * (dots[r * rowsB + i] as number),
+          cols.keep[t] as number,
+          0.25,
+        ),
+      ),
+    };
+    const got = {
+      row: Array.from({ length: rowsA }, (_, r) => {
+        const out: [number, number][] = [];
+        for (let c = lists.rowStart[r] as number; c < (lists.rowStart[r + 1] as number); c++)
+          out.push([lists.rowIndex[c] as number, lists.rowDist[c] as number]);
+        return out;
+      }),
+      col: Array.from({ length: rowsB }, (_, t) => {
+        const start = lists.colStart as Int32Array;
+        const out: [number, number][] = [];
+        for (let c = start[t] as number; c < (start[t + 1] as number); c++)
+          out.push([
+            (lists.colIndex as Int32Array)[c] as number,
+            (lists.colDist as Float64Array)[c] as number,
+          ]);
+        return out;
+      }),
+    };
     expect(got).toEqual(want);
-    expect(want.row.filter(([r]) => r === 0)).toHaveLength(rowsB);
-    expect(want.row.filter(([r]) => r === 1)).toHaveLength(0);
-    expect(want.row.length).toBeGreaterThan(rowsB);
-    expect(want.row.length).toBeLessThan(rowsA * rowsB);
-    // Without column bounds there are no column lists.
-    expect(tileCandidates(a, rowsA, b, rowsB, dim, na, nb, keepA, null).colStart).toBeUndefined();
-    expect(() => tileCandidates(a, rowsA, b, rowsB, dim, na, nb, keepA.subarray(1), null)).toThrow(
-      /norms and bounds must hold one value per row/,
-    );
+    // The infinite bound tightened after k pairs, the empty one kept nothing, the others some.
+    expect(want.row[0]?.length).toBeGreaterThanOrEqual(k);
+    expect(want.row[0]?.length).toBeLessThan(rowsB);
+    expect(want.row[1]).toHaveLength(0);
+    const kept = want.row.reduce((n, l) => n + l.length, 0);
+    expect(kept).toBeGreaterThan(rowsB);
+    expect(kept).toBeLessThan(rowsA * rowsB);
+    // Without column bounds there are no column lists; malformed bounds are refused.
+    expect(tileCandidates(a, rowsA, b, rowsB, dim, na, nb, k, rows, null).colStart).toBeUndefined();
+    expect(() =>
+      tileCandidates(
+        a,
+        rowsA,
+        b,
+        rowsB,
+        dim,
+        na,
+        nb,
+        k,
+        { keep: rows.keep.subarray(1), errors: rows.errors },
+        null,
+      ),
+    ).toThrow(/keep and errors must hold one value per query/);
   });
 
   it("the fused pass makes the JS scan's offers: same predictions, exact distances and overflows", () => {

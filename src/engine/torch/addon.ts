@@ -20,11 +20,21 @@ export interface TorchAddon {
     dim: number,
     normsA: Float64Array,
     normsB: Float64Array,
-    keepA: Float64Array,
-    keepB: Float64Array | null,
+    k: number,
+    rows: QueryBounds,
+    cols: QueryBounds | null,
   ): TileCandidateLists;
   setThreads(n: number): void;
   info(): { version: string; threads: number; cuda: boolean; cudaDevices: number; parallel: string };
+}
+
+/**
+ * The k-NN queries' bounds as a tile pass starts: `keep` (limit + e; +Infinity for a query that has
+ * seen fewer than k references) and `errors` (e), one per query.
+ */
+export interface QueryBounds {
+  keep: Float64Array;
+  errors: Float64Array;
 }
 
 /**

@@ -7,10 +7,10 @@ import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import type { EngineInfo, OptimizerSpec } from "../types.js";
-import { loadTorchAddon, type TileCandidateLists, type TorchAddon } from "./addon.js";
+import { loadTorchAddon, type QueryBounds, type TileCandidateLists, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
 
-export { addonPath, type TileCandidateLists, TORCH_INSTALL_HINT } from "./addon.js";
+export { addonPath, type QueryBounds, type TileCandidateLists, TORCH_INSTALL_HINT } from "./addon.js";
 export { TorchNetwork } from "./network.js";
 
 export interface TorchStatus {
@@ -101,8 +101,9 @@ export function torchTileCandidates(
   dim: number,
   normsA: Float64Array,
   normsB: Float64Array,
-  keepA: Float64Array,
-  keepB: Float64Array | null,
+  k: number,
+  rows: QueryBounds,
+  cols: QueryBounds | null,
 ): TileCandidateLists {
-  return addon().tileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, keepA, keepB);
+  return addon().tileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, k, rows, cols);
 }

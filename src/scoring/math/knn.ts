@@ -41,12 +41,20 @@ export interface CandidateLists {
   colDist?: Float64Array;
 }
 
+/** Queries' bounds as a tile pass starts: keep = limit + e (+Infinity while unknown), and e. */
+export interface CandidateBounds {
+  keep: Float64Array;
+  errors: Float64Array;
+}
+
 /**
  * The tile product and the scan's first filter in one native call (the engine's `tileCandidates`):
  * for row r of a, the indices t of b's rows with d = (normsA[r] + normsB[t]) − 2·(a_r·b_t) (float64
- * from the float32 product, clamped at 0) ≤ keepA[r], ascending, with their d; with keepB the same
- * for b's rows against a's. The JS scan would compute the same d for every pair and offer exactly
- * these first, so the search re-checks only them.
+ * from the float32 product, clamped at 0) within r's bound, ascending, with their d; with `cols` the
+ * same for b's rows against a's. A finite bound is rows.keep[r]; an infinite one becomes (k-th
+ * smallest d seen + e) + e once k were seen, which is never below the scan's own bound. The JS scan
+ * computes the same d for every pair, so every pair it would offer is among these, and the search
+ * re-checks only them.
  */
 export type TileCandidates = (
   a: Float32Array,
@@ -56,8 +64,9 @@ export type TileCandidates = (
   dim: number,
   normsA: Float64Array,
   normsB: Float64Array,
-  keepA: Float64Array,
-  keepB: Float64Array | null,
+  k: number,
+  rows: CandidateBounds,
+  cols: CandidateBounds | null,
 ) => CandidateLists;
 
 /**
@@ -474,13 +483,12 @@ class TiledSearch {
     columns: boolean,
   ): void {
     const { queries, references, dim, queryNorms, refNorms } = this.problem;
-    const keepRows = new Float64Array(nq);
-    for (let r = 0; r < nq; r++) keepRows[r] = this.limit(i0 + r) + (this.plan.errors[i0 + r] as number);
-    let keepCols: Float64Array | null = null;
-    if (columns) {
-      keepCols = new Float64Array(nr);
-      for (let c = 0; c < nr; c++) keepCols[c] = this.limit(j0 + c) + (this.plan.errors[j0 + c] as number);
-    }
+    const bounds = (q0: number, n: number): CandidateBounds => {
+      const errors = this.plan.errors.subarray(q0, q0 + n);
+      const keep = new Float64Array(n);
+      for (let i = 0; i < n; i++) keep[i] = this.limit(q0 + i) + (errors[i] as number);
+      return { keep, errors };
+    };
     const lists = candidates(
       queries.subarray(i0 * dim, (i0 + nq) * dim),
       nq,
@@ -489,8 +497,9 @@ class TiledSearch {
       dim,
       queryNorms.subarray(i0, i0 + nq),
       refNorms.subarray(j0, j0 + nr),
-      keepRows,
-      keepCols,
+      this.k,
+      bounds(i0, nq),
+      columns ? bounds(j0, nr) : null,
     );
     this.tiles++;
     for (let r = 0; r < nq; r++) {
