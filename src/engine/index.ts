@@ -193,22 +193,11 @@ export type { QueryBounds, TileCandidateLists };
  * first tile does not hand over every pair. Candidates come in ascending index order with their d.
  * The products never cross into JS.
  */
-export function tileCandidates(
-  a: Float32Array,
-  rowsA: number,
-  b: Float32Array,
-  rowsB: number,
-  dim: number,
-  normsA: Float64Array,
-  normsB: Float64Array,
-  k: number,
-  rows: QueryBounds,
-  cols: QueryBounds | null,
-): TileCandidateLists {
+export const tileCandidates: typeof torchTileCandidates = (a, rowsA, b, rowsB, dim, ...bounds) => {
   if (active?.engine !== "torch") throw new Error("tileCandidates: only the torch engine has it");
   checkMatMulArgs(a, rowsA, b, rowsB, dim);
-  return torchTileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, k, rows, cols);
-}
+  return torchTileCandidates(a, rowsA, b, rowsB, dim, ...bounds);
+};
 
 /** One engine as `curricula engines` lists it. */
 export interface EngineListing {

@@ -3,10 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { trainRun } from "../../src/assembly/train-run.js";
-import { score } from "../../src/scoring/score.js";
 import { DataError } from "../../src/util/errors.js";
 import { decodeNpy, encodeNpy, loadNpy } from "../../src/util/npy.js";
-import { digitsConfig, trainDigitsRuns } from "./fixture.js";
+import { digitsConfig, scoreCELoss as scoreFixture, trainDigitsRuns } from "./fixture.js";
 
 /**
  * Damaged files name themselves: a truncated .npy, a truncated model file, a model that does not
@@ -46,17 +45,7 @@ function damaged(damage: (dir: string) => void): void {
 }
 
 function scoreCELoss(): Promise<unknown> {
-  return score({
-    overrides: [
-      `results_dir=${resultsDir}`,
-      "progress_bar=false",
-      "plots=false",
-      "correlation=null",
-      "curriculum/scoring=CELoss",
-      `curriculum.scoring.run_name=${run}`,
-    ],
-    log: () => {},
-  });
+  return scoreFixture(resultsDir, run);
 }
 
 /** The CELoss folder holds no atomic-run folder and no score file. */

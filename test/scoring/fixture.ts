@@ -6,6 +6,7 @@ import { runDir } from "../../src/config/layout.js";
 import { runName } from "../../src/config/naming.js";
 import { parseRunConfig } from "../../src/config/parse.js";
 import type { RunConfig } from "../../src/config/schema.js";
+import { score } from "../../src/scoring/score.js";
 
 /** A tiny Digits run config (FFNN with 16 hidden units, few epochs) so scoring tests stay fast. */
 export function digitsConfig(
@@ -44,4 +45,25 @@ export async function trainDigitsRuns(
     runs.push(name);
   }
   return { resultsDir, runs };
+}
+
+/** CELoss of one trained run in `resultsDir` (quiet, no plots or correlation); `extra` overrides. */
+export function scoreCELoss(
+  resultsDir: string,
+  run: string,
+  options: { extra?: string[]; force?: boolean } = {},
+) {
+  return score({
+    log: () => {},
+    force: options.force ?? false,
+    overrides: [
+      `results_dir=${resultsDir}`,
+      "progress_bar=false",
+      "plots=false",
+      "correlation=null",
+      "curriculum/scoring=CELoss",
+      `curriculum.scoring.run_name=${run}`,
+      ...(options.extra ?? []),
+    ],
+  });
 }

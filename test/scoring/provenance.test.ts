@@ -5,9 +5,8 @@ import { parse } from "yaml";
 import { trainRun } from "../../src/assembly/train-run.js";
 import { runDir } from "../../src/config/layout.js";
 import { runName } from "../../src/config/naming.js";
-import { score } from "../../src/scoring/score.js";
 import { ConfigError } from "../../src/util/errors.js";
-import { digitsConfig, trainDigitsRuns } from "./fixture.js";
+import { digitsConfig, scoreCELoss as scoreFixture, trainDigitsRuns } from "./fixture.js";
 
 /**
  * Score provenance: a score id is its config plus its inputs (the atomic runs and the fingerprints
@@ -18,22 +17,9 @@ import { digitsConfig, trainDigitsRuns } from "./fixture.js";
 let resultsDir: string;
 let runs: string[];
 const celoss = () => join(resultsDir, "default", "curriculum", "CELoss");
-const quiet = { log: () => {} };
 
 function scoreCELoss(run: string, extra: string[] = [], force = false) {
-  return score({
-    ...quiet,
-    force,
-    overrides: [
-      `results_dir=${resultsDir}`,
-      "progress_bar=false",
-      "plots=false",
-      "correlation=null",
-      "curriculum/scoring=CELoss",
-      `curriculum.scoring.run_name=${run}`,
-      ...extra,
-    ],
-  });
+  return scoreFixture(resultsDir, run, { extra, force });
 }
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import type { EngineInfo, OptimizerSpec } from "../types.js";
-import { loadTorchAddon, type QueryBounds, type TileCandidateLists, type TorchAddon } from "./addon.js";
+import { loadTorchAddon, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
 
 export { addonPath, type QueryBounds, type TileCandidateLists, TORCH_INSTALL_HINT } from "./addon.js";
@@ -93,17 +93,4 @@ export function torchMatMulTransposed(
 }
 
 /** The k-NN tile pass on libtorch: products and the candidate filter in one native call. */
-export function torchTileCandidates(
-  a: Float32Array,
-  rowsA: number,
-  b: Float32Array,
-  rowsB: number,
-  dim: number,
-  normsA: Float64Array,
-  normsB: Float64Array,
-  k: number,
-  rows: QueryBounds,
-  cols: QueryBounds | null,
-): TileCandidateLists {
-  return addon().tileCandidates(a, rowsA, b, rowsB, dim, normsA, normsB, k, rows, cols);
-}
+export const torchTileCandidates: TorchAddon["tileCandidates"] = (...args) => addon().tileCandidates(...args);
