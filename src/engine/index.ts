@@ -168,17 +168,11 @@ export async function loadNetwork(dir: string, optimizer: OptimizerSpec | null =
  * a·bᵀ for row-major a (rowsA × dim) and b (rowsB × dim), float32 dot products computed by the
  * active engine (XNNPACK on wasm, libtorch's BLAS on torch, in an order each chooses).
  */
-export function matMulTransposed(
-  a: Float32Array,
-  rowsA: number,
-  b: Float32Array,
-  rowsB: number,
-  dim: number,
-): Float32Array {
+export const matMulTransposed: typeof tfjsMatMulTransposed = (a, rowsA, b, rowsB, dim) => {
   if (active?.engine !== "torch") return tfjsMatMulTransposed(a, rowsA, b, rowsB, dim);
   checkMatMulArgs(a, rowsA, b, rowsB, dim);
   return torchMatMulTransposed(a, rowsA, b, rowsB, dim);
-}
+};
 
 export type { QueryBounds, TileCandidateLists };
 
@@ -253,13 +247,7 @@ export async function listEngines(): Promise<EngineListing[]> {
  */
 export interface MatrixPrimitive {
   engine: string;
-  matMulTransposed: (
-    a: Float32Array,
-    rowsA: number,
-    b: Float32Array,
-    rowsB: number,
-    dim: number,
-  ) => Float32Array;
+  matMulTransposed: typeof matMulTransposed;
   threadsPerCall: number;
   workerInit: Record<string, unknown> | null;
   /** The fused product and candidate filter ({@link tileCandidates}), where the engine has it. */

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { experimentDir, RUN_FILES, SUMMARY_FILES, scoreCardFile, summaryDir } from "../config/layout.js";
+import type { DifficultyTableRow } from "../results/evaluation.js";
 import { readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
@@ -21,15 +22,8 @@ export const DIFFICULTY_QUANTILES = [0.1, 0.25, 0.5, 1] as const;
 /** The file postprocess writes: `summary/difficulty.csv`. */
 export const DIFFICULTY_FILE = SUMMARY_FILES.difficulty;
 
-export interface DifficultyRow {
-  run_name: string;
-  score: string;
-  subset: string;
-  /** Fraction of the hardest samples (0.1 = the hardest 10%). */
-  hardest: number;
-  samples: number;
-  metrics: Record<string, number>;
-}
+/** One row of the table: the reader's row type (src/results/evaluation.ts), which this module writes. */
+export type DifficultyRow = DifficultyTableRow;
 
 /** A score file to evaluate by: its id, subset (from the card) and ranks by subset position. */
 export interface DifficultyScore {

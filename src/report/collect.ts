@@ -316,14 +316,8 @@ export function displayField(key: NamingKey, value: string): string {
   return key === "curriculum.sampling" ? (SAMPLING_NAMES[value] ?? value) : value;
 }
 
-const CURRICULUM_KEYS: readonly NamingKey[] = [
-  "curriculum",
-  "curriculum.sampling",
-  "curriculum.scoring",
-  "curriculum.pacing",
-  "curriculum.pacing.initial_size",
-  "curriculum.pacing.final_iteration",
-];
+/** The naming fields a curriculum sets (a baseline has none of them). */
+const CURRICULUM_KEYS: readonly NamingKey[] = NAMING_KEYS.filter((k) => k.startsWith("curriculum"));
 
 /**
  * Groups runs that differ only in their seed, ordered Curriculum, AntiCurriculum, RandomCurriculum,

@@ -54,6 +54,7 @@ export interface DifficultyTableRow {
   run_name: string;
   score: string;
   subset: string;
+  /** Fraction of the hardest samples (0.1 = the hardest 10%). */
   hardest: number;
   samples: number;
   metrics: Record<string, number>;

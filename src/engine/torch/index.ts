@@ -82,15 +82,8 @@ export function createTorchNetwork(
 }
 
 /** a·bᵀ in float32 on libtorch (CPU, libtorch's threads). */
-export function torchMatMulTransposed(
-  a: Float32Array,
-  rowsA: number,
-  b: Float32Array,
-  rowsB: number,
-  dim: number,
-): Float32Array {
-  return addon().matMulTransposed(a, rowsA, b, rowsB, dim);
-}
+export const torchMatMulTransposed: TorchAddon["matMulTransposed"] = (...args) =>
+  addon().matMulTransposed(...args);
 
 /** The k-NN tile pass on libtorch: products and the candidate filter in one native call. */
 export const torchTileCandidates: TorchAddon["tileCandidates"] = (...args) => addon().tileCandidates(...args);
