@@ -14,7 +14,7 @@ import { readRunConfig } from "../../src/results/run-folder.js";
 import { loadNpy, saveNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
 import { describeTorch } from "../support/torch.js";
-import { blobConfig, tempDir } from "../training/helpers.js";
+import { digitsFfnnConfig, tempDir } from "../training/helpers.js";
 
 const DOCS = new URL("../../docs/engine.md", import.meta.url);
 
@@ -104,20 +104,11 @@ describeTorch("PyTorch reproduces curricula's logits from model.safetensors", ()
     }
     // The acceptance case: a Digits run on torch, its _best model against the saved dev logits.
     const runDir = join(root, "digits");
-    await trainRun(
-      blobConfig({
-        seed: 2,
-        batch_size: 32,
-        learning_rate: 0.001,
-        iterations: 3,
-        dataset: { id: "Digits", type: "Digits", shape: "flat", dev_split: 0.2, test_split: 0.2 },
-        model: { id: "FFNN", type: "FFNN", hidden_sizes: [64], dropout: 0.5 },
-        optimizer: { id: "Adam", type: "Adam" },
-        engine: "torch",
-        threads: 2,
-      }),
-      { runDir, log: null, progress: false },
-    );
+    await trainRun(digitsFfnnConfig({ seed: 2, iterations: 3, engine: "torch", threads: 2 }), {
+      runDir,
+      log: null,
+      progress: false,
+    });
     const { dataset } = await buildForRun(readRunConfig(runDir));
     const positions = loadNpy(join(runDir, "_best", "dev_indices.npy")).data as Int32Array;
     const { x } = dataset.subset("dev").batch(positions);

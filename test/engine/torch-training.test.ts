@@ -10,12 +10,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildForRun, trainRun } from "../../src/assembly/train-run.js";
 import { type EngineChoice, initEngine, loadNetwork } from "../../src/engine/index.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
-import type { TrainCallback, TrainResult } from "../../src/training/types.js";
+import type { TrainResult } from "../../src/training/types.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { describeTorch } from "../support/torch.js";
-import { blobConfig, differingFiles, tempDir } from "../training/helpers.js";
+import { crashOnStep, differingFiles, digitsFfnnConfig, tempDir } from "../training/helpers.js";
 
 const root = tempDir("torch-training");
 afterAll(async () => {
@@ -25,18 +25,7 @@ afterAll(async () => {
 const quiet = { log: null, progress: false } as const;
 
 function digits(engine: EngineChoice, overrides: Record<string, unknown> = {}) {
-  return blobConfig({
-    seed: 1,
-    batch_size: 32,
-    learning_rate: 0.001,
-    iterations: 10,
-    dataset: { id: "Digits", type: "Digits", shape: "flat", dev_split: 0.2, test_split: 0.2 },
-    model: { id: "FFNN", type: "FFNN", hidden_sizes: [64], dropout: 0.5 },
-    optimizer: { id: "Adam", type: "Adam" },
-    engine,
-    threads: engine === "torch" ? 2 : null,
-    ...overrides,
-  });
+  return digitsFfnnConfig({ engine, threads: engine === "torch" ? 2 : null, ...overrides });
 }
 
 /** Logits of `runDir`'s best model on the test subset, on the active engine, vs the saved ones. */
@@ -102,12 +91,7 @@ describeTorch("torch engine: training runs", () => {
     const straight = join(root, "straight");
     await trainRun(config, { runDir: straight, ...quiet });
     const crashed = join(root, "crashed");
-    const crash: TrainCallback = {
-      name: "crash",
-      onStep: (_ctx, iteration, batch) => {
-        if (iteration === 3 && batch === 5) throw new Error("simulated crash");
-      },
-    };
+    const crash = crashOnStep(3, 5);
     await expect(trainRun(config, { runDir: crashed, ...quiet, callbacks: [crash] })).rejects.toThrow(
       "simulated crash",
     );

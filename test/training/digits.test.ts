@@ -5,30 +5,17 @@ import { buildForRun, trainRun } from "../../src/assembly/train-run.js";
 import { initEngine, loadNetwork } from "../../src/engine/index.js";
 import { checkpointDir, listIterations, readRunConfig } from "../../src/results/run-folder.js";
 import { forwardSubset, scoreOutputs } from "../../src/training/index.js";
-import type { TrainCallback, TrainResult } from "../../src/training/types.js";
+import type { TrainResult } from "../../src/training/types.js";
 import { readCsv } from "../../src/util/csv.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
-import { blobConfig, differingFiles, listFiles, tempDir } from "./helpers.js";
+import { crashOnStep, differingFiles, digitsFfnnConfig, listFiles, tempDir } from "./helpers.js";
 
 /** Acceptance tests of issue 2 with the real engine and the real Digits dataset. */
 const root = tempDir("digits");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const quiet = { log: null, progress: false } as const;
-
-function digitsConfig(overrides: Record<string, unknown> = {}) {
-  return blobConfig({
-    seed: 1,
-    batch_size: 32,
-    learning_rate: 0.001,
-    iterations: 10,
-    dataset: { id: "Digits", type: "Digits", shape: "flat", dev_split: 0.2, test_split: 0.2 },
-    model: { id: "FFNN", type: "FFNN", hidden_sizes: [64], dropout: 0.5 },
-    optimizer: { id: "Adam", type: "Adam" },
-    ...overrides,
-  });
-}
 
 beforeAll(async () => {
   await initEngine();
@@ -40,7 +27,7 @@ describe("FFNN on Digits for 10 epochs", () => {
   let result: TrainResult;
 
   beforeAll(async () => {
-    result = await trainRun(digitsConfig(), { runDir: first, ...quiet });
+    result = await trainRun(digitsFfnnConfig(), { runDir: first, ...quiet });
   });
 
   it("reaches at least 0.90 test accuracy", () => {
@@ -72,7 +59,7 @@ describe("FFNN on Digits for 10 epochs", () => {
   });
 
   it("gives byte-identical metrics.csv and outputs when run again with the same seed", async () => {
-    await trainRun(digitsConfig(), { runDir: second, ...quiet });
+    await trainRun(digitsFfnnConfig(), { runDir: second, ...quiet });
     expect(differingFiles(first, second)).toEqual([]);
     expect(readFileSync(join(first, "metrics.csv"), "utf8")).toBe(
       readFileSync(join(second, "metrics.csv"), "utf8"),
@@ -101,10 +88,10 @@ describe("FFNN on Digits for 10 epochs", () => {
   });
 
   it("reuses the finished run and refuses a different config", async () => {
-    const again = await trainRun(digitsConfig(), { runDir: first, ...quiet });
+    const again = await trainRun(digitsFfnnConfig(), { runDir: first, ...quiet });
     expect(again).toEqual({ ...result, skipped: true });
     await expect(
-      trainRun(digitsConfig({ learning_rate: 0.01 }), { runDir: first, ...quiet }),
+      trainRun(digitsFfnnConfig({ learning_rate: 0.01 }), { runDir: first, ...quiet }),
     ).rejects.toThrow(ConfigError);
   });
 });
@@ -113,7 +100,7 @@ describe("step training and resume with the real engine", () => {
   it("trains by steps, evaluating every eval_frequency steps", async () => {
     const dir = join(root, "steps");
     const result = await trainRun(
-      digitsConfig({ training_type: "step", iterations: 60, eval_frequency: 20, save_frequency: 40 }),
+      digitsFfnnConfig({ training_type: "step", iterations: 60, eval_frequency: 20, save_frequency: 40 }),
       { runDir: dir, ...quiet },
     );
     expect(listIterations(dir).map((it) => [it.iteration, it.hasModel])).toEqual([
@@ -125,16 +112,11 @@ describe("step training and resume with the real engine", () => {
   });
 
   it("resumes after a crash to the same files as an uninterrupted run", async () => {
-    const config = digitsConfig({ iterations: 4 });
+    const config = digitsFfnnConfig({ iterations: 4 });
     const straight = join(root, "straight");
     await trainRun(config, { runDir: straight, ...quiet });
     const crashed = join(root, "crashed");
-    const crash: TrainCallback = {
-      name: "crash",
-      onStep: (_ctx, iteration, batch) => {
-        if (iteration === 3 && batch === 5) throw new Error("simulated crash");
-      },
-    };
+    const crash = crashOnStep(3, 5);
     await expect(trainRun(config, { runDir: crashed, ...quiet, callbacks: [crash] })).rejects.toThrow(
       "simulated crash",
     );

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { type RunConfig, RunConfigSchema } from "../../src/config/schema.js";
+import type { TrainCallback } from "../../src/training/types.js";
 
 /** Files whose content depends on the clock or the machine, not on the training. */
 export const VOLATILE_FILES = new Set(["timer.yaml", "hardware.yaml", "training.log"]);
@@ -57,4 +58,28 @@ export function blobConfig(overrides: Record<string, unknown> = {}): RunConfig {
     optimizer: { id: "SGD", type: "SGD", momentum: 0.9 },
     ...overrides,
   });
+}
+
+/** The acceptance Digits run: FFNN (64 hidden, dropout 0.5), Adam lr 1e-3, batch 32, 10 epochs. */
+export function digitsFfnnConfig(overrides: Record<string, unknown> = {}): RunConfig {
+  return blobConfig({
+    seed: 1,
+    batch_size: 32,
+    learning_rate: 0.001,
+    iterations: 10,
+    dataset: { id: "Digits", type: "Digits", shape: "flat", dev_split: 0.2, test_split: 0.2 },
+    model: { id: "FFNN", type: "FFNN", hidden_sizes: [64], dropout: 0.5 },
+    optimizer: { id: "Adam", type: "Adam" },
+    ...overrides,
+  });
+}
+
+/** A callback that throws "simulated crash" at batch `batch` of iteration `iteration`. */
+export function crashOnStep(iteration: number, batch: number): TrainCallback {
+  return {
+    name: "crash",
+    onStep: (_ctx, it, b) => {
+      if (it === iteration && b === batch) throw new Error("simulated crash");
+    },
+  };
 }
