@@ -1,15 +1,15 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_FILES, scoreFile } from "../config/layout.js";
 import type { RunConfig } from "../config/schema.js";
 import { parseSeed } from "../config/schema.js";
 import { renderPlot } from "../plots/render.js";
+import { readTrainedScore } from "../results/run-folder.js";
 import { readScoreRanks } from "../results/score-table.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
 import { fileSha256 } from "../util/fingerprint.js";
-import { readYaml, writeYaml } from "../util/yaml-io.js";
+import { writeYaml } from "../util/yaml-io.js";
 import { type SamplingMode, subsetClassWeights } from "./class-quotas.js";
 import { CurriculumSampler, type CurriculumSamplerState } from "./curriculum-sampler.js";
 import { type CurriculumType, difficultyOrder } from "./ordering.js";
@@ -228,12 +228,12 @@ export function createCurriculumCallback(config: RunConfig): TrainCallback | nul
 export function recordScoreFile(runDir: string, path: string, scoring: { id: string; type?: string }): void {
   const recorded = join(runDir, RUN_FILES.curriculumScore);
   const sha256 = fileSha256(path);
-  if (existsSync(recorded)) {
-    const before = readYaml<{ sha256?: string } | null>(recorded);
-    if (before?.sha256 === sha256) return;
+  const before = readTrainedScore(runDir);
+  if (before) {
+    if (before.sha256 === sha256) return;
     throw new ConfigError(
       "curriculum.scoring",
-      `${path} changed since this unfinished run started training on it (sha256 ${String(before?.sha256).slice(0, 12)} then, ` +
+      `${path} changed since this unfinished run started training on it (sha256 ${String(before.sha256).slice(0, 12)} then, ` +
         `${sha256.slice(0, 12)} now); delete the run folder to train on the new score`,
       recorded,
     );

@@ -17,7 +17,6 @@ import { readYaml } from "../util/yaml-io.js";
 /** Metric name → value (dev.yaml, test_holistic.yaml, a metrics.csv row). */
 export type MetricValues = Record<string, number>;
 
-/** True when the run finished: `metrics.csv` is written last, atomically. */
 /**
  * True when `dir` holds a saved model: `model.safetensors`, or an older run's `model.json`
  * (src/engine/checkpoint.ts reads both).
@@ -26,8 +25,23 @@ export function hasModelCheckpoint(dir: string): boolean {
   return existsSync(join(dir, MODEL_FILES.model)) || existsSync(join(dir, MODEL_FILES.legacyModel));
 }
 
+/** True when the run finished: `metrics.csv` is written last, atomically. */
 export function isRunFinished(runDir: string): boolean {
   return existsSync(join(runDir, RUN_FILES.metrics));
+}
+
+/** `curriculum_score.yaml`: the score file a curriculum run trained on, with its SHA-256. */
+export interface TrainedScoreRecord {
+  id?: string;
+  type?: string;
+  file?: string;
+  sha256?: string;
+}
+
+/** A curriculum run's `curriculum_score.yaml`, or null when it has none (no curriculum, or an earlier version). */
+export function readTrainedScore(runDir: string): TrainedScoreRecord | null {
+  const path = join(runDir, RUN_FILES.curriculumScore);
+  return existsSync(path) ? (readYaml<TrainedScoreRecord | null>(path) ?? {}) : null;
 }
 
 /** The resolved config saved in a run folder, validated. */

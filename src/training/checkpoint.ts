@@ -5,7 +5,7 @@ import { iterationDirName, parseIterationDirName, RUN_FILES, scoreFile } from ".
 import { parseSavedRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
-import { isRunFinished, listIterations } from "../results/run-folder.js";
+import { isRunFinished, listIterations, readTrainedScore } from "../results/run-folder.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { fileSha256 } from "../util/fingerprint.js";
@@ -118,18 +118,17 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
  * that recorded none). The score file is found beside the run: `<experiment>/curriculum/...`.
  */
 export function scoreChange(dir: string, config: RunConfig): string | null {
-  const recorded = join(dir, RUN_FILES.curriculumScore);
-  if (config.curriculum.id === "None" || !existsSync(recorded)) return null;
-  const before = readYaml<{ sha256?: string } | null>(recorded);
+  const before = config.curriculum.id === "None" ? null : readTrainedScore(dir);
+  if (!before) return null;
   const experiment = dirname(dirname(dir));
   const path = scoreFile(dirname(experiment), basename(experiment), config.curriculum.scoring);
   if (!existsSync(path)) {
     return `the finished run was trained on ${path}, which is gone; recompute that score, or delete the run folder to retrain it on another`;
   }
   const now = fileSha256(path);
-  if (before?.sha256 === now) return null;
+  if (before.sha256 === now) return null;
   return (
-    `the finished run was trained on ${path}, which has changed since (sha256 ${String(before?.sha256).slice(0, 12)} then, ` +
+    `the finished run was trained on ${path}, which has changed since (sha256 ${String(before.sha256).slice(0, 12)} then, ` +
     `${now.slice(0, 12)} now); its results are not those of the current score: delete the run folder to retrain it, ` +
     "or use another experiment_id"
   );
