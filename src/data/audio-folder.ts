@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
+import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
@@ -78,9 +78,7 @@ export function audioFolderSettings(config: DatasetOptions): AudioFolderSettings
   const pathColumn = stringOption(config, "path_column", "path");
   const labelColumn = stringOption(config, "label_column", "label");
   const splitColumn = stringOption(config, "split_column", "split");
-  const indexHash = existsSync(indexPath)
-    ? createHash("sha256").update(readFileSync(indexPath)).digest("hex")
-    : "";
+  const indexHash = existsSync(indexPath) ? fileSha256(indexPath) : "";
   const key = {
     format: CACHE_FORMAT,
     index: indexPath,
@@ -96,7 +94,7 @@ export function audioFolderSettings(config: DatasetOptions): AudioFolderSettings
     fmin: params.fmin,
     fmax: params.fmax,
   };
-  const digest = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
+  const digest = textSha256(JSON.stringify(key)).slice(0, 12);
   const cacheOption = optionalString(config, "cache_dir");
   const cacheDir = cacheOption
     ? resolveDataPath(cacheOption)

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { parse, stringify } from "yaml";
@@ -16,7 +15,7 @@ import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { writeScoreRows } from "../results/score-table.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
-import { fingerprintFiles } from "../util/fingerprint.js";
+import { fingerprintFiles, textSha256 } from "../util/fingerprint.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
@@ -446,10 +445,7 @@ function plain(value: unknown): unknown {
 
 /** One SHA-256 over a map of fingerprints (16 hex digits). */
 function digest(files: Record<string, string>): string {
-  return createHash("sha256")
-    .update(JSON.stringify(Object.entries(files).sort()))
-    .digest("hex")
-    .slice(0, 16);
+  return textSha256(JSON.stringify(Object.entries(files).sort())).slice(0, 16);
 }
 
 /** Atomic runs added, dropped or with other inputs. */

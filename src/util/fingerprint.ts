@@ -6,6 +6,11 @@ import { existsSync, readFileSync } from "node:fs";
  * (a score whose training runs were retrained, a curriculum run whose score file was replaced).
  */
 
+/** SHA-256 of a string's UTF-8 bytes, hex (cache keys, short ids). */
+export function textSha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
 /** SHA-256 of a file's bytes, hex. */
 export function fileSha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");

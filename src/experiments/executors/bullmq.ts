@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { type Job, Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { CurriculaError, UsageError } from "../../util/errors.js";
+import { textSha256 } from "../../util/fingerprint.js";
 import { writeLine } from "../../util/progress.js";
 import type { RunOutcome, RunSpec } from "../run-spec.js";
 import type { Executor, ExecutorEvents } from "./local.js";
@@ -83,7 +83,7 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
 
 /** The job id of a run: stable per run folder, so a run is queued at most once. */
 export function runJobId(spec: RunSpec): string {
-  return `run-${createHash("sha256").update(spec.runDir).digest("hex").slice(0, 32)}`;
+  return `run-${textSha256(spec.runDir).slice(0, 32)}`;
 }
 
 export interface JobOptionsConfig {

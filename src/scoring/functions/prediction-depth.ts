@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { RUN_FILES } from "../../config/layout.js";
 import { checkpointDir } from "../../results/run-folder.js";
 import { ConfigError } from "../../util/errors.js";
+import { textSha256 } from "../../util/fingerprint.js";
 import { saveNpy } from "../../util/npy.js";
 import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
@@ -46,7 +46,7 @@ export class PredictionDepth extends AbstractScore {
       py(p.max_embedding_size) +
       py(p.match_dimensions) +
       py(p.knn_n_neighbors);
-    return [(p.stop as string)[0] as string, createHash("sha256").update(text).digest("hex").slice(0, 8)];
+    return [(p.stop as string)[0] as string, textSha256(text).slice(0, 8)];
   }
 
   placementsFor(requested: string): string[] {
