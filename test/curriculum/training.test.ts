@@ -4,11 +4,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { trainRunWith } from "../../src/assembly/train-run.js";
 import type { RunConfig } from "../../src/config/schema.js";
 import { createPacing } from "../../src/curriculum/index.js";
-import type { TrainCallback, TrainContext } from "../../src/training/types.js";
+import type { TrainCallback } from "../../src/training/types.js";
 import { writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";
 import { fakeDeps } from "../training/fakes.js";
-import { blobConfig, differingFiles, tempDir } from "../training/helpers.js";
+import { blobConfig, crashAt, differingFiles, tempDir } from "../training/helpers.js";
 
 // The real trainer loop (trainRunWith) with the training tests' pure-JS engine and Blobs data
 // (90 training samples, 3 classes, source indices 0..89).
@@ -46,15 +46,6 @@ writeCsv(
   ["index", "source_index", "mean", "ranks"],
   ranks.map((r, i) => ({ index: i, source_index: i, mean: r, ranks: r })),
 );
-
-function crashAt(iteration: number, hook: "onIterationEnd" | "onStep"): TrainCallback {
-  return {
-    name: "crash",
-    [hook]: (_ctx: TrainContext, i: number) => {
-      if (i === iteration) throw new Error(`simulated crash at ${i}`);
-    },
-  };
-}
 
 /** Records the number of batches of each epoch (onStep batch indices). */
 function batchCounter(): TrainCallback & { perIteration: Map<number, number> } {

@@ -6,7 +6,7 @@ import { trainRunWith } from "../../src/assembly/train-run.js";
 import type { TrainCallback } from "../../src/training/types.js";
 import { runCli } from "../support/cli.js";
 import { fakeDeps } from "./fakes.js";
-import { blobConfig, tempDir } from "./helpers.js";
+import { blobConfig, crashAt, tempDir } from "./helpers.js";
 
 /**
  * A failed run leaves either no folder (refused before training began: nothing to resume) or a
@@ -21,12 +21,7 @@ const refuse: TrainCallback = {
     throw new Error("the score file does not match the training data");
   },
 };
-const crash: TrainCallback = {
-  name: "crash",
-  onIterationEnd: (_ctx, i) => {
-    if (i === 2) throw new Error("simulated crash at 2");
-  },
-};
+const crash = crashAt(2);
 
 describe("failed runs", () => {
   it("a fresh run refused in its setup leaves no run folder", async () => {

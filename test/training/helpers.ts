@@ -83,3 +83,16 @@ export function crashOnStep(iteration: number, batch: number): TrainCallback {
     },
   };
 }
+
+/** A callback that throws "simulated crash at N" once the run reaches iteration N (end of it, or its steps). */
+export function crashAt(
+  iteration: number,
+  hook: "onIterationEnd" | "onStep" = "onIterationEnd",
+): TrainCallback {
+  return {
+    name: "crash",
+    [hook]: (_ctx: unknown, i: number) => {
+      if (i === iteration) throw new Error(`simulated crash at ${i}`);
+    },
+  };
+}

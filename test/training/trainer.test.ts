@@ -9,29 +9,19 @@ import {
   listIterations,
   readRunConfig,
 } from "../../src/results/run-folder.js";
-import type { PassSampler, TrainCallback, TrainContext } from "../../src/training/types.js";
+import type { PassSampler, TrainCallback } from "../../src/training/types.js";
 import { readCsv } from "../../src/util/csv.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { fakeDeps } from "./fakes.js";
-import { blobConfig, differingFiles, listFiles, tempDir } from "./helpers.js";
+import { blobConfig, crashAt, differingFiles, listFiles, tempDir } from "./helpers.js";
 
 const root = tempDir("trainer");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 const freshDir = () => join(root, `run${counter++}`);
 const quiet = { log: null, progress: false } as const;
-
-/** A callback that throws once the run reaches `iteration` (a simulated crash). */
-function crashAt(iteration: number, hook: "onIterationEnd" | "onStep" = "onIterationEnd"): TrainCallback {
-  return {
-    name: "crash",
-    [hook]: (_ctx: TrainContext, i: number) => {
-      if (i === iteration) throw new Error(`simulated crash at ${i}`);
-    },
-  };
-}
 
 describe("trainRun with a fake engine: the run folder", () => {
   const config = blobConfig({ iterations: 5, save_frequency: 2 });
