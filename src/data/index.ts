@@ -5,6 +5,7 @@ import { createAudioFolder, preprocessAudioFolder } from "./audio-folder.js";
 import { splitFractions, splitSeed } from "./config.js";
 import { createCsvDataset } from "./csv.js";
 import { createDigits } from "./digits.js";
+import { createImageFolder, preprocessImageFolder } from "./image-folder.js";
 import { createFashionMnist, createMnist } from "./mnist.js";
 import { resolveDataPath } from "./paths.js";
 import { createToy } from "./toy.js";
@@ -46,6 +47,25 @@ const REGISTRY: Record<string, DatasetFactory> = {
     ],
     create: createAudioFolder,
     preprocess: (config) => preprocessAudioFolder(config),
+  },
+  ImageFolder: {
+    keys: [
+      "path",
+      "index",
+      "path_column",
+      "label_column",
+      "split_column",
+      "image_size",
+      "resize",
+      "channels",
+      "normalize",
+      "on_error",
+      "cache_dir",
+      "stratify",
+      ...SPLIT_KEYS,
+    ],
+    create: createImageFolder,
+    preprocess: (config) => preprocessImageFolder(config),
   },
   CSV: {
     keys: [

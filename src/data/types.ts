@@ -45,5 +45,10 @@ export interface Dataset {
    * for Digits with `shape: flat`), so the report can draw thumbnails.
    */
   readonly imageShape?: readonly [number, number, number];
+  /**
+   * The file each sample was read from, by source index (relative to the data folder), for
+   * datasets of files (ImageFolder); absent for datasets read from one file.
+   */
+  readonly sourceFiles?: readonly string[];
   subset(name: SubsetName): Subset;
 }
