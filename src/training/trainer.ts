@@ -42,6 +42,11 @@ export interface TrainerSetup {
   readonly dataset: Dataset;
   /** The training subset trained on (restricted by TrainOptions.trainPositions if given). */
   readonly train: Subset;
+  /**
+   * Where training batches are drawn from when it differs from `train` (the augmented view of it);
+   * evaluations and the per-sample outputs always read `train`.
+   */
+  readonly trainBatches?: Subset;
   /** The network to train: new, or restored from the checkpoint `plan` resumes from. */
   readonly network: Network;
   /** Class weights of the criterion on the whole training subset; used for every evaluation. */
@@ -276,7 +281,7 @@ class Trainer implements TrainContext {
   }
 
   private trainBatch(positions: Int32Array): number {
-    const batch = this.train.batch(positions);
+    const batch = (this.setup.trainBatches ?? this.train).batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
     this.batchLosses.push(loss);
     return loss;
