@@ -1,11 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { extname, join, relative, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { fileSha256, textSha256 } from "../util/fingerprint.js";
-import { encodeNpy, loadNpy } from "../util/npy.js";
+import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { cacheWriteError } from "./audio-folder.js";
@@ -26,7 +26,7 @@ import {
   type SplitRows,
   stratifiedSplit,
 } from "./splits.js";
-import { featureStore, SplitDataset, ViewSubset } from "./store.js";
+import { featureStore, RowFile, SplitDataset, ViewSubset } from "./store.js";
 import { readTable, requireColumn, rowRef } from "./table.js";
 import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
 
@@ -353,57 +353,118 @@ function checkLayout(
   );
 }
 
+/** Caches up to this size are read into memory by `in_memory: auto` (and at most an eighth of the RAM). */
+const IN_MEMORY_LIMIT = 1 << 30;
+
 interface CacheContent {
-  /** uint8 n × h × w × c of the kept images, in index order. */
-  pixels: Uint8Array;
+  /** uint8 n × h × w × c of the kept images, in index order: in memory, or rows of the file. */
+  pixels: Uint8Array | RowFile;
   /** Index row (source index) of each cached image. */
   rows: Int32Array;
   height: number;
   width: number;
 }
 
+/** Images decoded at once while the cache is built; memory holds at most this many. */
+const DECODE_CHUNK = 512;
+/** Bytes reserved for `images.npy`'s header, rewritten with the final count at the end. */
+const HEADER_BYTES = 256;
+
 /**
- * Decodes every image (several at once: sharp works on libuv's threads), checks they share a size
- * when no `image_size` is given, and writes the cache atomically: `images.npy` (uint8), `rows.npy`
- * (the index row of each), `files.json` (each index row's file, relative to the root) and the key
- * last. Every undecodable file is listed at once; with `on_error: skip` they are left out.
+ * Decodes every image (a chunk at a time, several at once: sharp works on libuv's threads), checks
+ * they share a size when no `image_size` is given, and writes the cache atomically, streaming:
+ * `images.npy` (uint8 `[n, h, w, c]`, its rows appended as each chunk is decoded, so memory holds one
+ * chunk whatever the dataset's size), `rows.npy` (the index row of each cached image), `files.json`
+ * (each index row's file, relative to the root) and the key last. Every undecodable file is listed at
+ * once; with `on_error: skip` they are left out.
  */
 async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<void> {
   const sharp = await loadSharp();
   const n = index.entries.length;
-  const decoded: (DecodedImage | null)[] = new Array(n).fill(null);
   const failures: { row: number; message: string }[] = [];
+  const kept: number[] = [];
+  const sizes = new Map<string, number>();
+  let first: { height: number; width: number } | null = null;
   const progress = createProgress("Preprocess", n, { unit: "images" });
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const r = next++;
-      if (r >= n) return;
-      const entry = index.entries[r] as ImageEntry;
-      try {
-        decoded[r] = await decodeImage(sharp, entry.file, entry.where, {
-          size: s.imageSize,
-          resize: s.resize,
-          channels: s.channels,
-        });
-      } catch (error) {
-        failures.push({ row: r, message: (error as Error).message });
-      }
-      progress.increment(1);
-    }
-  };
+  const concurrency = Math.max(2, availableParallelism() * 2);
   try {
-    await Promise.all(Array.from({ length: Math.max(2, availableParallelism() * 2) }, worker));
+    await writeDirAtomic(s.cacheDir, async (tmp) => {
+      const imagesPath = join(tmp, "images.npy");
+      const fd = openSync(imagesPath, "w");
+      try {
+        writeSync(fd, npyHeader("|u1", [0, 0, 0, s.channels], HEADER_BYTES));
+        for (let start = 0; start < n; start += DECODE_CHUNK) {
+          const end = Math.min(n, start + DECODE_CHUNK);
+          const chunk: (DecodedImage | null)[] = new Array(end - start).fill(null);
+          let next = start;
+          const worker = async () => {
+            for (;;) {
+              const r = next++;
+              if (r >= end) return;
+              const entry = index.entries[r] as ImageEntry;
+              try {
+                chunk[r - start] = await decodeImage(sharp, entry.file, entry.where, {
+                  size: s.imageSize,
+                  resize: s.resize,
+                  channels: s.channels,
+                });
+              } catch (error) {
+                failures.push({ row: r, message: (error as Error).message });
+              }
+              progress.increment(1);
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(concurrency, end - start) }, worker));
+          chunk.forEach((image, i) => {
+            if (!image) return;
+            const r = start + i;
+            const size = `${image.height}x${image.width}`;
+            if (!sizes.has(size)) sizes.set(size, r);
+            first ??= { height: image.height, width: image.width };
+            if (image.height !== first.height || image.width !== first.width) return;
+            writeSync(fd, image.pixels);
+            kept.push(r);
+          });
+        }
+        const shape = first as { height: number; width: number } | null;
+        writeSync(
+          fd,
+          npyHeader("|u1", [kept.length, shape?.height ?? 0, shape?.width ?? 0, s.channels], HEADER_BYTES),
+          0,
+          HEADER_BYTES,
+          0,
+        );
+      } finally {
+        closeSync(fd);
+      }
+      failures.sort((a, b) => a.row - b.row);
+      if (failures.length > 0 && s.onError === "stop") {
+        const shown = failures.slice(0, 20).map((f) => `  ${f.message}`);
+        const more =
+          failures.length > shown.length ? `\n  ... and ${failures.length - shown.length} more` : "";
+        throw new DataError(
+          `${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded (set dataset.on_error=skip to leave them out):\n${shown.join("\n")}${more}`,
+        );
+      }
+      if (kept.length === 0) throw new DataError(`${s.indexPath ?? s.root}: no image could be decoded`);
+      if (sizes.size > 1) {
+        const examples = [...sizes.entries()]
+          .slice(0, 3)
+          .map(([size, r]) => `${size} (${index.entries[r]?.where})`)
+          .join(", ");
+        throw new DataError(
+          `${s.indexPath ?? s.root}: images of ${sizes.size} different sizes (${examples}); set dataset.image_size=[h,w] to resize them`,
+        );
+      }
+      const files = index.entries.map((e) => relative(s.root, e.file));
+      await writeFile(join(tmp, "rows.npy"), encodeNpy(Int32Array.from(kept), [kept.length]));
+      await writeFile(join(tmp, FILES_FILE), `${JSON.stringify(files)}\n`);
+      await writeFile(join(tmp, KEY_FILE), `${JSON.stringify(s.key, null, 2)}\n`);
+    });
+  } catch (error) {
+    throw cacheWriteError(error, s.cacheDir);
   } finally {
     progress.stop();
-  }
-  failures.sort((a, b) => a.row - b.row);
-  if (failures.length > 0 && s.onError === "stop") {
-    const shown = failures.slice(0, 20).map((f) => `  ${f.message}`);
-    const more = failures.length > shown.length ? `\n  ... and ${failures.length - shown.length} more` : "";
-    throw new DataError(
-      `${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded (set dataset.on_error=skip to leave them out):\n${shown.join("\n")}${more}`,
-    );
   }
   if (failures.length > 0) {
     writeLine(
@@ -412,60 +473,38 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
     for (const f of failures.slice(0, 20)) writeLine(`  ${f.message}`);
     if (failures.length > 20) writeLine(`  ... and ${failures.length - 20} more`);
   }
-  const kept = decoded.flatMap((d, r) => (d ? [r] : []));
-  if (kept.length === 0) throw new DataError(`${s.indexPath ?? s.root}: no image could be decoded`);
-  const first = decoded[kept[0] as number] as DecodedImage;
-  const sizes = new Map<string, number>();
-  for (const r of kept) {
-    const d = decoded[r] as DecodedImage;
-    const key = `${d.height}x${d.width}`;
-    if (!sizes.has(key)) sizes.set(key, r);
-  }
-  if (sizes.size > 1) {
-    const examples = [...sizes.entries()]
-      .slice(0, 3)
-      .map(([size, r]) => `${size} (${index.entries[r]?.where})`)
-      .join(", ");
-    throw new DataError(
-      `${s.indexPath ?? s.root}: images of ${sizes.size} different sizes (${examples}); set dataset.image_size=[h,w] to resize them`,
-    );
-  }
-  const size = first.height * first.width * s.channels;
-  const pixels = new Uint8Array(kept.length * size);
-  kept.forEach((r, i) => {
-    pixels.set((decoded[r] as DecodedImage).pixels, i * size);
-  });
-  const files = index.entries.map((e) => relative(s.root, e.file));
-  try {
-    await writeDirAtomic(s.cacheDir, async (tmp) => {
-      await writeFile(
-        join(tmp, "images.npy"),
-        encodeNpy(pixels, [kept.length, first.height, first.width, s.channels]),
-      );
-      await writeFile(join(tmp, "rows.npy"), encodeNpy(Int32Array.from(kept), [kept.length]));
-      await writeFile(join(tmp, FILES_FILE), `${JSON.stringify(files)}\n`);
-      await writeFile(join(tmp, KEY_FILE), `${JSON.stringify(s.key, null, 2)}\n`);
-    });
-  } catch (error) {
-    throw cacheWriteError(error, s.cacheDir);
-  }
 }
 
-function readCache(s: ImageFolderSettings): CacheContent {
+/** The cache: pixels in memory, or read a batch at a time from `images.npy` (`in_memory`). */
+function readCache(s: ImageFolderSettings, inMemory: boolean | "auto"): CacheContent {
   const path = join(s.cacheDir, "images.npy");
-  const images = loadNpy(path);
   const rows = loadNpy(join(s.cacheDir, "rows.npy"));
-  const [count, height, width, channels] = images.shape as number[];
+  let layout: { descr: string; shape: number[]; dataOffset: number };
+  try {
+    layout = readNpyLayout(path);
+  } catch (error) {
+    throw new DataError(
+      `${path}: unreadable cache (${(error as Error).message}); delete ${s.cacheDir} and preprocess again`,
+    );
+  }
+  const [count, height, width, channels] = layout.shape as number[];
+  const rowBytes = (height as number) * (width as number) * s.channels;
   if (
-    !(images.data instanceof Uint8Array) ||
+    layout.descr !== "|u1" ||
     !(rows.data instanceof Int32Array) ||
-    images.shape.length !== 4 ||
+    layout.shape.length !== 4 ||
     count !== rows.data.length ||
-    channels !== s.channels
+    channels !== s.channels ||
+    statSync(path).size !== layout.dataOffset + (count as number) * rowBytes
   ) {
     throw new DataError(`${path}: unexpected cache content; delete ${s.cacheDir} and preprocess again`);
   }
-  return { pixels: images.data, rows: rows.data, height: height as number, width: width as number };
+  const bytes = (count as number) * rowBytes;
+  const load = inMemory === "auto" ? bytes <= Math.min(IN_MEMORY_LIMIT, totalmem() / 8) : inMemory;
+  const pixels = load
+    ? (loadNpy(path).data as Uint8Array)
+    : new RowFile(path, layout.dataOffset, rowBytes, count as number);
+  return { pixels, rows: rows.data, height: height as number, width: width as number };
 }
 
 /** Builds the image cache (unless it is already valid): `curricula preprocess`. */
@@ -478,6 +517,14 @@ export async function preprocessImageFolder(
   const index = readImageIndex(s);
   checkLayout(config.id, s, index, splitFractions(config, { dev: 0.2, test: 0.2 }));
   await buildCache(s, index);
+}
+
+/** The `in_memory` key: auto (caches up to 1 GiB and an eighth of the RAM), true or false. */
+function inMemoryOption(config: DatasetOptions): boolean | "auto" {
+  const value = (config as Record<string, unknown>).in_memory ?? "auto";
+  if (value !== "auto" && value !== true && value !== false)
+    throw new ConfigError("dataset.in_memory", `expected auto, true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** The `normalize` key: true (train statistics), false (pixels / 255) or {mean, std} per channel (0–1 scale). */
@@ -504,21 +551,35 @@ function normalizeOption(
 
 /** Per-channel mean and standard deviation (0–255 scale) of the given store rows. */
 export function channelStats(
-  pixels: Uint8Array,
+  pixels: Uint8Array | RowFile,
   rowSize: number,
   channels: number,
   rows: ArrayLike<number>,
 ): { mean: Float64Array; std: Float64Array } {
   const sum = new Float64Array(channels);
   const sq = new Float64Array(channels);
-  for (let i = 0; i < rows.length; i++) {
-    const base = (rows[i] as number) * rowSize;
+  const add = (data: Uint8Array, base: number) => {
     for (let j = 0; j < rowSize; j++) {
-      const v = pixels[base + j] as number;
+      const v = data[base + j] as number;
       const c = j % channels;
       sum[c] = (sum[c] as number) + v;
       sq[c] = (sq[c] as number) + v * v;
     }
+  };
+  if (pixels instanceof RowFile) {
+    // A chunk of rows at a time: memory stays bounded by the chunk.
+    const chunk = 1024;
+    const buffer = new Uint8Array(chunk * rowSize);
+    for (let start = 0; start < rows.length; start += chunk) {
+      const part = Array.from(
+        { length: Math.min(chunk, rows.length - start) },
+        (_, i) => rows[start + i] as number,
+      );
+      pixels.read(part, buffer);
+      for (let i = 0; i < part.length; i++) add(buffer, i * rowSize);
+    }
+  } else {
+    for (let i = 0; i < rows.length; i++) add(pixels, (rows[i] as number) * rowSize);
   }
   const count = (rows.length * rowSize) / channels;
   const mean = sum.map((v) => (count > 0 ? v / count : 0));
@@ -546,7 +607,7 @@ export async function createImageFolder(config: DatasetOptions & { id: string })
       if (!cacheIsValid(s)) throw error;
     }
   }
-  const cache = readCache(s);
+  const cache = readCache(s, inMemoryOption(config));
   const classNames = sortClassNames(index.entries.map((e) => e.label));
   const codes = encodeWith(
     classNames,

@@ -60,6 +60,7 @@ const REGISTRY: Record<string, DatasetFactory> = {
       "channels",
       "normalize",
       "on_error",
+      "in_memory",
       "cache_dir",
       "stratify",
       ...SPLIT_KEYS,

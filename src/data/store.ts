@@ -1,4 +1,43 @@
+import { closeSync, openSync, readSync } from "node:fs";
 import type { Batch, Dataset, Subset, SubsetName } from "./types.js";
+
+/**
+ * uint8 rows kept on disk (a cache's `.npy` data, from `dataOffset`): a batch reads only its rows, so
+ * a dataset larger than memory trains with memory bounded by the batch.
+ */
+export class RowFile {
+  constructor(
+    readonly path: string,
+    readonly dataOffset: number,
+    readonly rowBytes: number,
+    readonly rows: number,
+  ) {}
+
+  get length(): number {
+    return this.rows * this.rowBytes;
+  }
+
+  /** Reads the given rows, in order, into `out` (rows.length × rowBytes); adjacent rows in one read. */
+  read(rows: ArrayLike<number>, out: Uint8Array): void {
+    const fd = openSync(this.path, "r");
+    try {
+      for (let i = 0; i < rows.length; ) {
+        const first = rows[i] as number;
+        let run = 1;
+        while (i + run < rows.length && rows[i + run] === first + run) run++;
+        const bytes = run * this.rowBytes;
+        const got = readSync(fd, out, i * this.rowBytes, bytes, this.dataOffset + first * this.rowBytes);
+        if (got !== bytes)
+          throw new Error(
+            `${this.path}: rows ${first}…${first + run - 1} cut short (${got} of ${bytes} bytes)`,
+          );
+        i += run;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
 
 /**
  * Features held once in memory: `rows × featureSize` values, raw (uint8 pixels or float32), turned
@@ -6,7 +45,7 @@ import type { Batch, Dataset, Subset, SubsetName } from "./types.js";
  * (row positions) into a store, so 60,000 images are never copied.
  */
 export interface FeatureStore {
-  readonly data: Uint8Array | Float32Array;
+  readonly data: Uint8Array | Float32Array | RowFile;
   readonly featureSize: number;
   readonly offset: number;
   readonly scale: number;
@@ -18,7 +57,7 @@ export interface FeatureStore {
 }
 
 export function featureStore(
-  data: Uint8Array | Float32Array,
+  data: Uint8Array | Float32Array | RowFile,
   featureSize: number,
   transform: {
     offset?: number;
@@ -32,7 +71,7 @@ export function featureStore(
   const { channels } = transform;
   if (channels) {
     const c = channels.offsets.length;
-    if (!(data instanceof Uint8Array) || c === 0 || channels.scales.length !== c || featureSize % c !== 0) {
+    if (data instanceof Float32Array || c === 0 || channels.scales.length !== c || featureSize % c !== 0) {
       throw new Error(`feature store: per-channel transforms need uint8 rows whose size divides by ${c}`);
     }
     return { data, featureSize, offset: 0, scale: 1, channels };
@@ -67,6 +106,15 @@ function byteTable(store: FeatureStore): Float32Array {
 export function gatherRows(store: FeatureStore, rows: ArrayLike<number>): Float32Array {
   const { data, featureSize: f, offset, scale } = store;
   const out = new Float32Array(rows.length * f);
+  if (data instanceof RowFile) {
+    const raw = new Uint8Array(rows.length * f);
+    data.read(rows, raw);
+    const lut = byteTable(store);
+    const c = store.channels?.offsets.length ?? 0;
+    for (let j = 0; j < raw.length; j++)
+      out[j] = lut[c > 0 ? (((j % f) % c) << 8) + (raw[j] as number) : (raw[j] as number)] as number;
+    return out;
+  }
   if (data instanceof Uint8Array && store.channels) {
     const lut = byteTable(store);
     const c = store.channels.offsets.length;

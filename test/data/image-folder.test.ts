@@ -247,6 +247,21 @@ describe("layouts and bad input", () => {
     expect(sized.featureShape).toEqual([6, 5, 3]);
   });
 
+  it("in_memory: false reads each batch's rows from the cache file and gives the same batches and statistics", async () => {
+    const dir = join(root, "flat");
+    const inMemory = await createDataset(config("Flat", { path: dir, in_memory: true }));
+    const onDisk = await createDataset(config("Flat", { path: dir, in_memory: false }));
+    for (const name of ["train", "dev", "test"] as const) {
+      const a = inMemory.subset(name);
+      const b = onDisk.subset(name);
+      const positions = Int32Array.from({ length: a.size }, (_, i) => a.size - 1 - i);
+      expect(Array.from(b.batch(positions).x)).toEqual(Array.from(a.batch(positions).x));
+    }
+    await expect(createDataset(config("Flat", { path: dir, in_memory: "sometimes" }))).rejects.toThrow(
+      /dataset\.in_memory/,
+    );
+  });
+
   it("normalize: train statistics per channel by default, false is pixels / 255, {mean, std} on the 0–1 scale", async () => {
     const dir = join(root, "flat");
     const standard = await createDataset(config("Flat", { path: dir, channels: 1 }));
