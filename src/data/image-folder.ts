@@ -227,9 +227,9 @@ export function imageFolderSettings(config: DatasetOptions): ImageFolderSettings
   };
   const digest = textSha256(JSON.stringify(key)).slice(0, 12);
   const cacheOption = optionalString(config, "cache_dir");
-  const cacheDir = cacheOption
-    ? resolveDataPath(cacheOption)
-    : join(root, ".curricula-cache", `images-${digest}`);
+  // Not inside the image folder: a hidden folder there would be one more class to torchvision's
+  // ImageFolder and to anyone listing the classes.
+  const cacheDir = resolveDataPath(cacheOption ?? join(".curricula-cache", `images-${digest}`));
   return {
     ...partial,
     imageSize,
