@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import sharp from "sharp";
@@ -22,8 +23,22 @@ import { blobConfig, tempDir } from "../training/helpers.js";
 const root = tempDir("image-folder");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/** A dataset config; its cache goes under the test's folder (one per config), not the working folder. */
 const config = (id: string, extra: Record<string, unknown>): DatasetConfig =>
-  ({ id, type: "ImageFolder", split_seed: 1, ...extra }) as unknown as DatasetConfig;
+  ({
+    id,
+    type: "ImageFolder",
+    split_seed: 1,
+    cache_dir: join(
+      root,
+      "caches",
+      createHash("sha256")
+        .update(JSON.stringify([id, extra]))
+        .digest("hex")
+        .slice(0, 16),
+    ),
+    ...extra,
+  }) as unknown as DatasetConfig;
 
 /** A w × h image of one grey level (or an RGB colour) written with sharp. */
 async function solid(
@@ -328,6 +343,7 @@ describe.skipIf(skipWithout(fashionImages, "dataset-fashion-mnist"))("real image
         channels: 1,
         dev_split: 0.2,
         test_split: 0.2,
+        cache_dir: join(root, `cache-${name.replace(/\W/g, "")}`),
         ...layout,
       };
       await preprocessDataset(dataset as unknown as DatasetConfig);
