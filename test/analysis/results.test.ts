@@ -5,14 +5,12 @@ import { inflateSync } from "node:zlib";
 import { afterAll, describe, expect, test } from "vitest";
 import { parseRunName } from "../../src/config/naming.js";
 import { escapeHtml, inlineSvg } from "../../src/plots/html.js";
-import { crc32 } from "../../src/plots/png.js";
+import { crc32, encodePng, imageToPixels } from "../../src/plots/png.js";
 import {
   conditionOf,
-  encodePng,
   extremesPerClass,
   formatMeanStd,
   groupRunsByCondition,
-  imageToPixels,
   orderMetrics,
   type RunData,
   readMatrix,
