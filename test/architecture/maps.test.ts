@@ -1,13 +1,23 @@
 /**
  * Keeps the maps of the codebase true: README's "Layout" names every folder of src/ (one line
  * each), docs/architecture.md names every folder of src/ down to two levels, and every folder
- * either of them names exists.
+ * either of them names exists. The test tree mirrors src/: each folder of test/ is a folder of
+ * src/ or one of the few folders that test the package as a whole (TEST_ONLY_FOLDERS).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+
+/** Folders of test/ that have no src/ folder of the same name, and why. */
+const TEST_ONLY_FOLDERS: Readonly<Record<string, string>> = {
+  acceptance: "end-to-end runs of the CLI on real data",
+  architecture: "the layering, the public API and these maps",
+  cluster: "the executors against real SLURM and Redis servers",
+  package: "the packed package, installed into a consumer project",
+  support: "helpers shared by the tests (test/README.md)",
+};
 
 /** Folders under `dir`, as paths relative to it, down to `depth` levels (`a`, `a/b`). */
 function foldersOf(dir: string, depth: number): string[] {
@@ -97,6 +107,18 @@ function mapProblems({ srcFolders, readme, architecture, isFolder }: Maps): stri
   return problems;
 }
 
+/** Every folder of test/ that mirrors no src/ folder and is not a test-only folder. */
+function testTreeProblems(testFolders: readonly string[], srcFolders: readonly string[]): string[] {
+  const src = new Set(srcFolders);
+  return testFolders
+    .filter((folder) => !src.has(folder) && !(folder in TEST_ONLY_FOLDERS))
+    .map(
+      (folder) =>
+        `test/${folder}/ mirrors no src/ folder: move its tests to the test/ folder of the src/ folder they ` +
+        `test (or add it to TEST_ONLY_FOLDERS in test/architecture/maps.test.ts and to test/README.md)`,
+    );
+}
+
 const isFolder = (path: string): boolean =>
   existsSync(join(ROOT, path)) && statSync(join(ROOT, path)).isDirectory();
 
@@ -109,6 +131,17 @@ describe("the maps of the codebase", () => {
       isFolder,
     });
     expect(problems).toEqual([]);
+  });
+
+  it("every folder of test/ is a folder of src/ or a test-only folder", () => {
+    const problems = testTreeProblems(foldersOf(join(ROOT, "test"), 1), foldersOf(join(ROOT, "src"), 1));
+    expect(problems).toEqual([]);
+  });
+
+  it("test/README.md describes every test-only folder", () => {
+    const readme = readFileSync(join(ROOT, "test/README.md"), "utf8");
+    const missing = Object.keys(TEST_ONLY_FOLDERS).filter((folder) => !readme.includes(`${folder}/`));
+    expect(missing).toEqual([]);
   });
 });
 
@@ -164,5 +197,11 @@ describe("the map checks themselves (fake trees)", () => {
 
   it("a README without a Layout section is one problem", () => {
     expect(fake(["util"], { readme: "# x\n## Usage\n" })).toEqual(['README.md has no "## Layout" section']);
+  });
+
+  it("a test folder that mirrors nothing is named; src mirrors and test-only folders pass", () => {
+    const problems = testTreeProblems(["analysis", "engine", "support"], ["engine", "util"]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^test\/analysis\/ mirrors no src\/ folder/);
   });
 });
