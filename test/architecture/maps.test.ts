@@ -34,11 +34,11 @@ function foldersOf(dir: string, depth: number): string[] {
   return found;
 }
 
-/** README's "## Layout" section (up to the next "## " heading); empty when there is none. */
-function layoutSection(readme: string): string {
-  const start = readme.search(/^## Layout\s*$/m);
+/** A "## <heading>" section of a Markdown text (up to the next "## " heading); empty when there is none. */
+function section(text: string, heading: string): string {
+  const start = text.search(new RegExp(`^## ${heading}\\s*$`, "m"));
   if (start < 0) return "";
-  const rest = readme.slice(start + 1);
+  const rest = text.slice(start + 1);
   const end = rest.search(/^## /m);
   return end < 0 ? rest : rest.slice(0, end);
 }
@@ -72,37 +72,46 @@ interface Maps {
   /** Folders of src/ relative to it, two levels deep (`engine`, `engine/torch`). */
   srcFolders: readonly string[];
   readme: string;
+  contributing: string;
   architecture: string;
   /** Whether a path relative to the repository root is an existing folder. */
   isFolder: (path: string) => boolean;
 }
 
 /** Every way the maps disagree with the tree, as readable lines (empty when they agree). */
-function mapProblems({ srcFolders, readme, architecture, isFolder }: Maps): string[] {
+function mapProblems({ srcFolders, readme, contributing, architecture, isFolder }: Maps): string[] {
   const problems: string[] = [];
-  const layout = layoutSection(readme);
-  if (!layout) return ['README.md has no "## Layout" section'];
-  const inLayout = new Set(namedSrcFolders(layout));
-  const inArchitecture = new Set(namedSrcFolders(architecture));
-  for (const folder of srcFolders) {
-    const topLevel = !folder.includes("/");
-    if (topLevel && !inLayout.has(folder)) {
-      problems.push(`README.md "Layout" does not name src/${folder}/`);
-    }
-    if (!inArchitecture.has(folder)) problems.push(`docs/architecture.md does not name src/${folder}/`);
-  }
-  for (const [doc, named] of [
-    ['README.md "Layout"', inLayout],
-    ["docs/architecture.md", inArchitecture],
+  // One line per folder: README's Layout and CONTRIBUTING's map name the top-level folders.
+  const folderMaps: [string, string][] = [];
+  for (const [file, text, heading] of [
+    ["README.md", readme, "Layout"],
+    ["CONTRIBUTING.md", contributing, "Codebase map"],
   ] as const) {
+    const map = section(text, heading);
+    if (map) folderMaps.push([`${file} "${heading}"`, map]);
+    else problems.push(`${file} has no "## ${heading}" section`);
+  }
+  const inArchitecture = new Set(namedSrcFolders(architecture));
+  for (const [doc, map] of folderMaps) {
+    const named = new Set(namedSrcFolders(map));
+    for (const folder of srcFolders) {
+      if (!folder.includes("/") && !named.has(folder)) problems.push(`${doc} does not name src/${folder}/`);
+    }
     for (const folder of named) {
       if (!isFolder(`src/${folder}`)) problems.push(`${doc} names src/${folder}/, which does not exist`);
     }
-  }
-  for (const folder of layoutRootFolders(layout)) {
-    if (folder !== "src" && !isFolder(folder)) {
-      problems.push(`README.md "Layout" names ${folder}/, which does not exist`);
+    for (const folder of layoutRootFolders(map)) {
+      if (folder !== "src" && !isFolder(folder))
+        problems.push(`${doc} names ${folder}/, which does not exist`);
     }
+  }
+  // The architecture page names every folder down to two levels.
+  for (const folder of srcFolders) {
+    if (!inArchitecture.has(folder)) problems.push(`docs/architecture.md does not name src/${folder}/`);
+  }
+  for (const folder of inArchitecture) {
+    if (!isFolder(`src/${folder}`))
+      problems.push(`docs/architecture.md names src/${folder}/, which does not exist`);
   }
   return problems;
 }
@@ -123,10 +132,11 @@ const isFolder = (path: string): boolean =>
   existsSync(join(ROOT, path)) && statSync(join(ROOT, path)).isDirectory();
 
 describe("the maps of the codebase", () => {
-  it("README's Layout and docs/architecture.md name every src/ folder, and every folder they name exists", () => {
+  it("README's Layout, CONTRIBUTING's map and docs/architecture.md name every src/ folder, and every folder they name exists", () => {
     const problems = mapProblems({
       srcFolders: foldersOf(join(ROOT, "src"), 2),
       readme: readFileSync(join(ROOT, "README.md"), "utf8"),
+      contributing: readFileSync(join(ROOT, "CONTRIBUTING.md"), "utf8"),
       architecture: readFileSync(join(ROOT, "docs/architecture.md"), "utf8"),
       isFolder,
     });
@@ -146,37 +156,48 @@ describe("the maps of the codebase", () => {
 });
 
 describe("the map checks themselves (fake trees)", () => {
-  const readme = [
-    "# x",
-    "## Layout",
-    "```",
-    "src/util/     helpers",
-    "src/engine/   engines",
-    "native/       the addon",
-    "```",
-    "## Development",
-    "src/gone/ is mentioned outside the Layout section and does not count",
-  ].join("\n");
+  const map = (heading: string) =>
+    [
+      "# x",
+      `## ${heading}`,
+      "```",
+      "src/util/     helpers",
+      "src/engine/   engines",
+      "native/       the addon",
+      "```",
+      "## Next",
+      "src/gone/ is mentioned outside the map and does not count",
+    ].join("\n");
+  const readme = map("Layout");
+  const contributing = map("Codebase map");
   const architecture =
     "`src/util/` and `src/engine/`, with `src/engine/torch/` (see src/engine/torch/addon.ts)";
   const folders = new Set(["src", "src/util", "src/engine", "src/engine/torch", "native"]);
   const fake = (srcFolders: string[], overrides: Partial<Maps> = {}): string[] =>
-    mapProblems({ srcFolders, readme, architecture, isFolder: (p) => folders.has(p), ...overrides });
+    mapProblems({
+      srcFolders,
+      readme,
+      contributing,
+      architecture,
+      isFolder: (p) => folders.has(p),
+      ...overrides,
+    });
 
   it("a tree that matches its maps has no problems", () => {
     expect(fake(["util", "engine", "engine/torch"])).toEqual([]);
   });
 
-  it("a src/ folder missing from either map is named", () => {
+  it("a src/ folder missing from the maps is named, once per map", () => {
     folders.add("src/plots");
     expect(fake(["util", "engine", "engine/torch", "plots"])).toEqual([
       'README.md "Layout" does not name src/plots/',
+      'CONTRIBUTING.md "Codebase map" does not name src/plots/',
       "docs/architecture.md does not name src/plots/",
     ]);
     folders.delete("src/plots");
   });
 
-  it("a second-level folder must be in docs/architecture.md, not in README", () => {
+  it("a second-level folder must be in docs/architecture.md, not in the one-line-per-folder maps", () => {
     folders.add("src/engine/wasm");
     expect(fake(["util", "engine", "engine/torch", "engine/wasm"])).toEqual([
       "docs/architecture.md does not name src/engine/wasm/",
@@ -184,19 +205,22 @@ describe("the map checks themselves (fake trees)", () => {
     folders.delete("src/engine/wasm");
   });
 
-  it("a folder either map names that does not exist is named", () => {
+  it("a folder a map names that does not exist is named", () => {
     folders.delete("src/engine/torch");
     folders.delete("native");
     expect(fake(["util", "engine"])).toEqual([
-      "docs/architecture.md names src/engine/torch/, which does not exist",
       'README.md "Layout" names native/, which does not exist',
+      'CONTRIBUTING.md "Codebase map" names native/, which does not exist',
+      "docs/architecture.md names src/engine/torch/, which does not exist",
     ]);
     folders.add("src/engine/torch");
     folders.add("native");
   });
 
-  it("a README without a Layout section is one problem", () => {
-    expect(fake(["util"], { readme: "# x\n## Usage\n" })).toEqual(['README.md has no "## Layout" section']);
+  it("a missing map section is one problem", () => {
+    expect(fake(["util", "engine", "engine/torch"], { readme: "# x\n## Usage\n" })).toEqual([
+      'README.md has no "## Layout" section',
+    ]);
   });
 
   it("a test folder that mirrors nothing is named; src mirrors and test-only folders pass", () => {
