@@ -39,7 +39,7 @@ export function describeWith(dependency: SystemDependency, name: string, body: (
   if (onCI) {
     describe(name, () => {
       it(`needs ${dependency.name}, which CI installs`, () => {
-        throw new Error(`${dependency.problem} (${dependency.name} is required under CI)`);
+        throw new Error(`${dependency.problem} (required under CI)`);
       });
     });
     return;
