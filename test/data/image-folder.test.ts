@@ -11,7 +11,7 @@ import { createDataset, FASHION_MNIST_DEFAULT_PATH, preprocessDataset } from "..
 import { readScoreRows } from "../../src/results/score-table.js";
 import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import { DataError } from "../../src/util/errors.js";
-import { requireFile, skipWithout } from "../support/system.js";
+import { describeWith, systemFile } from "../support/system.js";
 import { blobConfig, tempDir } from "../training/helpers.js";
 
 /**
@@ -301,12 +301,11 @@ describe("layouts and bad input", () => {
 
 const fashionImages = join(FASHION_MNIST_DEFAULT_PATH, "train-images-idx3-ubyte.gz");
 
-describe.skipIf(skipWithout(fashionImages, "dataset-fashion-mnist"))("real images", () => {
+describeWith(systemFile(fashionImages, "dataset-fashion-mnist"), "real images", () => {
   const N = 300;
   let labels: Uint8Array;
 
   beforeAll(async () => {
-    requireFile(fashionImages, "dataset-fashion-mnist");
     const images = readIdxFile(fashionImages, { expectDims: 3, limit: N });
     labels = readIdxFile(join(FASHION_MNIST_DEFAULT_PATH, "train-labels-idx1-ubyte.gz"), {
       expectDims: 1,
