@@ -23,21 +23,15 @@ export type { Dataset, Subset, SubsetName } from "./data/types.js";
 export { createNetwork, initEngine, loadNetwork } from "./engine/index.js";
 export type { ForwardResult, Network, OptimizerSpec } from "./engine/types.js";
 // ── Experiments: the CLI's commands as functions ─────────────────────────────────────────────
+export { rmFailed, rmStates } from "./experiments/cleanup.js";
 export {
   type CreateOptions,
   create,
   type ListOptions,
   list,
-  postprocess,
-  preprocess,
-  rmFailed,
-  rmStates,
   type ShowOptions,
   show,
-  type TrainCommandOptions,
-  type TrainSummary,
-  train,
-} from "./experiments/api.js";
+} from "./experiments/configs.js";
 export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
 export {
   type Executor,
@@ -50,9 +44,16 @@ export { summarizePace } from "./experiments/pace-summary.js";
 export {
   type PostprocessOptions,
   type PostprocessResult,
+  postprocess,
   postprocessExperiment,
 } from "./experiments/postprocess.js";
 export type { RunOutcome, RunSpec, RunStatus } from "./experiments/run-spec.js";
+export {
+  preprocess,
+  type TrainCommandOptions,
+  type TrainSummary,
+  train,
+} from "./experiments/train.js";
 export type { LayerDescription, ModelDescription, NetworkSpec } from "./models/description.js";
 export { describeModel, MODEL_TYPES } from "./models/index.js";
 export { barChart, heatmap, histogram, lineChart } from "./plots/charts.js";

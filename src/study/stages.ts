@@ -4,7 +4,8 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "no
 import { dirname, join, relative } from "node:path";
 import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
 import { PACKAGE_ROOT } from "../config/package.js";
-import { postprocess, train } from "../experiments/api.js";
+import { postprocess } from "../experiments/postprocess.js";
+import { train } from "../experiments/train.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
 import { clearLiveLines, writeLine } from "../util/progress.js";

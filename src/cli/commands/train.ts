@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { preprocess, train } from "../../experiments/api.js";
+import { preprocess, train } from "../../experiments/train.js";
 import { CurriculaError } from "../../util/errors.js";
 import { positiveInt } from "../shared.js";
 import { addExecutorOptions, createCliExecutor, type ExecutorFlags } from "./executor-flags.js";
