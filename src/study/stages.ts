@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
 import { PACKAGE_ROOT } from "../config/package.js";
 import { postprocess } from "../experiments/postprocess.js";
@@ -60,6 +60,8 @@ function fingerprint(value: unknown): string {
 /** The stages of a plan, in order. */
 export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Stage[] {
   const { study, cwd, confDir } = plan;
+  // results_dir may be absolute: resolved against the study's folder, never joined to it.
+  const resultsDir = resolve(cwd, study.results_dir);
   const jobs = Math.max(1, options.jobs ?? 1);
   const log = options.log ?? writeLine;
   const stages: Stage[] = [];
@@ -135,7 +137,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     // Inputs are everything before it: unchanged earlier stages mean an unchanged summary.
     fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
     run: async () => {
-      await postprocess(join(cwd, study.results_dir), study.experiment_id, {
+      await postprocess(resultsDir, study.experiment_id, {
         aggregate: [["seed"]],
         log,
         ...(plan.difficultyScores.length > 0 ? { difficulty: plan.difficultyScores } : {}),
@@ -150,7 +152,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
       run: async () => {
         for (const group of plan.groups) {
-          const result = await fuseStudyGroup(join(cwd, study.results_dir), study, group);
+          const result = await fuseStudyGroup(resultsDir, study, group);
           log(`fusion: ${result.members.length} runs → ${relative(cwd, result.dir)}`);
         }
       },
@@ -164,7 +166,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
       run: async () => {
         const { writeReport } = await import("../report/report.js");
-        const path = await writeReport(join(cwd, study.results_dir), study.experiment_id);
+        const path = await writeReport(resultsDir, study.experiment_id);
         log(`report: ${relative(cwd, path) || path}`);
       },
     });

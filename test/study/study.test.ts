@@ -162,3 +162,29 @@ describe("interrupting a study", () => {
     expect(trainingRuns(dir)).toHaveLength(6);
   });
 });
+
+describe("a study with an absolute results_dir", () => {
+  it("writes every stage's results there, postprocess, fusion and report included", async () => {
+    const dir = studyDir();
+    const results = join(mkdtempSync(join(tmpdir(), "study-abs-")), "out");
+    writeFileSync(
+      join(dir, "study.yaml"),
+      `results_dir: ${results}
+experiment_id: abs
+training: {dataset: Digits, model: FFNN, iterations: 1}
+seeds: [1]
+scoring: {Random: {}}
+curriculum: {scoring: Random, orderings: [Curriculum]}
+`,
+    );
+    const plan = await planStudy(loadStudy(join(dir, "study.yaml")), dir);
+    const result = await runStudy(plan, { log: () => {} });
+    expect(result.stages.every((s) => s.status === "done")).toBe(true);
+    const exp = join(results, "abs");
+    expect(existsSync(join(exp, "summary"))).toBe(true);
+    expect(existsSync(join(exp, "fusion"))).toBe(true);
+    expect(existsSync(join(exp, "report.html"))).toBe(true);
+    // nothing under the study's folder: the path was not joined to it
+    expect(existsSync(join(dir, results))).toBe(false);
+  }, 120_000);
+});
