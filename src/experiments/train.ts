@@ -10,7 +10,7 @@ import { ConfigError, CurriculaError } from "../util/errors.js";
 import { createRunStatus, formatMetrics, progressAllowed, writeLine } from "../util/progress.js";
 import { checkRunConfig } from "./check-run.js";
 import { runConfigKeys } from "./config-keys.js";
-import { createExecutor, type Executor } from "./executors/local.js";
+import { type Executor, LocalExecutor } from "./executors/local.js";
 import type { RunOutcome, RunSpec } from "./run-spec.js";
 
 /**
@@ -124,12 +124,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     return summary;
   }
   const jobs = Math.max(1, Math.min(options.jobs ?? 1, specs.length));
-  const executor =
-    options.executor ??
-    createExecutor(jobs, {
-      log: jobs === 1 ? log : null,
-      progress: options.progress ?? true,
-    });
+  const executor = options.executor ?? new LocalExecutor({ jobs, log, progress: options.progress ?? true });
   const width = String(specs.length).length;
   const tag = (i: number) => `[${String(i + 1).padStart(width)}/${specs.length}]`;
   // With worker processes, a line per running run: live at the bottom of a terminal (when the
@@ -148,6 +143,8 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
       onEnd: (outcome, i) => {
         status?.end(i);
         if (outcome.status === "submitted") log?.(`${tag(i)} queued ${outcome.name} (job ${outcome.job})`);
+        else if (outcome.interrupted)
+          log?.(`${tag(i)} stopped ${outcome.name} (on request; it resumes from its checkpoint)`);
         else if (outcome.status === "failed") log?.(`${tag(i)} FAILED ${outcome.name}: ${outcome.error}`);
         else if (outcome.status === "busy") log?.(`${tag(i)} busy   ${outcome.name}: ${outcome.error}`);
         else {
