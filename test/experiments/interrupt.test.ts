@@ -86,5 +86,12 @@ describe("signals and train --jobs 2", () => {
     await run.closed;
     await waitFor(() => workers.every((pid) => !isAlive(pid)), 60_000, "the orphaned workers to exit");
     expect(findNamed(join(cwd, "results"), ".tmp-")).toEqual([]);
+    // They stopped at a safe point (after a checkpoint), not wherever the parent's death found them.
+    const training = join(cwd, "results", "default", "training");
+    for (const r of readdirSync(training).filter((n) => !n.startsWith("."))) {
+      if (existsSync(join(training, r, "metrics.csv"))) continue;
+      expect(readFileSync(join(training, r, "training.log"), "utf8"), r).toMatch(/Stopping on request/);
+    }
+    expect(readdirSync(join(training, ".locks"))).toEqual([]);
   }, 300_000);
 });
