@@ -1,9 +1,10 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { PACKAGE_ROOT } from "../../config/package.js";
+import type { score } from "../../scoring/score.js";
 import { CurriculaError } from "../../util/errors.js";
 import { haltIfInterrupted, interruptRequested, registerInterruptible } from "../../util/interrupt.js";
 import { type ProgressSnapshot, writeLine } from "../../util/progress.js";
@@ -39,7 +40,7 @@ export interface ScoreSweep {
   force?: boolean;
 }
 
-/** One score a sweep computed (what `curricula curriculum` prints). */
+/** One score a sweep computed (what `curricula curriculum` prints); paths are absolute. */
 export interface ScoredId {
   id: string;
   type: string;
@@ -62,23 +63,34 @@ export interface Executor {
   score?(sweep: ScoreSweep, events?: ScoreEvents): Promise<ScoredId[] | null>;
 }
 
-/** The library's `score()` here, in this process. */
-async function scoreHere(sweep: ScoreSweep, log?: (line: string) => void): Promise<ScoredId[]> {
-  const { score } = await import("../../scoring/score.js");
-  const results = await score({
-    overrides: sweep.overrides,
-    ...(sweep.configName ? { configName: sweep.configName } : {}),
-    ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
-    ...(sweep.cwd ? { cwd: sweep.cwd } : {}),
-    ...(sweep.force ? { force: true } : {}),
-    ...(log ? { log } : {}),
-  });
+/** What `score()` returned, with absolute paths (they start from the sweep's folder). */
+export function scoredIds(results: Awaited<ReturnType<typeof score>>, cwd: string): ScoredId[] {
   return results.map(({ id, type, result }) => ({
     id,
     type,
-    scoreFile: result.scoreFile,
-    matrices: result.matrices.map((m) => ({ name: m.name, csv: m.csv, count: m.ids.length })),
+    scoreFile: resolve(cwd, result.scoreFile),
+    matrices: result.matrices.map((m) => ({ name: m.name, csv: resolve(cwd, m.csv), count: m.ids.length })),
   }));
+}
+
+/** The library's `score()` here, in this process. */
+async function scoreHere(sweep: ScoreSweep, log?: (line: string) => void): Promise<ScoredId[]> {
+  const { score } = await import("../../scoring/score.js");
+  // Relative paths in the configs belong to the sweep's folder (as for a run spec's).
+  const previousCwd = process.cwd();
+  if (sweep.cwd && sweep.cwd !== previousCwd) process.chdir(sweep.cwd);
+  try {
+    const results = await score({
+      overrides: sweep.overrides,
+      ...(sweep.configName ? { configName: sweep.configName } : {}),
+      ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
+      ...(sweep.force ? { force: true } : {}),
+      ...(log ? { log } : {}),
+    });
+    return scoredIds(results, process.cwd());
+  } finally {
+    if (process.cwd() !== previousCwd) process.chdir(previousCwd);
+  }
 }
 
 /** Runs specs one after the other in this process (the trainer's log and progress bar show). */
@@ -281,11 +293,11 @@ export class LocalProcessExecutor implements Executor {
    * `events.onOutput`. A signal stops the worker (waited for); so does this process disappearing.
    */
   score(sweep: ScoreSweep, events: ScoreEvents = {}): Promise<ScoredId[]> {
-    const module = this.options.workerModule
-      ? this.options.workerModule.replace(/worker\.js$/, "score-worker.js")
-      : workerModulePath("score-worker.js");
     return new Promise<ScoredId[]>((resolvePromise, reject) => {
-      const child = fork(module, [], { stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: [] });
+      const child = fork(workerModulePath("score-worker.js"), [], {
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+        execArgv: [],
+      });
       const tail: string[] = [];
       for (const stream of [child.stdout, child.stderr]) {
         if (!stream) continue;

@@ -1,6 +1,6 @@
 import { setProgressEnabled } from "../../util/progress.js";
 import { describeError, releaseHeldLocks } from "../run-spec.js";
-import type { ScoredId, ScoreSweep } from "./local.js";
+import { type ScoredId, type ScoreSweep, scoredIds } from "./local.js";
 
 /**
  * The scoring process of the local executor (forked with an IPC channel): it receives one scoring
@@ -55,15 +55,7 @@ process.once("message", (message: ScoreParentMessage) => {
         ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
         ...(sweep.force ? { force: true } : {}),
       });
-      await answer({
-        type: "result",
-        scores: results.map(({ id, type, result }) => ({
-          id,
-          type,
-          scoreFile: result.scoreFile,
-          matrices: result.matrices.map((m) => ({ name: m.name, csv: m.csv, count: m.ids.length })),
-        })),
-      });
+      await answer({ type: "result", scores: scoredIds(results, process.cwd()) });
     } catch (error) {
       code = 1;
       await answer({ type: "error", message: describeError(error) });
