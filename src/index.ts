@@ -38,6 +38,9 @@ export {
   type ExecutorEvents,
   InProcessExecutor,
   LocalProcessExecutor,
+  type ScoredId,
+  type ScoreEvents,
+  type ScoreSweep,
 } from "./experiments/executors/local.js";
 export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
 export { summarizePace } from "./experiments/pace-summary.js";

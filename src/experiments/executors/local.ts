@@ -150,9 +150,10 @@ interface WorkerSlot {
 
 /**
  * Runs specs in `jobs` worker processes (child_process.fork of the compiled worker module). A
- * worker that dies mid-run fails that run only and is replaced. Ctrl-C / SIGTERM / exit of this
- * process kill the workers too; rerunning the same command then resumes (finished runs are
- * skipped, crashed ones continue from their last checkpoint).
+ * worker that dies mid-run fails that run only and is replaced. Ctrl-C / SIGTERM reach the workers,
+ * which stop after their run's next checkpoint; this process waits for them (util/interrupt.ts).
+ * Workers whose parent disappears stop the same way. Rerunning the same command then resumes
+ * (finished runs are skipped, interrupted ones continue from their last checkpoint).
  */
 export class LocalProcessExecutor implements Executor {
   constructor(private readonly options: LocalProcessOptions) {
