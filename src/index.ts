@@ -7,35 +7,39 @@
  */
 
 // ── Experiments: the CLI's commands as functions ─────────────────────────────────────────────
+export { rmFailed, rmStates } from "./experiments/cleanup.js";
 export {
   type CreateOptions,
   create,
   type ListOptions,
   list,
-  postprocess,
-  preprocess,
-  rmFailed,
-  rmStates,
   type ShowOptions,
   show,
-  type TrainCommandOptions,
-  type TrainSummary,
-  train,
-} from "./experiments/api.js";
+} from "./experiments/configs.js";
 export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
 export {
   type Executor,
   type ExecutorEvents,
   InProcessExecutor,
   LocalProcessExecutor,
+  type ScoredId,
+  type ScoreEvents,
+  type ScoreSweep,
 } from "./experiments/executors/local.js";
 export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
 export {
   type PostprocessOptions,
   type PostprocessResult,
+  postprocess,
   postprocessExperiment,
 } from "./experiments/postprocess.js";
 export type { RunOutcome, RunSpec, RunStatus } from "./experiments/run-spec.js";
+export {
+  preprocess,
+  type TrainCommandOptions,
+  type TrainSummary,
+  train,
+} from "./experiments/train.js";
 
 // ── Configs: composition, the run-config schema and run names ────────────────────────────────
 export { type ComposeOptions, composeGrid, type GridPoint, loadGroupConfig } from "./config/compose.js";

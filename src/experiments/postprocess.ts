@@ -537,3 +537,12 @@ export async function postprocessExperiment(
   }
   return { runs: finished, unfinished, summaryDir: outDir, aggregations, plots };
 }
+
+/** Summary and aggregations of an experiment (`curricula postprocess`). */
+export async function postprocess(
+  resultsDir: string,
+  experimentId: string,
+  options: PostprocessOptions = {},
+): Promise<PostprocessResult> {
+  return postprocessExperiment(resultsDir, experimentId, options);
+}
