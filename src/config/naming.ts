@@ -140,6 +140,15 @@ export function parseRunName(name: string): Record<NamingKey, string> {
   return out;
 }
 
+/** The naming fields of a run name, or null when the name is not one (a folder named by hand). */
+export function tryParseRunName(name: string): Record<NamingKey, string> | null {
+  try {
+    return parseRunName(name);
+  } catch {
+    return null;
+  }
+}
+
 /** True if the name has at least one aggregated (`#`) field. */
 export function isAggregatedName(name: string): boolean {
   return name.split("_").includes("#");

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import {
   type ComposeOptions,
@@ -11,6 +11,7 @@ import { MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../conf
 import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
 import { isLoss, type RunConfig } from "../config/schema.js";
+import { listRuns } from "../results/experiment.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { inspectRunFolder } from "../training/checkpoint.js";
 import { checkWritable, ensureDir } from "../util/dirs.js";
@@ -471,13 +472,6 @@ function checkTraining(resultsDir: string, experimentId: string): string {
   return dir;
 }
 
-function runFolders(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((n) => !n.startsWith(".") && statSync(join(dir, n)).isDirectory())
-    .sort();
-}
-
 /** Unfinished run folders (no metrics.csv) that no live process is training. */
 export function findFailedRuns(
   resultsDir: string,
@@ -486,8 +480,7 @@ export function findFailedRuns(
   const dir = checkTraining(resultsDir, experimentId);
   const failed: string[] = [];
   const busy: string[] = [];
-  for (const name of runFolders(dir)) {
-    if (isRunFinished(join(dir, name))) continue;
+  for (const name of listRuns(resultsDir, experimentId, { finished: false })) {
     const lock = acquireLock(join(dir, name));
     if ("heldBy" in lock) busy.push(name);
     else {
@@ -537,9 +530,9 @@ export function findStateFiles(
 ): string[] {
   const dir = checkTraining(resultsDir, experimentId);
   const files: string[] = [];
-  for (const name of runFolders(dir)) {
+  for (const name of listRuns(resultsDir, experimentId, { finished: true })) {
     const run = join(dir, name);
-    if (!isRunFinished(run) || options.keepRuns?.includes(name)) continue;
+    if (options.keepRuns?.includes(name)) continue;
     for (const sub of readdirSync(run)) {
       const m = /^(epoch|step)_(\d+)$/.exec(sub);
       const isBest = sub === "_best";

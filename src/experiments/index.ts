@@ -63,7 +63,6 @@ export {
   aggregateResults,
   checkExperiment,
   groupRuns,
-  listRuns,
   type PlotRenderer,
   type PostprocessOptions,
   type PostprocessResult,

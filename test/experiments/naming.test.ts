@@ -8,6 +8,7 @@ import {
   NAMING_KEYS,
   parseRunName,
   runName,
+  tryParseRunName,
 } from "../../src/config/naming.js";
 import { NONE_CURRICULUM } from "../../src/config/schema.js";
 import { ConfigError, UsageError } from "../../src/util/errors.js";
@@ -75,6 +76,13 @@ describe("run names", () => {
     expect(fields["curriculum.pacing.initial_size"]).toBe("0.2");
     expect(fields.seed).toBe("3");
     expect(() => parseRunName("Digits_FFNN")).toThrow(UsageError);
+  });
+
+  it("tryParseRunName gives the fields of a run name and null for a folder named by hand", () => {
+    const name = "Digits_FFNN_Adam_0.001_32_epoch_10_None_None_C_B_CELoss_Linear_0.2_0.8_3";
+    expect(tryParseRunName(name)).toEqual(parseRunName(name));
+    expect(tryParseRunName("my-notes")).toBeNull();
+    expect(tryParseRunName(`${name}_extra`)).toBeNull();
   });
 });
 
