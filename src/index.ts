@@ -10,9 +10,9 @@ export { trainRun } from "./assembly/train-run.js";
 export { type ComposeOptions, composeGrid, type GridPoint, loadGroupConfig } from "./config/compose.js";
 export { runDir, scoreFile, trainingDir } from "./config/layout.js";
 export { parseRunName, runName } from "./config/naming.js";
-export { type RunConfig, RunConfigSchema } from "./config/schema.js";
+export { CURRICULUM_TYPES, type RunConfig, RunConfigSchema } from "./config/schema.js";
 export { CurriculumSampler } from "./curriculum/curriculum-sampler.js";
-export { CURRICULUM_TYPES, difficultyOrder } from "./curriculum/ordering.js";
+export { difficultyOrder } from "./curriculum/ordering.js";
 export { createCurriculumCallback } from "./curriculum/pace-manager.js";
 // ── Curricula: pacing functions, orderings, the sampler ──────────────────────────────────────
 export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";

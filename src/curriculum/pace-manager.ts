@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { RUN_FILES, scoreFile } from "../config/layout.js";
-import type { RunConfig } from "../config/schema.js";
+import type { CurriculumType, RunConfig } from "../config/schema.js";
 import { parseSeed } from "../config/schema.js";
 import { renderPlot } from "../plots/render.js";
 import { readTrainedScore } from "../results/run-folder.js";
@@ -12,7 +12,7 @@ import { fileSha256 } from "../util/fingerprint.js";
 import { writeYaml } from "../util/yaml-io.js";
 import { type SamplingMode, subsetClassWeights } from "./class-quotas.js";
 import { CurriculumSampler, type CurriculumSamplerState } from "./curriculum-sampler.js";
-import { type CurriculumType, difficultyOrder } from "./ordering.js";
+import { difficultyOrder } from "./ordering.js";
 import { paceSpec } from "./pace-plot.js";
 import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
 import { resolvePacing } from "./pacing/registry.js";

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { experimentDir, RUN_FILES, SUMMARY_FILES, scoreCardFile, summaryDir } from "../config/layout.js";
 import type { DifficultyTableRow } from "../results/evaluation.js";
-import { readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
+import { readRunConfig } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
+import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
 import { argmaxRows, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
 import { writeCsv } from "../util/csv.js";

@@ -3,9 +3,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { experimentDir, FUSION_FILES, fusionRoot, RUN_FILES, trainingDir } from "../config/layout.js";
-import { NAMING_KEYS, tryParseRunName } from "../config/naming.js";
+import { CURRICULUM_CODES, NAMING_KEYS, tryParseRunName } from "../config/naming.js";
 import { listRuns } from "../results/experiment.js";
-import { readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
+import { readRunConfig } from "../results/run-folder.js";
+import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { softmaxRows } from "../scoring/math/dynamics.js";
 import { resolveTrainingRuns } from "../scoring/runs.js";
 import { argmaxRow, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
@@ -119,7 +120,7 @@ export function isBaselineRun(runDir: string, name: string): boolean {
     const curriculum = readRunConfig(runDir).curriculum as { id?: string; type?: string };
     return (curriculum.type ?? curriculum.id ?? "None") === "None";
   } catch {
-    return tryParseRunName(name)?.curriculum === "N";
+    return tryParseRunName(name)?.curriculum === CURRICULUM_CODES.Baseline;
   }
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ensembleSizeFile, fusionRoot, SUMMARY_FILES, summaryDir } from "../config/layout.js";
-import { parseRunName } from "../config/naming.js";
+import { conditionOfCode, parseRunName } from "../config/naming.js";
 import { lineChart } from "../plots/charts.js";
 import { dataMap } from "../plots/data-map.js";
 import { escapeHtml, note, section, type TableCell, table } from "../plots/html.js";
@@ -167,7 +167,7 @@ export async function robustnessSection(
 function conditionOfName(name: string): string {
   try {
     const code = parseRunName(name).curriculum;
-    return { C: "Curriculum", A: "AntiCurriculum", R: "RandomCurriculum", N: "Baseline" }[code] ?? name;
+    return conditionOfCode(code) ?? name;
   } catch {
     return name;
   }

@@ -25,17 +25,16 @@ export {
 export { encodePng, imageToPixels } from "../plots/png.js";
 export { CHART_FONT, renderPlot, renderSvg, svgToPng, type VegaLiteSpec } from "../plots/render.js";
 export { binCounts, binEdges, extent, gaussianKde, linspace, meanStd } from "../plots/stats.js";
+export { type MatrixData, readMatrix } from "../results/correlation-table.js";
 export {
   CONDITIONS,
   type Condition,
   conditionOf,
   type ExperimentData,
   groupRunsByCondition,
-  type MatrixData,
   type RunData,
   type RunGroup,
   readExperiment,
-  readMatrix,
   readScore,
   type ScoreData,
 } from "./collect.js";

@@ -7,13 +7,7 @@ import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import {
-  checkpointDir,
-  hasModelCheckpoint,
-  readRunConfig,
-  readSavedLogits,
-  savedOutputsDir,
-} from "../results/run-folder.js";
+import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../results/run-folder.js";
 import {
   checkAligned,
   concatRows,
@@ -22,6 +16,7 @@ import {
   sortByIndex,
   writeScoreRows,
 } from "../results/score-table.js";
+import { readSavedLogits, savedOutputsDir } from "../results/subset-outputs.js";
 import { balancedClassWeights } from "../training/index.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";

@@ -1,15 +1,14 @@
-import { aggregatedName, NAMING_KEYS, parseRunName, tryParseRunName } from "../config/naming.js";
+import {
+  aggregatedName,
+  CURRICULUM_CODES,
+  NAMING_KEYS,
+  parseRunName,
+  tryParseRunName,
+} from "../config/naming.js";
 import { type FusionResult, fuse } from "../experiments/fusion.js";
 import { listRuns } from "../results/experiment.js";
 import type { StudyGroup } from "./plan.js";
 import type { Study } from "./schema.js";
-
-/** `curriculum.short` codes of the study's conditions, in the order they are fused. */
-const CONDITION_CODES: Record<string, string> = {
-  Curriculum: "C",
-  AntiCurriculum: "A",
-  RandomCurriculum: "R",
-};
 
 /**
  * The aggregated names (seed `#`) a study fuses for one group: each curriculum ordering it trained and
@@ -19,7 +18,8 @@ export function studyFusionNames(resultsDir: string, study: Study, group: StudyG
   const reference = parseRunName(group.runs[0] as string);
   const shared = NAMING_KEYS.filter((k) => !k.startsWith("curriculum") && k !== "seed");
   const seeds = new Set(group.seeds);
-  const codes = [...study.curriculum.orderings.map((o) => CONDITION_CODES[o] as string), "N"];
+  // The study's orderings, then the baseline: the order they are fused in.
+  const codes = [...study.curriculum.orderings, "Baseline" as const].map((c) => CURRICULUM_CODES[c]);
   const byCode = new Map<string, string>();
   for (const name of listRuns(resultsDir, study.experiment_id, { finished: true })) {
     const fields = tryParseRunName(name);

@@ -10,7 +10,7 @@ import { runStage, runStudy, type StudyRunOptions, type StudyRunResult } from ".
 
 export { fuseStudyGroup, studyFusionNames } from "./fusion.js";
 export { planStudy, type StudyGroup, type StudyPlan, type StudyScore } from "./plan.js";
-export { ORDERINGS, type Study, StudySchema } from "./schema.js";
+export { type Study, StudySchema } from "./schema.js";
 export {
   isStageDone,
   runStage,

@@ -3,6 +3,7 @@
  * built run (src/assembly builds it from the config); it imports no curriculum code.
  */
 
+export type { SubsetOutputs } from "../results/subset-outputs.js";
 export {
   configDifferences,
   inspectRunFolder,
@@ -28,7 +29,7 @@ export {
   unweightedAverageRecall,
 } from "./metrics.js";
 export { optimizerSpecFor } from "./optimizer.js";
-export { forwardSubset, type SubsetOutputs, scoreOutputs } from "./outputs.js";
+export { forwardSubset, scoreOutputs } from "./outputs.js";
 export {
   cosineLr,
   countEvaluations,

@@ -4,6 +4,7 @@ import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
+import { type SubsetOutputs, saveOutputs } from "../results/subset-outputs.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ensureDir } from "../util/dirs.js";
@@ -23,7 +24,7 @@ import {
 } from "./checkpoint.js";
 import { hardwareInfo } from "./hardware.js";
 import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
-import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
+import { forwardSubset, resultsYaml, scoreOutputs } from "./outputs.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
 import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";

@@ -1,7 +1,13 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { aggregationDirName } from "../../src/config/layout.js";
 import {
   aggregatedName,
+  CONDITIONS,
+  CURRICULUM_CODES,
+  conditionOfCode,
   formatNumber,
   isAggregatedName,
   matchesAggregatedName,
@@ -10,6 +16,7 @@ import {
   runName,
   tryParseRunName,
 } from "../../src/config/naming.js";
+import { PACKAGED_CONFIG_DIR } from "../../src/config/package.js";
 import { NONE_CURRICULUM } from "../../src/config/schema.js";
 import { ConfigError, UsageError } from "../../src/util/errors.js";
 
@@ -118,5 +125,17 @@ describe("aggregated names", () => {
     expect(aggregationDirName(["curriculum.pacing.initial_size", "seed"])).toBe(
       "agg_curriculum.pacing.initial_size_seed",
     );
+  });
+});
+
+describe("curriculum condition codes", () => {
+  it("are the `short` codes of the packaged curriculum configs, and map back to their condition", () => {
+    for (const condition of CONDITIONS) {
+      const file = condition === "Baseline" ? "None" : condition;
+      const config = parse(readFileSync(join(PACKAGED_CONFIG_DIR, "curriculum", `${file}.yaml`), "utf8"));
+      expect(config.short, file).toBe(CURRICULUM_CODES[condition]);
+      expect(conditionOfCode(CURRICULUM_CODES[condition])).toBe(condition);
+    }
+    expect(conditionOfCode("X")).toBeNull();
   });
 });
