@@ -38,7 +38,7 @@ export {
   type TrainSummary,
   train,
 } from "./experiments/api.js";
-export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
+export { writeDifficultyEvaluation } from "./experiments/by-difficulty.js";
 export {
   type Executor,
   type ExecutorEvents,
@@ -68,9 +68,9 @@ export {
   type ScoreContext,
   type ScoreResult,
 } from "./scoring/abstract-score.js";
+export { BaseScoreParams, ModelScoreParams } from "./scoring/argument-schemas.js";
 export { CurriculumScoreManager, type ScoreManagerConfig } from "./scoring/manager.js";
 export { rankAndNormalize, type TieBreak } from "./scoring/math/rank.js";
-export { BaseScoreParams, ModelScoreParams } from "./scoring/params.js";
 export { SCORING_TYPES } from "./scoring/registry.js";
 export { type RobustnessCard, robustnessOf } from "./scoring/robustness.js";
 export { type ScoreOptions, score } from "./scoring/score.js";

@@ -1,4 +1,5 @@
 import { ConfigError, UsageError } from "../util/errors.js";
+import { getPath } from "../util/records.js";
 import { CURRICULUM_TYPES, type CurriculumType, canonicalSeed } from "./schema.js";
 
 /**
@@ -101,15 +102,6 @@ export function formatNumber(value: number): string {
     return `${mantissa}e${sign}${digits}`;
   }
   return String(value);
-}
-
-function getPath(config: Record<string, unknown>, path: string): unknown {
-  let node: unknown = config;
-  for (const part of path.split(".")) {
-    if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
 }
 
 /** The text of one naming field of a config; ids containing `_` are rejected. */

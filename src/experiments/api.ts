@@ -11,9 +11,10 @@ import { MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../conf
 import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
 import { isLoss, type RunConfig } from "../config/schema.js";
+import { checkFinishedRunScore } from "../curriculum/trained-score.js";
 import { listRuns } from "../results/experiment.js";
 import { isRunFinished } from "../results/run-folder.js";
-import { inspectRunFolder } from "../training/checkpoint.js";
+import { inspectRunFolder } from "../training/resume.js";
 import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
 import {
@@ -139,6 +140,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {
       const state = inspectRunFolder(dir, config);
+      if (state === "finished") checkFinishedRunScore(dir, config);
       if (state === "finished") skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
       else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
     } catch (error) {

@@ -36,7 +36,7 @@ export {
   hardestPositions,
   readDifficultyScore,
   writeDifficultyEvaluation,
-} from "./difficulty.js";
+} from "./by-difficulty.js";
 export {
   createExecutor,
   type Executor,

@@ -20,7 +20,7 @@ import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
-import { writeDifficultyEvaluation } from "./difficulty.js";
+import { writeDifficultyEvaluation } from "./by-difficulty.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**

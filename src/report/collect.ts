@@ -24,6 +24,7 @@ import { metricValues, type NumericTable, readRunFolder } from "../results/run-f
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { argmaxRows } from "../training/metrics.js";
+import { getPath } from "../util/records.js";
 
 /**
  * Reads an experiment's results folder (layout in docs/architecture.md) into plain data for the
@@ -99,15 +100,6 @@ function isDir(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function getPath(obj: unknown, path: string): unknown {
-  let node = obj;
-  for (const part of path.split(".")) {
-    if (typeof node !== "object" || node === null) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
 }
 
 /** Condition of a run: from its config's `curriculum.type`, else from the name's short code. */

@@ -13,7 +13,7 @@ import {
   readDifficultyTable,
   readEnsembleSize,
   readFusionCard,
-} from "../results/evaluation.js";
+} from "../results/analysis-tables.js";
 import { readScoreRows } from "../results/score-table.js";
 import { type ExperimentData, groupRunsByCondition, type ScoreData } from "./collect.js";
 

@@ -20,9 +20,9 @@ import { readSavedLogits, savedOutputsDir } from "../results/subset-outputs.js";
 import { balancedClassWeights } from "../training/index.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
+import { BaseScoreParams, parseScoreParams, type ScoringCriterion } from "./argument-schemas.js";
 import { datasetById, datasetConfigById } from "./datasets.js";
 import { rankAndNormalize, type TieBreak } from "./math/rank.js";
-import { BaseScoreParams, parseScoreParams, type ScoringCriterion } from "./params.js";
 import { resolveTrainingRuns } from "./runs.js";
 
 /** What a scoring function needs from its surroundings (given by the score manager). */

@@ -3,13 +3,8 @@
  * built run (src/assembly builds it from the config); it imports no curriculum code.
  */
 
+export { optimizerSpecFor } from "../engine/optimizer-spec.js";
 export type { SubsetOutputs } from "../results/subset-outputs.js";
-export {
-  configDifferences,
-  inspectRunFolder,
-  type RunFolderState,
-  type TrainerState,
-} from "./checkpoint.js";
 export {
   balancedClassWeights,
   type CriterionName,
@@ -28,8 +23,13 @@ export {
   macroF1,
   unweightedAverageRecall,
 } from "./metrics.js";
-export { optimizerSpecFor } from "./optimizer.js";
 export { forwardSubset, scoreOutputs } from "./outputs.js";
+export {
+  configDifferences,
+  inspectRunFolder,
+  type RunFolderState,
+  type TrainerState,
+} from "./resume.js";
 export {
   cosineLr,
   countEvaluations,

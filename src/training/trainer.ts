@@ -11,6 +11,9 @@ import { ensureDir } from "../util/dirs.js";
 import { TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
+import { hardwareInfo } from "./hardware.js";
+import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
+import { forwardSubset, resultsYaml, scoreOutputs } from "./outputs.js";
 import {
   type BestSoFar,
   clearRunArtifacts,
@@ -21,10 +24,7 @@ import {
   rollBackTo,
   snapshotBest,
   type TrainerState,
-} from "./checkpoint.js";
-import { hardwareInfo } from "./hardware.js";
-import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
-import { forwardSubset, resultsYaml, scoreOutputs } from "./outputs.js";
+} from "./resume.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
 import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";

@@ -7,9 +7,9 @@ import { isRunFinished } from "../../results/run-folder.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
+import { BaseScoreParams } from "../argument-schemas.js";
 import { confidentJoint, softmaxRows } from "../math/dynamics.js";
-import { BaseScoreParams } from "../params.js";
-import { averageColumns } from "./averaged.js";
+import { averageColumns } from "./average-columns.js";
 import { CVLoss, cvFold } from "./cv-loss.js";
 
 /** Column of the out-of-sample probability of class k. */
