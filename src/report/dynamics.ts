@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ensembleSizeFile, fusionRoot, SUMMARY_FILES, summaryDir } from "../config/layout.js";
-import { conditionOfCode, parseRunName } from "../config/naming.js";
+import { conditionOfCode, tryParseRunName } from "../config/naming.js";
 import { lineChart } from "../plots/charts.js";
 import { dataMap } from "../plots/data-map.js";
 import { escapeHtml, note, section, type TableCell, table } from "../plots/html.js";
@@ -165,12 +165,8 @@ export async function robustnessSection(
 }
 
 function conditionOfName(name: string): string {
-  try {
-    const code = parseRunName(name).curriculum;
-    return conditionOfCode(code) ?? name;
-  } catch {
-    return name;
-  }
+  const code = tryParseRunName(name)?.curriculum;
+  return (code === undefined ? null : conditionOfCode(code)) ?? name;
 }
 
 /** The late-fusion table: each fused name's own ensemble, the equal-size baseline, the fusion. */
