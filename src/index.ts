@@ -16,7 +16,7 @@ export {
   type ShowOptions,
   show,
 } from "./experiments/configs.js";
-export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
+export { writeDifficultyEvaluation } from "./experiments/by-difficulty.js";
 export {
   type Executor,
   type ExecutorEvents,
@@ -45,7 +45,7 @@ export {
 export { type ComposeOptions, composeGrid, type GridPoint, loadGroupConfig } from "./config/compose.js";
 export { runDir, scoreFile, trainingDir } from "./config/layout.js";
 export { parseRunName, runName } from "./config/naming.js";
-export { type RunConfig, RunConfigSchema } from "./config/schema.js";
+export { CURRICULUM_TYPES, type RunConfig, RunConfigSchema } from "./config/schema.js";
 
 // ── Training ─────────────────────────────────────────────────────────────────────────────────
 export { trainRun } from "./assembly/train-run.js";
@@ -61,16 +61,16 @@ export {
   type ScoreContext,
   type ScoreResult,
 } from "./scoring/abstract-score.js";
+export { BaseScoreParams, ModelScoreParams } from "./scoring/argument-schemas.js";
 export { CurriculumScoreManager, type ScoreManagerConfig } from "./scoring/manager.js";
 export { rankAndNormalize, type TieBreak } from "./scoring/math/rank.js";
-export { BaseScoreParams, ModelScoreParams } from "./scoring/params.js";
 export { SCORING_TYPES } from "./scoring/registry.js";
 export { type RobustnessCard, robustnessOf } from "./scoring/robustness.js";
 export { type ScoreOptions, score } from "./scoring/score.js";
 
 // ── Curricula: pacing functions, orderings, the sampler ──────────────────────────────────────
 export { CurriculumSampler } from "./curriculum/curriculum-sampler.js";
-export { CURRICULUM_TYPES, difficultyOrder } from "./curriculum/ordering.js";
+export { difficultyOrder } from "./curriculum/ordering.js";
 export { createCurriculumCallback } from "./curriculum/pace-manager.js";
 export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";
 export { createPacing, PACING_TYPES } from "./curriculum/pacing/registry.js";

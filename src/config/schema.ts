@@ -74,10 +74,17 @@ export const SamplingConfigSchema = z
   .object({ id: z.enum(["None", "Unbalanced", "Balanced", "Original"]), short: z.string() })
   .passthrough();
 
+/**
+ * The orderings of a curriculum (`curriculum.type`): how score ranks become a training order
+ * (src/curriculum/ordering.ts), in the order a comparison lists them. `None` trains without one.
+ */
+export const CURRICULUM_TYPES = ["Curriculum", "AntiCurriculum", "RandomCurriculum"] as const;
+export type CurriculumType = (typeof CURRICULUM_TYPES)[number];
+
 export const CurriculumConfigSchema = z
   .object({
     id: Id,
-    type: z.enum(["None", "Curriculum", "AntiCurriculum", "RandomCurriculum"]),
+    type: z.enum(["None", ...CURRICULUM_TYPES]),
     short: z.string(),
     scoring: ScoringRefSchema,
     pacing: PacingConfigSchema,

@@ -7,6 +7,8 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
+import { encodeWith, sortClassNames } from "./labels.js";
+import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
 import {
   booleanOption,
   type DatasetOptions,
@@ -16,9 +18,7 @@ import {
   splitFractions,
   splitSeed,
   stringOption,
-} from "./config.js";
-import { encodeWith, sortClassNames } from "./labels.js";
-import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
+} from "./options.js";
 import { resolveDataPath } from "./paths.js";
 import { fitLength, mixToMono, resample } from "./resample.js";
 import {

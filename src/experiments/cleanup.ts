@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { MODEL_FILES, RUN_FILES, trainingDir } from "../config/layout.js";
+import { listRuns } from "../results/experiment.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { CurriculaError } from "../util/errors.js";
 import { acquireLock } from "./run-spec.js";
@@ -21,13 +22,6 @@ function checkTraining(resultsDir: string, experimentId: string): string {
   return dir;
 }
 
-function runFolders(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((n) => !n.startsWith(".") && statSync(join(dir, n)).isDirectory())
-    .sort();
-}
-
 /** Unfinished run folders (no metrics.csv) that no live process is training. */
 export function findFailedRuns(
   resultsDir: string,
@@ -36,8 +30,7 @@ export function findFailedRuns(
   const dir = checkTraining(resultsDir, experimentId);
   const failed: string[] = [];
   const busy: string[] = [];
-  for (const name of runFolders(dir)) {
-    if (isRunFinished(join(dir, name))) continue;
+  for (const name of listRuns(resultsDir, experimentId, { finished: false })) {
     const lock = acquireLock(join(dir, name));
     if ("heldBy" in lock) busy.push(name);
     else {
@@ -87,9 +80,9 @@ export function findStateFiles(
 ): string[] {
   const dir = checkTraining(resultsDir, experimentId);
   const files: string[] = [];
-  for (const name of runFolders(dir)) {
+  for (const name of listRuns(resultsDir, experimentId, { finished: true })) {
     const run = join(dir, name);
-    if (!isRunFinished(run) || options.keepRuns?.includes(name)) continue;
+    if (options.keepRuns?.includes(name)) continue;
     for (const sub of readdirSync(run)) {
       const m = /^(epoch|step)_(\d+)$/.exec(sub);
       const isBest = sub === "_best";

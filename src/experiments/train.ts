@@ -4,7 +4,8 @@ import { type ComposeOptions, composeGrid, type GridPoint } from "../config/comp
 import { RUN_FILES, runDir as runDirOf } from "../config/layout.js";
 import { runName } from "../config/naming.js";
 import { isLoss, type RunConfig } from "../config/schema.js";
-import { inspectRunFolder } from "../training/checkpoint.js";
+import { checkFinishedRunScore } from "../curriculum/trained-score.js";
+import { inspectRunFolder } from "../training/resume.js";
 import { checkWritable } from "../util/dirs.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
 import { createRunStatus, formatMetrics, progressAllowed, writeLine } from "../util/progress.js";
@@ -85,6 +86,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {
       const state = inspectRunFolder(dir, config);
+      if (state === "finished") checkFinishedRunScore(dir, config);
       if (state === "finished") skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
       else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
     } catch (error) {

@@ -8,9 +8,9 @@ import { planStudy, type StudyPlan } from "./plan.js";
 import { type Study, StudySchema } from "./schema.js";
 import { runStage, runStudy, type StudyRunOptions, type StudyRunResult } from "./stages.js";
 
-export { fuseStudyGroup, studyFusionNames } from "./fusion.js";
+export { fuseStudyGroup, studyFusionNames } from "./fusion-groups.js";
 export { planStudy, type StudyGroup, type StudyPlan, type StudyScore } from "./plan.js";
-export { ORDERINGS, type Study, StudySchema } from "./schema.js";
+export { type Study, StudySchema } from "./schema.js";
 export {
   isStageDone,
   runStage,

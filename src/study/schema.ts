@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CURRICULUM_TYPES } from "../config/schema.js";
 
 /**
  * A study file (`curricula study study.yaml`): the whole train → score → curriculum-train → report
@@ -8,8 +9,6 @@ import { z } from "zod";
  */
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const OverrideValue = z.union([Scalar, z.array(Scalar)]);
-
-export const ORDERINGS = ["Curriculum", "AntiCurriculum", "RandomCurriculum"] as const;
 
 export const StudySchema = z
   .object({
@@ -50,9 +49,9 @@ export const StudySchema = z
         final_iteration: z.number().min(0).max(1).default(0.8),
         sampling: z.enum(["Unbalanced", "Balanced", "Original"]).default("Balanced"),
         orderings: z
-          .array(z.enum(ORDERINGS))
+          .array(z.enum(CURRICULUM_TYPES))
           .min(1)
-          .default([...ORDERINGS]),
+          .default([...CURRICULUM_TYPES]),
       })
       .strict(),
     report: z.boolean().default(true),

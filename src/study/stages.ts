@@ -9,7 +9,7 @@ import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
-import { fuseStudyGroup } from "./fusion.js";
+import { fuseStudyGroup } from "./fusion-groups.js";
 import type { StudyPlan } from "./plan.js";
 
 /**

@@ -4,12 +4,16 @@ import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
+import { type SubsetOutputs, saveOutputs } from "../results/subset-outputs.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ensureDir } from "../util/dirs.js";
 import { TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
+import { hardwareInfo } from "./hardware.js";
+import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
+import { forwardSubset, resultsYaml, scoreOutputs } from "./outputs.js";
 import {
   type BestSoFar,
   clearRunArtifacts,
@@ -20,10 +24,7 @@ import {
   rollBackTo,
   snapshotBest,
   type TrainerState,
-} from "./checkpoint.js";
-import { hardwareInfo } from "./hardware.js";
-import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
-import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
+} from "./resume.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
 import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";

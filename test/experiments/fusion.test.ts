@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hardestPositions, readDifficultyScore } from "../../src/experiments/difficulty.js";
+import { hardestPositions, readDifficultyScore } from "../../src/experiments/by-difficulty.js";
 import { fuse } from "../../src/experiments/fusion.js";
 import { postprocess } from "../../src/experiments/postprocess.js";
 import { score } from "../../src/scoring/score.js";

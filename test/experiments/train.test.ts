@@ -9,7 +9,7 @@ import type { RunConfig } from "../../src/config/schema.js";
 import { InProcessExecutor, LocalProcessExecutor } from "../../src/experiments/executors/local.js";
 import { acquireLock, lockPath, type RunSpec, type TrainFunction } from "../../src/experiments/run-spec.js";
 import { train } from "../../src/experiments/train.js";
-import { inspectRunFolder } from "../../src/training/checkpoint.js";
+import { inspectRunFolder } from "../../src/training/resume.js";
 import { CurriculaError } from "../../src/util/errors.js";
 import { setProgressStream } from "../../src/util/progress.js";
 import { FakeTerminal } from "../support/fake-terminal.js";

@@ -4,7 +4,7 @@ import { SUMMARY_FILES, summaryDir } from "../../config/layout.js";
 import { lineChart } from "../../plots/charts.js";
 import { escapeHtml, note, type TableCell, table } from "../../plots/html.js";
 import { meanStd } from "../../plots/stats.js";
-import { readDifficultyTable } from "../../results/evaluation.js";
+import { readDifficultyTable } from "../../results/analysis-tables.js";
 import { type ExperimentData, groupRunsByCondition } from "../collect.js";
 import type { RenderFigure, ReportSection } from "../context.js";
 import { fmt } from "./shared.js";

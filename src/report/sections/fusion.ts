@@ -1,20 +1,16 @@
 import { join } from "node:path";
 import { fusionRoot } from "../../config/layout.js";
-import { parseRunName } from "../../config/naming.js";
+import { conditionOfCode, tryParseRunName } from "../../config/naming.js";
 import { escapeHtml, note, type TableCell, table } from "../../plots/html.js";
 import { meanStd } from "../../plots/stats.js";
-import { type FusionCard, listFusions, readFusionCard } from "../../results/evaluation.js";
+import { type FusionCard, listFusions, readFusionCard } from "../../results/analysis-tables.js";
 import type { ExperimentData } from "../collect.js";
 import type { ReportSection } from "../context.js";
 import { fmt } from "./shared.js";
 
 function conditionOfName(name: string): string {
-  try {
-    const code = parseRunName(name).curriculum;
-    return { C: "Curriculum", A: "AntiCurriculum", R: "RandomCurriculum", N: "Baseline" }[code] ?? name;
-  } catch {
-    return name;
-  }
+  const code = tryParseRunName(name)?.curriculum;
+  return (code === undefined ? null : conditionOfCode(code)) ?? name;
 }
 
 /** The late-fusion table: each fused name's own ensemble, the equal-size baseline, the fusion. */

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { ensembleSizeFile } from "../../config/layout.js";
 import { lineChart } from "../../plots/charts.js";
 import { escapeHtml, note, type TableCell, table } from "../../plots/html.js";
-import { readEnsembleSize } from "../../results/evaluation.js";
+import { readEnsembleSize } from "../../results/analysis-tables.js";
 import type { ExperimentData } from "../collect.js";
 import type { RenderFigure, ReportSection } from "../context.js";
 import { fmt } from "./shared.js";

@@ -1,22 +1,23 @@
 import { copyFileSync, existsSync, linkSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
-import { iterationDirName, parseIterationDirName, RUN_FILES, scoreFile } from "../config/layout.js";
+import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSavedRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
-import { isRunFinished, listIterations, readTrainedScore } from "../results/run-folder.js";
+import { isRunFinished, listIterations } from "../results/run-folder.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, DataError } from "../util/errors.js";
-import { fileSha256 } from "../util/fingerprint.js";
 import { readYaml } from "../util/yaml-io.js";
 import type { TimerState } from "./timer.js";
 import type { MetricValues } from "./types.js";
 
 /**
- * Reuse and resume. A finished run (metrics.csv present) with the same config is reused; a crashed
- * one continues from its last checkpoint (`trainer_state.json` + model + optimiser files in an
- * iteration folder) and ends byte-identical to an uninterrupted run. A different config is an error.
+ * Reuse and resume planning. A finished run (metrics.csv present) with the same config is reused; a
+ * crashed one continues from its last checkpoint (`trainer_state.json` + model + optimiser files in
+ * an iteration folder) and ends byte-identical to an uninterrupted run. A different config is an
+ * error. Whether a finished curriculum run's score is still the one it trained on is the curriculum
+ * layer's check (src/curriculum/trained-score.ts), which the assembly runs after this one.
  */
 
 /** One row of metrics.csv. */
@@ -97,10 +98,7 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
         configPath,
       );
     }
-    if (!isRunFinished(dir)) return "unfinished";
-    const changed = scoreChange(dir, config);
-    if (changed) throw new ConfigError("curriculum.scoring", changed, join(dir, RUN_FILES.curriculumScore));
-    return "finished";
+    return isRunFinished(dir) ? "finished" : "unfinished";
   }
   if (isRunFinished(dir)) {
     throw new ConfigError(
@@ -110,28 +108,6 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
     );
   }
   return existsSync(dir) ? "unfinished" : "new";
-}
-
-/**
- * Why a finished curriculum run's score is not the one it was trained on (its file changed or is
- * gone since), or null (the same score, a run without a curriculum, or a run of an earlier version
- * that recorded none). The score file is found beside the run: `<experiment>/curriculum/...`.
- */
-export function scoreChange(dir: string, config: RunConfig): string | null {
-  const before = config.curriculum.id === "None" ? null : readTrainedScore(dir);
-  if (!before) return null;
-  const experiment = dirname(dirname(dir));
-  const path = scoreFile(dirname(experiment), basename(experiment), config.curriculum.scoring);
-  if (!existsSync(path)) {
-    return `the finished run was trained on ${path}, which is gone; recompute that score, or delete the run folder to retrain it on another`;
-  }
-  const now = fileSha256(path);
-  if (before.sha256 === now) return null;
-  return (
-    `the finished run was trained on ${path}, which has changed since (sha256 ${String(before.sha256).slice(0, 12)} then, ` +
-    `${now.slice(0, 12)} now); its results are not those of the current score: delete the run folder to retrain it, ` +
-    "or use another experiment_id"
-  );
 }
 
 export type RunFolderPlan =
