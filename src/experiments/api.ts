@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import {
   type ComposeOptions,
@@ -7,7 +7,7 @@ import {
   type GridPoint,
   listConfigNames,
 } from "../config/compose.js";
-import { MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../config/layout.js";
+import { experimentDir, MODEL_FILES, RUN_FILES, runDir as runDirOf, trainingDir } from "../config/layout.js";
 import { runName } from "../config/naming.js";
 import { LOCAL_CONFIG_DIRNAME, PACKAGED_CONFIG_DIR } from "../config/package.js";
 import { isLoss, type RunConfig } from "../config/schema.js";
@@ -15,6 +15,7 @@ import { isRunFinished } from "../results/run-folder.js";
 import { inspectRunFolder } from "../training/checkpoint.js";
 import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
+import { assertInsideResults, removeInsideResults } from "../util/path-safety.js";
 import {
   createRunBoard,
   formatDuration,
@@ -463,7 +464,7 @@ export function show(
 function checkTraining(resultsDir: string, experimentId: string): string {
   if (!existsSync(resultsDir)) throw new CurriculaError(`Results directory '${resultsDir}' does not exist.`);
   const dir = trainingDir(resultsDir, experimentId);
-  if (!existsSync(join(resultsDir, experimentId))) {
+  if (!existsSync(experimentDir(resultsDir, experimentId))) {
     throw new CurriculaError(
       `Experiment ID '${experimentId}' does not exist in the results directory '${resultsDir}'.`,
     );
@@ -471,10 +472,12 @@ function checkTraining(resultsDir: string, experimentId: string): string {
   return dir;
 }
 
+/** Run folders of a training folder (a symbolic link is no run folder: nothing is deleted through it). */
 function runFolders(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((n) => !n.startsWith(".") && statSync(join(dir, n)).isDirectory())
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith(".") && e.isDirectory())
+    .map((e) => e.name)
     .sort();
 }
 
@@ -505,10 +508,11 @@ export function removeRuns(resultsDir: string, experimentId: string, names: read
   for (const name of names) {
     const path = join(dir, name);
     if (isRunFinished(path)) continue;
+    assertInsideResults(resultsDir, path, "delete");
     const lock = acquireLock(path);
     if ("heldBy" in lock) continue;
     try {
-      rmSync(path, { recursive: true, force: true });
+      removeInsideResults(resultsDir, path);
       removed.push(name);
     } finally {
       lock.release();
@@ -546,7 +550,12 @@ export function findStateFiles(
       if (!m && !isBest) continue;
       if (isBest && !options.deleteBest) continue;
       if (m && options.keepIterations?.includes(Number(m[2]))) continue;
-      for (const f of STATE_FILES) if (existsSync(join(run, sub, f))) files.push(join(run, sub, f));
+      for (const f of STATE_FILES) {
+        const file = join(run, sub, f);
+        if (!existsSync(file)) continue;
+        assertInsideResults(resultsDir, file, "delete");
+        files.push(file);
+      }
     }
   }
   return files;
@@ -555,7 +564,7 @@ export function findStateFiles(
 /** Deletes model states of finished runs (`curricula rm-states`); returns the deleted files. */
 export function rmStates(resultsDir: string, experimentId: string, options: RmStatesOptions = {}): string[] {
   const files = findStateFiles(resultsDir, experimentId, options);
-  for (const f of files) rmSync(f, { force: true });
+  for (const f of files) removeInsideResults(resultsDir, f, { recursive: false });
   return files;
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { pathIdRefinement } from "../config/schema.js";
 
 /**
  * A study file (`curricula study study.yaml`): the whole train → score → curriculum-train → report
@@ -18,6 +19,7 @@ export const StudySchema = z
       .string()
       .min(1)
       .refine((s) => !s.includes("_"), "must not contain '_' (run names are split on '_')")
+      .superRefine(pathIdRefinement)
       .default("study"),
     /** Training overrides shared by every run of the study. */
     training: z.record(z.string(), OverrideValue).default({}),
