@@ -7,7 +7,7 @@ import type { EngineInfo, Network } from "../engine/types.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ensureDir } from "../util/dirs.js";
-import { TrainingInterrupted } from "../util/errors.js";
+import { TrainingDiverged, TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
 import {
@@ -275,9 +275,18 @@ class Trainer implements TrainContext {
     return pass;
   }
 
-  private trainBatch(positions: Int32Array): number {
+  /** One optimiser step; a non-finite loss (the run diverged) stops the run with a clear error. */
+  private trainBatch(positions: Int32Array, batchIndex: number): number {
     const batch = this.train.batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
+    if (!Number.isFinite(loss)) {
+      const rate = this.schedule(this.schedulerSteps);
+      const where =
+        this.trainingType === "epoch"
+          ? `of batch ${batchIndex + 1} of epoch ${this.iteration}`
+          : `at step ${this.iteration}`;
+      throw new TrainingDiverged(this.runDir, where, loss, rate);
+    }
     this.batchLosses.push(loss);
     return loss;
   }
@@ -298,7 +307,7 @@ class Trainer implements TrainContext {
       }
       let loss = Number.NaN;
       for (let b = 0, from = 0; from < pass.length; b++, from += batchSize) {
-        loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)));
+        loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)), b);
         for (const cb of this.callbacks) await cb.onStep?.(this, epoch, b, loss);
         progress?.increment(1, `epoch ${epoch}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       }
@@ -338,8 +347,8 @@ class Trainer implements TrainContext {
       }
       const positions = this.pass.subarray(this.cursor, Math.min(this.pass.length, this.cursor + batchSize));
       this.cursor += positions.length;
-      const loss = this.trainBatch(positions);
       const batchIndex = (step - 1) % this.config.eval_frequency;
+      const loss = this.trainBatch(positions, batchIndex);
       for (const cb of this.callbacks) await cb.onStep?.(this, step, batchIndex, loss);
       this.progress?.update(step, `step ${step}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       if (this.isEvaluation(step)) {
