@@ -30,6 +30,8 @@ export const RUN_FILES = {
   bestResults: "best_results.yaml",
   testHolistic: "test_holistic.yaml",
   trainerState: "trainer_state.json",
+  /** SHA-256 of a checkpoint's files (model, optimiser, trainer state, the `_best/` it restores); checked on resume. */
+  checksums: "checksums.json",
   pace: "pace.csv",
   /** Members of an aggregated run. */
   runs: "runs.yaml",

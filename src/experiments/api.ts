@@ -522,7 +522,11 @@ export function removeRuns(resultsDir: string, experimentId: string, names: read
 }
 
 /** Model-state files the trainer writes into iteration folders and `_best/`. */
-export const STATE_FILES: readonly string[] = [...Object.values(MODEL_FILES), RUN_FILES.trainerState];
+export const STATE_FILES: readonly string[] = [
+  ...Object.values(MODEL_FILES),
+  RUN_FILES.trainerState,
+  RUN_FILES.checksums,
+];
 
 export interface RmStatesOptions {
   /** Also delete `_best/` states (kept by default: scoring loads them). */

@@ -12,6 +12,7 @@ import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
 import {
   type BestSoFar,
+  bestSnapshotDir,
   clearRunArtifacts,
   dropOlderSnapshots,
   type MetricsRow,
@@ -21,6 +22,7 @@ import {
   snapshotBest,
   type TrainerState,
 } from "./checkpoint.js";
+import { writeCheckpointChecksums } from "./checkpoint-integrity.js";
 import { hardwareInfo } from "./hardware.js";
 import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
 import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
@@ -236,6 +238,9 @@ class Trainer implements TrainContext {
     writeYaml(join(runDir, RUN_FILES.hardware), hardwareInfo(this.setup.engineInfo));
     const start = plan.kind === "resume" ? plan.iteration : 0;
     this.iteration = start;
+    if (plan.kind === "resume") {
+      for (const d of plan.damaged ?? []) this.log(`Damaged checkpoint ${d}; falling back to an earlier one`);
+    }
     this.log(
       plan.kind === "resume"
         ? `Resuming ${config.model.id} on ${config.dataset.id} after ${this.trainingType} ${start} of ${this.totalIterations}`
@@ -460,6 +465,8 @@ class Trainer implements TrainContext {
       timers: Object.fromEntries(Object.entries(this.timers).map(([name, t]) => [name, t.getState()])),
       trainPositionsHash: positionsHash(this.options.trainPositions),
     };
+    // The checksums first: trainer_state.json, written last, marks the checkpoint complete.
+    writeCheckpointChecksums(dir, state, bestSnapshotDir(this.runDir, iteration));
     writeFileAtomicSync(join(dir, RUN_FILES.trainerState), JSON.stringify(state));
     dropOlderSnapshots(this.runDir, iteration);
   }
