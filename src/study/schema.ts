@@ -32,7 +32,7 @@ export const StudySchema = z
     data_seed: z.number().int().nonnegative().default(1),
     /** Scoring functions: config name → parameters (null or {} for the packaged defaults). */
     scoring: z
-      .record(z.string(), z.record(z.string(), z.unknown()).nullable())
+      .record(z.string().superRefine(pathIdRefinement), z.record(z.string(), z.unknown()).nullable())
       .refine((s) => Object.keys(s).length > 0, "name at least one scoring function"),
     correlation: z.enum(["spearman", "kendall", "pearson"]).default("spearman"),
     /**

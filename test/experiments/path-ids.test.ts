@@ -43,6 +43,13 @@ describe("ids that become paths", () => {
     expect(() => parseRunConfig({ ...config, experiment_id: ".x" })).toThrow(/must not start with '\.'/);
     const study = StudySchema.safeParse({ experiment_id: "../x", scoring: { CELoss: null } });
     expect(study.success).toBe(false);
+    // A study's scoring names become generated config files.
+    expect(
+      StudySchema.safeParse({ scoring: { "../CELoss": null }, curriculum: { scoring: "CELoss" } }).success,
+    ).toBe(false);
+    expect(
+      StudySchema.safeParse({ scoring: { CELoss: null }, curriculum: { scoring: "CELoss" } }).success,
+    ).toBe(true);
     expect(() => experimentDir("results", "../../x")).toThrow(ConfigError);
     expect(() => experimentDir("results", "../../x")).toThrow(/experiment_id: "\.\.\/\.\.\/x" must not/);
   });
