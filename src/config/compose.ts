@@ -11,7 +11,13 @@ import { evaluateExpr } from "./expr.js";
 import { checkKnownKeys, type KeyCatalog } from "./keys.js";
 import { runDir as runDirOf } from "./layout.js";
 import { runName } from "./naming.js";
-import { formatOverrideValue, type Override, parseOverride, sweepParamValues } from "./overrides.js";
+import {
+  formatOverrideValue,
+  MAX_GRID_POINTS,
+  type Override,
+  parseOverride,
+  sweepParamValues,
+} from "./overrides.js";
 import { configSearchPath } from "./package.js";
 import { parseConfig } from "./parse.js";
 import { type RunConfig, RunConfigSchema, schemaKeyCatalog } from "./schema.js";
@@ -690,6 +696,14 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
   let filtered = 0;
   const incomplete = new Set<string>();
   let partialFiltered = 0;
+  const size = axes.reduce((n, a) => n * (a.op === "delete" ? 1 : a.values.length), 1);
+  if (size > MAX_GRID_POINTS) {
+    const swept = axes.filter((a) => a.values.length > 1).map((a) => `${a.key} (${a.values.length})`);
+    throw new UsageError(
+      `The grid has ${size} points (${swept.join(" x ")}), more than the ${MAX_GRID_POINTS} one command ` +
+        "composes; sweep fewer values or split the sweep into several commands.",
+    );
+  }
   const combos = cartesian(axes.map((a) => (a.op === "delete" ? [undefined] : a.values)));
   for (const combo of combos) {
     const pointOverrides: Override[] = axes.map((a, i) =>

@@ -1,4 +1,5 @@
 import { ConfigError, UsageError } from "../util/errors.js";
+import { pathIdProblem } from "../util/path-safety.js";
 import { getPath } from "../util/records.js";
 import { CURRICULUM_TYPES, type CurriculumType, canonicalSeed } from "./schema.js";
 
@@ -128,9 +129,11 @@ export function namingField(config: Record<string, unknown>, key: NamingKey): st
   if (text.includes("_")) {
     throw new ConfigError(path, `'${text}' must not contain '_': run names join their fields with '_'`);
   }
-  if (text.includes("/") || text.includes("#")) {
-    throw new ConfigError(path, `'${text}' must not contain '/' or '#' (it is part of a folder name)`);
+  if (text.includes("#")) {
+    throw new ConfigError(path, `'${text}' must not contain '#' (it is part of a folder name)`);
   }
+  const problem = pathIdProblem(text);
+  if (problem) throw new ConfigError(path, `'${text}' ${problem} (it is part of a folder name)`);
   return text;
 }
 

@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { MODEL_FILES, RUN_FILES, trainingDir } from "../config/layout.js";
+import { experimentDir, MODEL_FILES, RUN_FILES, trainingDir } from "../config/layout.js";
 import { listRuns } from "../results/experiment.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { CurriculaError } from "../util/errors.js";
+import { assertInsideResults, removeInsideResults } from "../util/path-safety.js";
 import { acquireLock } from "./run-spec.js";
 
 /**
@@ -14,7 +15,7 @@ import { acquireLock } from "./run-spec.js";
 function checkTraining(resultsDir: string, experimentId: string): string {
   if (!existsSync(resultsDir)) throw new CurriculaError(`Results directory '${resultsDir}' does not exist.`);
   const dir = trainingDir(resultsDir, experimentId);
-  if (!existsSync(join(resultsDir, experimentId))) {
+  if (!existsSync(experimentDir(resultsDir, experimentId))) {
     throw new CurriculaError(
       `Experiment ID '${experimentId}' does not exist in the results directory '${resultsDir}'.`,
     );
@@ -48,10 +49,11 @@ export function removeRuns(resultsDir: string, experimentId: string, names: read
   for (const name of names) {
     const path = join(dir, name);
     if (isRunFinished(path)) continue;
+    assertInsideResults(resultsDir, path, "delete");
     const lock = acquireLock(path);
     if ("heldBy" in lock) continue;
     try {
-      rmSync(path, { recursive: true, force: true });
+      removeInsideResults(resultsDir, path);
       removed.push(name);
     } finally {
       lock.release();
@@ -61,7 +63,11 @@ export function removeRuns(resultsDir: string, experimentId: string, names: read
 }
 
 /** Model-state files the trainer writes into iteration folders and `_best/`. */
-export const STATE_FILES: readonly string[] = [...Object.values(MODEL_FILES), RUN_FILES.trainerState];
+export const STATE_FILES: readonly string[] = [
+  ...Object.values(MODEL_FILES),
+  RUN_FILES.trainerState,
+  RUN_FILES.checksums,
+];
 
 export interface RmStatesOptions {
   /** Also delete `_best/` states (kept by default: scoring loads them). */
@@ -89,7 +95,12 @@ export function findStateFiles(
       if (!m && !isBest) continue;
       if (isBest && !options.deleteBest) continue;
       if (m && options.keepIterations?.includes(Number(m[2]))) continue;
-      for (const f of STATE_FILES) if (existsSync(join(run, sub, f))) files.push(join(run, sub, f));
+      for (const f of STATE_FILES) {
+        const file = join(run, sub, f);
+        if (!existsSync(file)) continue;
+        assertInsideResults(resultsDir, file, "delete");
+        files.push(file);
+      }
     }
   }
   return files;
@@ -98,7 +109,7 @@ export function findStateFiles(
 /** Deletes model states of finished runs (`curricula rm-states`); returns the deleted files. */
 export function rmStates(resultsDir: string, experimentId: string, options: RmStatesOptions = {}): string[] {
   const files = findStateFiles(resultsDir, experimentId, options);
-  for (const f of files) rmSync(f, { force: true });
+  for (const f of files) removeInsideResults(resultsDir, f, { recursive: false });
   return files;
 }
 

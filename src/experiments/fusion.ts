@@ -14,6 +14,7 @@ import { resultsYaml } from "../training/outputs.js";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { saveNpy } from "../util/npy.js";
+import { pathIdProblem } from "../util/path-safety.js";
 
 /**
  * Late fusion (the aucurriculum paper's finding that curricula complement each other): the members'
@@ -153,7 +154,7 @@ export async function fuse(
 ): Promise<FusionResult> {
   if (names.length === 0) throw new ConfigError("names", "name at least one run or aggregated name to fuse");
   const id = options.id ?? "late-fusion";
-  if (!/^[\w.-]+$/.test(id))
+  if (!/^[\w.-]+$/.test(id) || pathIdProblem(id))
     throw new ConfigError("--id", `must be a folder name (letters, digits, _ . -), got '${id}'`);
   if (!existsSync(experimentDir(resultsDir, experimentId))) {
     throw new DataError(`${experimentDir(resultsDir, experimentId)}: experiment folder not found`);

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { isTemporaryName, trainingDir } from "../config/layout.js";
 import { isRunFinished } from "./run-folder.js";
@@ -46,7 +46,7 @@ export function listRuns(resultsDir: string, experimentId: string, options: List
 
 function isDirectory(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return lstatSync(path).isDirectory(); // a symbolic link is no run folder: nothing is deleted through it
   } catch {
     return false; // removed between the listing and the check
   }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CURRICULUM_TYPES } from "../config/schema.js";
+import { CURRICULUM_TYPES, pathIdRefinement } from "../config/schema.js";
 
 /**
  * A study file (`curricula study study.yaml`): the whole train → score → curriculum-train → report
@@ -17,6 +17,7 @@ export const StudySchema = z
       .string()
       .min(1)
       .refine((s) => !s.includes("_"), "must not contain '_' (run names are split on '_')")
+      .superRefine(pathIdRefinement)
       .default("study"),
     /** Training overrides shared by every run of the study. */
     training: z.record(z.string(), OverrideValue).default({}),
@@ -29,7 +30,7 @@ export const StudySchema = z
     data_seed: z.number().int().nonnegative().default(1),
     /** Scoring functions: config name → parameters (null or {} for the packaged defaults). */
     scoring: z
-      .record(z.string(), z.record(z.string(), z.unknown()).nullable())
+      .record(z.string().superRefine(pathIdRefinement), z.record(z.string(), z.unknown()).nullable())
       .refine((s) => Object.keys(s).length > 0, "name at least one scoring function"),
     correlation: z.enum(["spearman", "kendall", "pearson"]).default("spearman"),
     /**

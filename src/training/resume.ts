@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, linkSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSavedRunConfig } from "../config/parse.js";
@@ -9,6 +9,7 @@ import { isRunFinished, listIterations } from "../results/run-folder.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
+import { checkpointProblem } from "./checkpoint-integrity.js";
 import type { TimerState } from "./timer.js";
 import type { MetricValues } from "./types.js";
 
@@ -113,7 +114,14 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
 export type RunFolderPlan =
   | { kind: "fresh" }
   | { kind: "finished" }
-  | { kind: "resume"; iteration: number; dir: string; state: TrainerState };
+  | {
+      kind: "resume";
+      iteration: number;
+      dir: string;
+      state: TrainerState;
+      /** Later checkpoints that were damaged (why each), newest first; the run resumes before them. */
+      damaged?: string[];
+    };
 
 /**
  * Decides what to do with a run folder ({@link inspectRunFolder}, then the latest complete
@@ -126,15 +134,37 @@ export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan 
   const checkpoints = listIterations(runDir).filter(
     (it) => it.hasModel && existsSync(join(it.dir, RUN_FILES.trainerState)),
   );
-  const latest = checkpoints[checkpoints.length - 1];
-  if (!latest) return { kind: "fresh" };
-  return {
-    kind: "resume",
-    iteration: latest.iteration,
-    dir: latest.dir,
-    state: readTrainerState(latest.dir),
-  };
+  // The latest intact checkpoint: a damaged one (checksums.json) falls back to the one before.
+  const damaged: string[] = [];
+  for (const checkpoint of checkpoints.reverse()) {
+    let state: TrainerState;
+    try {
+      state = readTrainerState(checkpoint.dir);
+    } catch (error) {
+      damaged.push(`${basename(checkpoint.dir)}: ${(error as Error).message}`);
+      continue;
+    }
+    const snapshot = bestSnapshotDir(runDir, checkpoint.iteration);
+    const problem = checkpointProblem(checkpoint.dir, snapshot, state.best !== null);
+    if (problem) {
+      damaged.push(`${basename(checkpoint.dir)}: ${problem}`);
+      continue;
+    }
+    return { kind: "resume", iteration: checkpoint.iteration, dir: checkpoint.dir, state, damaged };
+  }
+  if (damaged.length === 0) return { kind: "fresh" };
+  const shown = damaged.slice(0, 5);
+  const more = damaged.length > shown.length ? `\n  ... and ${damaged.length - shown.length} more` : "";
+  throw new DataError(
+    `${runDir}: no intact checkpoint to resume from:\n  ${shown.join("\n  ")}${more}\n` +
+      `${RESTART_HINT(runDir)}`,
+  );
 }
+
+/** The way out when a run cannot be resumed: train it again from scratch. */
+const RESTART_HINT = (runDir: string) =>
+  `To train the run again from scratch, delete the run folder ${runDir} (\`curricula rm-failed <results_dir> <experiment_id>\` ` +
+  "deletes every unfinished run of an experiment) and rerun the same command.";
 
 function readTrainerState(dir: string): TrainerState {
   const path = join(dir, RUN_FILES.trainerState);
@@ -191,12 +221,13 @@ export function rollBackTo(
     rmSync(best, { recursive: true, force: true });
   } else {
     throw new DataError(
-      `${snapshot}: missing; cannot restore ${RUN_FILES.best}/ as of ${iterationDirName(trainingType, iteration)}`,
+      `${snapshot}: missing; cannot restore ${RUN_FILES.best}/ as of ${iterationDirName(trainingType, iteration)}. ` +
+        RESTART_HINT(runDir),
     );
   }
 }
 
-function bestSnapshotDir(runDir: string, iteration: number): string {
+export function bestSnapshotDir(runDir: string, iteration: number): string {
   return join(runDir, RUN_FILES.resume, `best_${iteration}`);
 }
 
@@ -211,12 +242,21 @@ export function snapshotBest(runDir: string, iteration: number): void {
   if (existsSync(best)) linkTree(best, target);
 }
 
+/**
+ * Drops the snapshots of checkpoints before the previous one: the current checkpoint's and the
+ * previous one's are kept, so a damaged latest checkpoint can fall back to the previous one.
+ */
 export function dropOlderSnapshots(runDir: string, iteration: number): void {
   const dir = join(runDir, RUN_FILES.resume);
   if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir)) {
-    const n = /^best_(\d+)$/.exec(entry);
-    if (!n || Number(n[1]) !== iteration) rmSync(join(dir, entry), { recursive: true, force: true });
+  const snapshots = readdirSync(dir).map((entry) => ({ entry, n: /^best_(\d+)$/.exec(entry) }));
+  const previous = Math.max(
+    -1,
+    ...snapshots.filter((s) => s.n && Number(s.n[1]) < iteration).map((s) => Number(s.n?.[1])),
+  );
+  for (const { entry, n } of snapshots) {
+    const kept = n && (Number(n[1]) === iteration || Number(n[1]) === previous);
+    if (!kept) rmSync(join(dir, entry), { recursive: true, force: true });
   }
 }
 

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadStudy, planStudy, runStudy } from "../../src/study/index.js";
+import { loadStudy, planStudy, runStudy, study } from "../../src/study/index.js";
+import { CurriculaError } from "../../src/util/errors.js";
 import { childPids, isAlive, waitFor } from "../support/processes.js";
 
 const BIN = resolve(import.meta.dirname, "../../bin/curricula.js");
@@ -51,6 +52,32 @@ describe("study file", () => {
     await expect(planStudy(loadStudy(join(dir, "study.yaml")), dir)).rejects.toThrow(
       /curriculum\.scoring: must name one of/,
     );
+  });
+
+  it("validates every stage before anything runs: typos of late stages fail the dry run, all listed", async () => {
+    const dir = studyDir(
+      SMALL_STUDY.replace("  orderings:", "  pacing: Linaer\n  orderings:").replace(
+        "FirstIteration: {}",
+        "FirstIteration: {stop: bset}",
+      ),
+    );
+    const lines: string[] = [];
+    const error = await study({
+      file: "study.yaml",
+      cwd: dir,
+      dryRun: true,
+      log: (l) => lines.push(l),
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(CurriculaError);
+    expect(error.message).toMatch(
+      /study\.yaml: the study does not validate; nothing was run\. 2 problem\(s\)/,
+    );
+    expect(error.message).toMatch(
+      /train-curricula \(curriculum\): .*curriculum\/pacing: no config named 'Linaer'/,
+    );
+    expect(error.message).toMatch(/score-FirstIteration \(scoring\.FirstIteration\): .*stop/);
+    expect(lines.filter((l) => l.startsWith("pending"))).toEqual([]);
+    expect(existsSync(join(dir, "results", "small", "training"))).toBe(false);
   });
 
   it("plans per-seed scores, seed ensembles and the curriculum grid on one shared split", async () => {
