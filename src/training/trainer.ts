@@ -19,6 +19,7 @@ import {
   type RunFolderPlan,
   rollBackTo,
   snapshotBest,
+  type TimingRow,
   type TrainerState,
 } from "./checkpoint.js";
 import { hardwareInfo } from "./hardware.js";
@@ -106,6 +107,9 @@ class Trainer implements TrainContext {
     test: new PhaseTimer("test"),
   };
   private rows: MetricsRow[] = [];
+  private timings: TimingRow[] = [];
+  /** Samples passed through forward and backward (the sum of the batch sizes drawn); NaN when unknown. */
+  private samplesSeen = 0;
   private best: BestSoFar | null = null;
   private schedulerSteps = 0;
   private batchLosses: number[] = [];
@@ -256,6 +260,8 @@ class Trainer implements TrainContext {
     this.pass = state.pass ? Int32Array.from(state.pass.positions) : null;
     this.cursor = state.pass?.cursor ?? 0;
     this.rows = state.rows;
+    this.timings = state.timings ?? [];
+    this.samplesSeen = state.samplesSeen ?? Number.NaN;
     this.best = state.best;
     this.schedulerSteps = state.schedulerSteps;
     this.classWeights = state.classWeights ? Float32Array.from(state.classWeights) : null;
@@ -278,6 +284,7 @@ class Trainer implements TrainContext {
   private trainBatch(positions: Int32Array): number {
     const batch = this.train.batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
+    this.samplesSeen += positions.length;
     this.batchLosses.push(loss);
     return loss;
   }
@@ -398,7 +405,18 @@ class Trainer implements TrainContext {
     rmSync(dir, { recursive: true, force: true });
     ensureDir(dir);
     this.writeIterationFiles(dir, iteration, devValues, trainOut, devOut);
-    this.rows.push({ ...metrics, train_loss: mean(this.batchLosses), dev_loss: loss, iteration });
+    this.rows.push({
+      ...metrics,
+      train_loss: mean(this.batchLosses),
+      dev_loss: loss,
+      iteration,
+      samples_seen: this.samplesSeen,
+    });
+    this.timings.push({
+      iteration,
+      samples_seen: this.samplesSeen,
+      train_seconds: Math.round(this.timers.train.totalSeconds * 1e4) / 1e4,
+    });
     this.batchLosses = [];
     this.log(`Dev results at ${this.trainingType} ${iteration}: ${formatValues(devValues)}`);
 
@@ -449,6 +467,8 @@ class Trainer implements TrainContext {
       classWeights: this.classWeights ? Array.from(this.classWeights) : null,
       networkRng: this.network.getRngState(),
       timers: Object.fromEntries(Object.entries(this.timers).map(([name, t]) => [name, t.getState()])),
+      samplesSeen: this.samplesSeen,
+      timings: this.timings,
       trainPositionsHash: positionsHash(this.options.trainPositions),
     };
     writeFileAtomicSync(join(dir, RUN_FILES.trainerState), JSON.stringify(state));
@@ -500,7 +520,8 @@ class Trainer implements TrainContext {
     });
     for (const cb of this.callbacks) await cb.onTrainEnd?.(this);
     rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
-    const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration"];
+    writeCsv(join(runDir, RUN_FILES.timing), ["iteration", "samples_seen", "train_seconds"], this.timings);
+    const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration", "samples_seen"];
     writeCsv(join(runDir, RUN_FILES.metrics), columns, this.rows);
   }
 
