@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
+import { LABEL_NOISE_COLUMNS, labelNoiseRows } from "../data/label-noise.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
@@ -234,6 +235,9 @@ class Trainer implements TrainContext {
     if (plan.kind === "fresh") {
       clearRunArtifacts(runDir);
       writeYaml(join(runDir, RUN_FILES.config), config);
+      if (this.dataset.labelNoise) {
+        writeCsv(join(runDir, RUN_FILES.labelNoise), LABEL_NOISE_COLUMNS, labelNoiseRows(this.dataset));
+      }
     } else if (plan.kind === "resume") {
       rollBackTo(runDir, this.trainingType, plan.iteration, plan.state.best !== null);
     }
