@@ -1,6 +1,7 @@
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
 import type { ScoreRows } from "../results/score-table.js";
 import type { AtomicRun } from "./abstract-score.js";
+import { FILTER_BY_METHODS, findLabelIssues } from "./math/label-issues.js";
 import { flagPrecisionRecall, noiseDetection } from "./math/noise-detection.js";
 
 /**
@@ -43,5 +44,35 @@ export async function labelNoiseCard(
       issue.map((v) => v === "true"),
       flipped,
     );
+  const methods = filterByMethods(rows, flipped);
+  if (methods) card.filter_by = methods;
   return card;
+}
+
+/**
+ * Precision and recall of every `filter_by` method on the same probabilities, when the rows carry
+ * them (ConfidentLearning's `p_0 … p_{K−1}`), so a card compares the methods on the same noise.
+ */
+function filterByMethods(rows: ScoreRows, flipped: readonly boolean[]): Record<string, unknown> | null {
+  const c = [...rows.columns.keys()].filter((k) => /^p_\d+$/.test(k)).length;
+  if (c < 2) return null;
+  const n = rows.index.length;
+  const probs = new Float64Array(n * c);
+  for (let k = 0; k < c; k++) {
+    const column = rows.columns.get(`p_${k}`);
+    if (!column) return null;
+    for (let i = 0; i < n; i++) probs[i * c + k] = column[i] as number;
+  }
+  return Object.fromEntries(
+    FILTER_BY_METHODS.map((method) => {
+      const { issue } = findLabelIssues(probs, rows.encoded, c, method);
+      return [
+        method,
+        flagPrecisionRecall(
+          Array.from(issue, (v) => v === 1),
+          flipped,
+        ),
+      ];
+    }),
+  );
 }
