@@ -111,6 +111,10 @@ export const SUMMARY_FILES = {
   pace: "pace.csv",
   /** Metrics per difficulty quantile of chosen scores. */
   difficulty: "difficulty.csv",
+  /** Paired comparisons of conditions over seeds (experiments/comparison.ts). */
+  comparison: "comparison.csv",
+  /** Samples seen until each condition's dev metric reaches the reference's best, as a ratio. */
+  compute: "compute.csv",
   plots: "plots",
   curriculumPlots: join("plots", "curriculum_plots"),
 } as const;
