@@ -29,6 +29,7 @@ import {
   scoreExtras,
 } from "./dynamics.js";
 import { alignmentProblem, thumbnailTable } from "./thumbnails.js";
+import { verdictSection } from "./verdict.js";
 
 /**
  * The experiment report: one self-contained HTML file (inline SVG charts, inline CSS, images as data
@@ -672,6 +673,7 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
   const loader = options.datasetLoader ?? createDataset;
   const datasets = new Map<string, Promise<Dataset>>();
   const sections = [
+    await verdictSection(groups, tracking, (spec, caption) => figs.render(spec, caption)),
     await comparisonSection(groups, tracking, figs),
     await classesSection(groups, figs, loader, datasets),
     await trainingSection(groups, tracking, figs),
@@ -700,6 +702,7 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
     `generated ${escapeHtml(now.toISOString().replace("T", " ").slice(0, 19))} UTC`,
   ].join(" · ");
   const nav: [string, string][] = [
+    ["verdict", "Verdict"],
     ["comparison", "Test metrics"],
     ["classes", "Per class"],
     ["training", "Training curves"],
