@@ -8,8 +8,11 @@ import {
   verdictLine,
   writeComparison,
 } from "../../src/experiments/comparison.js";
+import { postprocessExperiment } from "../../src/experiments/postprocess.js";
 import { readCsv } from "../../src/util/csv.js";
 import { comparePaired, holm } from "../../src/util/paired.js";
+import { FIXTURE_EXPERIMENT, writeFixture } from "../analysis/fixture.js";
+import { runCli } from "../support/cli.js";
 import { tempDir } from "../training/helpers.js";
 
 const PREFIX = "Digits_FFNN_Adam_0.001_32_epoch_4_None_None";
@@ -152,5 +155,31 @@ describe("paired comparisons of an experiment's runs", () => {
     expect(Number(table.rows[0]?.p_value)).toBe(0.25);
     const computed = readCsv(join(root, "compute.csv"));
     expect(computed.rows.map((r) => r.reached)).toEqual(["3", "0"]);
+  });
+
+  it("postprocess writes the numbers 'curricula compare' prints", async () => {
+    const results = join(root, "results");
+    writeFixture(results);
+    await postprocessExperiment(results, FIXTURE_EXPERIMENT, { renderPlot: null, log: null });
+    const table = readCsv(join(results, FIXTURE_EXPERIMENT, "summary", "comparison.csv"));
+    const accuracy = table.rows.filter((r) => r.metric === "test_accuracy");
+    expect(accuracy.map((r) => r.condition_name).sort()).toEqual([
+      "AntiCurriculum (CELoss-1, Linear 0.2→0.8, Balanced)",
+      "Curriculum (CELoss-1, Linear 0.2→0.8, Balanced)",
+      "RandomCurriculum (CELoss-1, Linear 0.2→0.8, Balanced)",
+    ]);
+    const cli = runCli(["compare", results, FIXTURE_EXPERIMENT, "--metric", "accuracy"], root);
+    expect(cli.stderr).toBe("");
+    expect(cli.code).toBe(0);
+    for (const row of accuracy) {
+      const difference = (Number(row.mean_difference) * 100).toFixed(1).replace("-", "−");
+      expect(cli.stdout).toContain(
+        `${row.condition_name} vs Baseline: ${Number(difference) > 0 ? "+" : ""}${difference} points`,
+      );
+    }
+    expect(cli.stdout).toMatch(/3 seeds cannot reach p < 0\.25/);
+    expect(cli.stdout).toMatch(
+      /reaches Baseline's best dev accuracy|never reaches Baseline's best dev accuracy/,
+    );
   });
 });
