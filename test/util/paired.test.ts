@@ -19,27 +19,33 @@ const TREATMENT = [0.9, 0.897, 0.906, 0.911, 0.889, 0.902, 0.908, 0.895];
 const EXACT_P = `
 import itertools, json, sys
 import numpy as np
-d = np.array(json.loads(sys.argv[1]), dtype=float)
-obs = abs(d.sum())
-signs = np.array(list(itertools.product([1.0, -1.0], repeat=len(d))))
-sums = np.abs(signs @ d)
-print(json.dumps(float(np.mean(sums >= obs - 1e-9 * max(np.abs(d).sum(), 1e-300)))))
+out = []
+for values in json.loads(sys.argv[1]):
+    d = np.array(values, dtype=float)
+    obs = abs(d.sum())
+    signs = np.array(list(itertools.product([1.0, -1.0], repeat=len(d))))
+    sums = np.abs(signs @ d)
+    out.append(float(np.mean(sums >= obs - 1e-9 * max(np.abs(d).sum(), 1e-300))))
+print(json.dumps(out))
 `;
 
 /**
- * scipy.stats.bootstrap's percentile interval of the mean (10,000 resamples) under 20 seeds: the
+ * scipy.stats.bootstrap's percentile interval of the mean (10,000 resamples) under 12 seeds: the
  * mean of each bound and its spread across seeds (the Monte Carlo error of one interval).
  */
 const SCIPY_BOOTSTRAP = `
 import json, sys
 import numpy as np
 from scipy import stats
-d = np.array(json.loads(sys.argv[1]), dtype=float)
-lows, highs = [], []
-for seed in range(20):
-    r = stats.bootstrap((d,), np.mean, n_resamples=10000, method="percentile", confidence_level=0.95, random_state=np.random.default_rng(seed))
-    lows.append(r.confidence_interval.low); highs.append(r.confidence_interval.high)
-print(json.dumps({"low": float(np.mean(lows)), "low_sd": float(np.std(lows)), "high": float(np.mean(highs)), "high_sd": float(np.std(highs))}))
+out = []
+for values in json.loads(sys.argv[1]):
+    d = np.array(values, dtype=float)
+    lows, highs = [], []
+    for seed in range(12):
+        r = stats.bootstrap((d,), np.mean, n_resamples=10000, method="percentile", confidence_level=0.95, random_state=np.random.default_rng(seed))
+        lows.append(r.confidence_interval.low); highs.append(r.confidence_interval.high)
+    out.append({"low": float(np.mean(lows)), "low_sd": float(np.std(lows, ddof=1)), "high": float(np.mean(highs)), "high_sd": float(np.std(highs, ddof=1))})
+print(json.dumps(out))
 `;
 
 describe("paired differences", () => {
@@ -59,25 +65,28 @@ describe.skipIf(!hasPython)("paired statistics against numpy and scipy", () => {
       [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
       [0.5, -0.25, 0.25, 0.5, 0.5, -0.5, 0.75, 0.25, 0, 0.125],
     ];
-    for (const d of cases) {
-      const expected = python<number>(EXACT_P, [JSON.stringify(d)]);
+    const expected = python<number[]>(EXACT_P, [JSON.stringify(cases)]);
+    cases.forEach((d, i) => {
       const { p, method } = signFlipPValue(d);
       expect(method).toBe("exact");
-      expect(p).toBeCloseTo(expected, 12);
-    }
+      expect(p).toBeCloseTo(expected[i] as number, 12);
+    });
   });
 
   it("gives the percentile interval scipy.stats.bootstrap gives, within its Monte Carlo error", () => {
-    for (const d of [pairedDifferences(REFERENCE, TREATMENT), [0.02, 0.02, -0.01, 0.03, 0.02]]) {
-      const ref = python<{ low: number; low_sd: number; high: number; high_sd: number }>(SCIPY_BOOTSTRAP, [
-        JSON.stringify(d),
-      ]);
+    const samples = [pairedDifferences(REFERENCE, TREATMENT), [0.02, 0.02, -0.01, 0.03, 0.02]];
+    const refs = python<Array<{ low: number; low_sd: number; high: number; high_sd: number }>>(
+      SCIPY_BOOTSTRAP,
+      [JSON.stringify(samples)],
+    );
+    samples.forEach((d, i) => {
+      const ref = refs[i] as (typeof refs)[number];
       const ours = bootstrapInterval(d, { seed: 3 });
       // Both are Monte Carlo estimates of the same bound: 4 standard deviations of one estimate, twice.
       expect(Math.abs(ours.low - ref.low)).toBeLessThanOrEqual(4 * Math.SQRT2 * ref.low_sd + 1e-12);
       expect(Math.abs(ours.high - ref.high)).toBeLessThanOrEqual(4 * Math.SQRT2 * ref.high_sd + 1e-12);
       expect(ours.low).toBeLessThan(ours.high);
-    }
+    });
   });
 
   it("computes d_z as numpy's mean over its ddof=1 standard deviation", () => {
