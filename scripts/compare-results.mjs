@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compares two results trees file by file and lists what differs, ignoring what records time:
-// timer.yaml, trainer_state.json's timers, score cards' time_seconds/created, study state,
+// timer.yaml, timing.csv (train_seconds per evaluation), trainer_state.json's timers and timings, score cards' time_seconds/created, study state,
 // config.csv's time columns and the report. Exit code 1 when a result differs.
 //
 //   node scripts/compare-results.mjs results-before/study results-after/study
@@ -20,12 +20,13 @@ function files(dir, root = dir) {
   });
 }
 
-const TIMING_FILES = /(^|\/)(timer\.yaml|state\.yaml|report\.html|hardware\.yaml|training\.log)$/;
+const TIMING_FILES = /(^|\/)(timer\.yaml|timing\.csv|state\.yaml|report\.html|hardware\.yaml|training\.log)$/;
 
 function normalise(rel, text) {
   if (rel.endsWith("trainer_state.json")) {
     const state = JSON.parse(text);
     delete state.timers;
+    delete state.timings;
     return JSON.stringify(state);
   }
   if (rel.endsWith(".yaml")) return text.replace(/^(time_seconds|created):.*$/gm, "");

@@ -7,41 +7,45 @@
  */
 
 // ── Experiments: the CLI's commands as functions ─────────────────────────────────────────────
+export { rmFailed, rmStates } from "./experiments/cleanup.js";
 export {
   type CreateOptions,
   create,
   type ListOptions,
   list,
-  postprocess,
-  preprocess,
-  rmFailed,
-  rmStates,
   type ShowOptions,
   show,
-  type TrainCommandOptions,
-  type TrainSummary,
-  train,
-} from "./experiments/api.js";
-export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
+} from "./experiments/configs.js";
+export { writeDifficultyEvaluation } from "./experiments/by-difficulty.js";
 export {
   type Executor,
   type ExecutorEvents,
   InProcessExecutor,
   LocalProcessExecutor,
+  type ScoredId,
+  type ScoreEvents,
+  type ScoreSweep,
 } from "./experiments/executors/local.js";
 export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
 export {
   type PostprocessOptions,
   type PostprocessResult,
+  postprocess,
   postprocessExperiment,
 } from "./experiments/postprocess.js";
 export type { RunOutcome, RunSpec, RunStatus } from "./experiments/run-spec.js";
+export {
+  preprocess,
+  type TrainCommandOptions,
+  type TrainSummary,
+  train,
+} from "./experiments/train.js";
 
 // ── Configs: composition, the run-config schema and run names ────────────────────────────────
 export { type ComposeOptions, composeGrid, type GridPoint, loadGroupConfig } from "./config/compose.js";
 export { runDir, scoreFile, trainingDir } from "./config/layout.js";
 export { parseRunName, runName } from "./config/naming.js";
-export { type RunConfig, RunConfigSchema } from "./config/schema.js";
+export { CURRICULUM_TYPES, type RunConfig, RunConfigSchema } from "./config/schema.js";
 
 // ── Training ─────────────────────────────────────────────────────────────────────────────────
 export { trainRun } from "./assembly/train-run.js";
@@ -57,16 +61,16 @@ export {
   type ScoreContext,
   type ScoreResult,
 } from "./scoring/abstract-score.js";
+export { BaseScoreParams, ModelScoreParams } from "./scoring/argument-schemas.js";
 export { CurriculumScoreManager, type ScoreManagerConfig } from "./scoring/manager.js";
 export { rankAndNormalize, type TieBreak } from "./scoring/math/rank.js";
-export { BaseScoreParams, ModelScoreParams } from "./scoring/params.js";
 export { SCORING_TYPES } from "./scoring/registry.js";
 export { type RobustnessCard, robustnessOf } from "./scoring/robustness.js";
 export { type ScoreOptions, score } from "./scoring/score.js";
 
 // ── Curricula: pacing functions, orderings, the sampler ──────────────────────────────────────
 export { CurriculumSampler } from "./curriculum/curriculum-sampler.js";
-export { CURRICULUM_TYPES, difficultyOrder } from "./curriculum/ordering.js";
+export { difficultyOrder } from "./curriculum/ordering.js";
 export { createCurriculumCallback } from "./curriculum/pace-manager.js";
 export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";
 export { createPacing, PACING_TYPES } from "./curriculum/pacing/registry.js";

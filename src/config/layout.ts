@@ -19,6 +19,7 @@
  * ```
  */
 import { join } from "node:path";
+import { checkPathId } from "../util/path-safety.js";
 
 /** Files and folders of one training run folder. */
 export const RUN_FILES = {
@@ -26,11 +27,18 @@ export const RUN_FILES = {
   metrics: "metrics.csv",
   log: "training.log",
   timer: "timer.yaml",
+  /**
+   * Wall-clock training seconds at each evaluation (iteration, samples_seen, train_seconds). Kept
+   * apart from metrics.csv so that stays a deterministic function of the config and seed.
+   */
+  timing: "timing.csv",
   hardware: "hardware.yaml",
   devYaml: "dev.yaml",
   bestResults: "best_results.yaml",
   testHolistic: "test_holistic.yaml",
   trainerState: "trainer_state.json",
+  /** SHA-256 of a checkpoint's files (model, optimiser, trainer state, the `_best/` it restores); checked on resume. */
+  checksums: "checksums.json",
   pace: "pace.csv",
   /** Members of an aggregated run. */
   runs: "runs.yaml",
@@ -42,6 +50,8 @@ export const RUN_FILES = {
   hydraConfig: join(".hydra", "config.yaml"),
   /** A curriculum run's score file and its fingerprint, as trained on. */
   curriculumScore: "curriculum_score.yaml",
+  /** The train labels a run's `dataset.label_noise` changed: position, source index, original and noisy label. */
+  labelNoise: "label_noise.csv",
 } as const;
 
 /** Model and optimiser files inside `_best/`, `epoch_N/` or `step_N/`. */
@@ -106,6 +116,10 @@ export const SUMMARY_FILES = {
   pace: "pace.csv",
   /** Metrics per difficulty quantile of chosen scores. */
   difficulty: "difficulty.csv",
+  /** Paired comparisons of conditions over seeds (experiments/comparison.ts). */
+  comparison: "comparison.csv",
+  /** Samples seen until each condition's dev metric reaches the reference's best, as a ratio. */
+  compute: "compute.csv",
   plots: "plots",
   curriculumPlots: join("plots", "curriculum_plots"),
 } as const;
@@ -125,22 +139,22 @@ export function isTemporaryName(name: string): boolean {
 
 /** `<results_dir>/<experiment_id>`. */
 export function experimentDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId);
+  return join(resultsDir, checkPathId("experiment_id", experimentId));
 }
 
 /** `<results_dir>/<experiment_id>/training`. */
 export function trainingDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "training");
+  return join(experimentDir(resultsDir, experimentId), "training");
 }
 
 /** `<results_dir>/<experiment_id>/training/<run_name>`. */
 export function runDir(resultsDir: string, experimentId: string, name: string): string {
-  return join(trainingDir(resultsDir, experimentId), name);
+  return join(trainingDir(resultsDir, experimentId), checkPathId("run name", name));
 }
 
 /** `<results_dir>/<experiment_id>/summary`. */
 export function summaryDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "summary");
+  return join(experimentDir(resultsDir, experimentId), "summary");
 }
 
 /** Folder name of an aggregation: `agg_<keys joined by _>`. */
@@ -155,7 +169,7 @@ export const CURRICULUM_DIRNAME = "curriculum";
 
 /** `<results_dir>/<experiment_id>/curriculum`: scores and their correlations. */
 export function curriculumDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, CURRICULUM_DIRNAME);
+  return join(experimentDir(resultsDir, experimentId), CURRICULUM_DIRNAME);
 }
 
 /**
@@ -167,7 +181,9 @@ export function scoreTypeDir(
   experimentId: string,
   scoring: { type?: string | null; id: string },
 ): string {
-  const folder = scoring.type && scoring.type !== "None" ? scoring.type : scoring.id;
+  const typed = Boolean(scoring.type && scoring.type !== "None");
+  const folder = typed ? String(scoring.type) : scoring.id;
+  checkPathId(typed ? "curriculum.scoring.type" : "curriculum.scoring.id", folder);
   return join(curriculumDir(resultsDir, experimentId), folder);
 }
 
@@ -177,7 +193,8 @@ export function scoreFile(
   experimentId: string,
   scoring: { type?: string | null; id: string },
 ): string {
-  return join(scoreTypeDir(resultsDir, experimentId, scoring), `${scoring.id}.csv`);
+  const id = checkPathId("curriculum.scoring.id", scoring.id);
+  return join(scoreTypeDir(resultsDir, experimentId, scoring), `${id}.csv`);
 }
 
 /** The card beside a score file: `<id>.yaml` for `<id>.csv`. */
@@ -187,7 +204,7 @@ export function scoreCardFile(scoreCsv: string): string {
 
 /** `curriculum/<name>.csv`: a correlation matrix over score files. */
 export function correlationFile(resultsDir: string, experimentId: string, name: string): string {
-  return join(curriculumDir(resultsDir, experimentId), `${name}.csv`);
+  return join(curriculumDir(resultsDir, experimentId), `${checkPathId("correlation", name)}.csv`);
 }
 
 /** `curriculum/<type>/_robustness/<id>_ensemble_size.csv` (plot: same base with .svg/.png). */
@@ -206,5 +223,5 @@ export const FUSION_FILES = {
 
 /** `<results_dir>/<experiment_id>/fusion`: late fusions, one folder each. */
 export function fusionRoot(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "fusion");
+  return join(experimentDir(resultsDir, experimentId), "fusion");
 }

@@ -1,5 +1,8 @@
 import { ConfigError, UsageError } from "../util/errors.js";
-import { canonicalSeed } from "./schema.js";
+import { pathIdProblem } from "../util/path-safety.js";
+import { getPath } from "../util/records.js";
+import { hashString } from "../util/rng.js";
+import { CURRICULUM_TYPES, type CurriculumType, canonicalSeed } from "./schema.js";
 
 /**
  * Run naming: the ONLY module that builds or splits run names. A training run's folder name is
@@ -26,6 +29,29 @@ export const NAMING_KEYS = [
 ] as const;
 
 export type NamingKey = (typeof NAMING_KEYS)[number];
+
+/**
+ * The conditions of a curriculum comparison: each ordering (`curriculum.type`) and the baseline
+ * trained without a curriculum (`curriculum.type: None`), in the order reports and studies list them.
+ */
+export const CONDITIONS = [...CURRICULUM_TYPES, "Baseline"] as const;
+export type Condition = CurriculumType | "Baseline";
+
+/**
+ * The `curriculum` field of a run name (`curriculum.short` in configs/curriculum/<type>.yaml) for
+ * each condition: C, A, R and N for the baseline.
+ */
+export const CURRICULUM_CODES: Readonly<Record<Condition, string>> = {
+  Curriculum: "C",
+  AntiCurriculum: "A",
+  RandomCurriculum: "R",
+  Baseline: "N",
+};
+
+/** The condition of a run name's `curriculum` code (C, A, R, N), or null for another code. */
+export function conditionOfCode(code: string): Condition | null {
+  return CONDITIONS.find((c) => CURRICULUM_CODES[c] === code) ?? null;
+}
 
 /** Keys `-a/--aggregate` accepts: every naming key except the training type. */
 export const AGGREGATION_KEYS: readonly string[] = NAMING_KEYS.filter((k) => k !== "training_type");
@@ -80,19 +106,36 @@ export function formatNumber(value: number): string {
   return String(value);
 }
 
-function getPath(config: Record<string, unknown>, path: string): unknown {
-  let node: unknown = config;
-  for (const part of path.split(".")) {
-    if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
+/**
+ * The run-name tag of a dataset's `label_noise` (`noisy-symmetric0.2s1`, `noisy-map3f2a9c0.2s1`), or
+ * "" without one: a noisy run is another run than a clean one of the same dataset, and the dataset
+ * field of its name says so.
+ */
+export function labelNoiseTag(dataset: unknown): string {
+  const noise = getPath({ dataset }, "dataset.label_noise");
+  if (noise === undefined || noise === null) return "";
+  const n = noise as Record<string, unknown>;
+  const kind = typeof n.kind === "string" ? n.kind : "symmetric";
+  const map =
+    kind === "map"
+      ? hashString(JSON.stringify(Object.entries(n.map ?? {}).sort()))
+          .toString(16)
+          .padStart(8, "0")
+          .slice(0, 6)
+      : "";
+  const rate = typeof n.rate === "number" ? formatNumber(n.rate) : String(n.rate);
+  const seed = typeof n.seed === "number" ? formatNumber(n.seed) : "0";
+  return `noisy-${kind}${map}${rate}s${seed}`;
 }
 
 /** The text of one naming field of a config; ids containing `_` are rejected. */
 export function namingField(config: Record<string, unknown>, key: NamingKey): string {
   const path = FIELD_PATHS[key];
-  const value = getPath(config, path);
+  let value = getPath(config, path);
+  if (key === "dataset" && typeof value === "string") {
+    const tag = labelNoiseTag(config.dataset);
+    if (tag) value = `${value}-${tag}`;
+  }
   let text: string;
   if (value === undefined || value === null) {
     const fallback = FIELD_DEFAULTS[key];
@@ -113,9 +156,11 @@ export function namingField(config: Record<string, unknown>, key: NamingKey): st
   if (text.includes("_")) {
     throw new ConfigError(path, `'${text}' must not contain '_': run names join their fields with '_'`);
   }
-  if (text.includes("/") || text.includes("#")) {
-    throw new ConfigError(path, `'${text}' must not contain '/' or '#' (it is part of a folder name)`);
+  if (text.includes("#")) {
+    throw new ConfigError(path, `'${text}' must not contain '#' (it is part of a folder name)`);
   }
+  const problem = pathIdProblem(text);
+  if (problem) throw new ConfigError(path, `'${text}' ${problem} (it is part of a folder name)`);
   return text;
 }
 
@@ -138,6 +183,15 @@ export function parseRunName(name: string): Record<NamingKey, string> {
     out[key] = fields[i] as string;
   });
   return out;
+}
+
+/** The naming fields of a run name, or null when the name is not one (a folder named by hand). */
+export function tryParseRunName(name: string): Record<NamingKey, string> | null {
+  try {
+    return parseRunName(name);
+  } catch {
+    return null;
+  }
 }
 
 /** True if the name has at least one aggregated (`#`) field. */

@@ -9,6 +9,7 @@ import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { cacheWriteError } from "./audio-folder.js";
+import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
   type DatasetOptions,
@@ -16,8 +17,7 @@ import {
   splitFractions,
   splitSeed,
   stringOption,
-} from "./config.js";
-import { encodeWith, sortClassNames } from "./labels.js";
+} from "./options.js";
 import { resolveDataPath } from "./paths.js";
 import {
   assertNonEmptySplits,

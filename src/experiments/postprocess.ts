@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import {
@@ -12,6 +12,7 @@ import {
 import { aggregatedName, validateAggregation } from "../config/naming.js";
 import { isLoss, upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
+import { listRuns } from "../results/experiment.js";
 import { readRunFolder } from "../results/run-folder.js";
 import { writeDirAtomic } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
@@ -19,7 +20,8 @@ import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
-import { writeDifficultyEvaluation } from "./difficulty.js";
+import { writeDifficultyEvaluation } from "./by-difficulty.js";
+import { type ComparisonOptions, compareRuns, writeComparison } from "./comparison.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**
@@ -43,6 +45,11 @@ export interface PostprocessOptions {
   log?: ((line: string) => void) | null;
   /** Score ids for the difficulty-aware evaluation (`summary/difficulty.csv`); none by default. */
   difficulty?: string[];
+  /**
+   * Paired comparisons over seeds (summary/comparison.csv, summary/compute.csv): the naming keys
+   * that make a condition (default the curriculum's) and the reference condition (default the baseline).
+   */
+  compare?: ComparisonOptions;
 }
 
 export interface PostprocessResult {
@@ -238,7 +245,8 @@ async function writePlots(
   }
   const types = new Set(records.map((r) => String(r.config.training_type ?? "epoch")));
   const xTitle = types.size === 1 ? ([...types][0] as string) : "iteration";
-  const metrics = [...new Set(records.flatMap(metricColumns))];
+  // samples_seen is an amount of training, not a metric: no curve of its own
+  const metrics = [...new Set(records.flatMap(metricColumns))].filter((m) => m !== "samples_seen");
   const written: string[] = [];
   for (const metric of metrics) {
     const base = join(outDir, "plots", "training_plots", metric);
@@ -459,22 +467,6 @@ async function aggregate(
 
 // ---------------------------------------------------------------------------------------------
 
-/** Finished runs (with metrics.csv) and unfinished run folders of an experiment, sorted by name. */
-export function listRuns(
-  resultsDir: string,
-  experimentId: string,
-): { finished: string[]; unfinished: string[] } {
-  const dir = trainingDir(resultsDir, experimentId);
-  if (!existsSync(dir)) return { finished: [], unfinished: [] };
-  const names = readdirSync(dir)
-    .filter((n) => !n.startsWith(".") && statSync(join(dir, n)).isDirectory())
-    .sort();
-  return {
-    finished: names.filter((n) => existsSync(join(dir, n, RUN_FILES.metrics))),
-    unfinished: names.filter((n) => !existsSync(join(dir, n, RUN_FILES.metrics))),
-  };
-}
-
 /** Checks the results folder and experiment exist (the original's messages, exit code 1). */
 export function checkExperiment(resultsDir: string, experimentId: string): void {
   if (!existsSync(resultsDir)) throw new CurriculaError(`Results directory '${resultsDir}' does not exist.`);
@@ -497,7 +489,8 @@ export async function postprocessExperiment(
   const log = options.log === undefined ? writeLine : options.log;
   for (const keys of options.aggregate ?? []) validateAggregation(keys);
   checkExperiment(resultsDir, experimentId);
-  const { finished, unfinished } = listRuns(resultsDir, experimentId);
+  const finished = listRuns(resultsDir, experimentId, { finished: true });
+  const unfinished = listRuns(resultsDir, experimentId, { finished: false });
   if (finished.length === 0) {
     throw new DataError(
       `${trainingDir(resultsDir, experimentId)}: no finished training runs (a finished run has metrics.csv)`,
@@ -518,6 +511,8 @@ export async function postprocessExperiment(
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
   log?.(`Summarized ${records.length} run(s) in ${outDir}`);
+  const comparison = writeComparison(records, outDir, options.compare);
+  if (comparison.comparisons.length > 0) log?.(`Paired comparisons in ${comparison.paths[0]}`);
   if (options.difficulty && options.difficulty.length > 0) {
     const { path } = writeDifficultyEvaluation(resultsDir, experimentId, options.difficulty, records);
     log?.(`Difficulty-aware evaluation by ${options.difficulty.join(", ")} in ${path}`);
@@ -536,4 +531,27 @@ export async function postprocessExperiment(
     );
   }
   return { runs: finished, unfinished, summaryDir: outDir, aggregations, plots };
+}
+
+/** Summary and aggregations of an experiment (`curricula postprocess`). */
+export async function postprocess(
+  resultsDir: string,
+  experimentId: string,
+  options: PostprocessOptions = {},
+): Promise<PostprocessResult> {
+  return postprocessExperiment(resultsDir, experimentId, options);
+}
+
+/** The paired comparisons of an experiment's finished runs (what `curricula compare` prints). */
+export function compareExperiment(
+  resultsDir: string,
+  experimentId: string,
+  options: ComparisonOptions = {},
+): ReturnType<typeof compareRuns> {
+  checkExperiment(resultsDir, experimentId);
+  const finished = listRuns(resultsDir, experimentId, { finished: true });
+  const records = finished.map((name) =>
+    readRunRecord(join(trainingDir(resultsDir, experimentId), name), name),
+  );
+  return compareRuns(records, options);
 }

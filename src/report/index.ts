@@ -10,11 +10,9 @@ export {
   conditionOf,
   type ExperimentData,
   groupRunsByCondition,
-  type MatrixData,
   type RunData,
   type RunGroup,
   readExperiment,
-  readMatrix,
   readScore,
   type ScoreData,
 } from "./collect.js";

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
@@ -16,10 +16,12 @@ import { writeScoreRows } from "../results/score-table.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { fingerprintFiles, textSha256 } from "../util/fingerprint.js";
+import { checkPathId, moveInsideResults, removeInsideResults } from "../util/path-safety.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
 import { type MatrixResult, type MatrixSelection, writeCorrelationMatrix } from "./correlation-matrix.js";
+import { labelNoiseCard } from "./label-noise-card.js";
 import { CORRELATION_METHODS, type CorrelationMethod } from "./math/correlation.js";
 import { tieStatistics } from "./math/rank.js";
 import { plotScore } from "./plots.js";
@@ -151,6 +153,7 @@ export class CurriculumScoreManager {
         `must be one of ${CORRELATION_METHODS.join(", ")}, got '${method}'`,
       );
     }
+    checkPathId("curriculum.scoring.id", scoringConfig.id);
     const outputDirectory = scoreTypeDir(config.results_dir, config.experiment_id, {
       type: typeof scoringConfig.type === "string" ? scoringConfig.type : undefined,
       id: String(scoringConfig.id),
@@ -269,7 +272,7 @@ export class CurriculumScoreManager {
     for (const path of present) {
       const target = join(this.replacedDir, relative(this.outputDirectory, path));
       ensureDir(dirname(target));
-      renameSync(path, target);
+      moveInsideResults(this.config.results_dir, path, target);
     }
   }
 
@@ -307,7 +310,7 @@ export class CurriculumScoreManager {
       });
     } catch (error) {
       // Nothing half-written stays behind (unless the folder holds resumable training).
-      if (created && !this.scoring.keepsFolderOnFailure) rmSync(dir, { recursive: true, force: true });
+      if (created && !this.scoring.keepsFolderOnFailure) removeInsideResults(this.config.results_dir, dir);
       throw error;
     }
     return { skipped: false };
@@ -363,6 +366,14 @@ export class CurriculumScoreManager {
     const p = this.scoring.params;
     const cls = this.scoring.constructor as typeof AbstractScore;
     const provenance = this.provenance(runs);
+    const noise = await labelNoiseCard(
+      runs,
+      p.subset,
+      final.rows,
+      final.mean,
+      ranks,
+      this.scoring.reverseScore,
+    );
     writeYaml(card, {
       id: scoreId,
       type: basename(this.outputDirectory),
@@ -377,6 +388,7 @@ export class CurriculumScoreManager {
       ties: tieStatistics(final.mean),
       ...(final.card ?? {}),
       ...(robustness ? { robustness: robustness.card } : {}),
+      ...(noise ? { label_noise: noise } : {}),
       time_seconds: round(
         runs.reduce((s, r) => s + runSeconds(join(this.outputDirectory, r.name)), 0) +
           (performance.now() - started) / 1000,

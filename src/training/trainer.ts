@@ -2,16 +2,23 @@ import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
+import { LABEL_NOISE_COLUMNS, labelNoiseRows } from "../data/label-noise.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
+import { type SubsetOutputs, saveOutputs } from "../results/subset-outputs.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ensureDir } from "../util/dirs.js";
-import { TrainingInterrupted } from "../util/errors.js";
+import { TrainingDiverged, TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
+import { writeCheckpointChecksums } from "./checkpoint-integrity.js";
+import { hardwareInfo } from "./hardware.js";
+import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
+import { forwardSubset, resultsYaml, scoreOutputs } from "./outputs.js";
 import {
   type BestSoFar,
+  bestSnapshotDir,
   clearRunArtifacts,
   dropOlderSnapshots,
   type MetricsRow,
@@ -19,11 +26,9 @@ import {
   type RunFolderPlan,
   rollBackTo,
   snapshotBest,
+  type TimingRow,
   type TrainerState,
-} from "./checkpoint.js";
-import { hardwareInfo } from "./hardware.js";
-import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
-import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
+} from "./resume.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
 import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";
@@ -111,6 +116,9 @@ class Trainer implements TrainContext {
     test: new PhaseTimer("test"),
   };
   private rows: MetricsRow[] = [];
+  private timings: TimingRow[] = [];
+  /** Samples passed through forward and backward (the sum of the batch sizes drawn); NaN when unknown. */
+  private samplesSeen = 0;
   private best: BestSoFar | null = null;
   private schedulerSteps = 0;
   private batchLosses: number[] = [];
@@ -235,12 +243,18 @@ class Trainer implements TrainContext {
     if (plan.kind === "fresh") {
       clearRunArtifacts(runDir);
       writeYaml(join(runDir, RUN_FILES.config), config);
+      if (this.dataset.labelNoise) {
+        writeCsv(join(runDir, RUN_FILES.labelNoise), LABEL_NOISE_COLUMNS, labelNoiseRows(this.dataset));
+      }
     } else if (plan.kind === "resume") {
       rollBackTo(runDir, this.trainingType, plan.iteration, plan.state.best !== null);
     }
     writeYaml(join(runDir, RUN_FILES.hardware), hardwareInfo(this.setup.engineInfo));
     const start = plan.kind === "resume" ? plan.iteration : 0;
     this.iteration = start;
+    if (plan.kind === "resume") {
+      for (const d of plan.damaged ?? []) this.log(`Damaged checkpoint ${d}; falling back to an earlier one`);
+    }
     this.log(
       plan.kind === "resume"
         ? `Resuming ${config.model.id} on ${config.dataset.id} after ${this.trainingType} ${start} of ${this.totalIterations}`
@@ -261,6 +275,8 @@ class Trainer implements TrainContext {
     this.pass = state.pass ? Int32Array.from(state.pass.positions) : null;
     this.cursor = state.pass?.cursor ?? 0;
     this.rows = state.rows;
+    this.timings = state.timings ?? [];
+    this.samplesSeen = state.samplesSeen ?? Number.NaN;
     this.best = state.best;
     this.schedulerSteps = state.schedulerSteps;
     this.classWeights = state.classWeights ? Float32Array.from(state.classWeights) : null;
@@ -280,9 +296,19 @@ class Trainer implements TrainContext {
     return pass;
   }
 
-  private trainBatch(positions: Int32Array): number {
+  /** One optimiser step; a non-finite loss (the run diverged) stops the run with a clear error. */
+  private trainBatch(positions: Int32Array, batchIndex: number): number {
     const batch = (this.setup.trainBatches ?? this.train).batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
+    if (!Number.isFinite(loss)) {
+      const rate = this.schedule(this.schedulerSteps);
+      const where =
+        this.trainingType === "epoch"
+          ? `of batch ${batchIndex + 1} of epoch ${this.iteration}`
+          : `at step ${this.iteration}`;
+      throw new TrainingDiverged(this.runDir, where, loss, rate);
+    }
+    this.samplesSeen += positions.length;
     this.batchLosses.push(loss);
     return loss;
   }
@@ -303,7 +329,7 @@ class Trainer implements TrainContext {
       }
       let loss = Number.NaN;
       for (let b = 0, from = 0; from < pass.length; b++, from += batchSize) {
-        loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)));
+        loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)), b);
         for (const cb of this.callbacks) await cb.onStep?.(this, epoch, b, loss);
         progress?.increment(1, `epoch ${epoch}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       }
@@ -343,8 +369,8 @@ class Trainer implements TrainContext {
       }
       const positions = this.pass.subarray(this.cursor, Math.min(this.pass.length, this.cursor + batchSize));
       this.cursor += positions.length;
-      const loss = this.trainBatch(positions);
       const batchIndex = (step - 1) % this.config.eval_frequency;
+      const loss = this.trainBatch(positions, batchIndex);
       for (const cb of this.callbacks) await cb.onStep?.(this, step, batchIndex, loss);
       this.progress?.update(step, `step ${step}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       if (this.isEvaluation(step)) {
@@ -403,7 +429,18 @@ class Trainer implements TrainContext {
     rmSync(dir, { recursive: true, force: true });
     ensureDir(dir);
     this.writeIterationFiles(dir, iteration, devValues, trainOut, devOut);
-    this.rows.push({ ...metrics, train_loss: mean(this.batchLosses), dev_loss: loss, iteration });
+    this.rows.push({
+      ...metrics,
+      train_loss: mean(this.batchLosses),
+      dev_loss: loss,
+      iteration,
+      samples_seen: this.samplesSeen,
+    });
+    this.timings.push({
+      iteration,
+      samples_seen: this.samplesSeen,
+      train_seconds: Math.round(this.timers.train.totalSeconds * 1e4) / 1e4,
+    });
     this.batchLosses = [];
     this.log(`Dev results at ${this.trainingType} ${iteration}: ${formatValues(devValues)}`);
 
@@ -454,8 +491,12 @@ class Trainer implements TrainContext {
       classWeights: this.classWeights ? Array.from(this.classWeights) : null,
       networkRng: this.network.getRngState(),
       timers: Object.fromEntries(Object.entries(this.timers).map(([name, t]) => [name, t.getState()])),
+      samplesSeen: this.samplesSeen,
+      timings: this.timings,
       trainPositionsHash: positionsHash(this.options.trainPositions),
     };
+    // The checksums first: trainer_state.json, written last, marks the checkpoint complete.
+    writeCheckpointChecksums(dir, state, bestSnapshotDir(this.runDir, iteration));
     writeFileAtomicSync(join(dir, RUN_FILES.trainerState), JSON.stringify(state));
     dropOlderSnapshots(this.runDir, iteration);
   }
@@ -505,7 +546,8 @@ class Trainer implements TrainContext {
     });
     for (const cb of this.callbacks) await cb.onTrainEnd?.(this);
     rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
-    const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration"];
+    writeCsv(join(runDir, RUN_FILES.timing), ["iteration", "samples_seen", "train_seconds"], this.timings);
+    const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration", "samples_seen"];
     writeCsv(join(runDir, RUN_FILES.metrics), columns, this.rows);
   }
 

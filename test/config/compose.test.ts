@@ -135,6 +135,26 @@ describe("grids", () => {
     );
   });
 
+  it("counts a grid before expanding it: beyond 100,000 points is a usage error naming its size", async () => {
+    const cwd = tempProject();
+    // Every point would fail validation (batch_size <= 0): the size is refused before any is composed.
+    const grid = composeGrid({
+      cwd,
+      log: null,
+      overrides: ["seed=range(0,400)", "batch_size=range(-300,0)"],
+    });
+    await expect(grid).rejects.toThrow(UsageError);
+    await expect(grid).rejects.toThrow(/The grid has 120000 points \(seed \(400\) x batch_size \(300\)\)/);
+    // One range is counted before its values are listed.
+    const range = composeGrid({ cwd, log: null, overrides: ["seed=range(0,200000)", "batch_size=-1"] });
+    await expect(range).rejects.toThrow(UsageError);
+    await expect(range).rejects.toThrow(/range\(0,200000\)': 200000 values/);
+    const huge = composeGrid({ cwd, log: null, overrides: ["seed=range(0,1000000000000)"] });
+    await expect(huge).rejects.toThrow(/more than the 100000 grid points/);
+    // At the limit a grid is composed as before.
+    expect(await composeGrid({ cwd, log: null, overrides: ["seed=range(0,3)"] })).toHaveLength(3);
+  });
+
   it("drops identical duplicate points", async () => {
     const cwd = tempProject();
     expect(await composeGrid({ cwd, log: null, overrides: ["seed=1,1"] })).toHaveLength(1);

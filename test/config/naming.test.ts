@@ -1,14 +1,22 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { aggregationDirName } from "../../src/config/layout.js";
 import {
   aggregatedName,
+  CONDITIONS,
+  CURRICULUM_CODES,
+  conditionOfCode,
   formatNumber,
   isAggregatedName,
   matchesAggregatedName,
   NAMING_KEYS,
   parseRunName,
   runName,
+  tryParseRunName,
 } from "../../src/config/naming.js";
+import { PACKAGED_CONFIG_DIR } from "../../src/config/package.js";
 import { NONE_CURRICULUM } from "../../src/config/schema.js";
 import { ConfigError, UsageError } from "../../src/util/errors.js";
 
@@ -76,6 +84,13 @@ describe("run names", () => {
     expect(fields.seed).toBe("3");
     expect(() => parseRunName("Digits_FFNN")).toThrow(UsageError);
   });
+
+  it("tryParseRunName gives the fields of a run name and null for a folder named by hand", () => {
+    const name = "Digits_FFNN_Adam_0.001_32_epoch_10_None_None_C_B_CELoss_Linear_0.2_0.8_3";
+    expect(tryParseRunName(name)).toEqual(parseRunName(name));
+    expect(tryParseRunName("my-notes")).toBeNull();
+    expect(tryParseRunName(`${name}_extra`)).toBeNull();
+  });
 });
 
 describe("aggregated names", () => {
@@ -110,5 +125,17 @@ describe("aggregated names", () => {
     expect(aggregationDirName(["curriculum.pacing.initial_size", "seed"])).toBe(
       "agg_curriculum.pacing.initial_size_seed",
     );
+  });
+});
+
+describe("curriculum condition codes", () => {
+  it("are the `short` codes of the packaged curriculum configs, and map back to their condition", () => {
+    for (const condition of CONDITIONS) {
+      const file = condition === "Baseline" ? "None" : condition;
+      const config = parse(readFileSync(join(PACKAGED_CONFIG_DIR, "curriculum", `${file}.yaml`), "utf8"));
+      expect(config.short, file).toBe(CURRICULUM_CODES[condition]);
+      expect(conditionOfCode(CURRICULUM_CODES[condition])).toBe(condition);
+    }
+    expect(conditionOfCode("X")).toBeNull();
   });
 });

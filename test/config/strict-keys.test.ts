@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { composeGrid } from "../../src/config/compose.js";
 import { editDistance, findUnknownKeys, nearestKeys } from "../../src/config/keys.js";
 import { RunConfigSchema } from "../../src/config/schema.js";
-import { train } from "../../src/experiments/api.js";
 import { runConfigKeys } from "../../src/experiments/config-keys.js";
+import { train } from "../../src/experiments/train.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { runCli } from "../support/cli.js";
 import { tempProject } from "../support/project.js";
@@ -61,6 +61,28 @@ describe("unknown keys", () => {
     ).rejects.toThrow(
       /curriculum\.pacing\.final_iteraton: unknown key for type 'Linear'; nearest known keys: final_iteration/,
     );
+  });
+
+  it("keys under the None curriculum and the None pacing: a typo is unknown, their own keys are fine", async () => {
+    for (const overrides of [
+      ["curriculum.pacing.intial_size=0.2"],
+      ["curriculum=None", "curriculum/pacing=None", "curriculum.pacing.intial_size=0.2"],
+    ]) {
+      await expect(compose(overrides)).rejects.toThrow(
+        /curriculum\.pacing\.intial_size: unknown key for type 'None'; nearest known keys: initial_size/,
+      );
+    }
+    await expect(compose(["curriculum.shrot=X"])).rejects.toThrow(
+      /curriculum\.shrot: unknown key for type 'None'/,
+    );
+    // The None curriculum's pacing keys are part of the run name (the original's quickstart grid).
+    const points = await compose(["curriculum.pacing.initial_size=0.2"]);
+    expect(
+      points.map(
+        (p) =>
+          (p.config as { curriculum: { pacing: { initial_size: number } } }).curriculum.pacing.initial_size,
+      ),
+    ).toEqual([0.2]);
   });
 
   it("a typo in a config file names the file", async () => {

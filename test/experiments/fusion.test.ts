@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postprocess } from "../../src/experiments/api.js";
-import { hardestPositions, readDifficultyScore } from "../../src/experiments/difficulty.js";
+import { hardestPositions, readDifficultyScore } from "../../src/experiments/by-difficulty.js";
 import { fuse } from "../../src/experiments/fusion.js";
+import { postprocess } from "../../src/experiments/postprocess.js";
 import { score } from "../../src/scoring/score.js";
 import { readCsv } from "../../src/util/csv.js";
 import { readYaml } from "../../src/util/yaml-io.js";

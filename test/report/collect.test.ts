@@ -10,8 +10,8 @@ import {
   groupRunsByCondition,
   orderMetrics,
   type RunData,
-  readMatrix,
 } from "../../src/report/index.js";
+import { readMatrix } from "../../src/results/correlation-table.js";
 import { fixtureRunName } from "./fixture.js";
 
 const root = mkdtempSync(join(tmpdir(), "curricula-results-"));

@@ -12,8 +12,8 @@ import { balancedClassWeights, perSampleCrossEntropy } from "../../training/inde
 import { ConfigError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { BaseScoreParams, Criterion, type ScoringCriterion } from "../argument-schemas.js";
 import { complement, crossValidationFolds } from "../math/folds.js";
-import { BaseScoreParams, Criterion, type ScoringCriterion } from "../params.js";
 
 /** Setup keys that name a config group (a string value loads `<group>/<value>.yaml`). */
 const GROUP_KEYS = ["dataset", "model", "optimizer", "scheduler", "augmentation"] as const;

@@ -1,39 +1,29 @@
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { trainingDir } from "../config/layout.js";
-import { aggregatedName, NAMING_KEYS, parseRunName } from "../config/naming.js";
+import {
+  aggregatedName,
+  CURRICULUM_CODES,
+  NAMING_KEYS,
+  parseRunName,
+  tryParseRunName,
+} from "../config/naming.js";
 import { type FusionResult, fuse } from "../experiments/fusion.js";
-import { isRunFinished } from "../results/run-folder.js";
+import { listRuns } from "../results/experiment.js";
 import type { StudyGroup } from "./plan.js";
 import type { Study } from "./schema.js";
-
-/** `curriculum.short` codes of the study's conditions, in the order they are fused. */
-const CONDITION_CODES: Record<string, string> = {
-  Curriculum: "C",
-  AntiCurriculum: "A",
-  RandomCurriculum: "R",
-};
 
 /**
  * The aggregated names (seed `#`) a study fuses for one group: each curriculum ordering it trained and
  * the baseline, restricted to the group's dataset/model/training fields and the study's seeds.
  */
 export function studyFusionNames(resultsDir: string, study: Study, group: StudyGroup): string[] {
-  const dir = trainingDir(resultsDir, study.experiment_id);
-  if (!existsSync(dir)) return [];
   const reference = parseRunName(group.runs[0] as string);
   const shared = NAMING_KEYS.filter((k) => !k.startsWith("curriculum") && k !== "seed");
   const seeds = new Set(group.seeds);
-  const codes = [...study.curriculum.orderings.map((o) => CONDITION_CODES[o] as string), "N"];
+  // The study's orderings, then the baseline: the order they are fused in.
+  const codes = [...study.curriculum.orderings, "Baseline" as const].map((c) => CURRICULUM_CODES[c]);
   const byCode = new Map<string, string>();
-  for (const name of readdirSync(dir).sort()) {
-    if (!isRunFinished(join(dir, name))) continue;
-    let fields: ReturnType<typeof parseRunName>;
-    try {
-      fields = parseRunName(name);
-    } catch {
-      continue;
-    }
+  for (const name of listRuns(resultsDir, study.experiment_id, { finished: true })) {
+    const fields = tryParseRunName(name);
+    if (!fields) continue;
     if (!seeds.has(fields.seed) || !shared.every((k) => fields[k] === reference[k])) continue;
     if (!codes.includes(fields.curriculum) || byCode.has(fields.curriculum)) continue;
     byCode.set(fields.curriculum, aggregatedName(name, ["seed"]));

@@ -1,4 +1,4 @@
-/** Validation of architecture parameters (`model.params.*`), with errors naming the key. */
+/** Validation of a model config's arguments (the architecture's keys, `model.params.*`), with errors naming the key. */
 import { ConfigError } from "../util/errors.js";
 
 /** Keys a model config may carry besides the architecture's own parameters. */

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { experimentDir, RUN_FILES, SUMMARY_FILES, scoreCardFile, summaryDir } from "../config/layout.js";
-import type { DifficultyTableRow } from "../results/evaluation.js";
-import { readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
+import type { DifficultyTableRow } from "../results/analysis-tables.js";
+import { readRunConfig } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
+import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
 import { argmaxRows, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
 import { writeCsv } from "../util/csv.js";
@@ -22,7 +23,7 @@ export const DIFFICULTY_QUANTILES = [0.1, 0.25, 0.5, 1] as const;
 /** The file postprocess writes: `summary/difficulty.csv`. */
 export const DIFFICULTY_FILE = SUMMARY_FILES.difficulty;
 
-/** One row of the table: the reader's row type (src/results/evaluation.ts), which this module writes. */
+/** One row of the table: the reader's row type (src/results/analysis-tables.ts), which this module writes. */
 export type DifficultyRow = DifficultyTableRow;
 
 /** A score file to evaluate by: its id, subset (from the card) and ranks by subset position. */

@@ -1,26 +1,35 @@
 import { copyFileSync, existsSync, linkSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
-import { iterationDirName, parseIterationDirName, RUN_FILES, scoreFile } from "../config/layout.js";
+import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSavedRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
-import { isRunFinished, listIterations, readTrainedScore } from "../results/run-folder.js";
+import { isRunFinished, listIterations } from "../results/run-folder.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, DataError } from "../util/errors.js";
-import { fileSha256 } from "../util/fingerprint.js";
 import { readYaml } from "../util/yaml-io.js";
+import { checkpointProblem } from "./checkpoint-integrity.js";
 import type { TimerState } from "./timer.js";
 import type { MetricValues } from "./types.js";
 
 /**
- * Reuse and resume. A finished run (metrics.csv present) with the same config is reused; a crashed
- * one continues from its last checkpoint (`trainer_state.json` + model + optimiser files in an
- * iteration folder) and ends byte-identical to an uninterrupted run. A different config is an error.
+ * Reuse and resume planning. A finished run (metrics.csv present) with the same config is reused; a
+ * crashed one continues from its last checkpoint (`trainer_state.json` + model + optimiser files in
+ * an iteration folder) and ends byte-identical to an uninterrupted run. A different config is an
+ * error. Whether a finished curriculum run's score is still the one it trained on is the curriculum
+ * layer's check (src/curriculum/trained-score.ts), which the assembly runs after this one.
  */
 
 /** One row of metrics.csv. */
 export type MetricsRow = Record<string, number>;
+
+/** One row of timing.csv: the wall-clock seconds spent training up to an evaluation. */
+export type TimingRow = {
+  iteration: number;
+  samples_seen: number;
+  train_seconds: number;
+};
 
 export interface BestSoFar {
   iteration: number;
@@ -43,6 +52,13 @@ export interface TrainerState {
   classWeights: number[] | null;
   networkRng: NetworkRngState;
   timers: Record<string, TimerState>;
+  /**
+   * Samples passed through forward and backward so far (the sum of the batch sizes drawn); absent
+   * in checkpoints of earlier versions, whose resumed runs record it as unknown.
+   */
+  samplesSeen?: number;
+  /** Cumulative training seconds at each evaluation so far (timing.csv); absent in earlier versions. */
+  timings?: TimingRow[];
   /** Fingerprint of TrainOptions.trainPositions (null when training on the whole train subset). */
   trainPositionsHash: string | null;
 }
@@ -97,10 +113,7 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
         configPath,
       );
     }
-    if (!isRunFinished(dir)) return "unfinished";
-    const changed = scoreChange(dir, config);
-    if (changed) throw new ConfigError("curriculum.scoring", changed, join(dir, RUN_FILES.curriculumScore));
-    return "finished";
+    return isRunFinished(dir) ? "finished" : "unfinished";
   }
   if (isRunFinished(dir)) {
     throw new ConfigError(
@@ -112,32 +125,17 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
   return existsSync(dir) ? "unfinished" : "new";
 }
 
-/**
- * Why a finished curriculum run's score is not the one it was trained on (its file changed or is
- * gone since), or null (the same score, a run without a curriculum, or a run of an earlier version
- * that recorded none). The score file is found beside the run: `<experiment>/curriculum/...`.
- */
-export function scoreChange(dir: string, config: RunConfig): string | null {
-  const before = config.curriculum.id === "None" ? null : readTrainedScore(dir);
-  if (!before) return null;
-  const experiment = dirname(dirname(dir));
-  const path = scoreFile(dirname(experiment), basename(experiment), config.curriculum.scoring);
-  if (!existsSync(path)) {
-    return `the finished run was trained on ${path}, which is gone; recompute that score, or delete the run folder to retrain it on another`;
-  }
-  const now = fileSha256(path);
-  if (before.sha256 === now) return null;
-  return (
-    `the finished run was trained on ${path}, which has changed since (sha256 ${String(before.sha256).slice(0, 12)} then, ` +
-    `${now.slice(0, 12)} now); its results are not those of the current score: delete the run folder to retrain it, ` +
-    "or use another experiment_id"
-  );
-}
-
 export type RunFolderPlan =
   | { kind: "fresh" }
   | { kind: "finished" }
-  | { kind: "resume"; iteration: number; dir: string; state: TrainerState };
+  | {
+      kind: "resume";
+      iteration: number;
+      dir: string;
+      state: TrainerState;
+      /** Later checkpoints that were damaged (why each), newest first; the run resumes before them. */
+      damaged?: string[];
+    };
 
 /**
  * Decides what to do with a run folder ({@link inspectRunFolder}, then the latest complete
@@ -150,15 +148,37 @@ export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan 
   const checkpoints = listIterations(runDir).filter(
     (it) => it.hasModel && existsSync(join(it.dir, RUN_FILES.trainerState)),
   );
-  const latest = checkpoints[checkpoints.length - 1];
-  if (!latest) return { kind: "fresh" };
-  return {
-    kind: "resume",
-    iteration: latest.iteration,
-    dir: latest.dir,
-    state: readTrainerState(latest.dir),
-  };
+  // The latest intact checkpoint: a damaged one (checksums.json) falls back to the one before.
+  const damaged: string[] = [];
+  for (const checkpoint of checkpoints.reverse()) {
+    let state: TrainerState;
+    try {
+      state = readTrainerState(checkpoint.dir);
+    } catch (error) {
+      damaged.push(`${basename(checkpoint.dir)}: ${(error as Error).message}`);
+      continue;
+    }
+    const snapshot = bestSnapshotDir(runDir, checkpoint.iteration);
+    const problem = checkpointProblem(checkpoint.dir, snapshot, state.best !== null);
+    if (problem) {
+      damaged.push(`${basename(checkpoint.dir)}: ${problem}`);
+      continue;
+    }
+    return { kind: "resume", iteration: checkpoint.iteration, dir: checkpoint.dir, state, damaged };
+  }
+  if (damaged.length === 0) return { kind: "fresh" };
+  const shown = damaged.slice(0, 5);
+  const more = damaged.length > shown.length ? `\n  ... and ${damaged.length - shown.length} more` : "";
+  throw new DataError(
+    `${runDir}: no intact checkpoint to resume from:\n  ${shown.join("\n  ")}${more}\n` +
+      `${RESTART_HINT(runDir)}`,
+  );
 }
+
+/** The way out when a run cannot be resumed: train it again from scratch. */
+const RESTART_HINT = (runDir: string) =>
+  `To train the run again from scratch, delete the run folder ${runDir} (\`curricula rm-failed <results_dir> <experiment_id>\` ` +
+  "deletes every unfinished run of an experiment) and rerun the same command.";
 
 function readTrainerState(dir: string): TrainerState {
   const path = join(dir, RUN_FILES.trainerState);
@@ -182,6 +202,7 @@ export function clearRunArtifacts(runDir: string): void {
       entry === RUN_FILES.test ||
       entry === RUN_FILES.resume ||
       entry === RUN_FILES.timer ||
+      entry === RUN_FILES.timing ||
       entry === RUN_FILES.curriculumScore ||
       entry.includes(".tmp-")
     ) {
@@ -215,12 +236,13 @@ export function rollBackTo(
     rmSync(best, { recursive: true, force: true });
   } else {
     throw new DataError(
-      `${snapshot}: missing; cannot restore ${RUN_FILES.best}/ as of ${iterationDirName(trainingType, iteration)}`,
+      `${snapshot}: missing; cannot restore ${RUN_FILES.best}/ as of ${iterationDirName(trainingType, iteration)}. ` +
+        RESTART_HINT(runDir),
     );
   }
 }
 
-function bestSnapshotDir(runDir: string, iteration: number): string {
+export function bestSnapshotDir(runDir: string, iteration: number): string {
   return join(runDir, RUN_FILES.resume, `best_${iteration}`);
 }
 
@@ -235,12 +257,21 @@ export function snapshotBest(runDir: string, iteration: number): void {
   if (existsSync(best)) linkTree(best, target);
 }
 
+/**
+ * Drops the snapshots of checkpoints before the previous one: the current checkpoint's and the
+ * previous one's are kept, so a damaged latest checkpoint can fall back to the previous one.
+ */
 export function dropOlderSnapshots(runDir: string, iteration: number): void {
   const dir = join(runDir, RUN_FILES.resume);
   if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir)) {
-    const n = /^best_(\d+)$/.exec(entry);
-    if (!n || Number(n[1]) !== iteration) rmSync(join(dir, entry), { recursive: true, force: true });
+  const snapshots = readdirSync(dir).map((entry) => ({ entry, n: /^best_(\d+)$/.exec(entry) }));
+  const previous = Math.max(
+    -1,
+    ...snapshots.filter((s) => s.n && Number(s.n[1]) < iteration).map((s) => Number(s.n?.[1])),
+  );
+  for (const { entry, n } of snapshots) {
+    const kept = n && (Number(n[1]) === iteration || Number(n[1]) === previous);
+    if (!kept) rmSync(join(dir, entry), { recursive: true, force: true });
   }
 }
 
