@@ -20,7 +20,7 @@ import { mkdtempSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { engineInfo, initEngine, matMulTransposed, matrixPrimitive } from "../src/engine/index.js";
-import { type KnnStats, knnPredict, knnPredictParallel } from "../src/scoring/math/knn.js";
+import { type KnnStats, knnPredict, knnPredictParallel } from "../src/scoring/math/knn/index.js";
 import { loadNpy, saveNpy } from "../src/util/npy.js";
 import { Rng } from "../src/util/rng.js";
 import { benchScript, loadAverage, torchPython } from "./common.js";

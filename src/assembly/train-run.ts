@@ -35,7 +35,7 @@ export interface EngineRequest {
 /**
  * What a run needs from the engine and data modules. `trainRun` uses the real ones; tests and
  * alternative engines pass their own to `trainRunWith`. The real modules are imported lazily so
- * that run-folder readers never load TF.js.
+ * that run-folder readers never load TensorFlow.js.
  */
 export interface TrainerDeps {
   initEngine(request?: EngineRequest): Promise<EngineInfo>;

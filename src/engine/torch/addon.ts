@@ -7,47 +7,15 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { MatMulTransposed, TileCandidates } from "../types.js";
 
-/** The addon's surface (native/torch/src/addon.cc). */
+/** The addon's surface (native/torch/src: addon.cc, net.cc, knn.cc). */
 export interface TorchAddon {
   Net: new (layers: object[], inputShape: number[], device: string) => NativeNet;
-  matMulTransposed(a: Float32Array, rowsA: number, b: Float32Array, rowsB: number, dim: number): Float32Array;
-  tileCandidates(
-    a: Float32Array,
-    rowsA: number,
-    b: Float32Array,
-    rowsB: number,
-    dim: number,
-    normsA: Float64Array,
-    normsB: Float64Array,
-    k: number,
-    rows: QueryBounds,
-    cols: QueryBounds | null,
-  ): TileCandidateLists;
+  matMulTransposed: MatMulTransposed;
+  tileCandidates: TileCandidates;
   setThreads(n: number): void;
   info(): { version: string; threads: number; cuda: boolean; cudaDevices: number; parallel: string };
-}
-
-/**
- * The k-NN queries' bounds as a tile pass starts: `keep` (limit + e; +Infinity for a query that has
- * seen fewer than k references) and `errors` (e), one per query.
- */
-export interface QueryBounds {
-  keep: Float64Array;
-  errors: Float64Array;
-}
-
-/**
- * A k-NN tile's candidates (see `tileCandidates` in src/engine/index.ts): per row of a, the
- * columns it may take, and with column bounds the same per row of b.
- */
-export interface TileCandidateLists {
-  rowStart: Int32Array;
-  rowIndex: Int32Array;
-  rowDist: Float64Array;
-  colStart?: Int32Array;
-  colIndex?: Int32Array;
-  colDist?: Float64Array;
 }
 
 export interface NativeNet {

@@ -9,7 +9,7 @@ import { saveNpy } from "../../util/npy.js";
 import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { argmaxRow } from "../math/correctness.js";
-import { knnPredictParallel } from "../math/knn.js";
+import { knnPredictParallel } from "../math/knn/index.js";
 import { applyPooling, type PoolPlan, planPooling } from "../math/pooling.js";
 import { ModelScoreParams } from "../params.js";
 
