@@ -7,12 +7,14 @@
  * folder knows a tensor library.
  */
 
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { describeModel, initialParameters } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { readModelCheckpoint } from "./checkpoint.js";
 import { checkMatMulArgs } from "./checks.js";
+import { planThreads, type ThreadPlan, type ThreadsSetting } from "./threads.js";
 import type {
   EngineBackend,
   EngineInfo,
@@ -37,6 +39,7 @@ export {
 } from "./checkpoint.js";
 export { weightedOneHot } from "./one-hot.js";
 export { normaliseOptimizerSpec } from "./optimizer-spec.js";
+export { planThreads, type ThreadPlan, type ThreadsSetting } from "./threads.js";
 export { TORCH_INSTALL_HINT } from "./torch/addon.js";
 export type * from "./types.js";
 export type { BackendChoice } from "./wasm/backend.js";
@@ -49,6 +52,34 @@ const LOADERS: Record<EngineName, () => Promise<EngineBackend>> = {
 
 async function backendOf(name: EngineName): Promise<EngineBackend> {
   return LOADERS[name]();
+}
+
+/**
+ * The engine a choice runs on here: auto is torch when the addon is built and loads, else wasm
+ * (loads the torch addon when asked about auto, never TensorFlow.js).
+ */
+export async function resolveEngineChoice(choice: EngineChoice): Promise<EngineName> {
+  if (choice !== "auto") return choice;
+  return (await torchStatus()).usable ? "torch" : "wasm";
+}
+
+/**
+ * One line saying how to build the torch engine, when libtorch is installed here but the addon is
+ * not built (null otherwise): for runs that would take long on wasm.
+ */
+export async function torchBuildHint(): Promise<string | null> {
+  const { addonPath, libtorchInstalled } = await import("./torch/addon.js");
+  if (!libtorchInstalled() || existsSync(addonPath())) return null;
+  return "libtorch is installed but the torch engine is not built: 'npm run build:torch' in the curricula folder builds it (faster training; engine=auto then uses it)";
+}
+
+/** This process's thread plan for `threads` (null: auto) on this machine now. */
+export function threadPlan(threads: number | null): ThreadPlan {
+  return planThreads({
+    cores: availableParallelism(),
+    env: process.env,
+    requested: threads ?? "auto",
+  });
 }
 
 /** Whether the torch engine is built and loads here, and why not (loads the addon, not TensorFlow.js). */
@@ -64,8 +95,11 @@ export interface EngineOptions {
   engine?: EngineChoice;
   /** cpu, cuda or cuda:N (torch only). Default cpu. */
   device?: string;
-  /** libtorch threads (default: all cores); the wasm engine always uses one. */
-  threads?: number | null;
+  /**
+   * libtorch's threads: a count, or "auto"/null (default): this process's share of the cores
+   * (src/engine/threads.ts). The wasm engine always computes on one; its share sizes the k-NN's workers.
+   */
+  threads?: ThreadsSetting;
   /** The TensorFlow.js backend of the wasm engine (tests compare backends); implies engine wasm. */
   backend?: BackendChoice;
 }
@@ -91,9 +125,9 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const device =
     options.device ?? (options.engine === undefined && active ? (active.device ?? "cpu") : "cpu");
   if (!DEVICE.test(device)) throw new ConfigError("device", `expected cpu, cuda or cuda:N, got '${device}'`);
-  const threads = options.threads ?? null;
+  const threads = options.threads === "auto" ? null : (options.threads ?? null);
   if (threads !== null && !(Number.isInteger(threads) && threads >= 1)) {
-    throw new ConfigError("threads", `expected a positive integer, got ${threads}`);
+    throw new ConfigError("threads", `expected auto or a positive integer, got ${threads}`);
   }
   let engine: EngineName;
   const torch = choice === "auto" || (choice === "wasm" && device !== "cpu") ? await torchStatus() : null;
@@ -109,11 +143,13 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   if (engine === "torch") {
     const normalised = device === "cuda" ? "cuda:0" : device;
     if (active?.engine === "torch" && active.device === normalised && threads === null) return active;
-    active = await backend.start({ device, threads: threads ?? availableParallelism() });
+    const plan = threadPlan(threads);
+    active = await backend.start({ device, threads: plan.intraOp, plan });
   } else {
     active = await backend.start({
       device: "cpu",
       threads: 1,
+      plan: threadPlan(null),
       ...(options.backend ? { backend: options.backend } : {}),
     });
   }

@@ -5,6 +5,7 @@
 
 import type { ModelDescription, NetworkSpec, ParameterSet } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
+import type { ThreadPlan } from "./threads.js";
 
 export type { NetworkSpec };
 
@@ -82,6 +83,8 @@ export interface EngineInfo {
   device?: string;
   /** Threads the engine computes with. */
   threads?: number;
+  /** How the threads were chosen (share of the cores, pools, why); see src/engine/threads.ts. */
+  threadPlan?: ThreadPlan;
 }
 
 /** a·bᵀ of row-major a (rowsA × dim) and b (rowsB × dim), as rowsA × rowsB float32 values. */
@@ -171,6 +174,8 @@ export interface EngineStart {
   device: string;
   /** Intra-op threads (torch). */
   threads: number;
+  /** The thread plan these come from (inter-op and BLAS threads too). */
+  plan?: ThreadPlan;
   /** The TensorFlow.js backend of the wasm engine (tests compare backends). */
   backend?: string;
 }

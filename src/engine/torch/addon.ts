@@ -15,7 +15,19 @@ export interface TorchAddon {
   matMulTransposed: MatMulTransposed;
   tileCandidates: TileCandidates;
   setThreads(n: number): void;
-  info(): { version: string; threads: number; cuda: boolean; cudaDevices: number; parallel: string };
+  /** libtorch's inter-op pool (sizable once, before inter-op work); whether it took. */
+  setInteropThreads(n: number): boolean;
+  /** OpenBLAS's threads; false when libtorch's BLAS is no OpenBLAS. */
+  setBlasThreads(n: number): boolean;
+  info(): {
+    version: string;
+    threads: number;
+    interopThreads: number;
+    blasThreads: number | null;
+    cuda: boolean;
+    cudaDevices: number;
+    parallel: string;
+  };
 }
 
 export interface NativeNet {
@@ -71,6 +83,12 @@ export function addonPath(): string {
     : join(packageRoot(), "native", "torch", "build", "Release", "curricula_torch.node");
 }
 
+/** Whether libtorch's headers are here (Debian's libtorch-dev, or LIBTORCH / LIBTORCH_INCLUDE set). */
+export function libtorchInstalled(): boolean {
+  if (process.env.LIBTORCH || process.env.LIBTORCH_INCLUDE) return true;
+  return existsSync("/usr/include/torch/csrc/api/include/torch/torch.h");
+}
+
 let status: AddonStatus | null = null;
 
 export function loadTorchAddon(): AddonStatus {
@@ -84,6 +102,10 @@ export function loadTorchAddon(): AddonStatus {
     };
     return status;
   }
+  // OpenMP's threads sleep while they wait instead of spinning (read once, as libtorch loads): on a
+  // machine whose cores are busy, spinning threads take the cores from the threads with work.
+  // A setting of the user's own wins.
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = "PASSIVE";
   try {
     const addon = createRequire(import.meta.url)(path) as TorchAddon;
     addon.info();

@@ -7,6 +7,7 @@
 import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
+import type { ThreadPlan } from "../threads.js";
 import type { EngineBackend, EngineInfo, OptimizerSpec } from "../types.js";
 import { loadTorchAddon, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
@@ -37,8 +38,11 @@ function addon(): TorchAddon {
   return status.addon;
 }
 
-/** Checks the device and sets libtorch's thread count. */
-export function initTorch(device: string, threads: number): EngineInfo {
+/**
+ * Checks the device and sets libtorch's thread pools: intra-op `threads`, and with a plan its
+ * inter-op and OpenBLAS threads.
+ */
+export function initTorch(device: string, threads: number, plan?: ThreadPlan): EngineInfo {
   const native = addon();
   const info = native.info();
   if (device !== "cpu") {
@@ -58,6 +62,10 @@ export function initTorch(device: string, threads: number): EngineInfo {
   }
   const n = threads;
   native.setThreads(n);
+  if (plan) {
+    native.setInteropThreads(plan.interOp);
+    native.setBlasThreads(plan.blas);
+  }
   return {
     engine: "torch",
     backend: "libtorch",
@@ -65,6 +73,7 @@ export function initTorch(device: string, threads: number): EngineInfo {
     version: info.version,
     device: normaliseDevice(device),
     threads: n,
+    ...(plan ? { threadPlan: plan } : {}),
   };
 }
 
@@ -95,7 +104,7 @@ export const torchBackend: EngineBackend = {
     ) {
       return started;
     }
-    started = initTorch(settings.device, settings.threads);
+    started = initTorch(settings.device, settings.threads, settings.plan);
     return started;
   },
 

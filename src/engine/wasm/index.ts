@@ -16,7 +16,13 @@ export const wasmBackend: EngineBackend = {
   async start(settings) {
     const options = settings.backend ? { backend: settings.backend as BackendChoice } : {};
     const info = await initWasmBackend(options);
-    return { ...info, engine: "wasm", device: "cpu", threads: 1 };
+    return {
+      ...info,
+      engine: "wasm",
+      device: "cpu",
+      threads: 1,
+      ...(settings.plan ? { threadPlan: settings.plan } : {}),
+    };
   },
 
   createNetwork(description, params, optimizer, dropoutRng, options) {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { PACKAGE_ROOT } from "../../config/package.js";
+import { sharedProcessEnv } from "../../engine/threads.js";
 import { clearLiveLines, type ProgressSnapshot } from "../../util/progress.js";
 import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "../run-spec.js";
 import type { ParentMessage, WorkerMessage } from "./worker.js";
@@ -52,6 +53,11 @@ export interface LocalProcessOptions {
   workerModule?: string;
   /** Let workers report progress (default true). */
   progress?: boolean;
+  /**
+   * Processes that share the cores (default `jobs`): each worker's `threads: auto` takes its share
+   * (a BullMQ worker passes its concurrency).
+   */
+  processes?: number;
 }
 
 /** Sends to a worker, ignoring a closed channel (its exit handler reports the run). */
@@ -146,7 +152,11 @@ export class LocalProcessExecutor implements Executor {
       };
 
       const spawn = () => {
-        const child = fork(workerModule, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: [] });
+        const child = fork(workerModule, args, {
+          stdio: ["ignore", "pipe", "pipe", "ipc"],
+          execArgv: [],
+          env: sharedProcessEnv(this.options.processes ?? this.options.jobs),
+        });
         const slot: WorkerSlot = { child, current: undefined, stopped: false, started: false };
         slots.add(slot);
         for (const stream of [child.stdout, child.stderr]) {

@@ -124,7 +124,11 @@ export class PredictionDepth extends AbstractScore {
     const engine = await import("../../engine/index.js");
     await engine.initEngine();
     const matrix = engine.matrixPrimitive();
-    const threads = (this.params.knn_threads as number | null) ?? availableParallelism();
+    // Default: this process's share of the cores (workers × threads per product stay within it).
+    const threads =
+      (this.params.knn_threads as number | null) ??
+      engine.engineInfo()?.threadPlan?.share ??
+      availableParallelism();
     const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, {
       enabled: this.context.progress,
       unit: "samples",
