@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: "forks",
     maxWorkers: 2,
+    // A test that makes no assertion fails (a loop over an empty array proves nothing).
+    expect: { requireAssertions: true },
     reporters: ["default", new SummaryReporter()],
     projects: [
       {
@@ -26,6 +28,8 @@ export default defineConfig({
           name: "cluster",
           include: ["test/cluster/**/*.test.ts"],
           fileParallelism: false,
+          // Stops the SLURM and Redis services these tests started (not those given by .ci/run).
+          globalSetup: ["test/cluster/global-setup.ts"],
           sequence: { groupOrder: 1 },
         },
       },

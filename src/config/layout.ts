@@ -9,6 +9,8 @@
  *   curriculum/<type>/<run>/        one atomic score run (SCORE_RUN_FILES)
  *   curriculum/<a>_<b>.csv          correlation matrices (CORRELATION_FILES)
  *   curriculum/<type>/_robustness/  seed robustness curves (<id>_ensemble_size.csv, ensembleSizeFile)
+ *   curriculum/<type>/mappings.yaml which atomic runs each score id is made of (SCORE_MAPPINGS_FILE)
+ *   curriculum/<type>/_replaced/    the files of score ids recomputed with --force (SCORE_REPLACED_DIR)
  *   summary/                        postprocess (SUMMARY_FILES)
  *   fusion/<id>/                    late fusion of runs' test outputs (FUSION_FILES)
  *   agg_<keys>/<name with #>/       aggregated runs (run files + runs.yaml)

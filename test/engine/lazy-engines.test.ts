@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, expect, it } from "vitest";
-import { describeTorch } from "../support/torch.js";
+import { describeWith } from "../support/system.js";
+import { torchEngine } from "../support/torch.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];
@@ -51,7 +52,7 @@ function runOn(engine: "wasm" | "torch"): { engine: string; tensorflowLoaded: bo
   return JSON.parse(child.stdout.trim().split("\n").at(-1) as string);
 }
 
-describeTorch("engines load lazily", () => {
+describeWith(torchEngine, "engines load lazily", () => {
   it("a process on the torch engine never loads TensorFlow.js; one on wasm does", () => {
     expect(runOn("torch")).toEqual({ engine: "torch", tensorflowLoaded: false });
     expect(runOn("wasm")).toEqual({ engine: "wasm", tensorflowLoaded: true });

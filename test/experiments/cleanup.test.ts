@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findFailedRuns, rmFailed, rmStates } from "../../src/experiments/api.js";
 import { acquireLock } from "../../src/experiments/run-spec.js";
-import { tempProject } from "./helpers.js";
+import { tempProject } from "../support/project.js";
 
 const T = "results/default/training";
 

@@ -13,7 +13,7 @@ import { inspectRunFolder } from "../../src/training/checkpoint.js";
 import { CurriculaError } from "../../src/util/errors.js";
 import { setProgressStream } from "../../src/util/progress.js";
 import { FakeTerminal } from "../support/fake-terminal.js";
-import { collector, tempProject } from "./helpers.js";
+import { collector, tempProject } from "../support/project.js";
 
 const FAKE_TRAIN = fileURLToPath(new URL("./fixtures/fake-train.mjs", import.meta.url));
 const SLOW_TRAIN = fileURLToPath(new URL("./fixtures/slow-train.mjs", import.meta.url));

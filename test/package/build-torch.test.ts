@@ -18,8 +18,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
-import { skipWithout } from "../support/system.js";
+import { afterAll, expect, it } from "vitest";
+import { describeWith, systemFile } from "../support/system.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "curricula-build-torch-"));
@@ -28,9 +28,9 @@ const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-const skip = skipWithout("/usr/include/torch/csrc/api/include/torch/torch.h", "libtorch-dev");
+const libtorch = systemFile("/usr/include/torch/csrc/api/include/torch/torch.h", "libtorch-dev");
 
-describe.skipIf(skip)("npm run build:torch inside an installed package", () => {
+describeWith(libtorch, "npm run build:torch inside an installed package", () => {
   it("the build's needs are dependencies, not devDependencies", () => {
     expect(manifest.dependencies["node-addon-api"]).toBeDefined();
     expect(manifest.devDependencies["node-addon-api"]).toBeUndefined();

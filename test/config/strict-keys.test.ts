@@ -9,7 +9,7 @@ import { train } from "../../src/experiments/api.js";
 import { runConfigKeys } from "../../src/experiments/config-keys.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { runCli } from "../support/cli.js";
-import { tempProject } from "./helpers.js";
+import { tempProject } from "../support/project.js";
 
 /**
  * Strict configs, as Hydra is: an unknown key anywhere is an error naming the key, the nearest

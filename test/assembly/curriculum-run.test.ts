@@ -5,7 +5,7 @@ import { buildForRun, trainRun } from "../../src/assembly/train-run.js";
 import { RunConfigSchema } from "../../src/config/schema.js";
 import { readCsv, writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";
-import { tempDir } from "./fakes.js";
+import { tempDir } from "../curriculum/fakes.js";
 
 // One real run: Digits, the wasm engine, the trainer and the pace manager together.
 const root = tempDir("curriculum-engine-");

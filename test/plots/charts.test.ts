@@ -8,12 +8,9 @@ import {
   heatmap,
   histogram,
   lineChart,
-  renderPlot,
-  renderSvg,
   ridgePlot,
-  svgToPng,
-  type VegaLiteSpec,
-} from "../../src/report/index.js";
+} from "../../src/plots/charts.js";
+import { renderPlot, renderSvg, svgToPng, type VegaLiteSpec } from "../../src/plots/render.js";
 import { Rng } from "../../src/util/rng.js";
 
 const dir = mkdtempSync(join(tmpdir(), "curricula-charts-"));

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { cartesian, composeGrid, loadGroupConfig } from "../../src/config/compose.js";
 import { runName } from "../../src/config/naming.js";
 import { ConfigError, UsageError } from "../../src/util/errors.js";
-import { collector, tempProject } from "./helpers.js";
+import { collector, tempProject } from "../support/project.js";
 
 /** `${key}` as written in YAML. */
 const ref = (key: string) => ["$", "{", key, "}"].join("");

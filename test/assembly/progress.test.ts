@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { trainRunWith } from "../../src/assembly/train-run.js";
 import { type ProgressSnapshot, setProgressSink } from "../../src/util/progress.js";
-import { fakeDeps } from "./fakes.js";
-import { blobConfig, tempDir } from "./helpers.js";
+import { fakeDeps } from "../training/fakes.js";
+import { blobConfig, tempDir } from "../training/helpers.js";
 
 /** The trainer reports progress per batch (with rate and ETA), and per sample while evaluating. */
 const root = tempDir("trainer-progress");

@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 import type { Dataset } from "../../src/data/types.js";
 import { writeReport } from "../../src/report/index.js";
-import { skipWithout } from "../support/system.js";
+import { describeWith, systemFile } from "../support/system.js";
 import { FIXTURE_EXPERIMENT, fakeImageDataset, writeFixture } from "./fixture.js";
 
 /**
@@ -17,12 +17,11 @@ import { FIXTURE_EXPERIMENT, fakeImageDataset, writeFixture } from "./fixture.js
  * developer's machine without the browser; CI installs it.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const skip = skipWithout(CHROMIUM, "chromium");
 
 const root = mkdtempSync(join(tmpdir(), "curricula-browser-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe.skipIf(skip)(`report in headless Chromium (${CHROMIUM})`, () => {
+describeWith(systemFile(CHROMIUM, "chromium"), `report in headless Chromium (${CHROMIUM})`, () => {
   test("every figure and image renders with a nonzero size and the console stays clean", {
     timeout: 60_000,
   }, async () => {
