@@ -98,9 +98,11 @@ export type RunFolderState = "new" | "finished" | "unfinished";
 export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState {
   const configPath = join(dir, RUN_FILES.config);
   if (existsSync(configPath)) {
-    const differences = configDifferences(dir, config);
+    const finished = isRunFinished(dir);
+    // An unfinished run of another engine is the resume check's to refuse (it names the engine to
+    // resume with), or restarts from scratch when it has no checkpoint yet.
+    const differences = configDifferences(dir, config).filter((d) => finished || !d.startsWith("engine:"));
     if (differences.length > 0) {
-      const finished = isRunFinished(dir);
       throw new ConfigError(
         differences[0]?.split(":")[0] ?? "<root>",
         `the run folder holds ${finished ? "a finished" : "an unfinished"} run of a different config:\n  ` +
