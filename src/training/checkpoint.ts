@@ -76,6 +76,12 @@ export function configDifferences(runDir: string, config: RunConfig): string[] {
     const trainedOn = trainedEngine(runDir);
     if (trainedOn) savedResolved = { ...(savedResolved as object), engine: trainedOn };
   }
+  // An unresolved `auto` (a check before the engine is chosen) cannot tell; training resolves it first.
+  if (config.engine === "auto") {
+    const { engine: _saved, ...savedRest } = savedResolved as Record<string, unknown>;
+    const { engine: _requested, ...requestedRest } = config;
+    return diffConfigs(comparable(savedRest), comparable(requestedRest));
+  }
   return diffConfigs(comparable(savedResolved), comparable(config));
 }
 
