@@ -1,5 +1,5 @@
 /**
- * PredictionDepth's k-NN probe (src/scoring/math/knn.ts) on N × D float32 embeddings: the engine path
+ * PredictionDepth's k-NN probe (src/scoring/math/knn/) on N × D float32 embeddings: the engine path
  * (tiled float32 products by the tensor engine, exact re-ranking; PredictionDepth's default) and the
  * exact JS path, against a plain nested-loop baseline and numpy / PyTorch brute force, in one run;
  * last, the engine path on worker threads over every core (knnPredictParallel, as PredictionDepth
@@ -20,7 +20,7 @@ import { mkdtempSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { engineInfo, initEngine, matMulTransposed, matrixPrimitive } from "../src/engine/index.js";
-import { type KnnStats, knnPredict, knnPredictParallel } from "../src/scoring/math/knn.js";
+import { type KnnStats, knnPredict, knnPredictParallel } from "../src/scoring/math/knn/index.js";
 import { loadNpy, saveNpy } from "../src/util/npy.js";
 import { Rng } from "../src/util/rng.js";
 import { benchScript, loadAverage, torchPython } from "./common.js";

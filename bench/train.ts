@@ -24,9 +24,9 @@ import {
   engineMemory,
   initEngine,
   type NetworkSpec,
-  profileKernels,
 } from "../src/engine/index.js";
 import { torchStatus } from "../src/engine/torch/index.js";
+import { profileKernels } from "../src/engine/wasm/backend.js";
 import { Rng } from "../src/util/rng.js";
 import { benchScript, torchPython } from "./common.js";
 

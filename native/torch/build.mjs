@@ -3,6 +3,8 @@
 // JOBS=<n> sets the compile jobs (default 2); a failure says what to install.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findLibtorch, INSTALL_HINT } from "./find-libtorch.mjs";
@@ -12,6 +14,24 @@ const fail = (message) => {
   console.error(`build:torch: ${message}`);
   process.exit(1);
 };
+
+// What the build needs besides libtorch, checked first so that a failure names its real cause.
+const root = join(here, "..", "..");
+try {
+  createRequire(join(root, "package.json")).resolve("node-addon-api");
+} catch {
+  fail(
+    `node-addon-api is missing (a dependency of curricula): run 'npm install' in ${root}, then this again`,
+  );
+}
+const missingTools = ["g++", "make"].filter(
+  (tool) => spawnSync(tool, ["--version"], { stdio: "ignore" }).error,
+);
+if (missingTools.length > 0) {
+  fail(
+    `no ${missingTools.join(" and ")} on PATH: the addon is compiled C++17 (Debian: apt-get install g++ make)`,
+  );
+}
 
 let found;
 try {
@@ -45,6 +65,21 @@ const gyp = gypCandidates[0] ? [process.execPath, gypCandidates[0]] : ["node-gyp
 // Node's own headers when they are installed beside it (no download); else node-gyp fetches them.
 const nodeDir = join(dirname(process.execPath), "..");
 const nodeDirArg = existsSync(join(nodeDir, "include", "node", "node_api.h")) ? [`--nodedir=${nodeDir}`] : [];
+const version = process.versions.node;
+const cachedHeaders = [
+  join(
+    process.env.npm_config_devdir ?? join(homedir(), ".cache", "node-gyp"),
+    version,
+    "include",
+    "node",
+    "node_api.h",
+  ),
+  join(homedir(), ".node-gyp", version, "include", "node", "node_api.h"),
+].some((p) => existsSync(p));
+const headersNote =
+  nodeDirArg.length > 0 || cachedHeaders
+    ? ""
+    : `; Node's headers are not installed beside ${process.execPath} nor cached, so node-gyp downloads them (needs the network): install them (Debian: apt-get install libnode-dev) or run 'npx node-gyp install' once with the network`;
 const jobs = process.env.JOBS ?? "2";
 const args = [...gyp.slice(1), "rebuild", `--jobs=${jobs}`, ...nodeDirArg];
 const env = { ...process.env, CURRICULA_LIBTORCH: JSON.stringify(found) };
@@ -55,7 +90,7 @@ if (result.error)
   );
 if (result.status !== 0) {
   fail(
-    `compiling against ${found.source} failed (see above); needs g++ with C++17 and make, and ${INSTALL_HINT}`,
+    `compiling against ${found.source} (headers in ${found.includeDirs.join(", ")}) failed (see above)${headersNote}`,
   );
 }
 

@@ -32,16 +32,20 @@ import { checkLoadedNetwork } from "./model-check.js";
 export interface EngineRequest {
   engine: RunConfig["engine"];
   device: string;
-  threads: number | null;
+  threads: number | "auto" | null;
 }
 
 /**
  * What a run needs from the engine and data modules. `trainRun` uses the real ones; tests and
  * alternative engines pass their own to `trainRunWith`. The real modules are imported lazily so
- * that run-folder readers never load TF.js.
+ * that run-folder readers never load TensorFlow.js.
  */
 export interface TrainerDeps {
   initEngine(request?: EngineRequest): Promise<EngineInfo>;
+  /** The engine `engine: auto|wasm|torch` runs on here (written to config.yaml, compared on reuse). */
+  resolveEngine(choice: RunConfig["engine"]): Promise<"wasm" | "torch">;
+  /** One line on how to build the torch engine when libtorch is here but the addon is not built, or null. */
+  torchBuildHint?(): Promise<string | null>;
   createDataset(config: DatasetConfig): Promise<Dataset>;
   createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network;
   loadNetwork(dir: string, optimizer?: OptimizerSpec | null): Promise<Network>;
@@ -53,6 +57,8 @@ export async function defaultDeps(): Promise<TrainerDeps> {
   const data = await import("../data/index.js");
   return {
     initEngine: (request) => engine.initEngine(request ?? {}),
+    resolveEngine: (choice) => engine.resolveEngineChoice(choice),
+    torchBuildHint: () => engine.torchBuildHint(),
     createDataset: (config) => data.createDataset(config),
     createNetwork: (spec, optimizer, seed) => engine.createNetwork(spec, optimizer, seed),
     loadNetwork: (dir, optimizer) => engine.loadNetwork(dir, optimizer),
@@ -73,7 +79,10 @@ export async function trainRunWith(
   config: RunConfig,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const resolved = parseRunConfig(config);
+  const parsed = parseRunConfig(config);
+  // The engine the run computes on is part of what the run is: config.yaml records it and a
+  // finished run of another engine is a config mismatch, never silently mixed in.
+  const resolved: RunConfig = { ...parsed, engine: await deps.resolveEngine(parsed.engine) };
   const plan = planRunFolder(options.runDir, resolved);
   if (plan.kind === "finished") {
     checkFinishedRunScore(options.runDir, resolved);
@@ -94,8 +103,35 @@ export async function trainRunWith(
     logRunFailure(options.runDir, error);
     throw error;
   }
+  if (parsed.engine === "auto" && resolved.engine === "wasm" && deps.torchBuildHint) {
+    const seconds = estimatedWasmSeconds(resolved, setup.train.size);
+    const hint = seconds > LONG_ON_WASM_SECONDS ? await deps.torchBuildHint() : null;
+    if (hint && !hinted) {
+      hinted = true;
+      process.stderr.write(`about ${Math.round(seconds / 60)} min on the wasm engine; ${hint}\n`);
+    }
+  }
   await runTrainer(setup, options);
   return readRunResult(options.runDir, false);
+}
+
+/** Training longer than this on wasm is worth a line on how to build the torch engine. */
+export const LONG_ON_WASM_SECONDS = 180;
+/** Training samples per second of the wasm engine by model type on one core (measured, rounded down). */
+const WASM_SAMPLES_PER_SECOND: Record<string, number> = {
+  FFNN: 20_000,
+  CNN: 350,
+  ResCNN: 120,
+  AudioCNN: 250,
+};
+let hinted = false;
+
+/** A rough estimate of a run's training time on the wasm engine (the samples it trains on, by model). */
+export function estimatedWasmSeconds(config: RunConfig, trainSize: number): number {
+  const rate = WASM_SAMPLES_PER_SECOND[config.model.type] ?? 1000;
+  const samples =
+    config.training_type === "epoch" ? config.iterations * trainSize : config.iterations * config.batch_size;
+  return samples / rate;
 }
 
 /** The network spec of a run: input shape and classes from the dataset, parameters from the model config. */

@@ -60,7 +60,7 @@ export const MODEL_FILES = {
   model: "model.safetensors",
   /** Optimiser slots, torch.optim names. */
   optimizer: "optimizer.safetensors",
-  /** Older runs (tfjs layers format), still read. */
+  /** Older runs (TensorFlow.js layers format), still read. */
   legacyModel: "model.json",
   legacyWeights: "weights.bin",
   legacyOptimizer: "optimizer.json",

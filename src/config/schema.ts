@@ -193,16 +193,21 @@ export const RunConfigSchema = z
     augmentation: AugmentationConfigSchema.default({ id: "None" }),
     curriculum: CurriculumConfigSchema.default(structuredClone(NONE_CURRICULUM) as never),
     /**
-     * How the run is computed, not what it is (none of them enters the run name or the comparison
-     * with a saved config): the engine (auto = torch when it is built and loads, else wasm), the
-     * device (torch only) and libtorch's thread count (null = all cores; wasm always uses one).
+     * How the run is computed (none of them enters the run name): the engine (auto, the default =
+     * torch when it is built and loads, else wasm; the run's config.yaml holds the resolved engine,
+     * which the comparison with a saved config includes), the
+     * device (torch only) and libtorch's thread count (auto = this process's share of the cores,
+     * src/engine/threads.ts; wasm always computes on one, its share sizes the k-NN's workers).
      */
-    engine: z.enum(["auto", "wasm", "torch"]).default("wasm"),
+    engine: z.enum(["auto", "wasm", "torch"]).default("auto"),
     device: z
       .string()
       .regex(/^(cpu|cuda|cuda:\d+)$/, "expected cpu, cuda or cuda:N")
       .default("cpu"),
-    threads: z.number().int().positive().nullable().default(null),
+    threads: z
+      .union([z.literal("auto"), z.number().int().positive()])
+      .nullable()
+      .default("auto"),
     /** Plot settings (the `plotting` group), kept with the run; read by postprocess and the report. */
     plotting: PlottingConfigSchema.optional(),
     /** Cluster resources of a SLURM sweep (checked by the SLURM executor; not part of the run). */

@@ -10,7 +10,7 @@
  * - `optimizer.safetensors`: the optimiser slots as torch.optim names them (`<param>.exp_avg`,
  *   `<param>.exp_avg_sq`, `<param>.momentum_buffer`), metadata `optimizer` (the OptimizerSpec, JSON),
  *   `learning_rate`, `step`, `engine`.
- * - Older runs' `model.json` + `weights.bin` (tfjs layers format) and `optimizer.json` +
+ * - Older runs' `model.json` + `weights.bin` (TensorFlow.js layers format) and `optimizer.json` +
  *   `optimizer.bin` are still read, converted to the same PyTorch names and layouts.
  * Writes are atomic (temp file + rename); networks write the optimiser file first, so a model file
  * on disk always has its optimiser state (when saved) beside it.
@@ -31,9 +31,9 @@ export { hasModelCheckpoint } from "../results/run-folder.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
-import { SLOT_TO_TORCH, tfjsTrainableNames, tfjsVariable } from "./layouts.js";
 import { decodeSafeTensors, encodeSafeTensors, type SafeTensor } from "./safetensors.js";
 import type { EngineName, NetworkSpec, OptimizerSpec } from "./types.js";
+import { SLOT_TO_TORCH, wasmTrainableNames, wasmVariable } from "./wasm/variable-layouts.js";
 
 /** The checkpoint's file names (spelled in the results-tree layout module). */
 export const CHECKPOINT_FILES = MODEL_FILES;
@@ -50,7 +50,7 @@ export interface ModelCheckpoint {
   /** Batch-norm `num_batches_tracked` (the number of training steps; the same for every layer). */
   batchesTracked: number;
   dropoutRng: RngState;
-  /** The engine that wrote it ("wasm" for the older tfjs files). */
+  /** The engine that wrote it ("wasm" for the older TensorFlow.js files). */
   engine: EngineName;
 }
 
@@ -184,7 +184,7 @@ export async function writeOptimizerCheckpoint(dir: string, checkpoint: Optimize
 
 /**
  * The optimiser state saved in `dir` (either format), or null when there is none. `description`
- * maps an older run's tfjs variable order and layouts to PyTorch's.
+ * maps an older run's TensorFlow.js variable order and layouts to PyTorch's.
  */
 export async function readOptimizerCheckpoint(
   dir: string,
@@ -266,7 +266,7 @@ function expectedShapes(description: ModelDescription): [string, number[]][] {
   });
 }
 
-// ---- older runs: tfjs layers files ----
+// ---- older runs: TensorFlow.js layers files ----
 
 async function readJsonFile(path: string): Promise<unknown> {
   try {
@@ -276,7 +276,7 @@ async function readJsonFile(path: string): Promise<unknown> {
   }
 }
 
-/** A raw little-endian float32 file (tfjs `weights.bin`); a length that is no whole number of floats is damage. */
+/** A raw little-endian float32 file (TensorFlow.js `weights.bin`); a length that is no whole number of floats is damage. */
 async function readFloat32File(path: string): Promise<Float32Array> {
   const bytes = await readFile(path);
   if (bytes.byteLength % 4 !== 0) {
@@ -313,13 +313,13 @@ async function readLegacyModel(dir: string): Promise<ModelCheckpoint> {
     }
     const values = all.subarray(offset, offset + size);
     offset += size;
-    const mapped = tfjsVariable(description, w.name);
+    const mapped = wasmVariable(description, w.name);
     if (!mapped)
       throw new DataError(`${jsonPath}: weight '${w.name}' matches no layer of model ${spec.type}`);
     params.set(mapped.torchName, { shape: mapped.torchShape, data: mapped.toTorch(values.slice()) });
   }
   checkParameters(jsonPath, description, params);
-  // Keep the description's parameter order (the tfjs manifest may list them differently).
+  // Keep the description's parameter order (the TensorFlow.js manifest may list them differently).
   const ordered: ParameterSet = new Map();
   for (const [name] of expectedShapes(description)) ordered.set(name, params.get(name) as ParameterTensor);
   const dropoutRng = json.curricula?.dropoutRng;
@@ -339,11 +339,11 @@ async function readLegacyOptimizer(dir: string, description: ModelDescription): 
   if (!existsSync(binPath))
     throw new DataError(`${binPath}: missing next to ${CHECKPOINT_FILES.legacyOptimizer}`);
   const all = await readFloat32File(binPath);
-  const variables = tfjsTrainableNames(description);
+  const variables = wasmTrainableNames(description);
   const slots = new Map<string, Float32Array>();
   for (const s of json.slots) {
-    const tfName = s.variableName || variables[s.variable];
-    const mapped = tfName ? tfjsVariable(description, tfName) : null;
+    const wasmName = s.variableName || variables[s.variable];
+    const mapped = wasmName ? wasmVariable(description, wasmName) : null;
     const slot = SLOT_TO_TORCH[s.slot];
     if (!mapped || !slot)
       throw new DataError(`${jsonPath}: slot '${s.slot}' of variable ${s.variable} matches no parameter`);

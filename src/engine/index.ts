@@ -1,34 +1,34 @@
 /**
- * The tensor engines behind one Network interface (./types.ts): `wasm` (TensorFlow.js on its
- * WebAssembly SIMD backend, the zero-install default) and `torch` (libtorch through the native
- * addon of native/torch, built by `npm run build:torch`). `initEngine` picks the active engine;
- * createNetwork, loadNetwork and matMulTransposed use it. Only this folder knows tfjs or libtorch.
+ * The tensor engines behind one Network interface (./types.ts), one backend object per engine
+ * (EngineBackend): `wasm` (./wasm: TensorFlow.js on its WebAssembly SIMD backend, the zero-install
+ * engine) and `torch` (./torch: libtorch through the native addon of native/torch, built by `npm run
+ * build:torch`). `initEngine` picks and starts the active engine, loading only its folder (torch
+ * users never load TensorFlow.js); createNetwork, loadNetwork and matMulTransposed use it. Only this
+ * folder knows a tensor library.
  */
 
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import * as tf from "@tensorflow/tfjs-core";
 import { describeModel, initialParameters } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { type BackendChoice, initEngine as initTfjs } from "./backend.js";
-import { buildTfModel } from "./build.js";
 import { readModelCheckpoint } from "./checkpoint.js";
 import { checkMatMulArgs } from "./checks.js";
-import { matMulTransposed as tfjsMatMulTransposed } from "./linalg.js";
-import { TfNetwork } from "./network.js";
-import {
-  createTorchNetwork,
-  initTorch,
-  normaliseDevice,
-  type QueryBounds,
-  type TileCandidateLists,
-  torchMatMulTransposed,
-  torchStatus,
-  torchTileCandidates,
-} from "./torch/index.js";
-import type { EngineInfo, EngineName, Network, NetworkSpec, OptimizerSpec } from "./types.js";
+import { planThreads, type ThreadPlan, type ThreadsSetting } from "./threads.js";
+import type {
+  EngineBackend,
+  EngineInfo,
+  EngineListing,
+  EngineName,
+  MatMulTransposed,
+  MatrixPrimitive,
+  Network,
+  NetworkSpec,
+  OptimizerSpec,
+  TileCandidates,
+} from "./types.js";
+import type { BackendChoice } from "./wasm/backend.js";
 
-export { type BackendChoice, engineMemory, profileKernels } from "./backend.js";
 export {
   CHECKPOINT_FILE_NAMES,
   CHECKPOINT_FILES,
@@ -37,11 +37,55 @@ export {
   type ModelCheckpoint,
   readModelCheckpoint,
 } from "./checkpoint.js";
-export { maxPoolGradNHWC, type PoolGeometry, registerEngineKernels } from "./kernels.js";
 export { weightedOneHot } from "./one-hot.js";
 export { normaliseOptimizerSpec } from "./optimizer-spec.js";
-export { TORCH_INSTALL_HINT } from "./torch/index.js";
+export { planThreads, type ThreadPlan, type ThreadsSetting } from "./threads.js";
+export { TORCH_INSTALL_HINT } from "./torch/addon.js";
 export type * from "./types.js";
+export type { BackendChoice } from "./wasm/backend.js";
+
+/** Each engine's backend object, loaded on first use (the wasm one loads TensorFlow.js). */
+const LOADERS: Record<EngineName, () => Promise<EngineBackend>> = {
+  wasm: async () => (await import("./wasm/index.js")).wasmBackend,
+  torch: async () => (await import("./torch/index.js")).torchBackend,
+};
+
+async function backendOf(name: EngineName): Promise<EngineBackend> {
+  return LOADERS[name]();
+}
+
+/**
+ * The engine a choice runs on here: auto is torch when the addon is built and loads, else wasm
+ * (loads the torch addon when asked about auto, never TensorFlow.js).
+ */
+export async function resolveEngineChoice(choice: EngineChoice): Promise<EngineName> {
+  if (choice !== "auto") return choice;
+  return (await torchStatus()).usable ? "torch" : "wasm";
+}
+
+/**
+ * One line saying how to build the torch engine, when libtorch is installed here but the addon is
+ * not built (null otherwise): for runs that would take long on wasm.
+ */
+export async function torchBuildHint(): Promise<string | null> {
+  const { addonPath, libtorchInstalled } = await import("./torch/addon.js");
+  if (!libtorchInstalled() || existsSync(addonPath())) return null;
+  return "libtorch is installed but the torch engine is not built: 'npm run build:torch' in the curricula folder builds it (faster training; engine=auto then uses it)";
+}
+
+/** This process's thread plan for `threads` (null: auto) on this machine now. */
+export function threadPlan(threads: number | null): ThreadPlan {
+  return planThreads({
+    cores: availableParallelism(),
+    env: process.env,
+    requested: threads ?? "auto",
+  });
+}
+
+/** Whether the torch engine is built and loads here, and why not (loads the addon, not TensorFlow.js). */
+async function torchStatus() {
+  return (await import("./torch/index.js")).torchStatus();
+}
 
 export const ENGINE_CHOICES = ["auto", "wasm", "torch"] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
@@ -51,13 +95,17 @@ export interface EngineOptions {
   engine?: EngineChoice;
   /** cpu, cuda or cuda:N (torch only). Default cpu. */
   device?: string;
-  /** libtorch threads (default: all cores); the wasm engine always uses one. */
-  threads?: number | null;
-  /** The tfjs backend of the wasm engine (tests compare backends); implies engine wasm. */
+  /**
+   * libtorch's threads: a count, or "auto"/null (default): this process's share of the cores
+   * (src/engine/threads.ts). The wasm engine always computes on one; its share sizes the k-NN's workers.
+   */
+  threads?: ThreadsSetting;
+  /** The TensorFlow.js backend of the wasm engine (tests compare backends); implies engine wasm. */
   backend?: BackendChoice;
 }
 
 let active: EngineInfo | null = null;
+let activeBackend: EngineBackend | null = null;
 
 const DEVICE = /^(cpu|cuda|cuda:\d+)$/;
 
@@ -77,32 +125,35 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const device =
     options.device ?? (options.engine === undefined && active ? (active.device ?? "cpu") : "cpu");
   if (!DEVICE.test(device)) throw new ConfigError("device", `expected cpu, cuda or cuda:N, got '${device}'`);
-  const threads = options.threads ?? null;
+  const threads = options.threads === "auto" ? null : (options.threads ?? null);
   if (threads !== null && !(Number.isInteger(threads) && threads >= 1)) {
-    throw new ConfigError("threads", `expected a positive integer, got ${threads}`);
+    throw new ConfigError("threads", `expected auto or a positive integer, got ${threads}`);
   }
   let engine: EngineName;
-  if (choice === "auto") engine = torchStatus().usable ? "torch" : "wasm";
+  const torch = choice === "auto" || (choice === "wasm" && device !== "cpu") ? await torchStatus() : null;
+  if (choice === "auto") engine = torch?.usable ? "torch" : "wasm";
   else engine = choice as EngineName;
   if (engine === "wasm" && device !== "cpu") {
     throw new ConfigError(
       "device",
-      `'${device}' needs engine=torch built against a CUDA libtorch${choice === "auto" ? ` (engine=auto chose wasm: ${torchStatus().reason})` : ""}`,
+      `'${device}' needs engine=torch built against a CUDA libtorch${choice === "auto" ? ` (engine=auto chose wasm: ${torch?.reason})` : ""}`,
     );
   }
+  const backend = await backendOf(engine);
   if (engine === "torch") {
-    if (
-      active?.engine === "torch" &&
-      active.device === normaliseDevice(device) &&
-      (threads === null || threads === active.threads)
-    ) {
-      return active;
-    }
-    active = initTorch(device, threads);
-    return active;
+    const normalised = device === "cuda" ? "cuda:0" : device;
+    if (active?.engine === "torch" && active.device === normalised && threads === null) return active;
+    const plan = threadPlan(threads);
+    active = await backend.start({ device, threads: plan.intraOp, plan });
+  } else {
+    active = await backend.start({
+      device: "cpu",
+      threads: 1,
+      plan: threadPlan(null),
+      ...(options.backend ? { backend: options.backend } : {}),
+    });
   }
-  const info = await initTfjs(options.backend ? { backend: options.backend } : {});
-  active = { ...info, engine: "wasm", device: "cpu", threads: 1 };
+  activeBackend = backend;
   return active;
 }
 
@@ -111,9 +162,9 @@ export function engineInfo(): EngineInfo | null {
   return active;
 }
 
-function assertReady(where: string): EngineInfo {
-  if (!active) throw new Error(`${where}: call 'await initEngine()' first`);
-  return active;
+function assertReady(where: string): { info: EngineInfo; backend: EngineBackend } {
+  if (!active || !activeBackend) throw new Error(`${where}: call 'await initEngine()' first`);
+  return { info: active, backend: activeBackend };
 }
 
 /**
@@ -123,21 +174,12 @@ function assertReady(where: string): EngineInfo {
  * inference-only network.
  */
 export function createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network {
-  const info = assertReady("createNetwork");
+  const { info, backend } = assertReady("createNetwork");
   if (!Number.isFinite(seed)) throw new ConfigError("seed", `expected a finite number, got ${seed}`);
   const description = describeModel(spec);
   const params = initialParameters(description, seed);
   const rng = Rng.derive(seed, "dropout");
-  if (info.engine === "torch") {
-    return createTorchNetwork(description, params, optimizer, rng, { device: info.device ?? "cpu" });
-  }
-  const model = buildTfModel(description, params);
-  try {
-    return new TfNetwork(model, description, optimizer, rng);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
+  return backend.createNetwork(description, params, optimizer, rng, { device: info.device ?? "cpu" });
 }
 
 /**
@@ -145,132 +187,56 @@ export function createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null
  * run's `model.json` + `weights.bin`) into the active engine; optimiser state via loadOptimizerState.
  */
 export async function loadNetwork(dir: string, optimizer: OptimizerSpec | null = null): Promise<Network> {
-  const info = assertReady("loadNetwork");
+  const { info, backend } = assertReady("loadNetwork");
   const saved = await readModelCheckpoint(dir);
   const description = describeModel(saved.spec);
   const rng = new Rng(saved.dropoutRng);
-  if (info.engine === "torch") {
-    return createTorchNetwork(description, saved.params, optimizer, rng, {
-      device: info.device ?? "cpu",
-      batchesTracked: saved.batchesTracked,
-    });
-  }
-  const model = buildTfModel(description, saved.params);
-  try {
-    return new TfNetwork(model, description, optimizer, rng, saved.batchesTracked);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
+  return backend.createNetwork(description, saved.params, optimizer, rng, {
+    device: info.device ?? "cpu",
+    batchesTracked: saved.batchesTracked,
+  });
 }
 
 /**
  * a·bᵀ for row-major a (rowsA × dim) and b (rowsB × dim), float32 dot products computed by the
  * active engine (XNNPACK on wasm, libtorch's BLAS on torch, in an order each chooses).
  */
-export const matMulTransposed: typeof tfjsMatMulTransposed = (a, rowsA, b, rowsB, dim) => {
-  if (active?.engine !== "torch") return tfjsMatMulTransposed(a, rowsA, b, rowsB, dim);
+export const matMulTransposed: MatMulTransposed = (a, rowsA, b, rowsB, dim) => {
+  const { backend } = assertReady("matMulTransposed");
   checkMatMulArgs(a, rowsA, b, rowsB, dim);
-  return torchMatMulTransposed(a, rowsA, b, rowsB, dim);
+  return backend.matMulTransposed(a, rowsA, b, rowsB, dim);
 };
-
-export type { QueryBounds, TileCandidateLists };
 
 /**
- * The k-NN's tile pass in one call, where the engine has it natively (torch): the float32 products
- * a·bᵀ and, of them, the candidates each query can still take. For row r of a (a query against
- * b's rows) the distance to b's row t is d = (normsA[r] + normsB[t]) − 2·(a_r·b_t) in float64 from
- * the float32 product, clamped at 0, and t is a candidate when d ≤ rows.keep[r]; with `cols` the
- * same for b's rows as queries against a's rows (d = (normsB[t] + normsA[r]) − 2·(a_r·b_t)). A query
- * whose keep is +Infinity (fewer than k references seen) gets the bound (k-th smallest d so far + e)
- * + e once it has seen k, e = its `errors` entry: the k-NN's own bound, so that a fresh query's
- * first tile does not hand over every pair. Candidates come in ascending index order with their d.
- * The products never cross into JS.
+ * The k-NN's tile pass in one call ({@link TileCandidates}), where the engine has it natively
+ * (torch).
  */
-export const tileCandidates: typeof torchTileCandidates = (a, rowsA, b, rowsB, dim, ...bounds) => {
-  if (active?.engine !== "torch") throw new Error("tileCandidates: only the torch engine has it");
+export const tileCandidates: TileCandidates = (a, rowsA, b, rowsB, dim, ...bounds) => {
+  const native = active && activeBackend?.tileCandidates;
+  if (!native) throw new Error(`tileCandidates: only the torch engine has it`);
   checkMatMulArgs(a, rowsA, b, rowsB, dim);
-  return torchTileCandidates(a, rowsA, b, rowsB, dim, ...bounds);
+  return native(a, rowsA, b, rowsB, dim, ...bounds);
 };
-
-/** One engine as `curricula engines` lists it. */
-export interface EngineListing {
-  name: EngineName;
-  usable: boolean;
-  version: string | null;
-  devices: string[];
-  /** What it runs on, or why it is not usable and what to install. */
-  detail: string;
-}
 
 /** Every engine, whether it is usable here, its version and devices, and why not. */
 export async function listEngines(): Promise<EngineListing[]> {
-  let wasm: EngineListing;
-  try {
-    const info = await initTfjs({ backend: "wasm" });
-    wasm = {
-      name: "wasm",
-      usable: true,
-      version: `tfjs ${info.version}`,
-      devices: ["cpu"],
-      detail: `TensorFlow.js WebAssembly backend, ${info.simd ? "SIMD" : "no SIMD"}, 1 thread`,
-    };
-  } catch (error) {
-    wasm = {
-      name: "wasm",
-      usable: false,
-      version: `tfjs ${tf.version_core}`,
-      devices: [],
-      detail: (error as Error).message,
-    };
-  }
-  const torch = torchStatus();
-  return [
-    wasm,
-    {
-      name: "torch",
-      usable: torch.usable,
-      version: torch.version ? `libtorch ${torch.version}` : null,
-      devices: torch.devices,
-      detail: torch.usable
-        ? `libtorch through the native addon; ${torch.devices.length > 1 ? "CUDA available" : "no CUDA (CPU only)"}`
-        : (torch.reason ?? "not usable"),
-    },
-  ];
+  const listings: EngineListing[] = [];
+  for (const name of ["wasm", "torch"] as const) listings.push(await (await backendOf(name)).describe());
+  return listings;
 }
 
 /**
- * The active engine's matrix product for callers that parallelise work around it (the k-NN probes of
- * PredictionDepth). `threadsPerCall`: threads one call of `matMulTransposed` uses by itself.
- * `workerInit`: the `initEngine` options that give a worker thread the same product, or null when
- * the engine is used from the calling thread only (then callers add no worker threads of their own).
- */
-export interface MatrixPrimitive {
-  engine: string;
-  matMulTransposed: typeof matMulTransposed;
-  threadsPerCall: number;
-  workerInit: Record<string, unknown> | null;
-  /** The fused product and candidate filter ({@link tileCandidates}), where the engine has it. */
-  tileCandidates?: typeof tileCandidates;
-}
-
-/**
- * The matrix primitive of the active engine, or null when it has none faster than plain JS loops
- * (the pure-JS cpu backend). The tfjs wasm backend is single-threaded and starts in worker threads
- * (each runs its own instance); any other engine is called from this thread with its own threads.
+ * The matrix primitive of the active engine ({@link MatrixPrimitive}), or null when it has none
+ * faster than plain JS loops (the pure-JS cpu backend of the wasm engine).
  */
 export function matrixPrimitive(): MatrixPrimitive | null {
-  const info = engineInfo();
-  if (!info) throw new Error("matrixPrimitive: call 'await initEngine()' first");
-  if (info.engine !== "torch" && info.backend === "cpu") return null;
-  if (info.engine !== "torch" && info.backend === "wasm") {
-    return { engine: "wasm", matMulTransposed, threadsPerCall: 1, workerInit: { backend: "wasm" } };
-  }
-  return {
-    engine: info.engine ?? info.backend,
-    matMulTransposed,
-    threadsPerCall: info.threads ?? availableParallelism(),
-    workerInit: null,
-    ...(info.engine === "torch" ? { tileCandidates } : {}),
-  };
+  if (!active || !activeBackend) throw new Error("matrixPrimitive: call 'await initEngine()' first");
+  return activeBackend.matrixPrimitive(active);
+}
+
+/** Live tensors and their bytes of the active engine, where it counts them (wasm), for leak checks. */
+export function engineMemory(): { tensors: number; bytes: number } {
+  const { backend } = assertReady("engineMemory");
+  if (!backend.memory) throw new Error(`engineMemory: the ${backend.name} engine does not count its tensors`);
+  return backend.memory();
 }

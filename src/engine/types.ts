@@ -3,7 +3,9 @@
  * Each engine builds networks from the engine-neutral model descriptions of src/models.
  */
 
-import type { NetworkSpec } from "../models/index.js";
+import type { ModelDescription, NetworkSpec, ParameterSet } from "../models/index.js";
+import type { Rng } from "../util/rng.js";
+import type { ThreadPlan } from "./threads.js";
 
 export type { NetworkSpec };
 
@@ -66,19 +68,142 @@ export interface Network {
   dispose(): void;
 }
 
-/** The engines: TensorFlow.js (wasm SIMD, or its cpu/tfjs-node backends) and libtorch. */
+/** The engines: wasm (TensorFlow.js on WebAssembly SIMD, or its cpu/tfjs-node backends) and torch (libtorch). */
 export type EngineName = "wasm" | "torch";
 
 export interface EngineInfo {
   /** The engine (absent only in test doubles). */
   engine?: EngineName;
-  /** wasm engine: the tfjs backend, "wasm", "cpu" or "tensorflow" (tfjs-node); torch: "libtorch". */
+  /** wasm engine: the TensorFlow.js backend, "wasm", "cpu" or "tensorflow" (tfjs-node); torch: "libtorch". */
   backend: string;
   simd: boolean;
-  /** tfjs' or libtorch's version. */
+  /** TensorFlow.js' or libtorch's version. */
   version: string;
   /** "cpu" or "cuda:N". */
   device?: string;
   /** Threads the engine computes with. */
   threads?: number;
+  /** How the threads were chosen (share of the cores, pools, why); see src/engine/threads.ts. */
+  threadPlan?: ThreadPlan;
+}
+
+/** a·bᵀ of row-major a (rowsA × dim) and b (rowsB × dim), as rowsA × rowsB float32 values. */
+export type MatMulTransposed = (
+  a: Float32Array,
+  rowsA: number,
+  b: Float32Array,
+  rowsB: number,
+  dim: number,
+) => Float32Array;
+
+/**
+ * The k-NN queries' bounds as a tile pass starts: `keep` (limit + e; +Infinity for a query that has
+ * seen fewer than k references) and `errors` (e), one per query.
+ */
+export interface QueryBounds {
+  keep: Float64Array;
+  errors: Float64Array;
+}
+
+/**
+ * A k-NN tile's candidates (see {@link TileCandidates}): per row of a, the columns it may take, and
+ * with column bounds the same per row of b.
+ */
+export interface TileCandidateLists {
+  rowStart: Int32Array;
+  rowIndex: Int32Array;
+  rowDist: Float64Array;
+  colStart?: Int32Array;
+  colIndex?: Int32Array;
+  colDist?: Float64Array;
+}
+
+/**
+ * The k-NN's tile pass in one call, where the engine has it natively (torch): the float32 products
+ * a·bᵀ and, of them, the candidates each query can still take. For row r of a (a query against
+ * b's rows) the distance to b's row t is d = (normsA[r] + normsB[t]) − 2·(a_r·b_t) in float64 from
+ * the float32 product, clamped at 0, and t is a candidate when d ≤ rows.keep[r]; with `cols` the
+ * same for b's rows as queries against a's rows (d = (normsB[t] + normsA[r]) − 2·(a_r·b_t)). A query
+ * whose keep is +Infinity (fewer than k references seen) gets the bound (k-th smallest d so far + e)
+ * + e once it has seen k, e = its `errors` entry: the k-NN's own bound, so that a fresh query's
+ * first tile does not hand over every pair. Candidates come in ascending index order with their d.
+ * The JS scan computes the same d for every pair, so every pair it would offer is among these. The
+ * products never cross into JS.
+ */
+export type TileCandidates = (
+  a: Float32Array,
+  rowsA: number,
+  b: Float32Array,
+  rowsB: number,
+  dim: number,
+  normsA: Float64Array,
+  normsB: Float64Array,
+  k: number,
+  rows: QueryBounds,
+  cols: QueryBounds | null,
+) => TileCandidateLists;
+
+/**
+ * The active engine's matrix product for callers that parallelise work around it (the k-NN probes of
+ * PredictionDepth). `threadsPerCall`: threads one call of `matMulTransposed` uses by itself.
+ * `workerInit`: the `initEngine` options that give a worker thread the same product, or null when
+ * the engine is used from the calling thread only (then callers add no worker threads of their own).
+ */
+export interface MatrixPrimitive {
+  engine: string;
+  matMulTransposed: MatMulTransposed;
+  threadsPerCall: number;
+  workerInit: Record<string, unknown> | null;
+  /** The fused product and candidate filter, where the engine has it. */
+  tileCandidates?: TileCandidates;
+}
+
+/** One engine as `curricula engines` lists it. */
+export interface EngineListing {
+  name: EngineName;
+  usable: boolean;
+  version: string | null;
+  devices: string[];
+  /** What it runs on, or why it is not usable and what to install. */
+  detail: string;
+}
+
+/** What an engine is given to start: the device and thread settings, already checked. */
+export interface EngineStart {
+  /** "cpu", "cuda" or "cuda:N". */
+  device: string;
+  /** Intra-op threads (torch). */
+  threads: number;
+  /** The thread plan these come from (inter-op and BLAS threads too). */
+  plan?: ThreadPlan;
+  /** The TensorFlow.js backend of the wasm engine (tests compare backends). */
+  backend?: string;
+}
+
+/**
+ * One engine behind the neutral functions of src/engine/index.ts; each engine's folder exports one
+ * (wasm/index.ts, torch/index.ts), loaded only when that engine is used.
+ */
+export interface EngineBackend {
+  readonly name: EngineName;
+  /** Starts the engine (idempotent for the same settings); throws a ConfigError naming what is wrong. */
+  start(settings: EngineStart): Promise<EngineInfo>;
+  /** A network of `description` with `params`, on the started engine. */
+  createNetwork(
+    description: ModelDescription,
+    params: ParameterSet,
+    optimizer: OptimizerSpec | null,
+    dropoutRng: Rng,
+    options: { device: string; batchesTracked?: number },
+  ): Network;
+  /** a·bᵀ on the started engine (arguments already checked). */
+  matMulTransposed: MatMulTransposed;
+  /** The fused k-NN tile pass, where the engine has it. */
+  tileCandidates?: TileCandidates;
+  /** The matrix primitive of the started engine, or null when it has none faster than plain JS. */
+  matrixPrimitive(info: EngineInfo): MatrixPrimitive | null;
+  /** This engine as `curricula engines` lists it (whether it is usable here, and why not). */
+  describe(): Promise<EngineListing>;
+  /** Live tensors and their bytes where the engine counts them (wasm), for leak checks. */
+  memory?(): { tensors: number; bytes: number };
 }

@@ -7,7 +7,7 @@
  *   (NHWC with the batch), as the datasets deliver it. `flatten` flattens in that order.
  * - Parameters carry PyTorch's names and layouts (`<layer>.weight`, `<layer>.bias`, batch norm's
  *   `running_mean`/`running_var`): linear weights [out, in], conv weights [out, in, kh, kw].
- *   An engine with another layout (tfjs: [in, out] and [kh, kw, in, out]) converts on the way in
+ *   An engine with another layout (the wasm engine: [in, out] and [kh, kw, in, out]) converts on the way in
  *   and out, so checkpoints are the same whichever engine wrote them.
  * - Layer names are stable, lowercase and unique; PredictionDepth probes match them.
  */

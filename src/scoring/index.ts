@@ -65,7 +65,7 @@ export {
   softmaxRows,
 } from "./math/dynamics.js";
 export { complement, crossValidationFolds } from "./math/folds.js";
-export { type KnnOptions, knnPredict } from "./math/knn.js";
+export { type KnnOptions, knnPredict } from "./math/knn/index.js";
 export {
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,

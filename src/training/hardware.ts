@@ -22,6 +22,18 @@ export function hardwareInfo(engine: EngineInfo | null): Record<string, unknown>
           version: engine.version,
           ...(engine.device ? { device: engine.device } : {}),
           ...(engine.threads ? { threads: engine.threads } : {}),
+          ...(engine.threadPlan
+            ? {
+                thread_plan: {
+                  requested: engine.threadPlan.requested,
+                  share: engine.threadPlan.share,
+                  intra_op: engine.threadPlan.intraOp,
+                  inter_op: engine.threadPlan.interOp,
+                  blas: engine.threadPlan.blas,
+                  reason: engine.threadPlan.reason,
+                },
+              }
+            : {}),
         }
       : null,
     gpu: engine?.device?.startsWith("cuda") ? engine.device : null,

@@ -65,10 +65,11 @@ export interface TrainerState {
 
 /**
  * Keys that may differ between the saved and the requested config: they say how a run is computed,
- * not which run it is. A finished run is reused whichever engine trained it (hardware.yaml records
- * which); an unfinished one resumes only on the engine that wrote its checkpoints (the trainer checks).
+ * not which run it is. The engine is not one of them: the engines differ in the last bits, so a
+ * finished wasm run re-run on torch (or the reverse) is a mismatch. Both sides hold the resolved
+ * engine (wasm or torch; a saved `auto` of an older run reads as what its hardware.yaml recorded).
  */
-const RESULT_NEUTRAL_KEYS = ["progress_bar", "engine", "device", "threads"] as const;
+const RESULT_NEUTRAL_KEYS = ["progress_bar", "device", "threads"] as const;
 
 function comparable(config: unknown): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(config ?? {})) as Record<string, unknown>;
@@ -87,7 +88,25 @@ export function configDifferences(runDir: string, config: RunConfig): string[] {
     // A saved config the schema no longer accepts is compared as it is: it differs somewhere.
     if (!(error instanceof ConfigError)) throw error;
   }
+  if ((savedResolved as { engine?: unknown } | null)?.engine === "auto") {
+    const trainedOn = trainedEngine(runDir);
+    if (trainedOn) savedResolved = { ...(savedResolved as object), engine: trainedOn };
+  }
+  // An unresolved `auto` (a check before the engine is chosen) cannot tell; training resolves it first.
+  if (config.engine === "auto") {
+    const { engine: _saved, ...savedRest } = savedResolved as Record<string, unknown>;
+    const { engine: _requested, ...requestedRest } = config;
+    return diffConfigs(comparable(savedRest), comparable(requestedRest));
+  }
   return diffConfigs(comparable(savedResolved), comparable(config));
+}
+
+/** The engine hardware.yaml says a run was trained on, or null. */
+function trainedEngine(runDir: string): string | null {
+  const path = join(runDir, RUN_FILES.hardware);
+  if (!existsSync(path)) return null;
+  const hardware = readYaml(path) as { engine?: { name?: unknown } } | null;
+  return typeof hardware?.engine?.name === "string" ? hardware.engine.name : null;
 }
 
 /** What a run folder holds: nothing, a finished run, or an unfinished one to resume. */
@@ -101,9 +120,11 @@ export type RunFolderState = "new" | "finished" | "unfinished";
 export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState {
   const configPath = join(dir, RUN_FILES.config);
   if (existsSync(configPath)) {
-    const differences = configDifferences(dir, config);
+    const finished = isRunFinished(dir);
+    // An unfinished run of another engine is the resume check's to refuse (it names the engine to
+    // resume with), or restarts from scratch when it has no checkpoint yet.
+    const differences = configDifferences(dir, config).filter((d) => finished || !d.startsWith("engine:"));
     if (differences.length > 0) {
-      const finished = isRunFinished(dir);
       throw new ConfigError(
         differences[0]?.split(":")[0] ?? "<root>",
         `the run folder holds ${finished ? "a finished" : "an unfinished"} run of a different config:\n  ` +

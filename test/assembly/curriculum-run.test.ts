@@ -7,7 +7,7 @@ import { readCsv, writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";
 import { tempDir } from "../curriculum/fakes.js";
 
-// One real run: Digits, the TF.js engine, the trainer and the pace manager together.
+// One real run: Digits, the wasm engine, the trainer and the pace manager together.
 const root = tempDir("curriculum-engine-");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -4,8 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildTfModel } from "../../src/engine/build.js";
 import { createNetwork, initEngine, type NetworkSpec } from "../../src/engine/index.js";
+import { buildWasmModel } from "../../src/engine/wasm/build.js";
 import { describeModel, initialParameters } from "../../src/models/index.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -25,7 +25,7 @@ function input(spec: NetworkSpec, n: number): Float32Array {
 /** Logits of the tfjs-layers graph (model.apply, eval mode) for the same seed. */
 function reference(spec: NetworkSpec, seed: number, x: Float32Array, n: number): number[] {
   const description = describeModel(spec);
-  const model = buildTfModel(description, initialParameters(description, seed));
+  const model = buildWasmModel(description, initialParameters(description, seed));
   const logits = tf.tidy(() => {
     const out = model.apply(tf.tensor(x, [n, ...spec.inputShape]), { training: false }) as tf.Tensor;
     return Array.from(out.dataSync());

@@ -7,8 +7,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { initEngine, maxPoolGradNHWC } from "../../src/engine/index.js";
-import { attachDropoutRng, SeededConv2D, SeededDropout } from "../../src/engine/layers.js";
+import { initEngine } from "../../src/engine/index.js";
+import { maxPoolGradNHWC } from "../../src/engine/wasm/kernels.js";
+import { attachDropoutRng, SeededConv2D, SeededDropout } from "../../src/engine/wasm/seeded-layers.js";
 import { Rng } from "../../src/util/rng.js";
 
 type Backend = "cpu" | "wasm";

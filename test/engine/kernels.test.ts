@@ -13,7 +13,7 @@ import {
   maxPoolGradNHWC,
   maxPoolGradTiledNHWC,
   type PoolGeometry,
-} from "../../src/engine/kernels.js";
+} from "../../src/engine/wasm/kernels.js";
 import { Rng } from "../../src/util/rng.js";
 
 function values(n: number, seed: number): Float32Array {

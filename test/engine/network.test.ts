@@ -13,7 +13,7 @@ import {
   type OptimizerSpec,
   weightedOneHot,
 } from "../../src/engine/index.js";
-import { EngineOptimizer } from "../../src/engine/optimizers.js";
+import { EngineOptimizer } from "../../src/engine/wasm/optimizers.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
 

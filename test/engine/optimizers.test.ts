@@ -1,6 +1,6 @@
 /** The fused optimiser loops against PyTorch's update rules written out step by step. */
 import { describe, expect, it } from "vitest";
-import { adamUpdate, sgdUpdate } from "../../src/engine/optimizers.js";
+import { adamUpdate, sgdUpdate } from "../../src/engine/wasm/optimizers.js";
 
 /** torch.optim.Adam/AdamW for one scalar weight, in float64. */
 function torchAdam(w0: number, grads: number[], lr: number, wd: number, decoupled: boolean): number {

@@ -5,10 +5,10 @@
  * dropout (both engines apply the same masks from the same stream). Float32 tolerance.
  */
 import { beforeAll, expect, it } from "vitest";
-import { buildTfModel } from "../../src/engine/build.js";
 import { initEngine, type OptimizerSpec } from "../../src/engine/index.js";
-import { TfNetwork } from "../../src/engine/network.js";
 import { createTorchNetwork } from "../../src/engine/torch/index.js";
+import { buildWasmModel } from "../../src/engine/wasm/build.js";
+import { WasmNetwork } from "../../src/engine/wasm/network.js";
 import {
   INPUT,
   initialParameters,
@@ -163,8 +163,8 @@ function randomParams(description: ModelDescription, seed: number): ParameterSet
 
 function engines(description: ModelDescription, seed: number, optimizer: OptimizerSpec | null) {
   const params = randomParams(description, seed);
-  const wasm = new TfNetwork(
-    buildTfModel(description, params),
+  const wasm = new WasmNetwork(
+    buildWasmModel(description, params),
     description,
     optimizer,
     Rng.derive(seed, "dropout"),
@@ -226,7 +226,7 @@ describeWith(torchEngine, "torch engine: forward and gradient parity with the wa
         }
         if (param.endsWith("running_var")) {
           // torch (as PyTorch) updates with the unbiased batch variance, n/(n-1) times the biased one
-          // that the tfjs engine uses: recover the batch variance from wasm and compare.
+          // that the wasm engine uses: recover the batch variance from wasm and compare.
           const layer = description.layers.find((l) => `${l.name}.running_var` === param);
           const [h, w0] = layer?.outputShape ?? [1, 1];
           const n = 6 * (h as number) * (w0 as number);

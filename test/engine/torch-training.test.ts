@@ -106,8 +106,11 @@ describeWith(torchEngine, "torch engine: training runs", () => {
     expect(differingFiles(straight, crashed)).toEqual([]);
   });
 
-  it("a finished run is reused whichever engine is asked for (engine is not part of the run's identity)", async () => {
-    const again = await trainRun(digits("wasm"), { runDir: torchDir, ...quiet });
+  it("a finished torch run is reused on torch, and re-run on wasm is a config mismatch (never mixed in)", async () => {
+    const again = await trainRun(digits("torch"), { runDir: torchDir, ...quiet });
     expect(again.skipped).toBe(true);
+    await expect(trainRun(digits("wasm"), { runDir: torchDir, ...quiet })).rejects.toThrow(
+      /engine: "torch" \(saved\) vs "wasm" \(requested\)/,
+    );
   });
 });

@@ -7,7 +7,7 @@
  */
 import { beforeAll, expect, it } from "vitest";
 import { initEngine, matMulTransposed, matrixPrimitive, tileCandidates } from "../../src/engine/index.js";
-import { type KnnStats, knnPredict, knnPredictParallel } from "../../src/scoring/math/knn.js";
+import { type KnnStats, knnPredict, knnPredictParallel } from "../../src/scoring/math/knn/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { softmaxLike } from "../support/knn-data.js";
 import { describeWith } from "../support/system.js";

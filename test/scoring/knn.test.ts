@@ -11,7 +11,7 @@ import {
   type KnnStats,
   knnPredict,
   knnPredictParallel,
-} from "../../src/scoring/math/knn.js";
+} from "../../src/scoring/math/knn/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { softmaxLike } from "../support/knn-data.js";
 import { naiveKnn } from "../support/naive-knn.js";

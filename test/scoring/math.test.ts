@@ -7,7 +7,7 @@ import {
 } from "../../src/scoring/math/correctness.js";
 import { averageRanks, correlation, kendallTauB, pearson } from "../../src/scoring/math/correlation.js";
 import { complement, crossValidationFolds } from "../../src/scoring/math/folds.js";
-import { knnPredict } from "../../src/scoring/math/knn.js";
+import { knnPredict } from "../../src/scoring/math/knn/index.js";
 import {
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,

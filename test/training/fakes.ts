@@ -238,6 +238,7 @@ export function fakeDeps(): TrainerDeps & { networks: FakeNetwork[] } {
   return {
     networks,
     initEngine: async () => engine,
+    resolveEngine: async (choice) => (choice === "auto" ? "wasm" : choice),
     createDataset: async (config) => blobsDataset(config.split_seed),
     createNetwork: (spec, optimizer, seed) => {
       const net = new FakeNetwork(spec, optimizer, seed);

@@ -146,7 +146,8 @@ describe("trainRun with a fake engine: the run folder", () => {
 
   it("answers the readers", () => {
     expect(isRunFinished(dir)).toBe(true);
-    expect(readRunConfig(dir)).toEqual(config);
+    // The saved config holds the engine that engine=auto resolved to (the fakes resolve it to wasm).
+    expect(readRunConfig(dir)).toEqual({ ...config, engine: "wasm" });
     expect(listIterations(dir).map((it) => [it.iteration, it.hasModel])).toEqual([
       [1, false],
       [2, true],

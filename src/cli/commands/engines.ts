@@ -8,10 +8,11 @@ export function register(program: Command): void {
     .description("list the tensor engines (wasm, torch): usable or not, version, devices, and why not")
     .option("--json", "print the listing as JSON")
     .action(async (options: { json?: boolean }) => {
-      const { listEngines } = await import("../../engine/index.js");
+      const { listEngines, threadPlan } = await import("../../engine/index.js");
       const engines = await listEngines();
+      const plan = threadPlan(null);
       if (options.json) {
-        out(JSON.stringify(engines, null, 2));
+        out(JSON.stringify({ engines, threads: plan }, null, 2));
         return;
       }
       const lines = engines.map((e) =>
@@ -23,7 +24,8 @@ export function register(program: Command): void {
         ].join("\n"),
       );
       out(
-        `${lines.join("\n")}\nChoose one with engine=auto|wasm|torch (default wasm), device=cpu|cuda|cuda:N, threads=N.`,
+        `${lines.join("\n")}\nthreads: ${plan.reason}; torch: ${plan.intraOp} intra-op, ${plan.interOp} inter-op, ${plan.blas} BLAS thread(s); k-NN: up to ${plan.share} thread(s) in all\n` +
+          "Choose one with engine=auto|wasm|torch (default auto: torch when built, else wasm), device=cpu|cuda|cuda:N, threads=auto|N.",
       );
     });
 }

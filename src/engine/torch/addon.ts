@@ -7,47 +7,27 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { MatMulTransposed, TileCandidates } from "../types.js";
 
-/** The addon's surface (native/torch/src/addon.cc). */
+/** The addon's surface (native/torch/src: addon.cc, net.cc, knn.cc). */
 export interface TorchAddon {
   Net: new (layers: object[], inputShape: number[], device: string) => NativeNet;
-  matMulTransposed(a: Float32Array, rowsA: number, b: Float32Array, rowsB: number, dim: number): Float32Array;
-  tileCandidates(
-    a: Float32Array,
-    rowsA: number,
-    b: Float32Array,
-    rowsB: number,
-    dim: number,
-    normsA: Float64Array,
-    normsB: Float64Array,
-    k: number,
-    rows: QueryBounds,
-    cols: QueryBounds | null,
-  ): TileCandidateLists;
+  matMulTransposed: MatMulTransposed;
+  tileCandidates: TileCandidates;
   setThreads(n: number): void;
-  info(): { version: string; threads: number; cuda: boolean; cudaDevices: number; parallel: string };
-}
-
-/**
- * The k-NN queries' bounds as a tile pass starts: `keep` (limit + e; +Infinity for a query that has
- * seen fewer than k references) and `errors` (e), one per query.
- */
-export interface QueryBounds {
-  keep: Float64Array;
-  errors: Float64Array;
-}
-
-/**
- * A k-NN tile's candidates (see `tileCandidates` in src/engine/index.ts): per row of a, the
- * columns it may take, and with column bounds the same per row of b.
- */
-export interface TileCandidateLists {
-  rowStart: Int32Array;
-  rowIndex: Int32Array;
-  rowDist: Float64Array;
-  colStart?: Int32Array;
-  colIndex?: Int32Array;
-  colDist?: Float64Array;
+  /** libtorch's inter-op pool (sizable once, before inter-op work); whether it took. */
+  setInteropThreads(n: number): boolean;
+  /** OpenBLAS's threads; false when libtorch's BLAS is no OpenBLAS. */
+  setBlasThreads(n: number): boolean;
+  info(): {
+    version: string;
+    threads: number;
+    interopThreads: number;
+    blasThreads: number | null;
+    cuda: boolean;
+    cudaDevices: number;
+    parallel: string;
+  };
 }
 
 export interface NativeNet {
@@ -103,6 +83,12 @@ export function addonPath(): string {
     : join(packageRoot(), "native", "torch", "build", "Release", "curricula_torch.node");
 }
 
+/** Whether libtorch's headers are here (Debian's libtorch-dev, or LIBTORCH / LIBTORCH_INCLUDE set). */
+export function libtorchInstalled(): boolean {
+  if (process.env.LIBTORCH || process.env.LIBTORCH_INCLUDE) return true;
+  return existsSync("/usr/include/torch/csrc/api/include/torch/torch.h");
+}
+
 let status: AddonStatus | null = null;
 
 export function loadTorchAddon(): AddonStatus {
@@ -116,6 +102,10 @@ export function loadTorchAddon(): AddonStatus {
     };
     return status;
   }
+  // OpenMP's threads sleep while they wait instead of spinning (read once, as libtorch loads): on a
+  // machine whose cores are busy, spinning threads take the cores from the threads with work.
+  // A setting of the user's own wins.
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = "PASSIVE";
   try {
     const addon = createRequire(import.meta.url)(path) as TorchAddon;
     addon.info();

@@ -1,16 +1,18 @@
 /**
- * The libtorch engine: status, initialisation (device and threads) and network construction.
- * Only src/engine/index.ts uses this module; the rest of curricula sees the Network interface.
+ * The torch engine: libtorch through the native addon of native/torch (built by `npm run
+ * build:torch`): status, initialisation (device and threads) and network construction. Only
+ * src/engine/index.ts loads this module, when the torch engine is used or asked about; it loads no
+ * TensorFlow.js.
  */
-import { availableParallelism } from "node:os";
 import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
-import type { EngineInfo, OptimizerSpec } from "../types.js";
+import type { ThreadPlan } from "../threads.js";
+import type { EngineBackend, EngineInfo, OptimizerSpec } from "../types.js";
 import { loadTorchAddon, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
 
-export { addonPath, type QueryBounds, type TileCandidateLists, TORCH_INSTALL_HINT } from "./addon.js";
+export { addonPath, TORCH_INSTALL_HINT } from "./addon.js";
 export { TorchNetwork } from "./network.js";
 
 export interface TorchStatus {
@@ -36,8 +38,11 @@ function addon(): TorchAddon {
   return status.addon;
 }
 
-/** Checks the device and sets libtorch's thread count (default: all cores). */
-export function initTorch(device: string, threads: number | null): EngineInfo {
+/**
+ * Checks the device and sets libtorch's thread pools: intra-op `threads`, and with a plan its
+ * inter-op and OpenBLAS threads.
+ */
+export function initTorch(device: string, threads: number, plan?: ThreadPlan): EngineInfo {
   const native = addon();
   const info = native.info();
   if (device !== "cpu") {
@@ -55,8 +60,12 @@ export function initTorch(device: string, threads: number | null): EngineInfo {
       );
     }
   }
-  const n = threads ?? availableParallelism();
+  const n = threads;
   native.setThreads(n);
+  if (plan) {
+    native.setInteropThreads(plan.interOp);
+    native.setBlasThreads(plan.blas);
+  }
   return {
     engine: "torch",
     backend: "libtorch",
@@ -64,6 +73,7 @@ export function initTorch(device: string, threads: number | null): EngineInfo {
     version: info.version,
     device: normaliseDevice(device),
     threads: n,
+    ...(plan ? { threadPlan: plan } : {}),
   };
 }
 
@@ -81,9 +91,52 @@ export function createTorchNetwork(
   return new TorchNetwork(addon(), description, params, optimizer, dropoutRng, options);
 }
 
-/** a·bᵀ in float32 on libtorch (CPU, libtorch's threads). */
-export const torchMatMulTransposed: TorchAddon["matMulTransposed"] = (...args) =>
-  addon().matMulTransposed(...args);
+let started: EngineInfo | null = null;
 
-/** The k-NN tile pass on libtorch: products and the candidate filter in one native call. */
-export const torchTileCandidates: TorchAddon["tileCandidates"] = (...args) => addon().tileCandidates(...args);
+export const torchBackend: EngineBackend = {
+  name: "torch",
+
+  async start(settings) {
+    if (
+      started &&
+      started.device === normaliseDevice(settings.device) &&
+      started.threads === settings.threads
+    ) {
+      return started;
+    }
+    started = initTorch(settings.device, settings.threads, settings.plan);
+    return started;
+  },
+
+  createNetwork: createTorchNetwork,
+
+  /** a·bᵀ in float32 on libtorch (CPU, libtorch's threads). */
+  matMulTransposed: (...args) => addon().matMulTransposed(...args),
+
+  /** The k-NN tile pass on libtorch: products and the candidate filter in one native call. */
+  tileCandidates: (...args) => addon().tileCandidates(...args),
+
+  /** libtorch is called from this thread and computes with its own threads. */
+  matrixPrimitive(info) {
+    return {
+      engine: "torch",
+      matMulTransposed: torchBackend.matMulTransposed,
+      threadsPerCall: info.threads ?? 1,
+      workerInit: null,
+      tileCandidates: torchBackend.tileCandidates,
+    };
+  },
+
+  async describe() {
+    const torch = torchStatus();
+    return {
+      name: "torch",
+      usable: torch.usable,
+      version: torch.version ? `libtorch ${torch.version}` : null,
+      devices: torch.devices,
+      detail: torch.usable
+        ? `libtorch through the native addon; ${torch.devices.length > 1 ? "CUDA available" : "no CUDA (CPU only)"}`
+        : (torch.reason ?? "not usable"),
+    };
+  },
+};

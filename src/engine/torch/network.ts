@@ -1,7 +1,7 @@
 /**
  * The libtorch implementation of Network. The native side holds the layers, parameters and
  * optimiser slots; this side keeps the description, the dropout stream (masks are drawn here, from
- * the same stream and in the same order as the tfjs engine, so dropout is identical on both
+ * the same stream and in the same order as the wasm engine, so dropout is identical on both
  * engines and resumes exactly) and the checkpoint files. Inputs are passed as views of the JS
  * arrays (no copy on the CPU); outputs come back as arrays that own the result tensors.
  */
@@ -9,35 +9,22 @@ import { dropoutMask, type ModelDescription, type ParameterSet } from "../../mod
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
-import { checkBatchInput } from "../checks.js";
+import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
 import { normaliseOptimizerSpec } from "../optimizer-spec.js";
-import type {
-  ForwardResult,
-  LayerOutput,
-  Network,
-  NetworkRngState,
-  NetworkSpec,
-  OptimizerSpec,
-} from "../types.js";
+import type { ForwardResult, LayerOutput, Network, OptimizerSpec } from "../types.js";
 import type { NativeNet, TorchAddon } from "./addon.js";
 
-export class TorchNetwork implements Network {
-  readonly spec: NetworkSpec;
+export class TorchNetwork extends NetworkBase implements Network {
   readonly layerNames: readonly string[];
   readonly device: string;
-  private readonly description: ModelDescription;
   private readonly native: NativeNet;
   private readonly optimizerSpec: ReturnType<typeof normaliseOptimizerSpec> | null;
   private readonly rawOptimizerSpec: OptimizerSpec | null;
-  private readonly dropoutRng: Rng;
-  private readonly inputSize: number;
   private readonly layerIndex: Map<string, number>;
   /** Dropout layers in forward order with their per-sample size (masks are drawn in this order). */
   private readonly dropouts: { p: number; size: number }[];
   private learningRate: number;
-  private batchesTracked: number;
-  private disposed = false;
 
   constructor(
     addon: TorchAddon,
@@ -47,14 +34,10 @@ export class TorchNetwork implements Network {
     dropoutRng: Rng,
     options: { device: string; batchesTracked?: number },
   ) {
-    this.description = description;
-    this.spec = description.spec;
+    super(description, dropoutRng, options.batchesTracked ?? 0);
     this.layerNames = Object.freeze(description.layers.map((l) => l.name));
     this.layerIndex = new Map(description.layers.map((l, i) => [l.name, i]));
     this.device = options.device;
-    this.dropoutRng = dropoutRng;
-    this.batchesTracked = options.batchesTracked ?? 0;
-    this.inputSize = this.spec.inputShape.reduce((a, b) => a * b, 1);
     this.dropouts = description.layers.flatMap((l) =>
       l.kind === "dropout" ? [{ p: l.p, size: l.outputShape.reduce((a, b) => a * b, 1) }] : [],
     );
@@ -124,27 +107,13 @@ export class TorchNetwork implements Network {
     return { logits: result.logits, layers };
   }
 
-  setLearningRate(lr: number): void {
-    if (!(lr >= 0) || !Number.isFinite(lr))
-      throw new Error(`setLearningRate: expected a number >= 0, got ${lr}`);
-    if (!this.optimizerSpec)
-      throw new Error("setLearningRate: this network was created without an optimizer");
+  protected currentLearningRate(): number | null {
+    return this.optimizerSpec ? this.learningRate : null;
+  }
+
+  protected applyLearningRate(lr: number): void {
     this.learningRate = lr;
     this.native.setLearningRate(lr);
-  }
-
-  getLearningRate(): number {
-    if (!this.optimizerSpec)
-      throw new Error("getLearningRate: this network was created without an optimizer");
-    return this.learningRate;
-  }
-
-  getRngState(): NetworkRngState {
-    return { dropout: this.dropoutRng.getState() };
-  }
-
-  setRngState(state: NetworkRngState): void {
-    this.dropoutRng.setState(state.dropout);
   }
 
   /** Parameters and running statistics in PyTorch's names and layouts. */
@@ -195,13 +164,5 @@ export class TorchNetwork implements Network {
     if (this.disposed) return;
     this.disposed = true;
     this.native.dispose();
-  }
-
-  private checkInput(x: Float32Array, batchSize: number, where: string): void {
-    checkBatchInput(x, batchSize, this.spec.inputShape, this.inputSize, where);
-  }
-
-  private assertAlive(): void {
-    if (this.disposed) throw new Error("this network was disposed");
   }
 }

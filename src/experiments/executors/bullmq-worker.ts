@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { type Job, Worker } from "bullmq";
 import { PACKAGE_ROOT } from "../../config/package.js";
+import { sharedProcessEnv } from "../../engine/threads.js";
 import { CurriculaError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
 import { maskUrl, redactCredentials } from "../../util/secrets.js";
@@ -34,12 +35,14 @@ export function runCurricula(
   args: readonly string[],
   cwd: string,
   log: (line: string) => void,
+  processes = 1,
 ): Promise<void> {
   const bin = join(PACKAGE_ROOT, "bin", "curricula.js");
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [bin, "--no-progress", ...args], {
       cwd,
       stdio: ["ignore", "pipe", "pipe"],
+      env: sharedProcessEnv(processes),
     });
     const tail: string[] = [];
     const forward = (chunk: Buffer) => {
@@ -80,7 +83,10 @@ export async function startWorker(
       if (data.kind === "run") {
         const spec = data.spec;
         log(`run ${spec.name} (job ${job.id}, try ${job.attemptsMade + 1})`);
-        const [outcome] = (await new LocalProcessExecutor({ jobs: 1 }).run([spec], {
+        const [outcome] = (await new LocalProcessExecutor({
+          jobs: 1,
+          processes: options.concurrency ?? 1,
+        }).run([spec], {
           onOutput: (line) => log(`  ${line}`),
         })) as [RunOutcome];
         outcome.job = job.id;
@@ -93,7 +99,7 @@ export async function startWorker(
       }
       if (data.kind === "command") {
         log(`curricula ${data.command.args.join(" ")} (job ${job.id})`);
-        await runCurricula(data.command.args, data.cwd, log);
+        await runCurricula(data.command.args, data.cwd, log, options.concurrency ?? 1);
         return { name: data.command.name, status: "done" };
       }
       if (data.kind === "phase") {

@@ -4,10 +4,11 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { PACKAGE_ROOT } from "../../config/package.js";
+import { sharedProcessEnv } from "../../engine/threads.js";
 import type { score } from "../../scoring/score.js";
 import { CurriculaError } from "../../util/errors.js";
 import { haltIfInterrupted, interruptRequested, registerInterruptible } from "../../util/interrupt.js";
-import { type ProgressSnapshot, writeLine } from "../../util/progress.js";
+import { clearLiveLines, type ProgressSnapshot, writeLine } from "../../util/progress.js";
 import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "../run-spec.js";
 import type { ScoreWorkerMessage } from "./score-worker.js";
 import type { ParentMessage, WorkerMessage } from "./worker.js";
@@ -133,6 +134,11 @@ export interface LocalProcessOptions {
   workerModule?: string;
   /** Let workers report progress (default true). */
   progress?: boolean;
+  /**
+   * Processes that share the cores (default `jobs`): each worker's `threads: auto` takes its share
+   * (a BullMQ worker passes its concurrency).
+   */
+  processes?: number;
 }
 
 /** Sends to a worker, ignoring a closed channel (its exit handler reports the run). */
@@ -214,7 +220,11 @@ export class LocalProcessExecutor implements Executor {
       };
 
       const spawn = () => {
-        const child = fork(workerModule, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: [] });
+        const child = fork(workerModule, args, {
+          stdio: ["ignore", "pipe", "pipe", "ipc"],
+          execArgv: [],
+          env: sharedProcessEnv(this.options.processes ?? this.options.jobs),
+        });
         const slot: WorkerSlot = { child, current: undefined, stopped: false, started: false };
         slots.add(slot);
         const unregister = registerInterruptible({

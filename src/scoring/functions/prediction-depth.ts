@@ -10,7 +10,7 @@ import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
 import { argmaxRow } from "../math/correctness.js";
-import { knnPredictParallel } from "../math/knn.js";
+import { knnPredictParallel } from "../math/knn/index.js";
 import { applyPooling, type PoolPlan, planPooling } from "../math/pooling.js";
 
 /** The input features and the (softmaxed) logits are always probes, first and last. */
@@ -124,7 +124,11 @@ export class PredictionDepth extends AbstractScore {
     const engine = await import("../../engine/index.js");
     await engine.initEngine();
     const matrix = engine.matrixPrimitive();
-    const threads = (this.params.knn_threads as number | null) ?? availableParallelism();
+    // Default: this process's share of the cores (workers × threads per product stay within it).
+    const threads =
+      (this.params.knn_threads as number | null) ??
+      engine.engineInfo()?.threadPlan?.share ??
+      availableParallelism();
     const bar = createProgress("PredictionDepth k-NN probes", probes.length * n, {
       enabled: this.context.progress,
       unit: "samples",

@@ -5,7 +5,7 @@
  * uniqueness and representativeness from an embedding. Pure functions over row-major arrays.
  */
 import type { Rng } from "../../util/rng.js";
-import type { DotProducts } from "./knn.js";
+import type { DotProducts } from "./knn/index.js";
 
 /**
  * Shannon entropy (natural log) of each row's softmax: FiftyOne's `hardness`,

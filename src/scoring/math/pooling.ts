@@ -70,7 +70,7 @@ export type PoolPlan =
 
 /**
  * Decides how a layer output of shape `[batch, ...]` is pooled (aucurriculum PredictionDepth rules,
- * channels-last as tfjs lays them out):
+ * channels-last as the wasm engine lays them out):
  * - rank 2 (B, F): identity without a maximum, else 1-D pooling to min(F, max);
  * - rank 3 (B, X, Y) is treated as (B, X, Y, 1); rank 4 is (B, X, Y, C);
  * - without a maximum: `matchDimensions` pools to min(X, Y)², else identity;

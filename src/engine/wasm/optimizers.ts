@@ -10,9 +10,9 @@
  *   weight_decay as L2 added to the gradient.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { ConfigError } from "../util/errors.js";
-import { type NormalisedOptimizerSpec, normaliseOptimizerSpec } from "./optimizer-spec.js";
-import type { OptimizerSpec } from "./types.js";
+import { ConfigError } from "../../util/errors.js";
+import { type NormalisedOptimizerSpec, normaliseOptimizerSpec } from "../optimizer-spec.js";
+import type { OptimizerSpec } from "../types.js";
 
 /** One saved slot tensor (e.g. Adam's first moment of one variable). */
 export interface SlotValues {

@@ -8,9 +8,9 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "@tensorflow/tfjs-core";
-import { UsageError } from "../util/errors.js";
+import { UsageError } from "../../util/errors.js";
+import type { EngineInfo } from "../types.js";
 import { registerEngineKernels } from "./kernels.js";
-import type { EngineInfo } from "./types.js";
 
 export type BackendChoice = "auto" | "wasm" | "cpu" | "tensorflow";
 
@@ -22,7 +22,7 @@ let wasmPathsSet = false;
  * Initialises the tensor engine once per process; later calls return the same info (a later call
  * asking for a different backend switches to it, which tests use to compare backends).
  */
-export function initEngine(options: { backend?: BackendChoice } = {}): Promise<EngineInfo> {
+export function initWasmBackend(options: { backend?: BackendChoice } = {}): Promise<EngineInfo> {
   const forced = process.env.CURRICULA_BACKEND;
   if (forced !== undefined && forced !== "" && !["auto", "wasm", "cpu", "tensorflow"].includes(forced)) {
     throw new UsageError(`CURRICULA_BACKEND: expected wasm, cpu or tensorflow, got '${forced}'`);
@@ -43,7 +43,7 @@ export function initEngine(options: { backend?: BackendChoice } = {}): Promise<E
 }
 
 /** The backend the engine runs on, or null before initEngine finished. */
-export function engineInfo(): EngineInfo | null {
+export function wasmBackendInfo(): EngineInfo | null {
   return current;
 }
 
@@ -57,11 +57,11 @@ function backendKey(choice: BackendChoice): string {
 }
 
 async function selectBackend(wanted: BackendChoice): Promise<EngineInfo> {
-  // Loaded here, not at the top: a side-effect import would put TF.js's type declarations into the
+  // Loaded here, not at the top: a side-effect import would put TensorFlow.js's type declarations into the
   // public API's (and a consumer with skipLibCheck false would type-check them).
   await import("@tensorflow/tfjs-backend-cpu");
   if (wanted === "auto" || wanted === "tensorflow") {
-    const info = await tryTfjsNode();
+    const info = await tryTensorflowNode();
     if (info) return info;
     if (wanted === "tensorflow") {
       throw new UsageError(
@@ -79,7 +79,7 @@ async function selectBackend(wanted: BackendChoice): Promise<EngineInfo> {
   return useCpu();
 }
 
-async function tryTfjsNode(): Promise<EngineInfo | null> {
+async function tryTensorflowNode(): Promise<EngineInfo | null> {
   // A variable specifier keeps TypeScript and bundlers from requiring the optional package.
   const name = "@tensorflow/tfjs-node";
   try {
@@ -103,7 +103,7 @@ async function useWasm(): Promise<EngineInfo> {
     wasmPathsSet = true;
   }
   registerEngineKernels("wasm");
-  if (!(await tf.setBackend("wasm"))) throw new Error("the tfjs wasm backend failed to initialise");
+  if (!(await tf.setBackend("wasm"))) throw new Error("the TensorFlow.js wasm backend failed to initialise");
   await tf.ready();
   return {
     backend: "wasm",
@@ -114,7 +114,7 @@ async function useWasm(): Promise<EngineInfo> {
 
 async function useCpu(): Promise<EngineInfo> {
   registerEngineKernels("cpu");
-  if (!(await tf.setBackend("cpu"))) throw new Error("the tfjs cpu backend failed to initialise");
+  if (!(await tf.setBackend("cpu"))) throw new Error("the TensorFlow.js cpu backend failed to initialise");
   await tf.ready();
   // The cpu backend prints a "install tfjs-node" banner on first use; curricula says it in the docs.
   (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;

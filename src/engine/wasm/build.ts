@@ -1,6 +1,6 @@
 /**
- * Builds a tfjs layers model from an engine-neutral ModelDescription (src/models) and moves
- * parameters between PyTorch's layout (the descriptions' and checkpoints') and tfjs'.
+ * Builds a TensorFlow.js layers model from an engine-neutral ModelDescription (src/models) and moves
+ * parameters between PyTorch's layout (the descriptions' and checkpoints') and TensorFlow.js'.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -11,11 +11,11 @@ import {
   oihwToHwio,
   oiToIo,
   type ParameterSet,
-} from "../models/index.js";
-import { SeededConv2D, SeededDropout } from "./layers.js";
-import { tfjsVariable } from "./layouts.js";
+} from "../../models/index.js";
+import { SeededConv2D, SeededDropout } from "./seeded-layers.js";
+import { wasmVariable } from "./variable-layouts.js";
 
-/** A tfjs layer for one described layer (weights zero until {@link setParameters}). */
+/** A TensorFlow.js layer for one described layer (weights zero until {@link setParameters}). */
 function tfLayer(layer: LayerDescription): tfl.layers.Layer {
   const name = layer.name;
   switch (layer.kind) {
@@ -65,7 +65,7 @@ function tfLayer(layer: LayerDescription): tfl.layers.Layer {
 }
 
 /** The layers model of `description` with `params` (PyTorch layout) loaded. */
-export function buildTfModel(description: ModelDescription, params: ParameterSet): tfl.LayersModel {
+export function buildWasmModel(description: ModelDescription, params: ParameterSet): tfl.LayersModel {
   const { spec, layers } = description;
   const input = tfl.input({ shape: spec.inputShape, name: INPUT });
   const outputs = new Map<string, tfl.SymbolicTensor>([[INPUT, input]]);
@@ -84,7 +84,7 @@ export function buildTfModel(description: ModelDescription, params: ParameterSet
   return model;
 }
 
-/** Loads PyTorch-layout parameters into the model's tfjs variables. */
+/** Loads PyTorch-layout parameters into the model's TensorFlow.js variables. */
 export function setParameters(
   model: tfl.LayersModel,
   description: ModelDescription,
@@ -106,7 +106,7 @@ function get(params: ParameterSet, name: string): Float32Array {
   return p.data;
 }
 
-/** The tfjs weights of one layer, in the order tfjs keeps them, or null for a layer without any. */
+/** The TensorFlow.js weights of one layer, in the order TensorFlow.js keeps them, or null for a layer without any. */
 function tfValues(layer: LayerDescription, params: ParameterSet): [Float32Array, number[]][] | null {
   const n = layer.name;
   switch (layer.kind) {
@@ -148,8 +148,8 @@ export function getParameters(model: tfl.LayersModel, description: ModelDescript
   for (const layer of description.layers) {
     if (layer.kind !== "linear" && layer.kind !== "conv2d" && layer.kind !== "batchnorm2d") continue;
     for (const w of model.getLayer(layer.name).weights) {
-      const variable = tfjsVariable(description, w.originalName);
-      if (!variable) throw new Error(`tfjs weight '${w.originalName}' has no PyTorch counterpart`);
+      const variable = wasmVariable(description, w.originalName);
+      if (!variable) throw new Error(`TensorFlow.js weight '${w.originalName}' has no PyTorch counterpart`);
       const values = w.read().dataSync() as Float32Array;
       // A copy: the cpu backend's dataSync returns its own storage.
       params.set(variable.torchName, { shape: variable.torchShape, data: variable.toTorch(values.slice()) });

@@ -1,17 +1,17 @@
 /**
- * The tfjs layers the wasm engine builds descriptions with where tfjs' own do not fit: a seeded
+ * The TensorFlow.js layers the wasm engine builds descriptions with where TensorFlow.js' own do not fit: a seeded
  * dropout and a convolution without the fused training path.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { dropoutMask } from "../models/index.js";
-import type { Rng } from "../util/rng.js";
+import { dropoutMask } from "../../models/index.js";
+import type { Rng } from "../../util/rng.js";
 
 type Kwargs = Record<string, unknown>;
 
 /**
  * Inverted dropout (as torch.nn.Dropout) that draws a fresh mask on every training call from a
- * seeded xoshiro stream. tfjs' own Dropout with a fixed `seed` repeats the same mask on every call,
+ * seeded xoshiro stream. TensorFlow.js' own Dropout with a fixed `seed` repeats the same mask on every call,
  * and without one it draws from Math.random; neither is what a reproducible run needs. The stream
  * is attached by the engine (see {@link attachDropoutRng}) and is part of the network's RNG state.
  */
@@ -49,7 +49,7 @@ export class SeededDropout extends tfl.layers.Layer {
 tf.serialization.registerClass(SeededDropout);
 
 /**
- * 2-D convolution (NHWC) with bias, as tfjs' Conv2D but without its fused training path: tfjs' fused
+ * 2-D convolution (NHWC) with bias, as TensorFlow.js' Conv2D but without its fused training path: TensorFlow.js' fused
  * conv computes the input gradient eagerly even when nothing needs it (e.g. for the first layer,
  * whose input is the data), which costs a full extra convolution per step. While a gradient is
  * being recorded this layer uses plain conv2d + add, whose gradients are only computed when needed;

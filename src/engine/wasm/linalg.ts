@@ -1,10 +1,10 @@
 /**
  * Dense linear algebra on plain typed arrays, computed by the tensor engine (XNNPACK on wasm SIMD),
- * for callers outside the engine that must not import tfjs (the k-NN probes of PredictionDepth).
+ * for callers outside the engine that must not import TensorFlow.js (the k-NN probes of PredictionDepth).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { engineInfo } from "./backend.js";
-import { checkMatMulArgs } from "./checks.js";
+import { checkMatMulArgs } from "../checks.js";
+import { wasmBackendInfo } from "./backend.js";
 
 /**
  * a·bᵀ for row-major a (rowsA × dim) and b (rowsB × dim): a new row-major Float32Array of rowsA × rowsB
@@ -18,7 +18,7 @@ export function matMulTransposed(
   rowsB: number,
   dim: number,
 ): Float32Array {
-  if (!engineInfo()) throw new Error("matMulTransposed: call 'await initEngine()' first");
+  if (!wasmBackendInfo()) throw new Error("matMulTransposed: call 'await initEngine()' first");
   checkMatMulArgs(a, rowsA, b, rowsB, dim);
   let out: Float32Array | undefined;
   // The array must not be tidy's return value: tidy walks a returned object's every key looking for

@@ -1,5 +1,5 @@
 /**
- * Kernel fixes for tfjs 4.22 backends, registered through the public kernel registry
+ * Kernel fixes for TensorFlow.js 4.22 backends, registered through the public kernel registry
  * (getKernel / unregisterKernel / registerKernel). See docs/engine.md for measurements.
  *
  * wasm:
@@ -28,7 +28,7 @@ import * as tf from "@tensorflow/tfjs-core";
 
 type TensorInfo = tf.TensorInfo;
 // Backends are typed loosely here: the kernels only use methods every backend object has.
-// biome-ignore lint/suspicious/noExplicitAny: kernel backends are untyped in tfjs' registry API
+// biome-ignore lint/suspicious/noExplicitAny: kernel backends are untyped in TensorFlow.js' registry API
 type AnyBackend = any;
 type Attrs = Record<string, unknown>;
 type KernelCall = (args: {
@@ -72,7 +72,7 @@ export function registerEngineKernels(backendName: "wasm" | "cpu"): void {
 /** Swaps a registered kernel for a wrapper, keeping its setupFunc (wasm binds its C function there). */
 function replaceKernel(name: string, backendName: string, wrap: (orig: KernelCall) => KernelCall): void {
   const config = tf.getKernel(name, backendName);
-  if (!config) throw new Error(`tfjs kernel ${name} is not registered for backend ${backendName}`);
+  if (!config) throw new Error(`TensorFlow.js kernel ${name} is not registered for backend ${backendName}`);
   tf.unregisterKernel(name, backendName);
   tf.registerKernel({
     ...config,
@@ -82,7 +82,7 @@ function replaceKernel(name: string, backendName: string, wrap: (orig: KernelCal
 
 function kernel(name: string, backendName: string): KernelCall {
   const config = tf.getKernel(name, backendName);
-  if (!config) throw new Error(`tfjs kernel ${name} is not registered for backend ${backendName}`);
+  if (!config) throw new Error(`TensorFlow.js kernel ${name} is not registered for backend ${backendName}`);
   return config.kernelFunc as unknown as KernelCall;
 }
 
@@ -183,7 +183,7 @@ function shareData(args: Parameters<KernelCall>[0], orig: KernelCall): TensorInf
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
 }
 
-/** Geometry of a 2-D pooling window (NHWC), as tfjs' Conv2DInfo reports it. */
+/** Geometry of a 2-D pooling window (NHWC), as TensorFlow.js' Conv2DInfo reports it. */
 export interface PoolGeometry {
   batch: number;
   channels: number;
@@ -203,7 +203,7 @@ export interface PoolGeometry {
 
 /**
  * Max-pooling gradient: each output gradient goes to the first maximum of its window (row-major
- * window order, the rule of tfjs' cpu backend and PyTorch). `dx` must be zeroed by the caller.
+ * window order, the rule of TensorFlow.js' cpu backend and PyTorch). `dx` must be zeroed by the caller.
  * Windows are scanned channel-innermost so the loops walk contiguous memory.
  */
 export function maxPoolGradNHWC(x: Float32Array, dy: Float32Array, dx: Float32Array, g: PoolGeometry): void {

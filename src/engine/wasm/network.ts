@@ -1,47 +1,33 @@
 /**
- * The tfjs implementation of Network: a layers model, its optimiser and the dropout stream.
+ * The TensorFlow.js implementation of Network: a layers model, its optimiser and the dropout stream.
  * trainStep and forward are synchronous (wasm and cpu data are readable with dataSync) and every
  * tensor they create is released by tf.tidy.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import type { ModelDescription, ParameterSet } from "../models/index.js";
-import type { Rng } from "../util/rng.js";
+import type { ModelDescription, ParameterSet } from "../../models/index.js";
+import type { Rng } from "../../util/rng.js";
+import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
+import { NetworkBase } from "../network-base.js";
+import { weightedOneHot } from "../one-hot.js";
+import type { ForwardResult, LayerOutput, Network, OptimizerSpec } from "../types.js";
 import { getParameters } from "./build.js";
-import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "./checkpoint.js";
-import { checkBatchInput } from "./checks.js";
-import { attachDropoutRng, SeededConv2D } from "./layers.js";
-import { SLOT_TO_TORCH, tfjsVariable } from "./layouts.js";
-import { weightedOneHot } from "./one-hot.js";
 import { EngineOptimizer, type OptimizerSnapshot } from "./optimizers.js";
-import type {
-  ForwardResult,
-  LayerOutput,
-  Network,
-  NetworkRngState,
-  NetworkSpec,
-  OptimizerSpec,
-} from "./types.js";
+import { attachDropoutRng, SeededConv2D } from "./seeded-layers.js";
+import { SLOT_TO_TORCH, wasmVariable } from "./variable-layouts.js";
 
 export { weightedOneHot };
 
-export class TfNetwork implements Network {
-  readonly spec: NetworkSpec;
+export class WasmNetwork extends NetworkBase implements Network {
   readonly layerNames: readonly string[];
   private readonly model: tfl.LayersModel;
   private readonly optimizer: EngineOptimizer | null;
   private readonly optimizerSpec: OptimizerSpec | null;
-  private readonly dropoutRng: Rng;
   private readonly trainable: tf.Variable[];
-  private readonly inputSize: number;
   /** Multi-output views of the model (sharing its weights), by requested layer set. */
   private readonly views = new Map<string, tfl.LayersModel>();
   /** The layers in order when the model is a plain chain (forward runs them eagerly), else null. */
   private readonly chain: tfl.layers.Layer[] | null;
-  private readonly description: ModelDescription;
-  /** Training steps so far: batch norm's num_batches_tracked in checkpoints. */
-  private batchesTracked: number;
-  private disposed = false;
 
   constructor(
     model: tfl.LayersModel,
@@ -50,20 +36,16 @@ export class TfNetwork implements Network {
     dropoutRng: Rng,
     batchesTracked = 0,
   ) {
+    super(description, dropoutRng, batchesTracked);
     const spec = description.spec;
     this.model = model;
-    this.description = description;
-    this.batchesTracked = batchesTracked;
-    this.spec = spec;
     this.layerNames = Object.freeze(
       model.layers.filter((l) => l.getClassName() !== "InputLayer").map((l) => l.name),
     );
     this.optimizerSpec = optimizer;
     this.optimizer = optimizer ? new EngineOptimizer(optimizer) : null;
-    this.dropoutRng = dropoutRng;
     attachDropoutRng(model, dropoutRng);
     this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    this.inputSize = spec.inputShape.reduce((a, b) => a * b, 1);
     this.chain = layerChain(model);
     const outDim = model.outputs[0]?.shape.at(-1);
     if (outDim !== spec.outputDim) {
@@ -113,7 +95,7 @@ export class TfNetwork implements Network {
     }
     if (this.chain) return this.forwardChain(this.chain, x, batchSize, names);
     // The logits layer itself may be asked for: it is the view's first output, not a second one
-    // (tfjs returns null for an output listed twice).
+    // (TensorFlow.js returns null for an output listed twice).
     const logitsLayer = this.model.outputLayers[0]?.name;
     const extra = names.filter((n) => n !== logitsLayer);
     const view = this.view(extra);
@@ -172,24 +154,12 @@ export class TfNetwork implements Network {
     return { logits, layers };
   }
 
-  setLearningRate(lr: number): void {
-    if (!(lr >= 0) || !Number.isFinite(lr))
-      throw new Error(`setLearningRate: expected a number >= 0, got ${lr}`);
-    if (!this.optimizer) throw new Error("setLearningRate: this network was created without an optimizer");
-    this.optimizer.learningRate = lr;
+  protected currentLearningRate(): number | null {
+    return this.optimizer ? this.optimizer.learningRate : null;
   }
 
-  getLearningRate(): number {
-    if (!this.optimizer) throw new Error("getLearningRate: this network was created without an optimizer");
-    return this.optimizer.learningRate;
-  }
-
-  getRngState(): NetworkRngState {
-    return { dropout: this.dropoutRng.getState() };
-  }
-
-  setRngState(state: NetworkRngState): void {
-    this.dropoutRng.setState(state.dropout);
+  protected applyLearningRate(lr: number): void {
+    if (this.optimizer) this.optimizer.learningRate = lr;
   }
 
   /** Parameters and running statistics in PyTorch's names and layouts. */
@@ -207,7 +177,7 @@ export class TfNetwork implements Network {
       const names = this.variableNames;
       const slots = new Map<string, Float32Array>();
       for (const s of snapshot.slots) {
-        const variable = tfjsVariable(this.description, names[s.variable] ?? "");
+        const variable = wasmVariable(this.description, names[s.variable] ?? "");
         const slot = SLOT_TO_TORCH[s.slot];
         if (!variable || !slot)
           throw new Error(`save: optimiser slot ${s.slot} of variable ${s.variable} has no name`);
@@ -242,11 +212,12 @@ export class TfNetwork implements Network {
       slots: [],
     };
     this.variableNames.forEach((name, variable) => {
-      const v = tfjsVariable(this.description, name);
+      const v = wasmVariable(this.description, name);
       if (!v) return;
-      for (const [tfSlot, torchSlot] of Object.entries(SLOT_TO_TORCH)) {
+      for (const [wasmSlot, torchSlot] of Object.entries(SLOT_TO_TORCH)) {
         const values = saved.slots.get(`${v.torchName}.${torchSlot}`);
-        if (values) snapshot.slots.push({ slot: tfSlot, variable, shape: v.tfShape, values: v.toTf(values) });
+        if (values)
+          snapshot.slots.push({ slot: wasmSlot, variable, shape: v.wasmShape, values: v.toWasm(values) });
       }
     });
     this.optimizer.restore(snapshot, this.trainable);
@@ -274,14 +245,6 @@ export class TfNetwork implements Network {
       this.views.set(key, view);
     }
     return view;
-  }
-
-  private checkInput(x: Float32Array, batchSize: number, where: string): void {
-    checkBatchInput(x, batchSize, this.spec.inputShape, this.inputSize, where);
-  }
-
-  private assertAlive(): void {
-    if (this.disposed) throw new Error("this network was disposed");
   }
 }
 

@@ -1,38 +1,38 @@
 /**
- * The tfjs engine's variables in PyTorch terms: `<layer>/kernel` of a dense layer is [in, out]
+ * The wasm engine's variables in PyTorch terms: `<layer>/kernel` of a dense layer is [in, out]
  * where PyTorch's `<layer>.weight` is [out, in]; a conv kernel is [kh, kw, in, out] against
  * [out, in, kh, kw]; batch norm's gamma, beta, moving_mean, moving_variance are weight, bias,
- * running_mean, running_var. Pure functions (no tensor library), shared by the tfjs engine and
+ * running_mean, running_var. Pure functions (no tensor library), shared by the wasm engine and
  * the reader of older checkpoints.
  */
-import { hwioToOihw, ioToOi, type ModelDescription, oihwToHwio, oiToIo } from "../models/index.js";
+import { hwioToOihw, ioToOi, type ModelDescription, oihwToHwio, oiToIo } from "../../models/index.js";
 
-export interface TfjsVariable {
+export interface WasmVariable {
   /** PyTorch name, e.g. `linear0.weight`. */
   torchName: string;
   /** PyTorch shape. */
   torchShape: number[];
-  /** tfjs shape. */
-  tfShape: number[];
+  /** TensorFlow.js shape. */
+  wasmShape: number[];
   toTorch(values: Float32Array): Float32Array;
-  toTf(values: Float32Array): Float32Array;
+  toWasm(values: Float32Array): Float32Array;
 }
 
 const same = (v: Float32Array) => v;
 
-/** The PyTorch counterpart of tfjs variable `<layer>/<weight>`, or null when there is none. */
-export function tfjsVariable(description: ModelDescription, tfName: string): TfjsVariable | null {
-  const slash = tfName.lastIndexOf("/");
-  const layerName = tfName.slice(0, slash);
-  const weight = tfName.slice(slash + 1);
+/** The PyTorch counterpart of TensorFlow.js variable `<layer>/<weight>`, or null when there is none. */
+export function wasmVariable(description: ModelDescription, wasmName: string): WasmVariable | null {
+  const slash = wasmName.lastIndexOf("/");
+  const layerName = wasmName.slice(0, slash);
+  const weight = wasmName.slice(slash + 1);
   const layer = description.layers.find((l) => l.name === layerName);
   if (!layer) return null;
-  const vector = (torchName: string, n: number): TfjsVariable => ({
+  const vector = (torchName: string, n: number): WasmVariable => ({
     torchName: `${layerName}.${torchName}`,
     torchShape: [n],
-    tfShape: [n],
+    wasmShape: [n],
     toTorch: same,
-    toTf: same,
+    toWasm: same,
   });
   if (layer.kind === "linear") {
     const { inFeatures: i, outFeatures: o } = layer;
@@ -41,9 +41,9 @@ export function tfjsVariable(description: ModelDescription, tfName: string): Tfj
       return {
         torchName: `${layerName}.weight`,
         torchShape: [o, i],
-        tfShape: [i, o],
+        wasmShape: [i, o],
         toTorch: (v) => ioToOi(v, i, o),
-        toTf: (v) => oiToIo(v, i, o),
+        toWasm: (v) => oiToIo(v, i, o),
       };
     }
   }
@@ -54,9 +54,9 @@ export function tfjsVariable(description: ModelDescription, tfName: string): Tfj
       return {
         torchName: `${layerName}.weight`,
         torchShape: [o, i, k, k],
-        tfShape: [k, k, i, o],
+        wasmShape: [k, k, i, o],
         toTorch: (v) => hwioToOihw(v, k, k, i, o),
-        toTf: (v) => oihwToHwio(v, k, k, i, o),
+        toWasm: (v) => oihwToHwio(v, k, k, i, o),
       };
     }
   }
@@ -73,8 +73,8 @@ export function tfjsVariable(description: ModelDescription, tfName: string): Tfj
   return null;
 }
 
-/** The trainable tfjs variables of a description in the tfjs engine's order (its optimiser's). */
-export function tfjsTrainableNames(description: ModelDescription): string[] {
+/** The trainable TensorFlow.js variables of a description in the wasm engine's order (its optimiser's). */
+export function wasmTrainableNames(description: ModelDescription): string[] {
   return description.layers.flatMap((l) => {
     if (l.kind === "linear" || l.kind === "conv2d") return [`${l.name}/kernel`, `${l.name}/bias`];
     if (l.kind === "batchnorm2d") return [`${l.name}/gamma`, `${l.name}/beta`];
@@ -82,7 +82,7 @@ export function tfjsTrainableNames(description: ModelDescription): string[] {
   });
 }
 
-/** tfjs optimiser slot names and torch.optim's. */
+/** TensorFlow.js optimiser slot names and torch.optim's. */
 export const SLOT_TO_TORCH: Readonly<Record<string, string>> = {
   m: "exp_avg",
   v: "exp_avg_sq",

@@ -1,0 +1,541 @@
+// curricula's libtorch engine: a thin N-API layer over ATen. It builds a network from the
+// engine-neutral layer list that src/engine/torch/ sends (JSON), runs training steps (forward in
+// training mode, cross-entropy against a target matrix, backward, an optimiser update written as
+// torch.optim 1.13 writes it) and eval forward passes with named taps. Everything else (descriptions,
+// initial weights, dropout masks, checkpoints) stays in TypeScript.
+//
+// Layouts: JS sends and receives channels-last arrays (NHWC); inside, image tensors are NCHW so that
+// ATen's convolutions and poolings run on their native layout. Parameters are PyTorch's.
+//
+// This file: the network (class Net).
+
+#include "napi_util.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace curricula {
+namespace {
+
+enum class Kind { Reshape, Flatten, Linear, Conv2d, BatchNorm2d, Relu, MaxPool2d, Dropout, Add, Gap };
+
+struct Layer {
+  Kind kind;
+  std::string name;
+  std::vector<int> inputs;         // indices of earlier layers; -1 is the network input
+  std::vector<int64_t> outShape;   // per-sample, channels-last
+  // kind-specific
+  int64_t stride = 1, padding = 0;
+  int64_t poolKernel[2] = {1, 1}, poolStride[2] = {1, 1};
+  double p = 0, eps = 1e-5, momentum = 0.1;
+  int dropoutIndex = -1;           // position among the dropout layers (masks arrive in this order)
+  // parameters (linear, conv2d, batchnorm2d)
+  at::Tensor weight, bias, runningMean, runningVar;
+};
+
+enum class OptimKind { None, Adam, AdamW, SGD };
+
+struct OptimConfig {
+  OptimKind kind = OptimKind::None;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, momentum = 0;
+  bool nesterov = false;
+};
+
+Kind parseKind(const std::string& s) {
+  if (s == "reshape") return Kind::Reshape;
+  if (s == "flatten") return Kind::Flatten;
+  if (s == "linear") return Kind::Linear;
+  if (s == "conv2d") return Kind::Conv2d;
+  if (s == "batchnorm2d") return Kind::BatchNorm2d;
+  if (s == "relu") return Kind::Relu;
+  if (s == "maxpool2d") return Kind::MaxPool2d;
+  if (s == "dropout") return Kind::Dropout;
+  if (s == "add") return Kind::Add;
+  if (s == "gap") return Kind::Gap;
+  throw std::runtime_error("unknown layer kind '" + s + "'");
+}
+
+at::Device parseDevice(const std::string& s) {
+  if (s == "cpu") return at::Device(at::kCPU);
+  if (s == "cuda" || s.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      throw std::runtime_error("device '" + s + "': this libtorch has no usable CUDA (torch::cuda::is_available() is false)");
+    }
+    int64_t index = s == "cuda" ? 0 : std::stoll(s.substr(5));
+    int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+    if (index < 0 || index >= count) {
+      throw std::runtime_error("device '" + s + "': libtorch sees " + std::to_string(count) + " CUDA device(s)");
+    }
+    return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw std::runtime_error("device '" + s + "': expected cpu, cuda or cuda:N");
+}
+
+// NHWC (as JS holds it) <-> the internal layout: 4-D tensors are NCHW inside, others unchanged.
+at::Tensor fromChannelsLast(const at::Tensor& t) { return t.dim() == 4 ? t.permute({0, 3, 1, 2}) : t; }
+at::Tensor toChannelsLast(const at::Tensor& t) { return t.dim() == 4 ? t.permute({0, 2, 3, 1}) : t; }
+
+std::vector<int64_t> withBatch(int64_t batch, const std::vector<int64_t>& shape) {
+  std::vector<int64_t> out{batch};
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
+
+class Net : public Napi::ObjectWrap<Net> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Net",
+                       {
+                           InstanceMethod("setParameters", &Net::SetParameters),
+                           InstanceMethod("getParameters", &Net::GetParameters),
+                           InstanceMethod("setOptimizer", &Net::SetOptimizer),
+                           InstanceMethod("setLearningRate", &Net::SetLearningRate),
+                           InstanceMethod("trainStep", &Net::TrainStep),
+                           InstanceMethod("forward", &Net::Forward),
+                           InstanceMethod("getOptimizerState", &Net::GetOptimizerState),
+                           InstanceMethod("setOptimizerState", &Net::SetOptimizerState),
+                           InstanceMethod("dispose", &Net::Dispose),
+                       });
+  }
+
+  // new Net(layers: object[], inputShape: number[], device: string)
+  explicit Net(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Net>(info), device_(at::kCPU) {
+    Napi::Env env = info.Env();
+    try {
+      auto layers = info[0].As<Napi::Array>();
+      inputShape_ = readShape(info[1]);
+      device_ = parseDevice(info[2].As<Napi::String>().Utf8Value());
+      std::unordered_map<std::string, int> index;
+      auto opts = at::TensorOptions().dtype(at::kFloat).device(device_);
+      for (uint32_t i = 0; i < layers.Length(); i++) {
+        auto o = layers.Get(i).As<Napi::Object>();
+        Layer l;
+        l.kind = parseKind(o.Get("kind").As<Napi::String>().Utf8Value());
+        l.name = o.Get("name").As<Napi::String>().Utf8Value();
+        l.outShape = readShape(o.Get("outputShape"));
+        auto inputs = o.Get("inputs").As<Napi::Array>();
+        for (uint32_t j = 0; j < inputs.Length(); j++) {
+          auto name = inputs.Get(j).As<Napi::String>().Utf8Value();
+          if (name == "input") {
+            l.inputs.push_back(-1);
+          } else {
+            auto it = index.find(name);
+            if (it == index.end()) throw std::runtime_error("layer '" + l.name + "' reads unknown layer '" + name + "'");
+            l.inputs.push_back(it->second);
+          }
+        }
+        switch (l.kind) {
+          case Kind::Linear: {
+            auto in = static_cast<int64_t>(numberOr(o, "inFeatures", 0));
+            auto out = static_cast<int64_t>(numberOr(o, "outFeatures", 0));
+            l.weight = at::zeros({out, in}, opts);
+            l.bias = at::zeros({out}, opts);
+            break;
+          }
+          case Kind::Conv2d: {
+            auto in = static_cast<int64_t>(numberOr(o, "inChannels", 0));
+            auto out = static_cast<int64_t>(numberOr(o, "outChannels", 0));
+            auto k = static_cast<int64_t>(numberOr(o, "kernelSize", 1));
+            l.stride = static_cast<int64_t>(numberOr(o, "stride", 1));
+            auto pad = o.Get("padding").As<Napi::String>().Utf8Value();
+            l.padding = pad == "same" ? (k - 1) / 2 : 0;
+            l.weight = at::zeros({out, in, k, k}, opts);
+            l.bias = at::zeros({out}, opts);
+            break;
+          }
+          case Kind::BatchNorm2d: {
+            auto c = static_cast<int64_t>(numberOr(o, "numFeatures", 0));
+            l.eps = numberOr(o, "eps", 1e-5);
+            l.momentum = numberOr(o, "momentum", 0.1);
+            l.weight = at::ones({c}, opts);
+            l.bias = at::zeros({c}, opts);
+            l.runningMean = at::zeros({c}, opts);
+            l.runningVar = at::ones({c}, opts);
+            break;
+          }
+          case Kind::MaxPool2d: {
+            auto k = readShape(o.Get("kernelSize"));
+            auto s = readShape(o.Get("stride"));
+            l.poolKernel[0] = k.at(0);
+            l.poolKernel[1] = k.at(1);
+            l.poolStride[0] = s.at(0);
+            l.poolStride[1] = s.at(1);
+            break;
+          }
+          case Kind::Dropout:
+            l.p = numberOr(o, "p", 0);
+            l.dropoutIndex = dropoutCount_++;
+            break;
+          default:
+            break;
+        }
+        if (l.weight.defined()) {
+          l.weight.requires_grad_(true);
+          l.bias.requires_grad_(true);
+        }
+        index[l.name] = static_cast<int>(layers_.size());
+        layers_.push_back(std::move(l));
+      }
+      // Pointers into layers_ are taken once it stopped growing.
+      for (auto& l : layers_) {
+        if (!l.weight.defined()) continue;
+        params_.push_back({l.name + ".weight", &l.weight});
+        params_.push_back({l.name + ".bias", &l.bias});
+        if (l.kind == Kind::BatchNorm2d) {
+          buffers_.push_back({l.name + ".running_mean", &l.runningMean});
+          buffers_.push_back({l.name + ".running_var", &l.runningVar});
+        }
+      }
+      if (layers_.empty()) throw std::runtime_error("a network needs at least one layer");
+    } catch (const std::exception& e) {
+      Napi::Error::New(env, std::string("torch engine: ") + e.what()).ThrowAsJavaScriptException();
+    }
+  }
+
+ private:
+  struct Named {
+    std::string name;
+    at::Tensor* tensor;
+  };
+
+  std::vector<Layer> layers_;
+  std::vector<Named> params_;
+  std::vector<Named> buffers_;
+  std::vector<int64_t> inputShape_;
+  int dropoutCount_ = 0;
+  at::Device device_;
+  OptimConfig optim_;
+  int64_t step_ = 0;
+  // Optimiser slots by parameter index: Adam's exp_avg/exp_avg_sq, SGD's momentum_buffer.
+  std::vector<at::Tensor> expAvg_, expAvgSq_, momentumBuffer_;
+  bool disposed_ = false;
+
+  void assertAlive(Napi::Env env) const {
+    if (disposed_) throw Napi::Error::New(env, "torch engine: this network was disposed");
+  }
+
+  at::Tensor* findNamed(const std::string& name) {
+    for (auto& n : params_) if (n.name == name) return n.tensor;
+    for (auto& n : buffers_) if (n.name == name) return n.tensor;
+    return nullptr;
+  }
+
+  // Runs the layers; `keep[i]` says whether layer i's output must survive until the end.
+  std::vector<at::Tensor> run(const at::Tensor& x, bool training, const std::vector<at::Tensor>& masks,
+                              const std::vector<bool>& keep) {
+    const int64_t batch = x.size(0);
+    std::vector<at::Tensor> outs(layers_.size());
+    // Last reader of each output, so activations nobody needs any more are released early.
+    std::vector<int> lastUse(layers_.size(), -1);
+    for (size_t i = 0; i < layers_.size(); i++)
+      for (int j : layers_[i].inputs) if (j >= 0) lastUse[j] = static_cast<int>(i);
+    const at::Tensor input = fromChannelsLast(x);
+    for (size_t i = 0; i < layers_.size(); i++) {
+      Layer& l = layers_[i];
+      auto in = [&](size_t k) -> const at::Tensor& {
+        int j = l.inputs.at(k);
+        return j < 0 ? input : outs[j];
+      };
+      at::Tensor y;
+      switch (l.kind) {
+        case Kind::Reshape:
+          y = fromChannelsLast(toChannelsLast(in(0)).reshape(withBatch(batch, l.outShape)));
+          break;
+        case Kind::Flatten:
+          y = toChannelsLast(in(0)).reshape({batch, -1});
+          break;
+        case Kind::Linear:
+          y = at::linear(in(0), l.weight, l.bias);
+          break;
+        case Kind::Conv2d:
+          y = at::conv2d(in(0), l.weight, l.bias, {l.stride, l.stride}, {l.padding, l.padding});
+          break;
+        case Kind::BatchNorm2d:
+          y = at::batch_norm(in(0), l.weight, l.bias, l.runningMean, l.runningVar, training, l.momentum, l.eps,
+                             at::globalContext().userEnabledCuDNN());
+          break;
+        case Kind::Relu:
+          y = at::relu(in(0));
+          break;
+        case Kind::MaxPool2d:
+          y = at::max_pool2d(in(0), {l.poolKernel[0], l.poolKernel[1]}, {l.poolStride[0], l.poolStride[1]});
+          break;
+        case Kind::Dropout:
+          y = training && l.p > 0 ? in(0) * masks.at(l.dropoutIndex) : in(0);
+          break;
+        case Kind::Add:
+          y = in(0);
+          for (size_t k = 1; k < l.inputs.size(); k++) y = y + in(k);
+          break;
+        case Kind::Gap:
+          y = in(0).dim() == 4 ? in(0).mean({2, 3}) : in(0);
+          break;
+      }
+      outs[i] = y;
+      for (int j : l.inputs)
+        if (j >= 0 && lastUse[j] == static_cast<int>(i) && !keep[j]) outs[j] = at::Tensor();
+    }
+    return outs;
+  }
+
+  at::Tensor inputTensor(const Napi::Float32Array& x, int64_t batch) {
+    return viewFloat32(x, withBatch(batch, inputShape_)).to(device_);
+  }
+
+  Napi::Value SetParameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto obj = info[0].As<Napi::Object>();
+    auto names = obj.GetPropertyNames();
+    at::NoGradGuard noGrad;
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      auto name = names.Get(i).As<Napi::String>().Utf8Value();
+      at::Tensor* target = findNamed(name);
+      if (!target) throw Napi::Error::New(env, "torch engine: the network has no parameter '" + name + "'");
+      auto data = float32Arg(obj.Get(name), "a parameter");
+      auto shape = target->sizes().vec();
+      try {
+        target->copy_(viewFloat32(data, shape));
+      } catch (const std::exception& e) {
+        throw Napi::Error::New(env, "torch engine: parameter '" + name + "': " + e.what());
+      }
+    }
+    return env.Undefined();
+  }
+
+  // [{name, shape, data}] of parameters and buffers in layer order (PyTorch layout).
+  Napi::Value GetParameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto out = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (auto& l : layers_) {
+      if (!l.weight.defined()) continue;
+      std::vector<std::pair<std::string, at::Tensor>> items = {{".weight", l.weight}, {".bias", l.bias}};
+      if (l.kind == Kind::BatchNorm2d) {
+        items.push_back({".running_mean", l.runningMean});
+        items.push_back({".running_var", l.runningVar});
+      }
+      for (auto& [suffix, t] : items) {
+        auto entry = Napi::Object::New(env);
+        entry.Set("name", l.name + suffix);
+        auto shape = Napi::Array::New(env);
+        for (int64_t d = 0; d < t.dim(); d++) shape.Set(static_cast<uint32_t>(d), Napi::Number::New(env, t.size(d)));
+        entry.Set("shape", shape);
+        entry.Set("data", toJs(env, t));
+        out.Set(k++, entry);
+      }
+    }
+    return out;
+  }
+
+  // setOptimizer({type, lr, beta1, beta2, eps, weightDecay, momentum, nesterov})
+  Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto o = info[0].As<Napi::Object>();
+    auto type = o.Get("type").As<Napi::String>().Utf8Value();
+    OptimConfig c;
+    if (type == "Adam") c.kind = OptimKind::Adam;
+    else if (type == "AdamW") c.kind = OptimKind::AdamW;
+    else if (type == "SGD") c.kind = OptimKind::SGD;
+    else throw Napi::Error::New(env, "torch engine: unknown optimizer '" + type + "'");
+    c.lr = numberOr(o, "lr", c.lr);
+    c.beta1 = numberOr(o, "beta1", c.beta1);
+    c.beta2 = numberOr(o, "beta2", c.beta2);
+    c.eps = numberOr(o, "eps", c.eps);
+    c.weightDecay = numberOr(o, "weightDecay", 0);
+    c.momentum = numberOr(o, "momentum", 0);
+    c.nesterov = o.Has("nesterov") && o.Get("nesterov").ToBoolean().Value();
+    optim_ = c;
+    step_ = 0;
+    expAvg_.assign(params_.size(), at::Tensor());
+    expAvgSq_.assign(params_.size(), at::Tensor());
+    momentumBuffer_.assign(params_.size(), at::Tensor());
+    return env.Undefined();
+  }
+
+  Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
+    optim_.lr = info[0].As<Napi::Number>().DoubleValue();
+    return info.Env().Undefined();
+  }
+
+  // trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[]) → loss.
+  // target[i, c] = w[y_i] / sum_j w[y_j] at the label and 0 elsewhere, so the loss is PyTorch's
+  // (weighted) mean cross-entropy.
+  Napi::Value TrainStep(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    if (optim_.kind == OptimKind::None) throw Napi::Error::New(env, "torch engine: trainStep needs an optimizer");
+    const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+    try {
+      at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
+      auto maskArray = info[3].As<Napi::Array>();
+      std::vector<at::Tensor> masks(dropoutCount_);
+      for (auto& l : layers_) {
+        if (l.kind != Kind::Dropout || l.p <= 0) continue;
+        auto m = float32Arg(maskArray.Get(static_cast<uint32_t>(l.dropoutIndex)), "a dropout mask");
+        masks[l.dropoutIndex] = fromChannelsLast(viewFloat32(m, withBatch(batch, l.outShape)).to(device_));
+      }
+      const int64_t classes = layers_.back().outShape.at(0);
+      at::Tensor target = viewFloat32(float32Arg(info[2], "the target"), {batch, classes}).to(device_);
+      std::vector<bool> keep(layers_.size(), false);
+      at::Tensor logits = run(x, true, masks, keep).back();
+      at::Tensor loss = -(at::log_softmax(logits, 1) * target).sum();
+      loss.backward();
+      update();
+      return Napi::Number::New(env, loss.item<double>());
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("torch engine: trainStep: ") + e.what());
+    }
+  }
+
+  // torch.optim.Adam / AdamW / SGD of PyTorch 1.13 (single-tensor path), step by step.
+  void update() {
+    at::NoGradGuard noGrad;
+    step_ += 1;
+    const OptimConfig& c = optim_;
+    const double step = static_cast<double>(step_);
+    for (size_t i = 0; i < params_.size(); i++) {
+      at::Tensor& p = *params_[i].tensor;
+      at::Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      if (c.kind == OptimKind::SGD) {
+        at::Tensor d = c.weightDecay != 0 ? grad.add(p, c.weightDecay) : grad;
+        if (c.momentum != 0) {
+          at::Tensor& buf = momentumBuffer_[i];
+          if (!buf.defined()) buf = d.clone().detach();
+          else buf.mul_(c.momentum).add_(d);
+          d = c.nesterov ? d.add(buf, c.momentum) : buf;
+        }
+        p.add_(d, -c.lr);
+      } else {
+        if (c.kind == OptimKind::AdamW) p.mul_(1 - c.lr * c.weightDecay);
+        at::Tensor g = c.kind == OptimKind::Adam && c.weightDecay != 0 ? grad.add(p, c.weightDecay) : grad;
+        at::Tensor& m = expAvg_[i];
+        at::Tensor& v = expAvgSq_[i];
+        if (!m.defined()) m = at::zeros_like(p);
+        if (!v.defined()) v = at::zeros_like(p);
+        m.mul_(c.beta1).add_(g, 1 - c.beta1);
+        v.mul_(c.beta2).addcmul_(g, g, 1 - c.beta2);
+        const double bc1 = 1 - std::pow(c.beta1, step);
+        const double bc2 = 1 - std::pow(c.beta2, step);
+        const double stepSize = c.lr / bc1;
+        at::Tensor denom = (v.sqrt() / std::sqrt(bc2)).add_(c.eps);
+        p.addcdiv_(m, denom, -stepSize);
+      }
+      p.mutable_grad() = at::Tensor();
+    }
+  }
+
+  // forward(x, batch, taps: number[]) → {logits, layers: Float32Array[]} (taps channels-last).
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+    auto tapArray = info[2].As<Napi::Array>();
+    try {
+      c10::InferenceMode guard;
+      std::vector<bool> keep(layers_.size(), false);
+      std::vector<int> taps;
+      for (uint32_t i = 0; i < tapArray.Length(); i++) {
+        int t = tapArray.Get(i).As<Napi::Number>().Int32Value();
+        if (t < 0 || t >= static_cast<int>(layers_.size())) throw std::runtime_error("tap index out of range");
+        keep[t] = true;
+        taps.push_back(t);
+      }
+      at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
+      auto outs = run(x, false, {}, keep);
+      auto result = Napi::Object::New(env);
+      result.Set("logits", toJs(env, outs.back()));
+      auto layers = Napi::Array::New(env);
+      for (size_t i = 0; i < taps.size(); i++) layers.Set(static_cast<uint32_t>(i), toJs(env, toChannelsLast(outs[taps[i]])));
+      result.Set("layers", layers);
+      return result;
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("torch engine: forward: ") + e.what());
+    }
+  }
+
+  // {step, slots: {"<param>.exp_avg" | "<param>.exp_avg_sq" | "<param>.momentum_buffer": Float32Array}}
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto out = Napi::Object::New(env);
+    out.Set("step", Napi::Number::New(env, static_cast<double>(step_)));
+    auto slots = Napi::Object::New(env);
+    for (size_t i = 0; i < params_.size(); i++) {
+      const std::string& n = params_[i].name;
+      if (i < expAvg_.size() && expAvg_[i].defined()) slots.Set(n + ".exp_avg", toJs(env, expAvg_[i]));
+      if (i < expAvgSq_.size() && expAvgSq_[i].defined()) slots.Set(n + ".exp_avg_sq", toJs(env, expAvgSq_[i]));
+      if (i < momentumBuffer_.size() && momentumBuffer_[i].defined())
+        slots.Set(n + ".momentum_buffer", toJs(env, momentumBuffer_[i]));
+    }
+    out.Set("slots", slots);
+    return out;
+  }
+
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    if (optim_.kind == OptimKind::None) throw Napi::Error::New(env, "torch engine: no optimizer to restore");
+    const int64_t step = info[0].As<Napi::Number>().Int64Value();
+    auto slots = info[1].As<Napi::Object>();
+    std::vector<at::Tensor> m(params_.size()), v(params_.size()), b(params_.size());
+    auto names = slots.GetPropertyNames();
+    for (uint32_t k = 0; k < names.Length(); k++) {
+      auto key = names.Get(k).As<Napi::String>().Utf8Value();
+      bool found = false;
+      for (size_t i = 0; i < params_.size(); i++) {
+        const std::string& n = params_[i].name;
+        std::vector<at::Tensor>* target = nullptr;
+        if (key == n + ".exp_avg") target = &m;
+        else if (key == n + ".exp_avg_sq") target = &v;
+        else if (key == n + ".momentum_buffer") target = &b;
+        if (!target) continue;
+        auto data = float32Arg(slots.Get(key), "an optimizer slot");
+        try {
+          (*target)[i] = viewFloat32(data, params_[i].tensor->sizes().vec()).to(device_, at::kFloat, false, true);
+        } catch (const std::exception& e) {
+          throw Napi::Error::New(env, "torch engine: optimizer slot '" + key + "': " + e.what());
+        }
+        found = true;
+        break;
+      }
+      if (!found) throw Napi::Error::New(env, "torch engine: optimizer slot '" + key + "' matches no parameter");
+    }
+    expAvg_ = m;
+    expAvgSq_ = v;
+    momentumBuffer_ = b;
+    step_ = step;
+    return env.Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    disposed_ = true;
+    layers_.clear();
+    params_.clear();
+    buffers_.clear();
+    expAvg_.clear();
+    expAvgSq_.clear();
+    momentumBuffer_.clear();
+    return info.Env().Undefined();
+  }
+};
+
+}  // namespace
+
+Napi::Function DefineNet(Napi::Env env) { return Net::Define(env); }
+
+}  // namespace curricula
