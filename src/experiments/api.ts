@@ -15,6 +15,7 @@ import { isRunFinished } from "../results/run-folder.js";
 import { inspectRunFolder } from "../training/checkpoint.js";
 import { checkWritable, ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, UsageError } from "../util/errors.js";
+import { removeStaleLock } from "../util/lock.js";
 import {
   createRunBoard,
   formatDuration,
@@ -138,8 +139,11 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {
       const state = inspectRunFolder(dir, config);
-      if (state === "finished") skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
-      else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
+      if (state === "finished") {
+        // A run killed after it finished, before it let go of its lock, left the lock behind.
+        removeStaleLock(dir);
+        skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
+      } else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
     } catch (error) {
       if (error instanceof ConfigError) mismatches.push(error.message);
       else throw error;

@@ -16,7 +16,7 @@ import { describeNonFinite, nonFiniteCells, readScoreRows, writeScoreRows } from
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, DataError, UsageError } from "../util/errors.js";
 import { fingerprintFiles, textSha256 } from "../util/fingerprint.js";
-import { acquireLock, processAlive } from "../util/lock.js";
+import { acquireLock, processAlive, removeStaleLock } from "../util/lock.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
@@ -298,6 +298,8 @@ export class CurriculumScoreManager {
     if (existsSync(join(dir, SCORE_RUN_FILES.scores))) {
       const differences = this.savedDifferences(run, dir);
       if (differences.length === 0) {
+        // A CVLoss fold killed after its scores, before it let go of its run lock, left the lock.
+        removeStaleLock(dir);
         this.log(`Skipping ${run.name}: scores.csv exists`);
         return { skipped: true };
       }

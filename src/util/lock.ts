@@ -130,21 +130,44 @@ export function acquireLockFile(path: string): HeldLock | BusyLock {
     }
     const holder = readLock(path);
     if (!holder) continue; // released meanwhile: try again
-    if (holder.info && (holder.info.host !== hostname() || processAlive(holder.info.pid))) {
-      return { heldBy: describe(holder.info) };
-    }
-    // Stale (dead holder on this host, or an unreadable file): take it over.
-    const stale = identity(holder);
-    const takeover = acquireLockFile(`${path}.takeover-${stale.replace(/[^A-Za-z0-9-]/g, "")}`);
-    if ("heldBy" in takeover) return { heldBy: `a process taking over a stale lock (${takeover.heldBy})` };
-    try {
-      const again = readLock(path);
-      if (again && identity(again) === stale) rmSync(path, { force: true });
-    } finally {
-      takeover.release();
-    }
+    const busy = removeIfStale(path, holder);
+    if (busy) return busy;
   }
   return { heldBy: `another process (the lock ${path} could not be taken)` };
+}
+
+/** Whether a lock's holder is gone: a dead process on this host, or an unreadable file. */
+function isStale(lock: { info: LockInfo | null }): boolean {
+  return !lock.info || (lock.info.host === hostname() && !processAlive(lock.info.pid));
+}
+
+/**
+ * Removes the lock file `path` (as read: `holder`) if it is stale, race-free (see acquireLockFile);
+ * returns who holds it when it is not stale or another process is taking it over.
+ */
+function removeIfStale(path: string, holder: { info: LockInfo | null; raw: string }): BusyLock | null {
+  if (!isStale(holder)) return { heldBy: describe(holder.info as LockInfo) };
+  const stale = identity(holder);
+  const takeover = acquireLockFile(`${path}.takeover-${stale.replace(/[^A-Za-z0-9-]/g, "")}`);
+  if ("heldBy" in takeover) return { heldBy: `a process taking over a stale lock (${takeover.heldBy})` };
+  try {
+    const again = readLock(path);
+    if (again && identity(again) === stale) rmSync(path, { force: true });
+  } finally {
+    takeover.release();
+  }
+  return null;
+}
+
+/**
+ * Removes the lock of `target` when its holder is gone (a killed process leaves its lock behind);
+ * a live holder's lock is kept. Nothing is locked meanwhile. Returns whether a lock was removed.
+ */
+export function removeStaleLock(target: string): boolean {
+  const path = lockPath(target);
+  const holder = readLock(path);
+  if (!holder || !isStale(holder)) return false;
+  return removeIfStale(path, holder) === null;
 }
 
 /** Takes the lock of a folder or file (`lockPath(target)`); see {@link acquireLockFile}. */

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquireLock, acquireLockFile, lockPath } from "../../src/util/lock.js";
+import { acquireLock, acquireLockFile, lockPath, removeStaleLock } from "../../src/util/lock.js";
 
 const LOCK_MODULE = resolve(import.meta.dirname, "../../dist/util/lock.js");
 
@@ -72,6 +72,19 @@ describe("locks", () => {
       if ("release" in lock) lock.release();
       expect(readdirSync(join(dir, ".locks"))).toEqual([]);
     }
+  });
+
+  it("removeStaleLock removes a dead holder's lock and keeps a live one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lock-"));
+    const target = join(dir, "run");
+    mkdirSync(join(dir, ".locks"));
+    writeFileSync(lockPath(target), JSON.stringify({ pid: DEAD_PID, host: hostname(), started: "then" }));
+    expect(removeStaleLock(target)).toBe(true);
+    expect(readdirSync(join(dir, ".locks"))).toEqual([]);
+    const live = acquireLock(target);
+    expect(removeStaleLock(target)).toBe(false);
+    expect(existsSync(lockPath(target))).toBe(true);
+    if ("release" in live) live.release();
   });
 
   it("a lock of a live process on another host is never taken over", () => {
