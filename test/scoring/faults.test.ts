@@ -12,9 +12,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import { score } from "../../src/scoring/score.js";
 import { acquireLock } from "../../src/util/lock.js";
 import { loadNpy, saveNpy } from "../../src/util/npy.js";
+import { runCli } from "../support/cli.js";
 import { scoreCELoss, trainDigitsRuns } from "./fixture.js";
 
 /**
@@ -105,6 +107,75 @@ describe("a score id another process is computing", () => {
       ),
     );
     expect(snapshot(celoss())).toEqual(before);
+  });
+});
+
+describe("a score id another process is computing, from the command line (needs dist/ built)", () => {
+  it("exits 1 naming the holder, with no raw file-system error", async () => {
+    const lock = acquireLock(join(celoss(), "CELoss.csv"));
+    if (!("release" in lock)) throw new Error("could not take the lock");
+    let result: ReturnType<typeof runCli>;
+    try {
+      result = runCli(
+        [
+          "curriculum",
+          "--no-progress",
+          `results_dir=${resultsDir}`,
+          "correlation=null",
+          "curriculum/scoring=CELoss",
+          `curriculum.scoring.run_name=[${runs.join(",")}]`,
+        ],
+        resultsDir,
+      );
+    } finally {
+      lock.release();
+    }
+    const output = result.stdout + result.stderr;
+    expect(result.code, output).toBe(1);
+    expect(output).toMatch(new RegExp(`busy   CELoss/CELoss: being scored by pid ${process.pid} on `));
+    expect(output).toMatch(/1 score\(s\) busy elsewhere/);
+    expect(output).not.toMatch(/ENOENT|EEXIST/);
+  });
+});
+
+describe("a CVLoss fold another process is training", () => {
+  it("is not trained a second time: the score fails naming the holder", async () => {
+    const scoring = {
+      id: "CVLossFold",
+      type: "CVLoss",
+      splits: 2,
+      setup: {
+        dataset: "Digits",
+        model: "FFNN",
+        optimizer: "Adam",
+        learning_rate: 0.01,
+        seed: 1,
+        batch_size: 32,
+        iterations: 1,
+      },
+    };
+    const config = {
+      results_dir: resultsDir,
+      experiment_id: "default",
+      progress_bar: false,
+      plots: false,
+      correlation: null,
+      curriculum: { scoring },
+    };
+    const manager = await CurriculumScoreManager.create(config, { log: () => {} });
+    const folds = await manager.preprocess();
+    const fold = join(resultsDir, "default", "curriculum", "CVLoss", folds[0]?.name as string);
+    const lock = acquireLock(fold);
+    if (!("release" in lock)) throw new Error("could not take the lock");
+    try {
+      const again = await CurriculumScoreManager.create(config, { log: () => {} });
+      await expect(again.execute()).rejects.toThrow(
+        new RegExp(`${folds[0]?.name}: busy: being trained by pid ${process.pid} on `),
+      );
+      expect(existsSync(join(fold, "metrics.csv"))).toBe(false);
+    } finally {
+      lock.release();
+    }
   });
 });
 
