@@ -31,14 +31,14 @@ def knn_numpy(x, y, k, block=1024):
     return out
 
 
-def knn_torch(x, y, k, block=1024):
+def knn_torch(x, y, k, block=1024, device="cpu"):
     import torch
 
-    xt = torch.from_numpy(x)
-    yt = torch.from_numpy(y.astype(np.int64))
+    xt = torch.from_numpy(x).to(device)
+    yt = torch.from_numpy(y.astype(np.int64)).to(device)
     norms = (xt.double() ** 2).sum(dim=1).float()
     num_classes = int(y.max()) + 1
-    out = torch.empty(x.shape[0], dtype=torch.int64)
+    out = torch.empty(x.shape[0], dtype=torch.int64, device=device)
     with torch.no_grad():
         for s in range(0, x.shape[0], block):
             q = xt[s : s + block]
@@ -46,7 +46,7 @@ def knn_torch(x, y, k, block=1024):
             idx = d.topk(k, dim=1, largest=False).indices
             counts = torch.nn.functional.one_hot(yt[idx], num_classes).sum(dim=1)
             out[s : s + block] = counts.argmax(dim=1)
-    return out.numpy()
+    return out.cpu().numpy()
 
 
 def main():

@@ -9,12 +9,17 @@
  * PyTorch, so they never compete for the cores.
  *
  *   npm run bench:pipeline -- [--samples N] [--engine wasm|torch] [--epochs E] [--threads T]
- *                            [--torch-threads T] [--work DIR]
+ *                            [--torch-threads T] [--work DIR] [--device D] [--torch-device D]
+ *                            [--check-logits]
  *   (= npx tsc -p bench/tsconfig.json && node node_modules/.cache/curricula-bench/bench/pipeline.js)
  *
  * --samples: training images (default 50000; e.g. 10000 for a quick check), --engine: curricula's
  * engine (default wasm), --threads: k-NN threads (default every core), --torch-threads: PyTorch's
- * threads (default every core), --work: keep the run folders there (default a temp folder, deleted).
+ * threads (default every core), --work: keep the run folders there (default a temp folder, deleted),
+ * --device: curricula's device with --engine torch (cpu, cuda, cuda:N; default cpu), --torch-device:
+ * the PyTorch side's device (default: --device), --check-logits: PyTorch loads curricula's best
+ * model.safetensors into the documented nn.Module (docs/engine.md) on the PyTorch side's device and
+ * reproduces the dev logits curricula saved (a failure makes the exit code 1).
  * Needs Debian's dataset-fashion-mnist and python3-torch (BENCH_PYTHON picks the python).
  */
 import { spawnSync } from "node:child_process";
@@ -45,12 +50,15 @@ interface Options {
   threads: number;
   torchThreads: number;
   work: string | null;
+  device: string;
+  torchDevice: string | null;
+  checkLogits: boolean;
 }
 
 function usage(message: string): never {
   console.error(`bench/pipeline: ${message}`);
   console.error(
-    "usage: npm run bench:pipeline -- [--samples N] [--engine wasm|torch] [--epochs E] [--threads T] [--torch-threads T] [--work DIR]",
+    "usage: npm run bench:pipeline -- [--samples N] [--engine wasm|torch] [--epochs E] [--threads T] [--torch-threads T] [--work DIR] [--device D] [--torch-device D] [--check-logits]",
   );
   process.exit(2);
 }
@@ -64,6 +72,13 @@ function parseOptions(argv: string[]): Options {
     threads: cores,
     torchThreads: cores,
     work: null,
+    device: "cpu",
+    torchDevice: null,
+    checkLogits: false,
+  };
+  const device = (flag: string, value: string | undefined) => {
+    if (!value || !/^(cpu|cuda(:[0-9]+)?)$/.test(value)) usage(`${flag} expects cpu, cuda or cuda:N, got '${value}'`);
+    return value;
   };
   const positive = (flag: string, value: string | undefined) => {
     const n = Number(value);
@@ -72,6 +87,10 @@ function parseOptions(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
+    if (flag === "--check-logits") {
+      options.checkLogits = true;
+      continue;
+    }
     const value = argv[i + 1];
     i++;
     if (flag === "--samples") options.samples = positive(flag, value);
@@ -79,11 +98,14 @@ function parseOptions(argv: string[]): Options {
     else if (flag === "--threads") options.threads = positive(flag, value);
     else if (flag === "--torch-threads") options.torchThreads = positive(flag, value);
     else if (flag === "--work") options.work = value ?? usage("--work expects a folder");
+    else if (flag === "--device") options.device = device(flag, value);
+    else if (flag === "--torch-device") options.torchDevice = device(flag, value);
     else if (flag === "--engine") {
       if (value !== "wasm" && value !== "torch") usage(`--engine expects wasm or torch, got '${value}'`);
       options.engine = value;
     } else usage(`unknown option '${flag}'`);
   }
+  if (options.device !== "cpu" && options.engine !== "torch") usage("--device needs --engine torch");
   const limit = Math.round(options.samples / (1 - DEV_SHARE));
   if (limit > FULL_TRAIN_FILE)
     usage(`--samples at most ${FULL_TRAIN_FILE * (1 - DEV_SHARE)} (the training file holds 60,000 images)`);
@@ -91,9 +113,9 @@ function parseOptions(argv: string[]): Options {
 }
 
 /** Starts curricula's engine; a torch engine that is not built or does not load is a clear error. */
-async function startEngine(name: Options["engine"]): Promise<string> {
+async function startEngine(name: Options["engine"], device: string): Promise<string> {
   try {
-    const info = await initEngine({ engine: name });
+    const info = await initEngine(name === "torch" ? { engine: name, device } : { engine: name });
     return name === "torch"
       ? `torch (libtorch ${info.version}, ${info.threads ?? "?"} threads, ${info.device ?? "cpu"})`
       : `wasm${info.simd ? " SIMD" : ""} (tfjs ${info.version})`;
@@ -140,6 +162,7 @@ async function runCurricula(
     iterations: options.epochs,
     progress_bar: false,
     engine: options.engine,
+    ...(options.engine === "torch" ? { device: options.device } : {}),
     dataset: {
       ...readYaml<Record<string, unknown>>(join(configs, "dataset", "FashionMNIST.yaml")),
       dev_split: DEV_SHARE,
@@ -155,6 +178,12 @@ async function runCurricula(
     saveNpy(join(work, `${subset}_index.npy`), index, [index.length]);
   }
   const trainSize = dataset.subset("train").size;
+  if (options.checkLogits) {
+    // The dev images as the trainer fed them, for PyTorch to reproduce the saved dev logits.
+    const dev = dataset.subset("dev");
+    const positions = Int32Array.from({ length: dev.size }, (_, i) => i);
+    saveNpy(join(work, "dev_x.npy"), dev.batch(positions).x, [dev.size, ...dataset.featureShape]);
+  }
   console.log(`curricula: training the CNN on ${trainSize} images for ${options.epochs} epochs`);
   const wall: Record<string, number> = {};
   const cpu: Record<string, number> = {};
@@ -220,11 +249,12 @@ function runTorch(options: Options, work: string, dataPath: string): Side | { er
     inference_batch_size: 256,
     learning_rate: 0.001,
     threads: options.torchThreads,
+    device: options.torchDevice ?? options.device,
     seed: 1,
     k: K,
     max_embedding_size: MAX_EMBEDDING,
   };
-  console.log(`PyTorch: the same pipeline (${options.torchThreads} threads)`);
+  console.log(`PyTorch: the same pipeline (${options.torchThreads} threads, device ${config.device})`);
   const out = spawnSync(python, [benchScript("pipeline_torch.py"), JSON.stringify(config)], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
@@ -240,9 +270,36 @@ function runTorch(options: Options, work: string, dataPath: string): Side | { er
   return { wall: last.wall, cpu: last.cpu, devAccuracy: last.dev_accuracy, testAccuracy: last.test_accuracy };
 }
 
+/**
+ * PyTorch loads curricula's best checkpoint into the documented nn.Module on `device` and computes
+ * the dev logits; the largest absolute difference from the logits curricula saved. On CUDA both
+ * sides may use TF32 convolutions (cuDNN's default), so the bound there is 1e-3 instead of 1e-4.
+ */
+function checkLogits(work: string, device: string): { diff: number; bound: number } | { error: string } {
+  const python = torchPython();
+  if (!python) return { error: "no python with torch" };
+  const runDir = join(work, "results", "bench", "training", "fashion_cnn", "_best");
+  const out = spawnSync(
+    python,
+    [
+      benchScript("check_logits.py"),
+      join(dirname(benchScript("check_logits.py")), "..", "docs", "engine.md"),
+      join(runDir, "model.safetensors"),
+      join(work, "dev_x.npy"),
+      join(runDir, "dev_indices.npy"),
+      join(runDir, "dev_outputs.npy"),
+      device,
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  if (out.status !== 0) return { error: `check_logits.py exited with ${out.status ?? out.signal}` };
+  const diff = Number(out.stdout.trim().split("\n").pop());
+  return { diff, bound: device.startsWith("cuda") ? 1e-3 : 1e-4 };
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const engine = await startEngine(options.engine);
+  const engine = await startEngine(options.engine, options.device);
   const work = options.work ?? mkdtempSync(join(tmpdir(), "curricula-bench-pipeline-"));
   mkdirSync(work, { recursive: true });
   console.log(`engine: ${engine}; k-NN threads ${options.threads}; load before: ${loadAverage()}`);
@@ -287,8 +344,22 @@ async function main(): Promise<void> {
     `accuracy dev/test: curricula ${ours.devAccuracy.toFixed(4)}/${ours.testAccuracy.toFixed(4)}, PyTorch ${t ? `${t.devAccuracy.toFixed(4)}/${t.testAccuracy.toFixed(4)}` : "-"}`,
   );
   if ("error" in theirs) console.log(`PyTorch side failed: ${theirs.error}`);
+  let logitsFailed = false;
+  if (options.checkLogits) {
+    const device = options.torchDevice ?? options.device;
+    const check = checkLogits(work, device);
+    if ("error" in check) {
+      logitsFailed = true;
+      console.log(`logits check failed: ${check.error}`);
+    } else {
+      logitsFailed = !(check.diff <= check.bound);
+      console.log(
+        `logits check: PyTorch (${device}) reproduces curricula's best dev logits within ${check.diff.toExponential(2)} (bound ${check.bound}): ${logitsFailed ? "FAILED" : "ok"}`,
+      );
+    }
+  }
   if (!options.work) rmSync(work, { recursive: true, force: true });
-  process.exitCode = "error" in theirs ? 1 : 0;
+  process.exitCode = "error" in theirs || logitsFailed ? 1 : 0;
 }
 
 await main();

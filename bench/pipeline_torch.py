@@ -3,7 +3,8 @@
 Usage: python3 bench/pipeline_torch.py '<json config>'  (spawned by bench/pipeline.ts)
 Config: {"data": folder of the gzipped IDX files, "work": folder holding train/dev/test_index.npy
          (row positions in the IDX files, the split curricula trained on), "epochs", "batch_size",
-         "inference_batch_size", "learning_rate", "threads", "seed", "k", "max_embedding_size"}
+         "inference_batch_size", "learning_rate", "threads", "seed", "k", "max_embedding_size",
+         optional "device": "cpu" (default), "cuda" or "cuda:N"}
 
 As autrainer and aucurriculum do it: training saves a checkpoint per epoch and evaluates the dev set
 after each epoch (the best epoch by dev accuracy is kept) and the test set at the end. Each scoring
@@ -58,11 +59,13 @@ def load_split(config):
     test_images = read_idx(config["data"], FILES["test_images"])
     test_labels = read_idx(config["data"], FILES["test_labels"])
 
+    device = config.get("device", "cpu")
+
     def subset(name, x, y):
         index = np.load(os.path.join(config["work"], f"{name}_index.npy")).astype(np.int64)
         return (
-            torch.from_numpy(x[index].astype(np.float32) / 255.0).unsqueeze(1),  # N, 1, 28, 28
-            torch.from_numpy(y[index].astype(np.int64)),
+            torch.from_numpy(x[index].astype(np.float32) / 255.0).unsqueeze(1).to(device),  # N, 1, 28, 28
+            torch.from_numpy(y[index].astype(np.int64)).to(device),
         )
 
     return {
@@ -89,7 +92,7 @@ def checkpoint_path(config, epoch):
 
 def train(config, data):
     torch.manual_seed(config["seed"])
-    model = cnn((28, 28, 1), 10)
+    model = cnn((28, 28, 1), 10).to(config.get("device", "cpu"))
     optimizer = torch.optim.Adam(model.parameters(), lr=config["learning_rate"])
     loss_fn = nn.CrossEntropyLoss()
     x, y = data["train"]
@@ -97,7 +100,7 @@ def train(config, data):
     best_epoch, best_accuracy = 0, -1.0
     for epoch in range(1, config["epochs"] + 1):
         model.train()
-        order = torch.randperm(x.shape[0], generator=generator)
+        order = torch.randperm(x.shape[0], generator=generator).to(x.device)
         b = config["batch_size"]
         for s in range(0, x.shape[0], b):
             index = order[s : s + b]
@@ -109,14 +112,15 @@ def train(config, data):
         log(f"epoch {epoch}: dev accuracy {dev:.4f}")
         if dev > best_accuracy:
             best_epoch, best_accuracy = epoch, dev
-    model.load_state_dict(torch.load(checkpoint_path(config, best_epoch)))
+    model.load_state_dict(torch.load(checkpoint_path(config, best_epoch), map_location=x.device))
     test = accuracy(model, data["test"], config["inference_batch_size"])
     return best_epoch, best_accuracy, test
 
 
 def load_model(config, epoch):
-    model = cnn((28, 28, 1), 10)
-    model.load_state_dict(torch.load(checkpoint_path(config, epoch)))
+    device = config.get("device", "cpu")
+    model = cnn((28, 28, 1), 10).to(device)
+    model.load_state_dict(torch.load(checkpoint_path(config, epoch), map_location=device))
     model.eval()
     return model
 
@@ -124,7 +128,7 @@ def load_model(config, epoch):
 def ce_loss(config, data, best_epoch):
     x, y = data["train"]
     logits = logits_of(load_model(config, best_epoch), x, config["inference_batch_size"])
-    return F.cross_entropy(logits, y, reduction="none").numpy()
+    return F.cross_entropy(logits, y, reduction="none").cpu().numpy()
 
 
 def correctness(config, data, last_epoch):
@@ -132,7 +136,7 @@ def correctness(config, data, last_epoch):
     x, y = data["train"]
     return np.stack(
         [
-            (logits_of(load_model(config, e), x, config["inference_batch_size"]).argmax(dim=1) == y).numpy()
+            (logits_of(load_model(config, e), x, config["inference_batch_size"]).argmax(dim=1) == y).cpu().numpy()
             for e in range(1, last_epoch + 1)
         ]
     )
@@ -189,14 +193,14 @@ def prediction_depth(config, data, best_epoch):
                 probes[p].append(pool(out, limit))
     for h in hooks:
         h.remove()
-    predicted = torch.cat(predicted).numpy()
-    embeddings = [torch.cat(p).contiguous().numpy() for p in probes]
+    predicted = torch.cat(predicted).cpu().numpy()
+    embeddings = [torch.cat(p).contiguous().cpu().numpy() for p in probes]
     forward = time.perf_counter() - start
     start = time.perf_counter()
-    labels = y.numpy()
+    labels = y.cpu().numpy()
     agree = []
     for p, emb in enumerate(embeddings):
-        agree.append(knn_torch(emb, labels, config["k"]) == predicted)
+        agree.append(knn_torch(emb, labels, config["k"], device=config.get("device", "cpu")) == predicted)
         log(f"k-NN probe {p} ({emb.shape[1]} dims) done")
     knn = time.perf_counter() - start
     agree = np.stack(agree)
@@ -212,7 +216,12 @@ def main():
     config = json.loads(sys.argv[1])
     torch.set_num_threads(int(config["threads"]))
     data = load_split(config)
-    log(f"training on {data['train'][0].shape[0]} images, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    device = config.get("device", "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"pipeline_torch.py: device {device} asked for, but torch {torch.__version__} sees no CUDA device")
+    log(
+        f"training on {data['train'][0].shape[0]} images, {torch.get_num_threads()} threads, device {device}, torch {torch.__version__}"
+    )
     wall, cpu = {}, {}
     start, cpu_start = time.perf_counter(), time.process_time()
     best_epoch, dev, test = train(config, data)
@@ -237,6 +246,7 @@ def main():
                 "dev_accuracy": dev,
                 "test_accuracy": test,
                 "threads": torch.get_num_threads(),
+                "device": device,
                 "torch": torch.__version__,
             }
         ),

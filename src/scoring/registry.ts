@@ -12,10 +12,14 @@ import { EL2N } from "./functions/el2n.js";
 import { FirstIteration } from "./functions/first-iteration.js";
 import { Forgetting } from "./functions/forgetting.js";
 import { GraNd } from "./functions/grand.js";
+import { Hardness } from "./functions/hardness.js";
+import { Mistakenness } from "./functions/mistakenness.js";
 import { Predefined } from "./functions/predefined.js";
 import { PredictionDepth } from "./functions/prediction-depth.js";
 import { RandomScore } from "./functions/random.js";
+import { Representativeness } from "./functions/representativeness.js";
 import { TransferTeacher } from "./functions/transfer-teacher.js";
+import { Uniqueness } from "./functions/uniqueness.js";
 
 /** A concrete scoring class (what `type`, or `module` + `class`, names). */
 export type ScoreClass = (new (
@@ -41,6 +45,10 @@ export const SCORING_TYPES: Readonly<Record<string, ScoreClass>> = Object.freeze
   EL2N,
   GraNd,
   ConfidentLearning,
+  Hardness,
+  Mistakenness,
+  Uniqueness,
+  Representativeness,
 });
 
 /**

@@ -1,0 +1,24 @@
+import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { softmaxEntropy } from "../math/brain.js";
+import { ModelScoreParams } from "../params.js";
+
+/**
+ * Hardness: the entropy (natural log) of a trained model's softmax output at the chosen checkpoint;
+ * an uncertain prediction is hard. FiftyOne Brain's `compute_hardness`
+ * (voxel51/fiftyone-brain, `internal/core/hardness.py`: `entropy(softmax(logits))`).
+ */
+export class Hardness extends AbstractScore {
+  static override readonly schema = ModelScoreParams;
+  static override readonly reference = "FiftyOne Brain, compute_hardness (voxel51/fiftyone-brain)";
+
+  async score(run: AtomicRun): Promise<ScoreResult> {
+    const runDir = run.runDir as string;
+    const { dataset } = await this.loadRun(runDir);
+    const subset = dataset.subset(this.subsetName);
+    const dir = this.checkpoint(runDir);
+    const logits = await this.savedOrForwardLogits(runDir, dir);
+    if (!logits) throw new Error(`${dir}: neither saved ${this.subsetName} outputs nor a model to score`);
+    const scores = softmaxEntropy(logits, subset.size, dataset.outputDim);
+    return { subset, classNames: dataset.classNames, columns: { scores } };
+  }
+}

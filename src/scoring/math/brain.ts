@@ -1,0 +1,307 @@
+/**
+ * The arithmetic of FiftyOne Brain's four sample measures (voxel51/fiftyone-brain,
+ * `fiftyone/brain/internal/core/{hardness,mistakenness,uniqueness,representativeness}.py`), written
+ * from their definitions: entropy-based hardness and mistakenness from a classifier's logits, and
+ * uniqueness and representativeness from an embedding. Pure functions over row-major arrays.
+ */
+import type { Rng } from "../../util/rng.js";
+import type { DotProducts } from "./knn.js";
+
+/**
+ * Shannon entropy (natural log) of each row's softmax: FiftyOne's `hardness`,
+ * `entropy(softmax(logits))`; 0·log 0 counts as 0.
+ */
+export function softmaxEntropy(logits: ArrayLike<number>, n: number, c: number): Float64Array {
+  const out = new Float64Array(n);
+  const e = new Float64Array(c);
+  for (let i = 0; i < n; i++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < c; j++) max = Math.max(max, logits[i * c + j] as number);
+    let sum = 0;
+    for (let j = 0; j < c; j++) {
+      e[j] = Math.exp((logits[i * c + j] as number) - max);
+      sum += e[j] as number;
+    }
+    let h = 0;
+    for (let j = 0; j < c; j++) {
+      const p = (e[j] as number) / sum;
+      if (p > 0) h -= p * Math.log(p);
+    }
+    out[i] = h;
+  }
+  return out;
+}
+
+/**
+ * FiftyOne's classification `mistakenness` from logits: with c = −entropy(softmax(z)) and m = +1 when
+ * the prediction (the first largest logit) differs from the label, −1 when it agrees,
+ * (m·exp(c) + 1) / 2. Confident mistakes approach 1, confident agreement 0, uncertain predictions ½.
+ */
+export function mistakenness(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number): Float64Array {
+  const n = labels.length;
+  const entropy = softmaxEntropy(logits, n, c);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++)
+      if ((logits[i * c + j] as number) > (logits[i * c + best] as number)) best = j;
+    const m = best === labels[i] ? -1 : 1;
+    out[i] = (m * Math.exp(-(entropy[i] as number)) + 1) / 2;
+  }
+  return out;
+}
+
+/** FiftyOne's uniqueness weights of the 1st, 2nd and 3rd nearest neighbour's distance. */
+export const UNIQUENESS_WEIGHTS: readonly number[] = [0.6, 0.3, 0.1];
+
+/** Exact float64 Euclidean distance between rows i and j. */
+function exactDistance(x: Float32Array, d: number, i: number, j: number): number {
+  let s = 0;
+  const a = i * d;
+  const b = j * d;
+  for (let t = 0; t < d; t++) {
+    const diff = (x[a + t] as number) - (x[b + t] as number);
+    s += diff * diff;
+  }
+  return Math.sqrt(s);
+}
+
+/** Inserts v into the ascending list (length k) when it is smaller than its last entry. */
+function insertSmallest(list: Float64Array, v: number, ids?: Int32Array, id?: number): void {
+  const k = list.length;
+  if (!(v < (list[k - 1] as number))) return;
+  let p = k - 1;
+  while (p > 0 && (list[p - 1] as number) > v) {
+    list[p] = list[p - 1] as number;
+    if (ids) ids[p] = ids[p - 1] as number;
+    p--;
+  }
+  list[p] = v;
+  if (ids) ids[p] = id as number;
+}
+
+/**
+ * For every row of x (n × d), the Euclidean distances to its k nearest other rows, ascending (n × k),
+ * as scikit-learn's `kneighbors(k + 1)` on the set itself gives them once the first column (the row
+ * itself) is dropped. Distances are exact float64. With `dot` (the engine's float32 matrix product)
+ * the candidates are found from tiled products and k + 8 of them per row are re-measured exactly;
+ * without it every pair is measured exactly.
+ */
+export function nearestDistances(
+  x: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  dot?: DotProducts,
+): Float64Array {
+  const out = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
+  if (!dot) {
+    const row = new Float64Array(k);
+    for (let i = 0; i < n; i++) {
+      row.fill(Number.POSITIVE_INFINITY);
+      for (let j = 0; j < n; j++) if (j !== i) insertSmallest(row, exactDistance(x, d, i, j));
+      out.set(row, i * k);
+    }
+    return out;
+  }
+  const keep = k + 8;
+  const norms = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let t = 0; t < d; t++) s += (x[i * d + t] as number) ** 2;
+    norms[i] = s;
+  }
+  const candDist = new Float64Array(n * keep).fill(Number.POSITIVE_INFINITY);
+  const candId = new Int32Array(n * keep).fill(-1);
+  const tile = 2048;
+  for (let a0 = 0; a0 < n; a0 += tile) {
+    const a1 = Math.min(n, a0 + tile);
+    const qa = x.subarray(a0 * d, a1 * d);
+    for (let b0 = 0; b0 < n; b0 += tile) {
+      const b1 = Math.min(n, b0 + tile);
+      const products = dot(qa, a1 - a0, x.subarray(b0 * d, b1 * d), b1 - b0, d);
+      const width = b1 - b0;
+      for (let i = a0; i < a1; i++) {
+        const dist = candDist.subarray(i * keep, (i + 1) * keep);
+        const ids = candId.subarray(i * keep, (i + 1) * keep);
+        const base = (i - a0) * width;
+        for (let j = b0; j < b1; j++) {
+          if (j === i) continue;
+          const sq = (norms[i] as number) + (norms[j] as number) - 2 * (products[base + j - b0] as number);
+          insertSmallest(dist, sq, ids, j);
+        }
+      }
+    }
+  }
+  const row = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    row.fill(Number.POSITIVE_INFINITY);
+    for (let c = 0; c < keep; c++) {
+      const j = candId[i * keep + c] as number;
+      if (j >= 0) insertSmallest(row, exactDistance(x, d, i, j));
+    }
+    out.set(row, i * k);
+  }
+  return out;
+}
+
+/**
+ * FiftyOne's `uniqueness` from each row's ascending nearest-neighbour distances (n × weights.length):
+ * the mean of the weighted distances, divided by its largest value over the set. A set of at most
+ * K samples is all 1, as FiftyOne has it.
+ */
+export function uniqueness(
+  distances: Float64Array,
+  n: number,
+  weights: readonly number[] = UNIQUENESS_WEIGHTS,
+): Float64Array {
+  const k = weights.length;
+  const out = new Float64Array(n);
+  if (n <= k) return out.fill(1);
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += (distances[i * k + j] as number) * (weights[j] as number);
+    out[i] = s / k;
+    max = Math.max(max, out[i] as number);
+  }
+  if (max > 0) for (let i = 0; i < n; i++) out[i] = (out[i] as number) / max;
+  return out;
+}
+
+/** Squared float64 distance between row i of x and centre c of centres. */
+function squaredToCentre(x: Float32Array, centres: Float64Array, d: number, i: number, c: number): number {
+  let s = 0;
+  for (let t = 0; t < d; t++) {
+    const diff = (x[i * d + t] as number) - (centres[c * d + t] as number);
+    s += diff * diff;
+  }
+  return s;
+}
+
+/**
+ * k-means++ seeding (Arthur & Vassilvitskii 2007): the first centre a uniform draw, each next one a
+ * row drawn with probability proportional to its squared distance to the nearest centre chosen so
+ * far. Returns the chosen row indices (distinct while the set has k distinct rows).
+ */
+export function kmeansPlusPlus(x: Float32Array, n: number, d: number, k: number, rng: Rng): Int32Array {
+  const chosen = new Int32Array(k);
+  const nearest = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  chosen[0] = rng.int(n);
+  for (let c = 1; c < k; c++) {
+    const last = chosen[c - 1] as number;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const s = exactDistance(x, d, i, last) ** 2;
+      if (s < (nearest[i] as number)) nearest[i] = s;
+      total += nearest[i] as number;
+    }
+    if (total === 0) {
+      chosen[c] = rng.int(n);
+      continue;
+    }
+    let target = rng.random() * total;
+    let pick = n - 1;
+    for (let i = 0; i < n; i++) {
+      target -= nearest[i] as number;
+      if (target < 0) {
+        pick = i;
+        break;
+      }
+    }
+    chosen[c] = pick;
+  }
+  return chosen;
+}
+
+export interface KMeansResult {
+  /** Cluster of each row. */
+  labels: Int32Array;
+  /** k × d centres. */
+  centres: Float64Array;
+  /** Lloyd iterations run. */
+  iterations: number;
+}
+
+/**
+ * Lloyd's k-means from the given initial centres (rows of x): assign every row to its nearest centre
+ * (the first on ties), move each centre to the mean of its rows (an empty cluster keeps its centre),
+ * until no assignment changes or `maxIterations`.
+ */
+export function kmeans(
+  x: Float32Array,
+  n: number,
+  d: number,
+  initial: Int32Array,
+  maxIterations = 300,
+): KMeansResult {
+  const k = initial.length;
+  const centres = new Float64Array(k * d);
+  initial.forEach((row, c) => {
+    for (let t = 0; t < d; t++) centres[c * d + t] = x[row * d + t] as number;
+  });
+  const labels = new Int32Array(n).fill(-1);
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    iterations++;
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      let bestD = squaredToCentre(x, centres, d, i, 0);
+      for (let c = 1; c < k; c++) {
+        const s = squaredToCentre(x, centres, d, i, c);
+        if (s < bestD) {
+          bestD = s;
+          best = c;
+        }
+      }
+      if (labels[i] !== best) {
+        labels[i] = best;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+    const sums = new Float64Array(k * d);
+    const counts = new Float64Array(k);
+    for (let i = 0; i < n; i++) {
+      const c = labels[i] as number;
+      counts[c] = (counts[c] as number) + 1;
+      for (let t = 0; t < d; t++) sums[c * d + t] = (sums[c * d + t] as number) + (x[i * d + t] as number);
+    }
+    for (let c = 0; c < k; c++) {
+      const m = counts[c] as number;
+      if (m === 0) continue;
+      for (let t = 0; t < d; t++) centres[c * d + t] = (sums[c * d + t] as number) / m;
+    }
+  }
+  return { labels, centres, iterations };
+}
+
+/**
+ * Representativeness from a clustering: each row's Euclidean distance to its cluster's centre,
+ * divided by the largest such distance in its cluster (FiftyOne's "local" normalisation), turned
+ * into closeness, 1 − d / max: 1 at a cluster's centre, 0 at its farthest member. (FiftyOne's code
+ * stores the normalised distance itself under this name; see docs/differences.md.) A cluster whose
+ * members all sit on its centre gives them 1.
+ */
+export function representativeness(
+  x: Float32Array,
+  n: number,
+  d: number,
+  clusters: KMeansResult,
+): Float64Array {
+  const k = clusters.centres.length / d;
+  const dist = new Float64Array(n);
+  const max = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    const c = clusters.labels[i] as number;
+    dist[i] = Math.sqrt(squaredToCentre(x, clusters.centres, d, i, c));
+    if ((dist[i] as number) > (max[c] as number)) max[c] = dist[i] as number;
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = max[clusters.labels[i] as number] as number;
+    out[i] = m > 0 ? 1 - (dist[i] as number) / m : 1;
+  }
+  return out;
+}

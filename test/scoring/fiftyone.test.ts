@@ -1,0 +1,306 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildForRun } from "../../src/assembly/train-run.js";
+import { initEngine, loadNetwork } from "../../src/engine/index.js";
+import { readRunConfig } from "../../src/results/run-folder.js";
+import { readScoreRows } from "../../src/results/score-table.js";
+import { TransferTeacher } from "../../src/scoring/functions/transfer-teacher.js";
+import { CurriculumScoreManager } from "../../src/scoring/manager.js";
+import {
+  kmeans,
+  kmeansPlusPlus,
+  mistakenness,
+  nearestDistances,
+  representativeness,
+  softmaxEntropy,
+  uniqueness,
+} from "../../src/scoring/math/brain.js";
+import { loadNpy } from "../../src/util/npy.js";
+import { Rng } from "../../src/util/rng.js";
+import { readYaml } from "../../src/util/yaml-io.js";
+import { hasPython, python } from "../support/python.js";
+import { trainDigitsRuns } from "./fixture.js";
+
+/**
+ * FiftyOne Brain's four measures (Hardness, Mistakenness, Uniqueness, Representativeness) against
+ * numpy/scipy implementations of the definitions in voxel51/fiftyone-brain
+ * (`internal/core/{hardness,mistakenness,uniqueness,representativeness}.py`), then as scoring
+ * functions on trained Digits runs (ensembles and the reversed rank of Representativeness).
+ */
+
+const ENTROPY = `
+import json, sys
+import numpy as np
+from scipy.special import softmax
+from scipy.stats import entropy
+z = np.array(json.loads(sys.stdin.read())["logits"], dtype=np.float64)
+y = np.array(json.loads(sys.argv[1]))
+h = np.array([entropy(softmax(row)) for row in z])
+m = np.where(z.argmax(axis=1) == y, -1.0, 1.0)
+print(json.dumps({"hardness": h.tolist(), "mistakenness": ((m * np.exp(-h) + 1.0) / 2.0).tolist()}))
+`;
+
+const UNIQUENESS = `
+import json, sys
+import numpy as np
+data = json.loads(sys.stdin.read())
+x = np.array(data["x"], dtype=np.float64)
+d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
+np.fill_diagonal(d, np.inf)
+dists = np.sort(d, axis=1)[:, :3]
+u = np.mean(dists * [0.6, 0.3, 0.1], axis=1)
+u /= u.max()
+print(json.dumps({"dists": dists.tolist(), "uniqueness": u.tolist()}))
+`;
+
+const KMEANS = `
+import json, sys
+import numpy as np
+data = json.loads(sys.stdin.read())
+x = np.array(data["x"], dtype=np.float64)
+centres = x[np.array(data["init"])].copy()
+labels = np.full(len(x), -1)
+for _ in range(300):
+    new = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    if (new == labels).all():
+        break
+    labels = new
+    for c in range(len(centres)):
+        if (labels == c).any():
+            centres[c] = x[labels == c].mean(axis=0)
+dist = np.linalg.norm(x - centres[labels], axis=1)
+rep = np.empty(len(x))
+for c in np.unique(labels):
+    idx = labels == c
+    top = dist[idx].max()
+    rep[idx] = 1.0 - dist[idx] / top if top > 0 else 1.0
+print(json.dumps({"labels": labels.tolist(), "representativeness": rep.tolist()}))
+`;
+
+function randomMatrix(rng: Rng, rows: number, cols: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: rows * cols }, () => rng.normal() * scale);
+}
+
+/** Clustered points: `groups` blobs of `size` points in `d` dimensions, plus two exact duplicates. */
+function blobs(rng: Rng, groups: number, size: number, d: number): Float32Array {
+  const x = new Float32Array((groups * size + 2) * d);
+  for (let g = 0; g < groups; g++) {
+    const centre = Array.from({ length: d }, () => rng.normal() * 6);
+    for (let s = 0; s < size; s++)
+      for (let t = 0; t < d; t++) x[(g * size + s) * d + t] = (centre[t] as number) + rng.normal();
+  }
+  x.copyWithin(groups * size * d, 0, 2 * d);
+  return x;
+}
+
+const toRows = (x: ArrayLike<number>, d: number) =>
+  Array.from({ length: x.length / d }, (_, i) => Array.from(x).slice(i * d, (i + 1) * d));
+
+describe.skipIf(!hasPython)("FiftyOne Brain's measures equal numpy on the same numbers", () => {
+  it("hardness is scipy's entropy of the softmax, mistakenness (m·exp(−H) + 1) / 2, ties in the argmax included", () => {
+    const rng = new Rng(3);
+    const n = 40;
+    const c = 5;
+    const logits = randomMatrix(rng, n, c, 3);
+    // Rows with tied largest logits (the first one is the prediction) and a uniform row.
+    logits.set([2, 2, 0, -1, 1], 0);
+    logits.set([0, 0, 0, 0, 0], c);
+    const labels = Int32Array.from({ length: n }, (_, i) => (i === 0 ? 1 : rng.int(c)));
+    const ref = python<{ hardness: number[]; mistakenness: number[] }>(
+      ENTROPY,
+      [JSON.stringify(Array.from(labels))],
+      JSON.stringify({ logits: toRows(logits, c) }),
+    );
+    const hardness = softmaxEntropy(logits, n, c);
+    const mistaken = mistakenness(logits, labels, c);
+    expect(ref.hardness).toHaveLength(n);
+    expect(ref.mistakenness).toHaveLength(n);
+    ref.hardness.forEach((v, i) => {
+      expect(hardness[i]).toBeCloseTo(v, 10);
+    });
+    ref.mistakenness.forEach((v, i) => {
+      expect(mistaken[i]).toBeCloseTo(v, 10);
+    });
+    expect(hardness[1]).toBeCloseTo(Math.log(c), 12);
+    expect(mistaken[0]).toBeGreaterThan(0.5); // predicted class 0 (first of the tie), label 1
+  });
+
+  it("uniqueness: the three nearest distances weighted 0.6/0.3/0.1, over the maximum; exact and tiled paths agree", () => {
+    const rng = new Rng(5);
+    const d = 6;
+    const x = blobs(rng, 4, 12, d);
+    const n = x.length / d;
+    const ref = python<{ dists: number[][]; uniqueness: number[] }>(
+      UNIQUENESS,
+      [],
+      JSON.stringify({ x: toRows(x, d) }),
+    );
+    const exact = nearestDistances(x, n, d, 3);
+    // A float32 product as the engine gives it: the tiled path re-measures its candidates exactly.
+    const dot = (a: Float32Array, ra: number, b: Float32Array, rb: number, dim: number) => {
+      const out = new Float32Array(ra * rb);
+      for (let i = 0; i < ra; i++)
+        for (let j = 0; j < rb; j++) {
+          let s = 0;
+          for (let t = 0; t < dim; t++) s += (a[i * dim + t] as number) * (b[j * dim + t] as number);
+          out[i * rb + j] = s;
+        }
+      return out;
+    };
+    const tiled = nearestDistances(x, n, d, 3, dot);
+    expect(ref.dists).toHaveLength(n);
+    ref.dists.forEach((row, i) => {
+      expect(row).toHaveLength(3);
+      row.forEach((v, j) => {
+        expect(exact[i * 3 + j]).toBeCloseTo(v, 9);
+        expect(tiled[i * 3 + j]).toBeCloseTo(v, 9);
+      });
+    });
+    const u = uniqueness(exact, n);
+    expect(ref.uniqueness).toHaveLength(n);
+    ref.uniqueness.forEach((v, i) => {
+      expect(u[i]).toBeCloseTo(v, 10);
+    });
+    expect(Math.max(...u)).toBe(1);
+    expect(Array.from(uniqueness(new Float64Array(9), 3))).toEqual([1, 1, 1]);
+  });
+
+  it("k-means from the seeded k-means++ centres equals numpy's Lloyd iterations, and representativeness its closeness", () => {
+    const rng = new Rng(7);
+    const d = 4;
+    const x = blobs(rng, 5, 15, d);
+    const n = x.length / d;
+    const init = kmeansPlusPlus(x, n, d, 5, new Rng(11));
+    expect(Array.from(kmeansPlusPlus(x, n, d, 5, new Rng(11)))).toEqual(Array.from(init));
+    const clusters = kmeans(x, n, d, init);
+    const ref = python<{ labels: number[]; representativeness: number[] }>(
+      KMEANS,
+      [],
+      JSON.stringify({ x: toRows(x, d), init: Array.from(init) }),
+    );
+    expect(Array.from(clusters.labels)).toEqual(ref.labels);
+    const rep = representativeness(x, n, d, clusters);
+    expect(ref.representativeness).toHaveLength(n);
+    ref.representativeness.forEach((v, i) => {
+      expect(rep[i]).toBeCloseTo(v, 9);
+    });
+    // Every cluster has a farthest member at 0.
+    for (let c = 0; c < 5; c++) {
+      const members = Array.from(rep).filter((_, i) => clusters.labels[i] === c);
+      if (members.length > 1) expect(Math.min(...members)).toBe(0);
+    }
+  });
+});
+
+describe("FiftyOne Brain's measures as scoring functions", () => {
+  let resultsDir: string;
+  let runs: string[];
+
+  beforeAll(async () => {
+    ({ resultsDir, runs } = await trainDigitsRuns(["1-1", "2-1"]));
+  });
+  afterAll(() => {
+    rmSync(resultsDir, { recursive: true, force: true });
+  });
+
+  async function execute(scoring: Record<string, unknown>) {
+    const manager = await CurriculumScoreManager.create(
+      {
+        results_dir: resultsDir,
+        experiment_id: "default",
+        batch_size: 64,
+        progress_bar: false,
+        plots: false,
+        correlation: null,
+        curriculum: { scoring },
+        robustness: { bootstrap: 50, seed: 3 },
+      },
+      { log: () => {} },
+    );
+    const atomic = await manager.preprocess();
+    for (const run of atomic) await manager.run(run);
+    const result = await manager.postprocess();
+    return {
+      rows: readScoreRows(result.scoreFile),
+      card: readYaml<Record<string, unknown>>(result.card),
+      dir: manager.outputDirectory,
+      atomic,
+    };
+  }
+
+  const column = (rows: ReturnType<typeof readScoreRows>, name: string) => {
+    const values = rows.columns.get(name);
+    if (!values) throw new Error(`no column ${name}; have ${[...rows.columns.keys()].join(", ")}`);
+    return Array.from(values);
+  };
+
+  it("Hardness and Mistakenness of a 2-seed ensemble average the runs' values from their saved _best outputs", async () => {
+    const perRun = runs.map((r) => {
+      const dir = join(resultsDir, "default", "training", r, "_best");
+      const logits = loadNpy(join(dir, "train_outputs.npy"));
+      const targets = loadNpy(join(dir, "train_targets.npy")).data as Int32Array;
+      const [n, c] = logits.shape as [number, number];
+      return {
+        hardness: softmaxEntropy(logits.data as Float32Array, n, c),
+        mistakenness: mistakenness(logits.data as Float32Array, targets, c),
+      };
+    });
+    for (const name of ["Hardness", "Mistakenness"] as const) {
+      const { rows, card, atomic } = await execute({ id: name, type: name, run_name: runs });
+      expect(atomic).toHaveLength(2);
+      const mean = column(rows, "mean");
+      const key = name === "Hardness" ? "hardness" : "mistakenness";
+      const first = perRun[0]?.[key] as Float64Array;
+      const second = perRun[1]?.[key] as Float64Array;
+      expect(mean).toHaveLength(first.length);
+      mean.forEach((v, i) => {
+        expect(v).toBeCloseTo(((first[i] as number) + (second[i] as number)) / 2, 5);
+      });
+      // High is hard: the largest mean has rank 1.
+      const ranks = column(rows, "ranks");
+      expect(mean[ranks.indexOf(1)]).toBe(Math.max(...mean));
+      expect(String(card.reference)).toMatch(/FiftyOne/);
+      expect(card.robustness).toBeDefined();
+    }
+  });
+
+  it("Uniqueness and Representativeness measure the penultimate layer; a typical sample ranks easy", async () => {
+    const uniq = await execute({ id: "Uniqueness", type: "Uniqueness", run_name: runs[0] });
+    const u = column(uniq.rows, "mean");
+    expect(Math.max(...u)).toBe(1);
+    expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
+    const rep = await execute({
+      id: "Representativeness",
+      type: "Representativeness",
+      run_name: runs[0],
+      clusters: 10,
+    });
+    const r = column(rep.rows, "mean");
+    const ranks = column(rep.rows, "ranks");
+    expect(r[ranks.indexOf(0)]).toBe(Math.max(...r));
+    expect(r[ranks.indexOf(1)]).toBe(Math.min(...r));
+    // The embedding is the FFNN's hidden layer (16 units), not the input (64 pixels): the same
+    // values from the hidden activations of the saved model, computed here.
+    const runDir = join(resultsDir, "default", "training", runs[0] as string);
+    const { dataset } = await buildForRun(readRunConfig(runDir));
+    const train = dataset.subset("train");
+    await initEngine();
+    const network = await loadNetwork(join(runDir, "_best"), null);
+    const layer = TransferTeacher.embeddingLayer(network);
+    const positions = Int32Array.from({ length: train.size }, (_, i) => i);
+    const hidden = network.forward(train.batch(positions).x, train.size, [layer]).layers[layer]?.data;
+    network.dispose();
+    if (!hidden) throw new Error(`no layer ${layer}`);
+    const dim = hidden.length / train.size;
+    expect(dim).toBe(16);
+    const want = uniqueness(nearestDistances(Float32Array.from(hidden), train.size, dim, 3), train.size);
+    expect(u).toHaveLength(train.size);
+    u.forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i] as number, 5);
+    });
+    await expect(
+      execute({ id: "Uniqueness-bad", type: "Uniqueness", run_name: runs[0], embedding_layer: "nope" }),
+    ).rejects.toThrow(/embedding_layer.*no layer 'nope'/);
+  });
+});
