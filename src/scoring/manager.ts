@@ -13,6 +13,7 @@ import {
 import { upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { describeNonFinite, nonFiniteCells, readScoreRows, writeScoreRows } from "../results/score-table.js";
+import { temporaryWriterPid } from "../util/atomic.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, DataError, UsageError } from "../util/errors.js";
 import { fingerprintFiles, textSha256 } from "../util/fingerprint.js";
@@ -512,9 +513,6 @@ export class ScoreBusyError extends CurriculaError {
   }
 }
 
-/** `<file>.tmp-<pid>-<hex>`: a temporary file or folder of an atomic write (util/atomic.ts). */
-const TEMPORARY = /\.tmp-(\d+)-[0-9a-f]+$/;
-
 /**
  * Removes the temporary files and folders of atomic writes in `dir` (and its subfolders when
  * `recursive`) whose writing process is gone (a killed command leaves them); those of live
@@ -525,9 +523,9 @@ export function removeStaleTemporaries(dir: string, recursive = true): string[] 
   const visit = (folder: string) => {
     for (const name of readdirNames(folder)) {
       const path = join(folder, name);
-      const match = TEMPORARY.exec(name);
-      if (match) {
-        if (!processAlive(Number(match[1]))) {
+      const writer = temporaryWriterPid(name);
+      if (writer !== null) {
+        if (!processAlive(writer)) {
           rmSync(path, { recursive: true, force: true });
           removed.push(path);
         }

@@ -78,3 +78,9 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
     throw error;
   }
 }
+
+/** The pid of the process that wrote a temporary sibling (`<name>.tmp-<pid>-<hex>`), or null for another name. */
+export function temporaryWriterPid(name: string): number | null {
+  const match = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+  return match ? Number(match[1]) : null;
+}

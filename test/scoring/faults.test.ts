@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import { score } from "../../src/scoring/score.js";
@@ -190,7 +190,10 @@ describe("temporary files of a killed command", () => {
     ];
     const staleDir = join(celoss(), `${runs[0]}_CrossEntropyLoss_b.tmp-${dead}-abcdef01`);
     const live = join(celoss(), `mappings.yaml.tmp-${process.pid}-deadbeef`);
-    for (const path of [...stale, live]) writeFileSync(path, "partial");
+    for (const path of [...stale, live]) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, "partial");
+    }
     mkdirSync(staleDir);
     writeFileSync(join(staleDir, "scores.csv"), "partial");
     await ensemble();
