@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { temporaryWriterPid } from "./atomic.js";
 import { ensureDir } from "./dirs.js";
 
 /**
@@ -58,7 +59,7 @@ export function releaseHeldLocks(): void {
  * A reader never sees a half-written lock. Returns false when `path` exists.
  */
 function createComplete(path: string, info: LockInfo): boolean {
-  const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   writeFileSync(tmp, JSON.stringify(info));
   try {
     linkSync(tmp, path);
@@ -68,6 +69,21 @@ function createComplete(path: string, info: LockInfo): boolean {
     throw error;
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/** Removes the temporary files of `path` (createComplete) whose process is gone (it was killed meanwhile). */
+function removeDeadTemporaries(path: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${basename(path)}.tmp-`)) continue;
+    const pid = temporaryWriterPid(name);
+    if (pid !== null && !processAlive(pid)) rmSync(join(dirname(path), name), { force: true });
   }
 }
 
@@ -110,6 +126,7 @@ function identity(lock: { info: LockInfo | null; raw: string }): string {
  */
 export function acquireLockFile(path: string): HeldLock | BusyLock {
   ensureDir(dirname(path));
+  removeDeadTemporaries(path);
   const info: LockInfo = {
     pid: process.pid,
     host: hostname(),
@@ -165,6 +182,7 @@ function removeIfStale(path: string, holder: { info: LockInfo | null; raw: strin
  */
 export function removeStaleLock(target: string): boolean {
   const path = lockPath(target);
+  removeDeadTemporaries(path);
   const holder = readLock(path);
   if (!holder || !isStale(holder)) return false;
   return removeIfStale(path, holder) === null;

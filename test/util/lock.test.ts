@@ -79,6 +79,8 @@ describe("locks", () => {
     const target = join(dir, "run");
     mkdirSync(join(dir, ".locks"));
     writeFileSync(lockPath(target), JSON.stringify({ pid: DEAD_PID, host: hostname(), started: "then" }));
+    // and the temporary file a process killed while creating the lock left beside it
+    writeFileSync(`${lockPath(target)}.tmp-${DEAD_PID}-0badf00d`, "{");
     expect(removeStaleLock(target)).toBe(true);
     expect(readdirSync(join(dir, ".locks"))).toEqual([]);
     const live = acquireLock(target);
