@@ -26,6 +26,8 @@ export default defineConfig({
           name: "cluster",
           include: ["test/cluster/**/*.test.ts"],
           fileParallelism: false,
+          // Stops the SLURM and Redis services these tests started (not those given by .ci/run).
+          globalSetup: ["test/cluster/global-setup.ts"],
           sequence: { groupOrder: 1 },
         },
       },

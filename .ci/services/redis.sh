@@ -2,14 +2,19 @@
 # A throw-away Redis for the tests: 127.0.0.1 only, a free port, no persistence.
 #   bash .ci/services/redis.sh start   # starts it (or finds it running); prints `export CURRICULA_TEST_REDIS_URL=...`
 #   bash .ci/services/redis.sh stop
+#   bash .ci/services/redis.sh running   # exit status 0 when it is up
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 dir="$(services_dir)/redis"
 
+running() {
+  [ -f "$dir/port" ] && [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null
+}
+
 start() {
   command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)" >&2; exit 1; }
   mkdir -p "$dir"
-  if [ -f "$dir/port" ] && [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
+  if running; then
     echo "export CURRICULA_TEST_REDIS_URL=redis://127.0.0.1:$(cat "$dir/port")"
     return 0
   fi
@@ -29,10 +34,12 @@ start() {
 stop() {
   stop_pidfile "$dir/redis.pid"
   rm -rf "$dir"
+  rmdir "$(services_dir)" 2>/dev/null || true
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  running) running ;;
+  *) echo "usage: $0 start|stop|running" >&2; exit 2 ;;
 esac

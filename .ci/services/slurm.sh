@@ -4,6 +4,7 @@
 # `debug` (default) holds this machine's CPUs.
 #   bash .ci/services/slurm.sh start   # starts it (or finds it running); prints `export CURRICULA_TEST_SLURM_CONF=...`
 #   bash .ci/services/slurm.sh stop
+#   bash .ci/services/slurm.sh running   # exit status 0 when it is up
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 dir="$(services_dir)/slurm"
@@ -100,10 +101,12 @@ stop_all() {
 stop() {
   stop_all
   rm -rf "$dir"
+  rmdir "$(services_dir)" 2>/dev/null || true
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  running) running ;;
+  *) echo "usage: $0 start|stop|running" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 import { CommanderError } from "commander";
 import { CurriculaError, UsageError } from "../util/errors.js";
 import { clearLiveLines } from "../util/progress.js";
+import { redactCredentials } from "../util/secrets.js";
 import { createProgram } from "./program.js";
 import { rewriteArgv } from "./shared.js";
 
@@ -10,6 +11,9 @@ import { rewriteArgv } from "./shared.js";
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const program = createProgram();
+  // An error of a client library may quote the Redis URL or its password: never shown.
+  const secrets = [process.env.CURRICULA_REDIS_URL, ...serviceUrls(argv)];
+  const say = (text: string) => process.stderr.write(redactCredentials(text, secrets));
   try {
     await program.parseAsync(rewriteArgv(argv), { from: "user" });
     return 0;
@@ -25,18 +29,28 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     if (error instanceof UsageError) {
       if (error.message === "No command provided.") program.outputHelp({ error: true });
-      process.stderr.write(`error: ${error.message}\n(run with --help for usage)\n`);
+      say(`error: ${error.message}\n(run with --help for usage)\n`);
       return 2;
     }
     if (error instanceof CurriculaError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      say(`error: ${error.message}\n`);
       return error.exitCode;
     }
     const err = error as Error;
-    process.stderr.write(`error: ${err?.message ?? String(error)}\n`);
-    if (process.env.CURRICULA_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
+    say(`error: ${err?.message ?? String(error)}\n`);
+    if (process.env.CURRICULA_DEBUG && err?.stack) say(`${err.stack}\n`);
     return 1;
   }
+}
+
+/** The values of `--redis <url>` / `--redis=<url>` on a command line. */
+function serviceUrls(argv: readonly string[]): string[] {
+  const urls: string[] = [];
+  for (const [i, arg] of argv.entries()) {
+    if (arg === "--redis" && argv[i + 1]) urls.push(argv[i + 1] as string);
+    else if (arg.startsWith("--redis=")) urls.push(arg.slice("--redis=".length));
+  }
+  return urls;
 }
 
 const code = await main();

@@ -24,6 +24,7 @@ import { parseSlurmSettings } from "../experiments/executors/slurm-script.js";
 import type { RunSpec } from "../experiments/run-spec.js";
 import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
+import { maskUrl, redactCredentials } from "../util/secrets.js";
 import type { StudyPlan } from "./plan.js";
 import { isStageDone, type Stage, type StudyRunResult, studyStages } from "./stages.js";
 
@@ -240,11 +241,15 @@ async function runBullMQStudy(plan: StudyPlan, options: ClusterStudyOptions): Pr
       if (value?.name) log(`  ${value.status ?? "done"} ${value.name} (job ${jobId})`);
     });
     const node = await producer.add(flow as FlowJob);
-    log(`queued the study as a flow of ${phases.length} phase(s) on ${name} at ${url}; waiting for workers`);
+    log(
+      `queued the study as a flow of ${phases.length} phase(s) on ${name} at ${maskUrl(url)}; waiting for workers`,
+    );
     try {
       await node.job.waitUntilFinished(queueEvents);
     } catch (error) {
-      throw new CurriculaError(`the study stopped: ${(error as Error).message} (see the workers' output)`);
+      throw new CurriculaError(
+        `the study stopped: ${redactCredentials((error as Error).message, [url])} (see the workers' output)`,
+      );
     }
   } finally {
     await queueEvents.close();

@@ -1,5 +1,6 @@
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BIN, type CliResult } from "../support/cli.js";
@@ -117,4 +118,65 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** A TCP port nobody listens on at 127.0.0.1 (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as AddressInfo).port;
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+/** A private loopback redis-server of one test (no persistence: a restart empties it). */
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** Stops it (SIGTERM; resolves once it has exited). */
+  stop(): Promise<void>;
+  /** Stops it and starts an empty one on the same port. */
+  restart(): Promise<void>;
+}
+
+/** Starts redis-server on a free loopback port, with `password` when given; stopped by stop(). */
+export async function startPrivateRedis(dir: string, password?: string): Promise<PrivateRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const args = ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"];
+    if (password) args.push("--requirepass", password);
+    child = spawn("redis-server", [...args, "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout?.on("data", (d) => {
+      output += d;
+    });
+    await until(
+      "redis-server to accept connections",
+      () => output.includes("Ready to accept connections"),
+      30_000,
+    );
+  };
+  const stop = async () => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolvePromise) => {
+      running.once("exit", () => resolvePromise());
+      running.kill("SIGTERM");
+    });
+  };
+  await start();
+  const auth = password ? `:${encodeURIComponent(password)}@` : "";
+  return {
+    url: `redis://${auth}127.0.0.1:${port}`,
+    port,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+  };
 }

@@ -20,6 +20,11 @@ function squeue(job: string): string {
   return r.stdout.trim();
 }
 
+/** Lets a held task start now (`scontrol update StartTime=now`); a failure is retried by the caller. */
+function release(job: string): void {
+  spawnSync("scontrol", ["update", `JobId=${job}_0`, "StartTime=now"], { encoding: "utf8" });
+}
+
 beforeAll(() => {
   slurmConf();
   root = mkdtempSync(join(tmpdir(), "curricula-requeue-"));
@@ -44,30 +49,61 @@ describe("--executor slurm: checkpoint and requeue before the time limit", () =>
     expect(submit.stderr).toMatch(/1 submitted/);
     const job = /submitted job array (\d+)/.exec(submit.stderr)?.[1] as string;
     const training = join(slurm, "results", "default", "training");
-    const name = await until("the run folder", () =>
-      existsSync(training) ? readdirSync(training).find((n) => !n.startsWith(".")) : undefined,
+    const name = await until(
+      "the run folder",
+      () => (existsSync(training) ? readdirSync(training).find((n) => !n.startsWith(".")) : undefined),
+      600_000,
     );
     const run = join(training, name);
     // Signal once the run has trained a few epochs (it has checkpoints then).
-    await until("a checkpoint", () => existsSync(join(run, "epoch_3", "trainer_state.json")), 120_000);
+    await until("a checkpoint", () => existsSync(join(run, "epoch_3", "trainer_state.json")), 600_000);
     const signal = spawnSync("scancel", ["--signal=USR1", "--batch", `${job}_0`], { encoding: "utf8" });
     expect(signal.status, signal.stderr).toBe(0);
-    // Requeued tasks wait for a begin time; release it so the test need not wait.
-    await until("the requeue", () => /^PENDING/.test(squeue(job)), 60_000);
+    // The task checkpoints at its next epoch's end and requeues itself.
+    await until("the requeue", () => /^PENDING/.test(squeue(job)), 300_000);
     expect(existsSync(join(run, "metrics.csv"))).toBe(false);
-    spawnSync("scontrol", ["update", `JobId=${job}_0`, "StartTime=now"]);
-    await until("the resumed run", () => existsSync(join(run, "metrics.csv")), 120_000);
-    await until("the task's end", () => /^COMPLETED/.test(squeue(job)), 60_000);
+    // SLURM holds a requeued task until a begin time about two minutes ahead (its job credential's
+    // lifetime): release it, and again whenever it is held for its begin time (a release sent
+    // before the requeue set that time is overwritten by it; a launch that fails requeues it again),
+    // until the requeued task has started.
+    const taskLog = (): string => {
+      const dir = join(slurm, "results", "default", "jobs", "slurm");
+      const batch = existsSync(dir) ? readdirSync(dir)[0] : undefined;
+      const file = batch ? join(dir, batch, "logs", "task-0.out") : "";
+      return file && existsSync(file) ? readFileSync(file, "utf8") : "";
+    };
+    let released = 0;
+    await until(
+      "the requeued task's start",
+      () => {
+        if (taskLog().includes("(restart 1)")) return true;
+        if (squeue(job) === "PENDING|BeginTime" && Date.now() - released > 5000) {
+          release(job);
+          released = Date.now();
+        }
+        return false;
+      },
+      300_000,
+    );
+    // The resumed run trains as fast as the machine lets it: wait for the task's end, not a time.
+    const end = await until(
+      "the task's end",
+      () =>
+        /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)/.exec(
+          squeue(job),
+        )?.[1],
+      600_000,
+    );
+    expect(end, taskLog()).toBe("COMPLETED");
+    expect(existsSync(join(run, "metrics.csv"))).toBe(true);
 
     const log = readFileSync(join(run, "training.log"), "utf8");
     expect(log).toMatch(/Stopping on request after epoch (\d+); the run resumes from here/);
     const stopped = Number(/Stopping on request after epoch (\d+)/.exec(log)?.[1]);
     expect(log).toContain(`Resuming FFNN on Digits after epoch ${stopped} of 40`);
     expect(stopped).toBeLessThan(40);
-    const batch = join(slurm, "results", "default", "jobs", "slurm");
-    const taskLog = readFileSync(join(batch, readdirSync(batch)[0] as string, "logs", "task-0.out"), "utf8");
-    expect(taskLog).toMatch(/checkpointed before the time limit; requeueing/);
-    expect(taskLog).toMatch(/\(restart 1\)/);
+    expect(taskLog()).toMatch(/checkpointed before the time limit; requeueing/);
+    expect(taskLog()).toMatch(/\(restart 1\)/);
 
     const ref = await reference;
     expect(ref.code, ref.stderr).toBe(0);
@@ -77,5 +113,5 @@ describe("--executor slurm: checkpoint and requeue before the time limit", () =>
     }
     const status = cli(["status", "results", "default"], slurm);
     expect(status.stdout).toMatch(/1 run\(s\): 0 queued, 0 running, 1 done, 0 failed/);
-  }, 300_000);
+  }, 1_200_000);
 });

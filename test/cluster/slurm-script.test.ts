@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { stopReason } from "../../src/experiments/executors/slurm.js";
 import { parseJobStates, parsePartitions } from "../../src/experiments/executors/slurm-commands.js";
 import {
   arraySpec,
@@ -111,5 +112,21 @@ describe("parsing squeue and sacct output", () => {
       { name: "debug", isDefault: true, state: "up" },
       { name: "gpu", isDefault: false, state: "up" },
     ]);
+  });
+
+  it("tells a cancelled task from one stopped by its time limit (slurmstepd's line in the log)", () => {
+    const at = "2026-12-07T02:08:09";
+    expect(stopReason(`run x\nslurmstepd-vm: error: *** JOB 2 ON vm CANCELLED AT ${at} ***\n`)).toEqual({
+      state: "cancelled",
+      message: "cancelled (scancel)",
+    });
+    expect(stopReason(`slurmstepd: error: *** JOB 7 ON n1 CANCELLED AT ${at} DUE TO TIME LIMIT ***`)).toEqual(
+      {
+        state: "failed",
+        message: "stopped by SLURM due to time limit",
+      },
+    );
+    expect(stopReason(`*** JOB 7 ON n1 CANCELLED AT ${at} DUE TO PREEMPTION ***`).state).toBe("cancelled");
+    expect(stopReason("epoch 3\n")).toEqual({ state: "failed", message: "stopped by SIGTERM" });
   });
 });

@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,7 +134,17 @@ describe("damaged audio files", () => {
     const root = folder("read-only");
     chmodSync(tmp, 0o755);
     chmodSync(root, 0o555);
-    const modules = fileURLToPath(new URL("../../dist/data/index.js", import.meta.url));
+    // root may write anywhere: run the check as "nobody" then (as an ordinary user, directly).
+    // "nobody" may not be able to reach dist/ by its path (a clone inside a folder only root may
+    // enter, such as a `mktemp -d` one): the child gets the checkout as an open folder (fd 3) and
+    // imports through /proc/self/fd/3, which needs no right on the folders above the checkout;
+    // --preserve-symlinks keeps that path for the modules dist/ imports in turn.
+    const asNobody = process.getuid?.() === 0;
+    const checkout = fileURLToPath(new URL("../..", import.meta.url));
+    const fd = openSync(checkout, "r");
+    const modules = asNobody
+      ? "/proc/self/fd/3/dist/data/index.js"
+      : join(checkout, "dist", "data", "index.js");
     const script = `
       const { createDataset } = await import(${JSON.stringify(modules)});
       try {
@@ -134,13 +154,17 @@ describe("damaged audio files", () => {
         console.log(error.message);
         process.exit(3);
       }`;
-    // root may write anywhere: run the check as "nobody" then (as an ordinary user, directly).
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
-      encoding: "utf8",
-      cwd: tmp,
-      ...asNobody,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [...(asNobody ? ["--preserve-symlinks"] : []), "--input-type=module", "-e", script],
+      {
+        encoding: "utf8",
+        cwd: tmp,
+        stdio: ["ignore", "pipe", "pipe", fd],
+        ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+      },
+    );
+    closeSync(fd);
     chmodSync(root, 0o755);
     expect(r.status, r.stderr).toBe(3);
     expect(r.stdout).toMatch(

@@ -4,6 +4,7 @@ import { type Job, Worker } from "bullmq";
 import { PACKAGE_ROOT } from "../../config/package.js";
 import { CurriculaError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
+import { maskUrl, redactCredentials } from "../../util/secrets.js";
 import type { RunOutcome } from "../run-spec.js";
 import { checkRedis, connect, DEFAULT_QUEUE, type QueueJobData } from "./bullmq.js";
 import { LocalProcessExecutor } from "./local.js";
@@ -67,7 +68,9 @@ export async function startWorker(
   options: WorkerOptions,
 ): Promise<{ worker: Worker; close(): Promise<void> }> {
   await checkRedis(options.url);
-  const log = options.log ?? writeLine;
+  const write = options.log ?? writeLine;
+  // Nothing this worker prints (its runs' output and errors included) shows the Redis password.
+  const log = (line: string) => write(redactCredentials(line, [options.url]));
   const name = options.queue ?? DEFAULT_QUEUE;
   const connection = connect(options.url);
   const worker = new Worker<QueueJobData, unknown>(
@@ -107,12 +110,25 @@ export async function startWorker(
       maxStalledCount: 3,
     },
   );
-  worker.on("error", (error) => log(`worker: ${error.message}`));
+  // A Redis that restarts makes every reconnect attempt fail: said once, and again when it is back.
+  let lastError = "";
+  worker.on("error", (error) => {
+    if (error.message === lastError) return;
+    lastError = error.message;
+    log(`worker: ${error.message}`);
+  });
+  connection.on("ready", () => {
+    if (!lastError) return;
+    lastError = "";
+    log(`worker: connected to Redis at ${maskUrl(options.url)} again`);
+  });
   worker.on("failed", (job, error) => {
     if (job) log(`job ${job.id} failed (try ${job.attemptsMade}): ${error.message}`);
   });
   await worker.waitUntilReady();
-  log(`worker ${process.pid} on queue ${name} at ${options.url} (concurrency ${options.concurrency ?? 1})`);
+  log(
+    `worker ${process.pid} on queue ${name} at ${maskUrl(options.url)} (concurrency ${options.concurrency ?? 1})`,
+  );
   return {
     worker,
     close: async () => {

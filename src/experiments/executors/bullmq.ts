@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { CurriculaError, UsageError } from "../../util/errors.js";
 import { textSha256 } from "../../util/fingerprint.js";
 import { writeLine } from "../../util/progress.js";
+import { maskUrl, redactCredentials } from "../../util/secrets.js";
 import type { RunOutcome, RunSpec } from "../run-spec.js";
 import type { Executor, ExecutorEvents } from "./local.js";
 import type { ClusterCommand } from "./slurm.js";
@@ -42,14 +43,20 @@ export function redisUrl(flag: string | undefined): string {
     );
   }
   if (!/^rediss?:\/\//.test(url)) {
-    throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got '${url}'`);
+    throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got '${maskUrl(url)}'`);
   }
   return url;
 }
 
-/** A connection for BullMQ (workers need maxRetriesPerRequest: null). */
-export function connect(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+/**
+ * A connection for BullMQ (workers need maxRetriesPerRequest: null). Its errors (a refused
+ * reconnect while Redis restarts) go to `onError`, not to the console: the caller says what they
+ * mean once, in words.
+ */
+export function connect(url: string, onError: (error: Error) => void = () => {}): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  client.on("error", onError);
+  return client;
 }
 
 /** Fails with a clear error unless Redis answers PING within `timeoutMs`. Writes nothing. */
@@ -73,7 +80,7 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   } catch (error) {
     const reason = socketError?.message || (error as Error).message || String(error);
     throw new CurriculaError(
-      `cannot reach Redis at ${url}: ${reason} ` +
+      `cannot reach Redis at ${maskUrl(url)}: ${redactCredentials(reason, [url])} ` +
         "(start redis-server, or pass the right --redis / CURRICULA_REDIS_URL)",
     );
   } finally {
@@ -110,11 +117,24 @@ export interface BullMQExecutorOptions {
   queue?: string;
   jobOptions?: JobOptionsConfig;
   log?: ((line: string) => void) | null;
+  /** How long Redis may stay unreachable before the runs fail (ms; default 5 minutes). */
+  unreachableMs?: number;
+  /** How often the queued jobs are checked for a Redis that lost them (ms; default 10 s). */
+  checkMs?: number;
 }
+
+/** How often a run's job may be lost by Redis and queued again before the run fails. */
+const MAX_REQUEUES = 3;
 
 /**
  * Queues each spec as a job and waits for all of them, reporting starts and ends as workers take
  * and finish them. Outcomes are the workers' (the same as a local run's).
+ *
+ * Redis holds the queue only in memory unless it persists it: a Redis restarted without
+ * persistence comes back empty. After every reconnect (and every `checkMs`) the jobs still awaited
+ * are looked up; a job Redis no longer has is queued again under its id (the run folder keeps what
+ * was trained: the run resumes from its checkpoint, or is found finished), at most MAX_REQUEUES
+ * times. A Redis unreachable for `unreachableMs` fails the runs with a message saying so.
  */
 export class BullMQExecutor implements Executor {
   constructor(private readonly options: BullMQExecutorOptions) {}
@@ -122,60 +142,150 @@ export class BullMQExecutor implements Executor {
   async run(specs: readonly RunSpec[], events: ExecutorEvents = {}): Promise<RunOutcome[]> {
     if (specs.length === 0) return [];
     await checkRedis(this.options.url);
-    const log = this.options.log === undefined ? writeLine : this.options.log;
+    const write = this.options.log === undefined ? writeLine : this.options.log;
+    const url = this.options.url;
+    const log = write && ((line: string) => write(redactCredentials(line, [url])));
     const name = this.options.queue ?? DEFAULT_QUEUE;
-    const connection = connect(this.options.url);
-    const eventsConnection = connect(this.options.url);
+    const unreachableMs = this.options.unreachableMs ?? 5 * 60_000;
+    const checkMs = this.options.checkMs ?? 10_000;
+
+    // The link to Redis: when it went down, what the last error said, and when it came back.
+    let downSince: number | null = null;
+    let lastError = "";
+    const onError = (error: Error) => {
+      lastError = error.message;
+      downSince ??= Date.now();
+    };
+    const connection = connect(url, onError);
+    const eventsConnection = connect(url, onError);
+    connection.on("close", () => {
+      downSince ??= Date.now();
+    });
     const queue = new Queue<QueueJobData, RunOutcome>(name, { connection });
     const queueEvents = new QueueEvents(name, { connection: eventsConnection });
+    queue.on("error", onError);
+    queueEvents.on("error", onError);
+
+    const ids = specs.map((s) => runJobId(s));
+    const index = new Map(ids.map((id, i) => [id, i]));
+    const outcomes: (RunOutcome | undefined)[] = specs.map(() => undefined);
+    const requeues = specs.map(() => 0);
+    let settle: (() => void) | undefined;
+    let fail: ((error: Error) => void) | undefined;
+    const done = new Promise<void>((resolvePromise, reject) => {
+      settle = resolvePromise;
+      fail = reject;
+    });
+    const finish = (i: number, outcome: RunOutcome) => {
+      if (outcomes[i]) return;
+      outcomes[i] = outcome;
+      events.onEnd?.(outcome, i, specs.length);
+      if (outcomes.every(Boolean)) settle?.();
+    };
+    const failed = (i: number, id: string, reason: string): RunOutcome => {
+      const spec = specs[i] as RunSpec;
+      return {
+        name: spec.name,
+        runDir: spec.runDir,
+        status: "failed",
+        seconds: 0,
+        job: id,
+        error: `queue job ${id} failed after its tries: ${redactCredentials(reason, [url])}`,
+      };
+    };
+
+    const started = new Set<number>();
+    queueEvents.on("active", ({ jobId }) => {
+      const i = index.get(jobId);
+      if (i === undefined || started.has(i)) return;
+      started.add(i);
+      events.onStart?.(specs[i] as RunSpec, i, specs.length);
+    });
+    queueEvents.on("stalled", ({ jobId }) => {
+      const i = index.get(jobId);
+      if (i !== undefined)
+        log?.(`  ${specs[i]?.name}: its worker stopped answering; another worker takes it over`);
+    });
+    queueEvents.on("completed", ({ jobId, returnvalue }) => {
+      const i = index.get(jobId);
+      if (i !== undefined) finish(i, returnvalue as unknown as RunOutcome);
+    });
+    queueEvents.on("failed", ({ jobId, failedReason }) => {
+      const i = index.get(jobId);
+      if (i !== undefined) finish(i, failed(i, jobId, failedReason));
+    });
+
+    // Looks up every awaited job: finished ones whose event was missed end, lost ones are queued again.
+    let checking = false;
+    const check = async () => {
+      if (checking || downSince !== null || outcomes.every(Boolean)) return;
+      checking = true;
+      try {
+        const lost: number[] = [];
+        for (const [i, id] of ids.entries()) {
+          if (outcomes[i]) continue;
+          const state = await queue.getJobState(id);
+          if (state === "completed" || state === "failed") {
+            const job = await queue.getJob(id);
+            if (!job) lost.push(i);
+            else if (state === "completed") finish(i, job.returnvalue);
+            else finish(i, failed(i, id, job.failedReason));
+          } else if (state === "unknown") lost.push(i);
+        }
+        if (lost.length === 0) return;
+        log?.(
+          `Redis no longer has ${lost.length} queued run(s) (was it restarted without persistence?); ` +
+            "queueing them again (their run folders keep what was trained)",
+        );
+        for (const i of lost) {
+          const spec = specs[i] as RunSpec;
+          const id = ids[i] as string;
+          if (++(requeues[i] as number) > MAX_REQUEUES) {
+            finish(i, failed(i, id, `Redis lost the job ${MAX_REQUEUES + 1} times`));
+            continue;
+          }
+          started.delete(i);
+          await addRunJob(queue, spec, id, this.options.jobOptions);
+        }
+      } catch (error) {
+        // Redis went away again mid-check: the next reconnect checks again.
+        onError(error as Error);
+      } finally {
+        checking = false;
+      }
+    };
+    connection.on("ready", () => {
+      if (downSince === null) return;
+      downSince = null;
+      log?.(`reconnected to Redis at ${maskUrl(url)}; checking the queued runs`);
+      void check();
+    });
+    const watchdog = setInterval(() => {
+      if (downSince !== null && Date.now() - downSince > unreachableMs) {
+        fail?.(
+          new CurriculaError(
+            `lost Redis at ${maskUrl(url)} for ${Math.round((Date.now() - downSince) / 1000)} s` +
+              `${lastError ? ` (${redactCredentials(lastError, [url])})` : ""}; ` +
+              "the runs' folders keep what was trained: run the command again once Redis is back",
+          ),
+        );
+        return;
+      }
+      void check();
+    }, checkMs);
+
     try {
       await queueEvents.waitUntilReady();
-      const ids = specs.map((s) => runJobId(s));
-      const index = new Map(ids.map((id, i) => [id, i]));
-      const started = new Set<number>();
-      queueEvents.on("active", ({ jobId }) => {
-        const i = index.get(jobId);
-        if (i === undefined || started.has(i)) return;
-        started.add(i);
-        events.onStart?.(specs[i] as RunSpec, i, specs.length);
-      });
-      queueEvents.on("stalled", ({ jobId }) => {
-        const i = index.get(jobId);
-        if (i !== undefined)
-          log?.(`  ${specs[i]?.name}: its worker stopped answering; another worker takes it over`);
-      });
-      queueEvents.on("retries-exhausted", () => {});
-      log?.(`queueing ${specs.length} run(s) on ${name} at ${this.options.url}`);
-      const jobs: Job<QueueJobData, RunOutcome>[] = [];
+      log?.(`queueing ${specs.length} run(s) on ${name} at ${maskUrl(url)}`);
       for (const [i, spec] of specs.entries()) {
-        jobs.push(await addRunJob(queue, spec, ids[i] as string, this.options.jobOptions));
+        await addRunJob(queue, spec, ids[i] as string, this.options.jobOptions);
       }
-      log?.(
-        `queued ${jobs.length} run(s); waiting for workers (curricula worker --redis ${this.options.url})`,
-      );
-      return await Promise.all(
-        jobs.map(async (job, i) => {
-          const spec = specs[i] as RunSpec;
-          let outcome: RunOutcome;
-          try {
-            outcome = (await job.waitUntilFinished(queueEvents)) as RunOutcome;
-          } catch (error) {
-            outcome = {
-              name: spec.name,
-              runDir: spec.runDir,
-              status: "failed",
-              seconds: 0,
-              job: job.id,
-              error: `queue job ${job.id} failed after its tries: ${(error as Error).message}`,
-            };
-          }
-          events.onEnd?.(outcome, i, specs.length);
-          return outcome;
-        }),
-      );
+      log?.(`queued ${specs.length} run(s); waiting for workers (curricula worker --redis ${maskUrl(url)})`);
+      if (!outcomes.every(Boolean)) await done;
+      return outcomes as RunOutcome[];
     } finally {
-      await queueEvents.close();
-      await queue.close();
+      clearInterval(watchdog);
+      await Promise.allSettled([queueEvents.close(), queue.close()]);
       connection.disconnect();
       eventsConnection.disconnect();
     }

@@ -5,6 +5,7 @@ import { experimentDir } from "../../config/layout.js";
 import { ScoreConfigSchema } from "../../scoring/score.js";
 import { CurriculaError, UsageError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
+import { redactCredentials } from "../../util/secrets.js";
 import { checkRedis, connect, DEFAULT_QUEUE, type QueueJobData } from "./bullmq.js";
 import { type ClusterCommand, jobFailures, submitCommands, waitForJobs } from "./slurm.js";
 import { checkPartitions } from "./slurm-commands.js";
@@ -160,7 +161,9 @@ export async function runScoresBullMQ(
     try {
       await node.job.waitUntilFinished(events);
     } catch (error) {
-      throw new CurriculaError(`scoring failed: ${(error as Error).message} (see the workers' output)`);
+      throw new CurriculaError(
+        `scoring failed: ${redactCredentials((error as Error).message, [options.url])} (see the workers' output)`,
+      );
     }
   } finally {
     await events.close();

@@ -1,10 +1,19 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../config/package.js";
 import { writeLine } from "../../util/progress.js";
 import { describeError, executeSpec, type RunOutcome, type RunSpec, releaseHeldLocks } from "../run-spec.js";
-import { type BatchFile, outcomePath, readJson, type TaskFile, writeJson } from "./slurm.js";
+import {
+  type BatchFile,
+  outcomePath,
+  readJson,
+  stopReason,
+  type TaskFile,
+  taskLog,
+  writeJson,
+} from "./slurm.js";
 import { REQUEUE_EXIT_CODE } from "./slurm-script.js";
 
 /**
@@ -17,6 +26,8 @@ import { REQUEUE_EXIT_CODE } from "./slurm-script.js";
 
 const batchDir = process.argv[2];
 const task = Number(process.env.SLURM_ARRAY_TASK_ID ?? "0");
+/** When this try of the task began (its task file's `started`). */
+let started = new Date().toISOString();
 
 function taskFile(state: TaskFile["state"], started: string, message?: string): void {
   const value: TaskFile = { state, host: hostname(), pid: process.pid, started };
@@ -36,7 +47,7 @@ async function runBatch(): Promise<number> {
     writeLine(`${batchDir}: no batch.json or no task ${task} in it`);
     return 1;
   }
-  const started = new Date().toISOString();
+  started = new Date().toISOString();
   taskFile("running", started);
   if (batch.kind === "commands") {
     const code = await runCommands(batch, items);
@@ -106,8 +117,19 @@ async function runCommands(batch: BatchFile, items: number[]): Promise<number> {
   return 0;
 }
 
+// scancel, the time limit or a preemption: the task file says which (see stopReason).
 process.on("SIGTERM", () => {
   releaseHeldLocks();
+  if (batchDir) {
+    let log = "";
+    try {
+      log = readFileSync(taskLog(batchDir, task), "utf8").slice(-64 * 1024);
+    } catch {
+      // no log: a plain kill
+    }
+    const why = stopReason(log);
+    taskFile(why.state, started, why.message);
+  }
   process.exit(143);
 });
 

@@ -50,7 +50,8 @@ export interface SubmittedFile {
 }
 
 export interface TaskFile {
-  state: "running" | "done" | "failed" | "requeued";
+  /** `cancelled`: stopped by scancel (or a preemption); `failed` includes the time limit. */
+  state: "running" | "done" | "failed" | "requeued" | "cancelled";
   host: string;
   pid: number;
   started: string;
@@ -113,6 +114,25 @@ export function taskId(jobId: string, task: number): string {
 
 export function taskLog(batchDir: string, task: number): string {
   return join(batchDir, "logs", `task-${task}.out`);
+}
+
+/**
+ * Why SLURM stopped a task with SIGTERM, from its log: before it signals a job, slurmstepd writes
+ * `*** JOB <id> ON <node> CANCELLED AT <time>[ DUE TO <reason>] ***` to the job's output. Without a
+ * reason (scancel) or due to a preemption the task is cancelled; due to the time limit or a node
+ * failure, or without that line (a plain kill), it failed.
+ */
+export function stopReason(log: string): { state: "cancelled" | "failed"; message: string } {
+  const line = [
+    ...log.matchAll(/\*\*\* (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+(?: DUE TO ([^*]+?))? \*\*\*/g),
+  ].at(-1);
+  if (!line) return { state: "failed", message: "stopped by SIGTERM" };
+  const due = line[1]?.trim();
+  if (!due) return { state: "cancelled", message: "cancelled (scancel)" };
+  return {
+    state: /PREEMPT/i.test(due) ? "cancelled" : "failed",
+    message: `stopped by SLURM due to ${due.toLowerCase()}`,
+  };
 }
 
 export function outcomePath(batchDir: string, index: number): string {

@@ -15,7 +15,7 @@ import { ACTIVE_STATES, type JobState, queryJobs } from "./slurm-commands.js";
  * the files alone decide.
  */
 
-export type ItemState = "queued" | "running" | "done" | "failed" | "unfinished";
+export type ItemState = "queued" | "running" | "done" | "failed" | "cancelled" | "unfinished";
 
 export interface StatusItem {
   kind: "run" | "stage";
@@ -54,6 +54,7 @@ function fromJob(state: JobState): ItemState {
   if (state.state === "PENDING" || state.state === "REQUEUED" || state.state.startsWith("REQUEUE"))
     return "queued";
   if (ACTIVE_STATES.has(state.state)) return "running";
+  if (state.state === "CANCELLED" || state.state === "PREEMPTED") return "cancelled";
   return state.state === "COMPLETED" ? "done" : "failed";
 }
 
@@ -83,11 +84,12 @@ export function experimentStatus(resultsDir: string, experimentId: string): Expe
       if (job) state = fromJob(job);
       else if (file?.state === "done") state = "done";
       else if (file?.state === "failed") state = "failed";
+      else if (file?.state === "cancelled") state = "cancelled";
       else state = warning ? "unfinished" : "failed";
       const detail =
         state === "queued" && job?.reason && job.reason !== "None"
           ? `waiting: ${job.reason}`
-          : state === "failed"
+          : state === "failed" || state === "cancelled"
             ? `log: ${taskLog(b.dir, t)}`
             : undefined;
       if (b.batch.kind === "commands") {
@@ -134,7 +136,14 @@ export function experimentStatus(resultsDir: string, experimentId: string): Expe
     }
   }
   const items = [...[...runs.values()].sort((a, b) => a.name.localeCompare(b.name)), ...stages.values()];
-  const counts: Record<ItemState, number> = { queued: 0, running: 0, done: 0, failed: 0, unfinished: 0 };
+  const counts: Record<ItemState, number> = {
+    queued: 0,
+    running: 0,
+    done: 0,
+    failed: 0,
+    cancelled: 0,
+    unfinished: 0,
+  };
   for (const item of items) counts[item.state]++;
   return { items, counts, ...(warning ? { warning } : {}) };
 }
@@ -150,7 +159,8 @@ export function formatStatus(status: ExperimentStatus): string[] {
   const c = status.counts;
   lines.push(
     `${runs} run(s)${stages ? `, ${stages} stage job(s)` : ""}: ${c.queued} queued, ${c.running} running, ` +
-      `${c.done} done, ${c.failed} failed${c.unfinished ? `, ${c.unfinished} unfinished` : ""}`,
+      `${c.done} done, ${c.failed} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ""}` +
+      `${c.unfinished ? `, ${c.unfinished} unfinished` : ""}`,
   );
   if (status.warning) lines.push(status.warning);
   return lines;
