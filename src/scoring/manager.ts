@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
@@ -13,11 +13,11 @@ import {
 import { upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { describeNonFinite, nonFiniteCells, readScoreRows, writeScoreRows } from "../results/score-table.js";
-import { temporaryWriterPid } from "../util/atomic.js";
+import { removeStaleTemporaries } from "../util/atomic.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, DataError, UsageError } from "../util/errors.js";
 import { fingerprintFiles, textSha256 } from "../util/fingerprint.js";
-import { acquireLock, processAlive, removeStaleLock } from "../util/lock.js";
+import { acquireLock, removeStaleLock } from "../util/lock.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
@@ -511,38 +511,6 @@ export class ScoreBusyError extends CurriculaError {
     this.score = score;
     this.heldBy = heldBy;
   }
-}
-
-/**
- * Removes the temporary files and folders of atomic writes in `dir` (and its subfolders when
- * `recursive`) whose writing process is gone (a killed command leaves them); those of live
- * processes on this host are left alone.
- */
-export function removeStaleTemporaries(dir: string, recursive = true): string[] {
-  const removed: string[] = [];
-  const visit = (folder: string) => {
-    for (const name of readdirNames(folder)) {
-      const path = join(folder, name);
-      const writer = temporaryWriterPid(name);
-      if (writer !== null) {
-        if (!processAlive(writer)) {
-          rmSync(path, { recursive: true, force: true });
-          removed.push(path);
-        }
-        continue;
-      }
-      if (!recursive) continue;
-      let isDir = false;
-      try {
-        isDir = statSync(path).isDirectory();
-      } catch {
-        continue; // removed meanwhile
-      }
-      if (isDir) visit(path);
-    }
-  };
-  visit(dir);
-  return removed;
 }
 
 function robustnessOptions(config: ScoreManagerConfig["robustness"]): RobustnessOptions {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { temporaryWriterPid } from "./atomic.js";
+import { processAlive, temporaryWriterPid } from "./atomic.js";
 import { ensureDir } from "./dirs.js";
 
 /**
@@ -32,16 +32,6 @@ export interface BusyLock {
 /** `<folder of target>/.locks/<name of target>.lock`: beside the locked thing, never inside it. */
 export function lockPath(target: string): string {
   return join(dirname(target), ".locks", `${basename(target)}.lock`);
-}
-
-/** Whether a process with this pid lives on this host. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Locks held by this process, released on exit signals (see releaseHeldLocks). */
