@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: "forks",
     maxWorkers: 2,
+    // A test that makes no assertion fails (a loop over an empty array proves nothing).
+    expect: { requireAssertions: true },
     reporters: ["default", new SummaryReporter()],
     projects: [
       {

@@ -77,7 +77,8 @@ function parseOptions(argv: string[]): Options {
     checkLogits: false,
   };
   const device = (flag: string, value: string | undefined) => {
-    if (!value || !/^(cpu|cuda(:[0-9]+)?)$/.test(value)) usage(`${flag} expects cpu, cuda or cuda:N, got '${value}'`);
+    if (!value || !/^(cpu|cuda(:[0-9]+)?)$/.test(value))
+      usage(`${flag} expects cpu, cuda or cuda:N, got '${value}'`);
     return value;
   };
   const positive = (flag: string, value: string | undefined) => {

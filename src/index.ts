@@ -1,66 +1,59 @@
 /**
- * curricula's library API. Only the names exported here are public; docs/api.md documents each.
+ * curricula's library API. Only the names exported here are public; docs/api.md documents each,
+ * under the same headings as the banners below (this file is exempt from Biome's import sorting,
+ * which would carry a banner with its first export: biome.json).
  *
  *   import { composeGrid, trainRun, score, study, AbstractScore, AbstractPace } from "curricula";
  */
 
-// ── Training ─────────────────────────────────────────────────────────────────────────────────
-export { trainRun } from "./assembly/train-run.js";
-// ── Configs: composition, the run-config schema and run names ────────────────────────────────
-export { type ComposeOptions, composeGrid, type GridPoint, loadGroupConfig } from "./config/compose.js";
-export { runDir, scoreFile, trainingDir } from "./config/layout.js";
-export { parseRunName, runName } from "./config/naming.js";
-export { type RunConfig, RunConfigSchema } from "./config/schema.js";
-export { CurriculumSampler } from "./curriculum/curriculum-sampler.js";
-export { CURRICULUM_TYPES, difficultyOrder } from "./curriculum/ordering.js";
-export { createCurriculumCallback } from "./curriculum/pace-manager.js";
-// ── Curricula: pacing functions, orderings, the sampler ──────────────────────────────────────
-export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";
-export { createPacing, PACING_TYPES } from "./curriculum/pacing/registry.js";
-// ── Data, models and engines ─────────────────────────────────────────────────────────────────
-export { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
-export type { Dataset, Subset, SubsetName } from "./data/types.js";
-export { createNetwork, initEngine, loadNetwork } from "./engine/index.js";
-export type { ForwardResult, Network, OptimizerSpec } from "./engine/types.js";
 // ── Experiments: the CLI's commands as functions ─────────────────────────────────────────────
+export { rmFailed, rmStates } from "./experiments/cleanup.js";
 export {
   type CreateOptions,
   create,
   type ListOptions,
   list,
-  postprocess,
-  preprocess,
-  rmFailed,
-  rmStates,
   type ShowOptions,
   show,
-  type TrainCommandOptions,
-  type TrainSummary,
-  train,
-} from "./experiments/api.js";
-export { writeDifficultyEvaluation } from "./experiments/difficulty.js";
+} from "./experiments/configs.js";
+export { writeDifficultyEvaluation } from "./experiments/by-difficulty.js";
 export {
   type Executor,
   type ExecutorEvents,
   InProcessExecutor,
   LocalProcessExecutor,
+  type ScoredId,
+  type ScoreEvents,
+  type ScoreSweep,
 } from "./experiments/executors/local.js";
 export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
-export { summarizePace } from "./experiments/pace-summary.js";
 export {
   type PostprocessOptions,
   type PostprocessResult,
+  postprocess,
   postprocessExperiment,
 } from "./experiments/postprocess.js";
 export type { RunOutcome, RunSpec, RunStatus } from "./experiments/run-spec.js";
-export type { LayerDescription, ModelDescription, NetworkSpec } from "./models/description.js";
-export { describeModel, MODEL_TYPES } from "./models/index.js";
-export { barChart, heatmap, histogram, lineChart } from "./plots/charts.js";
-export { renderPlot, type VegaLiteSpec } from "./plots/render.js";
-export { type ReportOptions, writeReport } from "./report/report.js";
+export {
+  preprocess,
+  type TrainCommandOptions,
+  type TrainSummary,
+  train,
+} from "./experiments/train.js";
+
+// ── Configs: composition, the run-config schema and run names ────────────────────────────────
+export { type ComposeOptions, composeGrid, type GridPoint, loadGroupConfig } from "./config/compose.js";
+export { runDir, scoreFile, trainingDir } from "./config/layout.js";
+export { parseRunName, runName } from "./config/naming.js";
+export { CURRICULUM_TYPES, type RunConfig, RunConfigSchema } from "./config/schema.js";
+
+// ── Training ─────────────────────────────────────────────────────────────────────────────────
+export { trainRun } from "./assembly/train-run.js";
 export { checkpointDir, listIterations, readRunConfig } from "./results/run-folder.js";
-export { readScoreRows, type ScoreRows } from "./results/score-table.js";
+export type { TrainCallback, TrainContext, TrainOptions, TrainResult } from "./training/types.js";
+
 // ── Scoring ──────────────────────────────────────────────────────────────────────────────────
+export { readScoreRows, type ScoreRows } from "./results/score-table.js";
 export {
   AbstractScore,
   type AtomicRun,
@@ -68,15 +61,34 @@ export {
   type ScoreContext,
   type ScoreResult,
 } from "./scoring/abstract-score.js";
+export { BaseScoreParams, ModelScoreParams } from "./scoring/argument-schemas.js";
 export { CurriculumScoreManager, type ScoreManagerConfig } from "./scoring/manager.js";
 export { rankAndNormalize, type TieBreak } from "./scoring/math/rank.js";
-export { BaseScoreParams, ModelScoreParams } from "./scoring/params.js";
 export { SCORING_TYPES } from "./scoring/registry.js";
 export { type RobustnessCard, robustnessOf } from "./scoring/robustness.js";
 export { type ScoreOptions, score } from "./scoring/score.js";
+
+// ── Curricula: pacing functions, orderings, the sampler ──────────────────────────────────────
+export { CurriculumSampler } from "./curriculum/curriculum-sampler.js";
+export { difficultyOrder } from "./curriculum/ordering.js";
+export { createCurriculumCallback } from "./curriculum/pace-manager.js";
+export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";
+export { createPacing, PACING_TYPES } from "./curriculum/pacing/registry.js";
+export { summarizePace } from "./experiments/pace-summary.js";
+
 // ── Study and report ─────────────────────────────────────────────────────────────────────────
+export { barChart, heatmap, histogram, lineChart } from "./plots/charts.js";
+export { renderPlot, type VegaLiteSpec } from "./plots/render.js";
+export { type ReportOptions, writeReport } from "./report/report.js";
 export { type StudyOptions, study } from "./study/index.js";
-export type { TrainCallback, TrainContext, TrainOptions, TrainResult } from "./training/types.js";
+
+// ── Data, models and engines ─────────────────────────────────────────────────────────────────
+export { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
+export type { Dataset, Subset, SubsetName } from "./data/types.js";
+export { createNetwork, initEngine, loadNetwork } from "./engine/index.js";
+export type { ForwardResult, Network, OptimizerSpec } from "./engine/types.js";
+export type { LayerDescription, ModelDescription, NetworkSpec } from "./models/description.js";
+export { describeModel, MODEL_TYPES } from "./models/index.js";
 
 // ── Utilities ────────────────────────────────────────────────────────────────────────────────
 export { ConfigError, CurriculaError, DataError, UsageError } from "./util/errors.js";

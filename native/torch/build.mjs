@@ -19,14 +19,26 @@ try {
 } catch (error) {
   fail(error.message.includes(INSTALL_HINT) ? error.message : `${error.message}; ${INSTALL_HINT}`);
 }
-console.log(`build:torch: libtorch from ${found.source} (lib ${found.libDir}, CUDA libraries: ${found.cuda ? "yes" : "no"})`);
+console.log(
+  `build:torch: libtorch from ${found.source} (lib ${found.libDir}, CUDA libraries: ${found.cuda ? "yes" : "no"})`,
+);
 
 // npm sets npm_config_node_gyp for scripts; otherwise use the node-gyp bundled with npm, or PATH's.
 const npmDir = process.env.npm_execpath ? join(dirname(process.env.npm_execpath), "..") : null;
 const gypCandidates = [
   process.env.npm_config_node_gyp,
   npmDir && join(npmDir, "node_modules", "node-gyp", "bin", "node-gyp.js"),
-  join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+  join(
+    dirname(process.execPath),
+    "..",
+    "lib",
+    "node_modules",
+    "npm",
+    "node_modules",
+    "node-gyp",
+    "bin",
+    "node-gyp.js",
+  ),
 ].filter((p) => p && existsSync(p));
 const gyp = gypCandidates[0] ? [process.execPath, gypCandidates[0]] : ["node-gyp"];
 
@@ -37,9 +49,14 @@ const jobs = process.env.JOBS ?? "2";
 const args = [...gyp.slice(1), "rebuild", `--jobs=${jobs}`, ...nodeDirArg];
 const env = { ...process.env, CURRICULA_LIBTORCH: JSON.stringify(found) };
 const result = spawnSync(gyp[0], args, { cwd: here, stdio: "inherit", env });
-if (result.error) fail(`could not run node-gyp (${result.error.message}); it comes with npm: run this through 'npm run build:torch'`);
+if (result.error)
+  fail(
+    `could not run node-gyp (${result.error.message}); it comes with npm: run this through 'npm run build:torch'`,
+  );
 if (result.status !== 0) {
-  fail(`compiling against ${found.source} failed (see above); needs g++ with C++17 and make, and ${INSTALL_HINT}`);
+  fail(
+    `compiling against ${found.source} failed (see above); needs g++ with C++17 and make, and ${INSTALL_HINT}`,
+  );
 }
 
 const addon = join(here, "build", "Release", "curricula_torch.node");
@@ -54,5 +71,7 @@ try {
     `build:torch: built ${addon}: libtorch ${version}, CUDA ${cuda ? `available (${cudaDevices} device(s))` : "not available"}`,
   );
 } catch (error) {
-  fail(`built ${addon} but it does not load (${error.message.split("\n")[0]}); are libtorch's libraries on the loader path (LD_LIBRARY_PATH)?`);
+  fail(
+    `built ${addon} but it does not load (${error.message.split("\n")[0]}); are libtorch's libraries on the loader path (LD_LIBRARY_PATH)?`,
+  );
 }

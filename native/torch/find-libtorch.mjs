@@ -23,7 +23,8 @@ function libraryFlags(libDir) {
   const names = ["torch", "torch_cpu", "c10"];
   // A CUDA build splits its kernels into these; linking them without --as-needed keeps them loaded,
   // otherwise the linker drops them (no symbol of theirs is referenced) and CUDA looks absent.
-  for (const cuda of ["torch_cuda", "c10_cuda", "torch_cuda_cpp", "torch_cuda_cu"]) if (has(cuda)) names.push(cuda);
+  for (const cuda of ["torch_cuda", "c10_cuda", "torch_cuda_cpp", "torch_cuda_cu"])
+    if (has(cuda)) names.push(cuda);
   return {
     cuda: has("torch_cuda") || has("torch_cuda_cpp"),
     libraries: [`-L${libDir}`, "-Wl,--no-as-needed", ...names.map((n) => `-l${n}`), "-Wl,--as-needed"],
@@ -53,10 +54,17 @@ function fromDirs(source, includeDir, libDir, cxx11abi) {
 function fromEnv(env) {
   const abi = env.LIBTORCH_CXX11_ABI === "0" ? 0 : 1;
   if (env.LIBTORCH_INCLUDE || env.LIBTORCH_LIB) {
-    if (!env.LIBTORCH_INCLUDE || !env.LIBTORCH_LIB) throw new Error("set both LIBTORCH_INCLUDE and LIBTORCH_LIB");
+    if (!env.LIBTORCH_INCLUDE || !env.LIBTORCH_LIB)
+      throw new Error("set both LIBTORCH_INCLUDE and LIBTORCH_LIB");
     return fromDirs("LIBTORCH_INCLUDE/LIBTORCH_LIB", env.LIBTORCH_INCLUDE, env.LIBTORCH_LIB, abi);
   }
-  if (env.LIBTORCH) return fromDirs(`LIBTORCH=${env.LIBTORCH}`, join(env.LIBTORCH, "include"), join(env.LIBTORCH, "lib"), abi);
+  if (env.LIBTORCH)
+    return fromDirs(
+      `LIBTORCH=${env.LIBTORCH}`,
+      join(env.LIBTORCH, "include"),
+      join(env.LIBTORCH, "lib"),
+      abi,
+    );
   return null;
 }
 
@@ -82,7 +90,9 @@ function fromPython(env) {
   for (const python of [env.PYTHON, "python3", "/usr/bin/python3"].filter(Boolean)) {
     let probe;
     try {
-      probe = JSON.parse(execFileSync(python, ["-c", PYTHON_PROBE], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+      probe = JSON.parse(
+        execFileSync(python, ["-c", PYTHON_PROBE], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
+      );
     } catch {
       tried.push(python);
       continue;
@@ -91,7 +101,12 @@ function fromPython(env) {
     // Debian's python3-torch uses the system libtorch; a wheel carries include/ and lib/ inside.
     const includeDir = existsSync(join(include, API_HEADER)) ? include : "/usr/include";
     try {
-      return fromDirs(`python torch (${python}: ${probe.dir})`, includeDir, join(probe.dir, "lib"), probe.abi);
+      return fromDirs(
+        `python torch (${python}: ${probe.dir})`,
+        includeDir,
+        join(probe.dir, "lib"),
+        probe.abi,
+      );
     } catch (error) {
       tried.push(`${python} (${error.message})`);
     }
@@ -103,7 +118,10 @@ function fromPython(env) {
 export function findLibtorch(env = process.env) {
   if (env.CURRICULA_LIBTORCH) return JSON.parse(env.CURRICULA_LIBTORCH);
   const pythonFirst = env.LIBTORCH_USE_PYTORCH === "1";
-  const found = fromEnv(env) ?? (pythonFirst ? fromPython(env) : fromDebian()) ?? (pythonFirst ? fromDebian() : fromPython(env));
+  const found =
+    fromEnv(env) ??
+    (pythonFirst ? fromPython(env) : fromDebian()) ??
+    (pythonFirst ? fromDebian() : fromPython(env));
   if (!found) throw new Error(`libtorch not found: ${INSTALL_HINT}`);
   return found;
 }

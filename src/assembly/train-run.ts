@@ -3,13 +3,14 @@ import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/pace-manager.js";
+import { checkFinishedRunScore } from "../curriculum/trained-score.js";
 import type { Dataset } from "../data/types.js";
+import { optimizerSpecFor } from "../engine/optimizer-spec.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
 import { readRunResult } from "../results/run-folder.js";
-import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/checkpoint.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { refuseOtherEngine } from "../training/hardware.js";
-import { optimizerSpecFor } from "../training/optimizer.js";
+import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/resume.js";
 import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
@@ -72,7 +73,10 @@ export async function trainRunWith(
 ): Promise<TrainResult> {
   const resolved = parseRunConfig(config);
   const plan = planRunFolder(options.runDir, resolved);
-  if (plan.kind === "finished") return readRunResult(options.runDir, true);
+  if (plan.kind === "finished") {
+    checkFinishedRunScore(options.runDir, resolved);
+    return readRunResult(options.runDir, true);
+  }
   if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {
     throw new ConfigError(
       "trainPositions",

@@ -4,12 +4,20 @@ import { parse as parseYaml } from "yaml";
 import type { ZodType } from "zod";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
+import { isRecord, lookupPath } from "../util/records.js";
+import { describePartialCurriculum, isPartialCurriculum, referenceScoreOnly } from "./curriculum-rules.js";
 import { diffConfigs } from "./diff.js";
 import { evaluateExpr } from "./expr.js";
 import { checkKnownKeys, type KeyCatalog } from "./keys.js";
 import { runDir as runDirOf } from "./layout.js";
 import { runName } from "./naming.js";
-import { formatOverrideValue, type Override, parseOverride, sweepParamValues } from "./overrides.js";
+import {
+  formatOverrideValue,
+  MAX_GRID_POINTS,
+  type Override,
+  parseOverride,
+  sweepParamValues,
+} from "./overrides.js";
 import { configSearchPath } from "./package.js";
 import { parseConfig } from "./parse.js";
 import { type RunConfig, RunConfigSchema, schemaKeyCatalog } from "./schema.js";
@@ -188,10 +196,6 @@ function newState(searchPath: readonly string[], forced: Map<string, string | nu
     chosen: new Map(),
     lenient: false,
   };
-}
-
-function isRecord(value: unknown): value is ConfigRecord {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function join2(prefix: string, key: string): string {
@@ -387,15 +391,6 @@ function deletePath(root: ConfigRecord, path: string): void {
   if (parent) delete parent[last];
 }
 
-function getPath(root: unknown, path: string): { found: boolean; value: unknown } {
-  let node = root;
-  for (const part of path.split(".")) {
-    if (!isRecord(node) || !(part in node)) return { found: false, value: undefined };
-    node = node[part];
-  }
-  return { found: true, value: node };
-}
-
 const WHOLE_INTERPOLATION = /^\$\{([^${}]+)\}$/;
 const INTERPOLATION = /\$\{([^${}]+)\}/g;
 
@@ -438,7 +433,7 @@ function resolveString(
         originOf(origins, path),
       );
     }
-    const { found, value: target } = getPath(root, key);
+    const { found, value: target } = lookupPath(root, key);
     if (!found) {
       throw new ConfigError(
         path,
@@ -614,29 +609,6 @@ function parseFilters(raw: unknown, file: string): FilterSpec[] {
 // ---------------------------------------------------------------------------------------------
 // Filters
 
-/** An incomplete curriculum: a curriculum needs scoring, pacing and sampling; the None curriculum needs all three None. */
-function isPartialCurriculum(config: ConfigRecord): boolean {
-  const c = config.curriculum;
-  if (!isRecord(c) || typeof c.id !== "string") return false;
-  const idOf = (v: unknown) => (isRecord(v) ? v.id : undefined);
-  const parts = [idOf(c.sampling), idOf(c.scoring), idOf(c.pacing)];
-  if (c.id === "None") return parts.some((id) => id !== "None");
-  return parts.some((id) => id === "None");
-}
-
-/** What makes a config's curriculum incomplete, e.g. `curriculum=Curriculum needs curriculum/sampling (it is None)`. */
-export function describePartialCurriculum(config: ConfigRecord): string {
-  const c = config.curriculum as ConfigRecord;
-  const idOf = (v: unknown) => (isRecord(v) ? String(v.id) : "None");
-  const parts = (["scoring", "pacing", "sampling"] as const).map((p) => [p, idOf(c[p])] as const);
-  if (c.id === "None") {
-    const set = parts.filter(([, id]) => id !== "None").map(([p, id]) => `curriculum/${p}=${id}`);
-    return `curriculum=None does not take ${set.join(", ")} (set curriculum=Curriculum, AntiCurriculum or RandomCurriculum, or drop ${set.length > 1 ? "them" : "it"})`;
-  }
-  const missing = parts.filter(([, id]) => id === "None").map(([p]) => `curriculum/${p}`);
-  return `curriculum=${String(c.id)} needs ${missing.join(", ")} (${missing.length > 1 ? "they are" : "it is"} None)`;
-}
-
 /** Returns the first filter that drops the config, or undefined. */
 function applyFilters(
   config: ConfigRecord,
@@ -724,6 +696,14 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
   let filtered = 0;
   const incomplete = new Set<string>();
   let partialFiltered = 0;
+  const size = axes.reduce((n, a) => n * (a.op === "delete" ? 1 : a.values.length), 1);
+  if (size > MAX_GRID_POINTS) {
+    const swept = axes.filter((a) => a.values.length > 1).map((a) => `${a.key} (${a.values.length})`);
+    throw new UsageError(
+      `The grid has ${size} points (${swept.join(" x ")}), more than the ${MAX_GRID_POINTS} one command ` +
+        "composes; sweep fewer values or split the sweep into several commands.",
+    );
+  }
   const combos = cartesian(axes.map((a) => (a.op === "delete" ? [undefined] : a.values)));
   for (const combo of combos) {
     const pointOverrides: Override[] = axes.map((a, i) =>
@@ -802,17 +782,4 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
     log?.(`All ${filtered} grid point(s) were filtered; ${message}.`);
   }
   return points;
-}
-
-/**
- * A training config refers to a computed score by `id` and `type` only (the file
- * `curriculum/<type>/<id>.csv`); the scoring function's own arguments (`run_name: ???` in the
- * packaged CELoss.yaml) were used by `curricula curriculum` and are dropped, so they can neither
- * block training nor make a finished run look changed when only the scoring config was edited.
- */
-function referenceScoreOnly(config: ConfigRecord): void {
-  const curriculum = config.curriculum;
-  if (!isRecord(curriculum) || !isRecord(curriculum.scoring)) return;
-  const { id, type } = curriculum.scoring;
-  curriculum.scoring = type === undefined ? { id } : { id, type };
 }

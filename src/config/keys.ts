@@ -1,5 +1,6 @@
 import type { ZodType } from "zod";
 import { ConfigError } from "../util/errors.js";
+import { isRecord } from "../util/records.js";
 
 /**
  * Strict configs, as Hydra is: every key of a composed config must be one its schema declares (or,
@@ -100,10 +101,6 @@ export function unknownKeysMessage(keys: readonly string[], known: readonly stri
         ? `; expected ${known.join(", ")}`
         : "";
   return `${keys.length === 1 ? "unknown key" : `unknown keys ${keys.join(", ")}`}${hint}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 export interface KeyCheckOptions {

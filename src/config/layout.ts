@@ -9,6 +9,8 @@
  *   curriculum/<type>/<run>/        one atomic score run (SCORE_RUN_FILES)
  *   curriculum/<a>_<b>.csv          correlation matrices (CORRELATION_FILES)
  *   curriculum/<type>/_robustness/  seed robustness curves (<id>_ensemble_size.csv, ensembleSizeFile)
+ *   curriculum/<type>/mappings.yaml which atomic runs each score id is made of (SCORE_MAPPINGS_FILE)
+ *   curriculum/<type>/_replaced/    the files of score ids recomputed with --force (SCORE_REPLACED_DIR)
  *   summary/                        postprocess (SUMMARY_FILES)
  *   fusion/<id>/                    late fusion of runs' test outputs (FUSION_FILES)
  *   agg_<keys>/<name with #>/       aggregated runs (run files + runs.yaml)
@@ -17,6 +19,7 @@
  * ```
  */
 import { join } from "node:path";
+import { checkPathId } from "../util/path-safety.js";
 
 /** Files and folders of one training run folder. */
 export const RUN_FILES = {
@@ -29,6 +32,8 @@ export const RUN_FILES = {
   bestResults: "best_results.yaml",
   testHolistic: "test_holistic.yaml",
   trainerState: "trainer_state.json",
+  /** SHA-256 of a checkpoint's files (model, optimiser, trainer state, the `_best/` it restores); checked on resume. */
+  checksums: "checksums.json",
   pace: "pace.csv",
   /** Members of an aggregated run. */
   runs: "runs.yaml",
@@ -123,22 +128,22 @@ export function isTemporaryName(name: string): boolean {
 
 /** `<results_dir>/<experiment_id>`. */
 export function experimentDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId);
+  return join(resultsDir, checkPathId("experiment_id", experimentId));
 }
 
 /** `<results_dir>/<experiment_id>/training`. */
 export function trainingDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "training");
+  return join(experimentDir(resultsDir, experimentId), "training");
 }
 
 /** `<results_dir>/<experiment_id>/training/<run_name>`. */
 export function runDir(resultsDir: string, experimentId: string, name: string): string {
-  return join(trainingDir(resultsDir, experimentId), name);
+  return join(trainingDir(resultsDir, experimentId), checkPathId("run name", name));
 }
 
 /** `<results_dir>/<experiment_id>/summary`. */
 export function summaryDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "summary");
+  return join(experimentDir(resultsDir, experimentId), "summary");
 }
 
 /** Folder name of an aggregation: `agg_<keys joined by _>`. */
@@ -153,7 +158,7 @@ export const CURRICULUM_DIRNAME = "curriculum";
 
 /** `<results_dir>/<experiment_id>/curriculum`: scores and their correlations. */
 export function curriculumDir(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, CURRICULUM_DIRNAME);
+  return join(experimentDir(resultsDir, experimentId), CURRICULUM_DIRNAME);
 }
 
 /**
@@ -165,7 +170,9 @@ export function scoreTypeDir(
   experimentId: string,
   scoring: { type?: string | null; id: string },
 ): string {
-  const folder = scoring.type && scoring.type !== "None" ? scoring.type : scoring.id;
+  const typed = Boolean(scoring.type && scoring.type !== "None");
+  const folder = typed ? String(scoring.type) : scoring.id;
+  checkPathId(typed ? "curriculum.scoring.type" : "curriculum.scoring.id", folder);
   return join(curriculumDir(resultsDir, experimentId), folder);
 }
 
@@ -175,7 +182,8 @@ export function scoreFile(
   experimentId: string,
   scoring: { type?: string | null; id: string },
 ): string {
-  return join(scoreTypeDir(resultsDir, experimentId, scoring), `${scoring.id}.csv`);
+  const id = checkPathId("curriculum.scoring.id", scoring.id);
+  return join(scoreTypeDir(resultsDir, experimentId, scoring), `${id}.csv`);
 }
 
 /** The card beside a score file: `<id>.yaml` for `<id>.csv`. */
@@ -185,7 +193,7 @@ export function scoreCardFile(scoreCsv: string): string {
 
 /** `curriculum/<name>.csv`: a correlation matrix over score files. */
 export function correlationFile(resultsDir: string, experimentId: string, name: string): string {
-  return join(curriculumDir(resultsDir, experimentId), `${name}.csv`);
+  return join(curriculumDir(resultsDir, experimentId), `${checkPathId("correlation", name)}.csv`);
 }
 
 /** `curriculum/<type>/_robustness/<id>_ensemble_size.csv` (plot: same base with .svg/.png). */
@@ -204,5 +212,5 @@ export const FUSION_FILES = {
 
 /** `<results_dir>/<experiment_id>/fusion`: late fusions, one folder each. */
 export function fusionRoot(resultsDir: string, experimentId: string): string {
-  return join(resultsDir, experimentId, "fusion");
+  return join(experimentDir(resultsDir, experimentId), "fusion");
 }

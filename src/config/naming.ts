@@ -1,5 +1,7 @@
 import { ConfigError, UsageError } from "../util/errors.js";
-import { canonicalSeed } from "./schema.js";
+import { pathIdProblem } from "../util/path-safety.js";
+import { getPath } from "../util/records.js";
+import { CURRICULUM_TYPES, type CurriculumType, canonicalSeed } from "./schema.js";
 
 /**
  * Run naming: the ONLY module that builds or splits run names. A training run's folder name is
@@ -26,6 +28,29 @@ export const NAMING_KEYS = [
 ] as const;
 
 export type NamingKey = (typeof NAMING_KEYS)[number];
+
+/**
+ * The conditions of a curriculum comparison: each ordering (`curriculum.type`) and the baseline
+ * trained without a curriculum (`curriculum.type: None`), in the order reports and studies list them.
+ */
+export const CONDITIONS = [...CURRICULUM_TYPES, "Baseline"] as const;
+export type Condition = CurriculumType | "Baseline";
+
+/**
+ * The `curriculum` field of a run name (`curriculum.short` in configs/curriculum/<type>.yaml) for
+ * each condition: C, A, R and N for the baseline.
+ */
+export const CURRICULUM_CODES: Readonly<Record<Condition, string>> = {
+  Curriculum: "C",
+  AntiCurriculum: "A",
+  RandomCurriculum: "R",
+  Baseline: "N",
+};
+
+/** The condition of a run name's `curriculum` code (C, A, R, N), or null for another code. */
+export function conditionOfCode(code: string): Condition | null {
+  return CONDITIONS.find((c) => CURRICULUM_CODES[c] === code) ?? null;
+}
 
 /** Keys `-a/--aggregate` accepts: every naming key except the training type. */
 export const AGGREGATION_KEYS: readonly string[] = NAMING_KEYS.filter((k) => k !== "training_type");
@@ -80,15 +105,6 @@ export function formatNumber(value: number): string {
   return String(value);
 }
 
-function getPath(config: Record<string, unknown>, path: string): unknown {
-  let node: unknown = config;
-  for (const part of path.split(".")) {
-    if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
-}
-
 /** The text of one naming field of a config; ids containing `_` are rejected. */
 export function namingField(config: Record<string, unknown>, key: NamingKey): string {
   const path = FIELD_PATHS[key];
@@ -113,9 +129,11 @@ export function namingField(config: Record<string, unknown>, key: NamingKey): st
   if (text.includes("_")) {
     throw new ConfigError(path, `'${text}' must not contain '_': run names join their fields with '_'`);
   }
-  if (text.includes("/") || text.includes("#")) {
-    throw new ConfigError(path, `'${text}' must not contain '/' or '#' (it is part of a folder name)`);
+  if (text.includes("#")) {
+    throw new ConfigError(path, `'${text}' must not contain '#' (it is part of a folder name)`);
   }
+  const problem = pathIdProblem(text);
+  if (problem) throw new ConfigError(path, `'${text}' ${problem} (it is part of a folder name)`);
   return text;
 }
 
@@ -138,6 +156,15 @@ export function parseRunName(name: string): Record<NamingKey, string> {
     out[key] = fields[i] as string;
   });
   return out;
+}
+
+/** The naming fields of a run name, or null when the name is not one (a folder named by hand). */
+export function tryParseRunName(name: string): Record<NamingKey, string> | null {
+  try {
+    return parseRunName(name);
+  } catch {
+    return null;
+  }
 }
 
 /** True if the name has at least one aggregated (`#`) field. */

@@ -90,6 +90,12 @@ export function parseScalar(raw: string): unknown {
   return text;
 }
 
+/**
+ * The most grid points one command composes: a grid is counted before it is expanded, and a larger
+ * one is a usage error naming its size (it would take hours to compose and more to train).
+ */
+export const MAX_GRID_POINTS = 100_000;
+
 /** Parses the value side of an override into its values (several = a sweep). */
 export function parseOverrideValue(text: string): { values: unknown[]; sweep: boolean } {
   const trimmed = text.trim();
@@ -100,6 +106,12 @@ export function parseOverrideValue(text: string): { values: unknown[]; sweep: bo
     const step = range[3] === undefined ? 1 : Number(range[3]);
     if (step === 0 || !Number.isFinite(start + stop + step)) {
       throw new UsageError(`Invalid range '${trimmed}': step must be a non-zero number.`);
+    }
+    const count = Math.max(0, Math.ceil((stop - start) / step - 1e-12));
+    if (count > MAX_GRID_POINTS) {
+      throw new UsageError(
+        `Invalid range '${trimmed}': ${count} values, more than the ${MAX_GRID_POINTS} grid points one command can sweep.`,
+      );
     }
     const values: number[] = [];
     for (let v = start; step > 0 ? v < stop - 1e-12 : v > stop + 1e-12; v += step) {

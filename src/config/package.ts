@@ -1,12 +1,33 @@
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * Where curricula is installed. Resolved from this module's URL, so it is the same from `src/`
- * (tests), `dist/` (the CLI) and an installed copy under node_modules.
+ * The nearest folder above this module whose package.json is curricula's; two levels up when none
+ * is (this module is `<root>/src/config/` or `<root>/dist/config/`).
  */
-export const PACKAGE_ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
+function findPackageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "curricula")
+          return dir;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    if (dirname(dir) === dir) return resolve(here, "..", "..");
+  }
+}
+
+/**
+ * Where curricula is installed (the folder of its package.json, `configs/` and `data/`), found from
+ * this module's location, so it is the same from `src/` (tests), `dist/` (the CLI), an installed
+ * copy under node_modules and the benchmarks' compiled copy under node_modules/.cache.
+ */
+export const PACKAGE_ROOT: string = findPackageRoot();
 
 /** The packaged configs (`configs/<group>/<Name>.yaml`), searched after a project's `conf/`. */
 export const PACKAGED_CONFIG_DIR: string = join(PACKAGE_ROOT, "configs");

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { pathIdProblem } from "../util/path-safety.js";
 
 /**
  * Schemas of a resolved run configuration: the `config.yaml` saved in every run folder, from which
@@ -8,6 +9,13 @@ import { z } from "zod";
  */
 
 const Id = z.string().min(1);
+
+/** Zod check of an id that becomes a folder name (util/path-safety.ts: one path segment). */
+export function pathIdRefinement(value: string, ctx: z.RefinementCtx): void {
+  const problem = pathIdProblem(value);
+  if (problem)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem} (it becomes a folder name)` });
+}
 
 /**
  * The seed of a dataset's split (and of the Toy dataset's generated samples) when its config does
@@ -74,10 +82,17 @@ export const SamplingConfigSchema = z
   .object({ id: z.enum(["None", "Unbalanced", "Balanced", "Original"]), short: z.string() })
   .passthrough();
 
+/**
+ * The orderings of a curriculum (`curriculum.type`): how score ranks become a training order
+ * (src/curriculum/ordering.ts), in the order a comparison lists them. `None` trains without one.
+ */
+export const CURRICULUM_TYPES = ["Curriculum", "AntiCurriculum", "RandomCurriculum"] as const;
+export type CurriculumType = (typeof CURRICULUM_TYPES)[number];
+
 export const CurriculumConfigSchema = z
   .object({
     id: Id,
-    type: z.enum(["None", "Curriculum", "AntiCurriculum", "RandomCurriculum"]),
+    type: z.enum(["None", ...CURRICULUM_TYPES]),
     short: z.string(),
     scoring: ScoringRefSchema,
     pacing: PacingConfigSchema,
@@ -132,7 +147,10 @@ export const NONE_CURRICULUM = {
 export const RunConfigSchema = z
   .object({
     results_dir: z.string().default("results"),
-    experiment_id: Id.refine((s) => !s.includes("_"), "must not contain '_' (run names are split on '_')"),
+    experiment_id: Id.refine(
+      (s) => !s.includes("_"),
+      "must not contain '_' (run names are split on '_')",
+    ).superRefine(pathIdRefinement),
     /**
      * An integer, or "T-D": training seed T and data-order seed D (the shuffles of each pass, the
      * curriculum sampler's draws, CVLoss folds); "T-T" is the integer T (one run, one name).

@@ -4,6 +4,7 @@
  * `curriculum` is not None.
  */
 
+export { CURRICULUM_TYPES, type CurriculumType } from "../config/schema.js";
 export {
   classCounts,
   originalQuotas,
@@ -18,7 +19,7 @@ export {
   type CurriculumSamplerOptions,
   type CurriculumSamplerState,
 } from "./curriculum-sampler.js";
-export { CURRICULUM_TYPES, type CurriculumType, difficultyOrder } from "./ordering.js";
+export { difficultyOrder } from "./ordering.js";
 export {
   CurriculumPaceManager,
   createCurriculumCallback,

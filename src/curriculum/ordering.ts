@@ -1,13 +1,5 @@
+import type { CurriculumType } from "../config/schema.js";
 import { Rng } from "../util/rng.js";
-
-/** How the score ranks turn into a training order. */
-export type CurriculumType = "Curriculum" | "AntiCurriculum" | "RandomCurriculum";
-
-export const CURRICULUM_TYPES: readonly CurriculumType[] = [
-  "Curriculum",
-  "AntiCurriculum",
-  "RandomCurriculum",
-];
 
 /**
  * Positions of the training subset from the first sample to show to the last:

@@ -1,21 +1,19 @@
 import { join } from "node:path";
 import { RUN_FILES, scoreFile } from "../config/layout.js";
-import type { RunConfig } from "../config/schema.js";
+import type { CurriculumType, RunConfig } from "../config/schema.js";
 import { parseSeed } from "../config/schema.js";
 import { renderPlot } from "../plots/render.js";
-import { readTrainedScore } from "../results/run-folder.js";
 import { readScoreRanks } from "../results/score-table.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
-import { fileSha256 } from "../util/fingerprint.js";
-import { writeYaml } from "../util/yaml-io.js";
 import { type SamplingMode, subsetClassWeights } from "./class-quotas.js";
 import { CurriculumSampler, type CurriculumSamplerState } from "./curriculum-sampler.js";
-import { type CurriculumType, difficultyOrder } from "./ordering.js";
+import { difficultyOrder } from "./ordering.js";
 import { paceSpec } from "./pace-plot.js";
 import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
 import { resolvePacing } from "./pacing/registry.js";
+import { recordScoreFile } from "./trained-score.js";
 
 /** What the pace manager saves with each checkpoint. */
 export interface PaceManagerState {
@@ -218,25 +216,4 @@ export class CurriculumPaceManager implements TrainCallback {
 export function createCurriculumCallback(config: RunConfig): TrainCallback | null {
   if (config.curriculum.type === "None" || config.curriculum.id === "None") return null;
   return new CurriculumPaceManager(config);
-}
-
-/**
- * Records the score file a curriculum run trains on, with its fingerprint
- * (`curriculum_score.yaml`), so a finished run whose score changed since is reported instead of
- * reused; a resumed run must find the same score it started on.
- */
-export function recordScoreFile(runDir: string, path: string, scoring: { id: string; type?: string }): void {
-  const recorded = join(runDir, RUN_FILES.curriculumScore);
-  const sha256 = fileSha256(path);
-  const before = readTrainedScore(runDir);
-  if (before) {
-    if (before.sha256 === sha256) return;
-    throw new ConfigError(
-      "curriculum.scoring",
-      `${path} changed since this unfinished run started training on it (sha256 ${String(before.sha256).slice(0, 12)} then, ` +
-        `${sha256.slice(0, 12)} now); delete the run folder to train on the new score`,
-      recorded,
-    );
-  }
-  writeYaml(recorded, { id: scoring.id, type: scoring.type ?? scoring.id, file: path, sha256 });
 }

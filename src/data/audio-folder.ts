@@ -7,6 +7,8 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
+import { encodeWith, sortClassNames } from "./labels.js";
+import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
 import {
   booleanOption,
   type DatasetOptions,
@@ -16,9 +18,7 @@ import {
   splitFractions,
   splitSeed,
   stringOption,
-} from "./config.js";
-import { encodeWith, sortClassNames } from "./labels.js";
-import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
+} from "./options.js";
 import { resolveDataPath } from "./paths.js";
 import { fitLength, mixToMono, resample } from "./resample.js";
 import {
@@ -297,13 +297,14 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
   const frames = frameCount(Math.round(s.duration * s.params.sampleRate), s.params.hopLength);
   const size = frames * s.params.nMels;
   const parts = cacheParts(index);
-  index.files.forEach((file, r) => {
-    if (!existsSync(file)) {
-      throw new DataError(`${file}: audio file not found (${rowRef(index.table, r)} of ${s.indexPath})`);
-    }
-  });
+  const missing = index.files.flatMap((file, r) =>
+    existsSync(file) ? [] : [`${file}: audio file not found (${rowRef(index.table, r)} of ${s.indexPath})`],
+  );
+  if (missing.length > 0) throw unreadableFiles(missing, "missing", s.indexPath);
   const progress = createProgress("Preprocess", index.files.length, { unit: "files" });
   const warnings: string[] = [];
+  // Every file is tried: the ones that cannot be decoded are listed together, not one per attempt.
+  const failures: string[] = [];
   try {
     await writeDirAtomic(s.cacheDir, async (tmp) => {
       for (const [name, rows] of Object.entries(parts)) {
@@ -311,15 +312,22 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i] as number;
           const where = `${rowRef(index.table, r)} of ${s.indexPath}`;
-          const features = await audioFileFeatures(index.files[r] as string, where, s, decode, fb, (w) =>
-            warnings.push(w),
-          );
-          data.set(features, i * size);
+          try {
+            const features = await audioFileFeatures(index.files[r] as string, where, s, decode, fb, (w) =>
+              warnings.push(w),
+            );
+            data.set(features, i * size);
+          } catch (error) {
+            if (!(error instanceof DataError)) throw error;
+            failures.push(error.message);
+          }
           progress.increment(1);
         }
+        if (failures.length > 0) continue;
         await writeFile(join(tmp, `${name}.npy`), encodeNpy(data, [rows.length, frames, s.params.nMels]));
         await writeFile(join(tmp, `${name}_rows.npy`), encodeNpy(rows, [rows.length]));
       }
+      if (failures.length > 0) throw unreadableFiles(failures, "undecodable", s.indexPath);
       await writeFile(join(tmp, KEY_FILE), `${JSON.stringify(s.key, null, 2)}\n`);
     });
   } catch (error) {
@@ -333,6 +341,16 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
     for (const w of shown) writeLine(`  ${w}`);
     if (warnings.length > shown.length) writeLine(`  ... and ${warnings.length - shown.length} more`);
   }
+}
+
+/** One error listing every missing or undecodable file of an index (the first 20 in full). */
+function unreadableFiles(problems: readonly string[], what: string, indexPath: string): DataError {
+  if (problems.length === 1) return new DataError(problems[0] as string);
+  const shown = problems.slice(0, 20);
+  const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : "";
+  return new DataError(
+    `${indexPath}: ${problems.length} audio files are ${what}; fix or remove them all, then run again:\n  ${shown.join("\n  ")}${more}`,
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ConfigError, DataError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
+import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
   type DatasetOptions,
@@ -8,8 +9,7 @@ import {
   splitFractions,
   splitSeed,
   stringOption,
-} from "./config.js";
-import { encodeWith, sortClassNames } from "./labels.js";
+} from "./options.js";
 import { resolveDataPath } from "./paths.js";
 import { assertNonEmptySplits, randomSplit, type SplitRows, stratifiedSplit } from "./splits.js";
 import { type FeatureStore, featureStore, SplitDataset, ViewSubset } from "./store.js";

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { PACKAGE_ROOT } from "../config/package.js";
 import { DataError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { type DatasetOptions, splitFractions, splitSeed, stringOption } from "./config.js";
-import { packageRoot } from "./paths.js";
+import { type DatasetOptions, splitFractions, splitSeed, stringOption } from "./options.js";
 import { assertNonEmptySplits, stratifiedSplit } from "./splits.js";
 import { featureStore, SplitDataset, subsetOfRows } from "./store.js";
 import type { Dataset } from "./types.js";
@@ -69,7 +69,7 @@ export function parseDigitsCsv(text: Uint8Array, source: string): DigitsRaw {
 /** Loads (once per process) the vendored digits: shared read-only arrays. */
 export function loadDigitsRaw(): DigitsRaw {
   if (cache) return cache;
-  const path = join(packageRoot(), DIGITS_FILE);
+  const path = join(PACKAGE_ROOT, DIGITS_FILE);
   if (!existsSync(path)) {
     throw new DataError(
       `${path}: file not found (the Digits dataset is vendored with curricula; reinstall the package)`,

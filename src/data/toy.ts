@@ -1,7 +1,7 @@
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { type DatasetOptions, numberOption, splitFractions, splitSeed } from "./config.js";
 import { rawToCode } from "./labels.js";
+import { type DatasetOptions, numberOption, splitFractions, splitSeed } from "./options.js";
 import { assertNonEmptySplits, positionalSplit } from "./splits.js";
 import { featureStore, SplitDataset, subsetOfRows } from "./store.js";
 import type { Dataset } from "./types.js";

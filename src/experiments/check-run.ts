@@ -1,8 +1,7 @@
 import type { RunConfig } from "../config/schema.js";
 import { createPacing } from "../curriculum/pacing/registry.js";
 import { checkDatasetConfig } from "../data/index.js";
-import { normaliseOptimizerSpec } from "../engine/optimizer-spec.js";
-import { optimizerSpecFor } from "../training/optimizer.js";
+import { normaliseOptimizerSpec, optimizerSpecFor } from "../engine/optimizer-spec.js";
 import { countEvaluations, createSchedule } from "../training/schedulers.js";
 
 /**

@@ -10,6 +10,10 @@ import { modelParamKeys } from "../models/index.js";
  * (a custom module) is checked where it is built.
  */
 export const runConfigKeys: KeyCatalog = (group, type) => {
+  // The None curriculum and pacing take no arguments of their own: a key under them (a typo such as
+  // curriculum.pacing.intial_size with curriculum None) is an error, not silently carried along.
+  if (group === "curriculum" && type === "None") return ["short", "scoring", "pacing", "sampling"];
+  if (group === "curriculum.pacing" && type === "None") return ["initial_size", "final_iteration"];
   if (group === "dataset") {
     return DATASET_TYPES.includes(type) ? [...COMMON_DATASET_KEYS, ...datasetKeys(type)] : undefined;
   }

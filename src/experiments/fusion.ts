@@ -1,10 +1,12 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { experimentDir, FUSION_FILES, fusionRoot, RUN_FILES, trainingDir } from "../config/layout.js";
-import { NAMING_KEYS, parseRunName } from "../config/naming.js";
-import { isRunFinished, readRunConfig, readSubsetOutputs } from "../results/run-folder.js";
+import { CURRICULUM_CODES, NAMING_KEYS, tryParseRunName } from "../config/naming.js";
+import { listRuns } from "../results/experiment.js";
+import { readRunConfig } from "../results/run-folder.js";
+import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { softmaxRows } from "../scoring/math/dynamics.js";
 import { resolveTrainingRuns } from "../scoring/runs.js";
 import { argmaxRow, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
@@ -12,6 +14,7 @@ import { resultsYaml } from "../training/outputs.js";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { saveNpy } from "../util/npy.js";
+import { pathIdProblem } from "../util/path-safety.js";
 
 /**
  * Late fusion (the aucurriculum paper's finding that curricula complement each other): the members'
@@ -118,11 +121,7 @@ export function isBaselineRun(runDir: string, name: string): boolean {
     const curriculum = readRunConfig(runDir).curriculum as { id?: string; type?: string };
     return (curriculum.type ?? curriculum.id ?? "None") === "None";
   } catch {
-    try {
-      return parseRunName(name).curriculum === "N";
-    } catch {
-      return false;
-    }
+    return tryParseRunName(name)?.curriculum === CURRICULUM_CODES.Baseline;
   }
 }
 
@@ -135,25 +134,15 @@ const SHARED_FIELDS = NAMING_KEYS.filter((k) => !k.startsWith("curriculum") && k
  */
 export function baselineRuns(resultsDir: string, experimentId: string, reference: string): string[] {
   const dir = trainingDir(resultsDir, experimentId);
-  if (!existsSync(dir)) return [];
-  let ref: ReturnType<typeof parseRunName> | null = null;
-  try {
-    ref = parseRunName(reference);
-  } catch {
-    ref = null;
-  }
+  const ref = tryParseRunName(reference);
   const same = (name: string): boolean => {
     if (!ref) return true;
-    try {
-      const f = parseRunName(name);
-      return SHARED_FIELDS.every((k) => f[k] === ref[k]);
-    } catch {
-      return false;
-    }
+    const f = tryParseRunName(name);
+    return f !== null && SHARED_FIELDS.every((k) => f[k] === ref[k]);
   };
-  return readdirSync(dir)
-    .filter((name) => isRunFinished(join(dir, name)) && same(name) && isBaselineRun(join(dir, name), name))
-    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  return listRuns(resultsDir, experimentId, { finished: true, order: "natural" }).filter(
+    (name) => same(name) && isBaselineRun(join(dir, name), name),
+  );
 }
 
 /** `curricula fuse`: fuses the named runs' test outputs and writes `fusion/<id>/`. */
@@ -165,7 +154,7 @@ export async function fuse(
 ): Promise<FusionResult> {
   if (names.length === 0) throw new ConfigError("names", "name at least one run or aggregated name to fuse");
   const id = options.id ?? "late-fusion";
-  if (!/^[\w.-]+$/.test(id))
+  if (!/^[\w.-]+$/.test(id) || pathIdProblem(id))
     throw new ConfigError("--id", `must be a folder name (letters, digits, _ . -), got '${id}'`);
   if (!existsSync(experimentDir(resultsDir, experimentId))) {
     throw new DataError(`${experimentDir(resultsDir, experimentId)}: experiment folder not found`);

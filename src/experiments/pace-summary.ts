@@ -1,8 +1,9 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_FILES, SUMMARY_FILES, summaryDir, trainingDir } from "../config/layout.js";
 import { paceSummarySpec } from "../curriculum/pace-plot.js";
 import { renderPlot } from "../plots/render.js";
+import { listRuns } from "../results/experiment.js";
 import type { PacePoint } from "../results/run-folder.js";
 import { metricValues, type RunFolderContents, readPace, readRunFolder } from "../results/run-folder.js";
 import { writeCsv } from "../util/csv.js";
@@ -70,11 +71,9 @@ export async function summarizePace(
   options: PaceSummaryOptions = {},
 ): Promise<PaceSummary | null> {
   const dir = trainingDir(resultsDir, experimentId);
-  if (!existsSync(dir)) return null;
-  const names = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, RUN_FILES.pace)))
-    .map((e) => e.name)
-    .sort();
+  const names = listRuns(resultsDir, experimentId).filter((name) =>
+    existsSync(join(dir, name, RUN_FILES.pace)),
+  );
   if (names.length === 0) return null;
   const runs = names.map((run) => {
     const folder = readRunFolder(join(dir, run));

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import {
@@ -12,6 +12,7 @@ import {
 import { aggregatedName, validateAggregation } from "../config/naming.js";
 import { isLoss, upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
+import { listRuns } from "../results/experiment.js";
 import { readRunFolder } from "../results/run-folder.js";
 import { removeStaleTemporaries, writeDirAtomic } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
@@ -19,7 +20,7 @@ import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
-import { writeDifficultyEvaluation } from "./difficulty.js";
+import { writeDifficultyEvaluation } from "./by-difficulty.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**
@@ -459,22 +460,6 @@ async function aggregate(
 
 // ---------------------------------------------------------------------------------------------
 
-/** Finished runs (with metrics.csv) and unfinished run folders of an experiment, sorted by name. */
-export function listRuns(
-  resultsDir: string,
-  experimentId: string,
-): { finished: string[]; unfinished: string[] } {
-  const dir = trainingDir(resultsDir, experimentId);
-  if (!existsSync(dir)) return { finished: [], unfinished: [] };
-  const names = readdirSync(dir)
-    .filter((n) => !n.startsWith(".") && statSync(join(dir, n)).isDirectory())
-    .sort();
-  return {
-    finished: names.filter((n) => existsSync(join(dir, n, RUN_FILES.metrics))),
-    unfinished: names.filter((n) => !existsSync(join(dir, n, RUN_FILES.metrics))),
-  };
-}
-
 /** Checks the results folder and experiment exist (the original's messages, exit code 1). */
 export function checkExperiment(resultsDir: string, experimentId: string): void {
   if (!existsSync(resultsDir)) throw new CurriculaError(`Results directory '${resultsDir}' does not exist.`);
@@ -497,7 +482,8 @@ export async function postprocessExperiment(
   const log = options.log === undefined ? writeLine : options.log;
   for (const keys of options.aggregate ?? []) validateAggregation(keys);
   checkExperiment(resultsDir, experimentId);
-  const { finished, unfinished } = listRuns(resultsDir, experimentId);
+  const finished = listRuns(resultsDir, experimentId, { finished: true });
+  const unfinished = listRuns(resultsDir, experimentId, { finished: false });
   if (finished.length === 0) {
     throw new DataError(
       `${trainingDir(resultsDir, experimentId)}: no finished training runs (a finished run has metrics.csv)`,
@@ -545,4 +531,13 @@ export async function postprocessExperiment(
 
 function readdirNames(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Summary and aggregations of an experiment (`curricula postprocess`). */
+export async function postprocess(
+  resultsDir: string,
+  experimentId: string,
+  options: PostprocessOptions = {},
+): Promise<PostprocessResult> {
+  return postprocessExperiment(resultsDir, experimentId, options);
 }

@@ -5,9 +5,9 @@
  * then global average pooling `gap` over time and frequency, `dropout0`, and the logits `linear0`.
  */
 import { ConfigError } from "../util/errors.js";
+import { checkKeys, dropoutRate, positiveIntList } from "./arguments.js";
 import { DescriptionBuilder } from "./builder.js";
 import type { ModelDescription, NetworkSpec } from "./description.js";
-import { checkKeys, dropoutRate, positiveIntList } from "./params.js";
 
 export const AUDIOCNN_PARAMS = ["channels", "dropout"] as const;
 

@@ -5,9 +5,10 @@
  * conv1(64) relu1 pool1 flatten linear0(128) relu2 dropout0 linear1. A `reshape` layer comes first when
  * the input is [h, w] or a flat square.
  */
+
+import { checkKeys, dropoutRate, imageShape, positiveInt, positiveIntList } from "./arguments.js";
 import { DescriptionBuilder } from "./builder.js";
 import type { ModelDescription, NetworkSpec } from "./description.js";
-import { checkKeys, dropoutRate, imageShape, positiveInt, positiveIntList } from "./params.js";
 
 export const CNN_PARAMS = ["channels", "hidden", "dropout"] as const;
 

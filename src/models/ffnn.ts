@@ -1,7 +1,8 @@
 /** Fully connected network, as autrainer's FFNN: (Linear → ReLU → Dropout) per hidden layer, then Linear. */
+
+import { checkKeys, dropoutRate, positiveIntList } from "./arguments.js";
 import { DescriptionBuilder } from "./builder.js";
 import type { ModelDescription, NetworkSpec } from "./description.js";
-import { checkKeys, dropoutRate, positiveIntList } from "./params.js";
 
 export const FFNN_PARAMS = ["hidden_sizes", "dropout"] as const;
 

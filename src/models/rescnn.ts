@@ -8,9 +8,9 @@
  * on the wasm backend, whose strided conv gradient is slow).
  */
 import { ConfigError } from "../util/errors.js";
+import { checkKeys, imageShape, positiveIntList } from "./arguments.js";
 import { DescriptionBuilder, type Node } from "./builder.js";
 import type { ModelDescription, NetworkSpec } from "./description.js";
-import { checkKeys, imageShape, positiveIntList } from "./params.js";
 
 export const RESCNN_PARAMS = ["channels"] as const;
 

@@ -8,13 +8,23 @@ import {
   RUN_FILES,
   trainingDir,
 } from "../config/layout.js";
-import { NAMING_KEYS, type NamingKey, parseRunName } from "../config/naming.js";
+import {
+  CONDITIONS,
+  type Condition,
+  conditionOfCode,
+  NAMING_KEYS,
+  type NamingKey,
+  tryParseRunName,
+} from "../config/naming.js";
+import { CURRICULUM_TYPES, type CurriculumType } from "../config/schema.js";
 import { distinctShades } from "../plots/charts.js";
-import { metricValues, type NumericTable, readRunFolder, readSubsetOutputs } from "../results/run-folder.js";
+import { type MatrixData, readMatrix } from "../results/correlation-table.js";
+import { listRuns } from "../results/experiment.js";
+import { metricValues, type NumericTable, readRunFolder } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
+import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { argmaxRows } from "../training/metrics.js";
-import { readCsv } from "../util/csv.js";
-import { readYaml } from "../util/yaml-io.js";
+import { getPath } from "../util/records.js";
 
 /**
  * Reads an experiment's results folder (layout in docs/architecture.md) into plain data for the
@@ -23,22 +33,8 @@ import { readYaml } from "../util/yaml-io.js";
  * report says so in the section concerned.
  */
 
-/** The four arms of a curriculum comparison. */
-export type Condition = "Curriculum" | "AntiCurriculum" | "RandomCurriculum" | "Baseline";
-export const CONDITIONS: readonly Condition[] = [
-  "Curriculum",
-  "AntiCurriculum",
-  "RandomCurriculum",
-  "Baseline",
-];
-
-/** `curriculum.short` codes in run names (docs/configuration.md, "Results layout and run names": N, C, A; R for the random control). */
-const SHORT_TO_CONDITION: Record<string, Condition> = {
-  N: "Baseline",
-  C: "Curriculum",
-  A: "AntiCurriculum",
-  R: "RandomCurriculum",
-};
+/** The four arms of a curriculum comparison (defined with their run-name codes in config/naming.ts). */
+export { CONDITIONS, type Condition };
 
 export type MetricsTable = NumericTable;
 
@@ -87,16 +83,6 @@ export interface ScoreData {
   card: Record<string, unknown> | null;
 }
 
-export interface MatrixData {
-  name: string;
-  path: string;
-  /** The correlation method from the matrix's card `<name>.yaml` (null when there is none). */
-  method: string | null;
-  rowLabels: string[];
-  columnLabels: string[];
-  matrix: number[][];
-}
-
 export interface ExperimentData {
   resultsDir: string;
   experimentId: string;
@@ -116,25 +102,16 @@ function isDir(path: string): boolean {
   }
 }
 
-function getPath(obj: unknown, path: string): unknown {
-  let node = obj;
-  for (const part of path.split(".")) {
-    if (typeof node !== "object" || node === null) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
-}
-
 /** Condition of a run: from its config's `curriculum.type`, else from the name's short code. */
 export function conditionOf(
   config: Record<string, unknown> | null,
   fields: Record<NamingKey, string> | null,
 ): Condition {
   const type = getPath(config, "curriculum.type");
-  if (type === "Curriculum" || type === "AntiCurriculum" || type === "RandomCurriculum") return type;
+  if (CURRICULUM_TYPES.some((t) => t === type)) return type as CurriculumType;
   if (type === "None") return "Baseline";
   const short = fields?.curriculum;
-  return (short && SHORT_TO_CONDITION[short]) || "Baseline";
+  return (short && conditionOfCode(short)) || "Baseline";
 }
 
 /** Reads one run folder (through the run-folder reader); unreadable files are added to `problems`. */
@@ -142,12 +119,7 @@ export function readRun(dir: string, name: string, problems: string[]): RunData 
   const run = readRunFolder(dir);
   problems.push(...run.problems);
   const config = run.config;
-  let fields: Record<NamingKey, string> | null = null;
-  try {
-    fields = parseRunName(name);
-  } catch {
-    fields = null;
-  }
+  const fields = tryParseRunName(name);
   const seedFromConfig = getPath(config, "seed");
   const seed = fields?.seed ?? (seedFromConfig === undefined ? "?" : String(seedFromConfig));
   const groupKey = fields ? NAMING_KEYS.map((k) => (k === "seed" ? "#" : fields[k])).join("_") : name;
@@ -213,47 +185,14 @@ export function readScore(path: string, type: string, id: string): ScoreData {
   };
 }
 
-/**
- * Reads a correlation matrix CSV. Accepts curricula's layout (first column `score` holds the row
- * labels), pandas' (same with an empty header) and a plain square one (rows in column order).
- */
-export function readMatrix(path: string, name: string): MatrixData {
-  const { columns, rows } = readCsv(path);
-  const first = columns[0] ?? "";
-  const firstValues = rows.map((r) => r[first] ?? "");
-  const hasRowLabels =
-    first === "" ||
-    first === "score" ||
-    firstValues.some((v) => v.trim() !== "" && !Number.isFinite(Number(v)));
-  const columnLabels = hasRowLabels ? columns.slice(1) : columns;
-  const rowLabels = hasRowLabels ? firstValues : columnLabels.slice(0, rows.length);
-  const matrix = rows.map((r) =>
-    columnLabels.map((c) => (r[c] === "" || r[c] === undefined ? Number.NaN : Number(r[c]))),
-  );
-  if (rowLabels.length !== matrix.length)
-    throw new Error(`${path}: ${matrix.length} rows but ${rowLabels.length} labels`);
-  const cardPath = path.replace(/\.csv$/, ".yaml");
-  let method: string | null = null;
-  if (existsSync(cardPath)) {
-    const card = readYaml<Record<string, unknown>>(cardPath);
-    if (typeof card?.method === "string") method = card.method;
-  }
-  return { name, path, method, rowLabels, columnLabels, matrix };
-}
-
 /** Reads everything the report shows from `<resultsDir>/<experimentId>`. */
 export function readExperiment(resultsDir: string, experimentId: string): ExperimentData {
   const dir = experimentDir(resultsDir, experimentId);
   const problems: string[] = [];
   const runs: RunData[] = [];
   const runsDir = trainingDir(resultsDir, experimentId);
-  if (isDir(runsDir)) {
-    for (const name of readdirSync(runsDir).sort()) {
-      const runDir = join(runsDir, name);
-      if (!isDir(runDir) || name.startsWith(".") || isTemporaryName(name)) continue;
-      runs.push(readRun(runDir, name, problems));
-    }
-  }
+  for (const name of listRuns(resultsDir, experimentId))
+    runs.push(readRun(join(runsDir, name), name, problems));
   const scores: ScoreData[] = [];
   const matrices: MatrixData[] = [];
   const scoresDir = curriculumDir(resultsDir, experimentId);

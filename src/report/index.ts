@@ -1,41 +1,18 @@
 /**
- * Analysis: plots (vega-lite → vega → SVG → resvg PNG, no browser needed) and the self-contained
- * HTML report of an experiment.
+ * The self-contained HTML report of an experiment: what it reads from the results tree
+ * (./collect.ts), its sections and page (./report.ts), the per-class thumbnails. Charts come from
+ * src/plots.
  */
 
-export {
-  type BarChartOptions,
-  barChart,
-  barRows,
-  COLORBLIND,
-  type FacetHistogramOptions,
-  facetHistogram,
-  fieldRef,
-  groupedBins,
-  type HeatmapOptions,
-  type HistogramOptions,
-  heatmap,
-  histogram,
-  type LineChartOptions,
-  lineChart,
-  type RidgePlotOptions,
-  ridgePlot,
-  sortLabels,
-} from "../plots/charts.js";
-export { encodePng, imageToPixels } from "../plots/png.js";
-export { CHART_FONT, renderPlot, renderSvg, svgToPng, type VegaLiteSpec } from "../plots/render.js";
-export { binCounts, binEdges, extent, gaussianKde, linspace, meanStd } from "../plots/stats.js";
 export {
   CONDITIONS,
   type Condition,
   conditionOf,
   type ExperimentData,
   groupRunsByCondition,
-  type MatrixData,
   type RunData,
   type RunGroup,
   readExperiment,
-  readMatrix,
   readScore,
   type ScoreData,
 } from "./collect.js";

@@ -7,13 +7,7 @@ import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import {
-  checkpointDir,
-  hasModelCheckpoint,
-  readRunConfig,
-  readSavedLogits,
-  savedOutputsDir,
-} from "../results/run-folder.js";
+import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../results/run-folder.js";
 import {
   checkAligned,
   concatRows,
@@ -24,13 +18,14 @@ import {
   sortByIndex,
   writeScoreRows,
 } from "../results/score-table.js";
+import { readSavedLogits, savedOutputsDir } from "../results/subset-outputs.js";
 import { balancedClassWeights } from "../training/index.js";
 import { DataError } from "../util/errors.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
+import { BaseScoreParams, parseScoreParams, type ScoringCriterion } from "./argument-schemas.js";
 import { datasetById, datasetConfigById } from "./datasets.js";
 import { rankAndNormalize, type TieBreak } from "./math/rank.js";
-import { BaseScoreParams, parseScoreParams, type ScoringCriterion } from "./params.js";
 import { resolveTrainingRuns } from "./runs.js";
 
 /** What a scoring function needs from its surroundings (given by the score manager). */

@@ -1,9 +1,8 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import { writeCorrelationTable } from "../results/correlation-table.js";
 import { readScoreRows, type ScoreRows } from "../results/score-table.js";
-import { writeCsv } from "../util/csv.js";
 import { ConfigError } from "../util/errors.js";
-import { writeYaml } from "../util/yaml-io.js";
 import { type CorrelationMethod, correlationMatrix } from "./math/correlation.js";
 import { plotCorrelation } from "./plots.js";
 
@@ -90,22 +89,7 @@ export async function writeCorrelationMatrix(
   }
   const columns = ids.map((id) => orientedScores(tables.get(id) as ScoreRows, id));
   const matrix = correlationMatrix(columns, method);
-  const csv = join(curriculumDir, `${name}.csv`);
-  const m = ids.length;
-  writeCsv(
-    csv,
-    ["score", ...ids],
-    ids.map((id, i) =>
-      Object.fromEntries([["score", id], ...ids.map((other, j) => [other, matrix[i * m + j]])]),
-    ),
-  );
-  // What was correlated, beside the matrix (the report titles its heatmap from it).
-  writeYaml(join(curriculumDir, `${name}.yaml`), {
-    method,
-    values: "per-sample mean of each score, oriented so that higher means harder; equal values are ties",
-    scores: ids,
-    left_out: skipped,
-  });
+  const csv = writeCorrelationTable(curriculumDir, name, { ids, skipped, method, matrix });
   if (options.plot !== false) await plotCorrelation(join(curriculumDir, name), ids, matrix, method);
   return { name, ids, skipped, csv, matrix };
 }

@@ -12,6 +12,7 @@ export {
   type ScoreResult,
   toRows,
 } from "./abstract-score.js";
+export { BaseScoreParams, describeParams, ModelScoreParams, parseScoreParams } from "./argument-schemas.js";
 export {
   listScoreFiles,
   type MatrixResult,
@@ -20,7 +21,7 @@ export {
   writeCorrelationMatrix,
 } from "./correlation-matrix.js";
 export { AUM } from "./functions/aum.js";
-export { averageColumns } from "./functions/averaged.js";
+export { averageColumns } from "./functions/average-columns.js";
 export { Cartography } from "./functions/cartography.js";
 export { CELoss } from "./functions/ce-loss.js";
 export { ConfidentLearning } from "./functions/confident-learning.js";
@@ -73,7 +74,6 @@ export {
   planPooling,
 } from "./math/pooling.js";
 export { rankAndNormalize, type TieBreak, type TieStatistics, tieStatistics } from "./math/rank.js";
-export { BaseScoreParams, describeParams, ModelScoreParams, parseScoreParams } from "./params.js";
 export { isPlaceholderScoring, resolveScoreClass, SCORING_TYPES, type ScoreClass } from "./registry.js";
 export {
   bootstrapResamples,

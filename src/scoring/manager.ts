@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { diffConfigs } from "../config/diff.js";
@@ -18,6 +18,7 @@ import { ensureDir } from "../util/dirs.js";
 import { ConfigError, CurriculaError, DataError, UsageError } from "../util/errors.js";
 import { fingerprintFiles, textSha256 } from "../util/fingerprint.js";
 import { acquireLock, removeStaleLock } from "../util/lock.js";
+import { checkPathId, moveInsideResults, removeInsideResults } from "../util/path-safety.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
@@ -153,6 +154,7 @@ export class CurriculumScoreManager {
         `must be one of ${CORRELATION_METHODS.join(", ")}, got '${method}'`,
       );
     }
+    checkPathId("curriculum.scoring.id", scoringConfig.id);
     const outputDirectory = scoreTypeDir(config.results_dir, config.experiment_id, {
       type: typeof scoringConfig.type === "string" ? scoringConfig.type : undefined,
       id: String(scoringConfig.id),
@@ -241,7 +243,7 @@ export class CurriculumScoreManager {
       const leftovers = this.scoreFiles().filter((p) => existsSync(p));
       if (leftovers.length > 0) {
         this.log(`Recomputing score '${this.scoreId}': it was stopped before its card was written`);
-        for (const path of leftovers) rmSync(path, { recursive: true, force: true });
+        for (const path of leftovers) removeInsideResults(this.config.results_dir, path);
       }
       return;
     }
@@ -286,7 +288,7 @@ export class CurriculumScoreManager {
     for (const path of present) {
       const target = join(this.replacedDir, relative(this.outputDirectory, path));
       ensureDir(dirname(target));
-      renameSync(path, target);
+      moveInsideResults(this.config.results_dir, path, target);
     }
   }
 
@@ -326,7 +328,7 @@ export class CurriculumScoreManager {
       });
     } catch (error) {
       // Nothing half-written stays behind (unless the folder holds resumable training).
-      if (created && !this.scoring.keepsFolderOnFailure) rmSync(dir, { recursive: true, force: true });
+      if (created && !this.scoring.keepsFolderOnFailure) removeInsideResults(this.config.results_dir, dir);
       throw error;
     }
     return { skipped: false };

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { AGGREGATION_PREFIX, experimentDir, RUN_FILES, trainingDir } from "../config/layout.js";
 import { isAggregatedName, matchesAggregatedName } from "../config/naming.js";
+import { listRuns } from "../results/experiment.js";
 import { isRunFinished } from "../results/run-folder.js";
 import { DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
@@ -57,10 +58,8 @@ function resolveOne(resultsDir: string, experimentId: string, name: string): str
   }
   const training = trainingDir(resultsDir, experimentId);
   if (existsSync(join(training, name))) return [name];
-  if (isAggregatedName(name) && existsSync(training)) {
-    const members = readdirSync(training)
-      .filter((run) => matchesAggregatedName(name, run))
-      .sort();
+  if (isAggregatedName(name)) {
+    const members = listRuns(resultsDir, experimentId).filter((run) => matchesAggregatedName(name, run));
     if (members.length > 0) return members;
   }
   throw new DataError(

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
 import { type FlowJob, FlowProducer, type Job, Queue, QueueEvents, WaitingChildrenError } from "bullmq";
-import { train } from "../experiments/api.js";
 import {
   checkRedis,
   connect,
@@ -22,6 +21,7 @@ import {
 import { checkPartitions } from "../experiments/executors/slurm-commands.js";
 import { parseSlurmSettings } from "../experiments/executors/slurm-script.js";
 import type { RunSpec } from "../experiments/run-spec.js";
+import { train } from "../experiments/train.js";
 import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { maskUrl, redactCredentials } from "../util/secrets.js";

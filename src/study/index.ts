@@ -7,10 +7,11 @@ import { readYaml } from "../util/yaml-io.js";
 import { planStudy, type StudyPlan } from "./plan.js";
 import { type Study, StudySchema } from "./schema.js";
 import { runStage, runStudy, type StudyRunOptions, type StudyRunResult } from "./stages.js";
+import { validateStudyPlan } from "./validate.js";
 
-export { fuseStudyGroup, studyFusionNames } from "./fusion.js";
+export { fuseStudyGroup, studyFusionNames } from "./fusion-groups.js";
 export { planStudy, type StudyGroup, type StudyPlan, type StudyScore } from "./plan.js";
-export { ORDERINGS, type Study, StudySchema } from "./schema.js";
+export { type Study, StudySchema } from "./schema.js";
 export {
   isStageDone,
   runStage,
@@ -64,6 +65,8 @@ export async function study(options: StudyOptions = {}): Promise<StudyRunResult 
     await checkRedis(redisUrl(options.redis));
   }
   const plan = await planStudy(loaded, cwd, options.configPath, { write: options.stage === undefined });
+  // Every stage's configs are checked before the first one runs (a stage job was checked when submitted).
+  if (options.stage === undefined) await validateStudyPlan(plan, file);
   if (options.stage !== undefined) {
     await runStage(plan, options.stage, options);
     return { stages: [{ name: options.stage, status: "done" }], report: null, plan };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CURRICULUM_TYPES, pathIdRefinement } from "../config/schema.js";
 
 /**
  * A study file (`curricula study study.yaml`): the whole train → score → curriculum-train → report
@@ -9,8 +10,6 @@ import { z } from "zod";
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const OverrideValue = z.union([Scalar, z.array(Scalar)]);
 
-export const ORDERINGS = ["Curriculum", "AntiCurriculum", "RandomCurriculum"] as const;
-
 export const StudySchema = z
   .object({
     results_dir: z.string().min(1).default("results"),
@@ -18,6 +17,7 @@ export const StudySchema = z
       .string()
       .min(1)
       .refine((s) => !s.includes("_"), "must not contain '_' (run names are split on '_')")
+      .superRefine(pathIdRefinement)
       .default("study"),
     /** Training overrides shared by every run of the study. */
     training: z.record(z.string(), OverrideValue).default({}),
@@ -30,7 +30,7 @@ export const StudySchema = z
     data_seed: z.number().int().nonnegative().default(1),
     /** Scoring functions: config name → parameters (null or {} for the packaged defaults). */
     scoring: z
-      .record(z.string(), z.record(z.string(), z.unknown()).nullable())
+      .record(z.string().superRefine(pathIdRefinement), z.record(z.string(), z.unknown()).nullable())
       .refine((s) => Object.keys(s).length > 0, "name at least one scoring function"),
     correlation: z.enum(["spearman", "kendall", "pearson"]).default("spearman"),
     /**
@@ -50,9 +50,9 @@ export const StudySchema = z
         final_iteration: z.number().min(0).max(1).default(0.8),
         sampling: z.enum(["Unbalanced", "Balanced", "Original"]).default("Balanced"),
         orderings: z
-          .array(z.enum(ORDERINGS))
+          .array(z.enum(CURRICULUM_TYPES))
           .min(1)
-          .default([...ORDERINGS]),
+          .default([...CURRICULUM_TYPES]),
       })
       .strict(),
     report: z.boolean().default(true),

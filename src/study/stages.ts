@@ -1,15 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
-import { PACKAGE_ROOT } from "../config/package.js";
-import { postprocess, train } from "../experiments/api.js";
+import { createExecutor } from "../experiments/executors/index.js";
+import { postprocess } from "../experiments/postprocess.js";
+import { train } from "../experiments/train.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
-import { clearLiveLines, writeLine } from "../util/progress.js";
+import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
-import { fuseStudyGroup } from "./fusion.js";
+import { fuseStudyGroup } from "./fusion-groups.js";
 import type { StudyPlan } from "./plan.js";
 
 /**
@@ -35,8 +35,6 @@ export interface StudyRunOptions {
   jobs?: number;
   dryRun?: boolean;
   log?: (line: string) => void;
-  /** Stop child processes and exit on Ctrl-C/SIGTERM (the CLI); libraries keep their own handling. */
-  handleSignals?: boolean;
 }
 
 export interface StudyRunResult {
@@ -59,6 +57,8 @@ function fingerprint(value: unknown): string {
 /** The stages of a plan, in order. */
 export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Stage[] {
   const { study, cwd, confDir } = plan;
+  // results_dir may be absolute: resolved against the study's folder, never joined to it.
+  const resultsDir = resolve(cwd, study.results_dir);
   const jobs = Math.max(1, options.jobs ?? 1);
   const log = options.log ?? writeLine;
   const stages: Stage[] = [];
@@ -83,22 +83,17 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
   for (const s of plan.scores) byFunction.set(s.function, [...(byFunction.get(s.function) ?? []), s]);
   for (const [fn, scores] of byFunction) {
     const ids = scores.map((s) => s.id);
-    const args = [
-      "--no-progress",
-      "curriculum",
-      "--config-path",
-      confDir,
-      `curriculum/scoring=${ids.join(",")}`,
-      ...plan.common,
-      "correlation=null",
-    ];
+    const overrides = [`curriculum/scoring=${ids.join(",")}`, ...plan.common, "correlation=null"];
+    // The command line these stages once ran: kept as their fingerprint, so that studies recorded
+    // before scoring ran in a worker process skip them as before.
+    const args = ["--no-progress", "curriculum", "--config-path", confDir, ...overrides];
     stages.push({
       name: `score-${fn}`,
       // scores that reuse another score's results (ConfidentLearning on CVLoss's folds) run after it
       phase: scores.some((s) => typeof s.config.cvloss === "string") ? 2.5 : 2,
       describe: `score ${ids.join(", ")}`,
       fingerprint: fingerprint({ args, configs: scores.map((s) => s.config) }),
-      run: () => runCli(args, cwd, `score-${fn}`, log),
+      run: () => scoreStage(overrides, confDir, cwd, `score-${fn}`, log),
     });
   }
   const curriculumDir = join(plan.experimentDir, CURRICULUM_DIRNAME);
@@ -134,7 +129,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
     // Inputs are everything before it: unchanged earlier stages mean an unchanged summary.
     fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
     run: async () => {
-      await postprocess(join(cwd, study.results_dir), study.experiment_id, {
+      await postprocess(resultsDir, study.experiment_id, {
         aggregate: [["seed"]],
         log,
         ...(plan.difficultyScores.length > 0 ? { difficulty: plan.difficultyScores } : {}),
@@ -149,7 +144,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
       run: async () => {
         for (const group of plan.groups) {
-          const result = await fuseStudyGroup(join(cwd, study.results_dir), study, group);
+          const result = await fuseStudyGroup(resultsDir, study, group);
           log(`fusion: ${result.members.length} runs → ${relative(cwd, result.dir)}`);
         }
       },
@@ -163,7 +158,7 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
       fingerprint: fingerprint(stages.map((s) => s.fingerprint)),
       run: async () => {
         const { writeReport } = await import("../report/report.js");
-        const path = await writeReport(join(cwd, study.results_dir), study.experiment_id);
+        const path = await writeReport(resultsDir, study.experiment_id);
         log(`report: ${relative(cwd, path) || path}`);
       },
     });
@@ -171,60 +166,32 @@ export function studyStages(plan: StudyPlan, options: StudyRunOptions = {}): Sta
   return stages;
 }
 
-/** Runs `curricula <args>` as a child process, prefixing its output lines with the stage name. */
-function runCli(args: string[], cwd: string, tag: string, log: (line: string) => void): Promise<void> {
-  const bin = join(PACKAGE_ROOT, "bin", "curricula.js");
-  return new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.add(child);
-    const tail: string[] = [];
-    const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n")) {
-        if (!line.trim()) continue;
-        log(`  [${tag}] ${line}`);
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-      }
-    };
-    child.stdout?.on("data", forward);
-    child.stderr?.on("data", forward);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      children.delete(child);
-      if (code === 0) resolvePromise();
-      else
-        reject(
-          new CurriculaError(
-            `stage ${tag} failed (${signal ?? `exit ${code}`}): ${tail.slice(-3).join(" | ")}`,
-          ),
-        );
-    });
-  });
-}
-
-const children = new Set<ChildProcess>();
-
 /**
- * While a study runs from the CLI, Ctrl-C (or SIGTERM) stops its child processes too and says how
- * to resume. Returns the function that removes the handlers again.
+ * Runs a scoring sweep through the library's `score()` in a worker process (several stages score at
+ * once), prefixing its output lines with the stage name. A signal to the study stops the worker
+ * and waits for it (util/interrupt.ts); so does the study process disappearing.
  */
-function hookSignals(): () => void {
-  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const handler = () => {
-      for (const child of children) child.kill("SIGTERM");
-      clearLiveLines();
-      process.stderr.write(`\n${signal}: stopped; run the same command again to resume.\n`);
-      process.exit(130);
-    };
-    process.once(signal, handler);
-    return [signal, handler] as const;
-  });
-  return () => {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-  };
+async function scoreStage(
+  overrides: string[],
+  configPath: string,
+  cwd: string,
+  tag: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const executor = await createExecutor({ executor: "local", processes: true });
+  let scores: Awaited<ReturnType<NonNullable<typeof executor.score>>>;
+  try {
+    scores = await (executor.score?.(
+      { overrides, configPath, cwd },
+      { onOutput: (line) => log(`  [${tag}] ${line}`) },
+    ) ?? Promise.resolve(null));
+  } catch (error) {
+    throw new CurriculaError(`stage ${tag} failed: ${(error as Error).message}`);
+  }
+  for (const { id, type, scoreFile, matrices } of scores ?? []) {
+    log(`  [${tag}] ${type}/${id}: ${relative(cwd, scoreFile)}`);
+    for (const m of matrices) log(`  [${tag}]   ${m.name}: ${relative(cwd, m.csv)} (${m.count} scores)`);
+  }
 }
 
 /** `<experiment>/study/state.yaml`. */
@@ -310,12 +277,7 @@ export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): 
     }
     return result;
   }
-  const unhook = options.handleSignals ? hookSignals() : () => {};
-  try {
-    return await runPhases(stages, state, statePath, plan, result, options, log);
-  } finally {
-    unhook();
-  }
+  return runPhases(stages, state, statePath, plan, result, options, log);
 }
 
 async function runPhases(

@@ -3,12 +3,8 @@
  * built run (src/assembly builds it from the config); it imports no curriculum code.
  */
 
-export {
-  configDifferences,
-  inspectRunFolder,
-  type RunFolderState,
-  type TrainerState,
-} from "./checkpoint.js";
+export { optimizerSpecFor } from "../engine/optimizer-spec.js";
+export type { SubsetOutputs } from "../results/subset-outputs.js";
 export {
   balancedClassWeights,
   type CriterionName,
@@ -27,8 +23,13 @@ export {
   macroF1,
   unweightedAverageRecall,
 } from "./metrics.js";
-export { optimizerSpecFor } from "./optimizer.js";
-export { forwardSubset, type SubsetOutputs, scoreOutputs } from "./outputs.js";
+export { forwardSubset, scoreOutputs } from "./outputs.js";
+export {
+  configDifferences,
+  inspectRunFolder,
+  type RunFolderState,
+  type TrainerState,
+} from "./resume.js";
 export {
   cosineLr,
   countEvaluations,

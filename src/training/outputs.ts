@@ -1,23 +1,9 @@
-import { join } from "node:path";
-import { type OutputSubset, outputFile } from "../config/layout.js";
 import type { Subset } from "../data/types.js";
 import type { Network } from "../engine/types.js";
-import { saveNpy } from "../util/npy.js";
+import type { SubsetOutputs } from "../results/subset-outputs.js";
 import { perSampleCrossEntropy, reduceLosses } from "./criteria.js";
 import { argmaxRows, computeMetrics } from "./metrics.js";
 import type { MetricValues } from "./types.js";
-
-/** Per-sample results of one forward pass over a whole subset, in subset order. */
-export interface SubsetOutputs {
-  /** N × C logits, row-major. */
-  logits: Float32Array;
-  numClasses: number;
-  targets: Int32Array;
-  /** Positions of the rows in the (base) subset. */
-  indices: Int32Array;
-  /** Per-sample criterion losses (class-weighted for BalancedCrossEntropy). */
-  losses: Float32Array;
-}
 
 /**
  * Forward pass in eval mode over every row of `subset`, batched by `batchSize`. `indexMap`
@@ -69,15 +55,6 @@ export function scoreOutputs(
   const predictions = argmaxRows(outputs.logits, outputs.numClasses);
   const metrics = computeMetrics(metricNames, predictions, outputs.targets, outputs.numClasses);
   return { metrics, loss: reduceLosses(outputs.losses, outputs.targets, classWeights) };
-}
-
-/** Writes `<prefix>_outputs.npy` (float32 N×C), `_targets.npy`, `_indices.npy` (int32), `_losses.npy` (float32). */
-export function saveOutputs(dir: string, prefix: OutputSubset, outputs: SubsetOutputs): void {
-  const n = outputs.targets.length;
-  saveNpy(join(dir, outputFile(prefix, "outputs")), outputs.logits, [n, outputs.numClasses]);
-  saveNpy(join(dir, outputFile(prefix, "targets")), outputs.targets, [n]);
-  saveNpy(join(dir, outputFile(prefix, "indices")), outputs.indices, [n]);
-  saveNpy(join(dir, outputFile(prefix, "losses")), outputs.losses, [n]);
 }
 
 /** `{metric: {all: v}, ...}` as in autrainer's disaggregated results YAMLs. */

@@ -4,14 +4,20 @@ import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
+import { type SubsetOutputs, saveOutputs } from "../results/subset-outputs.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ensureDir } from "../util/dirs.js";
-import { TrainingInterrupted } from "../util/errors.js";
+import { TrainingDiverged, TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
+import { writeCheckpointChecksums } from "./checkpoint-integrity.js";
+import { hardwareInfo } from "./hardware.js";
+import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
+import { forwardSubset, resultsYaml, scoreOutputs } from "./outputs.js";
 import {
   type BestSoFar,
+  bestSnapshotDir,
   clearRunArtifacts,
   dropOlderSnapshots,
   type MetricsRow,
@@ -20,10 +26,7 @@ import {
   rollBackTo,
   snapshotBest,
   type TrainerState,
-} from "./checkpoint.js";
-import { hardwareInfo } from "./hardware.js";
-import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
-import { forwardSubset, resultsYaml, type SubsetOutputs, saveOutputs, scoreOutputs } from "./outputs.js";
+} from "./resume.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
 import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";
@@ -236,6 +239,9 @@ class Trainer implements TrainContext {
     writeYaml(join(runDir, RUN_FILES.hardware), hardwareInfo(this.setup.engineInfo));
     const start = plan.kind === "resume" ? plan.iteration : 0;
     this.iteration = start;
+    if (plan.kind === "resume") {
+      for (const d of plan.damaged ?? []) this.log(`Damaged checkpoint ${d}; falling back to an earlier one`);
+    }
     this.log(
       plan.kind === "resume"
         ? `Resuming ${config.model.id} on ${config.dataset.id} after ${this.trainingType} ${start} of ${this.totalIterations}`
@@ -275,9 +281,18 @@ class Trainer implements TrainContext {
     return pass;
   }
 
-  private trainBatch(positions: Int32Array): number {
+  /** One optimiser step; a non-finite loss (the run diverged) stops the run with a clear error. */
+  private trainBatch(positions: Int32Array, batchIndex: number): number {
     const batch = this.train.batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
+    if (!Number.isFinite(loss)) {
+      const rate = this.schedule(this.schedulerSteps);
+      const where =
+        this.trainingType === "epoch"
+          ? `of batch ${batchIndex + 1} of epoch ${this.iteration}`
+          : `at step ${this.iteration}`;
+      throw new TrainingDiverged(this.runDir, where, loss, rate);
+    }
     this.batchLosses.push(loss);
     return loss;
   }
@@ -298,7 +313,7 @@ class Trainer implements TrainContext {
       }
       let loss = Number.NaN;
       for (let b = 0, from = 0; from < pass.length; b++, from += batchSize) {
-        loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)));
+        loss = this.trainBatch(pass.subarray(from, Math.min(pass.length, from + batchSize)), b);
         for (const cb of this.callbacks) await cb.onStep?.(this, epoch, b, loss);
         progress?.increment(1, `epoch ${epoch}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       }
@@ -338,8 +353,8 @@ class Trainer implements TrainContext {
       }
       const positions = this.pass.subarray(this.cursor, Math.min(this.pass.length, this.cursor + batchSize));
       this.cursor += positions.length;
-      const loss = this.trainBatch(positions);
       const batchIndex = (step - 1) % this.config.eval_frequency;
+      const loss = this.trainBatch(positions, batchIndex);
       for (const cb of this.callbacks) await cb.onStep?.(this, step, batchIndex, loss);
       this.progress?.update(step, `step ${step}/${this.totalIterations} loss ${loss.toFixed(4)}`);
       if (this.isEvaluation(step)) {
@@ -451,6 +466,8 @@ class Trainer implements TrainContext {
       timers: Object.fromEntries(Object.entries(this.timers).map(([name, t]) => [name, t.getState()])),
       trainPositionsHash: positionsHash(this.options.trainPositions),
     };
+    // The checksums first: trainer_state.json, written last, marks the checkpoint complete.
+    writeCheckpointChecksums(dir, state, bestSnapshotDir(this.runDir, iteration));
     writeFileAtomicSync(join(dir, RUN_FILES.trainerState), JSON.stringify(state));
     dropOlderSnapshots(this.runDir, iteration);
   }

@@ -51,3 +51,19 @@ export class TrainingInterrupted extends CurriculaError {
     this.iteration = iteration;
   }
 }
+
+/**
+ * Training produced a non-finite loss (NaN or ±Infinity): the run diverged. It stops at once (its
+ * weights are no longer numbers) and is a failed run like any other (training.log names the error).
+ */
+export class TrainingDiverged extends CurriculaError {
+  constructor(runDir: string, where: string, loss: number, learningRate: number) {
+    super(
+      `${runDir}: training diverged: the training loss ${where} is ${loss} (learning_rate ${learningRate}); ` +
+        "the run is stopped and left unfinished. Train again with a smaller learning_rate (a new run; " +
+        "`curricula rm-failed` deletes this one)",
+      1,
+    );
+    this.name = "TrainingDiverged";
+  }
+}

@@ -381,3 +381,79 @@ export function createRunBoard(): RunBoard | null {
     },
   };
 }
+
+/** A running job's progress for its status line: the innermost bar in full, the outer ones short. */
+export function describeBars(bars: readonly ProgressSnapshot[], since: number): string {
+  const inner = bars[bars.length - 1];
+  if (!inner) return `starting (${formatDuration((performance.now() - since) / 1000)})`;
+  const outer = bars
+    .slice(0, -1)
+    .reverse()
+    .map((b) => `${b.label} ${b.value}/${b.total}${b.info ? ` ${b.info}` : ""}`);
+  return [formatSnapshot(inner), ...outer].join(" | ");
+}
+
+/** Metric values as `<prefix>name=value` (4 decimals), leaving out the names `omit` accepts. */
+export function formatMetrics(
+  values: Record<string, number> | undefined,
+  prefix = "",
+  omit: (name: string) => boolean = () => false,
+): string {
+  if (!values) return "";
+  return Object.entries(values)
+    .filter(([k]) => !omit(k))
+    .map(([k, v]) => `${prefix}${k}=${Number.isFinite(v) ? v.toFixed(4) : v}`)
+    .join(" ");
+}
+
+/** The status of several running jobs (the runs of `train --jobs N`), one line per job. */
+export interface RunStatus {
+  /** Job `id` started; `label` names it (e.g. `[1/3] <run name>`). */
+  start(id: number, label: string): void;
+  /** The latest bars of job `id`. */
+  progress(id: number, bars: ProgressSnapshot[]): void;
+  /** Job `id` ended. */
+  end(id: number): void;
+  /** Removes the live lines and stops the printed ones. */
+  stop(): void;
+}
+
+/**
+ * A line per running job: live at the bottom of a terminal (`live`, when the caller's messages go
+ * to stderr too), else `label: bars` printed through `log` every `intervalSeconds` (0: never).
+ */
+export function createRunStatus(
+  log: (line: string) => void,
+  options: { live: boolean; intervalSeconds: number },
+): RunStatus {
+  const running = new Map<number, { label: string; bars: ProgressSnapshot[]; since: number }>();
+  const board = options.live ? createRunBoard() : null;
+  const timer =
+    !board && options.intervalSeconds > 0
+      ? setInterval(() => {
+          for (const [, job] of [...running.entries()].sort((a, b) => a[0] - b[0])) {
+            log(`${job.label}: ${describeBars(job.bars, job.since)}`);
+          }
+        }, options.intervalSeconds * 1000)
+      : null;
+  timer?.unref();
+  return {
+    start(id, label) {
+      const job = { label, bars: [] as ProgressSnapshot[], since: performance.now() };
+      running.set(id, job);
+      board?.set(id, label, () => describeBars(job.bars, job.since));
+    },
+    progress(id, bars) {
+      const job = running.get(id);
+      if (job) job.bars = bars;
+    },
+    end(id) {
+      running.delete(id);
+      board?.delete(id);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      board?.stop();
+    },
+  };
+}

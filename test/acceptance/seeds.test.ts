@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { runName } from "../../src/config/naming.js";
 import { RunConfigSchema, upgradeSavedConfig } from "../../src/config/schema.js";
-import { configDifferences } from "../../src/training/checkpoint.js";
+import { configDifferences } from "../../src/training/resume.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { type CliResult, runCli } from "../support/cli.js";
 

@@ -118,7 +118,7 @@ describe("layers and dependencies of src/", () => {
     const problems = layerViolations(
       [
         ...fake("training", 'import { a } from "../curriculum/index.js";'),
-        ...fake("data", 'import type { B } from "../experiments/api.js";'),
+        ...fake("data", 'import type { B } from "../experiments/train.js";'),
         ...fake("models", 'import * as tf from "@tensorflow/tfjs-core";'),
         ...fake(
           "engine",

@@ -5,6 +5,7 @@ import { scoreFile } from "../../src/config/layout.js";
 import { NONE_CURRICULUM, type RunConfig } from "../../src/config/schema.js";
 import { type CurriculumPaceManager, createCurriculumCallback } from "../../src/curriculum/index.js";
 import { writeCsv } from "../../src/util/csv.js";
+import { expectCloseTo } from "../support/assert.js";
 import { curriculumConfig, fakeContext, fakeDataset, runEpochs, tempDir, writeScores } from "./fakes.js";
 
 // 10 training samples of 3 classes; difficulty rises with position except a few swaps.
@@ -124,9 +125,12 @@ describe("CurriculumPaceManager", () => {
     const counts = [4, 3, 3];
     const inv = counts.map((n) => 1 / n);
     const total = inv.reduce((a, b) => a + b, 0);
-    Array.from(ctx.weights ?? []).forEach((w, c) => {
-      expect(w).toBeCloseTo((inv[c] as number) / total, 6);
-    });
+    expectCloseTo(
+      ctx.weights,
+      inv.map((v) => v / total),
+      6,
+      "class weights",
+    );
   });
 
   it("leaves class weights alone for plain CrossEntropy", async () => {

@@ -8,6 +8,7 @@ import {
   selectSubset,
   subsetClassWeights,
 } from "../../src/curriculum/index.js";
+import { expectCloseTo } from "../support/assert.js";
 
 // 12 samples, 3 classes with 6/4/2 samples; ranks make position p's difficulty = DIFF[p].
 const LABELS = Int32Array.from([0, 1, 0, 2, 0, 1, 0, 1, 2, 0, 1, 0]);
@@ -101,9 +102,12 @@ describe("balanced class weights", () => {
     const w = subsetClassWeights(LABELS, 3);
     const inv = [1 / 6, 1 / 4, 1 / 2];
     const total = inv.reduce((a, b) => a + b, 0);
-    inv.forEach((v, c) => {
-      expect(w[c]).toBeCloseTo(v / total, 6);
-    });
+    expectCloseTo(
+      w,
+      inv.map((v) => v / total),
+      6,
+      "class weights",
+    );
   });
 });
 

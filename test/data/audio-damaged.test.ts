@@ -104,6 +104,30 @@ describe("damaged audio files", () => {
     );
   });
 
+  it("several bad files are listed all at once, each with its row, and no cache is written", async () => {
+    const root = folder("several", {
+      "cut.wav": cutWav(0.5, 48),
+      "empty.wav": cutWav(0.5, 44),
+      "noise.wav": new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]),
+    });
+    const error = await createDataset(config(root)).catch((e) => e);
+    expect(error.message).toMatch(/index\.csv: 3 audio files are undecodable; fix or remove them all/);
+    expect(error.message).toMatch(/cut\.wav: audio too short \(row 11 \(line 12\)/);
+    expect(error.message).toMatch(/empty\.wav: cannot decode audio \(row 12 \(line 13\)/);
+    expect(error.message).toMatch(/noise\.wav: cannot decode audio \(row 13 \(line 14\)/);
+    const cache = join(root, ".curricula-cache");
+    expect(existsSync(cache) ? readdirSync(cache) : []).toEqual([]);
+  });
+
+  it("several missing files are listed all at once", async () => {
+    const root = folder("missing");
+    rmSync(join(root, "clips", "3.wav"));
+    rmSync(join(root, "clips", "7.wav"));
+    await expect(createDataset(config(root))).rejects.toThrow(
+      /2 audio files are missing[\s\S]*3\.wav: audio file not found \(row 4 \(line 5\)[\s\S]*7\.wav: audio file not found \(row 8 \(line 9\)/,
+    );
+  });
+
   it("warns, with the row, about clips far shorter than duration and WAVs holding less than declared", async () => {
     const short = wav([tone(300, 8000, 0.04)], 8000); // 40 ms of a 0.5 s clip
     const truncated = cutWav(0.5, 44 + 2 * 2400); // 0.3 s of a declared 0.5 s

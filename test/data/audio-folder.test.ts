@@ -15,7 +15,7 @@ import type { DatasetConfig } from "../../src/config/schema.js";
 import { audioFolderSettings } from "../../src/data/audio-folder.js";
 import { createDataset, preprocessDataset } from "../../src/data/index.js";
 import { DataError } from "../../src/util/errors.js";
-import { requireFile, skipWithout } from "../support/system.js";
+import { describeWith, systemFile } from "../support/system.js";
 import { tone, wav } from "./wav.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-audio-"));
@@ -169,33 +169,35 @@ describe("AudioFolder", () => {
   });
 
   const digits = "/usr/share/asterisk/sounds/en/digits";
-  it.skipIf(skipWithout(join(digits, "1.wav"), "asterisk-core-sounds-en-wav"))(
-    "turns the asterisk spoken digits (8 kHz WAV) into log-mel features",
-    async () => {
-      requireFile(join(digits, "1.wav"), "asterisk-core-sounds-en-wav");
-      const index = join(tmp, "digits-index.csv");
-      const rows = ["path,label,split"];
-      for (let d = 0; d < 10; d++)
-        rows.push(`${d}.wav,${d},train`, `${d === 0 ? "oh" : `h-${d}`}.wav,${d},${d < 5 ? "dev" : "test"}`);
-      writeFileSync(index, `${rows.join("\n")}\n`);
-      const cfg = config({
-        id: "SpokenDigits",
-        path: digits,
-        index,
-        cache_dir: join(tmp, "digits-cache"),
-        duration: 1,
+  describeWith(
+    systemFile(join(digits, "1.wav"), "asterisk-core-sounds-en-wav"),
+    "the asterisk spoken digits",
+    () => {
+      it("turns the asterisk spoken digits (8 kHz WAV) into log-mel features", async () => {
+        const index = join(tmp, "digits-index.csv");
+        const rows = ["path,label,split"];
+        for (let d = 0; d < 10; d++)
+          rows.push(`${d}.wav,${d},train`, `${d === 0 ? "oh" : `h-${d}`}.wav,${d},${d < 5 ? "dev" : "test"}`);
+        writeFileSync(index, `${rows.join("\n")}\n`);
+        const cfg = config({
+          id: "SpokenDigits",
+          path: digits,
+          index,
+          cache_dir: join(tmp, "digits-cache"),
+          duration: 1,
+        });
+        const ds = await createDataset(cfg);
+        expect(ds.featureShape).toEqual([101, 64, 1]);
+        expect(ds.classNames).toHaveLength(10);
+        expect(ds.subset("train").size).toBe(10);
+        const raw = await import("../../src/util/npy.js").then((m) =>
+          m.loadNpy(join(tmp, "digits-cache", "train.npy")),
+        );
+        expect(raw.shape).toEqual([10, 101, 64]);
+        // Speech has energy well above the silence floor.
+        expect(Math.max(...raw.data)).toBeGreaterThan(0);
+        expect(Math.min(...raw.data)).toBeGreaterThanOrEqual(-100);
       });
-      const ds = await createDataset(cfg);
-      expect(ds.featureShape).toEqual([101, 64, 1]);
-      expect(ds.classNames).toHaveLength(10);
-      expect(ds.subset("train").size).toBe(10);
-      const raw = await import("../../src/util/npy.js").then((m) =>
-        m.loadNpy(join(tmp, "digits-cache", "train.npy")),
-      );
-      expect(raw.shape).toEqual([10, 101, 64]);
-      // Speech has energy well above the silence floor.
-      expect(Math.max(...raw.data)).toBeGreaterThan(0);
-      expect(Math.min(...raw.data)).toBeGreaterThanOrEqual(-100);
     },
   );
 });

@@ -9,7 +9,7 @@ import { createDataset } from "../../src/data/index.js";
 import { generateToy } from "../../src/data/toy.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "data");
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const tmp = mkdtempSync(join(tmpdir(), "curricula-csv-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

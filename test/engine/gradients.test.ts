@@ -250,6 +250,8 @@ async function expectParity(
   const got = await gradients("wasm", build, c);
   expect(Math.abs(ref.loss - got.loss)).toBeLessThan(1e-4);
   expect(maxAbsDiff(ref.evalOut, got.evalOut)).toBeLessThan(1e-4);
+  expect(ref.grads.length, "gradients on cpu").toBeGreaterThan(0);
+  expect(got.grads.length, "gradients on wasm").toBe(ref.grads.length);
   ref.grads.forEach((g, i) => {
     // Every gradient must be non-trivial, or the comparison would prove nothing.
     if (!c.zeroGrads?.includes(i)) expect(maxAbs(g), `gradient ${i} is all zero`).toBeGreaterThan(1e-6);
@@ -401,6 +403,8 @@ describe("curricula kernels against naive loops", () => {
     };
     const ref = await run("cpu");
     const got = await run("wasm");
+    expect(ref.length, "gradients on cpu").toBeGreaterThan(0);
+    expect(got.length, "gradients on wasm").toBe(ref.length);
     ref.forEach((r, i) => {
       expect(got[i]?.shape).toEqual(r.shape);
       expect(maxAbsDiff(r.data, got[i]?.data ?? [])).toBeLessThan(1e-4);

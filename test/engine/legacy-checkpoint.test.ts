@@ -16,6 +16,7 @@ import {
 } from "../../src/engine/index.js";
 import { DataError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
+import { expectClose } from "../support/assert.js";
 import { writeLegacyFfnn } from "../support/legacy-checkpoint.js";
 
 const SPEC: NetworkSpec = { type: "FFNN", inputShape: [12], outputDim: 4, params: { hidden_sizes: [16, 8] } };
@@ -50,8 +51,7 @@ function cut(bytes: number): string {
 it("an intact model.json + weights.bin loads with the same logits", async () => {
   const net = await loadNetwork(legacy);
   const got = net.forward(probe, 3).logits;
-  for (let i = 0; i < want.length; i++)
-    expect(Math.abs((got[i] as number) - (want[i] as number))).toBeLessThan(1e-6);
+  expectClose(got, want, "logits", 1e-6, 0);
   net.dispose();
 });
 

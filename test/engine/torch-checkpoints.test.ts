@@ -18,7 +18,8 @@ import {
 import { describeModel } from "../../src/models/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { writeLegacyFfnn } from "../support/legacy-checkpoint.js";
-import { describeTorch } from "../support/torch.js";
+import { describeWith } from "../support/system.js";
+import { torchEngine } from "../support/torch.js";
 
 const SPECS: NetworkSpec[] = [
   { type: "FFNN", inputShape: [12], outputDim: 4, params: { hidden_sizes: [16, 8], dropout: 0.5 } },
@@ -64,7 +65,7 @@ afterAll(async () => {
   await initEngine({ engine: "wasm" });
 });
 
-describeTorch("torch engine: checkpoints across engines", () => {
+describeWith(torchEngine, "torch engine: checkpoints across engines", () => {
   for (const spec of SPECS) {
     for (const [from, to] of [
       ["torch", "wasm"],

@@ -6,14 +6,15 @@
 import { afterAll, expect, it } from "vitest";
 import { createNetwork, engineInfo, initEngine, matMulTransposed } from "../../src/engine/index.js";
 import { Rng } from "../../src/util/rng.js";
-import { describeTorch } from "../support/torch.js";
+import { describeWith } from "../support/system.js";
+import { torchEngine } from "../support/torch.js";
 
 afterAll(async () => {
   delete process.env.CURRICULA_ENGINE;
   await initEngine({ engine: "wasm" });
 });
 
-describeTorch("torch engine: process default and matrix products", () => {
+describeWith(torchEngine, "torch engine: process default and matrix products", () => {
   it("initEngine() follows CURRICULA_ENGINE, and an explicit engine wins over it", async () => {
     await initEngine({ engine: "wasm" });
     process.env.CURRICULA_ENGINE = "torch";

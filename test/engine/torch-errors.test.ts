@@ -11,7 +11,8 @@ import { parseRunConfig } from "../../src/config/parse.js";
 import { initEngine } from "../../src/engine/index.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { BIN } from "../support/cli.js";
-import { describeTorch, torch } from "../support/torch.js";
+import { describeWith } from "../support/system.js";
+import { torch, torchEngine } from "../support/torch.js";
 import { tempDir } from "../training/helpers.js";
 
 const root = tempDir("torch-errors");
@@ -101,7 +102,7 @@ describe("engine errors", () => {
   });
 });
 
-describeTorch("engine errors with the torch engine built", () => {
+describeWith(torchEngine, "engine errors with the torch engine built", () => {
   it("CUDA asked for but absent (or a device index past the last GPU)", async () => {
     if (torch.devices.includes("cuda:0")) {
       await expect(initEngine({ engine: "torch", device: "cuda:99" })).rejects.toThrow(

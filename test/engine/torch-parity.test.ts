@@ -17,7 +17,9 @@ import {
   type ParameterSet,
 } from "../../src/models/index.js";
 import { Rng } from "../../src/util/rng.js";
-import { describeTorch } from "../support/torch.js";
+import { expectClose } from "../support/assert.js";
+import { describeWith } from "../support/system.js";
+import { torchEngine } from "../support/torch.js";
 
 type Layer = LayerDescription;
 const SGD1: OptimizerSpec = { type: "SGD", learningRate: 1 };
@@ -182,36 +184,11 @@ function batch(description: ModelDescription, n: number, seed: number) {
   };
 }
 
-/** |a - b| ≤ atol + rtol·|b| elementwise, with a message naming the worst element. */
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  what: string,
-  atol = 1e-5,
-  rtol = 1e-4,
-) {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  let worst = -1;
-  let excess = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d =
-      Math.abs((actual[i] as number) - (expected[i] as number)) -
-      (atol + rtol * Math.abs(expected[i] as number));
-    if (d > excess) {
-      excess = d;
-      worst = i;
-    }
-  }
-  expect(worst, `${what}: element ${worst} is ${actual[worst]} on torch, ${expected[worst]} on wasm`).toBe(
-    -1,
-  );
-}
-
 beforeAll(async () => {
   await initEngine({ backend: "wasm" });
 });
 
-describeTorch("torch engine: forward and gradient parity with the wasm engine", () => {
+describeWith(torchEngine, "torch engine: forward and gradient parity with the wasm engine", () => {
   for (const [name, description] of Object.entries(CASES)) {
     it(`${name}: every layer output in eval mode`, () => {
       const { wasm, torch } = engines(description, 3, null);

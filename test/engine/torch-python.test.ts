@@ -13,7 +13,8 @@ import { createNetwork, initEngine, type NetworkSpec } from "../../src/engine/in
 import { readRunConfig } from "../../src/results/run-folder.js";
 import { loadNpy, saveNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
-import { describeTorch } from "../support/torch.js";
+import { describeWith } from "../support/system.js";
+import { torchEngine } from "../support/torch.js";
 import { digitsFfnnConfig, tempDir } from "../training/helpers.js";
 
 const DOCS = new URL("../../docs/engine.md", import.meta.url);
@@ -69,7 +70,7 @@ afterAll(async () => {
   await initEngine({ engine: "wasm" });
 });
 
-describeTorch("PyTorch reproduces curricula's logits from model.safetensors", () => {
+describeWith(torchEngine, "PyTorch reproduces curricula's logits from model.safetensors", () => {
   const python = findPython();
   const cases: { name: string; model: string; x: string; logits: string }[] = [];
 

@@ -14,7 +14,8 @@ import type { TrainResult } from "../../src/training/types.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
-import { describeTorch } from "../support/torch.js";
+import { describeWith } from "../support/system.js";
+import { torchEngine } from "../support/torch.js";
 import { crashOnStep, differingFiles, digitsFfnnConfig, tempDir } from "../training/helpers.js";
 
 const root = tempDir("torch-training");
@@ -43,7 +44,7 @@ async function bestTestLogitsDiff(runDir: string): Promise<number> {
   return worst;
 }
 
-describeTorch("torch engine: training runs", () => {
+describeWith(torchEngine, "torch engine: training runs", () => {
   const wasmDir = join(root, "wasm");
   const torchDir = join(root, "torch");
   const againDir = join(root, "torch-again");

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { findFailedRuns, rmFailed, rmStates } from "../../src/experiments/api.js";
+import { findFailedRuns, rmFailed, rmStates } from "../../src/experiments/cleanup.js";
 import { acquireLock } from "../../src/experiments/run-spec.js";
-import { tempProject } from "./helpers.js";
+import { tempProject } from "../support/project.js";
 
 const T = "results/default/training";
 

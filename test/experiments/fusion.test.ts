@@ -1,15 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postprocess } from "../../src/experiments/api.js";
-import { hardestPositions, readDifficultyScore } from "../../src/experiments/difficulty.js";
+import { hardestPositions, readDifficultyScore } from "../../src/experiments/by-difficulty.js";
 import { fuse } from "../../src/experiments/fusion.js";
+import { postprocess } from "../../src/experiments/postprocess.js";
 import { score } from "../../src/scoring/score.js";
 import { readCsv } from "../../src/util/csv.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { trainDigitsRuns } from "../scoring/fixture.js";
 import { runCli } from "../support/cli.js";
-import { hasPython, python } from "../support/python.js";
+import { numpyScipy, python } from "../support/python.js";
+import { describeWith } from "../support/system.js";
 
 /** Late fusion and the difficulty-aware evaluation on four tiny Digits baseline seeds. */
 
@@ -49,9 +50,8 @@ print(json.dumps({"accuracy": float((pred == y).mean()), "uar": float(uar), "f1"
 `;
 
 describe("late fusion", () => {
-  it.skipIf(!hasPython)(
-    "the fused accuracy, UAR and F1 equal numpy's argmax of the mean softmax of the members' test outputs",
-    async () => {
+  describeWith(numpyScipy, "against numpy", () => {
+    it("the fused accuracy, UAR and F1 equal numpy's argmax of the mean softmax of the members' test outputs", async () => {
       const members = [runs[0], runs[2]] as string[];
       const result = await fuse(resultsDir, "default", members, { id: "pair" });
       const ref = python<{ accuracy: number; uar: number; f1: number; mean: number[] }>(FUSED, [
@@ -64,6 +64,7 @@ describe("late fusion", () => {
       expect(holistic.accuracy?.all).toBe(result.metrics.accuracy);
       const { loadNpy } = await import("../../src/util/npy.js");
       const saved = loadNpy(join(result.dir, "test_probabilities.npy")).data;
+      expect(saved.length).toBe(ref.mean.length);
       for (let j = 0; j < saved.length; j += 37) expect(saved[j]).toBeCloseTo(ref.mean[j] as number, 6);
       // the equal-size baseline ensemble: the first two baseline seeds
       expect(result.baseline).toMatchObject({ size: 2, members: [runs[0], runs[1]] });
@@ -74,8 +75,8 @@ describe("late fusion", () => {
         join(training, runs[2] as string, "_test", "test_holistic.yaml"),
       );
       expect(result.single[runs[2] as string]?.accuracy).toBeCloseTo(own.accuracy?.all as number, 12);
-    },
-  );
+    });
+  });
 
   it("an aggregated name expands to its seeds; duplicates are fused once", async () => {
     const aggregated = (runs[0] as string).replace(/_1$/, "_#");

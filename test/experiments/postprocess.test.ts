@@ -10,7 +10,7 @@ import {
 } from "../../src/experiments/postprocess.js";
 import { readCsv } from "../../src/util/csv.js";
 import { meanStd } from "../../src/util/stats.js";
-import { tempProject } from "./helpers.js";
+import { tempProject } from "../support/project.js";
 
 const NAME = (seed: number, lr = "0.001") =>
   `Digits_FFNN_Adam_${lr}_32_epoch_2_None_None_N_N_None_None_1_0_${seed}`;

@@ -6,14 +6,14 @@ import { describe, expect, it, vi } from "vitest";
 import { stringify } from "yaml";
 import { runDir } from "../../src/config/layout.js";
 import type { RunConfig } from "../../src/config/schema.js";
-import { train } from "../../src/experiments/api.js";
 import { InProcessExecutor, LocalProcessExecutor } from "../../src/experiments/executors/local.js";
 import { acquireLock, lockPath, type RunSpec, type TrainFunction } from "../../src/experiments/run-spec.js";
-import { inspectRunFolder } from "../../src/training/checkpoint.js";
+import { train } from "../../src/experiments/train.js";
+import { inspectRunFolder } from "../../src/training/resume.js";
 import { CurriculaError } from "../../src/util/errors.js";
 import { setProgressStream } from "../../src/util/progress.js";
 import { FakeTerminal } from "../support/fake-terminal.js";
-import { collector, tempProject } from "./helpers.js";
+import { collector, tempProject } from "../support/project.js";
 
 const FAKE_TRAIN = fileURLToPath(new URL("./fixtures/fake-train.mjs", import.meta.url));
 const SLOW_TRAIN = fileURLToPath(new URL("./fixtures/slow-train.mjs", import.meta.url));

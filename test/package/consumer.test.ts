@@ -61,7 +61,7 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
   const project = join(scratch, "consumer");
   const installed = join(project, "node_modules", "curricula");
 
-  it("packs dist/, configs and data, and declares no install-time script", () => {
+  it("packs dist/, configs, data and the licences, and declares no install-time script", () => {
     const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", scratch], {
       cwd: repo,
       encoding: "utf8",
@@ -75,6 +75,8 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
       "dist/cli/main.js",
       "bin/curricula.js",
       "configs/config.yaml",
+      "LICENSE",
+      "data/sklearn/LICENSE",
     ]) {
       expect(files, f).toContain(f);
     }

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGED_CONFIG_DIR } from "../../src/config/package.js";
 import type { ScoreContext } from "../../src/scoring/abstract-score.js";
+import { describeParams, MISSING } from "../../src/scoring/argument-schemas.js";
 import { SETUP_DEFAULTS } from "../../src/scoring/functions/cv-loss.js";
-import { describeParams, MISSING } from "../../src/scoring/params.js";
 import { SCORING_TYPES } from "../../src/scoring/registry.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 

@@ -48,6 +48,8 @@ describe("custom scoring function (docs/tutorials/custom-score.md)", () => {
     const result = await manager.execute();
     const rows = readScoreRows(result.scoreFile);
     const mean = rows.columns.get("mean") as Float64Array;
+    expect(mean.length).toBe(rows.index.length);
+    expect(mean.length).toBeGreaterThan(0);
     for (const p of mean) expect(p > 0.1 && p <= 1).toBe(true);
     // reverse: the most confident sample is the easiest
     expect(mean[(rows.columns.get("ranks") as Float64Array).indexOf(0)]).toBe(Math.max(...mean));

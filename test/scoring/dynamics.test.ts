@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildForRun } from "../../src/assembly/train-run.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
 import { readScoreRows } from "../../src/results/score-table.js";
@@ -8,7 +8,9 @@ import { CurriculumScoreManager, type ScoreManagerConfig } from "../../src/scori
 import { bootstrapResamples, disjointPairs, resampledMeanSpearman } from "../../src/scoring/robustness.js";
 import { saveNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
-import { hasPython, python } from "../support/python.js";
+import { expectCloseTo } from "../support/assert.js";
+import { numpyScipy, python } from "../support/python.js";
+import { describeWith } from "../support/system.js";
 import { trainDigitsRuns } from "./fixture.js";
 
 /**
@@ -144,7 +146,7 @@ kt = [stats.kendalltau(runs[i], runs[j]).statistic for i, j in pairs]
 print(json.dumps({"spearman": float(np.mean(sp)), "kendall": float(np.mean(kt)), "pairs": len(pairs)}))
 `;
 
-describe.skipIf(!hasPython)("training-dynamics scores agree with numpy on saved outputs", () => {
+describeWith(numpyScipy, "training-dynamics scores agree with numpy on saved outputs", () => {
   const dynamicsRef = (stop: string) =>
     python<Record<string, number[][]>>(DYNAMICS, [
       JSON.stringify(runs.map((r) => join(trainingDir, r))),
@@ -163,44 +165,31 @@ describe.skipIf(!hasPython)("training-dynamics scores agree with numpy on saved 
     });
     expect(atomic.map((a) => a.name)).toEqual(runs.map((r) => `${r}_l`));
     const aum = column(rows, "aum");
-    mean(ref.aum as number[][]).forEach((v, i) => {
-      expect(aum[i]).toBeCloseTo(v, 5);
-    });
+    expectCloseTo(aum, mean(ref.aum as number[][]), 5, "aum");
     expect(column(rows, "mean")).toEqual(aum);
     const ranks = column(rows, "ranks");
     expect(aum[ranks.indexOf(1)]).toBe(Math.min(...aum));
     const perRun = readScoreRows(join(dir, `${runs[1]}_l`, "scores.csv"));
-    ((ref.aum as number[][])[1] as number[]).forEach((v, i) => {
-      expect(perRun.columns.get("aum")?.[i]).toBeCloseTo(v, 5);
-    });
+    expectCloseTo(perRun.columns.get("aum"), (ref.aum as number[][])[1] as number[], 5, "per-run aum");
     expect(card.reference).toMatch(/Pleiss/);
   });
 
   it("Forgetting, Cartography and EL2N equal numpy (stop: best limits the evaluations)", async () => {
     const ref = dynamicsRef("best");
     const forgetting = await execute({ id: "Forgetting", type: "Forgetting", run_name: runs });
-    mean(ref.forgetting as number[][]).forEach((v, i) => {
-      expect(column(forgetting.rows, "mean")[i]).toBeCloseTo(v, 12);
-    });
+    expectCloseTo(column(forgetting.rows, "mean"), mean(ref.forgetting as number[][]), 12, "forgetting");
     const carto = await execute({ id: "Cartography", type: "Cartography", run_name: runs });
     for (const c of ["confidence", "variability", "correctness"]) {
-      const values = column(carto.rows, c);
-      mean(ref[c] as number[][]).forEach((v, i) => {
-        expect(values[i], `${c}[${i}]`).toBeCloseTo(v, 6);
-      });
+      expectCloseTo(column(carto.rows, c), mean(ref[c] as number[][]), 6, c);
     }
     const region = carto.rows.text?.get("region") as string[];
     const conf = column(carto.rows, "confidence");
     const vari = column(carto.rows, "variability");
-    region.forEach((r, i) => {
-      const expected =
-        (vari[i] as number) >= 0.2
-          ? "ambiguous"
-          : (conf[i] as number) >= 0.5
-            ? "easy-to-learn"
-            : "hard-to-learn";
-      expect(r).toBe(expected);
-    });
+    const expectedRegions = conf.map((c, i) =>
+      (vari[i] as number) >= 0.2 ? "ambiguous" : c >= 0.5 ? "easy-to-learn" : "hard-to-learn",
+    );
+    expect(region).toHaveLength((ref.confidence as number[][])[0]?.length as number);
+    expect(region).toEqual(expectedRegions);
     const regions = carto.card.regions as Record<string, number>;
     expect(Object.values(regions).reduce((a, b) => a + b, 0)).toBe(conf.length);
     expect(carto.result.plots.some((p) => p.endsWith("data_map"))).toBe(true);
@@ -209,9 +198,7 @@ describe.skipIf(!hasPython)("training-dynamics scores agree with numpy on saved 
       "index,source_index,confidence,variability,correctness,region,mean,ranks,encoded,decoded",
     );
     const el2n = await execute({ id: "EL2N", type: "EL2N", run_name: runs });
-    mean(ref.el2n as number[][]).forEach((v, i) => {
-      expect(column(el2n.rows, "el2n")[i]).toBeCloseTo(v, 6);
-    });
+    expectCloseTo(column(el2n.rows, "el2n"), mean(ref.el2n as number[][]), 6, "el2n");
     expect(el2n.card.iteration).toEqual([1, 1, 1]);
   });
 
@@ -247,6 +234,7 @@ describe.skipIf(!hasPython)("training-dynamics scores agree with numpy on saved 
     const indices = (await import("../../src/util/npy.js")).loadNpy(
       join(runDir, "epoch_1", "train_indices.npy"),
     ).data;
+    expect(indices.length).toBe(train.size);
     for (let r = 0; r < indices.length; r += 97) {
       const row = ref.logits[indices[r] as number] as number[];
       for (let k = 0; k < 10; k++) expect(saved.data[r * 10 + k]).toBeCloseTo(row[k] as number, 4);
@@ -254,9 +242,7 @@ describe.skipIf(!hasPython)("training-dynamics scores agree with numpy on saved 
     const { rows, card } = await execute({ id: "GraNd", type: "GraNd", run_name: runs[0] });
     expect(card.iteration).toEqual([1]);
     const grand = column(rows, "grand");
-    ref.grand.forEach((v, i) => {
-      expect(grand[i]).toBeCloseTo(v, 4);
-    });
+    expectCloseTo(grand, ref.grand, 4, "grand");
   });
 
   it("robustness equals scipy's mean pairwise Spearman and Kendall over the per-run score files", async () => {
@@ -313,9 +299,7 @@ for idx in json.loads(sys.argv[2]):
 print(json.dumps(out))`,
       [JSON.stringify([a, b, c].map((x) => Array.from(x))), JSON.stringify(indices)],
     );
-    ref.forEach((v, i) => {
-      expect(ours[i]).toBeCloseTo(v, 12);
-    });
+    expectCloseTo(ours, ref, 12, "resampled Spearman");
   });
 
   it("ConfidentLearning reuses a CVLoss score's folds: p_y = exp(−CVLoss) and the confident joint equals numpy", async () => {
@@ -333,9 +317,12 @@ print(json.dumps(out))`,
     expect(cl.atomic.map((a) => a.name)).toEqual(cv.atomic.map((a) => a.name));
     const loss = column(cv.rows, "mean");
     const self = column(cl.rows, "mean");
-    loss.forEach((l, i) => {
-      expect(self[i]).toBeCloseTo(Math.exp(-l), 5);
-    });
+    expectCloseTo(
+      self,
+      loss.map((l) => Math.exp(-l)),
+      5,
+      "p_y",
+    );
     const probs = Array.from({ length: 10 }, (_, k) => column(cl.rows, `p_${k}`));
     const labels = Array.from(cl.rows.encoded);
     const ref = python<{ issues: boolean[]; thresholds: number[] }>(
@@ -354,9 +341,12 @@ print(json.dumps({"issues": ((assigned >= 0) & (assigned != y)).tolist(), "thres
     );
     expect(cl.rows.text?.get("label_issue")).toEqual(ref.issues.map(String));
     expect(cl.card.label_issues).toBe(ref.issues.filter(Boolean).length);
-    Object.values(cl.card.thresholds as Record<string, number>).forEach((t, k) => {
-      expect(t).toBeCloseTo(ref.thresholds[k] as number, 12);
-    });
+    expectCloseTo(
+      Object.values(cl.card.thresholds as Record<string, number>),
+      ref.thresholds,
+      12,
+      "thresholds",
+    );
     // a single setup point: one run, so no robustness entry
     expect(cl.card.robustness).toBeUndefined();
   });

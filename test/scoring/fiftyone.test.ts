@@ -19,7 +19,8 @@ import {
 import { loadNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
 import { readYaml } from "../../src/util/yaml-io.js";
-import { hasPython, python } from "../support/python.js";
+import { numpyScipy, python } from "../support/python.js";
+import { describeWith } from "../support/system.js";
 import { trainDigitsRuns } from "./fixture.js";
 
 /**
@@ -97,7 +98,7 @@ function blobs(rng: Rng, groups: number, size: number, d: number): Float32Array 
 const toRows = (x: ArrayLike<number>, d: number) =>
   Array.from({ length: x.length / d }, (_, i) => Array.from(x).slice(i * d, (i + 1) * d));
 
-describe.skipIf(!hasPython)("FiftyOne Brain's measures equal numpy on the same numbers", () => {
+describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numbers", () => {
   it("hardness is scipy's entropy of the softmax, mistakenness (m·exp(−H) + 1) / 2, ties in the argmax included", () => {
     const rng = new Rng(3);
     const n = 40;

@@ -5,6 +5,7 @@ import { readScoreRows } from "../../src/results/score-table.js";
 import { CurriculumScoreManager, type ScoreManagerConfig } from "../../src/scoring/manager.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml, writeYaml } from "../../src/util/yaml-io.js";
+import { expectCloseTo } from "../support/assert.js";
 import { trainDigitsRuns } from "./fixture.js";
 
 let resultsDir: string;
@@ -50,9 +51,12 @@ function expectValidRanks(rows: ReturnType<typeof readScoreRows>) {
   const n = rows.index.length;
   expect(Array.from(rows.index)).toEqual(Array.from({ length: n }, (_, i) => i));
   const ranks = Array.from(rows.columns.get("ranks") as Float64Array).sort((a, b) => a - b);
-  ranks.forEach((r, i) => {
-    expect(r).toBeCloseTo(i / (n - 1), 12);
-  });
+  expectCloseTo(
+    ranks,
+    Array.from({ length: n }, (_, i) => i / (n - 1)),
+    12,
+    "sorted ranks",
+  );
 }
 
 describe("scoring functions on tiny Digits runs", () => {

@@ -10,7 +10,8 @@ import { initEngine, matMulTransposed, matrixPrimitive, tileCandidates } from ".
 import { type KnnStats, knnPredict, knnPredictParallel } from "../../src/scoring/math/knn.js";
 import { Rng } from "../../src/util/rng.js";
 import { softmaxLike } from "../support/knn-data.js";
-import { describeTorch } from "../support/torch.js";
+import { describeWith } from "../support/system.js";
+import { torchEngine } from "../support/torch.js";
 
 const noStats = (): KnnStats => ({ tiles: 0, rescored: 0, overflows: 0 });
 
@@ -22,7 +23,7 @@ function norms(x: Float32Array, rows: number, dim: number): Float64Array {
   });
 }
 
-describeTorch("k-NN on the torch engine", () => {
+describeWith(torchEngine, "k-NN on the torch engine", () => {
   beforeAll(async () => {
     await initEngine({ engine: "torch", threads: 2 });
   });

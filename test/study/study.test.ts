@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadStudy, planStudy, runStudy } from "../../src/study/index.js";
+import { loadStudy, planStudy, runStudy, study } from "../../src/study/index.js";
+import { CurriculaError } from "../../src/util/errors.js";
+import { childPids, isAlive, waitFor } from "../support/processes.js";
 
 const BIN = resolve(import.meta.dirname, "../../bin/curricula.js");
 
@@ -50,6 +52,32 @@ describe("study file", () => {
     await expect(planStudy(loadStudy(join(dir, "study.yaml")), dir)).rejects.toThrow(
       /curriculum\.scoring: must name one of/,
     );
+  });
+
+  it("validates every stage before anything runs: typos of late stages fail the dry run, all listed", async () => {
+    const dir = studyDir(
+      SMALL_STUDY.replace("  orderings:", "  pacing: Linaer\n  orderings:").replace(
+        "FirstIteration: {}",
+        "FirstIteration: {stop: bset}",
+      ),
+    );
+    const lines: string[] = [];
+    const error = await study({
+      file: "study.yaml",
+      cwd: dir,
+      dryRun: true,
+      log: (l) => lines.push(l),
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(CurriculaError);
+    expect(error.message).toMatch(
+      /study\.yaml: the study does not validate; nothing was run\. 2 problem\(s\)/,
+    );
+    expect(error.message).toMatch(
+      /train-curricula \(curriculum\): .*curriculum\/pacing: no config named 'Linaer'/,
+    );
+    expect(error.message).toMatch(/score-FirstIteration \(scoring\.FirstIteration\): .*stop/);
+    expect(lines.filter((l) => l.startsWith("pending"))).toEqual([]);
+    expect(existsSync(join(dir, "results", "small", "training"))).toBe(false);
   });
 
   it("plans per-seed scores, seed ensembles and the curriculum grid on one shared split", async () => {
@@ -124,6 +152,37 @@ describe("running a study", () => {
 });
 
 describe("interrupting a study", () => {
+  it("SIGINT during a scoring stage stops the scoring processes before the study exits", async () => {
+    const dir = studyDir();
+    const child = spawn(process.execPath, [BIN, "--no-progress", "study", "study.yaml", "--jobs", "2"], {
+      cwd: dir,
+    });
+    let output = "";
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    const closed = new Promise<[number | null, string | null]>((r) =>
+      child.on("close", (code, signal) => r([code, signal])),
+    );
+    // both scoring stages of the first phase have their process
+    const scorers = await waitFor(
+      () => {
+        const pids = output.includes("stage score-") ? childPids(child.pid as number) : [];
+        return pids.length === 2 ? pids : undefined;
+      },
+      180_000,
+      "two scoring processes",
+    );
+    child.kill("SIGINT");
+    const [code, signal] = await closed;
+    expect(scorers.filter(isAlive), output).toEqual([]);
+    expect(code === 130 || signal === "SIGINT", `code ${code}, signal ${signal}`).toBe(true);
+    expect(output).toMatch(/Interrupted \(SIGINT\): stopped\. Run the same command again to resume\./);
+  }, 300_000);
+
   it("resumes after a kill during scoring without retraining finished runs", async () => {
     const dir = studyDir();
     const child = spawn(process.execPath, [BIN, "--no-progress", "study", "study.yaml", "--jobs", "1"], {
@@ -161,4 +220,30 @@ describe("interrupting a study", () => {
     expect(after).toEqual(before);
     expect(trainingRuns(dir)).toHaveLength(6);
   });
+});
+
+describe("a study with an absolute results_dir", () => {
+  it("writes every stage's results there, postprocess, fusion and report included", async () => {
+    const dir = studyDir();
+    const results = join(mkdtempSync(join(tmpdir(), "study-abs-")), "out");
+    writeFileSync(
+      join(dir, "study.yaml"),
+      `results_dir: ${results}
+experiment_id: abs
+training: {dataset: Digits, model: FFNN, iterations: 1}
+seeds: [1]
+scoring: {Random: {}}
+curriculum: {scoring: Random, orderings: [Curriculum]}
+`,
+    );
+    const plan = await planStudy(loadStudy(join(dir, "study.yaml")), dir);
+    const result = await runStudy(plan, { log: () => {} });
+    expect(result.stages.every((s) => s.status === "done")).toBe(true);
+    const exp = join(results, "abs");
+    expect(existsSync(join(exp, "summary"))).toBe(true);
+    expect(existsSync(join(exp, "fusion"))).toBe(true);
+    expect(existsSync(join(exp, "report.html"))).toBe(true);
+    // nothing under the study's folder: the path was not joined to it
+    expect(existsSync(join(dir, results))).toBe(false);
+  }, 120_000);
 });

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
+import type { SystemDependency } from "./system.js";
 
 /**
  * numpy/scipy reference computations for tests. The tests that use them need `python3` with numpy and
- * scipy (Debian: python3-numpy, python3-scipy, installed by .ci/run). Where CI is set a missing
- * interpreter fails the test file; elsewhere the tests are skipped with a message saying what to install.
+ * scipy (Debian: python3-numpy, python3-scipy, installed by .ci/run); they declare it with
+ * `describeWith(numpyScipy, …)`, the skip policy of test/support/system.ts.
  */
 export const PYTHON = process.env.PYTHON ?? "python3";
 
@@ -15,18 +16,11 @@ function probe(): string | null {
   return null;
 }
 
-const problem = probe();
-if (problem && process.env.CI) {
-  throw new Error(`${problem}; the reference tests need them: apt-get install python3-numpy python3-scipy`);
-}
-if (problem) {
-  console.warn(
-    `skipping numpy/scipy reference tests: ${problem} (apt-get install python3-numpy python3-scipy)`,
-  );
-}
-
-/** True when the reference interpreter is usable. */
-export const hasPython = problem === null;
+/** numpy and scipy, for the reference tests (test/support/system.ts `describeWith`). */
+export const numpyScipy: SystemDependency = {
+  name: "numpy and scipy (apt-get install python3-numpy python3-scipy)",
+  problem: probe(),
+};
 
 /**
  * Runs a Python script with arguments (and `input` on stdin, for data too large for a command line);

@@ -1,27 +1,13 @@
 /**
- * Whether the torch engine can be tested here. With CI set, a missing or broken build is a test
- * failure (CI builds it); elsewhere the torch tests are reported as skipped, with the reason printed.
+ * The torch engine as a system dependency of the tests (test/support/system.ts `describeWith`): usable
+ * when the addon of native/torch is built and loads (`npm run build:torch`); CI builds it.
  */
-import { describe, it } from "vitest";
 import { torchStatus } from "../../src/engine/torch/index.js";
+import type { SystemDependency } from "./system.js";
 
 export const torch = torchStatus();
-export const onCI = Boolean(process.env.CI);
 
-/** `describe` for torch tests: runs them when the engine is usable, fails on CI when it is not. */
-export function describeTorch(name: string, body: () => void): void {
-  if (torch.usable) {
-    describe(name, body);
-    return;
-  }
-  if (onCI) {
-    describe(name, () => {
-      it("needs the torch engine, which CI builds", () => {
-        throw new Error(`the torch engine is not usable on CI: ${torch.reason}`);
-      });
-    });
-    return;
-  }
-  console.warn(`skipping '${name}': ${torch.reason}`);
-  describe.skip(name, body);
-}
+export const torchEngine: SystemDependency = {
+  name: "the torch engine (apt-get install libtorch-dev libopenblas0-pthread && npm run build:torch)",
+  problem: torch.usable ? null : torch.reason,
+};

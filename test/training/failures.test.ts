@@ -79,4 +79,40 @@ describe("failed runs", () => {
       rmSync(cwd, { recursive: true, force: true });
     }
   });
+
+  it("a diverged run (non-finite loss) stops with a clear error and is left unfinished, not finished", async () => {
+    const dir = join(root, "diverged");
+    await expect(
+      trainRunWith(fakeDeps(), blobConfig({ iterations: 3, learning_rate: 1e300 }), {
+        runDir: dir,
+        log: null,
+        progress: false,
+      }),
+    ).rejects.toThrow(
+      /training diverged: the training loss of batch \d+ of epoch 1 is (NaN|-?Infinity) \(learning_rate 1e\+300\)/,
+    );
+    expect(existsSync(join(dir, "metrics.csv"))).toBe(false);
+    const log = readFileSync(join(dir, "training.log"), "utf8").trim().split("\n");
+    expect(log.at(-1)).toMatch(/^Failed: .*training diverged/);
+  });
+
+  it("the CLI: learning_rate=1e30 exits 1 naming the divergence; rm-failed finds the run", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "curricula-diverged-"));
+    try {
+      const r = runCli(["train", "learning_rate=1e30", "iterations=2", "--no-progress"], cwd);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /training diverged: the training loss of batch \d+ of epoch 1 is (NaN|-?Infinity)/,
+      );
+      const training = join(cwd, "results", "default", "training");
+      const runs = readdirSync(training).filter((n) => !n.startsWith("."));
+      expect(runs).toHaveLength(1);
+      expect(existsSync(join(training, runs[0] as string, "metrics.csv"))).toBe(false);
+      const rm = runCli(["rm-failed", "results", "default", "--force"], cwd);
+      expect(rm.code).toBe(0);
+      expect(readdirSync(training).filter((n) => !n.startsWith("."))).toEqual([]);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 });

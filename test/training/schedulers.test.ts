@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { optimizerSpecFor } from "../../src/training/optimizer.js";
+import { optimizerSpecFor } from "../../src/engine/optimizer-spec.js";
 import { cosineLr, countEvaluations, createSchedule, stepLr } from "../../src/training/schedulers.js";
 
 describe("schedulers", () => {

@@ -57,6 +57,7 @@ describe("trainRun with a fake engine: the run folder", () => {
         "optimizer.json",
         "optimizer.bin",
         "trainer_state.json",
+        "checksums.json",
       ]) {
         expect(files.has(`epoch_${e}/${f}`), `epoch_${e}/${f}`).toBe(saved);
       }

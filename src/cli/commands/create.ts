@@ -1,6 +1,6 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
-import { CONFIG_GROUPS, create } from "../../experiments/api.js";
+import { CONFIG_GROUPS, create } from "../../experiments/configs.js";
 import { say } from "../shared.js";
 
 /** `curricula create [groups...] [-e] [-a] [-f]`: a project's conf/ with the entry configs. */

@@ -1,7 +1,8 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
-import { score } from "../../scoring/score.js";
-import { addExecutorOptions, checkExecutorFlags, type ExecutorFlags } from "./executor-flags.js";
+import { createExecutor } from "../../experiments/executors/index.js";
+import { CurriculaError } from "../../util/errors.js";
+import { addExecutorOptions, type ExecutorFlags } from "./executor-flags.js";
 
 export interface CurriculumCommandOptions extends ExecutorFlags {
   configName: string;
@@ -30,28 +31,19 @@ export function register(program: Command): void {
       "recompute a score id made from another config or other runs (the old files are kept under <type>/_replaced/)",
     );
   addExecutorOptions(command).action(async (overrides: string[], options: CurriculumCommandOptions) => {
-    checkExecutorFlags(options);
-    if (options.executor !== "local") {
-      const jobs = await import("../../experiments/executors/score-jobs.js");
-      const common = { overrides, configName: options.configName, configPath: options.configPath };
-      if (options.executor === "slurm") await jobs.submitScoresSlurm({ ...common, wait: options.wait });
-      else {
-        const { redisUrl } = await import("../../experiments/executors/bullmq.js");
-        await jobs.runScoresBullMQ({ ...common, url: redisUrl(options.redis), queue: options.queue });
-      }
-      return;
-    }
-    const results = await score({
+    const executor = await createExecutor(options);
+    if (!executor.score) throw new CurriculaError(`the ${options.executor} executor cannot score`);
+    const scores = await executor.score({
       overrides,
       configName: options.configName,
-      configPath: options.configPath,
-      force: options.force,
+      ...(options.configPath ? { configPath: options.configPath } : {}),
+      ...(options.force ? { force: true } : {}),
     });
-    for (const { id, type, result } of results) {
-      process.stdout.write(`${type}/${id}: ${relative(process.cwd(), result.scoreFile)}\n`);
-      for (const matrix of result.matrices) {
+    for (const { id, type, scoreFile, matrices } of scores ?? []) {
+      process.stdout.write(`${type}/${id}: ${relative(process.cwd(), scoreFile)}\n`);
+      for (const matrix of matrices) {
         process.stdout.write(
-          `  ${matrix.name}: ${relative(process.cwd(), matrix.csv)} (${matrix.ids.length} scores)\n`,
+          `  ${matrix.name}: ${relative(process.cwd(), matrix.csv)} (${matrix.count} scores)\n`,
         );
       }
     }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { CONFIG_GROUPS, formatListing, list } from "../../experiments/api.js";
+import { CONFIG_GROUPS, formatListing, list } from "../../experiments/configs.js";
 import { out } from "../shared.js";
 
 /** `curricula list <group> [-l|-g] [-p GLOB]`: packaged and local configs of a group. */

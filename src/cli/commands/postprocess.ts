@@ -1,7 +1,7 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
 import { AGGREGATION_KEYS } from "../../config/naming.js";
-import { postprocess } from "../../experiments/api.js";
+import { postprocess } from "../../experiments/postprocess.js";
 import { collectAggregate, positiveInt, say } from "../shared.js";
 
 /** `curricula postprocess <results_dir> <experiment_id> [-a KEY...]... [-m N]`. */

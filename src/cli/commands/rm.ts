@@ -1,6 +1,6 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
-import { findFailedRuns, findStateFiles, removeRuns, rmStates } from "../../experiments/api.js";
+import { findFailedRuns, findStateFiles, removeRuns, rmStates } from "../../experiments/cleanup.js";
 import { collectInts, confirm, say } from "../shared.js";
 
 /** `curricula rm-failed` and `curricula rm-states`. */

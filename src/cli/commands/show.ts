@@ -1,6 +1,6 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
-import { CONFIG_GROUPS, show } from "../../experiments/api.js";
+import { CONFIG_GROUPS, show } from "../../experiments/configs.js";
 import { out, say } from "../shared.js";
 
 /** `curricula show <group> <name> [-s] [-f]`: prints (and saves) a packaged config. */

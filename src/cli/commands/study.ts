@@ -1,7 +1,8 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
+import { checkExecutorSettings } from "../../experiments/executors/index.js";
 import { positiveInt } from "../shared.js";
-import { addExecutorOptions, checkExecutorFlags, type ExecutorFlags } from "./executor-flags.js";
+import { addExecutorOptions, type ExecutorFlags } from "./executor-flags.js";
 
 interface StudyCommandOptions extends ExecutorFlags {
   stage?: string;
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .option("--config-path <dir>", "project config folder the study may use (default: conf)")
     .option("--stage <name>", "run only this stage (what cluster jobs run), with the configs planned before");
   addExecutorOptions(command).action(async (file: string | undefined, options: StudyCommandOptions) => {
-    checkExecutorFlags(options);
+    checkExecutorSettings(options);
     // Loaded on use: keeps every other command's start-up fast.
     const { study } = await import("../../study/index.js");
     const result = await study({

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { preprocess, train } from "../../experiments/api.js";
+import { checkExecutorSettings, createExecutor } from "../../experiments/executors/index.js";
+import { preprocess, train } from "../../experiments/train.js";
 import { CurriculaError } from "../../util/errors.js";
 import { positiveInt } from "../shared.js";
-import { addExecutorOptions, createCliExecutor, type ExecutorFlags } from "./executor-flags.js";
+import { addExecutorOptions, type ExecutorFlags } from "./executor-flags.js";
 
 interface TrainFlags extends ExecutorFlags {
   configName: string;
@@ -37,7 +38,8 @@ export function register(program: Command): void {
         "  curricula train seed=1,2,3,4 --executor bullmq --redis redis://host:6379",
     )
     .action(async (overrides: string[], flags: TrainFlags) => {
-      const executor = flags.dryRun ? undefined : await createCliExecutor(flags, flags.jobs);
+      checkExecutorSettings(flags);
+      const executor = flags.dryRun ? undefined : await createExecutor({ ...flags, jobs: flags.jobs });
       const summary = await train({
         ...(executor ? { executor } : {}),
         overrides,

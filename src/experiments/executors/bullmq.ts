@@ -5,7 +5,7 @@ import { textSha256 } from "../../util/fingerprint.js";
 import { writeLine } from "../../util/progress.js";
 import { maskUrl, redactCredentials } from "../../util/secrets.js";
 import type { RunOutcome, RunSpec } from "../run-spec.js";
-import type { Executor, ExecutorEvents } from "./local.js";
+import type { Executor, ExecutorEvents, ScoreSweep } from "./local.js";
 import type { ClusterCommand } from "./slurm.js";
 
 /**
@@ -138,6 +138,21 @@ const MAX_REQUEUES = 3;
  */
 export class BullMQExecutor implements Executor {
   constructor(private readonly options: BullMQExecutorOptions) {}
+
+  /** Queues the scoring sweep as a flow (the correlation job waits for every score) and waits. */
+  async score(sweep: ScoreSweep): Promise<null> {
+    const { runScoresBullMQ } = await import("./score-jobs.js");
+    await runScoresBullMQ({
+      overrides: sweep.overrides,
+      configName: sweep.configName ?? "curriculum",
+      ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
+      ...(sweep.cwd ? { cwd: sweep.cwd } : {}),
+      url: this.options.url,
+      ...(this.options.queue ? { queue: this.options.queue } : {}),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+    return null;
+  }
 
   async run(specs: readonly RunSpec[], events: ExecutorEvents = {}): Promise<RunOutcome[]> {
     if (specs.length === 0) return [];

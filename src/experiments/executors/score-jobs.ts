@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { type FlowJob, FlowProducer, QueueEvents } from "bullmq";
 import { composeGrid } from "../../config/compose.js";
-import { experimentDir } from "../../config/layout.js";
+import { curriculumDir, experimentDir } from "../../config/layout.js";
 import { ScoreConfigSchema } from "../../scoring/score.js";
 import { CurriculaError, UsageError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
@@ -49,7 +49,7 @@ export async function scoreJobs(options: ScoreJobsOptions): Promise<ScoreJobs> {
     jobDir: (config) => {
       const scoring = ((config.curriculum as { scoring?: Record<string, unknown> } | undefined)?.scoring ??
         {}) as Record<string, unknown>;
-      const root = join(String(config.results_dir ?? "results"), String(config.experiment_id), "curriculum");
+      const root = curriculumDir(String(config.results_dir ?? "results"), String(config.experiment_id));
       return join(root, String(scoring.type ?? scoring.id), String(scoring.id));
     },
     log: null,

@@ -7,7 +7,7 @@ import { writeFileAtomicSync } from "../../util/atomic.js";
 import { CurriculaError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
 import type { RunOutcome, RunSpec } from "../run-spec.js";
-import type { Executor, ExecutorEvents } from "./local.js";
+import type { Executor, ExecutorEvents, ScoreSweep } from "./local.js";
 import { ACTIVE_STATES, checkPartitions, type JobState, queryJobs, sbatch } from "./slurm-commands.js";
 import { arraySpec, batchScript, parseSlurmSettings, type SlurmSettings } from "./slurm-script.js";
 
@@ -278,6 +278,23 @@ export class SlurmExecutor implements Executor {
   private settingsOf(spec: RunSpec): SlurmSettings {
     const raw = { ...(this.options.settings ?? {}), ...(spec.slurm ?? {}) };
     return parseSlurmSettings(raw, this.options.source ?? `${spec.name}: config`);
+  }
+
+  /**
+   * Submits the scoring sweep: a job array with one task per scoring config, then the correlation
+   * job after it; with `wait`, waits for them. The scores are computed later (null).
+   */
+  async score(sweep: ScoreSweep): Promise<null> {
+    const { submitScoresSlurm } = await import("./score-jobs.js");
+    await submitScoresSlurm({
+      overrides: sweep.overrides,
+      configName: sweep.configName ?? "curriculum",
+      ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
+      ...(sweep.cwd ? { cwd: sweep.cwd } : {}),
+      wait: this.options.wait,
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+    return null;
   }
 
   async run(specs: readonly RunSpec[], events: ExecutorEvents = {}): Promise<RunOutcome[]> {

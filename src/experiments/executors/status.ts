@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { experimentDir, trainingDir } from "../../config/layout.js";
+import { listRuns } from "../../results/experiment.js";
 import { isRunFinished } from "../../results/run-folder.js";
 import { CurriculaError } from "../../util/errors.js";
 import { lockPath } from "../run-spec.js";
@@ -116,23 +117,20 @@ export function experimentStatus(resultsDir: string, experimentId: string): Expe
     });
   }
   const trainingRoot = trainingDir(resultsDir, experimentId);
-  if (existsSync(trainingRoot)) {
-    for (const name of readdirSync(trainingRoot).sort()) {
-      if (name.startsWith(".")) continue;
-      const dir = resolve(trainingRoot, name);
-      const known = runs.get(dir);
-      const holder = lockHolder(dir);
-      if (isRunFinished(dir)) {
-        runs.set(dir, { ...(known ?? { kind: "run", name }), state: "done", detail: undefined });
-      } else if (holder && known?.state !== "running") {
-        runs.set(dir, {
-          ...(known ?? { kind: "run", name }),
-          state: "running",
-          detail: `trained by ${holder}`,
-        });
-      } else if (!known) {
-        runs.set(dir, { kind: "run", name, state: "unfinished", detail: "no job: train it again to resume" });
-      }
+  for (const name of listRuns(resultsDir, experimentId)) {
+    const dir = resolve(trainingRoot, name);
+    const known = runs.get(dir);
+    const holder = lockHolder(dir);
+    if (isRunFinished(dir)) {
+      runs.set(dir, { ...(known ?? { kind: "run", name }), state: "done", detail: undefined });
+    } else if (holder && known?.state !== "running") {
+      runs.set(dir, {
+        ...(known ?? { kind: "run", name }),
+        state: "running",
+        detail: `trained by ${holder}`,
+      });
+    } else if (!known) {
+      runs.set(dir, { kind: "run", name, state: "unfinished", detail: "no job: train it again to resume" });
     }
   }
   const items = [...[...runs.values()].sort((a, b) => a.name.localeCompare(b.name)), ...stages.values()];

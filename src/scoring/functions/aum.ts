@@ -1,8 +1,8 @@
 import type { AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { areaUnderMargin } from "../math/dynamics.js";
-import { ModelScoreParams } from "../params.js";
-import { averageColumns } from "./averaged.js";
-import { IterationScore } from "./iterations.js";
+import { averageColumns } from "./average-columns.js";
+import { IterationScore } from "./iteration-score.js";
 
 /**
  * AUM, the area under the margin: the mean over evaluations of the logit margin z_y − max_{k≠y} z_k.

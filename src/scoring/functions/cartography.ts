@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { dataMap } from "../../plots/data-map.js";
 import type { AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { cartography, dataMapRegions, REGIONS } from "../math/dynamics.js";
-import { ModelScoreParams } from "../params.js";
-import { averageColumns } from "./averaged.js";
-import { IterationScore } from "./iterations.js";
+import { averageColumns } from "./average-columns.js";
+import { IterationScore } from "./iteration-score.js";
 
 const COLUMNS = ["confidence", "variability", "correctness"] as const;
 

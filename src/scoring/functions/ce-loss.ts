@@ -1,7 +1,7 @@
 import { checkpointDir } from "../../results/run-folder.js";
 import { perSampleCrossEntropy } from "../../training/index.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
-import { Criterion, ModelScoreParams, type ScoringCriterion } from "../params.js";
+import { Criterion, ModelScoreParams, type ScoringCriterion } from "../argument-schemas.js";
 
 /**
  * CELoss: the per-sample cross-entropy of a trained model at the chosen checkpoint; a high loss is

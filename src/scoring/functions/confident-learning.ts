@@ -1,14 +1,15 @@
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
+import { SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../../config/layout.js";
 import { parseRunConfig } from "../../config/parse.js";
 import { isRunFinished } from "../../results/run-folder.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
+import { BaseScoreParams } from "../argument-schemas.js";
 import { confidentJoint, softmaxRows } from "../math/dynamics.js";
-import { BaseScoreParams } from "../params.js";
-import { averageColumns } from "./averaged.js";
+import { averageColumns } from "./average-columns.js";
 import { CVLoss, cvFold } from "./cv-loss.js";
 
 /** Column of the out-of-sample probability of class k. */
@@ -62,8 +63,9 @@ export class ConfidentLearning extends CVLoss {
       const runs = await super.preprocess();
       return runs.map((r) => ({ ...r, details: { ...r.details, splits: this.params.splits } }));
     }
-    const folder = join(dirname(this.context.outputDirectory), "CVLoss");
-    const mappingsPath = join(folder, "mappings.yaml");
+    const { resultsDir, experimentId } = this.context;
+    const folder = scoreTypeDir(resultsDir, experimentId, { type: "CVLoss", id: cvloss });
+    const mappingsPath = join(folder, SCORE_MAPPINGS_FILE);
     const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, unknown>>(mappingsPath) ?? {}) : {};
     const names = mappings[cvloss];
     if (!Array.isArray(names) || names.length === 0) {
@@ -81,13 +83,13 @@ export class ConfidentLearning extends CVLoss {
       if (!isRunFinished(runDir)) {
         throw new DataError(`${runDir}: the CVLoss split model has not finished training (no metrics.csv)`);
       }
-      const score = readYaml<Record<string, unknown>>(join(runDir, "score.yaml")) ?? {};
+      const scorePath = join(runDir, SCORE_RUN_FILES.score);
+      const score = readYaml<Record<string, unknown>>(scorePath) ?? {};
       const splits = score.splits ?? 3;
-      if (typeof splits !== "number")
-        throw new DataError(`${join(runDir, "score.yaml")}: splits: expected a number`);
+      if (typeof splits !== "number") throw new DataError(`${scorePath}: splits: expected a number`);
       return {
         name,
-        config: readYaml<Record<string, unknown>>(join(runDir, "config.yaml")),
+        config: readYaml<Record<string, unknown>>(join(runDir, SCORE_RUN_FILES.config)),
         runDir,
         group: split[2] as string,
         details: { split: Number(split[1]), splits, cvloss },

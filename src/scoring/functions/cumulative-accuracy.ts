@@ -1,7 +1,7 @@
 import type { AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { cumulativeAccuracy } from "../math/correctness.js";
-import { ModelScoreParams } from "../params.js";
-import { IterationScore } from "./iterations.js";
+import { IterationScore } from "./iteration-score.js";
 
 /**
  * CumulativeAccuracy: the fraction of evaluated iterations at which a sample was classified

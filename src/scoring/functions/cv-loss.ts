@@ -13,8 +13,8 @@ import { ConfigError, CurriculaError } from "../../util/errors.js";
 import { acquireLock } from "../../util/lock.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { BaseScoreParams, Criterion, type ScoringCriterion } from "../argument-schemas.js";
 import { complement, crossValidationFolds } from "../math/folds.js";
-import { BaseScoreParams, Criterion, type ScoringCriterion } from "../params.js";
 
 /** Setup keys that name a config group (a string value loads `<group>/<value>.yaml`). */
 const GROUP_KEYS = ["dataset", "model", "optimizer", "scheduler", "augmentation"] as const;

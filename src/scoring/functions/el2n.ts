@@ -3,9 +3,9 @@ import { bestIteration, listIterations } from "../../results/run-folder.js";
 import type { ScoreRows } from "../../results/score-table.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type FinalScores, type ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { el2n } from "../math/dynamics.js";
-import { ModelScoreParams } from "../params.js";
-import { averageColumns } from "./averaged.js";
+import { averageColumns } from "./average-columns.js";
 
 /** The `iteration` parameter of EL2N and GraNd: an evaluated iteration, or null for the first one. */
 export const EarlyIteration = z.number().int().positive().nullable().default(null);

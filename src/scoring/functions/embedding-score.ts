@@ -2,8 +2,8 @@ import { z } from "zod";
 import type { Subset } from "../../data/types.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import type { DotProducts } from "../math/knn.js";
-import { ModelScoreParams } from "../params.js";
 import { TransferTeacher } from "./transfer-teacher.js";
 
 /** Parameters of the scores computed in a trained model's embedding (Uniqueness, Representativeness). */

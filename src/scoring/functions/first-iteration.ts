@@ -1,7 +1,7 @@
 import type { AtomicRun, ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { firstIteration } from "../math/correctness.js";
-import { ModelScoreParams } from "../params.js";
-import { IterationScore } from "./iterations.js";
+import { IterationScore } from "./iteration-score.js";
 
 /**
  * FirstIteration: how late a sample is learnt for good, (T − L)/T with L the trailing run of

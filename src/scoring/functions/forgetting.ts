@@ -1,8 +1,8 @@
 import type { AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { forgettingEvents } from "../math/dynamics.js";
-import { ModelScoreParams } from "../params.js";
-import { averageColumns } from "./averaged.js";
-import { IterationScore } from "./iterations.js";
+import { averageColumns } from "./average-columns.js";
+import { IterationScore } from "./iteration-score.js";
 
 /**
  * Forgetting: the number of forgetting events, evaluations at which a sample classified correctly

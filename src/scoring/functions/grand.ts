@@ -1,8 +1,8 @@
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type FinalScores, type ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { grandLastLayer } from "../math/dynamics.js";
-import { ModelScoreParams } from "../params.js";
-import { averageColumns } from "./averaged.js";
+import { averageColumns } from "./average-columns.js";
 import { EarlyIteration, iterationCandidates, usedIterations } from "./el2n.js";
 import { TransferTeacher } from "./transfer-teacher.js";
 

@@ -1,6 +1,6 @@
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { mistakenness } from "../math/brain.js";
-import { ModelScoreParams } from "../params.js";
 
 /**
  * Mistakenness: how confident a trained model is that a sample's label is wrong, from its logits at

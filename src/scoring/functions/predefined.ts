@@ -4,7 +4,7 @@ import { z } from "zod";
 import { readCsv } from "../../util/csv.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
-import { BaseScoreParams } from "../params.js";
+import { BaseScoreParams } from "../argument-schemas.js";
 
 /**
  * Predefined: difficulty given by the user, one column of a CSV file (e.g. human annotator

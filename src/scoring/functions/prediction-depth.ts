@@ -8,10 +8,10 @@ import { textSha256 } from "../../util/fingerprint.js";
 import { saveNpy } from "../../util/npy.js";
 import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { ModelScoreParams } from "../argument-schemas.js";
 import { argmaxRow } from "../math/correctness.js";
 import { knnPredictParallel } from "../math/knn.js";
 import { applyPooling, type PoolPlan, planPooling } from "../math/pooling.js";
-import { ModelScoreParams } from "../params.js";
 
 /** The input features and the (softmaxed) logits are always probes, first and last. */
 export const INPUT_PROBE = "input";

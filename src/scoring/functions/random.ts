@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
-import { BaseScoreParams } from "../params.js";
+import { BaseScoreParams } from "../argument-schemas.js";
 
 /**
  * Random: seeded uniform scores in [0, 1), the baseline a curriculum must beat (a random ordering,

@@ -5,8 +5,8 @@ import type { Network } from "../../engine/types.js";
 import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
+import { BaseScoreParams } from "../argument-schemas.js";
 import { gammaScale, parseLibsvmModel, trueClassMargins } from "../math/svm.js";
-import { BaseScoreParams } from "../params.js";
 import { resolveTrainingRuns } from "../runs.js";
 import { loadLibsvm } from "../svm-loader.js";
 
