@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Compares two results trees file by file and lists what differs, ignoring what records time:
-// timer.yaml, trainer_state.json's timers, score cards' time_seconds/created, study state,
+// timer.yaml, timing.csv (train_seconds per evaluation), trainer_state.json's timers and timings,
+// score cards' time_seconds/created, study state,
 // config.csv's time columns and the report (see results-compare.mjs). Exit code 1 when a result differs.
 //
 //   node scripts/compare-results.mjs results-before/study results-after/study

@@ -1,11 +1,12 @@
-// Compares two results trees file by file, ignoring what records time: timer.yaml,
-// trainer_state.json's timers, score cards' time_seconds/created, study state, config.csv's time
+// Compares two results trees file by file, ignoring what records time: timer.yaml, timing.csv,
+// trainer_state.json's timers and timings, score cards' time_seconds/created, study state, config.csv's time
 // columns and the report. Used by scripts/compare-results.mjs and the kill tests.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 /** Files that record time only (left out of the comparison). */
-export const TIMING_FILES = /(^|\/)(timer\.yaml|state\.yaml|report\.html|hardware\.yaml|training\.log)$/;
+export const TIMING_FILES =
+  /(^|\/)(timer\.yaml|timing\.csv|state\.yaml|report\.html|hardware\.yaml|training\.log)$/;
 
 /** Every file under `dir`, relative to `root`. */
 export function listFiles(dir, root = dir) {
@@ -20,6 +21,7 @@ export function normalise(rel, text) {
   if (rel.endsWith("trainer_state.json")) {
     const state = JSON.parse(text);
     delete state.timers;
+    delete state.timings;
     return JSON.stringify(state);
   }
   if (rel.endsWith(".yaml")) return text.replace(/^(time_seconds|created):.*$/gm, "");

@@ -4,6 +4,7 @@ import { parseRunConfig } from "../config/parse.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/pace-manager.js";
 import { checkFinishedRunScore } from "../curriculum/trained-score.js";
+import { augmentTraining } from "../data/augmentation/index.js";
 import type { Dataset } from "../data/types.js";
 import { optimizerSpecFor } from "../engine/optimizer-spec.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
@@ -15,6 +16,7 @@ import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
 import { ConfigError } from "../util/errors.js";
+import type { RngState } from "../util/rng.js";
 import { checkLoadedNetwork } from "./model-check.js";
 
 /**
@@ -159,7 +161,21 @@ export async function assembleRun(
   const fullTrain = dataset.subset("train");
   const train = options.trainPositions ? restrictSubset(fullTrain, options.trainPositions) : fullTrain;
   if (train.size === 0) throw new ConfigError("trainPositions", "selects no training sample");
-  const callbacks = runCallbacks(config, options.callbacks);
+  // Training batches are augmented on a stream of the data seed; its state is a callback's, so it
+  // goes into every checkpoint and a resume continues it.
+  const augmented = augmentTraining(config.augmentation, dataset, train, seeds.data);
+  const callbacks = runCallbacks(config, [
+    ...(options.callbacks ?? []),
+    ...(augmented
+      ? [
+          {
+            name: "augmentation",
+            getState: () => augmented.rng.getState(),
+            setState: (state: unknown) => augmented.rng.setState(state as RngState),
+          },
+        ]
+      : []),
+  ]);
   const optimizer = optimizerSpecFor(config);
   let network: Network;
   const configFile = join(options.runDir, RUN_FILES.config);
@@ -177,6 +193,7 @@ export async function assembleRun(
     engineInfo,
     dataset,
     train,
+    ...(augmented ? { trainBatches: augmented } : {}),
     network,
     classWeights: criterionClassWeights(config.dataset.criterion, train.labels, dataset.outputDim),
     callbacks,

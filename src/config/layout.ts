@@ -27,6 +27,11 @@ export const RUN_FILES = {
   metrics: "metrics.csv",
   log: "training.log",
   timer: "timer.yaml",
+  /**
+   * Wall-clock training seconds at each evaluation (iteration, samples_seen, train_seconds). Kept
+   * apart from metrics.csv so that stays a deterministic function of the config and seed.
+   */
+  timing: "timing.csv",
   hardware: "hardware.yaml",
   devYaml: "dev.yaml",
   bestResults: "best_results.yaml",
@@ -45,6 +50,8 @@ export const RUN_FILES = {
   hydraConfig: join(".hydra", "config.yaml"),
   /** A curriculum run's score file and its fingerprint, as trained on. */
   curriculumScore: "curriculum_score.yaml",
+  /** The train labels a run's `dataset.label_noise` changed: position, source index, original and noisy label. */
+  labelNoise: "label_noise.csv",
 } as const;
 
 /** Model and optimiser files inside `_best/`, `epoch_N/` or `step_N/`. */
@@ -109,6 +116,10 @@ export const SUMMARY_FILES = {
   pace: "pace.csv",
   /** Metrics per difficulty quantile of chosen scores. */
   difficulty: "difficulty.csv",
+  /** Paired comparisons of conditions over seeds (experiments/comparison.ts). */
+  comparison: "comparison.csv",
+  /** Samples seen until each condition's dev metric reaches the reference's best, as a ratio. */
+  compute: "compute.csv",
   plots: "plots",
   curriculumPlots: join("plots", "curriculum_plots"),
 } as const;

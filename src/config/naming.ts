@@ -1,6 +1,7 @@
 import { ConfigError, UsageError } from "../util/errors.js";
 import { pathIdProblem } from "../util/path-safety.js";
 import { getPath } from "../util/records.js";
+import { hashString } from "../util/rng.js";
 import { CURRICULUM_TYPES, type CurriculumType, canonicalSeed } from "./schema.js";
 
 /**
@@ -105,10 +106,36 @@ export function formatNumber(value: number): string {
   return String(value);
 }
 
+/**
+ * The run-name tag of a dataset's `label_noise` (`noisy-symmetric0.2s1`, `noisy-map3f2a9c0.2s1`), or
+ * "" without one: a noisy run is another run than a clean one of the same dataset, and the dataset
+ * field of its name says so.
+ */
+export function labelNoiseTag(dataset: unknown): string {
+  const noise = getPath({ dataset }, "dataset.label_noise");
+  if (noise === undefined || noise === null) return "";
+  const n = noise as Record<string, unknown>;
+  const kind = typeof n.kind === "string" ? n.kind : "symmetric";
+  const map =
+    kind === "map"
+      ? hashString(JSON.stringify(Object.entries(n.map ?? {}).sort()))
+          .toString(16)
+          .padStart(8, "0")
+          .slice(0, 6)
+      : "";
+  const rate = typeof n.rate === "number" ? formatNumber(n.rate) : String(n.rate);
+  const seed = typeof n.seed === "number" ? formatNumber(n.seed) : "0";
+  return `noisy-${kind}${map}${rate}s${seed}`;
+}
+
 /** The text of one naming field of a config; ids containing `_` are rejected. */
 export function namingField(config: Record<string, unknown>, key: NamingKey): string {
   const path = FIELD_PATHS[key];
-  const value = getPath(config, path);
+  let value = getPath(config, path);
+  if (key === "dataset" && typeof value === "string") {
+    const tag = labelNoiseTag(config.dataset);
+    if (tag) value = `${value}-${tag}`;
+  }
   let text: string;
   if (value === undefined || value === null) {
     const fallback = FIELD_DEFAULTS[key];

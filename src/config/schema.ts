@@ -24,6 +24,24 @@ export function pathIdRefinement(value: string, ctx: z.RefinementCtx): void {
  */
 export const DEFAULT_SPLIT_SEED = 1;
 
+/**
+ * Controlled label noise on the train subset (src/data/label-noise.ts): ⌊rate · N⌋ train labels
+ * change, chosen by `seed`; `kind` symmetric (to another class, uniformly), pairflip (k → k + 1) or
+ * map (the `map` table of class names). Part of the run's identity and name.
+ */
+export const LabelNoiseConfigSchema = z
+  .object({
+    rate: z.number().min(0).lt(1),
+    kind: z.enum(["symmetric", "pairflip", "map"]).default("symmetric"),
+    seed: z.number().int().min(0).default(0),
+    map: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+  })
+  .strict()
+  .refine((v) => (v.kind === "map") === (v.map !== undefined), {
+    message: "kind map needs a map {from class: to class}, and only kind map takes one",
+    path: ["map"],
+  });
+
 export const DatasetConfigSchema = z
   .object({
     id: Id,
@@ -35,6 +53,7 @@ export const DatasetConfigSchema = z
       .default(["accuracy", "uar", "f1"]),
     tracking_metric: z.enum(["accuracy", "uar", "f1"]).default("accuracy"),
     split_seed: z.number().int().min(0).default(DEFAULT_SPLIT_SEED),
+    label_noise: LabelNoiseConfigSchema.optional(),
   })
   .passthrough();
 

@@ -4,6 +4,8 @@ import { ConfigError } from "../util/errors.js";
 import { createAudioFolder, preprocessAudioFolder } from "./audio-folder.js";
 import { createCsvDataset } from "./csv.js";
 import { createDigits } from "./digits.js";
+import { createImageFolder, preprocessImageFolder } from "./image-folder.js";
+import { parseLabelNoise, withLabelNoise } from "./label-noise.js";
 import { createFashionMnist, createMnist } from "./mnist.js";
 import { splitFractions, splitSeed } from "./options.js";
 import { resolveDataPath } from "./paths.js";
@@ -47,6 +49,26 @@ const REGISTRY: Record<string, DatasetFactory> = {
     create: createAudioFolder,
     preprocess: (config) => preprocessAudioFolder(config),
   },
+  ImageFolder: {
+    keys: [
+      "path",
+      "index",
+      "path_column",
+      "label_column",
+      "split_column",
+      "image_size",
+      "resize",
+      "channels",
+      "normalize",
+      "on_error",
+      "in_memory",
+      "cache_dir",
+      "stratify",
+      ...SPLIT_KEYS,
+    ],
+    create: createImageFolder,
+    preprocess: (config) => preprocessImageFolder(config),
+  },
   CSV: {
     keys: [
       "path",
@@ -80,6 +102,7 @@ export const COMMON_DATASET_KEYS: readonly string[] = [
   "metrics",
   "tracking_metric",
   "split_seed",
+  "label_noise",
 ];
 
 /** The config keys a dataset type reads (for config checks and docs). */
@@ -120,6 +143,7 @@ function factoryOf(config: DatasetConfig): DatasetFactory {
  */
 export function checkDatasetConfig(config: DatasetConfig): void {
   factoryOf(config);
+  parseLabelNoise(config.label_noise);
   if (factoryOf(config).keys.includes("dev_split")) {
     splitFractions(config, {
       dev: 0.2,
@@ -138,7 +162,8 @@ export function checkDatasetConfig(config: DatasetConfig): void {
  * config's `split_seed`, never from a run's seed: runs of any seeds share their data.
  */
 export async function createDataset(config: DatasetConfig): Promise<Dataset> {
-  return factoryOf(config).create(config);
+  const dataset = await factoryOf(config).create(config);
+  return withLabelNoise(dataset, config.label_noise);
 }
 
 /** Runs a dataset's one-off preparation (the AudioFolder feature cache); a no-op for the others. */
@@ -147,10 +172,11 @@ export async function preprocessDataset(config: DatasetConfig): Promise<void> {
 }
 
 export { encodeIdx, parseIdx, readIdxFile } from "./idx.js";
+export { drawLabelNoise, LABEL_NOISE_KINDS, withLabelNoise } from "./label-noise.js";
 export { encodeLabels, sortClassNames } from "./labels.js";
 export type { LogMelParams } from "./logmel.js";
 export { logMelSpectrogram, melFilterbank, powerSpectrogram } from "./logmel.js";
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "./mnist.js";
 export { stratifiedSplit } from "./splits.js";
-export type { Batch, Dataset, Subset, SubsetName } from "./types.js";
+export type { Batch, Dataset, LabelNoise, Subset, SubsetName } from "./types.js";
 export { SUBSET_NAMES } from "./types.js";

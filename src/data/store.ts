@@ -1,4 +1,43 @@
+import { closeSync, openSync, readSync } from "node:fs";
 import type { Batch, Dataset, Subset, SubsetName } from "./types.js";
+
+/**
+ * uint8 rows kept on disk (a cache's `.npy` data, from `dataOffset`): a batch reads only its rows, so
+ * a dataset larger than memory trains with memory bounded by the batch.
+ */
+export class RowFile {
+  constructor(
+    readonly path: string,
+    readonly dataOffset: number,
+    readonly rowBytes: number,
+    readonly rows: number,
+  ) {}
+
+  get length(): number {
+    return this.rows * this.rowBytes;
+  }
+
+  /** Reads the given rows, in order, into `out` (rows.length × rowBytes); adjacent rows in one read. */
+  read(rows: ArrayLike<number>, out: Uint8Array): void {
+    const fd = openSync(this.path, "r");
+    try {
+      for (let i = 0; i < rows.length; ) {
+        const first = rows[i] as number;
+        let run = 1;
+        while (i + run < rows.length && rows[i + run] === first + run) run++;
+        const bytes = run * this.rowBytes;
+        const got = readSync(fd, out, i * this.rowBytes, bytes, this.dataOffset + first * this.rowBytes);
+        if (got !== bytes)
+          throw new Error(
+            `${this.path}: rows ${first}…${first + run - 1} cut short (${got} of ${bytes} bytes)`,
+          );
+        i += run;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
 
 /**
  * Features held once in memory: `rows × featureSize` values, raw (uint8 pixels or float32), turned
@@ -6,30 +45,58 @@ import type { Batch, Dataset, Subset, SubsetName } from "./types.js";
  * (row positions) into a store, so 60,000 images are never copied.
  */
 export interface FeatureStore {
-  readonly data: Uint8Array | Float32Array;
+  readonly data: Uint8Array | Float32Array | RowFile;
   readonly featureSize: number;
   readonly offset: number;
   readonly scale: number;
+  /**
+   * Per-channel transform of channels-last uint8 rows (value j of a row is channel j mod
+   * `offsets.length`): `x = (raw + offsets[c]) * scales[c]`, replacing `offset` and `scale`.
+   */
+  readonly channels?: { readonly offsets: Float32Array; readonly scales: Float32Array };
 }
 
 export function featureStore(
-  data: Uint8Array | Float32Array,
+  data: Uint8Array | Float32Array | RowFile,
   featureSize: number,
-  transform: { offset?: number; scale?: number } = {},
+  transform: {
+    offset?: number;
+    scale?: number;
+    channels?: { offsets: Float32Array; scales: Float32Array };
+  } = {},
 ): FeatureStore {
   if (featureSize <= 0 || data.length % featureSize !== 0) {
     throw new Error(`feature store: ${data.length} values do not divide into rows of ${featureSize}`);
+  }
+  const { channels } = transform;
+  if (channels) {
+    const c = channels.offsets.length;
+    if (data instanceof Float32Array || c === 0 || channels.scales.length !== c || featureSize % c !== 0) {
+      throw new Error(`feature store: per-channel transforms need uint8 rows whose size divides by ${c}`);
+    }
+    return { data, featureSize, offset: 0, scale: 1, channels };
   }
   return { data, featureSize, offset: transform.offset ?? 0, scale: transform.scale ?? 1 };
 }
 
 const lutCache = new WeakMap<FeatureStore, Float32Array>();
 
-/** The 256 possible uint8 values already transformed, so gathering is one table look-up per value. */
+/**
+ * The 256 possible uint8 values already transformed, so gathering is one table look-up per value:
+ * 256 entries, or 256 per channel (channel c at c·256) for a per-channel transform.
+ */
 function byteTable(store: FeatureStore): Float32Array {
   let lut = lutCache.get(store);
   if (!lut) {
-    lut = Float32Array.from({ length: 256 }, (_, v) => (v + store.offset) * store.scale);
+    const { channels } = store;
+    lut = channels
+      ? Float32Array.from(
+          { length: 256 * channels.offsets.length },
+          (_, i) =>
+            ((i % 256) + (channels.offsets[Math.floor(i / 256)] as number)) *
+            (channels.scales[Math.floor(i / 256)] as number),
+        )
+      : Float32Array.from({ length: 256 }, (_, v) => (v + store.offset) * store.scale);
     lutCache.set(store, lut);
   }
   return lut;
@@ -39,6 +106,25 @@ function byteTable(store: FeatureStore): Float32Array {
 export function gatherRows(store: FeatureStore, rows: ArrayLike<number>): Float32Array {
   const { data, featureSize: f, offset, scale } = store;
   const out = new Float32Array(rows.length * f);
+  if (data instanceof RowFile) {
+    const raw = new Uint8Array(rows.length * f);
+    data.read(rows, raw);
+    const lut = byteTable(store);
+    const c = store.channels?.offsets.length ?? 0;
+    for (let j = 0; j < raw.length; j++)
+      out[j] = lut[c > 0 ? (((j % f) % c) << 8) + (raw[j] as number) : (raw[j] as number)] as number;
+    return out;
+  }
+  if (data instanceof Uint8Array && store.channels) {
+    const lut = byteTable(store);
+    const c = store.channels.offsets.length;
+    for (let b = 0; b < rows.length; b++) {
+      const start = (rows[b] as number) * f;
+      const dst = b * f;
+      for (let j = 0; j < f; j++) out[dst + j] = lut[((j % c) << 8) + (data[start + j] as number)] as number;
+    }
+    return out;
+  }
   if (data instanceof Uint8Array) {
     const lut = byteTable(store);
     for (let b = 0; b < rows.length; b++) {
@@ -114,6 +200,7 @@ export interface DatasetParts {
   classNames: readonly string[];
   isImage: boolean;
   imageShape?: readonly [number, number, number];
+  sourceFiles?: readonly string[];
   subsets: Record<SubsetName, Subset>;
 }
 
@@ -125,6 +212,7 @@ export class SplitDataset implements Dataset {
   readonly outputDim: number;
   readonly isImage: boolean;
   readonly imageShape?: readonly [number, number, number];
+  readonly sourceFiles?: readonly string[];
   private readonly subsets: Record<SubsetName, Subset>;
 
   constructor(parts: DatasetParts) {
@@ -134,6 +222,7 @@ export class SplitDataset implements Dataset {
     this.outputDim = parts.classNames.length;
     this.isImage = parts.isImage;
     if (parts.imageShape) this.imageShape = parts.imageShape;
+    if (parts.sourceFiles) this.sourceFiles = Object.freeze([...parts.sourceFiles]);
     this.subsets = parts.subsets;
   }
 

@@ -30,6 +30,21 @@ export interface Subset {
   batch(positions: ArrayLike<number>): Batch;
 }
 
+/** The train labels a dataset's `label_noise` changed (src/data/label-noise.ts), by train position (ascending). */
+export interface LabelNoise {
+  readonly config: {
+    readonly rate: number;
+    readonly kind: "symmetric" | "pairflip" | "map";
+    readonly seed: number;
+    readonly map?: Readonly<Record<string, string>>;
+  };
+  readonly positions: Int32Array;
+  /** The clean label of each changed sample. */
+  readonly original: Int32Array;
+  /** The label it trains with. */
+  readonly noisy: Int32Array;
+}
+
 export interface Dataset {
   /** Config id, e.g. "Digits". */
   readonly id: string;
@@ -45,5 +60,12 @@ export interface Dataset {
    * for Digits with `shape: flat`), so the report can draw thumbnails.
    */
   readonly imageShape?: readonly [number, number, number];
+  /**
+   * The file each sample was read from, by source index (relative to the data folder), for
+   * datasets of files (ImageFolder); absent for datasets read from one file.
+   */
+  readonly sourceFiles?: readonly string[];
   subset(name: SubsetName): Subset;
+  /** Present when the config's `label_noise` changed train labels (dev and test are clean). */
+  readonly labelNoise?: LabelNoise;
 }

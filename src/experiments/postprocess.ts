@@ -21,6 +21,7 @@ import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
 import { writeDifficultyEvaluation } from "./by-difficulty.js";
+import { type ComparisonOptions, compareRuns, writeComparison } from "./comparison.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**
@@ -44,6 +45,11 @@ export interface PostprocessOptions {
   log?: ((line: string) => void) | null;
   /** Score ids for the difficulty-aware evaluation (`summary/difficulty.csv`); none by default. */
   difficulty?: string[];
+  /**
+   * Paired comparisons over seeds (summary/comparison.csv, summary/compute.csv): the naming keys
+   * that make a condition (default the curriculum's) and the reference condition (default the baseline).
+   */
+  compare?: ComparisonOptions;
 }
 
 export interface PostprocessResult {
@@ -239,7 +245,8 @@ async function writePlots(
   }
   const types = new Set(records.map((r) => String(r.config.training_type ?? "epoch")));
   const xTitle = types.size === 1 ? ([...types][0] as string) : "iteration";
-  const metrics = [...new Set(records.flatMap(metricColumns))];
+  // samples_seen is an amount of training, not a metric: no curve of its own
+  const metrics = [...new Set(records.flatMap(metricColumns))].filter((m) => m !== "samples_seen");
   const written: string[] = [];
   for (const metric of metrics) {
     const base = join(outDir, "plots", "training_plots", metric);
@@ -509,6 +516,8 @@ export async function postprocessExperiment(
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
   log?.(`Summarized ${records.length} run(s) in ${outDir}`);
+  const comparison = writeComparison(records, outDir, options.compare);
+  if (comparison.comparisons.length > 0) log?.(`Paired comparisons in ${comparison.paths[0]}`);
   if (options.difficulty && options.difficulty.length > 0) {
     const { path } = writeDifficultyEvaluation(resultsDir, experimentId, options.difficulty, records);
     log?.(`Difficulty-aware evaluation by ${options.difficulty.join(", ")} in ${path}`);
@@ -540,4 +549,18 @@ export async function postprocess(
   options: PostprocessOptions = {},
 ): Promise<PostprocessResult> {
   return postprocessExperiment(resultsDir, experimentId, options);
+}
+
+/** The paired comparisons of an experiment's finished runs (what `curricula compare` prints). */
+export function compareExperiment(
+  resultsDir: string,
+  experimentId: string,
+  options: ComparisonOptions = {},
+): ReturnType<typeof compareRuns> {
+  checkExperiment(resultsDir, experimentId);
+  const finished = listRuns(resultsDir, experimentId, { finished: true });
+  const records = finished.map((name) =>
+    readRunRecord(join(trainingDir(resultsDir, experimentId), name), name),
+  );
+  return compareRuns(records, options);
 }

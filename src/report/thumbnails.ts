@@ -68,8 +68,11 @@ function thumbnail(dataset: Dataset, score: ScoreData, row: number): string {
   const png = encodePng(pixels, shape[1], shape[0], channels);
   const uri = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
   const value = score.mean[row] as number;
-  const title = `index ${score.index[row]} · source ${score.sourceIndex[row]} · mean ${value} · rank ${(score.ranks[row] as number).toFixed(3)}`;
-  return `<span class="thumb" title="${escapeHtml(title)}"><img alt="sample ${score.index[row]}" src="${uri}">${escapeHtml(formatScore(value))}</span>`;
+  // A dataset of files (ImageFolder) names each sample's file, as text.
+  const file = dataset.sourceFiles?.[score.sourceIndex[row] as number];
+  const title = `${file === undefined ? "" : `${file} · `}index ${score.index[row]} · source ${score.sourceIndex[row]} · mean ${value} · rank ${(score.ranks[row] as number).toFixed(3)}`;
+  const alt = file === undefined ? `sample ${score.index[row]}` : file;
+  return `<span class="thumb" title="${escapeHtml(title)}"><img alt="${escapeHtml(alt)}" src="${uri}">${escapeHtml(formatScore(value))}</span>`;
 }
 
 /** Short score caption: 3 significant digits. */

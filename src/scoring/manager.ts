@@ -23,6 +23,7 @@ import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, ScoreContext } from "./abstract-score.js";
 import { type MatrixResult, type MatrixSelection, writeCorrelationMatrix } from "./correlation-matrix.js";
+import { labelNoiseCard } from "./label-noise-card.js";
 import { CORRELATION_METHODS, type CorrelationMethod } from "./math/correlation.js";
 import { tieStatistics } from "./math/rank.js";
 import { plotScore } from "./plots.js";
@@ -402,6 +403,14 @@ export class CurriculumScoreManager {
     const p = this.scoring.params;
     const cls = this.scoring.constructor as typeof AbstractScore;
     const provenance = this.provenance(runs);
+    const noise = await labelNoiseCard(
+      runs,
+      p.subset,
+      final.rows,
+      final.mean,
+      ranks,
+      this.scoring.reverseScore,
+    );
     // The card is written last of the score's files: a score is finished when its card exists
     // (checkExisting recomputes one stopped before it).
     writeYaml(card, {
@@ -418,6 +427,7 @@ export class CurriculumScoreManager {
       ties: tieStatistics(final.mean),
       ...(final.card ?? {}),
       ...(robustness ? { robustness: robustness.card } : {}),
+      ...(noise ? { label_noise: noise } : {}),
       time_seconds: round(
         runs.reduce((s, r) => s + runSeconds(join(this.outputDirectory, r.name)), 0) +
           (performance.now() - started) / 1000,

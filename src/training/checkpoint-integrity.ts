@@ -23,9 +23,9 @@ export interface CheckpointChecksums {
   best: Record<string, string> | null;
 }
 
-/** SHA-256 of a trainer state without its timers (the only part that differs between equal runs). */
+/** SHA-256 of a trainer state without its wall-clock parts (`timers`, `timings`: all that differs between equal runs). */
 export function trainerStateDigest(state: object): string {
-  return textSha256(JSON.stringify({ ...state, timers: undefined }));
+  return textSha256(JSON.stringify({ ...state, timers: undefined, timings: undefined }));
 }
 
 function digests(dir: string, names: readonly string[]): Record<string, string> {

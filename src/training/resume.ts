@@ -24,6 +24,13 @@ import type { MetricValues } from "./types.js";
 /** One row of metrics.csv. */
 export type MetricsRow = Record<string, number>;
 
+/** One row of timing.csv: the wall-clock seconds spent training up to an evaluation. */
+export type TimingRow = {
+  iteration: number;
+  samples_seen: number;
+  train_seconds: number;
+};
+
 export interface BestSoFar {
   iteration: number;
   value: number;
@@ -45,6 +52,13 @@ export interface TrainerState {
   classWeights: number[] | null;
   networkRng: NetworkRngState;
   timers: Record<string, TimerState>;
+  /**
+   * Samples passed through forward and backward so far (the sum of the batch sizes drawn); absent
+   * in checkpoints of earlier versions, whose resumed runs record it as unknown.
+   */
+  samplesSeen?: number;
+  /** Cumulative training seconds at each evaluation so far (timing.csv); absent in earlier versions. */
+  timings?: TimingRow[];
   /** Fingerprint of TrainOptions.trainPositions (null when training on the whole train subset). */
   trainPositionsHash: string | null;
 }
@@ -188,6 +202,7 @@ export function clearRunArtifacts(runDir: string): void {
       entry === RUN_FILES.test ||
       entry === RUN_FILES.resume ||
       entry === RUN_FILES.timer ||
+      entry === RUN_FILES.timing ||
       entry === RUN_FILES.curriculumScore ||
       entry.includes(".tmp-")
     ) {

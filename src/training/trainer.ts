@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
+import { LABEL_NOISE_COLUMNS, labelNoiseRows } from "../data/label-noise.js";
 import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network } from "../engine/types.js";
 import { type SubsetOutputs, saveOutputs } from "../results/subset-outputs.js";
@@ -25,6 +26,7 @@ import {
   type RunFolderPlan,
   rollBackTo,
   snapshotBest,
+  type TimingRow,
   type TrainerState,
 } from "./resume.js";
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
@@ -45,6 +47,11 @@ export interface TrainerSetup {
   readonly dataset: Dataset;
   /** The training subset trained on (restricted by TrainOptions.trainPositions if given). */
   readonly train: Subset;
+  /**
+   * Where training batches are drawn from when it differs from `train` (the augmented view of it);
+   * evaluations and the per-sample outputs always read `train`.
+   */
+  readonly trainBatches?: Subset;
   /** The network to train: new, or restored from the checkpoint `plan` resumes from. */
   readonly network: Network;
   /** Class weights of the criterion on the whole training subset; used for every evaluation. */
@@ -109,6 +116,9 @@ class Trainer implements TrainContext {
     test: new PhaseTimer("test"),
   };
   private rows: MetricsRow[] = [];
+  private timings: TimingRow[] = [];
+  /** Samples passed through forward and backward (the sum of the batch sizes drawn); NaN when unknown. */
+  private samplesSeen = 0;
   private best: BestSoFar | null = null;
   private schedulerSteps = 0;
   private batchLosses: number[] = [];
@@ -233,6 +243,9 @@ class Trainer implements TrainContext {
     if (plan.kind === "fresh") {
       clearRunArtifacts(runDir);
       writeYaml(join(runDir, RUN_FILES.config), config);
+      if (this.dataset.labelNoise) {
+        writeCsv(join(runDir, RUN_FILES.labelNoise), LABEL_NOISE_COLUMNS, labelNoiseRows(this.dataset));
+      }
     } else if (plan.kind === "resume") {
       rollBackTo(runDir, this.trainingType, plan.iteration, plan.state.best !== null);
     }
@@ -262,6 +275,8 @@ class Trainer implements TrainContext {
     this.pass = state.pass ? Int32Array.from(state.pass.positions) : null;
     this.cursor = state.pass?.cursor ?? 0;
     this.rows = state.rows;
+    this.timings = state.timings ?? [];
+    this.samplesSeen = state.samplesSeen ?? Number.NaN;
     this.best = state.best;
     this.schedulerSteps = state.schedulerSteps;
     this.classWeights = state.classWeights ? Float32Array.from(state.classWeights) : null;
@@ -283,7 +298,7 @@ class Trainer implements TrainContext {
 
   /** One optimiser step; a non-finite loss (the run diverged) stops the run with a clear error. */
   private trainBatch(positions: Int32Array, batchIndex: number): number {
-    const batch = this.train.batch(positions);
+    const batch = (this.setup.trainBatches ?? this.train).batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
     if (!Number.isFinite(loss)) {
       const rate = this.schedule(this.schedulerSteps);
@@ -293,6 +308,7 @@ class Trainer implements TrainContext {
           : `at step ${this.iteration}`;
       throw new TrainingDiverged(this.runDir, where, loss, rate);
     }
+    this.samplesSeen += positions.length;
     this.batchLosses.push(loss);
     return loss;
   }
@@ -413,7 +429,18 @@ class Trainer implements TrainContext {
     rmSync(dir, { recursive: true, force: true });
     ensureDir(dir);
     this.writeIterationFiles(dir, iteration, devValues, trainOut, devOut);
-    this.rows.push({ ...metrics, train_loss: mean(this.batchLosses), dev_loss: loss, iteration });
+    this.rows.push({
+      ...metrics,
+      train_loss: mean(this.batchLosses),
+      dev_loss: loss,
+      iteration,
+      samples_seen: this.samplesSeen,
+    });
+    this.timings.push({
+      iteration,
+      samples_seen: this.samplesSeen,
+      train_seconds: Math.round(this.timers.train.totalSeconds * 1e4) / 1e4,
+    });
     this.batchLosses = [];
     this.log(`Dev results at ${this.trainingType} ${iteration}: ${formatValues(devValues)}`);
 
@@ -464,6 +491,8 @@ class Trainer implements TrainContext {
       classWeights: this.classWeights ? Array.from(this.classWeights) : null,
       networkRng: this.network.getRngState(),
       timers: Object.fromEntries(Object.entries(this.timers).map(([name, t]) => [name, t.getState()])),
+      samplesSeen: this.samplesSeen,
+      timings: this.timings,
       trainPositionsHash: positionsHash(this.options.trainPositions),
     };
     // The checksums first: trainer_state.json, written last, marks the checkpoint complete.
@@ -517,7 +546,8 @@ class Trainer implements TrainContext {
     });
     for (const cb of this.callbacks) await cb.onTrainEnd?.(this);
     rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
-    const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration"];
+    writeCsv(join(runDir, RUN_FILES.timing), ["iteration", "samples_seen", "train_seconds"], this.timings);
+    const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration", "samples_seen"];
     writeCsv(join(runDir, RUN_FILES.metrics), columns, this.rows);
   }
 

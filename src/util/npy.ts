@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { writeFileAtomicSync } from "./atomic.js";
 import { DataError } from "./errors.js";
 
@@ -23,6 +23,27 @@ function descrOf(data: NpyArray): string {
   throw new Error("unsupported npy array type");
 }
 
+/**
+ * The header of a `.npy` file (magic, version, dict, padding) for a dtype and shape; `length` pads
+ * it to that many bytes (a multiple of 64, at least its natural size), so a header can be written
+ * first and rewritten with the final shape in the same space.
+ */
+export function npyHeader(descr: string, shape: readonly number[], length = 0): Uint8Array {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
+  let pad = (64 - (unpadded % 64)) % 64;
+  if (length > unpadded + pad) pad = length - unpadded;
+  header += `${" ".repeat(pad)}\n`;
+  const out = new Uint8Array(MAGIC.length + 4 + header.length);
+  out.set(MAGIC, 0);
+  out[6] = 1; // major version
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  return out;
+}
+
 /** Encodes an array and its shape as the bytes of a `.npy` file. */
 export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
@@ -31,25 +52,42 @@ export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array 
       `npy: shape [${shape.join(", ")}] holds ${count} values but the array has ${data.length}`,
     );
   }
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-  let header = `{'descr': '${descrOf(data)}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
-  header += `${" ".repeat((64 - (unpadded % 64)) % 64)}\n`;
-  const out = new Uint8Array(MAGIC.length + 4 + header.length + data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = 1; // major version
-  out[7] = 0;
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  const header = npyHeader(descrOf(data), shape);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header, 0);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
   return out;
+}
+
+/** Where a `.npy` file's data start, with its dtype and shape, read from its header only. */
+export function readNpyLayout(path: string): { descr: string; shape: number[]; dataOffset: number } {
+  const fd = openSync(path, "r");
+  try {
+    const head = new Uint8Array(12);
+    readSync(fd, head, 0, 12, 0);
+    const headerLen =
+      head[6] === 1
+        ? (head[8] as number) | ((head[9] as number) << 8)
+        : new DataView(head.buffer).getUint32(8, true);
+    const headerStart = head[6] === 1 ? 10 : 12;
+    const bytes = new Uint8Array(headerStart + headerLen);
+    readSync(fd, bytes, 0, bytes.length, 0);
+    const { shape, descr, offset } = parseNpyHeader(bytes, path);
+    return { descr, shape, dataOffset: offset };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Bytes per value of the dtypes decodeNpy reads. */
 const ITEM_SIZES: Record<string, number> = { "<f4": 4, "<f8": 8, "<i4": 4, "<i8": 8, "|u1": 1 };
 
 /** Parses the bytes of a `.npy` file. int64 data are returned as Int32Array (values must fit). */
-export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
+/** The dtype, shape and data offset of a `.npy` file's header (the bytes hold at least the header). */
+function parseNpyHeader(
+  bytes: Uint8Array,
+  source: string,
+): { descr: string; shape: number[]; offset: number } {
   if (bytes.byteLength < 10) throw new Error(`${source}: not a .npy file (${bytes.byteLength} bytes)`);
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) throw new Error(`${source}: not a .npy file (bad magic)`);
@@ -71,8 +109,12 @@ export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
     .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0))
     throw new Error(`${source}: unreadable .npy shape (${shapeText})`);
+  return { descr, shape, offset: headerStart + headerLen };
+}
+
+export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
+  const { descr, shape, offset } = parseNpyHeader(bytes, source);
   const count = shape.reduce((a, b) => a * b, 1);
-  const offset = headerStart + headerLen;
   const itemSize = ITEM_SIZES[descr];
   if (itemSize === undefined) throw new Error(`${source}: unsupported .npy dtype '${descr}'`);
   const expected = count * itemSize;

@@ -5,9 +5,9 @@ import { trainRunWith } from "../../src/assembly/train-run.js";
 import type { RunConfig } from "../../src/config/schema.js";
 import { createPacing } from "../../src/curriculum/index.js";
 import type { TrainCallback } from "../../src/training/types.js";
-import { writeCsv } from "../../src/util/csv.js";
+import { readCsv, writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";
-import { fakeDeps } from "../training/fakes.js";
+import { fakeDeps, samplesDrawn } from "../training/fakes.js";
 import { blobConfig, crashAt, differingFiles, tempDir } from "../training/helpers.js";
 
 // The real trainer loop (trainRunWith) with the training tests' pure-JS engine and Blobs data
@@ -96,6 +96,29 @@ describe("curriculum training with the trainer", () => {
     // boundaries are not every step: the sizes are held for whole passes
     expect(rows.length).toBeLessThan(20);
   });
+
+  for (const [label, overrides] of [
+    ["epoch training", { iterations: 5, batch_size: 4 }],
+    ["step training", { training_type: "step", iterations: 40, eval_frequency: 10, batch_size: 8 }],
+  ] as const) {
+    it(`samples_seen is the sum of the batch sizes drawn from the paced pool (${label})`, async () => {
+      const config = curriculumRun(overrides as Record<string, unknown>);
+      const dir = freshDir();
+      const drawn = samplesDrawn();
+      await trainRunWith(fakeDeps(), config, { runDir: dir, ...quiet, callbacks: [drawn] });
+      const recorded = new Map(
+        readCsv(join(dir, "metrics.csv")).rows.map((r) => [Number(r.iteration), Number(r.samples_seen)]),
+      );
+      expect(recorded).toEqual(drawn.atEvaluation);
+      if (label === "epoch training") {
+        // each epoch passes once over its paced subset (Balanced: ⌊size/3⌋ per class)
+        const pacing = createPacing(config.curriculum.pacing, 5, 90);
+        const used = (e: number) => 3 * Math.floor(pacing.getDatasetSize(e - 1) / 3);
+        expect(recorded.get(5)).toBe([1, 2, 3, 4, 5].reduce((sum, e) => sum + used(e), 0));
+        expect(recorded.get(5)).toBeLessThan(5 * 90);
+      }
+    });
+  }
 
   for (const [label, overrides, crash] of [
     ["epoch training", { iterations: 6, batch_size: 8 }, crashAt(4, "onIterationEnd")],

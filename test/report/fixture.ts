@@ -66,9 +66,14 @@ function writeRun(trainingDir: string, type: string, seed: number, finished: boo
       train_loss: 1.5 / (i + 1),
       dev_loss: 1.6 / (i + 1) + 0.05 * rng.random(),
       iteration: i + 1,
+      samples_seen: 64 * (i + 1),
     };
   });
-  writeCsv(join(dir, "metrics.csv"), ["accuracy", "uar", "f1", "train_loss", "dev_loss", "iteration"], rows);
+  writeCsv(
+    join(dir, "metrics.csv"),
+    ["accuracy", "uar", "f1", "train_loss", "dev_loss", "iteration", "samples_seen"],
+    rows,
+  );
   const last = rows.at(-1) as (typeof rows)[number];
   writeYaml(join(dir, "_test", "test_holistic.yaml"), {
     accuracy: { all: last.accuracy - 0.01 },

@@ -72,8 +72,8 @@ describeWith(systemFile(CHROMIUM, "chromium"), `report in headless Chromium (${C
           })),
         };
       });
-      // 13 charts plus a confusion matrix per condition
-      expect(sizes.figures.length).toBe(17);
+      // 13 charts plus a confusion matrix per condition, and the verdict's dev metric against samples seen
+      expect(sizes.figures.length).toBe(18);
       expect(sizes.svgs.length).toBe(sizes.figures.length);
       for (const f of [...sizes.figures, ...sizes.svgs]) {
         expect(f.width, `${f.id} width`).toBeGreaterThan(50);

@@ -38,6 +38,18 @@ describe("writeReport on a synthetic results folder", async () => {
     expect(html).not.toContain('<section id="problems">');
   });
 
+  test("opens with the verdict: paired differences against the baseline, compute to accuracy, dev accuracy against samples seen", () => {
+    const first = html.indexOf("<section id=");
+    expect(html.slice(first, first + 30)).toContain('<section id="verdict">');
+    const verdict = html.slice(first, html.indexOf("</section>", first));
+    expect(verdict).toMatch(
+      /Curriculum \(CELoss-1, Linear 0\.2→0\.8, Balanced\) vs Baseline: [+−]\d+\.\d points of test accuracy \[[^\]]+\], p = [\d.]+( \(Holm [\d.]+\))? — 3 seeds cannot reach p &lt; 0\.25/,
+    );
+    expect(verdict).toContain("AntiCurriculum (CELoss-1, Linear 0.2→0.8, Balanced) vs Baseline");
+    expect(verdict).toContain("samples vs baseline");
+    expect(verdict).toContain("Dev accuracy against samples seen");
+  });
+
   test("is self-contained: no scripts, no external resources", () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
@@ -84,8 +96,8 @@ describe("writeReport on a synthetic results folder", async () => {
     }
     expect(html).toContain("cat (10 samples)");
     const figures = html.match(/<figure class="chart"/g) ?? [];
-    // 1 bar + 4 confusion matrices + 3 training + 2 pacing + 1 heatmap + 3 per score × 2
-    expect(figures.length).toBe(17);
+    // 1 dev against samples seen + 1 bar + 4 confusion matrices + 3 training + 2 pacing + 1 heatmap + 3 per score × 2
+    expect(figures.length).toBe(18);
   });
 
   test("shows the easiest and hardest samples of each class as inline PNG thumbnails", () => {

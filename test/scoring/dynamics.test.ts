@@ -313,7 +313,13 @@ print(json.dumps(out))`,
       iterations: 2,
     };
     const cv = await execute({ id: "CVLoss", type: "CVLoss", splits: 3, setup });
-    const cl = await execute({ id: "ConfidentLearning", type: "ConfidentLearning", cvloss: "CVLoss" });
+    // filter_by confident_learning: label_issue is the off-diagonal of the confident joint
+    const cl = await execute({
+      id: "ConfidentLearning",
+      type: "ConfidentLearning",
+      cvloss: "CVLoss",
+      filter_by: "confident_learning",
+    });
     expect(cl.atomic.map((a) => a.name)).toEqual(cv.atomic.map((a) => a.name));
     const loss = column(cv.rows, "mean");
     const self = column(cl.rows, "mean");
@@ -341,6 +347,7 @@ print(json.dumps({"issues": ((assigned >= 0) & (assigned != y)).tolist(), "thres
     );
     expect(cl.rows.text?.get("label_issue")).toEqual(ref.issues.map(String));
     expect(cl.card.label_issues).toBe(ref.issues.filter(Boolean).length);
+    expect(cl.card.filter_by).toBe("confident_learning");
     expectCloseTo(
       Object.values(cl.card.thresholds as Record<string, number>),
       ref.thresholds,

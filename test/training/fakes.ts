@@ -9,6 +9,7 @@ import type {
   NetworkSpec,
   OptimizerSpec,
 } from "../../src/engine/types.js";
+import type { TrainCallback } from "../../src/training/types.js";
 import { Rng } from "../../src/util/rng.js";
 
 /**
@@ -25,6 +26,8 @@ export class FakeNetwork implements Network {
   private lr: number;
   private readonly rng: Rng;
   readonly inputSize: number;
+  /** The size of every batch trained on, in order. */
+  readonly batchSizes: number[] = [];
 
   constructor(
     readonly spec: NetworkSpec,
@@ -64,6 +67,7 @@ export class FakeNetwork implements Network {
   trainStep(x: Float32Array, n: number, y: Int32Array, classWeights?: Float32Array | null): number {
     const d = this.inputSize;
     const c = this.spec.outputDim;
+    this.batchSizes.push(n);
     const { logits, xin } = this.logitsOf(x, n, true);
     const gw = new Float32Array(this.w.length);
     const gb = new Float32Array(c);
@@ -205,6 +209,25 @@ export function blobsDataset(
     outputDim: numClasses,
     isImage: false,
     subset: (name) => subsets[name],
+  };
+}
+
+/**
+ * Records, at each evaluation, the samples the fake network has trained on so far (the sum of the
+ * sizes of the batches it was handed), by iteration.
+ */
+export function samplesDrawn(): TrainCallback & { atEvaluation: Map<number, number> } {
+  const atEvaluation = new Map<number, number>();
+  return {
+    name: "samples-drawn",
+    atEvaluation,
+    onValidationEnd: (ctx, iteration) => {
+      const sizes = (ctx.network as FakeNetwork).batchSizes;
+      atEvaluation.set(
+        iteration,
+        sizes.reduce((a, b) => a + b, 0),
+      );
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { type RunConfig, RunConfigSchema } from "../../src/config/schema.js";
 import type { TrainCallback } from "../../src/training/types.js";
 
 /** Files whose content depends on the clock or the machine, not on the training. */
-export const VOLATILE_FILES = new Set(["timer.yaml", "hardware.yaml", "training.log"]);
+export const VOLATILE_FILES = new Set(["timer.yaml", "timing.csv", "hardware.yaml", "training.log"]);
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `curricula-${prefix}-`));
@@ -37,10 +37,11 @@ export function differingFiles(a: string, b: string): string[] {
   });
 }
 
-/** A trainer state without its wall-clock timers (the only part that may differ between equal runs). */
+/** A trainer state without its wall-clock timers and timings (the only parts that may differ between equal runs). */
 function withoutTimers(path: string): string {
   const state = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
   delete state.timers;
+  delete state.timings;
   return JSON.stringify(state);
 }
 

@@ -14,7 +14,7 @@ import { readCsv } from "../../src/util/csv.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
-import { fakeDeps } from "./fakes.js";
+import { fakeDeps, samplesDrawn } from "./fakes.js";
 import { blobConfig, crashAt, differingFiles, listFiles, tempDir } from "./helpers.js";
 
 const root = tempDir("trainer");
@@ -86,9 +86,19 @@ describe("trainRun with a fake engine: the run folder", () => {
 
   it("writes metrics.csv with one row per evaluation", () => {
     const { columns, rows } = readCsv(join(dir, "metrics.csv"));
-    expect(columns).toEqual(["accuracy", "uar", "f1", "train_loss", "dev_loss", "iteration"]);
+    expect(columns).toEqual(["accuracy", "uar", "f1", "train_loss", "dev_loss", "iteration", "samples_seen"]);
     expect(rows.map((r) => r.iteration)).toEqual(["1", "2", "3", "4", "5"]);
     for (const row of rows) for (const c of columns) expect(Number.isFinite(Number(row[c])), c).toBe(true);
+  });
+
+  it("writes timing.csv: the cumulative training seconds at each evaluation", () => {
+    const { columns, rows } = readCsv(join(dir, "timing.csv"));
+    expect(columns).toEqual(["iteration", "samples_seen", "train_seconds"]);
+    expect(rows.map((r) => r.iteration)).toEqual(["1", "2", "3", "4", "5"]);
+    const seconds = rows.map((r) => Number(r.train_seconds));
+    for (let i = 1; i < seconds.length; i++)
+      expect(seconds[i]).toBeGreaterThanOrEqual(seconds[i - 1] as number);
+    expect(seconds[0]).toBeGreaterThanOrEqual(0);
   });
 
   it("writes dev.yaml, the outputs and _best consistently", () => {
@@ -272,6 +282,62 @@ describe("trainRun with a fake engine: reproducibility and resume", () => {
     expect(existsSync(join(dir, "epoch_2", "dev.yaml"))).toBe(true);
     await trainRunWith(fakeDeps(), config, { runDir: dir, ...quiet });
     expect(differingFiles(straight, dir)).toEqual([]);
+  });
+});
+
+describe("trainRun with a fake engine: samples seen", () => {
+  /** samples_seen of metrics.csv by iteration. */
+  const samplesSeen = (dir: string) =>
+    new Map(readCsv(join(dir, "metrics.csv")).rows.map((r) => [Number(r.iteration), Number(r.samples_seen)]));
+
+  for (const [label, overrides] of [
+    ["epoch training, a last partial batch", { iterations: 4, batch_size: 16 }],
+    [
+      "step training across passes",
+      { training_type: "step", iterations: 23, eval_frequency: 4, batch_size: 16 },
+    ],
+    ["epoch training on trainPositions", { iterations: 3, batch_size: 7 }],
+  ] as const) {
+    it(`equals the sum of the batch sizes drawn (${label})`, async () => {
+      const dir = freshDir();
+      const drawn = samplesDrawn();
+      const restricted = label.includes("trainPositions");
+      await trainRunWith(fakeDeps(), blobConfig(overrides as Record<string, unknown>), {
+        runDir: dir,
+        ...quiet,
+        callbacks: [drawn],
+        ...(restricted ? { trainPositions: Int32Array.from({ length: 50 }, (_, i) => i) } : {}),
+      });
+      expect(samplesSeen(dir)).toEqual(drawn.atEvaluation);
+      expect(drawn.atEvaluation.size).toBeGreaterThan(1);
+      if (restricted) expect(samplesSeen(dir).get(3)).toBe(150);
+      else if (label.startsWith("epoch")) expect(samplesSeen(dir).get(4)).toBe(4 * 90);
+      // 90 samples a pass in 6 batches (5 × 16 + 10): steps 1–18 are three passes, 19–23 five full batches
+      else expect(samplesSeen(dir).get(23)).toBe(3 * 90 + 5 * 16);
+    });
+  }
+
+  it("continues counting after a resume: the resumed run records what an uninterrupted one does", async () => {
+    const config = blobConfig({
+      training_type: "step",
+      iterations: 23,
+      eval_frequency: 4,
+      save_frequency: 2,
+    });
+    const straight = freshDir();
+    const drawn = samplesDrawn();
+    await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet, callbacks: [drawn] });
+    const crashed = freshDir();
+    await expect(
+      trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [crashAt(19, "onStep")] }),
+    ).rejects.toThrow(/simulated crash/);
+    // The resumed process trains only the steps after the checkpoint (16): its own network sees
+    // fewer samples, yet the counter continues from the trainer state.
+    const resumedDrawn = samplesDrawn();
+    await trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [resumedDrawn] });
+    expect(samplesSeen(crashed)).toEqual(drawn.atEvaluation);
+    const atEnd = drawn.atEvaluation.get(23) as number;
+    expect(resumedDrawn.atEvaluation.get(23)).toBe(atEnd - (drawn.atEvaluation.get(16) as number));
   });
 });
 

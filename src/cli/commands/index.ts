@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { register as registerCompare } from "./compare.js";
 import { register as registerCreate } from "./create.js";
 import { register as registerCurriculum } from "./curriculum.js";
 import { register as registerEngines } from "./engines.js";
@@ -25,6 +26,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerShow,
   registerTrain,
   registerPostprocess,
+  registerCompare,
   registerRm,
   registerCurriculum,
   registerPace,

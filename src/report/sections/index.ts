@@ -8,12 +8,14 @@ import { robustnessSection } from "./robustness.js";
 import { runsSection } from "./runs.js";
 import { scoresSection } from "./scores.js";
 import { trainingSection } from "./training.js";
+import { verdictSection } from "./verdict.js";
 
 /**
  * The report's sections, in page order (the navigation follows it). A new section is a file here
  * exporting a `ReportSection`, added to this list.
  */
 export const REPORT_SECTIONS: readonly ReportSection[] = [
+  verdictSection,
   comparisonSection,
   classesSection,
   trainingSection,

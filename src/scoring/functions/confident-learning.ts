@@ -8,7 +8,8 @@ import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
 import { BaseScoreParams } from "../argument-schemas.js";
-import { confidentJoint, softmaxRows } from "../math/dynamics.js";
+import { softmaxRows } from "../math/dynamics.js";
+import { FILTER_BY_METHODS, type FilterBy, findLabelIssues } from "../math/label-issues.js";
 import { averageColumns } from "./average-columns.js";
 import { CVLoss, cvFold } from "./cv-loss.js";
 
@@ -24,9 +25,11 @@ export function probabilityColumn(k: number): string {
  * computed CVLoss score (`cvloss: <score id>`, its trained folds are reused) or of folds this score
  * trains itself from `setup` (as CVLoss does). An ensemble averages the probabilities over setups.
  * The ranked score is the self-confidence p_y (high = easy, reversed); `label_issue` marks the
- * samples the confident joint assigns to another class: with per-class thresholds t_j = mean p_j over
- * the samples labelled j, a sample is an issue when the most probable class j among those with
- * p_j ≥ t_j is not its label. The card counts the issues.
+ * samples the `filter_by` method finds (default `prune_by_noise_rate` on the calibrated joint, as
+ * cleanlab's `find_label_issues`; `confident_learning` is the off-diagonal of the confident joint:
+ * with per-class thresholds t_j = mean p_j over the samples labelled j, a sample whose most probable
+ * class among those with p_j ≥ t_j is not its label). The card counts the issues and gives the
+ * confident and the calibrated joint.
  */
 export class ConfidentLearning extends CVLoss {
   static override readonly schema = BaseScoreParams.extend({
@@ -35,6 +38,8 @@ export class ConfidentLearning extends CVLoss {
     splits: z.number().int().default(3),
     setup: z.record(z.string(), z.unknown()).nullable().default(null),
     stop: z.string().default("best"),
+    /** Which samples `label_issue` flags (src/scoring/math/label-issues.ts; cleanlab's default). */
+    filter_by: z.enum(FILTER_BY_METHODS).default("prune_by_noise_rate"),
   });
   static override readonly reference = "Northcutt, Jiang & Chuang, JAIR 2021, arXiv 1911.00068 (cleanlab)";
   override reverseScore = true;
@@ -130,7 +135,8 @@ export class ConfidentLearning extends CVLoss {
       const column = rows.columns.get(probabilityColumn(k)) as Float64Array;
       for (let i = 0; i < n; i++) probs[i * c + k] = column[i] as number;
     }
-    const cj = confidentJoint(probs, rows.encoded, c);
+    const filterBy = this.params.filter_by as FilterBy;
+    const cj = findLabelIssues(probs, rows.encoded, c, filterBy);
     rows.text = new Map([["label_issue", Array.from(cj.issue, (v) => (v ? "true" : "false"))]]);
     const classNames = new Array<string>(c).fill("");
     rows.encoded.forEach((code, i) => {
@@ -142,11 +148,18 @@ export class ConfidentLearning extends CVLoss {
       rows,
       mean: cj.selfConfidence,
       card: {
+        filter_by: filterBy,
         label_issues: issues,
         label_issue_fraction: n > 0 ? issues / n : 0,
         thresholds: Object.fromEntries(Array.from(cj.thresholds, (t, k) => [label(k), t])),
         confident_joint: Object.fromEntries(
           Array.from({ length: c }, (_, i) => [label(i), Array.from(cj.joint.subarray(i * c, (i + 1) * c))]),
+        ),
+        calibrated_joint: Object.fromEntries(
+          Array.from({ length: c }, (_, i) => [
+            label(i),
+            Array.from(cj.calibrated.subarray(i * c, (i + 1) * c)),
+          ]),
         ),
         cvloss: this.params.cvloss,
       },
