@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { diffConfigs } from "../config/diff.js";
 import {
@@ -14,7 +14,7 @@ import { isLoss, upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
 import { listRuns } from "../results/experiment.js";
 import { readRunFolder } from "../results/run-folder.js";
-import { writeDirAtomic } from "../util/atomic.js";
+import { removeStaleTemporaries, writeDirAtomic } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
@@ -508,6 +508,11 @@ export async function postprocessExperiment(
       ? (spec, base) => renderPlot(spec as unknown as VegaLiteSpec, base)
       : options.renderPlot;
   const outDir = summaryDir(resultsDir, experimentId);
+  // A postprocess killed part-way left temporary files of its atomic writes behind.
+  removeStaleTemporaries(outDir);
+  for (const name of readdirNames(join(resultsDir, experimentId))) {
+    if (name.startsWith("agg_")) removeStaleTemporaries(join(resultsDir, experimentId, name));
+  }
   writeSummaryTables(records, outDir);
   const plots = await writePlots(records, outDir, options, render);
   log?.(`Summarized ${records.length} run(s) in ${outDir}`);
@@ -531,6 +536,10 @@ export async function postprocessExperiment(
     );
   }
   return { runs: finished, unfinished, summaryDir: outDir, aggregations, plots };
+}
+
+function readdirNames(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 /** Summary and aggregations of an experiment (`curricula postprocess`). */

@@ -1,10 +1,13 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
-import { basename, dirname, join } from "node:path";
 import type { RunConfig } from "../config/schema.js";
 import type { TrainOptions, TrainResult } from "../training/types.js";
-import { ensureDir } from "../util/dirs.js";
 import { CurriculaError, TrainingInterrupted } from "../util/errors.js";
+import {
+  acquireLock as acquireFolderLock,
+  type BusyLock,
+  type HeldLock,
+  lockPath as lockFileOf,
+  releaseHeldLocks,
+} from "../util/lock.js";
 
 /**
  * One run of a grid, as a serialisable spec: everything a worker (a local child process today, a
@@ -62,71 +65,20 @@ export interface ExecuteOptions {
   shouldStop?: () => boolean;
 }
 
-interface LockInfo {
-  pid: number;
-  host: string;
-  started: string;
-}
-
 /** `<training dir>/.locks/<run>.lock`: outside the run folder, so the trainer never sees it. */
 export function lockPath(runDir: string): string {
-  return join(dirname(runDir), ".locks", `${basename(runDir)}.lock`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** Locks held by this process, released on exit signals (see releaseHeldLocks). */
-const heldLocks = new Set<string>();
-
-/** Releases every lock this process holds (workers call it when they are told to stop). */
-export function releaseHeldLocks(): void {
-  for (const path of heldLocks) rmSync(path, { force: true });
-  heldLocks.clear();
+  return lockFileOf(runDir);
 }
 
 /**
- * Takes the run's lock (O_EXCL create). A lock left by a dead process on this host is stale and
- * taken over; a live holder (or one on another host) makes this return its description instead.
+ * Takes the run's lock (util/lock.ts). A lock left by a dead process on this host is stale and
+ * taken over (race-free); a live holder (or one on another host) makes this return its description.
  */
-export function acquireLock(runDir: string): { release(): void } | { heldBy: string } {
-  const path = lockPath(runDir);
-  ensureDir(dirname(path));
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, "wx");
-      const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
-      writeSync(fd, JSON.stringify(info));
-      closeSync(fd);
-      heldLocks.add(path);
-      return {
-        release: () => {
-          heldLocks.delete(path);
-          rmSync(path, { force: true });
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    let holder: LockInfo | undefined;
-    try {
-      holder = JSON.parse(readFileSync(path, "utf8")) as LockInfo;
-    } catch {
-      holder = undefined; // half-written or unreadable: treat as stale
-    }
-    if (holder && (holder.host !== hostname() || processAlive(holder.pid))) {
-      return { heldBy: `pid ${holder.pid} on ${holder.host} since ${holder.started}` };
-    }
-    rmSync(path, { force: true });
-  }
-  return { heldBy: "another process (lock could not be taken)" };
+export function acquireLock(runDir: string): HeldLock | BusyLock {
+  return acquireFolderLock(runDir);
 }
+
+export { releaseHeldLocks };
 
 /** Formats an error for a run's failure line: the message, plus the stack for non-user errors. */
 export function describeError(error: unknown): string {

@@ -8,6 +8,7 @@ import { checkFinishedRunScore } from "../curriculum/trained-score.js";
 import { inspectRunFolder } from "../training/resume.js";
 import { checkWritable } from "../util/dirs.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
+import { removeStaleLock } from "../util/lock.js";
 import { createRunStatus, formatMetrics, progressAllowed, writeLine } from "../util/progress.js";
 import { checkRunConfig } from "./check-run.js";
 import { runConfigKeys } from "./config-keys.js";
@@ -87,8 +88,11 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     try {
       const state = inspectRunFolder(dir, config);
       if (state === "finished") checkFinishedRunScore(dir, config);
-      if (state === "finished") skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
-      else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
+      if (state === "finished") {
+        // A run killed after it finished, before it let go of its lock, left the lock behind.
+        removeStaleLock(dir);
+        skipped.push({ name, runDir: dir, status: "skipped", seconds: 0 });
+      } else specs.push({ name, runDir: dir, config, cwd: resolve(cwd), ...(slurm ? { slurm } : {}) });
     } catch (error) {
       if (error instanceof ConfigError) mismatches.push(error.message);
       else throw error;

@@ -266,3 +266,38 @@ export function readScoreCard(scoreCsv: string): Record<string, unknown> | null 
     return null;
   }
 }
+
+/** Non-finite values (NaN, ±Infinity) of a table's numeric columns: per column, how many and the first samples. */
+export interface NonFiniteColumn {
+  column: string;
+  count: number;
+  /** The first few samples holding one, as `index (source_index s)`. */
+  samples: string[];
+}
+
+/** The columns of `rows` holding NaN or an infinity (empty: every value is finite). */
+export function nonFiniteCells(rows: ScoreRows, columns?: readonly string[], shown = 5): NonFiniteColumn[] {
+  const out: NonFiniteColumn[] = [];
+  for (const [column, values] of rows.columns) {
+    if (columns && !columns.includes(column)) continue;
+    let count = 0;
+    const samples: string[] = [];
+    values.forEach((v, i) => {
+      if (Number.isFinite(v)) return;
+      count++;
+      if (samples.length < shown) samples.push(`${rows.index[i]} (source_index ${rows.sourceIndex[i]})`);
+    });
+    if (count > 0) out.push({ column, count, samples });
+  }
+  return out;
+}
+
+/** One line per column of {@link nonFiniteCells}: `scores: 12 of 100 samples, e.g. 0 (source_index 7), …`. */
+export function describeNonFinite(cells: readonly NonFiniteColumn[], total: number): string {
+  return cells
+    .map(
+      (c) =>
+        `${c.column}: ${c.count} of ${total} samples, e.g. ${c.samples.join(", ")}${c.count > c.samples.length ? ", …" : ""}`,
+    )
+    .join("; ");
+}

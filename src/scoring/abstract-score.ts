@@ -11,6 +11,8 @@ import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../results/run
 import {
   checkAligned,
   concatRows,
+  describeNonFinite,
+  nonFiniteCells,
   readScoreRows,
   type ScoreRows,
   sortByIndex,
@@ -18,6 +20,7 @@ import {
 } from "../results/score-table.js";
 import { readSavedLogits, savedOutputsDir } from "../results/subset-outputs.js";
 import { balancedClassWeights } from "../training/index.js";
+import { DataError } from "../util/errors.js";
 import { createProgress } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import { BaseScoreParams, parseScoreParams, type ScoringCriterion } from "./argument-schemas.js";
@@ -160,6 +163,15 @@ export abstract class AbstractScore {
     const result = await this.score(run);
     const rows = toRows(result);
     const dir = join(this.context.outputDirectory, run.name);
+    // A diverged training run gives NaN or infinite losses and logits: refuse to rank them.
+    const nonFinite = nonFiniteCells(rows);
+    if (nonFinite.length > 0) {
+      throw new DataError(
+        `${run.name}: non-finite scores (${describeNonFinite(nonFinite, rows.index.length)})` +
+          `${run.runDir ? `; the training run ${run.runDir} diverged or its outputs are damaged (see its metrics.csv and training.log)` : ""}. ` +
+          "A score is never computed from NaN or infinite values; retrain the run (e.g. with a lower learning_rate) or leave it out of run_name.",
+      );
+    }
     beforeScores?.(dir);
     const timerPath = join(dir, SCORE_RUN_FILES.timer);
     const previous = existsSync(timerPath) ? (readYaml<Record<string, unknown>>(timerPath) ?? {}) : {};

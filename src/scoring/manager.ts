@@ -12,10 +12,12 @@ import {
 } from "../config/layout.js";
 import { upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
-import { writeScoreRows } from "../results/score-table.js";
+import { describeNonFinite, nonFiniteCells, readScoreRows, writeScoreRows } from "../results/score-table.js";
+import { removeStaleTemporaries } from "../util/atomic.js";
 import { ensureDir } from "../util/dirs.js";
-import { ConfigError, UsageError } from "../util/errors.js";
+import { ConfigError, CurriculaError, DataError, UsageError } from "../util/errors.js";
 import { fingerprintFiles, textSha256 } from "../util/fingerprint.js";
+import { acquireLock, removeStaleLock } from "../util/lock.js";
 import { checkPathId, moveInsideResults, removeInsideResults } from "../util/path-safety.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
@@ -216,15 +218,38 @@ export class CurriculumScoreManager {
     return { config, runs: Object.fromEntries(runs.map((r) => [r.name, this.inputsDigest(r)])) };
   }
 
+  /** The files of a score id besides its atomic runs: `<id>.csv`, the card, plots, robustness. */
+  private scoreFiles(id = this.scoreId): string[] {
+    return [
+      join(this.outputDirectory, `${id}.csv`),
+      join(this.outputDirectory, `${id}.yaml`),
+      join(this.outputDirectory, "_plots", id),
+      ...readdirNames(join(this.outputDirectory, "_robustness"))
+        .filter((f) => f.startsWith(`${id}_`))
+        .map((f) => join(this.outputDirectory, "_robustness", f)),
+    ];
+  }
+
   /**
-   * Refuses to recompute an existing score id (`<id>.csv`) from another config or other runs or
-   * inputs, naming the differences; with `force` the old score files are moved aside instead.
+   * Refuses to recompute a finished score id from another config or other runs or inputs, naming
+   * the differences; with `force` the old score files are moved aside instead. A score is finished
+   * when its card `<id>.yaml` exists: the card is written last (postprocess), so files of a score
+   * that was stopped before its card (an orphan `<id>.csv`, plots, robustness) are unfinished work,
+   * removed and recomputed without `force`.
    */
   checkExisting(runs: readonly AtomicRun[]): void {
     const scoreFile = join(this.outputDirectory, `${this.scoreId}.csv`);
-    if (!existsSync(scoreFile)) return;
     const card = join(this.outputDirectory, `${this.scoreId}.yaml`);
-    const saved = existsSync(card) ? readYaml<Record<string, unknown>>(card) : null;
+    if (!existsSync(card)) {
+      const leftovers = this.scoreFiles().filter((p) => existsSync(p));
+      if (leftovers.length > 0) {
+        this.log(`Recomputing score '${this.scoreId}': it was stopped before its card was written`);
+        for (const path of leftovers) removeInsideResults(this.config.results_dir, path);
+      }
+      return;
+    }
+    if (!existsSync(scoreFile)) return; // a card without its scores: nothing to protect
+    const saved = readYaml<Record<string, unknown>>(card);
     const now = this.provenance(runs);
     const before = saved?.provenance as ScoreProvenance | undefined;
     const differences = before
@@ -248,16 +273,8 @@ export class CurriculumScoreManager {
         card,
       );
     }
-    const id = this.scoreId;
-    this.keepAside([
-      scoreFile,
-      card,
-      join(this.outputDirectory, "_plots", id),
-      ...readdirNames(join(this.outputDirectory, "_robustness"))
-        .filter((f) => f.startsWith(`${id}_`))
-        .map((f) => join(this.outputDirectory, "_robustness", f)),
-    ]);
-    this.log(`Recomputing score '${id}' (--force); the old files are in ${this.replacedDir}`);
+    this.keepAside(this.scoreFiles());
+    this.log(`Recomputing score '${this.scoreId}' (--force); the old files are in ${this.replacedDir}`);
   }
 
   /** Moves files or folders into this run's `_replaced/<id>-<time>/`. */
@@ -285,6 +302,8 @@ export class CurriculumScoreManager {
     if (existsSync(join(dir, SCORE_RUN_FILES.scores))) {
       const differences = this.savedDifferences(run, dir);
       if (differences.length === 0) {
+        // A CVLoss fold killed after its scores, before it let go of its run lock, left the lock.
+        removeStaleLock(dir);
         this.log(`Skipping ${run.name}: scores.csv exists`);
         return { skipped: true };
       }
@@ -350,6 +369,7 @@ export class CurriculumScoreManager {
     const runs = this.runs ?? (await this.preprocess());
     const started = performance.now();
     const final = this.scoring.postprocess(scoreId, runs);
+    this.checkFinite(scoreId, runs, final.mean);
     const ranks = this.scoring.rank(final.mean);
     final.rows.columns.set("mean", final.mean);
     final.rows.columns.set("ranks", ranks);
@@ -363,6 +383,23 @@ export class CurriculumScoreManager {
             ...robustnessOptions(this.config.robustness),
             plot: this.config.plots !== false,
           });
+    const plots =
+      this.config.plots === false
+        ? []
+        : await plotScore(
+            join(this.outputDirectory, "_plots", scoreId),
+            scoreId,
+            final.mean,
+            ranks,
+            final.rows.decoded,
+          );
+    if (this.config.plots !== false) {
+      for (const [name, spec] of Object.entries(final.plots ?? {})) {
+        const base = join(this.outputDirectory, "_plots", scoreId, name);
+        await renderPlot(spec as unknown as VegaLiteSpec, base);
+        plots.push(base);
+      }
+    }
     const p = this.scoring.params;
     const cls = this.scoring.constructor as typeof AbstractScore;
     const provenance = this.provenance(runs);
@@ -374,6 +411,8 @@ export class CurriculumScoreManager {
       ranks,
       this.scoring.reverseScore,
     );
+    // The card is written last of the score's files: a score is finished when its card exists
+    // (checkExisting recomputes one stopped before it).
     writeYaml(card, {
       id: scoreId,
       type: basename(this.outputDirectory),
@@ -401,23 +440,6 @@ export class CurriculumScoreManager {
     const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
     mappings[scoreId] = runs.map((r) => r.name);
     writeYaml(mappingsPath, mappings);
-    const plots =
-      this.config.plots === false
-        ? []
-        : await plotScore(
-            join(this.outputDirectory, "_plots", scoreId),
-            scoreId,
-            final.mean,
-            ranks,
-            final.rows.decoded,
-          );
-    if (this.config.plots !== false) {
-      for (const [name, spec] of Object.entries(final.plots ?? {})) {
-        const base = join(this.outputDirectory, "_plots", scoreId, name);
-        await renderPlot(spec as unknown as VegaLiteSpec, base);
-        plots.push(base);
-      }
-    }
     const matrices: MatrixResult[] = [];
     const matrixDir = curriculumDir(this.config.results_dir, this.config.experiment_id);
     for (const [name, selection] of Object.entries(correlation ?? {})) {
@@ -438,12 +460,68 @@ export class CurriculumScoreManager {
     return { scoreFile, card, plots, matrices };
   }
 
-  /** preprocess → refuse (or, with force, set aside) a different existing score → run every atomic run → postprocess. */
+  /**
+   * Takes the score id's lock (two commands computing one id at once would overwrite each other's
+   * files), removes temporary files that stopped processes left under `curriculum/`, then:
+   * preprocess → refuse (or, with force, set aside) a different finished score → run every atomic
+   * run → postprocess. A score another live process is computing throws {@link ScoreBusyError}.
+   */
   async execute(): Promise<ScorePostprocessResult> {
-    const runs = await this.preprocess();
-    this.checkExisting(runs);
-    for (const run of runs) await this.run(run);
-    return this.postprocess();
+    const scoreFile = join(this.outputDirectory, `${this.scoreId}.csv`);
+    const lock = acquireLock(scoreFile);
+    if ("heldBy" in lock) {
+      throw new ScoreBusyError(`${basename(this.outputDirectory)}/${this.scoreId}`, lock.heldBy);
+    }
+    try {
+      // This score's folder, and the matrices beside the score folders (other scoring functions may
+      // be computed at the same time on other machines: their folders are theirs to clean).
+      removeStaleTemporaries(this.outputDirectory);
+      removeStaleTemporaries(curriculumDir(this.config.results_dir, this.config.experiment_id), false);
+      const runs = await this.preprocess();
+      this.checkExisting(runs);
+      for (const run of runs) await this.run(run);
+      return await this.postprocess();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Refuses final scores that are not finite, naming the samples and the atomic runs they come from. */
+  private checkFinite(scoreId: string, runs: readonly AtomicRun[], mean: Float64Array): void {
+    const bad: number[] = [];
+    mean.forEach((v, i) => {
+      if (!Number.isFinite(v)) bad.push(i);
+    });
+    if (bad.length === 0) return;
+    const culprits: string[] = [];
+    for (const run of runs) {
+      const path = join(this.outputDirectory, run.name, SCORE_RUN_FILES.scores);
+      if (!existsSync(path)) continue;
+      const rows = readScoreRows(path);
+      const cells = nonFiniteCells(rows);
+      if (cells.length > 0) culprits.push(`${path}: ${describeNonFinite(cells, rows.index.length)}`);
+    }
+    const shown = bad.slice(0, 5).join(", ") + (bad.length > 5 ? ", …" : "");
+    throw new DataError(
+      `score '${scoreId}': ${bad.length} of ${mean.length} samples have no finite score (index ${shown}); ` +
+        (culprits.length > 0
+          ? `non-finite values in:\n  ${culprits.join("\n  ")}\n`
+          : "every run left them unscored. ") +
+        "A score is never written from NaN or infinite values (a diverged training run gives them): " +
+        "retrain the run or leave it out of run_name, and delete the atomic run folders named above.",
+    );
+  }
+}
+
+/** A score id another live process is computing (its lock is held). */
+export class ScoreBusyError extends CurriculaError {
+  readonly score: string;
+  readonly heldBy: string;
+  constructor(score: string, heldBy: string) {
+    super(`${score}: being scored by ${heldBy}`);
+    this.name = "ScoreBusyError";
+    this.score = score;
+    this.heldBy = heldBy;
   }
 }
 

@@ -3,8 +3,14 @@ import { z } from "zod";
 import { composeGrid } from "../config/compose.js";
 import { scoreTypeDir } from "../config/layout.js";
 import { PlottingConfigSchema } from "../config/schema.js";
-import { UsageError } from "../util/errors.js";
-import { CurriculumScoreManager, type ScoreManagerConfig, type ScorePostprocessResult } from "./manager.js";
+import { CurriculaError, UsageError } from "../util/errors.js";
+import { writeLine } from "../util/progress.js";
+import {
+  CurriculumScoreManager,
+  ScoreBusyError,
+  type ScoreManagerConfig,
+  type ScorePostprocessResult,
+} from "./manager.js";
 import { isPlaceholderScoring } from "./registry.js";
 
 /** Schema of a composed scoring config (`conf/curriculum.yaml`); scoring parameters are checked by their class. */
@@ -75,6 +81,8 @@ export async function score(
     throw new UsageError("No scoring function provided.");
   }
   const out: { id: string; type: string; result: ScorePostprocessResult }[] = [];
+  const busy: ScoreBusyError[] = [];
+  const log = options.log ?? writeLine;
   for (const point of points) {
     const manager = await CurriculumScoreManager.create(point.config, {
       configPath: options.configPath,
@@ -82,9 +90,24 @@ export async function score(
       log: options.log,
       force: options.force,
     });
-    const result = await manager.execute();
+    let result: ScorePostprocessResult;
+    try {
+      result = await manager.execute();
+    } catch (error) {
+      // As a busy training run: reported, and the other scores go on.
+      if (!(error instanceof ScoreBusyError)) throw error;
+      log(`busy   ${error.message}`);
+      busy.push(error);
+      continue;
+    }
     const scoring = point.config.curriculum.scoring;
     out.push({ id: String(scoring.id), type: String(scoring.type ?? scoring.id), result });
+  }
+  if (busy.length > 0) {
+    throw new CurriculaError(
+      `${busy.length} score(s) busy elsewhere, not computed here: ${busy.map((b) => b.score).join(", ")} ` +
+        "(another process is computing them; run this again once it finished: finished scores are reused)",
+    );
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { describeFsError, ensureDir, ensureDirAsync } from "./dirs.js";
 import { CurriculaError } from "./errors.js";
 
@@ -77,4 +77,52 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
     await rm(tmp, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The pid of the process that wrote a temporary sibling (`<name>.tmp-<pid>-<hex>`), or null for another name. */
+export function temporaryWriterPid(name: string): number | null {
+  const match = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+  return match ? Number(match[1]) : null;
+}
+
+/** Whether a process with this pid lives on this host. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temporary files and folders of atomic writes in `dir` (and its subfolders when
+ * `recursive`) whose writing process is gone (a killed command leaves them); those of live
+ * processes on this host are left alone.
+ */
+export function removeStaleTemporaries(dir: string, recursive = true): string[] {
+  const removed: string[] = [];
+  const visit = (folder: string) => {
+    for (const name of existsSync(folder) ? readdirSync(folder) : []) {
+      const path = join(folder, name);
+      const writer = temporaryWriterPid(name);
+      if (writer !== null) {
+        if (!processAlive(writer)) {
+          rmSync(path, { recursive: true, force: true });
+          removed.push(path);
+        }
+        continue;
+      }
+      if (!recursive) continue;
+      let isDir = false;
+      try {
+        isDir = statSync(path).isDirectory();
+      } catch {
+        continue; // removed meanwhile
+      }
+      if (isDir) visit(path);
+    }
+  };
+  visit(dir);
+  return removed;
 }

@@ -9,7 +9,8 @@ import { parseSeed, type RunConfig } from "../../config/schema.js";
 import type { Dataset, Subset } from "../../data/types.js";
 import { checkpointDir } from "../../results/run-folder.js";
 import { balancedClassWeights, perSampleCrossEntropy } from "../../training/index.js";
-import { ConfigError } from "../../util/errors.js";
+import { ConfigError, CurriculaError } from "../../util/errors.js";
+import { acquireLock } from "../../util/lock.js";
 import { Rng } from "../../util/rng.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { BaseScoreParams, Criterion, type ScoringCriterion } from "../argument-schemas.js";
@@ -157,15 +158,23 @@ export class CVLoss extends AbstractScore {
   /** Trains (or resumes) the model of one split on the other folds into `<type>/<atomic run>/`. */
   protected async trainFold(run: AtomicRun, config: RunConfig, fold: CvFold): Promise<string> {
     const runDir = join(this.context.outputDirectory, run.name);
-    await this.time("train", () =>
-      trainRun(config, {
-        runDir,
-        dataset: fold.dataset,
-        trainPositions: fold.trainPositions,
-        progress: this.context.progress,
-        log: null,
-      }),
-    );
+    // A fold is a training run: it takes the run lock, as `curricula train` does (another score id
+    // with the same setup shares the fold's folder).
+    const lock = acquireLock(runDir);
+    if ("heldBy" in lock) throw new CurriculaError(`${runDir}: busy: being trained by ${lock.heldBy}`);
+    try {
+      await this.time("train", () =>
+        trainRun(config, {
+          runDir,
+          dataset: fold.dataset,
+          trainPositions: fold.trainPositions,
+          progress: this.context.progress,
+          log: null,
+        }),
+      );
+    } finally {
+      lock.release();
+    }
     return runDir;
   }
 

@@ -47,10 +47,23 @@ export class Predefined extends AbstractScore {
   async score(_run: AtomicRun): Promise<ScoreResult> {
     const dataset = await this.namedDataset();
     const subset = dataset.subset(this.subsetName);
-    const { columns, rows } = readCsv(this.file);
     const column = this.params.scores_column as string;
+    // The file may be anything the config points at: errors name it and what was expected, and
+    // never repeat its content (its first line could be a secret).
+    const expected = `expected a CSV file whose header row names the column '${column}' (curriculum.scoring.scores_column)`;
+    let table: ReturnType<typeof readCsv>;
+    try {
+      table = readCsv(this.file);
+    } catch (error) {
+      if (error instanceof DataError)
+        throw new DataError(`${this.file}: not a readable CSV table; ${expected}`);
+      throw error;
+    }
+    const { columns, rows } = table;
     if (!columns.includes(column)) {
-      throw new DataError(`${this.file}: no column '${column}' (columns: ${columns.join(", ")})`);
+      throw new DataError(
+        `${this.file}: no column '${column}' in its header row of ${columns.length} column(s); ${expected}`,
+      );
     }
     const values = rows.map((row, i) => {
       const v = Number(row[column]);
