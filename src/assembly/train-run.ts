@@ -15,7 +15,7 @@ import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/re
 import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
-import { ConfigError } from "../util/errors.js";
+import { ConfigError, DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
 import { checkLoadedNetwork } from "./model-check.js";
 
@@ -83,7 +83,15 @@ export async function trainRunWith(
   // The engine the run computes on is part of what the run is: config.yaml records it and a
   // finished run of another engine is a config mismatch, never silently mixed in.
   const resolved: RunConfig = { ...parsed, engine: await deps.resolveEngine(parsed.engine) };
-  const plan = planRunFolder(options.runDir, resolved);
+  let plan: RunFolderPlan;
+  try {
+    plan = planRunFolder(options.runDir, resolved);
+  } catch (error) {
+    // An unfinished run of this config that cannot be resumed (damaged checkpoints): its log says
+    // why. A folder of another config is refused without writing to it.
+    if (error instanceof DataError) logRunFailure(options.runDir, error);
+    throw error;
+  }
   if (plan.kind === "finished") {
     checkFinishedRunScore(options.runDir, resolved);
     return readRunResult(options.runDir, true);

@@ -104,7 +104,9 @@ describe("damaged files", () => {
     expectNothingHalfWritten();
   });
 
-  it("a crashed run resumed from a damaged checkpoint fails naming the file, and its log holds the error", async () => {
+  // A finished run keeps no resume snapshots (.resume/), so once its metrics.csv is gone no
+  // checkpoint can be resumed: the error lists each checkpoint's problem and names the way out.
+  it("a crashed run with no intact checkpoint fails naming each checkpoint and the way out, and its log holds the error", async () => {
     damaged((dir) => {
       rmSync(join(dir, "metrics.csv")); // unfinished: training resumes from the last checkpoint
       truncateSync(
@@ -114,9 +116,11 @@ describe("damaged files", () => {
     });
     const config = digitsConfig(resultsDir, 1);
     const failure = trainRun(config, { runDir: runDir(), log: null });
-    await expect(failure).rejects.toThrow(/epoch_3\/model\.safetensors: truncated: tensor/);
+    await expect(failure).rejects.toThrow(
+      /no intact checkpoint to resume from:\n {2}epoch_3: .*\n {2}epoch_2: .*\n {2}epoch_1: .*\n.*rm-failed/,
+    );
     expect(readFileSync(join(runDir(), "training.log"), "utf8")).toMatch(
-      /Failed: .*epoch_3\/model\.safetensors: truncated: tensor/,
+      /Failed: .*no intact checkpoint to resume from/,
     );
   });
 });
