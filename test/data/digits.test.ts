@@ -99,14 +99,14 @@ describe("Digits", () => {
 
 describe("dataset registry", () => {
   it("lists the known types", () => {
-    expect(DATASET_TYPES).toEqual(["AudioFolder", "CSV", "Digits", "FashionMNIST", "MNIST", "Toy"]);
+    expect(DATASET_TYPES).toEqual(["AudioFolder", "CSV", "Digits", "FashionMNIST", "ImageFolder", "MNIST", "Toy"]);
   });
 
   it("names dataset.type and the known types for an unknown type", async () => {
     const config = { ...digits(), type: "Digitz" };
     await expect(createDataset(config)).rejects.toThrow(ConfigError);
     await expect(createDataset(config)).rejects.toThrow(
-      /dataset\.type: unknown dataset type 'Digitz'.*known types: AudioFolder, CSV, Digits, FashionMNIST, MNIST, Toy/,
+      /dataset\.type: unknown dataset type 'Digitz'.*known types: AudioFolder, CSV, Digits, FashionMNIST, ImageFolder, MNIST, Toy/,
     );
     await expect(preprocessDataset(config)).rejects.toThrow(/dataset\.type/);
   });
