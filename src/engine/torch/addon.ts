@@ -5,8 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { PACKAGE_ROOT } from "../../config/package.js";
 import type { MatMulTransposed, TileCandidates } from "../types.js";
 
 /** The addon's surface (native/torch/src: addon.cc, net.cc, knn.cc). */
@@ -60,27 +60,12 @@ export const TORCH_INSTALL_HINT =
   "install libtorch (Debian: apt-get install libtorch-dev libopenblas0-pthread; or set LIBTORCH, or have PyTorch " +
   "installed for python3), then run 'npm run build:torch' in the curricula folder (docs/engine.md, 'The torch engine')";
 
-/**
- * The package root: the nearest folder above this module with native/torch/binding.gyp (this module
- * runs from src/, dist/ or a compiled copy such as the benchmarks' under node_modules/.cache).
- */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, "native", "torch", "binding.gyp"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-}
-
 /** Where the addon is: CURRICULA_TORCH_ADDON, else the node-gyp build folder. */
 export function addonPath(): string {
   const override = process.env.CURRICULA_TORCH_ADDON;
   return override
     ? resolve(override)
-    : join(packageRoot(), "native", "torch", "build", "Release", "curricula_torch.node");
+    : join(PACKAGE_ROOT, "native", "torch", "build", "Release", "curricula_torch.node");
 }
 
 /** Whether libtorch's headers are here (Debian's libtorch-dev, or LIBTORCH / LIBTORCH_INCLUDE set). */
