@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildForRun, trainRun } from "../../src/assembly/train-run.js";
 import { initEngine, loadNetwork } from "../../src/engine/index.js";
+import { torchStatus } from "../../src/engine/torch/index.js";
 import { checkpointDir, listIterations, readRunConfig } from "../../src/results/run-folder.js";
 import { forwardSubset, scoreOutputs } from "../../src/training/index.js";
 import type { TrainResult } from "../../src/training/types.js";
@@ -51,8 +52,12 @@ describe("FFNN on Digits for 10 epochs", () => {
     expected.push("_test/test_holistic.yaml");
     for (const k of ["outputs", "targets", "indices", "losses"]) expected.push(`_test/test_${k}.npy`);
     expect(expected.filter((f) => !files.has(f))).toEqual([]);
-    const hardware = readYaml<{ engine: { backend: string } }>(join(first, "hardware.yaml"));
-    expect(["wasm", "cpu", "tensorflow"]).toContain(hardware.engine.backend);
+    // engine: auto (the default) trains on torch where the addon is built, else on wasm.
+    const hardware = readYaml<{ engine: { name: string; backend: string } }>(join(first, "hardware.yaml"));
+    expect(hardware.engine.name).toBe(torchStatus().usable ? "torch" : "wasm");
+    expect(hardware.engine.name === "torch" ? ["libtorch"] : ["wasm", "cpu", "tensorflow"]).toContain(
+      hardware.engine.backend,
+    );
     const outputs = loadNpy(join(first, "epoch_10", "train_outputs.npy"));
     expect(outputs.shape[1]).toBe(10);
     expect(readCsv(join(first, "metrics.csv")).rows).toHaveLength(10);
