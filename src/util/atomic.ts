@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describeFsError, ensureDir, ensureDirAsync } from "./dirs.js";
@@ -85,13 +85,23 @@ export function temporaryWriterPid(name: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-/** Whether a process with this pid lives on this host. */
+/**
+ * Whether a process with this pid lives on this host. A zombie (a killed process its parent has not
+ * reaped yet, as after a SIGKILL of a command's whole process group where no init reaps orphans)
+ * answers signals but holds nothing: it counts as gone.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...", comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): the signal's answer stands
   }
 }
 

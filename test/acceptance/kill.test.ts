@@ -114,7 +114,10 @@ function killPoints(n: number, count: number, seed: number): number[] {
 /**
  * Runs the command again and again, SIGKILLing its process group once the file `order[k]` exists
  * (and the attempt has written something new), for each k of `points`; then runs it to the end.
- * Returns how many attempts were killed before they finished, and what the kills left behind.
+ * A moment an attempt never reaches (it finished first: a kill lands late when the machine is
+ * fast, so the next attempt has little left) is replaced by a seeded moment among the files not
+ * written yet, until `minKills` attempts were killed or nothing is left to write. Returns how many
+ * attempts were killed before they finished.
  */
 async function killAndRerun(
   cwd: string,
@@ -122,10 +125,23 @@ async function killAndRerun(
   order: readonly string[],
   points: readonly number[],
   afterKill: (results: string) => void = () => {},
+  minKills = 5,
 ): Promise<number> {
   const results = join(cwd, "results");
+  const random = seeded(points.length * 7919 + order.length);
+  const queue = [...points];
   let kills = 0;
-  for (const k of points) {
+  for (let attempt = 0; attempt < points.length + 12; attempt++) {
+    let k = queue.shift();
+    if (k === undefined) {
+      if (kills >= minKills) break;
+      // A seeded moment in the first third of what is still to be written (never the last file).
+      const missing = order.slice(0, -1).filter((f) => !existsSync(join(results, f)));
+      if (missing.length === 0) break;
+      k = order.indexOf(
+        missing[Math.floor(random() * Math.max(1, Math.floor(missing.length / 3)))] as string,
+      );
+    }
     const target = join(results, order[k] as string);
     const before = new Set(filesOf(results));
     const { child } = start(cwd, args);

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { experimentDir, trainingDir } from "../../config/layout.js";
 import { listRuns } from "../../results/experiment.js";
 import { isRunFinished } from "../../results/run-folder.js";
+import { processAlive } from "../../util/atomic.js";
 import { CurriculaError } from "../../util/errors.js";
 import { lockPath } from "../run-spec.js";
 import { listBatches, readTaskFile, type SubmittedFile, taskId, taskLog } from "./slurm.js";
@@ -38,13 +39,7 @@ function lockHolder(runDir: string): string | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const info = JSON.parse(readFileSync(path, "utf8")) as { pid: number; host: string };
-    if (info.host === hostname()) {
-      try {
-        process.kill(info.pid, 0);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EPERM") return undefined;
-      }
-    }
+    if (info.host === hostname() && !processAlive(info.pid)) return undefined;
     return `pid ${info.pid} on ${info.host}`;
   } catch {
     return undefined;
