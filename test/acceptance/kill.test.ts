@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -91,6 +91,30 @@ async function reference(cwd: string, args: readonly string[]): Promise<string[]
   return order;
 }
 
+/**
+ * Waits until no live process of the process group `pgid` is left (zombies count as gone), so the
+ * next attempt never meets a lock of a process that is still being killed.
+ */
+async function groupGone(pgid: number): Promise<void> {
+  const alive = () =>
+    readdirSync("/proc")
+      .filter((name) => /^\d+$/.test(name))
+      .some((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+          const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          return fields[0] !== "Z" && Number(fields[2]) === pgid;
+        } catch {
+          return false; // gone while we looked
+        }
+      });
+  const deadline = Date.now() + 60_000;
+  while (alive()) {
+    if (Date.now() > deadline) throw new Error(`process group ${pgid} still alive 60 s after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** mulberry32: a small seeded generator, so the kill moments are the same on every run. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -152,6 +176,7 @@ async function killAndRerun(
     if (!reached) continue; // finished (or failed) before the moment came: the final run says which
     process.kill(-(child.pid as number), "SIGKILL");
     await exitOf(child);
+    await groupGone(child.pid as number);
     kills++;
     afterKill(results);
   }
