@@ -108,6 +108,13 @@ async function submitSlurmStudy(plan: StudyPlan, options: ClusterStudyOptions): 
   const settings = parseSlurmSettings(plan.study.slurm, source);
   checkPartitions([settings.partition], source);
   const stages = studyStages(plan, { log });
+  // Stage jobs of an earlier submission that are still queued or running are waited for, not
+  // resubmitted. They are read before the pending work: a job that ends in between is then found
+  // finished by the work check, never taken for a stage to submit again.
+  const active = new Map<string, string>();
+  for (const { batch, states } of activeBatches(plan.experimentDir)) {
+    if (batch.batch.kind === "commands" && states[0]) active.set(batch.batch.label, states[0].job);
+  }
   const work = await pendingWork(plan, stages);
   const result: StudyRunResult = { stages: [], report: null };
   for (const s of stages)
@@ -116,11 +123,6 @@ async function submitSlurmStudy(plan: StudyPlan, options: ClusterStudyOptions): 
     log("Every stage finished already; nothing to submit.");
     if (plan.study.report) result.report = `${plan.experimentDir}/report.html`;
     return result;
-  }
-  // Stage jobs of an earlier submission that are still queued or running are waited for, not resubmitted.
-  const active = new Map<string, string>();
-  for (const { batch, states } of activeBatches(plan.experimentDir)) {
-    if (batch.batch.kind === "commands" && states[0]) active.set(batch.batch.label, states[0].job);
   }
   const batches: Batch[] = [];
   const allJobs: string[] = [];
