@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
@@ -94,6 +95,8 @@ export async function trainRunWith(
   }
   if (plan.kind === "finished") {
     checkFinishedRunScore(options.runDir, resolved);
+    // A run killed after metrics.csv but before its resume snapshots were removed.
+    rmSync(join(options.runDir, RUN_FILES.resume), { recursive: true, force: true });
     return readRunResult(options.runDir, true);
   }
   if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type ComposeOptions, composeGrid, type GridPoint } from "../config/compose.js";
 import { RUN_FILES, runDir as runDirOf } from "../config/layout.js";
@@ -87,7 +87,11 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {
       const state = inspectRunFolder(dir, config);
-      if (state === "finished") checkFinishedRunScore(dir, config);
+      if (state === "finished") {
+        checkFinishedRunScore(dir, config);
+        // A run killed after metrics.csv but before its resume snapshots were removed.
+        rmSync(join(dir, RUN_FILES.resume), { recursive: true, force: true });
+      }
       if (state === "finished") {
         // A run killed after it finished, before it let go of its lock, left the lock behind.
         removeStaleLock(dir);
