@@ -285,6 +285,21 @@ export abstract class AbstractScore {
     return checkpointDir(runDir, (this.params.stop as "best" | "last" | undefined) ?? "best");
   }
 
+  /**
+   * A training run's dataset, the scored subset and its logits at this score's `stop` checkpoint
+   * (saved outputs, else a forward pass of the model there); an error when the folder has neither.
+   */
+  protected async checkpointLogits(
+    runDir: string,
+  ): Promise<{ dataset: Dataset; subset: Subset; logits: Float32Array }> {
+    const { dataset } = await this.loadRun(runDir);
+    const subset = dataset.subset(this.subsetName);
+    const dir = this.checkpoint(runDir);
+    const logits = await this.savedOrForwardLogits(runDir, dir);
+    if (!logits) throw new Error(`${dir}: neither saved ${this.subsetName} outputs nor a model to score`);
+    return { dataset, subset, logits };
+  }
+
   /** Batch size of forward passes for a run. */
   protected batchSizeFor(config?: { inference_batch_size?: number }): number {
     return this.context.batchSize ?? config?.inference_batch_size ?? 32;

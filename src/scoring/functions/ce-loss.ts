@@ -1,4 +1,3 @@
-import { checkpointDir } from "../../results/run-folder.js";
 import { perSampleCrossEntropy } from "../../training/index.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { Criterion, ModelScoreParams, type ScoringCriterion } from "../argument-schemas.js";
@@ -13,12 +12,7 @@ export class CELoss extends AbstractScore {
   static override readonly reference = "Hacohen & Weinshall, ICML 2019, arXiv 1904.03626 (bootstrapping)";
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const runDir = run.runDir as string;
-    const { dataset } = await this.loadRun(runDir);
-    const subset = dataset.subset(this.subsetName);
-    const dir = checkpointDir(runDir, this.params.stop as "best" | "last");
-    const logits = await this.savedOrForwardLogits(runDir, dir);
-    if (!logits) throw new Error(`${dir}: neither saved ${this.subsetName} outputs nor a model to score`);
+    const { dataset, subset, logits } = await this.checkpointLogits(run.runDir as string);
     const weights = this.classWeights(this.params.criterion as ScoringCriterion, dataset);
     const scores = perSampleCrossEntropy(logits, subset.labels, dataset.outputDim, weights);
     return { subset, classNames: dataset.classNames, columns: { scores } };

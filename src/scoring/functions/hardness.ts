@@ -12,12 +12,7 @@ export class Hardness extends AbstractScore {
   static override readonly reference = "FiftyOne Brain, compute_hardness (voxel51/fiftyone-brain)";
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const runDir = run.runDir as string;
-    const { dataset } = await this.loadRun(runDir);
-    const subset = dataset.subset(this.subsetName);
-    const dir = this.checkpoint(runDir);
-    const logits = await this.savedOrForwardLogits(runDir, dir);
-    if (!logits) throw new Error(`${dir}: neither saved ${this.subsetName} outputs nor a model to score`);
+    const { dataset, subset, logits } = await this.checkpointLogits(run.runDir as string);
     const scores = softmaxEntropy(logits, subset.size, dataset.outputDim);
     return { subset, classNames: dataset.classNames, columns: { scores } };
   }

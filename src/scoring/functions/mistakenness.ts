@@ -14,12 +14,7 @@ export class Mistakenness extends AbstractScore {
   static override readonly reference = "FiftyOne Brain, compute_mistakenness (voxel51/fiftyone-brain)";
 
   async score(run: AtomicRun): Promise<ScoreResult> {
-    const runDir = run.runDir as string;
-    const { dataset } = await this.loadRun(runDir);
-    const subset = dataset.subset(this.subsetName);
-    const dir = this.checkpoint(runDir);
-    const logits = await this.savedOrForwardLogits(runDir, dir);
-    if (!logits) throw new Error(`${dir}: neither saved ${this.subsetName} outputs nor a model to score`);
+    const { dataset, subset, logits } = await this.checkpointLogits(run.runDir as string);
     const scores = mistakenness(logits, subset.labels, dataset.outputDim);
     return { subset, classNames: dataset.classNames, columns: { scores } };
   }
