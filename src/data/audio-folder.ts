@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
@@ -7,6 +7,7 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
+import { cacheMatches, cacheWriteError, ensureCache, writeCacheKey } from "./feature-cache.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
 import {
@@ -53,7 +54,6 @@ export interface AudioFolderSettings {
 }
 
 const CACHE_FORMAT = 1;
-const KEY_FILE = "cache_key.json";
 
 export function audioFolderSettings(config: DatasetOptions): AudioFolderSettings {
   const rootOption = optionalString(config, "path");
@@ -243,16 +243,6 @@ function formatSeconds(seconds: number): string {
   return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
 }
 
-function cacheIsValid(s: AudioFolderSettings): boolean {
-  const keyFile = join(s.cacheDir, KEY_FILE);
-  if (!existsSync(keyFile)) return false;
-  try {
-    return JSON.stringify(JSON.parse(readFileSync(keyFile, "utf8"))) === JSON.stringify(s.key);
-  } catch {
-    return false;
-  }
-}
-
 /** Fails before any decoding when a split would be empty (sizes depend only on the index). */
 function checkSplitSizes(
   datasetId: string,
@@ -285,7 +275,7 @@ export async function preprocessAudioFolder(
   options: { force?: boolean } = {},
 ): Promise<void> {
   const s = audioFolderSettings(config);
-  if (!options.force && cacheIsValid(s)) return;
+  if (!options.force && cacheMatches(s.cacheDir, s.key)) return;
   const index = readIndex(s);
   checkSplitSizes(config.id, s, index, splitFractions(config, { dev: 0.2, test: 0.2 }));
   await buildCache(s, index);
@@ -328,7 +318,7 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
         await writeFile(join(tmp, `${name}_rows.npy`), encodeNpy(rows, [rows.length]));
       }
       if (failures.length > 0) throw unreadableFiles(failures, "undecodable", s.indexPath);
-      await writeFile(join(tmp, KEY_FILE), `${JSON.stringify(s.key, null, 2)}\n`);
+      await writeCacheKey(tmp, s.key);
     });
   } catch (error) {
     throw cacheWriteError(error, s.cacheDir);
@@ -350,19 +340,6 @@ function unreadableFiles(problems: readonly string[], what: string, indexPath: s
   const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : "";
   return new DataError(
     `${indexPath}: ${problems.length} audio files are ${what}; fix or remove them all, then run again:\n  ${shown.join("\n  ")}${more}`,
-  );
-}
-
-/**
- * A feature cache that cannot be written (a read-only data folder) is an error saying where and
- * how to fix it: `dataset.cache_dir` moves the cache to a writable folder.
- */
-export function cacheWriteError(error: unknown, cacheDir: string): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") return error;
-  return new DataError(
-    `cannot write the feature cache ${cacheDir} (${code}): the data folder is not writable; ` +
-      "set dataset.cache_dir to a writable folder (e.g. dataset.cache_dir=cache/my-audio)",
   );
 }
 
@@ -396,14 +373,7 @@ export async function createAudioFolder(config: DatasetOptions & { id: string })
   const normalize = booleanOption(config, "normalize", true);
   const index = readIndex(s);
   checkSplitSizes(config.id, s, index, fractions);
-  if (!cacheIsValid(s)) {
-    try {
-      await buildCache(s, index);
-    } catch (error) {
-      // Another process may have built the same cache at the same moment.
-      if (!cacheIsValid(s)) throw error;
-    }
-  }
+  await ensureCache(s.cacheDir, s.key, () => buildCache(s, index));
   const classNames = sortClassNames(index.labels);
   const codes = encodeWith(classNames, index.labels);
   const frames = frameCount(Math.round(s.duration * s.params.sampleRate), s.params.hopLength);

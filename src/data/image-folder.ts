@@ -8,7 +8,7 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { cacheWriteError } from "./audio-folder.js";
+import { cacheMatches, cacheWriteError, ensureCache, writeCacheKey } from "./feature-cache.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
@@ -58,7 +58,6 @@ export interface ImageFolderSettings {
 }
 
 const CACHE_FORMAT = 1;
-const KEY_FILE = "cache_key.json";
 const FILES_FILE = "files.json";
 export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
 const RESIZE_MODES = ["stretch", "crop", "pad"] as const;
@@ -299,16 +298,6 @@ export async function decodeImage(
   }
 }
 
-function cacheIsValid(s: ImageFolderSettings): boolean {
-  const keyFile = join(s.cacheDir, KEY_FILE);
-  if (!existsSync(keyFile)) return false;
-  try {
-    return JSON.stringify(JSON.parse(readFileSync(keyFile, "utf8"))) === JSON.stringify(s.key);
-  } catch {
-    return false;
-  }
-}
-
 /** Fails before any decoding when a class or a split would be empty. */
 function checkLayout(
   datasetId: string,
@@ -459,7 +448,7 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
       const files = index.entries.map((e) => relative(s.root, e.file));
       await writeFile(join(tmp, "rows.npy"), encodeNpy(Int32Array.from(kept), [kept.length]));
       await writeFile(join(tmp, FILES_FILE), `${JSON.stringify(files)}\n`);
-      await writeFile(join(tmp, KEY_FILE), `${JSON.stringify(s.key, null, 2)}\n`);
+      await writeCacheKey(tmp, s.key);
     });
   } catch (error) {
     throw cacheWriteError(error, s.cacheDir);
@@ -513,7 +502,7 @@ export async function preprocessImageFolder(
   options: { force?: boolean } = {},
 ): Promise<void> {
   const s = imageFolderSettings(config);
-  if (!options.force && cacheIsValid(s)) return;
+  if (!options.force && cacheMatches(s.cacheDir, s.key)) return;
   const index = readImageIndex(s);
   checkLayout(config.id, s, index, splitFractions(config, { dev: 0.2, test: 0.2 }));
   await buildCache(s, index);
@@ -599,14 +588,7 @@ export async function createImageFolder(config: DatasetOptions & { id: string })
   const normalize = normalizeOption(config, s.channels);
   const index = readImageIndex(s);
   checkLayout(config.id, s, index, fractions);
-  if (!cacheIsValid(s)) {
-    try {
-      await buildCache(s, index);
-    } catch (error) {
-      // Another process may have built the same cache at the same moment.
-      if (!cacheIsValid(s)) throw error;
-    }
-  }
+  await ensureCache(s.cacheDir, s.key, () => buildCache(s, index));
   const cache = readCache(s, inMemoryOption(config));
   const classNames = sortClassNames(index.entries.map((e) => e.label));
   const codes = encodeWith(
