@@ -4,24 +4,16 @@
  * `npm run build:torch` inside node_modules/curricula compiles the addon there and it loads. Needs
  * libtorch (Debian's libtorch-dev; CI installs it); takes a few minutes (one more compile).
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { installPacked, packCurricula, REPO } from "../support/package.js";
 import { describeWith, systemFile } from "../support/system.js";
 
-const repo = fileURLToPath(new URL("../..", import.meta.url));
+const repo = REPO;
 const scratch = mkdtempSync(join(tmpdir(), "curricula-build-torch-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
@@ -37,30 +29,8 @@ describeWith(libtorch, "npm run build:torch inside an installed package", () => 
   });
 
   it("packs, unpacks into an empty project, builds the addon in node_modules/curricula, and loads it", () => {
-    const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", scratch], {
-      cwd: repo,
-      encoding: "utf8",
-    });
-    const [info] = JSON.parse(out) as { filename: string }[];
-    const project = join(scratch, "consumer");
-    const installed = join(project, "node_modules", "curricula");
-    mkdirSync(installed, { recursive: true });
-    execFileSync("tar", [
-      "-xzf",
-      join(scratch, info?.filename ?? ""),
-      "-C",
-      installed,
-      "--strip-components=1",
-    ]);
-    writeFileSync(
-      join(project, "package.json"),
-      JSON.stringify({ name: "consumer", version: "1.0.0", private: true }),
-    );
-    for (const dep of Object.keys(manifest.dependencies)) {
-      const target = join(project, "node_modules", dep);
-      mkdirSync(dirname(target), { recursive: true });
-      if (!existsSync(target)) symlinkSync(join(repo, "node_modules", dep), target, "dir");
-    }
+    const { tarball } = packCurricula(scratch);
+    const installed = installPacked(tarball, join(scratch, "consumer"), Object.keys(manifest.dependencies));
     expect(existsSync(join(installed, "native", "torch", "build"))).toBe(false);
     const build = spawnSync("npm", ["run", "build:torch"], {
       cwd: installed,

@@ -1,18 +1,9 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { installPacked, packCurricula, REPO } from "../support/package.js";
 
 /**
  * The package as a consumer gets it: `npm pack`, unpacked into a scratch project's node_modules
@@ -20,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
  * script (dist/ ships), the CLI runs from it, and the public API type-checks with
  * `skipLibCheck: false`, including every import the README and the docs show.
  */
-const repo = fileURLToPath(new URL("../..", import.meta.url));
+const repo = REPO;
 const scratch = mkdtempSync(join(tmpdir(), "curricula-consumer-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
@@ -62,13 +53,9 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
   const installed = join(project, "node_modules", "curricula");
 
   it("packs dist/, configs, data and the licences, and declares no install-time script", () => {
-    const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", scratch], {
-      cwd: repo,
-      encoding: "utf8",
-    });
-    const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
-    tarball = join(scratch, info?.filename ?? "");
-    const files = (info?.files ?? []).map((f) => f.path);
+    const packed = packCurricula(scratch);
+    tarball = packed.tarball;
+    const files = packed.files;
     for (const f of [
       "dist/index.js",
       "dist/index.d.ts",
@@ -90,20 +77,9 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
   });
 
   it("runs the CLI from the unpacked package, with nothing built on install", () => {
-    mkdirSync(installed, { recursive: true });
-    execFileSync("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
-    writeFileSync(
-      join(project, "package.json"),
-      JSON.stringify({ name: "consumer", version: "1.0.0", type: "module", private: true }),
-    );
-    const link = (name: string) => {
-      const target = join(project, "node_modules", name);
-      mkdirSync(dirname(target), { recursive: true });
-      if (!existsSync(target)) symlinkSync(join(repo, "node_modules", name), target, "dir");
-    };
-    for (const dep of Object.keys(manifest.dependencies)) link(dep);
-    link("typescript");
-    link("@types/node");
+    installPacked(tarball, project, [...Object.keys(manifest.dependencies), "typescript", "@types/node"], {
+      type: "module",
+    });
     const bin = join(installed, "bin", "curricula.js");
     const version = spawnSync(process.execPath, [bin, "--version"], { cwd: project, encoding: "utf8" });
     expect(version.status, version.stderr).toBe(0);
