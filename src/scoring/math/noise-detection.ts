@@ -9,6 +9,7 @@
  * - recall in the hardest f of the samples: the share of changed samples among the ⌈f·N⌉ samples
  *   of highest rank (the order a curriculum uses, ties broken as the ranks are).
  */
+import { averageRanks } from "./correlation.js";
 
 export interface NoiseDetection {
   /** Changed samples among the scored ones. */
@@ -22,15 +23,26 @@ export interface NoiseDetection {
   recall_hardest_10pct: number;
 }
 
+/** How many of `flags` are true. */
+function countTrue(flags: ArrayLike<boolean>): number {
+  let count = 0;
+  for (let i = 0; i < flags.length; i++) if (flags[i]) count++;
+  return count;
+}
+
+/** Indices of `values` from the highest value down (a stable sort: ties keep index order). */
+function highestFirst(values: ArrayLike<number>): number[] {
+  return Array.from({ length: values.length }, (_, i) => i).sort(
+    (a, b) => (values[b] as number) - (values[a] as number),
+  );
+}
+
 /** Average precision of `hardness` (higher = more suspect) for the positives `flipped`. */
 export function averagePrecision(hardness: ArrayLike<number>, flipped: ArrayLike<boolean>): number {
   const n = hardness.length;
-  let positives = 0;
-  for (let i = 0; i < n; i++) if (flipped[i]) positives++;
+  const positives = countTrue(flipped);
   if (positives === 0) return Number.NaN;
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => (hardness[b] as number) - (hardness[a] as number),
-  );
+  const order = highestFirst(hardness);
   let tp = 0;
   let seen = 0;
   let recallBefore = 0;
@@ -52,17 +64,7 @@ export function averagePrecision(hardness: ArrayLike<number>, flipped: ArrayLike
 /** Area under the ROC curve of `hardness` for the positives `flipped` (midranks for ties). */
 export function auroc(hardness: ArrayLike<number>, flipped: ArrayLike<boolean>): number {
   const n = hardness.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => (hardness[a] as number) - (hardness[b] as number),
-  );
-  const rank = new Float64Array(n);
-  for (let k = 0; k < n; ) {
-    let end = k;
-    while (end + 1 < n && hardness[order[end + 1] as number] === hardness[order[k] as number]) end++;
-    const mid = (k + end) / 2 + 1;
-    for (let j = k; j <= end; j++) rank[order[j] as number] = mid;
-    k = end + 1;
-  }
+  const rank = averageRanks(hardness);
   let positives = 0;
   let rankSum = 0;
   for (let i = 0; i < n; i++) {
@@ -83,12 +85,9 @@ export function recallInHardest(
   fraction: number,
 ): number {
   const n = ranks.length;
-  let positives = 0;
-  for (let i = 0; i < n; i++) if (flipped[i]) positives++;
+  const positives = countTrue(flipped);
   if (positives === 0) return Number.NaN;
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => (ranks[b] as number) - (ranks[a] as number),
-  );
+  const order = highestFirst(ranks);
   const top = Math.ceil(fraction * n);
   let found = 0;
   for (let k = 0; k < top; k++) if (flipped[order[k] as number]) found++;
@@ -106,10 +105,8 @@ export function noiseDetection(
   flipped: ArrayLike<boolean>,
 ): NoiseDetection {
   const hardness = Float64Array.from(mean as ArrayLike<number>, (v) => (reverse ? -v : v));
-  let count = 0;
-  for (let i = 0; i < flipped.length; i++) if (flipped[i]) count++;
   return {
-    flipped: count,
+    flipped: countTrue(flipped),
     samples: mean.length,
     average_precision: averagePrecision(hardness, flipped),
     auroc: auroc(hardness, flipped),
