@@ -6,6 +6,9 @@
  */
 import type { Rng } from "../../util/rng.js";
 import type { DotProducts } from "./knn/index.js";
+import { insertBounded } from "./knn/lists.js";
+import { makeProblem } from "./knn/problem.js";
+import { planTiles, TiledSearch } from "./knn/tiled.js";
 
 /**
  * Shannon entropy (natural log) of each row's softmax: FiftyOne's `hardness`,
@@ -66,26 +69,13 @@ function exactDistance(x: Float32Array, d: number, i: number, j: number): number
   return Math.sqrt(s);
 }
 
-/** Inserts v into the ascending list (length k) when it is smaller than its last entry. */
-function insertSmallest(list: Float64Array, v: number, ids?: Int32Array, id?: number): void {
-  const k = list.length;
-  if (!(v < (list[k - 1] as number))) return;
-  let p = k - 1;
-  while (p > 0 && (list[p - 1] as number) > v) {
-    list[p] = list[p - 1] as number;
-    if (ids) ids[p] = ids[p - 1] as number;
-    p--;
-  }
-  list[p] = v;
-  if (ids) ids[p] = id as number;
-}
-
 /**
  * For every row of x (n × d), the Euclidean distances to its k nearest other rows, ascending (n × k),
  * as scikit-learn's `kneighbors(k + 1)` on the set itself gives them once the first column (the row
  * itself) is dropped. Distances are exact float64. With `dot` (the engine's float32 matrix product)
- * the candidates are found from tiled products and k + 8 of them per row are re-measured exactly;
- * without it every pair is measured exactly.
+ * the k-NN's tiled search (./knn/tiled.ts) finds each row's k + 1 nearest rows, itself among them,
+ * and those are re-measured exactly; without it (or when its error bound is void) every pair is
+ * measured exactly.
  */
 export function nearestDistances(
   x: Float32Array,
@@ -94,55 +84,45 @@ export function nearestDistances(
   k: number,
   dot?: DotProducts,
 ): Float64Array {
-  const out = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
-  if (!dot) {
-    const row = new Float64Array(k);
-    for (let i = 0; i < n; i++) {
-      row.fill(Number.POSITIVE_INFINITY);
-      for (let j = 0; j < n; j++) if (j !== i) insertSmallest(row, exactDistance(x, d, i, j));
-      out.set(row, i * k);
-    }
-    return out;
-  }
-  const keep = k + 8;
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let t = 0; t < d; t++) s += (x[i * d + t] as number) ** 2;
-    norms[i] = s;
-  }
-  const candDist = new Float64Array(n * keep).fill(Number.POSITIVE_INFINITY);
-  const candId = new Int32Array(n * keep).fill(-1);
-  const tile = 2048;
-  for (let a0 = 0; a0 < n; a0 += tile) {
-    const a1 = Math.min(n, a0 + tile);
-    const qa = x.subarray(a0 * d, a1 * d);
-    for (let b0 = 0; b0 < n; b0 += tile) {
-      const b1 = Math.min(n, b0 + tile);
-      const products = dot(qa, a1 - a0, x.subarray(b0 * d, b1 * d), b1 - b0, d);
-      const width = b1 - b0;
-      for (let i = a0; i < a1; i++) {
-        const dist = candDist.subarray(i * keep, (i + 1) * keep);
-        const ids = candId.subarray(i * keep, (i + 1) * keep);
-        const base = (i - a0) * width;
-        for (let j = b0; j < b1; j++) {
-          if (j === i) continue;
-          const sq = (norms[i] as number) + (norms[j] as number) - 2 * (products[base + j - b0] as number);
-          insertSmallest(dist, sq, ids, j);
-        }
-      }
-    }
-  }
+  const neighbours = dot && n > 0 ? tiledNeighbours(x, n, d, k + 1, dot) : null;
+  const out = new Float64Array(n * k);
   const row = new Float64Array(k);
+  const ids = new Int32Array(k);
+  // A full list of +∞: a distance enters when it is smaller than the last, as in the k-NN's lists.
+  const filled = new Int32Array(1);
   for (let i = 0; i < n; i++) {
     row.fill(Number.POSITIVE_INFINITY);
-    for (let c = 0; c < keep; c++) {
-      const j = candId[i * keep + c] as number;
-      if (j >= 0) insertSmallest(row, exactDistance(x, d, i, j));
+    filled[0] = k;
+    if (neighbours) {
+      const { idx, width } = neighbours;
+      for (let c = i * width; c < (i + 1) * width; c++) {
+        const j = idx[c] as number;
+        if (j !== i) insertBounded(row, ids, filled, 0, k, exactDistance(x, d, i, j), j);
+      }
+    } else {
+      for (let j = 0; j < n; j++)
+        if (j !== i) insertBounded(row, ids, filled, 0, k, exactDistance(x, d, i, j), j);
     }
     out.set(row, i * k);
   }
   return out;
+}
+
+/** The indices of each row's `k` nearest rows (itself included) by the k-NN's tiled search; null when its bound is void. */
+function tiledNeighbours(
+  x: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  dot: DotProducts,
+): { idx: Int32Array; width: number } | null {
+  const problem = makeProblem(x, new Int32Array(n), x, d, { k });
+  const plan = planTiles(problem, {});
+  if (!plan) return null;
+  const search = new TiledSearch(problem, plan);
+  for (let p = 0; p < plan.pairs; p++) search.runPair(p, dot);
+  search.finishAll();
+  return { idx: search.result().idx, width: problem.k };
 }
 
 /**
