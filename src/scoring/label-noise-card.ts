@@ -1,6 +1,7 @@
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
 import type { ScoreRows } from "../results/score-table.js";
 import type { AtomicRun } from "./abstract-score.js";
+import { probabilityColumnCount, probabilityMatrix } from "./functions/confident-learning.js";
 import { FILTER_BY_METHODS, findLabelIssues } from "./math/label-issues.js";
 import { flagPrecisionRecall, noiseDetection } from "./math/noise-detection.js";
 
@@ -54,15 +55,9 @@ export async function labelNoiseCard(
  * them (ConfidentLearning's `p_0 … p_{K−1}`), so a card compares the methods on the same noise.
  */
 function filterByMethods(rows: ScoreRows, flipped: readonly boolean[]): Record<string, unknown> | null {
-  const c = [...rows.columns.keys()].filter((k) => /^p_\d+$/.test(k)).length;
-  if (c < 2) return null;
-  const n = rows.index.length;
-  const probs = new Float64Array(n * c);
-  for (let k = 0; k < c; k++) {
-    const column = rows.columns.get(`p_${k}`);
-    if (!column) return null;
-    for (let i = 0; i < n; i++) probs[i * c + k] = column[i] as number;
-  }
+  const c = probabilityColumnCount(rows);
+  const probs = c < 2 ? null : probabilityMatrix(rows, c);
+  if (!probs) return null;
   return Object.fromEntries(
     FILTER_BY_METHODS.map((method) => {
       const { issue } = findLabelIssues(probs, rows.encoded, c, method);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../../config/layout.js";
 import { parseRunConfig } from "../../config/parse.js";
 import { isRunFinished } from "../../results/run-folder.js";
+import type { ScoreRows } from "../../results/score-table.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
 import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
@@ -16,6 +17,23 @@ import { CVLoss, cvFold } from "./cv-loss.js";
 /** Column of the out-of-sample probability of class k. */
 export function probabilityColumn(k: number): string {
   return `p_${k}`;
+}
+
+/** How many probability columns (`p_<k>`) score rows carry. */
+export function probabilityColumnCount(rows: ScoreRows): number {
+  return [...rows.columns.keys()].filter((k) => /^p_\d+$/.test(k)).length;
+}
+
+/** The probabilities p_0 … p_{c−1} of score rows as an N × c row-major matrix; null when a column is missing. */
+export function probabilityMatrix(rows: ScoreRows, c: number): Float64Array | null {
+  const n = rows.index.length;
+  const probs = new Float64Array(n * c);
+  for (let k = 0; k < c; k++) {
+    const column = rows.columns.get(probabilityColumn(k));
+    if (!column) return null;
+    for (let i = 0; i < n; i++) probs[i * c + k] = column[i] as number;
+  }
+  return probs;
 }
 
 /**
@@ -122,19 +140,14 @@ export class ConfidentLearning extends CVLoss {
   override postprocess(_scoreId: string, runs: readonly AtomicRun[]): FinalScores {
     const groups = this.readGroups(runs);
     const first = (groups[0] as (typeof groups)[number]).rows;
-    const names = [...first.columns.keys()].filter((k) => /^p_\d+$/.test(k));
-    const c = names.length;
+    const c = probabilityColumnCount(first);
     if (c < 2) throw new DataError(`${groups[0]?.label}: expected probability columns p_0, p_1, …`);
     const rows = averageColumns(
       groups,
       Array.from({ length: c }, (_, k) => probabilityColumn(k)),
     );
     const n = rows.index.length;
-    const probs = new Float64Array(n * c);
-    for (let k = 0; k < c; k++) {
-      const column = rows.columns.get(probabilityColumn(k)) as Float64Array;
-      for (let i = 0; i < n; i++) probs[i * c + k] = column[i] as number;
-    }
+    const probs = probabilityMatrix(rows, c) as Float64Array;
     const filterBy = this.params.filter_by as FilterBy;
     const cj = findLabelIssues(probs, rows.encoded, c, filterBy);
     rows.text = new Map([["label_issue", Array.from(cj.issue, (v) => (v ? "true" : "false"))]]);
