@@ -63,18 +63,6 @@ BoundsArg boundsArg(const Napi::Value& v, int64_t rows, const char* what) {
   return out;
 }
 
-// The k-NN's tile pass: the float32 products a·bᵀ of a (rowsA × dim) and b (rowsB × dim), and of
-// them only the candidates each query can still take: distance d = (|q|² + |r|²) − 2·(q·r) in
-// float64 from the float32 product, clamped at 0, kept where d ≤ the query's bound (QueryBound).
-// Rows of a are queries against the references in b (`rows`: {keep, errors} per row of a); with
-// `cols`, b's rows too, as queries against a's rows (the symmetric half of a probe whose queries
-// are its references). The arithmetic is the JS scan's, operation for operation, so every pair the
-// scan would offer is kept; the caller re-checks each with its bound as it tightens. Returns
-// {rowStart, rowIndex, rowDist[, colStart, colIndex, colDist]}: candidates of row r are
-// rowIndex/rowDist[rowStart[r] .. rowStart[r+1]), indices into b's rows (and a's for columns),
-// ascending. Rows and columns are filtered in separate passes split into contiguous chunks over
-// libtorch's threads, joined in order (the result does not depend on the thread count). The
-
 }  // namespace
 
 // a·bᵀ of row-major a (rowsA × dim) and b (rowsB × dim) in float32: the matrix product the k-NN of
@@ -100,6 +88,17 @@ Napi::Value MatMulTransposed(const Napi::CallbackInfo& info) {
   }
 }
 
+// The k-NN's tile pass: the float32 products a·bᵀ of a (rowsA × dim) and b (rowsB × dim), and of
+// them only the candidates each query can still take: distance d = (|q|² + |r|²) − 2·(q·r) in
+// float64 from the float32 product, clamped at 0, kept where d ≤ the query's bound (QueryBound).
+// Rows of a are queries against the references in b (`rows`: {keep, errors} per row of a); with
+// `cols`, b's rows too, as queries against a's rows (the symmetric half of a probe whose queries
+// are its references). The arithmetic is the JS scan's, operation for operation, so every pair the
+// scan would offer is kept; the caller re-checks each with its bound as it tightens. Returns
+// {rowStart, rowIndex, rowDist[, colStart, colIndex, colDist]}: candidates of row r are
+// rowIndex/rowDist[rowStart[r] .. rowStart[r+1]), indices into b's rows (and a's for columns),
+// ascending. Rows and columns are filtered in separate passes split into contiguous chunks over
+// libtorch's threads, joined in order (the result does not depend on the thread count). The
 // product never crosses into JS.
 Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
