@@ -65,16 +65,16 @@ const gyp = gypCandidates[0] ? [process.execPath, gypCandidates[0]] : ["node-gyp
 // Node's own headers when they are installed beside it (no download); else node-gyp fetches them.
 const nodeDir = join(dirname(process.execPath), "..");
 const nodeDirArg = existsSync(join(nodeDir, "include", "node", "node_api.h")) ? [`--nodedir=${nodeDir}`] : [];
-const version = process.versions.node;
+const nodeVersion = process.versions.node;
 const cachedHeaders = [
   join(
     process.env.npm_config_devdir ?? join(homedir(), ".cache", "node-gyp"),
-    version,
+    nodeVersion,
     "include",
     "node",
     "node_api.h",
   ),
-  join(homedir(), ".node-gyp", version, "include", "node", "node_api.h"),
+  join(homedir(), ".node-gyp", nodeVersion, "include", "node", "node_api.h"),
 ].some((p) => existsSync(p));
 const headersNote =
   nodeDirArg.length > 0 || cachedHeaders
