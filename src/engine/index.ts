@@ -143,12 +143,10 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   if (engine === "torch") {
     const normalised = device === "cuda" ? "cuda:0" : device;
     if (active?.engine === "torch" && active.device === normalised && threads === null) return active;
-    const plan = threadPlan(threads);
-    active = await backend.start({ device, threads: plan.intraOp, plan });
+    active = await backend.start({ device, plan: threadPlan(threads) });
   } else {
     active = await backend.start({
       device: "cpu",
-      threads: 1,
       plan: threadPlan(null),
       ...(options.backend ? { backend: options.backend } : {}),
     });

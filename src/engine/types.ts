@@ -172,10 +172,8 @@ export interface EngineListing {
 export interface EngineStart {
   /** "cpu", "cuda" or "cuda:N". */
   device: string;
-  /** Intra-op threads (torch). */
-  threads: number;
-  /** The thread plan these come from (inter-op and BLAS threads too). */
-  plan?: ThreadPlan;
+  /** The thread plan: torch's intra-op, inter-op and BLAS threads. */
+  plan: ThreadPlan;
   /** The TensorFlow.js backend of the wasm engine (tests compare backends). */
   backend?: string;
 }

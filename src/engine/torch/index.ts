@@ -38,11 +38,8 @@ function addon(): TorchAddon {
   return status.addon;
 }
 
-/**
- * Checks the device and sets libtorch's thread pools: intra-op `threads`, and with a plan its
- * inter-op and OpenBLAS threads.
- */
-export function initTorch(device: string, threads: number, plan?: ThreadPlan): EngineInfo {
+/** Checks the device and sets libtorch's thread pools from the plan: intra-op, inter-op and OpenBLAS threads. */
+export function initTorch(device: string, plan: ThreadPlan): EngineInfo {
   const native = addon();
   const info = native.info();
   if (device !== "cpu") {
@@ -60,20 +57,17 @@ export function initTorch(device: string, threads: number, plan?: ThreadPlan): E
       );
     }
   }
-  const n = threads;
-  native.setThreads(n);
-  if (plan) {
-    native.setInteropThreads(plan.interOp);
-    native.setBlasThreads(plan.blas);
-  }
+  native.setThreads(plan.intraOp);
+  native.setInteropThreads(plan.interOp);
+  native.setBlasThreads(plan.blas);
   return {
     engine: "torch",
     backend: "libtorch",
     simd: false,
     version: info.version,
     device: normaliseDevice(device),
-    threads: n,
-    ...(plan ? { threadPlan: plan } : {}),
+    threads: plan.intraOp,
+    threadPlan: plan,
   };
 }
 
@@ -100,11 +94,11 @@ export const torchBackend: EngineBackend = {
     if (
       started &&
       started.device === normaliseDevice(settings.device) &&
-      started.threads === settings.threads
+      started.threads === settings.plan.intraOp
     ) {
       return started;
     }
-    started = initTorch(settings.device, settings.threads, settings.plan);
+    started = initTorch(settings.device, settings.plan);
     return started;
   },
 

@@ -21,7 +21,7 @@ export const wasmBackend: EngineBackend = {
       engine: "wasm",
       device: "cpu",
       threads: 1,
-      ...(settings.plan ? { threadPlan: settings.plan } : {}),
+      threadPlan: settings.plan,
     };
   },
 
