@@ -16,8 +16,6 @@ import { EngineOptimizer, type OptimizerSnapshot } from "./optimizers.js";
 import { attachDropoutRng, SeededConv2D } from "./seeded-layers.js";
 import { SLOT_TO_TORCH, wasmVariable } from "./variable-layouts.js";
 
-export { weightedOneHot };
-
 export class WasmNetwork extends NetworkBase implements Network {
   readonly layerNames: readonly string[];
   private readonly model: tfl.LayersModel;
