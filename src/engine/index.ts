@@ -228,8 +228,8 @@ export async function listEngines(): Promise<EngineListing[]> {
  * faster than plain JS loops (the pure-JS cpu backend of the wasm engine).
  */
 export function matrixPrimitive(): MatrixPrimitive | null {
-  if (!active || !activeBackend) throw new Error("matrixPrimitive: call 'await initEngine()' first");
-  return activeBackend.matrixPrimitive(active);
+  const { info, backend } = assertReady("matrixPrimitive");
+  return backend.matrixPrimitive(info);
 }
 
 /** Live tensors and their bytes of the active engine, where it counts them (wasm), for leak checks. */
