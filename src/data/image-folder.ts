@@ -27,7 +27,7 @@ import {
   stratifiedSplit,
 } from "./splits.js";
 import { featureStore, RowFile, SplitDataset, ViewSubset } from "./store.js";
-import { readTable, requireColumn, rowRef } from "./table.js";
+import { readFileIndex, rowRef } from "./table.js";
 import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
 
 /**
@@ -134,32 +134,19 @@ function listingFingerprint(root: string, entries: readonly ImageEntry[]): strin
 /** The images of the folder, by index CSV or by class sub-folders, with clear errors for bad layouts. */
 function readImageIndex(s: ImageFolderSettings): ImageIndex {
   if (s.indexPath) {
-    const table = readTable(s.indexPath, "image index (dataset.index)");
-    const pathAt = requireColumn(table, s.pathColumn, "dataset.path_column", "image file paths");
-    const labelAt = requireColumn(table, s.labelColumn, "dataset.label_column", "labels");
-    const splitAt = table.columns.indexOf(s.splitColumn);
-    const entries: ImageEntry[] = table.rows.map((record, r) => {
-      const file = record[pathAt] ?? "";
-      const label = record[labelAt] ?? "";
-      const where = `${rowRef(table, r)} of ${s.indexPath}`;
-      if (file === "")
-        throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.pathColumn}': empty path`);
-      if (label === "")
-        throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.labelColumn}': empty label`);
-      let split: SubsetName | null = null;
-      if (splitAt >= 0) {
-        const value = (record[splitAt] ?? "").toLowerCase();
-        if (!(SUBSET_NAMES as readonly string[]).includes(value)) {
-          throw new DataError(
-            `${s.indexPath}: ${rowRef(table, r)}, column '${s.splitColumn}': expected train, dev or test, got '${record[splitAt] ?? ""}'`,
-          );
-        }
-        split = value as SubsetName;
-      }
-      return { file: resolve(s.root, file), label, split, where };
-    });
-    if (entries.length === 0) throw new DataError(`${s.indexPath}: the image index lists no files`);
-    return { entries, hasSplit: splitAt >= 0, fingerprint: fileSha256(s.indexPath) };
+    const index = readFileIndex(
+      s.indexPath,
+      s.root,
+      { path: s.pathColumn, label: s.labelColumn, split: s.splitColumn },
+      { index: "image index", paths: "image file paths" },
+    );
+    const entries: ImageEntry[] = index.files.map((file, r) => ({
+      file,
+      label: index.labels[r] as string,
+      split: index.split?.[r] ?? null,
+      where: `${rowRef(index.table, r)} of ${s.indexPath}`,
+    }));
+    return { entries, hasSplit: index.split !== null, fingerprint: fileSha256(s.indexPath) };
   }
   if (!existsSync(s.root) || !statSync(s.root).isDirectory())
     throw new DataError(`${s.root}: image folder not found (dataset.path)`);
