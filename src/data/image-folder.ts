@@ -76,8 +76,6 @@ interface ImageIndex {
   entries: ImageEntry[];
   /** True when every entry has a split (split folders or a split column). */
   hasSplit: boolean;
-  /** Fingerprint of the listing (index file content, or the sorted relative paths with sizes). */
-  fingerprint: string;
 }
 
 function imageSizeOption(config: DatasetOptions): [number, number] | null {
@@ -146,7 +144,7 @@ function readImageIndex(s: ImageFolderSettings): ImageIndex {
       split: index.split?.[r] ?? null,
       where: `${rowRef(index.table, r)} of ${s.indexPath}`,
     }));
-    return { entries, hasSplit: index.split !== null, fingerprint: fileSha256(s.indexPath) };
+    return { entries, hasSplit: index.split !== null };
   }
   if (!existsSync(s.root) || !statSync(s.root).isDirectory())
     throw new DataError(`${s.root}: image folder not found (dataset.path)`);
@@ -172,10 +170,18 @@ function readImageIndex(s: ImageFolderSettings): ImageIndex {
     throw new DataError(
       `${s.root}: no images found (expected <class>/<file> or train/<class>/<file> with ${IMAGE_EXTENSIONS.join(", ")} files)`,
     );
-  return { entries, hasSplit, fingerprint: listingFingerprint(s.root, entries) };
+  return { entries, hasSplit };
 }
 
 export function imageFolderSettings(config: DatasetOptions): ImageFolderSettings {
+  return readSettings(config).s;
+}
+
+/**
+ * The settings, and the folder's listing when the cache key needed it (class folders, whose key
+ * holds the listing's fingerprint): the caller reads the index only when it is null.
+ */
+function readSettings(config: DatasetOptions): { s: ImageFolderSettings; listed: ImageIndex | null } {
   const rootOption = optionalString(config, "path");
   if (!rootOption) throw new ConfigError("dataset.path", "required: the root folder of the images");
   const root = resolveDataPath(rootOption);
@@ -191,12 +197,14 @@ export function imageFolderSettings(config: DatasetOptions): ImageFolderSettings
   const labelColumn = stringOption(config, "label_column", "label");
   const splitColumn = stringOption(config, "split_column", "split");
   const partial = { root, indexPath, pathColumn, labelColumn, splitColumn } as ImageFolderSettings;
+  const listed = !indexPath && existsSync(root) ? readImageIndex(partial) : null;
+  // The index file's content, or the listing's relative paths with sizes and times.
   const fingerprint = indexPath
     ? existsSync(indexPath)
       ? fileSha256(indexPath)
       : ""
-    : existsSync(root)
-      ? readImageIndex(partial).fingerprint
+    : listed
+      ? listingFingerprint(root, listed.entries)
       : "";
   const key = {
     format: CACHE_FORMAT,
@@ -217,13 +225,8 @@ export function imageFolderSettings(config: DatasetOptions): ImageFolderSettings
   // ImageFolder and to anyone listing the classes.
   const cacheDir = resolveDataPath(cacheOption ?? join(".curricula-cache", `images-${digest}`));
   return {
-    ...partial,
-    imageSize,
-    resize,
-    channels: channelsValue,
-    onError,
-    cacheDir,
-    key,
+    s: { ...partial, imageSize, resize, channels: channelsValue, onError, cacheDir, key },
+    listed,
   };
 }
 
@@ -488,9 +491,9 @@ export async function preprocessImageFolder(
   config: DatasetOptions & { id: string },
   options: { force?: boolean } = {},
 ): Promise<void> {
-  const s = imageFolderSettings(config);
+  const { s, listed } = readSettings(config);
   if (!options.force && cacheMatches(s.cacheDir, s.key)) return;
-  const index = readImageIndex(s);
+  const index = listed ?? readImageIndex(s);
   checkLayout(config.id, s, index, splitFractions(config, { dev: 0.2, test: 0.2 }));
   await buildCache(s, index);
 }
@@ -569,11 +572,11 @@ export function channelStats(
 
 export async function createImageFolder(config: DatasetOptions & { id: string }): Promise<Dataset> {
   const seed = splitSeed(config);
-  const s = imageFolderSettings(config);
+  const { s, listed } = readSettings(config);
   const fractions = splitFractions(config, { dev: 0.2, test: 0.2 });
   const stratify = booleanOption(config, "stratify", true);
   const normalize = normalizeOption(config, s.channels);
-  const index = readImageIndex(s);
+  const index = listed ?? readImageIndex(s);
   checkLayout(config.id, s, index, fractions);
   await ensureCache(s.cacheDir, s.key, () => buildCache(s, index));
   const cache = readCache(s, inMemoryOption(config));
