@@ -7,7 +7,7 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { cacheMatches, cacheWriteError, ensureCache, writeCacheKey } from "./feature-cache.js";
+import { cacheMatches, cacheWriteError, ensureCache, problemLines, writeCacheKey } from "./feature-cache.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
 import {
@@ -296,20 +296,16 @@ async function buildCache(s: AudioFolderSettings, index: FileIndex): Promise<voi
     progress.stop();
   }
   if (warnings.length > 0) {
-    const shown = warnings.slice(0, 20);
     writeLine(`warning: ${warnings.length} audio file(s) of ${s.indexPath} may be damaged or too short:`);
-    for (const w of shown) writeLine(`  ${w}`);
-    if (warnings.length > shown.length) writeLine(`  ... and ${warnings.length - shown.length} more`);
+    for (const line of problemLines(warnings)) writeLine(line);
   }
 }
 
 /** One error listing every missing or undecodable file of an index (the first 20 in full). */
 function unreadableFiles(problems: readonly string[], what: string, indexPath: string): DataError {
   if (problems.length === 1) return new DataError(problems[0] as string);
-  const shown = problems.slice(0, 20);
-  const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : "";
   return new DataError(
-    `${indexPath}: ${problems.length} audio files are ${what}; fix or remove them all, then run again:\n  ${shown.join("\n  ")}${more}`,
+    `${indexPath}: ${problems.length} audio files are ${what}; fix or remove them all, then run again:\n${problemLines(problems).join("\n")}`,
   );
 }
 

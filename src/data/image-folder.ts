@@ -8,7 +8,7 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { cacheMatches, cacheWriteError, ensureCache, writeCacheKey } from "./feature-cache.js";
+import { cacheMatches, cacheWriteError, ensureCache, problemLines, writeCacheKey } from "./feature-cache.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
@@ -418,11 +418,8 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
       }
       failures.sort((a, b) => a.row - b.row);
       if (failures.length > 0 && s.onError === "stop") {
-        const shown = failures.slice(0, 20).map((f) => `  ${f.message}`);
-        const more =
-          failures.length > shown.length ? `\n  ... and ${failures.length - shown.length} more` : "";
         throw new DataError(
-          `${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded (set dataset.on_error=skip to leave them out):\n${shown.join("\n")}${more}`,
+          `${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded (set dataset.on_error=skip to leave them out):\n${problemLines(failures.map((f) => f.message)).join("\n")}`,
         );
       }
       if (kept.length === 0) throw new DataError(`${s.indexPath ?? s.root}: no image could be decoded`);
@@ -449,8 +446,7 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
     writeLine(
       `warning: ${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded and are left out:`,
     );
-    for (const f of failures.slice(0, 20)) writeLine(`  ${f.message}`);
-    if (failures.length > 20) writeLine(`  ... and ${failures.length - 20} more`);
+    for (const line of problemLines(failures.map((f) => f.message))) writeLine(line);
   }
 }
 
