@@ -29,7 +29,7 @@ import { FASHION_MNIST_DEFAULT_PATH, preprocessDataset } from "../src/data/index
 import { torchStatus } from "../src/engine/torch/index.js";
 import { encodeNpy, npyHeader } from "../src/util/npy.js";
 import { readYaml } from "../src/util/yaml-io.js";
-import { benchScript, loadAverage } from "./common.js";
+import { benchScript, loadAverage, torchPython } from "./common.js";
 
 interface Options {
   samples: number;
@@ -76,17 +76,6 @@ function parseOptions(argv: string[]): Options {
     } else usage(`unknown option '${flag}'`);
   }
   return options;
-}
-
-/** The python with torch and torchvision: BENCH_PYTHON, python3, /usr/bin/python3. */
-function visionPython(): string {
-  for (const python of [process.env.BENCH_PYTHON, "python3", "/usr/bin/python3"]) {
-    if (python && spawnSync(python, ["-c", "import torch, torchvision"], { stdio: "ignore" }).status === 0)
-      return python;
-  }
-  return usage(
-    "no python with torch and torchvision (apt-get install python3-torchvision, or set BENCH_PYTHON)",
-  );
 }
 
 function torchSide(python: string, config: Record<string, unknown>): { seconds: number; images: number } {
@@ -227,7 +216,9 @@ async function main(): Promise<void> {
     return;
   }
   const options = parseOptions(process.argv.slice(2));
-  const python = visionPython();
+  const python =
+    torchPython("torch, torchvision") ??
+    usage("no python with torch and torchvision (apt-get install python3-torchvision, or set BENCH_PYTHON)");
   const work = options.work ?? mkdtempSync(join(tmpdir(), "curricula-bench-images-"));
   mkdirSync(work, { recursive: true });
   console.log(`engine ${options.engine}, ${options.threads} threads; load before: ${loadAverage()}`);
