@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { trainRun } from "../src/assembly/train-run.js";
 import { RunConfigSchema } from "../src/config/schema.js";
+import { writeCacheKey } from "../src/data/feature-cache.js";
 import { readIdxFile } from "../src/data/idx.js";
 import { imageFolderSettings } from "../src/data/image-folder.js";
 import { FASHION_MNIST_DEFAULT_PATH, preprocessDataset } from "../src/data/index.js";
@@ -165,7 +166,7 @@ async function rssChild(dataset: Record<string, unknown>, resultsDir: string, en
 }
 
 /** Writes a synthetic ImageFolder cache of at least `gb` GB (64×64 RGB, 10 classes) with an index. */
-function syntheticCache(work: string, gb: number): Record<string, unknown> {
+async function syntheticCache(work: string, gb: number): Promise<Record<string, unknown>> {
   const rowBytes = 64 * 64 * 3;
   const n = Math.ceil((gb * 1e9) / rowBytes);
   const root = join(work, "big");
@@ -202,7 +203,7 @@ function syntheticCache(work: string, gb: number): Record<string, unknown> {
     ),
   );
   writeFileSync(join(s.cacheDir, "files.json"), JSON.stringify(lines.slice(1).map((l) => l.split(",")[0])));
-  writeFileSync(join(s.cacheDir, "cache_key.json"), `${JSON.stringify(s.key, null, 2)}\n`);
+  await writeCacheKey(s.cacheDir, s.key);
   return dataset;
 }
 
@@ -315,7 +316,7 @@ async function main(): Promise<void> {
   );
   for (const [label, ours, theirs] of results) row(label, ours, theirs);
   if (!options.skip.has("c")) {
-    const dataset = syntheticCache(work, options.rssGb);
+    const dataset = await syntheticCache(work, options.rssGb);
     const self = fileURLToPath(import.meta.url);
     const child = spawnSync(
       process.execPath,
