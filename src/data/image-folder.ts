@@ -59,7 +59,7 @@ export interface ImageFolderSettings {
 
 const CACHE_FORMAT = 1;
 const FILES_FILE = "files.json";
-export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
+const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
 const RESIZE_MODES = ["stretch", "crop", "pad"] as const;
 const ON_ERROR = ["stop", "skip"] as const;
 
@@ -237,7 +237,7 @@ async function loadSharp(): Promise<Sharp> {
 }
 
 /** One image decoded: uint8 pixels h × w × channels, channels-last. */
-export interface DecodedImage {
+interface DecodedImage {
   pixels: Uint8Array;
   height: number;
   width: number;
@@ -249,7 +249,7 @@ export interface DecodedImage {
  * aspect ratio, `crop` fills and cuts the centre, `pad` fits and pads with black). Damaged, cut or
  * empty files are a DataError naming the file and where it is listed.
  */
-export async function decodeImage(
+async function decodeImage(
   sharp: Sharp,
   file: string,
   where: string,
