@@ -22,16 +22,16 @@ export function benchScript(name: string): string {
 }
 
 /**
- * The python that imports torch: BENCH_PYTHON, else python3, else /usr/bin/python3 (Debian's
- * python3-torch lives in the system python; a pyenv/venv python3 first on PATH may lack it).
- * Null when none does.
+ * The python that imports torch (and the other `modules`, e.g. "torch, torchvision"): BENCH_PYTHON,
+ * else python3, else /usr/bin/python3 (Debian's python3-torch lives in the system python; a
+ * pyenv/venv python3 first on PATH may lack it). Null when none does.
  */
-export function torchPython(): string | null {
+export function torchPython(modules = "torch"): string | null {
   const candidates = [process.env.BENCH_PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string =>
     Boolean(p),
   );
   for (const python of candidates) {
-    if (spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return python;
+    if (spawnSync(python, ["-c", `import ${modules}`], { stdio: "ignore" }).status === 0) return python;
   }
   return null;
 }

@@ -23,13 +23,14 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { trainRun } from "../src/assembly/train-run.js";
 import { RunConfigSchema } from "../src/config/schema.js";
+import { writeCacheKey } from "../src/data/feature-cache.js";
 import { readIdxFile } from "../src/data/idx.js";
 import { imageFolderSettings } from "../src/data/image-folder.js";
 import { FASHION_MNIST_DEFAULT_PATH, preprocessDataset } from "../src/data/index.js";
 import { torchStatus } from "../src/engine/torch/index.js";
 import { encodeNpy, npyHeader } from "../src/util/npy.js";
 import { readYaml } from "../src/util/yaml-io.js";
-import { benchScript, loadAverage } from "./common.js";
+import { benchScript, loadAverage, torchPython } from "./common.js";
 
 interface Options {
   samples: number;
@@ -76,17 +77,6 @@ function parseOptions(argv: string[]): Options {
     } else usage(`unknown option '${flag}'`);
   }
   return options;
-}
-
-/** The python with torch and torchvision: BENCH_PYTHON, python3, /usr/bin/python3. */
-function visionPython(): string {
-  for (const python of [process.env.BENCH_PYTHON, "python3", "/usr/bin/python3"]) {
-    if (python && spawnSync(python, ["-c", "import torch, torchvision"], { stdio: "ignore" }).status === 0)
-      return python;
-  }
-  return usage(
-    "no python with torch and torchvision (apt-get install python3-torchvision, or set BENCH_PYTHON)",
-  );
 }
 
 function torchSide(python: string, config: Record<string, unknown>): { seconds: number; images: number } {
@@ -176,7 +166,7 @@ async function rssChild(dataset: Record<string, unknown>, resultsDir: string, en
 }
 
 /** Writes a synthetic ImageFolder cache of at least `gb` GB (64×64 RGB, 10 classes) with an index. */
-function syntheticCache(work: string, gb: number): Record<string, unknown> {
+async function syntheticCache(work: string, gb: number): Promise<Record<string, unknown>> {
   const rowBytes = 64 * 64 * 3;
   const n = Math.ceil((gb * 1e9) / rowBytes);
   const root = join(work, "big");
@@ -213,7 +203,7 @@ function syntheticCache(work: string, gb: number): Record<string, unknown> {
     ),
   );
   writeFileSync(join(s.cacheDir, "files.json"), JSON.stringify(lines.slice(1).map((l) => l.split(",")[0])));
-  writeFileSync(join(s.cacheDir, "cache_key.json"), `${JSON.stringify(s.key, null, 2)}\n`);
+  await writeCacheKey(s.cacheDir, s.key);
   return dataset;
 }
 
@@ -227,7 +217,9 @@ async function main(): Promise<void> {
     return;
   }
   const options = parseOptions(process.argv.slice(2));
-  const python = visionPython();
+  const python =
+    torchPython("torch, torchvision") ??
+    usage("no python with torch and torchvision (apt-get install python3-torchvision, or set BENCH_PYTHON)");
   const work = options.work ?? mkdtempSync(join(tmpdir(), "curricula-bench-images-"));
   mkdirSync(work, { recursive: true });
   console.log(`engine ${options.engine}, ${options.threads} threads; load before: ${loadAverage()}`);
@@ -324,7 +316,7 @@ async function main(): Promise<void> {
   );
   for (const [label, ours, theirs] of results) row(label, ours, theirs);
   if (!options.skip.has("c")) {
-    const dataset = syntheticCache(work, options.rssGb);
+    const dataset = await syntheticCache(work, options.rssGb);
     const self = fileURLToPath(import.meta.url);
     const child = spawnSync(
       process.execPath,

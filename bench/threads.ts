@@ -29,7 +29,7 @@ const SELF = fileURLToPath(import.meta.url);
 
 /** One measurement in this process: trains one pass and prints a JSON line. */
 async function child(setting: string, samples: number): Promise<void> {
-  const { createDataset } = await import("../src/data/index.js");
+  const { createDataset, FASHION_MNIST_DEFAULT_PATH } = await import("../src/data/index.js");
   const engine = await import("../src/engine/index.js");
   const info =
     setting === "wasm"
@@ -38,7 +38,7 @@ async function child(setting: string, samples: number): Promise<void> {
   const dataset = await createDataset({
     id: "FashionMNIST",
     type: "FashionMNIST",
-    path: process.env.FASHION_MNIST_PATH ?? "/usr/share/datasets/fashion-mnist/",
+    path: process.env.FASHION_MNIST_PATH ?? FASHION_MNIST_DEFAULT_PATH,
     dev_split: 0.1,
     split_seed: 1,
   } as never);

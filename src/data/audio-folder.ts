@@ -7,7 +7,7 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { cacheMatches, cacheWriteError, ensureCache, writeCacheKey } from "./feature-cache.js";
+import { cacheMatches, cacheWriteError, ensureCache, problemLines, writeCacheKey } from "./feature-cache.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilterbank } from "./logmel.js";
 import {
@@ -30,7 +30,7 @@ import {
   stratifiedSplit,
 } from "./splits.js";
 import { featureStore, SplitDataset, ViewSubset } from "./store.js";
-import { readTable, requireColumn, rowRef, type Table } from "./table.js";
+import { type FileIndex, readFileIndex, rowRef } from "./table.js";
 import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
 
 /**
@@ -102,47 +102,17 @@ export function audioFolderSettings(config: DatasetOptions): AudioFolderSettings
   return { root, indexPath, pathColumn, labelColumn, splitColumn, duration, cacheDir, params, key };
 }
 
-interface AudioIndex {
-  table: Table;
-  files: string[];
-  labels: string[];
-  /** Per row when the index has the split column. */
-  split: SubsetName[] | null;
-}
-
-function readIndex(s: AudioFolderSettings): AudioIndex {
-  const table = readTable(s.indexPath, "audio index (dataset.index)");
-  const pathAt = requireColumn(table, s.pathColumn, "dataset.path_column", "file paths");
-  const labelAt = requireColumn(table, s.labelColumn, "dataset.label_column", "labels");
-  const splitAt = table.columns.indexOf(s.splitColumn);
-  const files: string[] = [];
-  const labels: string[] = [];
-  const split: SubsetName[] = [];
-  table.rows.forEach((record, r) => {
-    const file = record[pathAt] ?? "";
-    const label = record[labelAt] ?? "";
-    if (file === "")
-      throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.pathColumn}': empty path`);
-    if (label === "")
-      throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.labelColumn}': empty label`);
-    files.push(resolve(s.root, file));
-    labels.push(label);
-    if (splitAt >= 0) {
-      const value = (record[splitAt] ?? "").toLowerCase();
-      if (!(SUBSET_NAMES as readonly string[]).includes(value)) {
-        throw new DataError(
-          `${s.indexPath}: ${rowRef(table, r)}, column '${s.splitColumn}': expected train, dev or test, got '${record[splitAt] ?? ""}'`,
-        );
-      }
-      split.push(value as SubsetName);
-    }
-  });
-  if (files.length === 0) throw new DataError(`${s.indexPath}: the audio index lists no files`);
-  return { table, files, labels, split: splitAt >= 0 ? split : null };
+function readIndex(s: AudioFolderSettings): FileIndex {
+  return readFileIndex(
+    s.indexPath,
+    s.root,
+    { path: s.pathColumn, label: s.labelColumn, split: s.splitColumn },
+    { index: "audio index", paths: "file paths" },
+  );
 }
 
 /** Cache parts: one per split when the index has a split column, else one for all rows. */
-function cacheParts(index: AudioIndex): Record<string, Int32Array> {
+function cacheParts(index: FileIndex): Record<string, Int32Array> {
   if (!index.split) return { all: Int32Array.from(index.files, (_, i) => i) };
   const parts: Record<string, number[]> = { train: [], dev: [], test: [] };
   index.split.forEach((name, r) => {
@@ -247,7 +217,7 @@ function formatSeconds(seconds: number): string {
 function checkSplitSizes(
   datasetId: string,
   s: AudioFolderSettings,
-  index: AudioIndex,
+  index: FileIndex,
   fractions: { dev: number; test: number },
 ): void {
   if (index.split) {
@@ -281,7 +251,7 @@ export async function preprocessAudioFolder(
   await buildCache(s, index);
 }
 
-async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<void> {
+async function buildCache(s: AudioFolderSettings, index: FileIndex): Promise<void> {
   const decode = await loadDecoder();
   const fb = melFilterbank(s.params.sampleRate, s.params.nFft, s.params.nMels, s.params.fmin, s.params.fmax);
   const frames = frameCount(Math.round(s.duration * s.params.sampleRate), s.params.hopLength);
@@ -326,20 +296,16 @@ async function buildCache(s: AudioFolderSettings, index: AudioIndex): Promise<vo
     progress.stop();
   }
   if (warnings.length > 0) {
-    const shown = warnings.slice(0, 20);
     writeLine(`warning: ${warnings.length} audio file(s) of ${s.indexPath} may be damaged or too short:`);
-    for (const w of shown) writeLine(`  ${w}`);
-    if (warnings.length > shown.length) writeLine(`  ... and ${warnings.length - shown.length} more`);
+    for (const line of problemLines(warnings)) writeLine(line);
   }
 }
 
 /** One error listing every missing or undecodable file of an index (the first 20 in full). */
 function unreadableFiles(problems: readonly string[], what: string, indexPath: string): DataError {
   if (problems.length === 1) return new DataError(problems[0] as string);
-  const shown = problems.slice(0, 20);
-  const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : "";
   return new DataError(
-    `${indexPath}: ${problems.length} audio files are ${what}; fix or remove them all, then run again:\n  ${shown.join("\n  ")}${more}`,
+    `${indexPath}: ${problems.length} audio files are ${what}; fix or remove them all, then run again:\n${problemLines(problems).join("\n")}`,
   );
 }
 

@@ -55,3 +55,10 @@ export function cacheWriteError(error: unknown, cacheDir: string): unknown {
       "set dataset.cache_dir to a writable folder (e.g. dataset.cache_dir=cache/my-audio)",
   );
 }
+
+/** A build's problems as lines of a message: the first 20, indented, then how many more there are. */
+export function problemLines(problems: readonly string[]): string[] {
+  const lines = problems.slice(0, 20).map((p) => `  ${p}`);
+  if (problems.length > 20) lines.push(`  ... and ${problems.length - 20} more`);
+  return lines;
+}

@@ -8,7 +8,7 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { cacheMatches, cacheWriteError, ensureCache, writeCacheKey } from "./feature-cache.js";
+import { cacheMatches, cacheWriteError, ensureCache, problemLines, writeCacheKey } from "./feature-cache.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
@@ -27,7 +27,7 @@ import {
   stratifiedSplit,
 } from "./splits.js";
 import { featureStore, RowFile, SplitDataset, ViewSubset } from "./store.js";
-import { readTable, requireColumn, rowRef } from "./table.js";
+import { readFileIndex, rowRef } from "./table.js";
 import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
 
 /**
@@ -59,7 +59,7 @@ export interface ImageFolderSettings {
 
 const CACHE_FORMAT = 1;
 const FILES_FILE = "files.json";
-export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
+const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
 const RESIZE_MODES = ["stretch", "crop", "pad"] as const;
 const ON_ERROR = ["stop", "skip"] as const;
 
@@ -76,8 +76,6 @@ interface ImageIndex {
   entries: ImageEntry[];
   /** True when every entry has a split (split folders or a split column). */
   hasSplit: boolean;
-  /** Fingerprint of the listing (index file content, or the sorted relative paths with sizes). */
-  fingerprint: string;
 }
 
 function imageSizeOption(config: DatasetOptions): [number, number] | null {
@@ -134,32 +132,19 @@ function listingFingerprint(root: string, entries: readonly ImageEntry[]): strin
 /** The images of the folder, by index CSV or by class sub-folders, with clear errors for bad layouts. */
 function readImageIndex(s: ImageFolderSettings): ImageIndex {
   if (s.indexPath) {
-    const table = readTable(s.indexPath, "image index (dataset.index)");
-    const pathAt = requireColumn(table, s.pathColumn, "dataset.path_column", "image file paths");
-    const labelAt = requireColumn(table, s.labelColumn, "dataset.label_column", "labels");
-    const splitAt = table.columns.indexOf(s.splitColumn);
-    const entries: ImageEntry[] = table.rows.map((record, r) => {
-      const file = record[pathAt] ?? "";
-      const label = record[labelAt] ?? "";
-      const where = `${rowRef(table, r)} of ${s.indexPath}`;
-      if (file === "")
-        throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.pathColumn}': empty path`);
-      if (label === "")
-        throw new DataError(`${s.indexPath}: ${rowRef(table, r)}, column '${s.labelColumn}': empty label`);
-      let split: SubsetName | null = null;
-      if (splitAt >= 0) {
-        const value = (record[splitAt] ?? "").toLowerCase();
-        if (!(SUBSET_NAMES as readonly string[]).includes(value)) {
-          throw new DataError(
-            `${s.indexPath}: ${rowRef(table, r)}, column '${s.splitColumn}': expected train, dev or test, got '${record[splitAt] ?? ""}'`,
-          );
-        }
-        split = value as SubsetName;
-      }
-      return { file: resolve(s.root, file), label, split, where };
-    });
-    if (entries.length === 0) throw new DataError(`${s.indexPath}: the image index lists no files`);
-    return { entries, hasSplit: splitAt >= 0, fingerprint: fileSha256(s.indexPath) };
+    const index = readFileIndex(
+      s.indexPath,
+      s.root,
+      { path: s.pathColumn, label: s.labelColumn, split: s.splitColumn },
+      { index: "image index", paths: "image file paths" },
+    );
+    const entries: ImageEntry[] = index.files.map((file, r) => ({
+      file,
+      label: index.labels[r] as string,
+      split: index.split?.[r] ?? null,
+      where: `${rowRef(index.table, r)} of ${s.indexPath}`,
+    }));
+    return { entries, hasSplit: index.split !== null };
   }
   if (!existsSync(s.root) || !statSync(s.root).isDirectory())
     throw new DataError(`${s.root}: image folder not found (dataset.path)`);
@@ -185,10 +170,18 @@ function readImageIndex(s: ImageFolderSettings): ImageIndex {
     throw new DataError(
       `${s.root}: no images found (expected <class>/<file> or train/<class>/<file> with ${IMAGE_EXTENSIONS.join(", ")} files)`,
     );
-  return { entries, hasSplit, fingerprint: listingFingerprint(s.root, entries) };
+  return { entries, hasSplit };
 }
 
 export function imageFolderSettings(config: DatasetOptions): ImageFolderSettings {
+  return readSettings(config).s;
+}
+
+/**
+ * The settings, and the folder's listing when the cache key needed it (class folders, whose key
+ * holds the listing's fingerprint): the caller reads the index only when it is null.
+ */
+function readSettings(config: DatasetOptions): { s: ImageFolderSettings; listed: ImageIndex | null } {
   const rootOption = optionalString(config, "path");
   if (!rootOption) throw new ConfigError("dataset.path", "required: the root folder of the images");
   const root = resolveDataPath(rootOption);
@@ -204,12 +197,14 @@ export function imageFolderSettings(config: DatasetOptions): ImageFolderSettings
   const labelColumn = stringOption(config, "label_column", "label");
   const splitColumn = stringOption(config, "split_column", "split");
   const partial = { root, indexPath, pathColumn, labelColumn, splitColumn } as ImageFolderSettings;
+  const listed = !indexPath && existsSync(root) ? readImageIndex(partial) : null;
+  // The index file's content, or the listing's relative paths with sizes and times.
   const fingerprint = indexPath
     ? existsSync(indexPath)
       ? fileSha256(indexPath)
       : ""
-    : existsSync(root)
-      ? readImageIndex(partial).fingerprint
+    : listed
+      ? listingFingerprint(root, listed.entries)
       : "";
   const key = {
     format: CACHE_FORMAT,
@@ -230,13 +225,8 @@ export function imageFolderSettings(config: DatasetOptions): ImageFolderSettings
   // ImageFolder and to anyone listing the classes.
   const cacheDir = resolveDataPath(cacheOption ?? join(".curricula-cache", `images-${digest}`));
   return {
-    ...partial,
-    imageSize,
-    resize,
-    channels: channelsValue,
-    onError,
-    cacheDir,
-    key,
+    s: { ...partial, imageSize, resize, channels: channelsValue, onError, cacheDir, key },
+    listed,
   };
 }
 
@@ -247,7 +237,7 @@ async function loadSharp(): Promise<Sharp> {
 }
 
 /** One image decoded: uint8 pixels h × w × channels, channels-last. */
-export interface DecodedImage {
+interface DecodedImage {
   pixels: Uint8Array;
   height: number;
   width: number;
@@ -259,7 +249,7 @@ export interface DecodedImage {
  * aspect ratio, `crop` fills and cuts the centre, `pad` fits and pads with black). Damaged, cut or
  * empty files are a DataError naming the file and where it is listed.
  */
-export async function decodeImage(
+async function decodeImage(
   sharp: Sharp,
   file: string,
   where: string,
@@ -428,11 +418,8 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
       }
       failures.sort((a, b) => a.row - b.row);
       if (failures.length > 0 && s.onError === "stop") {
-        const shown = failures.slice(0, 20).map((f) => `  ${f.message}`);
-        const more =
-          failures.length > shown.length ? `\n  ... and ${failures.length - shown.length} more` : "";
         throw new DataError(
-          `${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded (set dataset.on_error=skip to leave them out):\n${shown.join("\n")}${more}`,
+          `${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded (set dataset.on_error=skip to leave them out):\n${problemLines(failures.map((f) => f.message)).join("\n")}`,
         );
       }
       if (kept.length === 0) throw new DataError(`${s.indexPath ?? s.root}: no image could be decoded`);
@@ -459,8 +446,7 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
     writeLine(
       `warning: ${failures.length} image(s) of ${s.indexPath ?? s.root} cannot be decoded and are left out:`,
     );
-    for (const f of failures.slice(0, 20)) writeLine(`  ${f.message}`);
-    if (failures.length > 20) writeLine(`  ... and ${failures.length - 20} more`);
+    for (const line of problemLines(failures.map((f) => f.message))) writeLine(line);
   }
 }
 
@@ -501,9 +487,9 @@ export async function preprocessImageFolder(
   config: DatasetOptions & { id: string },
   options: { force?: boolean } = {},
 ): Promise<void> {
-  const s = imageFolderSettings(config);
+  const { s, listed } = readSettings(config);
   if (!options.force && cacheMatches(s.cacheDir, s.key)) return;
-  const index = readImageIndex(s);
+  const index = listed ?? readImageIndex(s);
   checkLayout(config.id, s, index, splitFractions(config, { dev: 0.2, test: 0.2 }));
   await buildCache(s, index);
 }
@@ -582,11 +568,11 @@ export function channelStats(
 
 export async function createImageFolder(config: DatasetOptions & { id: string }): Promise<Dataset> {
   const seed = splitSeed(config);
-  const s = imageFolderSettings(config);
+  const { s, listed } = readSettings(config);
   const fractions = splitFractions(config, { dev: 0.2, test: 0.2 });
   const stratify = booleanOption(config, "stratify", true);
   const normalize = normalizeOption(config, s.channels);
-  const index = readImageIndex(s);
+  const index = listed ?? readImageIndex(s);
   checkLayout(config.id, s, index, fractions);
   await ensureCache(s.cacheDir, s.key, () => buildCache(s, index));
   const cache = readCache(s, inMemoryOption(config));

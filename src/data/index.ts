@@ -25,15 +25,13 @@ interface DatasetFactory {
 }
 
 const SPLIT_KEYS = ["dev_split", "test_split"] as const;
+/** The folder datasets' root and index CSV (read by data/table.ts readFileIndex). */
+const FILE_INDEX_KEYS = ["path", "index", "path_column", "label_column", "split_column"] as const;
 
 const REGISTRY: Record<string, DatasetFactory> = {
   AudioFolder: {
     keys: [
-      "path",
-      "index",
-      "path_column",
-      "label_column",
-      "split_column",
+      ...FILE_INDEX_KEYS,
       "sample_rate",
       "duration",
       "n_fft",
@@ -51,11 +49,7 @@ const REGISTRY: Record<string, DatasetFactory> = {
   },
   ImageFolder: {
     keys: [
-      "path",
-      "index",
-      "path_column",
-      "label_column",
-      "split_column",
+      ...FILE_INDEX_KEYS,
       "image_size",
       "resize",
       "channels",

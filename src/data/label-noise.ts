@@ -170,6 +170,7 @@ export function withLabelNoise(dataset: Dataset, raw: unknown): Dataset {
     outputDim: dataset.outputDim,
     isImage: dataset.isImage,
     ...(dataset.imageShape ? { imageShape: dataset.imageShape } : {}),
+    ...(dataset.sourceFiles ? { sourceFiles: dataset.sourceFiles } : {}),
     labelNoise: noise,
     subset: (name) => (name === "train" ? train : dataset.subset(name)),
   };

@@ -103,18 +103,20 @@ function byteTable(store: FeatureStore): Float32Array {
 }
 
 /** Gathers store rows into a fresh float32 batch matrix (pure; exported for tests and benches). */
-export function gatherRows(store: FeatureStore, rows: ArrayLike<number>): Float32Array {
-  const { data, featureSize: f, offset, scale } = store;
-  const out = new Float32Array(rows.length * f);
-  if (data instanceof RowFile) {
-    const raw = new Uint8Array(rows.length * f);
-    data.read(rows, raw);
-    const lut = byteTable(store);
-    const c = store.channels?.offsets.length ?? 0;
-    for (let j = 0; j < raw.length; j++)
-      out[j] = lut[c > 0 ? (((j % f) % c) << 8) + (raw[j] as number) : (raw[j] as number)] as number;
-    return out;
+export function gatherRows(store: FeatureStore, storeRows: ArrayLike<number>): Float32Array {
+  const { featureSize: f, offset, scale } = store;
+  let data: Uint8Array | Float32Array;
+  let rows: ArrayLike<number>;
+  if (store.data instanceof RowFile) {
+    // The batch's rows read from disk, in order, then gathered as rows 0…n−1 in memory.
+    data = new Uint8Array(storeRows.length * f);
+    store.data.read(storeRows, data);
+    rows = Int32Array.from({ length: storeRows.length }, (_, i) => i);
+  } else {
+    data = store.data;
+    rows = storeRows;
   }
+  const out = new Float32Array(rows.length * f);
   if (data instanceof Uint8Array && store.channels) {
     const lut = byteTable(store);
     const c = store.channels.offsets.length;

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { DataError } from "../util/errors.js";
+import { SUBSET_NAMES, type SubsetName } from "./types.js";
 
 /**
  * A CSV file read for a dataset: header, records and the file line of every record, so errors can
@@ -77,4 +79,55 @@ export function numericCell(table: Table, row: number, column: number): number {
     );
   }
   return value;
+}
+
+/** The rows of a folder dataset's index CSV (AudioFolder, ImageFolder). */
+export interface FileIndex {
+  table: Table;
+  /** Each row's file, resolved against the dataset's root folder. */
+  files: string[];
+  labels: string[];
+  /** Per row when the index has the split column, else null. */
+  split: SubsetName[] | null;
+}
+
+/**
+ * Reads a folder dataset's index: its path and label columns (required, no empty cell) and its
+ * optional split column (train, dev or test). `names` say what the index and its paths are in
+ * errors ("image index", "image file paths").
+ */
+export function readFileIndex(
+  indexPath: string,
+  root: string,
+  columns: { path: string; label: string; split: string },
+  names: { index: string; paths: string },
+): FileIndex {
+  const table = readTable(indexPath, `${names.index} (dataset.index)`);
+  const pathAt = requireColumn(table, columns.path, "dataset.path_column", names.paths);
+  const labelAt = requireColumn(table, columns.label, "dataset.label_column", "labels");
+  const splitAt = table.columns.indexOf(columns.split);
+  const files: string[] = [];
+  const labels: string[] = [];
+  const split: SubsetName[] = [];
+  table.rows.forEach((record, r) => {
+    const file = record[pathAt] ?? "";
+    const label = record[labelAt] ?? "";
+    if (file === "")
+      throw new DataError(`${indexPath}: ${rowRef(table, r)}, column '${columns.path}': empty path`);
+    if (label === "")
+      throw new DataError(`${indexPath}: ${rowRef(table, r)}, column '${columns.label}': empty label`);
+    files.push(resolve(root, file));
+    labels.push(label);
+    if (splitAt >= 0) {
+      const value = (record[splitAt] ?? "").toLowerCase();
+      if (!(SUBSET_NAMES as readonly string[]).includes(value)) {
+        throw new DataError(
+          `${indexPath}: ${rowRef(table, r)}, column '${columns.split}': expected train, dev or test, got '${record[splitAt] ?? ""}'`,
+        );
+      }
+      split.push(value as SubsetName);
+    }
+  });
+  if (files.length === 0) throw new DataError(`${indexPath}: the ${names.index} lists no files`);
+  return { table, files, labels, split: splitAt >= 0 ? split : null };
 }

@@ -82,7 +82,6 @@ export function readNpyLayout(path: string): { descr: string; shape: number[]; d
 /** Bytes per value of the dtypes decodeNpy reads. */
 const ITEM_SIZES: Record<string, number> = { "<f4": 4, "<f8": 8, "<i4": 4, "<i8": 8, "|u1": 1 };
 
-/** Parses the bytes of a `.npy` file. int64 data are returned as Int32Array (values must fit). */
 /** The dtype, shape and data offset of a `.npy` file's header (the bytes hold at least the header). */
 function parseNpyHeader(
   bytes: Uint8Array,
@@ -112,6 +111,7 @@ function parseNpyHeader(
   return { descr, shape, offset: headerStart + headerLen };
 }
 
+/** Parses the bytes of a `.npy` file. int64 data are returned as Int32Array (values must fit). */
 export function decodeNpy(bytes: Uint8Array, source = "<buffer>"): Npy {
   const { descr, shape, offset } = parseNpyHeader(bytes, source);
   const count = shape.reduce((a, b) => a * b, 1);

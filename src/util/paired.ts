@@ -19,9 +19,9 @@ import { Rng } from "./rng.js";
  *   permutation floor 2/2^n is ≤ α (6 seeds at α = 0.05).
  */
 
-export const DEFAULT_RESAMPLES = 10_000;
+const DEFAULT_RESAMPLES = 10_000;
 /** Up to this many pairs the permutation test enumerates every sign pattern. */
-export const EXACT_PERMUTATION_LIMIT = 16;
+const EXACT_PERMUTATION_LIMIT = 16;
 
 export interface PairedOptions {
   /** Seeds the bootstrap and (n > 16) the Monte Carlo permutation draws. Default 0. */
@@ -77,7 +77,7 @@ function mean(values: readonly number[]): number {
 }
 
 /** The q-quantile (0 ≤ q ≤ 1) of sorted values, linearly interpolated (numpy's default). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
   const h = (n - 1) * q;
@@ -219,7 +219,7 @@ export function normalQuantile(p: number): number {
 }
 
 /** The smallest number of pairs whose permutation floor 2/2^n is at most α. */
-export function seedsForFloor(alpha: number): number {
+function seedsForFloor(alpha: number): number {
   let n = 1;
   while (minimumPValue(n) > alpha) n++;
   return n;

@@ -383,7 +383,7 @@ export function createRunBoard(): RunBoard | null {
 }
 
 /** A running job's progress for its status line: the innermost bar in full, the outer ones short. */
-export function describeBars(bars: readonly ProgressSnapshot[], since: number): string {
+function describeBars(bars: readonly ProgressSnapshot[], since: number): string {
   const inner = bars[bars.length - 1];
   if (!inner) return `starting (${formatDuration((performance.now() - since) / 1000)})`;
   const outer = bars

@@ -15,7 +15,7 @@ import type { AugmentationStep, SampleShape, StepFactory } from "./types.js";
 export type { AugmentationStep, SampleShape } from "./types.js";
 
 /** The steps an augmentation `pipeline` may list, by `type`. */
-export const AUGMENTATION_STEPS: Readonly<Record<string, StepFactory>> = Object.freeze({
+const AUGMENTATION_STEPS: Readonly<Record<string, StepFactory>> = Object.freeze({
   RandomCrop: randomCrop,
   RandomHorizontalFlip: randomHorizontalFlip,
   RandomResizedCrop: randomResizedCrop,
@@ -65,7 +65,7 @@ export function parseAugmentation(config: Record<string, unknown> | undefined): 
 }
 
 /** The per-sample layout augmentation works on: an image's h × w × c, or a spectrogram's frames × bands × 1. */
-export function sampleShape(dataset: Pick<Dataset, "featureShape" | "imageShape" | "id">): SampleShape {
+function sampleShape(dataset: Pick<Dataset, "featureShape" | "imageShape" | "id">): SampleShape {
   if (dataset.imageShape) return dataset.imageShape;
   const shape = dataset.featureShape;
   if (shape.length === 3) return [shape[0] as number, shape[1] as number, shape[2] as number];
