@@ -8,7 +8,7 @@ import { sharedProcessEnv } from "../../engine/threads.js";
 import type { score } from "../../scoring/score.js";
 import { CurriculaError } from "../../util/errors.js";
 import { haltIfInterrupted, interruptRequested, registerInterruptible } from "../../util/interrupt.js";
-import { clearLiveLines, type ProgressSnapshot, writeLine } from "../../util/progress.js";
+import { type ProgressSnapshot, writeLine } from "../../util/progress.js";
 import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "../run-spec.js";
 import type { ScoreWorkerMessage } from "./score-worker.js";
 import type { ParentMessage, WorkerMessage } from "./worker.js";
