@@ -284,43 +284,53 @@ function computeToTarget(
   };
 }
 
-export const COMPARISON_COLUMNS = [
-  "context",
-  "reference",
-  "condition",
-  "reference_name",
-  "condition_name",
-  "metric",
-  "n",
-  "seeds",
-  "reference_mean",
-  "condition_mean",
-  "mean_difference",
-  "ci_low",
-  "ci_high",
-  "p_value",
-  "p_holm",
-  "p_method",
-  "d_z",
-  "min_p",
-  "seeds_needed",
-  "note",
+/** A CSV column and the value of a row it holds. */
+type Column<R> = readonly [name: string, value: (row: R) => unknown];
+
+/** The columns that say what is compared, first in both tables. */
+const PAIR_COLUMNS: readonly Column<ComparisonRow | ComputeRow>[] = [
+  ["context", (r) => r.context],
+  ["reference", (r) => r.reference],
+  ["condition", (r) => r.condition],
+  ["reference_name", (r) => r.referenceName],
+  ["condition_name", (r) => r.conditionName],
+  ["metric", (r) => r.metric],
+  ["n", (r) => r.n],
 ];
 
-export const COMPUTE_COLUMNS = [
-  "context",
-  "reference",
-  "condition",
-  "reference_name",
-  "condition_name",
-  "metric",
-  "n",
-  "reached",
-  "samples_ratio",
-  "ci_low",
-  "ci_high",
-  "note",
+const COMPARISON_TABLE: readonly Column<ComparisonRow>[] = [
+  ...PAIR_COLUMNS,
+  ["seeds", (r) => r.seeds.join(" ")],
+  ["reference_mean", (r) => r.referenceMean],
+  ["condition_mean", (r) => r.conditionMean],
+  ["mean_difference", (r) => r.meanDifference],
+  ["ci_low", (r) => r.low],
+  ["ci_high", (r) => r.high],
+  ["p_value", (r) => r.p],
+  ["p_holm", (r) => r.pHolm],
+  ["p_method", (r) => r.pMethod],
+  ["d_z", (r) => r.dz],
+  ["min_p", (r) => r.minP],
+  ["seeds_needed", (r) => r.seedsNeeded],
+  ["note", (r) => r.note],
 ];
+
+const COMPUTE_TABLE: readonly Column<ComputeRow>[] = [
+  ...PAIR_COLUMNS,
+  ["reached", (r) => r.reached],
+  ["samples_ratio", (r) => r.ratio],
+  ["ci_low", (r) => r.low],
+  ["ci_high", (r) => r.high],
+  ["note", (r) => r.note],
+];
+
+function writeTable<R>(path: string, table: readonly Column<R>[], rows: readonly R[]): void {
+  writeCsv(
+    path,
+    table.map(([name]) => name),
+    rows.map((row) => Object.fromEntries(table.map(([name, value]) => [name, value(row)]))),
+  );
+}
 
 /** Writes summary/comparison.csv and summary/compute.csv; returns what it wrote. */
 export function writeComparison(
@@ -331,50 +341,8 @@ export function writeComparison(
   const result = compareRuns(runs, options);
   const comparisonPath = join(summaryDir, SUMMARY_FILES.comparison);
   const computePath = join(summaryDir, SUMMARY_FILES.compute);
-  writeCsv(
-    comparisonPath,
-    COMPARISON_COLUMNS,
-    result.comparisons.map((r) => ({
-      context: r.context,
-      reference: r.reference,
-      condition: r.condition,
-      reference_name: r.referenceName,
-      condition_name: r.conditionName,
-      metric: r.metric,
-      n: r.n,
-      seeds: r.seeds.join(" "),
-      reference_mean: r.referenceMean,
-      condition_mean: r.conditionMean,
-      mean_difference: r.meanDifference,
-      ci_low: r.low,
-      ci_high: r.high,
-      p_value: r.p,
-      p_holm: r.pHolm,
-      p_method: r.pMethod,
-      d_z: r.dz,
-      min_p: r.minP,
-      seeds_needed: r.seedsNeeded,
-      note: r.note,
-    })),
-  );
-  writeCsv(
-    computePath,
-    COMPUTE_COLUMNS,
-    result.compute.map((r) => ({
-      context: r.context,
-      reference: r.reference,
-      condition: r.condition,
-      reference_name: r.referenceName,
-      condition_name: r.conditionName,
-      metric: r.metric,
-      n: r.n,
-      reached: r.reached,
-      samples_ratio: r.ratio,
-      ci_low: r.low,
-      ci_high: r.high,
-      note: r.note,
-    })),
-  );
+  writeTable(comparisonPath, COMPARISON_TABLE, result.comparisons);
+  writeTable(computePath, COMPUTE_TABLE, result.compute);
   return { ...result, paths: [comparisonPath, computePath] };
 }
 

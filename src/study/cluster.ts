@@ -26,7 +26,14 @@ import { CurriculaError } from "../util/errors.js";
 import { writeLine } from "../util/progress.js";
 import { maskUrl, redactCredentials } from "../util/secrets.js";
 import type { StudyPlan } from "./plan.js";
-import { isStageDone, type Stage, type StudyRunResult, studyStages } from "./stages.js";
+import {
+  isStageDone,
+  phasesOf,
+  type Stage,
+  type StudyRunResult,
+  studyReportPath,
+  studyStages,
+} from "./stages.js";
 
 /**
  * A study on a cluster. Each stage becomes jobs: a training stage one job array of its unfinished
@@ -121,13 +128,13 @@ async function submitSlurmStudy(plan: StudyPlan, options: ClusterStudyOptions): 
     if (!work.some((w) => w.stage === s)) result.stages.push({ name: s.name, status: "skipped" });
   if (work.length === 0) {
     log("Every stage finished already; nothing to submit.");
-    if (plan.study.report) result.report = `${plan.experimentDir}/report.html`;
+    result.report = studyReportPath(plan);
     return result;
   }
   const batches: Batch[] = [];
   const allJobs: string[] = [];
   let before: string[] = [];
-  for (const phase of [...new Set(work.map((w) => w.stage.phase))].sort((a, b) => a - b)) {
+  for (const phase of phasesOf(work.map((w) => w.stage))) {
     const phaseJobs: string[] = [];
     for (const { stage, specs } of work.filter((w) => w.stage.phase === phase)) {
       const running = active.get(stage.name);
@@ -179,7 +186,7 @@ async function submitSlurmStudy(plan: StudyPlan, options: ClusterStudyOptions): 
   const failed = await waitForJobs(allJobs);
   if (failed.length > 0) throw jobFailures(failed, batches);
   for (const s of result.stages) if (s.status === "pending") s.status = "done";
-  if (plan.study.report) result.report = `${plan.experimentDir}/report.html`;
+  result.report = studyReportPath(plan);
   return result;
 }
 
@@ -203,13 +210,13 @@ async function runBullMQStudy(plan: StudyPlan, options: ClusterStudyOptions): Pr
   const result: StudyRunResult = { stages: [], report: null };
   for (const s of stages)
     result.stages.push({ name: s.name, status: work.some((w) => w.stage === s) ? "done" : "skipped" });
-  if (plan.study.report) result.report = `${plan.experimentDir}/report.html`;
+  result.report = studyReportPath(plan);
   if (work.length === 0) {
     log("Every stage finished already; nothing to queue.");
     return result;
   }
   const name = options.queue ?? DEFAULT_QUEUE;
-  const phases = [...new Set(work.map((w) => w.stage.phase))].sort((a, b) => a - b);
+  const phases = phasesOf(work.map((w) => w.stage));
   let flow: FlowJob | undefined;
   for (const phase of phases) {
     const phaseStages = work.filter((w) => w.stage.phase === phase).map((w) => w.stage);

@@ -243,6 +243,28 @@ async function recordStage(plan: StudyPlan, stage: Stage, seconds: number): Prom
   }
 }
 
+/** Records a stage that ran from `started` (performance.now()) until now, and says so. */
+async function stageFinished(
+  plan: StudyPlan,
+  stage: Stage,
+  started: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const seconds = (performance.now() - started) / 1000;
+  await recordStage(plan, stage, seconds);
+  log(`done  ${stage.name} in ${seconds.toFixed(1)}s`);
+}
+
+/** The phases of some stages, in the order they run. */
+export function phasesOf(stages: readonly Stage[]): number[] {
+  return [...new Set(stages.map((s) => s.phase))].sort((a, b) => a - b);
+}
+
+/** `<experiment>/report.html` when the study writes a report, else null. */
+export function studyReportPath(plan: StudyPlan): string | null {
+  return plan.study.report ? join(plan.experimentDir, REPORT_FILE) : null;
+}
+
 /** Runs one stage by name and records it (what a cluster's stage job runs). */
 export async function runStage(plan: StudyPlan, name: string, options: StudyRunOptions = {}): Promise<void> {
   const log = options.log ?? writeLine;
@@ -255,18 +277,14 @@ export async function runStage(plan: StudyPlan, name: string, options: StudyRunO
   log(`stage ${stage.name}: ${stage.describe}`);
   const started = performance.now();
   await stage.run();
-  const seconds = (performance.now() - started) / 1000;
-  await recordStage(plan, stage, seconds);
-  log(`done  ${stage.name} in ${seconds.toFixed(1)}s`);
+  await stageFinished(plan, stage, started, log);
 }
 
 /** Runs every stage that is not recorded as finished with the same inputs. */
 export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): Promise<StudyRunResult> {
   const log = options.log ?? writeLine;
   const stages = studyStages(plan, { ...options, log });
-  const statePath = join(plan.experimentDir, STUDY_FILES.state);
-  const state: StudyState = existsSync(statePath) ? readYaml<StudyState>(statePath) : { stages: {} };
-  state.stages ??= {};
+  const state = readStudyState(plan);
   const isDone = (s: Stage) => stageDone(state, s);
   const result: StudyRunResult = { stages: [], report: null };
   if (options.dryRun) {
@@ -277,13 +295,12 @@ export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): 
     }
     return result;
   }
-  return runPhases(stages, state, statePath, plan, result, options, log);
+  return runPhases(stages, state, plan, result, options, log);
 }
 
 async function runPhases(
   stages: Stage[],
   state: StudyState,
-  statePath: string,
   plan: StudyPlan,
   result: StudyRunResult,
   options: StudyRunOptions,
@@ -291,8 +308,7 @@ async function runPhases(
 ): Promise<StudyRunResult> {
   const isDone = (s: Stage) => stageDone(state, s);
   const jobs = Math.max(1, options.jobs ?? 1);
-  const phases = [...new Set(stages.map((s) => s.phase))].sort((a, b) => a - b);
-  for (const phase of phases) {
+  for (const phase of phasesOf(stages)) {
     const todo = stages.filter((s) => s.phase === phase);
     const failures: string[] = [];
     let next = 0;
@@ -312,14 +328,7 @@ async function runPhases(
           failures.push(`${stage.name}: ${(error as Error).message}`);
           continue;
         }
-        const seconds = (performance.now() - started) / 1000;
-        state.stages[stage.name] = {
-          fingerprint: stage.fingerprint,
-          seconds,
-          finished: new Date().toISOString(),
-        };
-        writeYaml(statePath, state);
-        log(`done  ${stage.name} in ${seconds.toFixed(1)}s`);
+        await stageFinished(plan, stage, started, log);
         result.stages.push({ name: stage.name, status: "done" });
       }
     };
@@ -330,6 +339,6 @@ async function runPhases(
       );
     }
   }
-  if (plan.study.report) result.report = join(plan.experimentDir, REPORT_FILE);
+  result.report = studyReportPath(plan);
   return result;
 }

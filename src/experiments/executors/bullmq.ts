@@ -142,15 +142,7 @@ export class BullMQExecutor implements Executor {
   /** Queues the scoring sweep as a flow (the correlation job waits for every score) and waits. */
   async score(sweep: ScoreSweep): Promise<null> {
     const { runScoresBullMQ } = await import("./score-jobs.js");
-    await runScoresBullMQ({
-      overrides: sweep.overrides,
-      configName: sweep.configName ?? "curriculum",
-      ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
-      ...(sweep.cwd ? { cwd: sweep.cwd } : {}),
-      url: this.options.url,
-      ...(this.options.queue ? { queue: this.options.queue } : {}),
-      ...(this.options.log ? { log: this.options.log } : {}),
-    });
+    await runScoresBullMQ(sweep, this.options);
     return null;
   }
 

@@ -8,7 +8,7 @@ import { sharedProcessEnv } from "../../engine/threads.js";
 import type { score } from "../../scoring/score.js";
 import { CurriculaError } from "../../util/errors.js";
 import { haltIfInterrupted, interruptRequested, registerInterruptible } from "../../util/interrupt.js";
-import { clearLiveLines, type ProgressSnapshot, writeLine } from "../../util/progress.js";
+import { type ProgressSnapshot, writeLine } from "../../util/progress.js";
 import { type ExecuteOptions, executeSpec, type RunOutcome, type RunSpec } from "../run-spec.js";
 import type { ScoreWorkerMessage } from "./score-worker.js";
 import type { ParentMessage, WorkerMessage } from "./worker.js";
@@ -65,7 +65,7 @@ export interface Executor {
 }
 
 /** What `score()` returned, with absolute paths (they start from the sweep's folder). */
-export function scoredIds(results: Awaited<ReturnType<typeof score>>, cwd: string): ScoredId[] {
+function scoredIds(results: Awaited<ReturnType<typeof score>>, cwd: string): ScoredId[] {
   return results.map(({ id, type, result }) => ({
     id,
     type,
@@ -74,8 +74,8 @@ export function scoredIds(results: Awaited<ReturnType<typeof score>>, cwd: strin
   }));
 }
 
-/** The library's `score()` here, in this process. */
-async function scoreHere(sweep: ScoreSweep, log?: (line: string) => void): Promise<ScoredId[]> {
+/** The library's `score()` here, in this process (also what the scoring worker process runs). */
+export async function scoreHere(sweep: ScoreSweep, log?: (line: string) => void): Promise<ScoredId[]> {
   const { score } = await import("../../scoring/score.js");
   // Relative paths in the configs belong to the sweep's folder (as for a run spec's).
   const previousCwd = process.cwd();

@@ -7,6 +7,7 @@ import { CurriculaError, UsageError } from "../../util/errors.js";
 import { writeLine } from "../../util/progress.js";
 import { redactCredentials } from "../../util/secrets.js";
 import { checkRedis, connect, DEFAULT_QUEUE, type QueueJobData } from "./bullmq.js";
+import type { ScoreSweep } from "./local.js";
 import { type ClusterCommand, jobFailures, submitCommands, waitForJobs } from "./slurm.js";
 import { checkPartitions } from "./slurm-commands.js";
 import { parseSlurmSettings } from "./slurm-script.js";
@@ -17,14 +18,9 @@ import { parseSlurmSettings } from "./slurm-script.js";
  * writes the correlation matrices exactly as a local run does.
  */
 
-export interface ScoreJobsOptions {
-  overrides: readonly string[];
-  configName: string;
-  configPath?: string;
-  cwd?: string;
-}
-
 interface ScoreJobs {
+  /** The entry config file, as messages name it. */
+  source: string;
   experimentDir: string;
   cwd: string;
   slurm: Record<string, unknown> | undefined;
@@ -36,12 +32,13 @@ function keyOf(override: string): string {
   return override.replace(/^[+~]+/, "").split("=")[0] as string;
 }
 
-export async function scoreJobs(options: ScoreJobsOptions): Promise<ScoreJobs> {
-  const cwd = resolve(options.cwd ?? process.cwd());
+async function scoreJobs(sweep: ScoreSweep): Promise<ScoreJobs> {
+  const configName = sweep.configName ?? "curriculum";
+  const cwd = resolve(sweep.cwd ?? process.cwd());
   const points = await composeGrid<Record<string, unknown>>({
-    configName: options.configName,
-    configPath: options.configPath,
-    overrides: options.overrides,
+    configName,
+    configPath: sweep.configPath,
+    overrides: sweep.overrides,
     cwd,
     schema: ScoreConfigSchema,
     partialCurriculumFilter: false,
@@ -59,8 +56,8 @@ export async function scoreJobs(options: ScoreJobsOptions): Promise<ScoreJobs> {
   const base = [
     "curriculum",
     "--config-name",
-    options.configName,
-    ...(options.configPath ? ["--config-path", resolve(cwd, options.configPath)] : []),
+    configName,
+    ...(sweep.configPath ? ["--config-path", resolve(cwd, sweep.configPath)] : []),
   ];
   const commands = points.map((point) => {
     const swept = new Set(point.overrides.map(keyOf));
@@ -69,7 +66,7 @@ export async function scoreJobs(options: ScoreJobsOptions): Promise<ScoreJobs> {
       name: `score-${scoring?.id ?? "?"}`,
       args: [
         ...base,
-        ...options.overrides.filter((o) => !swept.has(keyOf(o)) && keyOf(o) !== "correlation"),
+        ...sweep.overrides.filter((o) => !swept.has(keyOf(o)) && keyOf(o) !== "correlation"),
         ...point.overrides,
         "correlation=null",
       ],
@@ -81,6 +78,7 @@ export async function scoreJobs(options: ScoreJobsOptions): Promise<ScoreJobs> {
     slurm?: Record<string, unknown>;
   };
   return {
+    source: `${configName}.yaml`,
     experimentDir: resolve(
       cwd,
       experimentDir(String(config.results_dir ?? "results"), String(config.experiment_id)),
@@ -88,26 +86,27 @@ export async function scoreJobs(options: ScoreJobsOptions): Promise<ScoreJobs> {
     cwd,
     slurm: config.slurm,
     points: commands,
-    final: { name: "score-correlation", args: [...base, ...options.overrides] },
+    final: { name: "score-correlation", args: [...base, ...sweep.overrides] },
   };
 }
 
 /** Submits the scoring sweep as SLURM jobs; with `wait`, waits for them. */
 export async function submitScoresSlurm(
-  options: ScoreJobsOptions & { wait?: boolean; log?: (line: string) => void },
+  sweep: ScoreSweep,
+  options: { wait?: boolean; log?: ((line: string) => void) | null },
 ): Promise<void> {
   const log = options.log ?? writeLine;
-  const jobs = await scoreJobs(options);
-  const settings = parseSlurmSettings(jobs.slurm, `${options.configName}.yaml`);
-  checkPartitions([settings.partition], `${options.configName}.yaml`);
-  const sweep = submitCommands({
+  const jobs = await scoreJobs(sweep);
+  const settings = parseSlurmSettings(jobs.slurm, jobs.source);
+  checkPartitions([settings.partition], jobs.source);
+  const array = submitCommands({
     experimentDir: jobs.experimentDir,
     label: "scores",
     cwd: jobs.cwd,
     settings,
     commands: jobs.points,
   });
-  const sweepId = sweep.submitted?.jobId as string;
+  const sweepId = array.submitted?.jobId as string;
   log(`submitted job array ${sweepId}: ${jobs.points.map((p) => p.name).join(", ")}`);
   const final = submitCommands({
     experimentDir: jobs.experimentDir,
@@ -121,17 +120,18 @@ export async function submitScoresSlurm(
   log(`submitted the correlation as job ${finalId} (after ${sweepId})`);
   if (!options.wait) return;
   const failed = await waitForJobs([sweepId, finalId]);
-  if (failed.length > 0) throw jobFailures(failed, [sweep, final]);
+  if (failed.length > 0) throw jobFailures(failed, [array, final]);
   log("scores done");
 }
 
 /** Queues the scoring sweep as a BullMQ flow (the correlation job waits for every score) and waits. */
 export async function runScoresBullMQ(
-  options: ScoreJobsOptions & { url: string; queue?: string; log?: (line: string) => void },
+  sweep: ScoreSweep,
+  options: { url: string; queue?: string; log?: ((line: string) => void) | null },
 ): Promise<void> {
   const log = options.log ?? writeLine;
   await checkRedis(options.url);
-  const jobs = await scoreJobs(options);
+  const jobs = await scoreJobs(sweep);
   const name = options.queue ?? DEFAULT_QUEUE;
   const job = (command: ClusterCommand): QueueJobData => ({ kind: "command", command, cwd: jobs.cwd });
   const opts = {

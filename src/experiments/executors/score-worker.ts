@@ -1,6 +1,6 @@
 import { setProgressEnabled } from "../../util/progress.js";
 import { describeError, releaseHeldLocks } from "../run-spec.js";
-import { type ScoredId, type ScoreSweep, scoredIds } from "./local.js";
+import { type ScoredId, type ScoreSweep, scoreHere } from "./local.js";
 
 /**
  * The scoring process of the local executor (forked with an IPC channel): it receives one scoring
@@ -46,16 +46,7 @@ process.once("message", (message: ScoreParentMessage) => {
   void (async () => {
     let code = 0;
     try {
-      const { score } = await import("../../scoring/score.js");
-      const { sweep } = message;
-      if (sweep.cwd) process.chdir(sweep.cwd);
-      const results = await score({
-        overrides: sweep.overrides,
-        ...(sweep.configName ? { configName: sweep.configName } : {}),
-        ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
-        ...(sweep.force ? { force: true } : {}),
-      });
-      await answer({ type: "result", scores: scoredIds(results, process.cwd()) });
+      await answer({ type: "result", scores: await scoreHere(message.sweep) });
     } catch (error) {
       code = 1;
       await answer({ type: "error", message: describeError(error) });

@@ -286,14 +286,7 @@ export class SlurmExecutor implements Executor {
    */
   async score(sweep: ScoreSweep): Promise<null> {
     const { submitScoresSlurm } = await import("./score-jobs.js");
-    await submitScoresSlurm({
-      overrides: sweep.overrides,
-      configName: sweep.configName ?? "curriculum",
-      ...(sweep.configPath ? { configPath: sweep.configPath } : {}),
-      ...(sweep.cwd ? { cwd: sweep.cwd } : {}),
-      wait: this.options.wait,
-      ...(this.options.log ? { log: this.options.log } : {}),
-    });
+    await submitScoresSlurm(sweep, this.options);
     return null;
   }
 

@@ -2,7 +2,7 @@ import { lineChart } from "../../plots/charts.js";
 import { note } from "../../plots/html.js";
 import type { RunGroup } from "../collect.js";
 import type { Figures, ReportSection } from "../context.js";
-import { byTrainingType, metricChart, trainingTypeOf, typeSuffix } from "./shared.js";
+import { byTrainingType, groupLines, metricChart, trainingTypeOf, typeSuffix } from "./shared.js";
 
 async function pacingBody(
   groups: RunGroup[],
@@ -32,11 +32,7 @@ async function pacingBody(
         data: paceData,
         x: "iteration",
         y: "dataset_size",
-        color: "group",
-        detail: "run",
-        colorOrder: same.map((g) => g.label),
-        colorRange: same.map((g) => g.color),
-        colorTitle: "curriculum runs",
+        ...groupLines(same, "curriculum runs"),
         integerX: true,
         title: `Pace: training subset size${typeSuffix(type, split)}`,
         xTitle: type,

@@ -1,6 +1,6 @@
 import { isLoss, type RunConfig, upgradeSavedConfig } from "../../config/schema.js";
 import type { Dataset } from "../../data/types.js";
-import { lineChart } from "../../plots/charts.js";
+import { type LineChartOptions, lineChart } from "../../plots/charts.js";
 import { escapeHtml } from "../../plots/html.js";
 import type { VegaLiteSpec } from "../../plots/render.js";
 import { meanStd } from "../../plots/stats.js";
@@ -48,12 +48,33 @@ export function cachedDataset(
   return pending;
 }
 
-export function curveRows(group: RunGroup, column: string): Record<string, unknown>[] {
-  return group.runs.flatMap((run) =>
-    (run.metrics?.rows ?? [])
-      .filter((row) => Number.isFinite(row[column]) && Number.isFinite(row.iteration))
-      .map((row) => ({ iteration: row.iteration, value: row[column], group: group.label, run: run.name })),
+/** The points of every group's curves: `column` of each metrics.csv row against `x`, one curve per run. */
+export function groupCurves(
+  groups: readonly RunGroup[],
+  column: string,
+  x = "iteration",
+): Record<string, unknown>[] {
+  return groups.flatMap((group) =>
+    group.runs.flatMap((run) =>
+      (run.metrics?.rows ?? [])
+        .filter((row) => Number.isFinite(row[column]) && Number.isFinite(row[x]))
+        .map((row) => ({ [x]: row[x], value: row[column], group: group.label, run: run.name })),
+    ),
   );
+}
+
+/** A line chart's colours for one line per run (`run`), coloured by its group (`group`) in order. */
+export function groupLines(
+  groups: readonly RunGroup[],
+  colorTitle = "condition",
+): Pick<LineChartOptions, "color" | "detail" | "colorOrder" | "colorRange" | "colorTitle"> {
+  return {
+    color: "group",
+    detail: "run",
+    colorOrder: groups.map((g) => g.label),
+    colorRange: groups.map((g) => g.color),
+    colorTitle,
+  };
 }
 
 /** The training type of a group's runs (`epoch` or `step`): what its iterations count. */
@@ -77,18 +98,14 @@ export function metricChart(
   width: number,
   trainingType: string,
 ): VegaLiteSpec | null {
-  const data = groups.flatMap((g) => curveRows(g, column));
+  const data = groupCurves(groups, column);
   if (data.length === 0) return null;
   const iterations = new Set(data.map((d) => d.iteration)).size;
   return lineChart({
     data,
     x: "iteration",
     y: "value",
-    color: "group",
-    detail: "run",
-    colorOrder: groups.map((g) => g.label),
-    colorRange: groups.map((g) => g.color),
-    colorTitle: "condition",
+    ...groupLines(groups),
     integerX: true,
     title,
     xTitle: trainingType,

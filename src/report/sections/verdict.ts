@@ -4,6 +4,7 @@ import { escapeHtml, note, table } from "../../plots/html.js";
 import type { VegaLiteSpec } from "../../plots/render.js";
 import type { RunData, RunGroup } from "../collect.js";
 import type { ReportSection } from "../context.js";
+import { groupCurves, groupLines } from "./shared.js";
 
 /**
  * The report's opening: the plain-language verdict of each condition against the baseline (paired
@@ -49,18 +50,7 @@ async function verdictBody(
       ),
     );
   }
-  const data = groups.flatMap((g) =>
-    g.runs.flatMap((run) =>
-      (run.metrics?.rows ?? [])
-        .filter((row) => Number.isFinite(row[tracking]) && Number.isFinite(row.samples_seen))
-        .map((row) => ({
-          samples_seen: row.samples_seen,
-          value: row[tracking],
-          group: g.label,
-          run: run.name,
-        })),
-    ),
-  );
+  const data = groupCurves(groups, tracking, "samples_seen");
   if (data.length > 0) {
     parts.push(
       await render(
@@ -68,11 +58,7 @@ async function verdictBody(
           data,
           x: "samples_seen",
           y: "value",
-          color: "group",
-          detail: "run",
-          colorOrder: groups.map((g) => g.label),
-          colorRange: groups.map((g) => g.color),
-          colorTitle: "condition",
+          ...groupLines(groups),
           title: `Dev ${tracking} against samples seen`,
           xTitle: "samples seen",
           yTitle: tracking,
