@@ -1,4 +1,3 @@
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
@@ -12,7 +11,7 @@ import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/
 import { readRunResult } from "../results/run-folder.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { refuseOtherEngine } from "../training/hardware.js";
-import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/resume.js";
+import { dropResumeSnapshots, planRunFolder, positionsHash, type RunFolderPlan } from "../training/resume.js";
 import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
@@ -96,7 +95,7 @@ export async function trainRunWith(
   if (plan.kind === "finished") {
     checkFinishedRunScore(options.runDir, resolved);
     // A run killed after metrics.csv but before its resume snapshots were removed.
-    rmSync(join(options.runDir, RUN_FILES.resume), { recursive: true, force: true });
+    dropResumeSnapshots(options.runDir);
     return readRunResult(options.runDir, true);
   }
   if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {

@@ -296,6 +296,15 @@ export function dropOlderSnapshots(runDir: string, iteration: number): void {
   }
 }
 
+/**
+ * Removes a finished run's resume snapshots (`.resume/`). The trainer calls it only after
+ * metrics.csv marks the run finished, so a kill in between leaves a finished run with snapshots to
+ * spare, never an unfinished run without them; whoever next finds the run finished calls it again.
+ */
+export function dropResumeSnapshots(runDir: string): void {
+  rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
+}
+
 /** Mirrors a flat folder by hard links (copies when linking is not possible). */
 function linkTree(from: string, to: string): void {
   ensureDir(to);

@@ -21,6 +21,7 @@ import {
   bestSnapshotDir,
   clearRunArtifacts,
   dropOlderSnapshots,
+  dropResumeSnapshots,
   type MetricsRow,
   positionsHash,
   type RunFolderPlan,
@@ -548,10 +549,8 @@ class Trainer implements TrainContext {
     writeCsv(join(runDir, RUN_FILES.timing), ["iteration", "samples_seen", "train_seconds"], this.timings);
     const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration", "samples_seen"];
     writeCsv(join(runDir, RUN_FILES.metrics), columns, this.rows);
-    // The resume snapshots go only once metrics.csv marks the run finished: a kill in between
-    // leaves a finished run with snapshots to spare (removed when it is next found finished),
-    // never an unfinished run without them.
-    rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
+    // Only now that metrics.csv marks the run finished (see dropResumeSnapshots).
+    dropResumeSnapshots(runDir);
   }
 
   /** Best value of every metric over the run, the lowest losses, and the best iteration (autrainer's best_results.yaml). */
