@@ -179,8 +179,7 @@ export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan 
       damaged.push(`${basename(checkpoint.dir)}: ${(error as Error).message}`);
       continue;
     }
-    const snapshot = bestSnapshotDir(runDir, checkpoint.iteration);
-    const problem = checkpointProblem(checkpoint.dir, snapshot, state.best !== null);
+    const problem = checkpointProblem(checkpoint.dir, state, bestSnapshotDir(runDir, checkpoint.iteration));
     if (problem) {
       damaged.push(`${basename(checkpoint.dir)}: ${problem}`);
       continue;
