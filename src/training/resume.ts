@@ -134,7 +134,7 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
         configPath,
       );
     }
-    return isRunFinished(dir) ? "finished" : "unfinished";
+    return finished ? "finished" : "unfinished";
   }
   if (isRunFinished(dir)) {
     throw new ConfigError(
