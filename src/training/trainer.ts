@@ -132,6 +132,8 @@ class Trainer implements TrainContext {
   readonly config: RunConfig;
   readonly dataset: Dataset;
   readonly train: Subset;
+  /** What training batches are drawn from: `train`, or its augmented view. */
+  private readonly batchSource: Subset;
   readonly network: Network;
   private readonly plan: RunFolderPlan;
 
@@ -143,6 +145,7 @@ class Trainer implements TrainContext {
     this.config = config;
     this.dataset = dataset;
     this.train = train;
+    this.batchSource = setup.trainBatches ?? train;
     this.network = setup.network;
     this.plan = setup.plan;
     this.callbacks = setup.callbacks;
@@ -299,7 +302,7 @@ class Trainer implements TrainContext {
 
   /** One optimiser step; a non-finite loss (the run diverged) stops the run with a clear error. */
   private trainBatch(positions: Int32Array, batchIndex: number): number {
-    const batch = (this.setup.trainBatches ?? this.train).batch(positions);
+    const batch = this.batchSource.batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
     if (!Number.isFinite(loss)) {
       const rate = this.schedule(this.schedulerSteps);
