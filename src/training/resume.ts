@@ -268,7 +268,7 @@ export function bestSnapshotDir(runDir: string, iteration: number): string {
 
 /**
  * Records `_best/` as of checkpoint `iteration` with hard links (no copies: `_best/` is only ever
- * replaced as a whole, so the linked files never change), and drops older snapshots.
+ * replaced as a whole, so the linked files never change); {@link dropOlderSnapshots} drops older ones.
  */
 export function snapshotBest(runDir: string, iteration: number): void {
   const best = join(runDir, RUN_FILES.best);
