@@ -1,4 +1,3 @@
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
@@ -12,7 +11,7 @@ import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/
 import { readRunResult } from "../results/run-folder.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { refuseOtherEngine } from "../training/hardware.js";
-import { planRunFolder, positionsHash, type RunFolderPlan } from "../training/resume.js";
+import { dropResumeSnapshots, planRunFolder, positionsHash, type RunFolderPlan } from "../training/resume.js";
 import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
@@ -96,7 +95,7 @@ export async function trainRunWith(
   if (plan.kind === "finished") {
     checkFinishedRunScore(options.runDir, resolved);
     // A run killed after metrics.csv but before its resume snapshots were removed.
-    rmSync(join(options.runDir, RUN_FILES.resume), { recursive: true, force: true });
+    dropResumeSnapshots(options.runDir);
     return readRunResult(options.runDir, true);
   }
   if (plan.kind === "resume" && plan.state.trainPositionsHash !== positionsHash(options.trainPositions)) {
@@ -114,7 +113,7 @@ export async function trainRunWith(
     logRunFailure(options.runDir, error);
     throw error;
   }
-  if (parsed.engine === "auto" && resolved.engine === "wasm" && deps.torchBuildHint) {
+  if (!hinted && parsed.engine === "auto" && resolved.engine === "wasm" && deps.torchBuildHint) {
     const seconds = estimatedWasmSeconds(resolved, setup.train.size);
     const hint = seconds > LONG_ON_WASM_SECONDS ? await deps.torchBuildHint() : null;
     if (hint && !hinted) {
@@ -127,7 +126,7 @@ export async function trainRunWith(
 }
 
 /** Training longer than this on wasm is worth a line on how to build the torch engine. */
-export const LONG_ON_WASM_SECONDS = 180;
+const LONG_ON_WASM_SECONDS = 180;
 /** Training samples per second of the wasm engine by model type on one core (measured, rounded down). */
 const WASM_SAMPLES_PER_SECOND: Record<string, number> = {
   FFNN: 20_000,
@@ -138,7 +137,7 @@ const WASM_SAMPLES_PER_SECOND: Record<string, number> = {
 let hinted = false;
 
 /** A rough estimate of a run's training time on the wasm engine (the samples it trains on, by model). */
-export function estimatedWasmSeconds(config: RunConfig, trainSize: number): number {
+function estimatedWasmSeconds(config: RunConfig, trainSize: number): number {
   const rate = WASM_SAMPLES_PER_SECOND[config.model.type] ?? 1000;
   const samples =
     config.training_type === "epoch" ? config.iterations * trainSize : config.iterations * config.batch_size;

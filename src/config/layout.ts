@@ -7,7 +7,7 @@
  *   training/<run_name>/            one run folder (RUN_FILES; epoch_N/ or step_N/ per evaluation)
  *   curriculum/<type>/<id>.csv      a final score file (scoreFile), its card <id>.yaml
  *   curriculum/<type>/<run>/        one atomic score run (SCORE_RUN_FILES)
- *   curriculum/<a>_<b>.csv          correlation matrices (CORRELATION_FILES)
+ *   curriculum/<a>_<b>.csv          correlation matrices (correlationFile)
  *   curriculum/<type>/_robustness/  seed robustness curves (<id>_ensemble_size.csv, ensembleSizeFile)
  *   curriculum/<type>/mappings.yaml which atomic runs each score id is made of (SCORE_MAPPINGS_FILE)
  *   curriculum/<type>/_replaced/    the files of score ids recomputed with --force (SCORE_REPLACED_DIR)
@@ -202,9 +202,9 @@ export function scoreCardFile(scoreCsv: string): string {
   return scoreCsv.replace(/\.csv$/, ".yaml");
 }
 
-/** `curriculum/<name>.csv`: a correlation matrix over score files. */
-export function correlationFile(resultsDir: string, experimentId: string, name: string): string {
-  return join(curriculumDir(resultsDir, experimentId), `${checkPathId("correlation", name)}.csv`);
+/** `curriculum/<name>.csv` in an experiment's {@link curriculumDir}: a correlation matrix over score files. */
+export function correlationFile(curriculumFolder: string, name: string): string {
+  return join(curriculumFolder, `${checkPathId("correlation", name)}.csv`);
 }
 
 /** `curriculum/<type>/_robustness/<id>_ensemble_size.csv` (plot: same base with .svg/.png). */

@@ -111,8 +111,8 @@ export function formatNumber(value: number): string {
  * "" without one: a noisy run is another run than a clean one of the same dataset, and the dataset
  * field of its name says so.
  */
-export function labelNoiseTag(dataset: unknown): string {
-  const noise = getPath({ dataset }, "dataset.label_noise");
+function labelNoiseTag(dataset: unknown): string {
+  const noise = getPath(dataset, "label_noise");
   if (noise === undefined || noise === null) return "";
   const n = noise as Record<string, unknown>;
   const kind = typeof n.kind === "string" ? n.kind : "symmetric";

@@ -40,7 +40,7 @@ export function recordScoreFile(runDir: string, path: string, scoring: { id: str
  * gone since), or null (the same score, a run without a curriculum, or a run of an earlier version
  * that recorded none). The score file is found beside the run: `<experiment>/curriculum/...`.
  */
-export function scoreChange(dir: string, config: RunConfig): string | null {
+function scoreChange(dir: string, config: RunConfig): string | null {
   const before = config.curriculum.id === "None" ? null : readTrainedScore(dir);
   if (!before) return null;
   const experiment = dirname(dirname(dir));

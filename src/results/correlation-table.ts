@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { correlationFile } from "../config/layout.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 
@@ -21,7 +21,7 @@ export interface CorrelationTable {
 /** Writes `<curriculumDir>/<name>.csv` and its card `<name>.yaml`; returns the CSV's path. */
 export function writeCorrelationTable(curriculumDir: string, name: string, table: CorrelationTable): string {
   const { ids, matrix } = table;
-  const csv = join(curriculumDir, `${name}.csv`);
+  const csv = correlationFile(curriculumDir, name);
   const m = ids.length;
   writeCsv(
     csv,
@@ -31,7 +31,7 @@ export function writeCorrelationTable(curriculumDir: string, name: string, table
     ),
   );
   // What was correlated, beside the matrix (the report titles its heatmap from it).
-  writeYaml(join(curriculumDir, `${name}.yaml`), {
+  writeYaml(csv.replace(/\.csv$/, ".yaml"), {
     method: table.method,
     values: "per-sample mean of each score, oriented so that higher means harder; equal values are ties",
     scores: ids,

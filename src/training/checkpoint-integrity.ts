@@ -13,7 +13,7 @@ import { fileSha256, textSha256 } from "../util/fingerprint.js";
  * back to an earlier checkpoint when a file was damaged (a flipped byte is never loaded silently).
  */
 
-export interface CheckpointChecksums {
+interface CheckpointChecksums {
   version: 1;
   /** Model and optimiser files of the iteration folder. */
   files: Record<string, string>;
@@ -24,7 +24,7 @@ export interface CheckpointChecksums {
 }
 
 /** SHA-256 of a trainer state without its wall-clock parts (`timers`, `timings`: all that differs between equal runs). */
-export function trainerStateDigest(state: object): string {
+function trainerStateDigest(state: object): string {
   return textSha256(JSON.stringify({ ...state, timers: undefined, timings: undefined }));
 }
 
@@ -54,18 +54,17 @@ export function writeCheckpointChecksums(dir: string, state: object, bestSnapsho
 }
 
 /**
- * Why the complete checkpoint in `dir` cannot be resumed from (a damaged or missing file, named),
- * or null when it is intact. `hadBest`: the checkpoint restores a `_best/` (its snapshot must be
- * there). A checkpoint of an earlier version has no checksums and is checked for presence only.
+ * Why the complete checkpoint in `dir`, whose `trainer_state.json` parsed as `state`, cannot be
+ * resumed from (a damaged or missing file, named), or null when it is intact. A checkpoint whose
+ * state has a best iteration restores a `_best/`, so its snapshot must be there. A checkpoint of an
+ * earlier version has no checksums and is checked for presence only.
  */
-export function checkpointProblem(dir: string, bestSnapshot: string, hadBest: boolean): string | null {
-  const statePath = join(dir, RUN_FILES.trainerState);
-  let state: object;
-  try {
-    state = JSON.parse(readFileSync(statePath, "utf8")) as object;
-  } catch (error) {
-    return `${RUN_FILES.trainerState}: unreadable (${(error as Error).message})`;
-  }
+export function checkpointProblem(
+  dir: string,
+  state: { best: unknown },
+  bestSnapshot: string,
+): string | null {
+  const hadBest = state.best !== null;
   if (hadBest && !existsSync(bestSnapshot)) return `${bestSnapshot}: missing (the _best/ of this checkpoint)`;
   const path = join(dir, RUN_FILES.checksums);
   if (!existsSync(path)) return null;
@@ -87,7 +86,7 @@ export function checkpointProblem(dir: string, bestSnapshot: string, hadBest: bo
   const inDir = mismatch(dir, checksums.files ?? {});
   if (inDir) return inDir;
   if (trainerStateDigest(state) !== checksums.trainer_state) {
-    return `${statePath}: damaged (its SHA-256 differs from ${RUN_FILES.checksums})`;
+    return `${join(dir, RUN_FILES.trainerState)}: damaged (its SHA-256 differs from ${RUN_FILES.checksums})`;
   }
   return hadBest && checksums.best ? mismatch(bestSnapshot, checksums.best) : null;
 }

@@ -3,8 +3,6 @@
  * built run (src/assembly builds it from the config); it imports no curriculum code.
  */
 
-export { optimizerSpecFor } from "../engine/optimizer-spec.js";
-export type { SubsetOutputs } from "../results/subset-outputs.js";
 export {
   balancedClassWeights,
   type CriterionName,

@@ -134,7 +134,7 @@ export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState
         configPath,
       );
     }
-    return isRunFinished(dir) ? "finished" : "unfinished";
+    return finished ? "finished" : "unfinished";
   }
   if (isRunFinished(dir)) {
     throw new ConfigError(
@@ -179,8 +179,7 @@ export function planRunFolder(runDir: string, config: RunConfig): RunFolderPlan 
       damaged.push(`${basename(checkpoint.dir)}: ${(error as Error).message}`);
       continue;
     }
-    const snapshot = bestSnapshotDir(runDir, checkpoint.iteration);
-    const problem = checkpointProblem(checkpoint.dir, snapshot, state.best !== null);
+    const problem = checkpointProblem(checkpoint.dir, state, bestSnapshotDir(runDir, checkpoint.iteration));
     if (problem) {
       damaged.push(`${basename(checkpoint.dir)}: ${problem}`);
       continue;
@@ -269,7 +268,7 @@ export function bestSnapshotDir(runDir: string, iteration: number): string {
 
 /**
  * Records `_best/` as of checkpoint `iteration` with hard links (no copies: `_best/` is only ever
- * replaced as a whole, so the linked files never change), and drops older snapshots.
+ * replaced as a whole, so the linked files never change); {@link dropOlderSnapshots} drops older ones.
  */
 export function snapshotBest(runDir: string, iteration: number): void {
   const best = join(runDir, RUN_FILES.best);
@@ -294,6 +293,15 @@ export function dropOlderSnapshots(runDir: string, iteration: number): void {
     const kept = n && (Number(n[1]) === iteration || Number(n[1]) === previous);
     if (!kept) rmSync(join(dir, entry), { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes a finished run's resume snapshots (`.resume/`). The trainer calls it only after
+ * metrics.csv marks the run finished, so a kill in between leaves a finished run with snapshots to
+ * spare, never an unfinished run without them; whoever next finds the run finished calls it again.
+ */
+export function dropResumeSnapshots(runDir: string): void {
+  rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
 }
 
 /** Mirrors a flat folder by hard links (copies when linking is not possible). */

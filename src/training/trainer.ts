@@ -21,6 +21,7 @@ import {
   bestSnapshotDir,
   clearRunArtifacts,
   dropOlderSnapshots,
+  dropResumeSnapshots,
   type MetricsRow,
   positionsHash,
   type RunFolderPlan,
@@ -131,6 +132,8 @@ class Trainer implements TrainContext {
   readonly config: RunConfig;
   readonly dataset: Dataset;
   readonly train: Subset;
+  /** What training batches are drawn from: `train`, or its augmented view. */
+  private readonly batchSource: Subset;
   readonly network: Network;
   private readonly plan: RunFolderPlan;
 
@@ -142,6 +145,7 @@ class Trainer implements TrainContext {
     this.config = config;
     this.dataset = dataset;
     this.train = train;
+    this.batchSource = setup.trainBatches ?? train;
     this.network = setup.network;
     this.plan = setup.plan;
     this.callbacks = setup.callbacks;
@@ -298,7 +302,7 @@ class Trainer implements TrainContext {
 
   /** One optimiser step; a non-finite loss (the run diverged) stops the run with a clear error. */
   private trainBatch(positions: Int32Array, batchIndex: number): number {
-    const batch = (this.setup.trainBatches ?? this.train).batch(positions);
+    const batch = this.batchSource.batch(positions);
     const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
     if (!Number.isFinite(loss)) {
       const rate = this.schedule(this.schedulerSteps);
@@ -548,10 +552,8 @@ class Trainer implements TrainContext {
     writeCsv(join(runDir, RUN_FILES.timing), ["iteration", "samples_seen", "train_seconds"], this.timings);
     const columns = [...this.metricNames, "train_loss", "dev_loss", "iteration", "samples_seen"];
     writeCsv(join(runDir, RUN_FILES.metrics), columns, this.rows);
-    // The resume snapshots go only once metrics.csv marks the run finished: a kill in between
-    // leaves a finished run with snapshots to spare (removed when it is next found finished),
-    // never an unfinished run without them.
-    rmSync(join(runDir, RUN_FILES.resume), { recursive: true, force: true });
+    // Only now that metrics.csv marks the run finished (see dropResumeSnapshots).
+    dropResumeSnapshots(runDir);
   }
 
   /** Best value of every metric over the run, the lowest losses, and the best iteration (autrainer's best_results.yaml). */

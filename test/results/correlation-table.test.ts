@@ -30,4 +30,9 @@ describe("correlation tables", () => {
     });
     expect(readFileSync(join(root, "spearman_all.yaml"), "utf8")).toContain("left_out:\n  - Other");
   });
+
+  it("refuses a name that is no single file name (it would write outside the curriculum folder)", () => {
+    const table = { ids: ["A"], skipped: [], method: "spearman", matrix: [1] };
+    expect(() => writeCorrelationTable(root, "../escaped", table)).toThrow(/correlation: .*must not contain/);
+  });
 });

@@ -177,6 +177,13 @@ describe("trainRun with a fake engine: the run folder", () => {
     expect(deps.networks).toHaveLength(0);
   });
 
+  it("removes the resume snapshots a kill after metrics.csv left behind when it reuses the run", async () => {
+    mkdirSync(join(dir, ".resume", "best_4"), { recursive: true });
+    const again = await trainRunWith(fakeDeps(), config, { runDir: dir, ...quiet });
+    expect(again.skipped).toBe(true);
+    expect(existsSync(join(dir, ".resume"))).toBe(false);
+  });
+
   it("refuses a finished run of a different config and lists the differences", async () => {
     const other = blobConfig({ iterations: 5, save_frequency: 2, learning_rate: 0.1 });
     const error = await trainRunWith(fakeDeps(), other, { runDir: dir, ...quiet }).catch((e) => e);
