@@ -19,6 +19,7 @@ import {
 import { loadNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
 import { readYaml } from "../../src/util/yaml-io.js";
+import { expectCloseTo } from "../support/assert.js";
 import { numpyScipy, python } from "../support/python.js";
 import { describeWith } from "../support/system.js";
 import { trainDigitsRuns } from "./fixture.js";
@@ -117,12 +118,8 @@ describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numb
     const mistaken = mistakenness(logits, labels, c);
     expect(ref.hardness).toHaveLength(n);
     expect(ref.mistakenness).toHaveLength(n);
-    ref.hardness.forEach((v, i) => {
-      expect(hardness[i]).toBeCloseTo(v, 10);
-    });
-    ref.mistakenness.forEach((v, i) => {
-      expect(mistaken[i]).toBeCloseTo(v, 10);
-    });
+    expectCloseTo(hardness, ref.hardness, 10, "hardness");
+    expectCloseTo(mistaken, ref.mistakenness, 10, "mistakenness");
     expect(hardness[1]).toBeCloseTo(Math.log(c), 12);
     expect(mistaken[0]).toBeGreaterThan(0.5); // predicted class 0 (first of the tie), label 1
   });
@@ -151,18 +148,12 @@ describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numb
     };
     const tiled = nearestDistances(x, n, d, 3, dot);
     expect(ref.dists).toHaveLength(n);
-    ref.dists.forEach((row, i) => {
-      expect(row).toHaveLength(3);
-      row.forEach((v, j) => {
-        expect(exact[i * 3 + j]).toBeCloseTo(v, 9);
-        expect(tiled[i * 3 + j]).toBeCloseTo(v, 9);
-      });
-    });
+    for (const row of ref.dists) expect(row).toHaveLength(3);
+    expectCloseTo(exact, ref.dists.flat(), 9, "exact distances");
+    expectCloseTo(tiled, ref.dists.flat(), 9, "tiled distances");
     const u = uniqueness(exact, n);
     expect(ref.uniqueness).toHaveLength(n);
-    ref.uniqueness.forEach((v, i) => {
-      expect(u[i]).toBeCloseTo(v, 10);
-    });
+    expectCloseTo(u, ref.uniqueness, 10, "uniqueness");
     expect(Math.max(...u)).toBe(1);
     expect(Array.from(uniqueness(new Float64Array(9), 3))).toEqual([1, 1, 1]);
   });
@@ -183,14 +174,14 @@ describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numb
     expect(Array.from(clusters.labels)).toEqual(ref.labels);
     const rep = representativeness(x, n, d, clusters);
     expect(ref.representativeness).toHaveLength(n);
-    ref.representativeness.forEach((v, i) => {
-      expect(rep[i]).toBeCloseTo(v, 9);
-    });
-    // Every cluster has a farthest member at 0.
-    for (let c = 0; c < 5; c++) {
-      const members = Array.from(rep).filter((_, i) => clusters.labels[i] === c);
-      if (members.length > 1) expect(Math.min(...members)).toBe(0);
-    }
+    expectCloseTo(rep, ref.representativeness, 9, "representativeness");
+    // Every cluster of more than one member has a farthest member at 0 (the five blobs of 15 give five).
+    const minima = Array.from({ length: 5 }, (_, c) =>
+      Array.from(rep).filter((_, i) => clusters.labels[i] === c),
+    )
+      .filter((members) => members.length > 1)
+      .map((members) => Math.min(...members));
+    expect(minima).toEqual([0, 0, 0, 0, 0]);
   });
 });
 
@@ -254,15 +245,17 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
       const key = name === "Hardness" ? "hardness" : "mistakenness";
       const first = perRun[0]?.[key] as Float64Array;
       const second = perRun[1]?.[key] as Float64Array;
-      expect(mean).toHaveLength(first.length);
-      mean.forEach((v, i) => {
-        expect(v).toBeCloseTo(((first[i] as number) + (second[i] as number)) / 2, 5);
-      });
+      expectCloseTo(
+        mean,
+        Array.from(first, (v, i) => (v + (second[i] as number)) / 2),
+        5,
+        `${name} mean`,
+      );
       // High is hard: the largest mean has rank 1.
       const ranks = column(rows, "ranks");
       expect(mean[ranks.indexOf(1)]).toBe(Math.max(...mean));
       expect(String(card.reference)).toMatch(/FiftyOne/);
-      expect(card.robustness).toBeDefined();
+      expect(card.robustness).toMatchObject({ runs: 2, pairs: 1 });
     }
   });
 
@@ -297,9 +290,7 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
     expect(dim).toBe(16);
     const want = uniqueness(nearestDistances(Float32Array.from(hidden), train.size, dim, 3), train.size);
     expect(u).toHaveLength(train.size);
-    u.forEach((v, i) => {
-      expect(v).toBeCloseTo(want[i] as number, 5);
-    });
+    expectCloseTo(u, want, 5, "uniqueness of the hidden layer");
     await expect(
       execute({ id: "Uniqueness-bad", type: "Uniqueness", run_name: runs[0], embedding_layer: "nope" }),
     ).rejects.toThrow(/embedding_layer.*no layer 'nope'/);
