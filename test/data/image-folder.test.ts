@@ -8,9 +8,8 @@ import type { DatasetConfig } from "../../src/config/schema.js";
 import { readIdxFile } from "../../src/data/idx.js";
 import { channelStats } from "../../src/data/image-folder.js";
 import { createDataset, FASHION_MNIST_DEFAULT_PATH, preprocessDataset } from "../../src/data/index.js";
-import { readScoreRows } from "../../src/results/score-table.js";
-import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import { DataError } from "../../src/util/errors.js";
+import { executeScore, scoreManagerConfig } from "../scoring/fixture.js";
 import { expectClose } from "../support/assert.js";
 import { describeWith, systemFile } from "../support/system.js";
 import { blobConfig, tempDir } from "../training/helpers.js";
@@ -380,21 +379,9 @@ describeWith(systemFile(fashionImages, "dataset-fashion-mnist"), "real images", 
         { runDir: join(resultsDir, "default", "training", run), log: null, progress: false },
       );
       expect(result.test.accuracy).toBeGreaterThan(0.3);
-      const manager = await CurriculumScoreManager.create(
-        {
-          results_dir: resultsDir,
-          experiment_id: "default",
-          batch_size: 64,
-          progress_bar: false,
-          plots: false,
-          correlation: null,
-          curriculum: { scoring: { id: "CELoss", type: "CELoss", run_name: run } },
-        },
-        { log: () => {} },
+      const { rows } = await executeScore(
+        scoreManagerConfig(resultsDir, { id: "CELoss", type: "CELoss", run_name: run }),
       );
-      for (const atomic of await manager.preprocess()) await manager.run(atomic);
-      const scored = await manager.postprocess();
-      const rows = readScoreRows(scored.scoreFile);
       const ds = await createDataset(dataset as unknown as DatasetConfig);
       expect(rows.index.length).toBe(ds.subset("train").size);
       for (let i = 0; i < rows.index.length; i++) {

@@ -4,9 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildForRun } from "../../src/assembly/train-run.js";
 import { initEngine, loadNetwork } from "../../src/engine/index.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
-import { readScoreRows } from "../../src/results/score-table.js";
 import { TransferTeacher } from "../../src/scoring/functions/transfer-teacher.js";
-import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import {
   kmeans,
   kmeansPlusPlus,
@@ -18,11 +16,10 @@ import {
 } from "../../src/scoring/math/brain.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
-import { readYaml } from "../../src/util/yaml-io.js";
 import { expectCloseTo } from "../support/assert.js";
 import { numpyScipy, python } from "../support/python.js";
 import { describeWith } from "../support/system.js";
-import { trainDigitsRuns } from "./fixture.js";
+import { executeScore, scoreColumn, scoreManagerConfig, trainDigitsRuns } from "./fixture.js";
 
 /**
  * FiftyOne Brain's four measures (Hardness, Mistakenness, Uniqueness, Representativeness) against
@@ -196,36 +193,8 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
     rmSync(resultsDir, { recursive: true, force: true });
   });
 
-  async function execute(scoring: Record<string, unknown>) {
-    const manager = await CurriculumScoreManager.create(
-      {
-        results_dir: resultsDir,
-        experiment_id: "default",
-        batch_size: 64,
-        progress_bar: false,
-        plots: false,
-        correlation: null,
-        curriculum: { scoring },
-        robustness: { bootstrap: 50, seed: 3 },
-      },
-      { log: () => {} },
-    );
-    const atomic = await manager.preprocess();
-    for (const run of atomic) await manager.run(run);
-    const result = await manager.postprocess();
-    return {
-      rows: readScoreRows(result.scoreFile),
-      card: readYaml<Record<string, unknown>>(result.card),
-      dir: manager.outputDirectory,
-      atomic,
-    };
-  }
-
-  const column = (rows: ReturnType<typeof readScoreRows>, name: string) => {
-    const values = rows.columns.get(name);
-    if (!values) throw new Error(`no column ${name}; have ${[...rows.columns.keys()].join(", ")}`);
-    return Array.from(values);
-  };
+  const execute = (scoring: Record<string, unknown>) =>
+    executeScore(scoreManagerConfig(resultsDir, scoring, { robustness: { bootstrap: 50, seed: 3 } }));
 
   it("Hardness and Mistakenness of a 2-seed ensemble average the runs' values from their saved _best outputs", async () => {
     const perRun = runs.map((r) => {
@@ -241,7 +210,7 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
     for (const name of ["Hardness", "Mistakenness"] as const) {
       const { rows, card, atomic } = await execute({ id: name, type: name, run_name: runs });
       expect(atomic).toHaveLength(2);
-      const mean = column(rows, "mean");
+      const mean = scoreColumn(rows, "mean");
       const key = name === "Hardness" ? "hardness" : "mistakenness";
       const first = perRun[0]?.[key] as Float64Array;
       const second = perRun[1]?.[key] as Float64Array;
@@ -252,7 +221,7 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
         `${name} mean`,
       );
       // High is hard: the largest mean has rank 1.
-      const ranks = column(rows, "ranks");
+      const ranks = scoreColumn(rows, "ranks");
       expect(mean[ranks.indexOf(1)]).toBe(Math.max(...mean));
       expect(String(card.reference)).toMatch(/FiftyOne/);
       expect(card.robustness).toMatchObject({ runs: 2, pairs: 1 });
@@ -261,7 +230,7 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
 
   it("Uniqueness and Representativeness measure the penultimate layer; a typical sample ranks easy", async () => {
     const uniq = await execute({ id: "Uniqueness", type: "Uniqueness", run_name: runs[0] });
-    const u = column(uniq.rows, "mean");
+    const u = scoreColumn(uniq.rows, "mean");
     expect(Math.max(...u)).toBe(1);
     expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
     const rep = await execute({
@@ -270,8 +239,8 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
       run_name: runs[0],
       clusters: 10,
     });
-    const r = column(rep.rows, "mean");
-    const ranks = column(rep.rows, "ranks");
+    const r = scoreColumn(rep.rows, "mean");
+    const ranks = scoreColumn(rep.rows, "ranks");
     expect(r[ranks.indexOf(0)]).toBe(Math.max(...r));
     expect(r[ranks.indexOf(1)]).toBe(Math.min(...r));
     // The embedding is the FFNN's hidden layer (16 units), not the input (64 pixels): the same
