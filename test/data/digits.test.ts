@@ -89,7 +89,15 @@ describe("Digits", () => {
 
 describe("dataset registry", () => {
   it("lists the known types", () => {
-    expect(DATASET_TYPES).toEqual(["AudioFolder", "CSV", "Digits", "FashionMNIST", "ImageFolder", "MNIST", "Toy"]);
+    expect(DATASET_TYPES).toEqual([
+      "AudioFolder",
+      "CSV",
+      "Digits",
+      "FashionMNIST",
+      "ImageFolder",
+      "MNIST",
+      "Toy",
+    ]);
   });
 
   it("names dataset.type and the known types for an unknown type", async () => {
