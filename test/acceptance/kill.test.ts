@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compareResults } from "../../scripts/results-compare.mjs";
 import { BIN, runCli } from "../support/cli.js";
+import { groupPids, waitFor } from "../support/processes.js";
 
 /**
  * Issue 18's kill tests with the built CLI: a score ensemble and a small study, SIGKILLed (the
@@ -96,23 +97,7 @@ async function reference(cwd: string, args: readonly string[]): Promise<string[]
  * next attempt never meets a lock of a process that is still being killed.
  */
 async function groupGone(pgid: number): Promise<void> {
-  const alive = () =>
-    readdirSync("/proc")
-      .filter((name) => /^\d+$/.test(name))
-      .some((pid) => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-          const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-          return fields[0] !== "Z" && Number(fields[2]) === pgid;
-        } catch {
-          return false; // gone while we looked
-        }
-      });
-  const deadline = Date.now() + 60_000;
-  while (alive()) {
-    if (Date.now() > deadline) throw new Error(`process group ${pgid} still alive 60 s after SIGKILL`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(() => groupPids(pgid).length === 0, 60_000, `process group ${pgid} to be gone after SIGKILL`);
 }
 
 /** mulberry32: a small seeded generator, so the kill moments are the same on every run. */

@@ -110,6 +110,7 @@ describe("curriculum training with the trainer", () => {
         readCsv(join(dir, "metrics.csv")).rows.map((r) => [Number(r.iteration), Number(r.samples_seen)]),
       );
       expect(recorded).toEqual(drawn.atEvaluation);
+      expect([...recorded.keys()]).toEqual(label === "epoch training" ? [1, 2, 3, 4, 5] : [10, 20, 30, 40]);
       if (label === "epoch training") {
         // each epoch passes once over its paced subset (Balanced: ⌊size/3⌋ per class)
         const pacing = createPacing(config.curriculum.pacing, 5, 90);

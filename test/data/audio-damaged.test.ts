@@ -17,6 +17,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { DatasetConfig } from "../../src/config/schema.js";
 import { wavDataSizes } from "../../src/data/audio-folder.js";
 import { createDataset } from "../../src/data/index.js";
+import { datasetConfig } from "./dataset-config.js";
 import { tone, wav } from "./wav.js";
 
 /**
@@ -32,17 +33,7 @@ afterEach(() => vi.restoreAllMocks());
 const small = { n_mels: 16, n_fft: 256, hop_length: 128, duration: 0.5, sample_rate: 8000 };
 
 function config(root: string, extra: Record<string, unknown> = {}): DatasetConfig {
-  return {
-    id: "Tones",
-    type: "AudioFolder",
-    criterion: "CrossEntropy",
-    metrics: ["accuracy"],
-    tracking_metric: "accuracy",
-    split_seed: 1,
-    path: root,
-    ...small,
-    ...extra,
-  };
+  return datasetConfig("AudioFolder", { id: "Tones", path: root, ...small, ...extra });
 }
 
 /** Ten good 0.4 s tones with a split column, plus `extra` files (name → bytes) listed last in train. */

@@ -11,27 +11,17 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { DatasetConfig } from "../../src/config/schema.js";
 import { audioFolderSettings } from "../../src/data/audio-folder.js";
 import { createDataset, preprocessDataset } from "../../src/data/index.js";
 import { DataError } from "../../src/util/errors.js";
 import { describeWith, systemFile } from "../support/system.js";
+import { datasetConfig } from "./dataset-config.js";
 import { tone, wav } from "./wav.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-audio-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function config(extra: Record<string, unknown>): DatasetConfig {
-  return {
-    id: "Tones",
-    type: "AudioFolder",
-    criterion: "CrossEntropy",
-    metrics: ["accuracy"],
-    tracking_metric: "accuracy",
-    split_seed: 1,
-    ...extra,
-  };
-}
+const config = (extra: Record<string, unknown>) => datasetConfig("AudioFolder", { id: "Tones", ...extra });
 
 /** A folder of low (300 Hz) and high (3 kHz) tones at mixed rates and channel counts. */
 function makeToneFolder(name: string, withSplit: boolean, count = 10): string {

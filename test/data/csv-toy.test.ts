@@ -3,27 +3,17 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import type { DatasetConfig } from "../../src/config/schema.js";
 import { applyColumnTransform, fitColumnTransform } from "../../src/data/csv.js";
 import { createDataset } from "../../src/data/index.js";
 import { generateToy } from "../../src/data/toy.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
+import { datasetConfig } from "./dataset-config.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const tmp = mkdtempSync(join(tmpdir(), "curricula-csv-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function config(type: string, extra: Record<string, unknown> = {}): DatasetConfig {
-  return {
-    id: type,
-    type,
-    criterion: "CrossEntropy",
-    metrics: ["accuracy"],
-    tracking_metric: "accuracy",
-    split_seed: 1,
-    ...extra,
-  };
-}
+const config = datasetConfig;
 
 /** A CSV of n rows, two features, label in {a, b, c}. */
 function writeCsv(name: string, n: number, label = (i: number) => "abc"[i % 3] as string): string {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { DatasetConfig } from "../../src/config/schema.js";
 import { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "../../src/data/index.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
+import { datasetConfig } from "./dataset-config.js";
 
-function digits(extra: Record<string, unknown> = {}): DatasetConfig {
-  return {
-    id: "Digits",
-    type: "Digits",
-    criterion: "CrossEntropy",
-    metrics: ["accuracy"],
-    tracking_metric: "accuracy",
-    split_seed: 1,
-    ...extra,
-  };
-}
+const digits = (extra: Record<string, unknown> = {}) => datasetConfig("Digits", extra);
 
 describe("Digits", () => {
   it("loads 1797 samples as a stratified 60/20/20 split with classes 0..9", async () => {
@@ -99,7 +89,15 @@ describe("Digits", () => {
 
 describe("dataset registry", () => {
   it("lists the known types", () => {
-    expect(DATASET_TYPES).toEqual(["AudioFolder", "CSV", "Digits", "FashionMNIST", "ImageFolder", "MNIST", "Toy"]);
+    expect(DATASET_TYPES).toEqual([
+      "AudioFolder",
+      "CSV",
+      "Digits",
+      "FashionMNIST",
+      "ImageFolder",
+      "MNIST",
+      "Toy",
+    ]);
   });
 
   it("names dataset.type and the known types for an unknown type", async () => {

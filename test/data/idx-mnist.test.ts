@@ -3,26 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import type { DatasetConfig } from "../../src/config/schema.js";
 import { encodeIdx, parseIdx, readIdxFile } from "../../src/data/idx.js";
 import { createDataset, FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "../../src/data/index.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
 import { describeWith, systemFile } from "../support/system.js";
+import { datasetConfig } from "./dataset-config.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-idx-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function config(type: string, extra: Record<string, unknown> = {}): DatasetConfig {
-  return {
-    id: type,
-    type,
-    criterion: "CrossEntropy",
-    metrics: ["accuracy"],
-    tracking_metric: "accuracy",
-    split_seed: 1,
-    ...extra,
-  };
-}
+const config = datasetConfig;
 
 /** Writes a small gzipped Fashion-MNIST-like folder: 3×2 images whose pixels encode their index. */
 function writeFakeIdxFolder(dir: string, trainCount: number, testCount: number): void {

@@ -8,9 +8,9 @@ import type { DatasetConfig } from "../../src/config/schema.js";
 import { readIdxFile } from "../../src/data/idx.js";
 import { channelStats } from "../../src/data/image-folder.js";
 import { createDataset, FASHION_MNIST_DEFAULT_PATH, preprocessDataset } from "../../src/data/index.js";
-import { readScoreRows } from "../../src/results/score-table.js";
-import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import { DataError } from "../../src/util/errors.js";
+import { executeScore, scoreManagerConfig } from "../scoring/fixture.js";
+import { expectClose } from "../support/assert.js";
 import { describeWith, systemFile } from "../support/system.js";
 import { blobConfig, tempDir } from "../training/helpers.js";
 
@@ -66,6 +66,25 @@ async function twoClassFolder(dir: string, per: number): Promise<void> {
   }
 }
 
+/** The colour each file of the decoding test was written with (one number: a grey level). */
+const FORMAT_COLOURS: Record<string, number[]> = {
+  "grey.png": [100],
+  "rgb.jpeg": [255, 0, 0],
+  "rgba.png": [0, 255, 0],
+  "w.webp": [0, 0, 255],
+  "t.tiff": [50, 60, 70],
+  "g.gif": [120],
+  "sixteen.png": [128],
+  "palette.png": [30],
+};
+
+/** The grey level of an sRGB colour: its relative luminance (BT.709 weights on linear light), sRGB-encoded. */
+function luminance([r, g, b]: [number, number, number]): number {
+  const linear = (v: number) => (v / 255 <= 0.04045 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+  const y = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  return 255 * (y <= 0.0031308 ? 12.92 * y : 1.055 * y ** (1 / 2.4) - 0.055);
+}
+
 describe("decoding", () => {
   it("PNG (8- and 16-bit, grey, RGB, RGBA, palette), JPEG, WebP, TIFF and GIF decode to the requested channels", async () => {
     const dir = join(root, "formats");
@@ -100,29 +119,26 @@ describe("decoding", () => {
       expect(ds.featureShape).toEqual([4, 4, channels]);
       expect(ds.isImage).toBe(true);
       expect(ds.sourceFiles).toHaveLength(8);
-      // Every sample, read back through its subset, is its file's colour (pixels / 255).
+      // Every sample, read back through its subset, is its file's colour (pixels / 255): a grey file
+      // in every channel, a colour file in one channel as its luminance.
       for (const name of ["train", "dev", "test"] as const) {
         const subset = ds.subset(name);
         const positions = Int32Array.from({ length: subset.size }, (_, i) => i);
         const { x } = subset.batch(positions);
         for (let p = 0; p < subset.size; p++) {
           const file = basename(ds.sourceFiles?.[subset.sourceIndex[p] as number] as string);
-          const first = x[p * 16 * channels] as number;
-          const expected: Record<string, number[]> = {
-            "grey.png": [100],
-            "rgb.jpeg": [254, 0, 0],
-            "rgba.png": [0, 255, 0],
-            "w.webp": [0, 0, 254],
-            "t.tiff": [50, 60, 70],
-            "g.gif": [120],
-            "sixteen.png": [128],
-            "palette.png": [30],
-          };
-          const rgb = expected[file] as number[];
+          const colour = FORMAT_COLOURS[file] as number[];
           const want =
-            channels === 3 ? (rgb[0] as number) : rgb.length === 1 ? (rgb[0] as number) : undefined;
-          if (want !== undefined) expect(Math.abs(first * 255 - want), file).toBeLessThanOrEqual(2);
-          else expect(first, file).toBeGreaterThanOrEqual(0);
+            colour.length === 1
+              ? Array(channels).fill(colour[0])
+              : channels === 3
+                ? colour
+                : [luminance(colour as [number, number, number])];
+          const first = Array.from(
+            x.subarray(p * 16 * channels, p * 16 * channels + channels),
+            (v) => v * 255,
+          );
+          expectClose(first, want, `${file} with ${channels} channels`, 2, 0);
         }
       }
     }
@@ -363,21 +379,9 @@ describeWith(systemFile(fashionImages, "dataset-fashion-mnist"), "real images", 
         { runDir: join(resultsDir, "default", "training", run), log: null, progress: false },
       );
       expect(result.test.accuracy).toBeGreaterThan(0.3);
-      const manager = await CurriculumScoreManager.create(
-        {
-          results_dir: resultsDir,
-          experiment_id: "default",
-          batch_size: 64,
-          progress_bar: false,
-          plots: false,
-          correlation: null,
-          curriculum: { scoring: { id: "CELoss", type: "CELoss", run_name: run } },
-        },
-        { log: () => {} },
+      const { rows } = await executeScore(
+        scoreManagerConfig(resultsDir, { id: "CELoss", type: "CELoss", run_name: run }),
       );
-      for (const atomic of await manager.preprocess()) await manager.run(atomic);
-      const scored = await manager.postprocess();
-      const rows = readScoreRows(scored.scoreFile);
       const ds = await createDataset(dataset as unknown as DatasetConfig);
       expect(rows.index.length).toBe(ds.subset("train").size);
       for (let i = 0; i < rows.index.length; i++) {

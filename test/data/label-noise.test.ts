@@ -12,21 +12,12 @@ import { readCsv } from "../../src/util/csv.js";
 import { ConfigError } from "../../src/util/errors.js";
 import { blobsDataset, fakeDeps } from "../training/fakes.js";
 import { blobConfig, tempDir } from "../training/helpers.js";
+import { datasetConfig } from "./dataset-config.js";
 
 const CLASSES = ["a", "b", "c", "d"];
 const labels = Int32Array.from({ length: 203 }, (_, i) => (i * 7) % 4);
 
-function digits(extra: Record<string, unknown> = {}): DatasetConfig {
-  return {
-    id: "Digits",
-    type: "Digits",
-    criterion: "CrossEntropy",
-    metrics: ["accuracy"],
-    tracking_metric: "accuracy",
-    split_seed: 1,
-    ...extra,
-  };
-}
+const digits = (extra: Record<string, unknown> = {}) => datasetConfig("Digits", extra);
 
 describe("drawLabelNoise", () => {
   it("changes exactly ⌊rate·N⌋ labels, each to another class, the same ones for the same seed", () => {

@@ -4,14 +4,14 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildForRun } from "../../src/assembly/train-run.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
 import { readScoreRows } from "../../src/results/score-table.js";
-import { CurriculumScoreManager, type ScoreManagerConfig } from "../../src/scoring/manager.js";
+import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import { bootstrapResamples, disjointPairs, resampledMeanSpearman } from "../../src/scoring/robustness.js";
 import { saveNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { expectCloseTo } from "../support/assert.js";
 import { numpyScipy, python } from "../support/python.js";
 import { describeWith } from "../support/system.js";
-import { trainDigitsRuns } from "./fixture.js";
+import { executeScore, scoreColumn, scoreManagerConfig, trainDigitsRuns } from "./fixture.js";
 
 /**
  * The training-dynamics scores, their seed robustness and ConfidentLearning against from-scratch
@@ -32,38 +32,10 @@ afterAll(() => {
   rmSync(resultsDir, { recursive: true, force: true });
 });
 
-function managerConfig(scoring: Record<string, unknown>): ScoreManagerConfig {
-  return {
-    results_dir: resultsDir,
-    experiment_id: "default",
-    batch_size: 64,
-    progress_bar: false,
-    plots: true,
-    correlation: null,
-    curriculum: { scoring },
-    robustness: { bootstrap: 200, seed: 3 },
-  };
-}
+const managerConfig = (scoring: Record<string, unknown>) =>
+  scoreManagerConfig(resultsDir, scoring, { plots: true, robustness: { bootstrap: 200, seed: 3 } });
 
-async function execute(scoring: Record<string, unknown>) {
-  const manager = await CurriculumScoreManager.create(managerConfig(scoring), { log: () => {} });
-  const atomic = await manager.preprocess();
-  for (const run of atomic) await manager.run(run);
-  const result = await manager.postprocess();
-  return {
-    atomic,
-    result,
-    rows: readScoreRows(result.scoreFile),
-    card: readYaml<Record<string, unknown>>(result.card),
-    dir: manager.outputDirectory,
-  };
-}
-
-const column = (rows: ReturnType<typeof readScoreRows>, name: string) => {
-  const values = rows.columns.get(name);
-  if (!values) throw new Error(`no column ${name}; have ${[...rows.columns.keys()].join(", ")}`);
-  return Array.from(values);
-};
+const execute = (scoring: Record<string, unknown>) => executeScore(managerConfig(scoring));
 
 /** numpy reference of every dynamics score from the saved per-evaluation outputs of each run. */
 const DYNAMICS = String.raw`
@@ -164,10 +136,10 @@ describeWith(numpyScipy, "training-dynamics scores agree with numpy on saved out
       stop: "last",
     });
     expect(atomic.map((a) => a.name)).toEqual(runs.map((r) => `${r}_l`));
-    const aum = column(rows, "aum");
+    const aum = scoreColumn(rows, "aum");
     expectCloseTo(aum, mean(ref.aum as number[][]), 5, "aum");
-    expect(column(rows, "mean")).toEqual(aum);
-    const ranks = column(rows, "ranks");
+    expect(scoreColumn(rows, "mean")).toEqual(aum);
+    const ranks = scoreColumn(rows, "ranks");
     expect(aum[ranks.indexOf(1)]).toBe(Math.min(...aum));
     const perRun = readScoreRows(join(dir, `${runs[1]}_l`, "scores.csv"));
     expectCloseTo(perRun.columns.get("aum"), (ref.aum as number[][])[1] as number[], 5, "per-run aum");
@@ -177,14 +149,14 @@ describeWith(numpyScipy, "training-dynamics scores agree with numpy on saved out
   it("Forgetting, Cartography and EL2N equal numpy (stop: best limits the evaluations)", async () => {
     const ref = dynamicsRef("best");
     const forgetting = await execute({ id: "Forgetting", type: "Forgetting", run_name: runs });
-    expectCloseTo(column(forgetting.rows, "mean"), mean(ref.forgetting as number[][]), 12, "forgetting");
+    expectCloseTo(scoreColumn(forgetting.rows, "mean"), mean(ref.forgetting as number[][]), 12, "forgetting");
     const carto = await execute({ id: "Cartography", type: "Cartography", run_name: runs });
     for (const c of ["confidence", "variability", "correctness"]) {
-      expectCloseTo(column(carto.rows, c), mean(ref[c] as number[][]), 6, c);
+      expectCloseTo(scoreColumn(carto.rows, c), mean(ref[c] as number[][]), 6, c);
     }
     const region = carto.rows.text?.get("region") as string[];
-    const conf = column(carto.rows, "confidence");
-    const vari = column(carto.rows, "variability");
+    const conf = scoreColumn(carto.rows, "confidence");
+    const vari = scoreColumn(carto.rows, "variability");
     const expectedRegions = conf.map((c, i) =>
       (vari[i] as number) >= 0.2 ? "ambiguous" : c >= 0.5 ? "easy-to-learn" : "hard-to-learn",
     );
@@ -198,7 +170,7 @@ describeWith(numpyScipy, "training-dynamics scores agree with numpy on saved out
       "index,source_index,confidence,variability,correctness,region,mean,ranks,encoded,decoded",
     );
     const el2n = await execute({ id: "EL2N", type: "EL2N", run_name: runs });
-    expectCloseTo(column(el2n.rows, "el2n"), mean(ref.el2n as number[][]), 6, "el2n");
+    expectCloseTo(scoreColumn(el2n.rows, "el2n"), mean(ref.el2n as number[][]), 6, "el2n");
     expect(el2n.card.iteration).toEqual([1, 1, 1]);
   });
 
@@ -241,7 +213,7 @@ describeWith(numpyScipy, "training-dynamics scores agree with numpy on saved out
     }
     const { rows, card } = await execute({ id: "GraNd", type: "GraNd", run_name: runs[0] });
     expect(card.iteration).toEqual([1]);
-    const grand = column(rows, "grand");
+    const grand = scoreColumn(rows, "grand");
     expectCloseTo(grand, ref.grand, 4, "grand");
   });
 
@@ -321,15 +293,15 @@ print(json.dumps(out))`,
       filter_by: "confident_learning",
     });
     expect(cl.atomic.map((a) => a.name)).toEqual(cv.atomic.map((a) => a.name));
-    const loss = column(cv.rows, "mean");
-    const self = column(cl.rows, "mean");
+    const loss = scoreColumn(cv.rows, "mean");
+    const self = scoreColumn(cl.rows, "mean");
     expectCloseTo(
       self,
       loss.map((l) => Math.exp(-l)),
       5,
       "p_y",
     );
-    const probs = Array.from({ length: 10 }, (_, k) => column(cl.rows, `p_${k}`));
+    const probs = Array.from({ length: 10 }, (_, k) => scoreColumn(cl.rows, `p_${k}`));
     const labels = Array.from(cl.rows.encoded);
     const ref = python<{ issues: boolean[]; thresholds: number[] }>(
       `

@@ -4,9 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildForRun } from "../../src/assembly/train-run.js";
 import { initEngine, loadNetwork } from "../../src/engine/index.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
-import { readScoreRows } from "../../src/results/score-table.js";
 import { TransferTeacher } from "../../src/scoring/functions/transfer-teacher.js";
-import { CurriculumScoreManager } from "../../src/scoring/manager.js";
 import {
   kmeans,
   kmeansPlusPlus,
@@ -18,10 +16,10 @@ import {
 } from "../../src/scoring/math/brain.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
-import { readYaml } from "../../src/util/yaml-io.js";
+import { expectCloseTo } from "../support/assert.js";
 import { numpyScipy, python } from "../support/python.js";
 import { describeWith } from "../support/system.js";
-import { trainDigitsRuns } from "./fixture.js";
+import { executeScore, scoreColumn, scoreManagerConfig, trainDigitsRuns } from "./fixture.js";
 
 /**
  * FiftyOne Brain's four measures (Hardness, Mistakenness, Uniqueness, Representativeness) against
@@ -117,12 +115,8 @@ describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numb
     const mistaken = mistakenness(logits, labels, c);
     expect(ref.hardness).toHaveLength(n);
     expect(ref.mistakenness).toHaveLength(n);
-    ref.hardness.forEach((v, i) => {
-      expect(hardness[i]).toBeCloseTo(v, 10);
-    });
-    ref.mistakenness.forEach((v, i) => {
-      expect(mistaken[i]).toBeCloseTo(v, 10);
-    });
+    expectCloseTo(hardness, ref.hardness, 10, "hardness");
+    expectCloseTo(mistaken, ref.mistakenness, 10, "mistakenness");
     expect(hardness[1]).toBeCloseTo(Math.log(c), 12);
     expect(mistaken[0]).toBeGreaterThan(0.5); // predicted class 0 (first of the tie), label 1
   });
@@ -151,18 +145,12 @@ describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numb
     };
     const tiled = nearestDistances(x, n, d, 3, dot);
     expect(ref.dists).toHaveLength(n);
-    ref.dists.forEach((row, i) => {
-      expect(row).toHaveLength(3);
-      row.forEach((v, j) => {
-        expect(exact[i * 3 + j]).toBeCloseTo(v, 9);
-        expect(tiled[i * 3 + j]).toBeCloseTo(v, 9);
-      });
-    });
+    for (const row of ref.dists) expect(row).toHaveLength(3);
+    expectCloseTo(exact, ref.dists.flat(), 9, "exact distances");
+    expectCloseTo(tiled, ref.dists.flat(), 9, "tiled distances");
     const u = uniqueness(exact, n);
     expect(ref.uniqueness).toHaveLength(n);
-    ref.uniqueness.forEach((v, i) => {
-      expect(u[i]).toBeCloseTo(v, 10);
-    });
+    expectCloseTo(u, ref.uniqueness, 10, "uniqueness");
     expect(Math.max(...u)).toBe(1);
     expect(Array.from(uniqueness(new Float64Array(9), 3))).toEqual([1, 1, 1]);
   });
@@ -183,14 +171,14 @@ describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numb
     expect(Array.from(clusters.labels)).toEqual(ref.labels);
     const rep = representativeness(x, n, d, clusters);
     expect(ref.representativeness).toHaveLength(n);
-    ref.representativeness.forEach((v, i) => {
-      expect(rep[i]).toBeCloseTo(v, 9);
-    });
-    // Every cluster has a farthest member at 0.
-    for (let c = 0; c < 5; c++) {
-      const members = Array.from(rep).filter((_, i) => clusters.labels[i] === c);
-      if (members.length > 1) expect(Math.min(...members)).toBe(0);
-    }
+    expectCloseTo(rep, ref.representativeness, 9, "representativeness");
+    // Every cluster of more than one member has a farthest member at 0 (the five blobs of 15 give five).
+    const minima = Array.from({ length: 5 }, (_, c) =>
+      Array.from(rep).filter((_, i) => clusters.labels[i] === c),
+    )
+      .filter((members) => members.length > 1)
+      .map((members) => Math.min(...members));
+    expect(minima).toEqual([0, 0, 0, 0, 0]);
   });
 });
 
@@ -205,36 +193,8 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
     rmSync(resultsDir, { recursive: true, force: true });
   });
 
-  async function execute(scoring: Record<string, unknown>) {
-    const manager = await CurriculumScoreManager.create(
-      {
-        results_dir: resultsDir,
-        experiment_id: "default",
-        batch_size: 64,
-        progress_bar: false,
-        plots: false,
-        correlation: null,
-        curriculum: { scoring },
-        robustness: { bootstrap: 50, seed: 3 },
-      },
-      { log: () => {} },
-    );
-    const atomic = await manager.preprocess();
-    for (const run of atomic) await manager.run(run);
-    const result = await manager.postprocess();
-    return {
-      rows: readScoreRows(result.scoreFile),
-      card: readYaml<Record<string, unknown>>(result.card),
-      dir: manager.outputDirectory,
-      atomic,
-    };
-  }
-
-  const column = (rows: ReturnType<typeof readScoreRows>, name: string) => {
-    const values = rows.columns.get(name);
-    if (!values) throw new Error(`no column ${name}; have ${[...rows.columns.keys()].join(", ")}`);
-    return Array.from(values);
-  };
+  const execute = (scoring: Record<string, unknown>) =>
+    executeScore(scoreManagerConfig(resultsDir, scoring, { robustness: { bootstrap: 50, seed: 3 } }));
 
   it("Hardness and Mistakenness of a 2-seed ensemble average the runs' values from their saved _best outputs", async () => {
     const perRun = runs.map((r) => {
@@ -250,25 +210,27 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
     for (const name of ["Hardness", "Mistakenness"] as const) {
       const { rows, card, atomic } = await execute({ id: name, type: name, run_name: runs });
       expect(atomic).toHaveLength(2);
-      const mean = column(rows, "mean");
+      const mean = scoreColumn(rows, "mean");
       const key = name === "Hardness" ? "hardness" : "mistakenness";
       const first = perRun[0]?.[key] as Float64Array;
       const second = perRun[1]?.[key] as Float64Array;
-      expect(mean).toHaveLength(first.length);
-      mean.forEach((v, i) => {
-        expect(v).toBeCloseTo(((first[i] as number) + (second[i] as number)) / 2, 5);
-      });
+      expectCloseTo(
+        mean,
+        Array.from(first, (v, i) => (v + (second[i] as number)) / 2),
+        5,
+        `${name} mean`,
+      );
       // High is hard: the largest mean has rank 1.
-      const ranks = column(rows, "ranks");
+      const ranks = scoreColumn(rows, "ranks");
       expect(mean[ranks.indexOf(1)]).toBe(Math.max(...mean));
       expect(String(card.reference)).toMatch(/FiftyOne/);
-      expect(card.robustness).toBeDefined();
+      expect(card.robustness).toMatchObject({ runs: 2, pairs: 1 });
     }
   });
 
   it("Uniqueness and Representativeness measure the penultimate layer; a typical sample ranks easy", async () => {
     const uniq = await execute({ id: "Uniqueness", type: "Uniqueness", run_name: runs[0] });
-    const u = column(uniq.rows, "mean");
+    const u = scoreColumn(uniq.rows, "mean");
     expect(Math.max(...u)).toBe(1);
     expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
     const rep = await execute({
@@ -277,8 +239,8 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
       run_name: runs[0],
       clusters: 10,
     });
-    const r = column(rep.rows, "mean");
-    const ranks = column(rep.rows, "ranks");
+    const r = scoreColumn(rep.rows, "mean");
+    const ranks = scoreColumn(rep.rows, "ranks");
     expect(r[ranks.indexOf(0)]).toBe(Math.max(...r));
     expect(r[ranks.indexOf(1)]).toBe(Math.min(...r));
     // The embedding is the FFNN's hidden layer (16 units), not the input (64 pixels): the same
@@ -297,9 +259,7 @@ describe("FiftyOne Brain's measures as scoring functions", () => {
     expect(dim).toBe(16);
     const want = uniqueness(nearestDistances(Float32Array.from(hidden), train.size, dim, 3), train.size);
     expect(u).toHaveLength(train.size);
-    u.forEach((v, i) => {
-      expect(v).toBeCloseTo(want[i] as number, 5);
-    });
+    expectCloseTo(u, want, 5, "uniqueness of the hidden layer");
     await expect(
       execute({ id: "Uniqueness-bad", type: "Uniqueness", run_name: runs[0], embedding_layer: "nope" }),
     ).rejects.toThrow(/embedding_layer.*no layer 'nope'/);

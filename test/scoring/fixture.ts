@@ -6,7 +6,10 @@ import { runDir } from "../../src/config/layout.js";
 import { runName } from "../../src/config/naming.js";
 import { parseRunConfig } from "../../src/config/parse.js";
 import type { RunConfig } from "../../src/config/schema.js";
+import { readScoreRows, type ScoreRows } from "../../src/results/score-table.js";
+import { CurriculumScoreManager, type ScoreManagerConfig } from "../../src/scoring/manager.js";
 import { score } from "../../src/scoring/score.js";
+import { readYaml } from "../../src/util/yaml-io.js";
 
 /** A tiny Digits run config (FFNN with 16 hidden units, few epochs) so scoring tests stay fast. */
 export function digitsConfig(
@@ -66,4 +69,48 @@ export function scoreCELoss(
       ...(options.extra ?? []),
     ],
   });
+}
+
+/** A score manager config for `scoring` in `resultsDir`'s default experiment: batch 64, quiet (no progress bar, plots or correlation); `extra` overrides. */
+export function scoreManagerConfig(
+  resultsDir: string,
+  scoring: Record<string, unknown>,
+  extra: Partial<ScoreManagerConfig> = {},
+): ScoreManagerConfig {
+  return {
+    results_dir: resultsDir,
+    experiment_id: "default",
+    batch_size: 64,
+    progress_bar: false,
+    plots: false,
+    correlation: null,
+    curriculum: { scoring },
+    ...extra,
+  };
+}
+
+/**
+ * Computes a score step by step, as an executor does (preprocess, each atomic run, postprocess);
+ * returns the manager, its atomic runs, the result, the score rows, the card and the output folder.
+ */
+export async function executeScore(config: ScoreManagerConfig) {
+  const manager = await CurriculumScoreManager.create(config, { log: () => {} });
+  const atomic = await manager.preprocess();
+  for (const run of atomic) await manager.run(run);
+  const result = await manager.postprocess();
+  return {
+    manager,
+    atomic,
+    result,
+    rows: readScoreRows(result.scoreFile),
+    card: readYaml<Record<string, unknown>>(result.card),
+    dir: manager.outputDirectory,
+  };
+}
+
+/** A column of score rows as numbers; throws naming the columns there are when it is missing. */
+export function scoreColumn(rows: ScoreRows, name: string): number[] {
+  const values = rows.columns.get(name);
+  if (!values) throw new Error(`no column ${name}; have ${[...rows.columns.keys()].join(", ")}`);
+  return Array.from(values);
 }

@@ -6,7 +6,7 @@ import { CurriculumScoreManager, type ScoreManagerConfig } from "../../src/scori
 import { loadNpy } from "../../src/util/npy.js";
 import { readYaml, writeYaml } from "../../src/util/yaml-io.js";
 import { expectCloseTo } from "../support/assert.js";
-import { trainDigitsRuns } from "./fixture.js";
+import { executeScore, scoreManagerConfig, trainDigitsRuns } from "./fixture.js";
 
 let resultsDir: string;
 let runs: string[];
@@ -20,30 +20,13 @@ afterAll(() => {
   rmSync(resultsDir, { recursive: true, force: true });
 });
 
-function managerConfig(
-  scoring: Record<string, unknown>,
-  extra: Partial<ScoreManagerConfig> = {},
-): ScoreManagerConfig {
-  return {
-    results_dir: resultsDir,
-    experiment_id: "default",
-    batch_size: 64,
-    progress_bar: false,
-    plots: false,
-    correlation: null,
-    curriculum: { scoring },
-    ...extra,
-  };
-}
+const managerConfig = (scoring: Record<string, unknown>, extra: Partial<ScoreManagerConfig> = {}) =>
+  scoreManagerConfig(resultsDir, scoring, extra);
 
 async function execute(scoring: Record<string, unknown>, extra: Partial<ScoreManagerConfig> = {}) {
-  const manager = await CurriculumScoreManager.create(managerConfig(scoring, extra), { log: () => {} });
-  const atomic = await manager.preprocess();
-  for (const run of atomic) await manager.run(run);
-  const result = await manager.postprocess();
-  const rows = readScoreRows(result.scoreFile);
+  const executed = await executeScore(managerConfig(scoring, extra));
   computed.push(String(scoring.id));
-  return { manager, atomic, result, rows };
+  return executed;
 }
 
 /** Ranks are a permutation of 0, 1/(N−1), …, 1 in subset order. */

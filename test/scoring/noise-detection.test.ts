@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { DatasetConfig } from "../../src/config/schema.js";
 import { createDataset } from "../../src/data/index.js";
 import type { ScoreRows } from "../../src/results/score-table.js";
 import { labelNoiseCard } from "../../src/scoring/label-noise-card.js";
@@ -11,6 +10,7 @@ import {
   recallInHardest,
 } from "../../src/scoring/math/noise-detection.js";
 import { Rng } from "../../src/util/rng.js";
+import { datasetConfig } from "../data/dataset-config.js";
 import { numpyScipy, python } from "../support/python.js";
 import { describeWith } from "../support/system.js";
 
@@ -75,15 +75,7 @@ describe("noise detection", () => {
 
   it("the card finds the changed Digits samples by source index, label_issue included", async () => {
     const noise = { rate: 0.2, kind: "symmetric", seed: 2 };
-    const dataset: DatasetConfig = {
-      id: "Digits",
-      type: "Digits",
-      criterion: "CrossEntropy",
-      metrics: ["accuracy"],
-      tracking_metric: "accuracy",
-      split_seed: 1,
-      label_noise: noise,
-    } as DatasetConfig;
+    const dataset = datasetConfig("Digits", { label_noise: noise });
     const ds = await createDataset(dataset);
     const train = ds.subset("train");
     const changed = new Set(Array.from(ds.labelNoise?.positions ?? []));

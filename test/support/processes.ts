@@ -3,16 +3,21 @@ import { join } from "node:path";
 
 /** Linux process helpers for signal tests (read from /proc). */
 
-/** The state letter and parent pid of a process, or null when it is gone. */
-function stat(pid: number): { state: string; ppid: number } | null {
+/** The state letter, parent pid and process group of a process, or null when it is gone. */
+function stat(pid: number): { state: string; ppid: number; pgrp: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0] as string, ppid: Number(fields[1]) };
+    return { state: fields[0] as string, ppid: Number(fields[1]), pgrp: Number(fields[2]) };
   } catch {
     return null;
   }
+}
+
+/** The state letter of a process ("R", "S", "Z" for a zombie, …), or null when it is gone. */
+export function processState(pid: number): string | null {
+  return stat(pid)?.state ?? null;
 }
 
 /** True while the process runs (a zombie, exited but not reaped, counts as gone). */
@@ -21,12 +26,25 @@ export function isAlive(pid: number): boolean {
   return s !== null && s.state !== "Z" && s.state !== "X";
 }
 
-/** Live child processes of `ppid`. */
-export function childPids(ppid: number): number[] {
+/** Live processes whose `stat` passes `test`. */
+function livePids(test: (s: { ppid: number; pgrp: number }) => boolean): number[] {
   return readdirSync("/proc")
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
-    .filter((pid) => stat(pid)?.ppid === ppid && isAlive(pid));
+    .filter((pid) => {
+      const s = stat(pid);
+      return s !== null && test(s) && isAlive(pid);
+    });
+}
+
+/** Live child processes of `ppid`. */
+export function childPids(ppid: number): number[] {
+  return livePids((s) => s.ppid === ppid);
+}
+
+/** Live processes of the process group `pgid`. */
+export function groupPids(pgid: number): number[] {
+  return livePids((s) => s.pgrp === pgid);
 }
 
 /** Every path under `dir` (recursively) whose name contains `part`. */

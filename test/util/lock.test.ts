@@ -4,6 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acquireLock, acquireLockFile, lockPath, removeStaleLock } from "../../src/util/lock.js";
+import { waitFor } from "../support/processes.js";
 
 const LOCK_MODULE = resolve(import.meta.dirname, "../../dist/util/lock.js");
 
@@ -32,14 +33,6 @@ if ("release" in lock) {
 
 function exited(child: ReturnType<typeof spawn>): Promise<number | null> {
   return new Promise((done) => child.on("close", (code) => done(code)));
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe("locks", () => {
@@ -116,6 +109,7 @@ describe("locks", () => {
       const codes = children.map(exited);
       await waitFor(
         () => readdirSync(dir).filter((f) => f.startsWith("ready-")).length === takers,
+        30_000,
         "the takers to start",
       );
       writeFileSync(join(dir, "go"), "");
