@@ -1,11 +1,11 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type ComposeOptions, composeGrid, type GridPoint } from "../config/compose.js";
 import { RUN_FILES, runDir as runDirOf } from "../config/layout.js";
 import { runName } from "../config/naming.js";
 import { isLoss, type RunConfig } from "../config/schema.js";
 import { checkFinishedRunScore } from "../curriculum/trained-score.js";
-import { inspectRunFolder } from "../training/resume.js";
+import { dropResumeSnapshots, inspectRunFolder } from "../training/resume.js";
 import { checkWritable } from "../util/dirs.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
 import { removeStaleLock } from "../util/lock.js";
@@ -90,7 +90,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
       if (state === "finished") {
         checkFinishedRunScore(dir, config);
         // A run killed after metrics.csv but before its resume snapshots were removed.
-        rmSync(join(dir, RUN_FILES.resume), { recursive: true, force: true });
+        dropResumeSnapshots(dir);
       }
       if (state === "finished") {
         // A run killed after it finished, before it let go of its lock, left the lock behind.
