@@ -5,13 +5,13 @@ import { diffConfigs } from "../config/diff.js";
 import {
   curriculumDir,
   RUN_FILES,
-  SCORE_MAPPINGS_FILE,
   SCORE_REPLACED_DIR,
   SCORE_RUN_FILES,
   scoreTypeDir,
 } from "../config/layout.js";
 import { upgradeSavedConfig } from "../config/schema.js";
 import { renderPlot, type VegaLiteSpec } from "../plots/render.js";
+import { recordScoreMapping } from "../results/score-mappings.js";
 import { describeNonFinite, nonFiniteCells, readScoreRows, writeScoreRows } from "../results/score-table.js";
 import { removeStaleTemporaries } from "../util/atomic.js";
 import { ensureDir } from "../util/dirs.js";
@@ -436,10 +436,11 @@ export class CurriculumScoreManager {
       provenance,
     });
     // The index is written after the scores it lists (atomically, like every file here).
-    const mappingsPath = join(this.outputDirectory, SCORE_MAPPINGS_FILE);
-    const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, string[]>>(mappingsPath) ?? {}) : {};
-    mappings[scoreId] = runs.map((r) => r.name);
-    writeYaml(mappingsPath, mappings);
+    await recordScoreMapping(
+      this.outputDirectory,
+      scoreId,
+      runs.map((r) => r.name),
+    );
     const matrices: MatrixResult[] = [];
     const matrixDir = curriculumDir(this.config.results_dir, this.config.experiment_id);
     for (const [name, selection] of Object.entries(correlation ?? {})) {

@@ -1,9 +1,9 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../../config/layout.js";
 import { parseRunConfig } from "../../config/parse.js";
 import { isRunFinished } from "../../results/run-folder.js";
+import { readScoreMappings } from "../../results/score-mappings.js";
 import type { ScoreRows } from "../../results/score-table.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import { readYaml } from "../../util/yaml-io.js";
@@ -89,8 +89,7 @@ export class ConfidentLearning extends CVLoss {
     const { resultsDir, experimentId } = this.context;
     const folder = scoreTypeDir(resultsDir, experimentId, { type: "CVLoss", id: cvloss });
     const mappingsPath = join(folder, SCORE_MAPPINGS_FILE);
-    const mappings = existsSync(mappingsPath) ? (readYaml<Record<string, unknown>>(mappingsPath) ?? {}) : {};
-    const names = mappings[cvloss];
+    const names = readScoreMappings(folder)[cvloss];
     if (!Array.isArray(names) || names.length === 0) {
       throw new ConfigError(
         "curriculum.scoring.cvloss",
