@@ -1,11 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
+import { compareResults, listFiles as listTree } from "../../scripts/results-compare.mjs";
 import { type RunConfig, RunConfigSchema } from "../../src/config/schema.js";
 import type { TrainCallback } from "../../src/training/types.js";
-
-/** Files whose content depends on the clock or the machine, not on the training. */
-export const VOLATILE_FILES = new Set(["timer.yaml", "timing.csv", "hardware.yaml", "training.log"]);
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `curricula-${prefix}-`));
@@ -13,36 +11,15 @@ export function tempDir(prefix: string): string {
 
 /** Every file under `dir` (relative paths, sorted). */
 export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d)) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else out.push(relative(dir, path));
-    }
-  };
-  walk(dir);
-  return out.sort();
+  return listTree(dir).sort();
 }
 
-/** Relative paths whose bytes differ between two run folders (or exist in only one), volatile files aside. */
+/**
+ * Relative paths whose bytes differ between two run folders (or exist in only one), up to what
+ * records time (the comparison of scripts/compare-results.mjs and the kill tests).
+ */
 export function differingFiles(a: string, b: string): string[] {
-  const fa = listFiles(a).filter((f) => !VOLATILE_FILES.has(f));
-  const fb = listFiles(b).filter((f) => !VOLATILE_FILES.has(f));
-  const all = [...new Set([...fa, ...fb])].sort();
-  return all.filter((f) => {
-    if (!fa.includes(f) || !fb.includes(f)) return true;
-    if (f.endsWith("trainer_state.json")) return withoutTimers(join(a, f)) !== withoutTimers(join(b, f));
-    return !readFileSync(join(a, f)).equals(readFileSync(join(b, f)));
-  });
-}
-
-/** A trainer state without its wall-clock timers and timings (the only parts that may differ between equal runs). */
-function withoutTimers(path: string): string {
-  const state = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-  delete state.timers;
-  delete state.timings;
-  return JSON.stringify(state);
+  return compareResults(a, b).differences.map((line) => line.replace(/^(differs|only in .*?): /, ""));
 }
 
 /** A resolved run config for the fake engine (Blobs data, linear model). */
