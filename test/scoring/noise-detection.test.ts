@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createDataset } from "../../src/data/index.js";
 import type { ScoreRows } from "../../src/results/score-table.js";
 import { labelNoiseCard } from "../../src/scoring/label-noise-card.js";
+import { FILTER_BY_METHODS } from "../../src/scoring/math/label-issues.js";
 import {
   auroc,
   averagePrecision,
@@ -116,5 +117,44 @@ describe("noise detection", () => {
         true,
       ),
     ).toBeNull();
+  });
+
+  it("the card gives every filter_by method's precision and recall when the rows carry probabilities", async () => {
+    const noise = { rate: 0.2, kind: "symmetric", seed: 3 };
+    const dataset = datasetConfig("Digits", { label_noise: noise });
+    const ds = await createDataset(dataset);
+    const train = ds.subset("train");
+    const changed = new Set(Array.from(ds.labelNoise?.positions ?? []));
+    const positions = Array.from({ length: train.size }, (_, i) => i);
+    const given = positions.map((p) => train.labels[p] as number);
+    // Held-out probabilities that put 0.9 on the given label, except on the changed samples, where
+    // they put it on another class: predicted ≠ given flags exactly the changed samples.
+    const c = 10;
+    const columns = new Map<string, Float64Array>();
+    for (let k = 0; k < c; k++) {
+      columns.set(
+        `p_${k}`,
+        Float64Array.from(positions, (p, i) => {
+          const top = changed.has(p) ? ((given[i] as number) + 1) % c : (given[i] as number);
+          return k === top ? 0.9 : 0.1 / (c - 1);
+        }),
+      );
+    }
+    const rows: ScoreRows = {
+      index: Int32Array.from(positions),
+      sourceIndex: Int32Array.from(positions, (p) => train.sourceIndex[p] as number),
+      encoded: Int32Array.from(given),
+      decoded: given.map(String),
+      columns,
+    };
+    const mean = Float64Array.from(positions, (p) => (changed.has(p) ? 0.9 : 0.1));
+    const card = await labelNoiseCard([{ name: "r", config: { dataset } }], "train", rows, mean, mean, false);
+    const methods = card?.filter_by as Record<string, { flagged: number; precision: number; recall: number }>;
+    expect(Object.keys(methods).sort()).toEqual([...FILTER_BY_METHODS].sort());
+    expect(methods.predicted_neq_given).toEqual({ flagged: changed.size, precision: 1, recall: 1 });
+    for (const method of FILTER_BY_METHODS) {
+      expect(methods[method]?.precision, method).toBe(1);
+      expect(methods[method]?.recall, method).toBeGreaterThan(0.5);
+    }
   });
 });
