@@ -252,7 +252,6 @@ export async function preprocessAudioFolder(
 }
 
 async function buildCache(s: AudioFolderSettings, index: FileIndex): Promise<void> {
-  const decode = await loadDecoder();
   const fb = melFilterbank(s.params.sampleRate, s.params.nFft, s.params.nMels, s.params.fmin, s.params.fmax);
   const frames = frameCount(Math.round(s.duration * s.params.sampleRate), s.params.hopLength);
   const size = frames * s.params.nMels;
@@ -267,6 +266,8 @@ async function buildCache(s: AudioFolderSettings, index: FileIndex): Promise<voi
   const failures: string[] = [];
   try {
     await writeDirAtomic(s.cacheDir, async (tmp) => {
+      // Loaded once the cache's folder could be made: an unwritable data folder is said first.
+      const decode = await loadDecoder();
       for (const [name, rows] of Object.entries(parts)) {
         const data = new Float32Array(rows.length * size);
         for (let i = 0; i < rows.length; i++) {

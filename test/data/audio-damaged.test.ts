@@ -1,18 +1,8 @@
 import { spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { DatasetConfig } from "../../src/config/schema.js";
 import { wavDataSizes } from "../../src/data/audio-folder.js";
@@ -149,19 +139,19 @@ describe("damaged audio files", () => {
     const root = folder("read-only");
     chmodSync(tmp, 0o755);
     chmodSync(root, 0o555);
-    // root may write anywhere: run the check as "nobody" then (as an ordinary user, directly).
-    // "nobody" may not be able to reach dist/ by its path (a clone inside a folder only root may
-    // enter, such as a `mktemp -d` one): the child gets the checkout as an open folder (fd 3) and
-    // imports through /proc/self/fd/3, which needs no right on the folders above the checkout;
-    // --preserve-symlinks keeps that path for the modules dist/ imports in turn.
+    // root may write anywhere: the check then runs as "nobody" (as an ordinary user, directly).
+    // "nobody" may not be able to read dist/ (a clone into a folder only root may enter, such as a
+    // `mktemp -d` one), so the child loads the modules as root and drops to "nobody" before it
+    // builds the dataset (which fails on the cache's folder before it loads the audio decoder).
     const asNobody = process.getuid?.() === 0;
-    const checkout = fileURLToPath(new URL("../..", import.meta.url));
-    const fd = openSync(checkout, "r");
-    const modules = asNobody
-      ? "/proc/self/fd/3/dist/data/index.js"
-      : join(checkout, "dist", "data", "index.js");
+    const modules = fileURLToPath(new URL("../../dist/data/index.js", import.meta.url));
     const script = `
-      const { createDataset } = await import(${JSON.stringify(modules)});
+      const { createDataset } = await import(${JSON.stringify(pathToFileURL(modules).href)});
+      if (${asNobody}) {
+        process.setgroups([65534]);
+        process.setgid(65534);
+        process.setuid(65534);
+      }
       try {
         await createDataset(${JSON.stringify(config(root))});
         console.log("built");
@@ -169,17 +159,10 @@ describe("damaged audio files", () => {
         console.log(error.message);
         process.exit(3);
       }`;
-    const r = spawnSync(
-      process.execPath,
-      [...(asNobody ? ["--preserve-symlinks"] : []), "--input-type=module", "-e", script],
-      {
-        encoding: "utf8",
-        cwd: tmp,
-        stdio: ["ignore", "pipe", "pipe", fd],
-        ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
-      },
-    );
-    closeSync(fd);
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      cwd: tmp,
+    });
     chmodSync(root, 0o755);
     expect(r.status, r.stderr).toBe(3);
     expect(r.stdout).toMatch(
