@@ -12,6 +12,7 @@ import { readInitialWeights, readModelCheckpoint } from "../../src/engine/checkp
 import { initEngine } from "../../src/engine/index.js";
 import { encodeSafeTensors, type SafeTensor } from "../../src/engine/safetensors.js";
 import { describeModel, initialParameters, type NetworkSpec } from "../../src/models/index.js";
+import type { TrainCallback } from "../../src/training/types.js";
 import { ConfigError, DataError } from "../../src/util/errors.js";
 import { fileSha256 } from "../../src/util/fingerprint.js";
 import { readYaml } from "../../src/util/yaml-io.js";
@@ -19,7 +20,7 @@ import { runCli } from "../support/cli.js";
 import { tempProject } from "../support/project.js";
 import { describeWith } from "../support/system.js";
 import { torchEngine } from "../support/torch.js";
-import { digitsFfnnConfig, listFiles, tempDir } from "../training/helpers.js";
+import { crashAt, differingFiles, digitsFfnnConfig, listFiles, tempDir } from "../training/helpers.js";
 
 /** The default config's run name with iterations=1. */
 const RUN = "Digits_FFNN_Adam_0.001_32_epoch_1_None_None_N_N_None_None_1_0_1";
@@ -98,10 +99,16 @@ describe("readInitialWeights: names and shapes against the model", () => {
 });
 
 /** Trains a Digits FFNN from `weights` with linear0 frozen (AdamW: weight decay must not touch it either). */
-async function fineTune(engine: "wasm" | "torch", weights: string, runDir: string) {
+async function fineTune(
+  engine: "wasm" | "torch",
+  weights: string,
+  runDir: string,
+  callbacks: TrainCallback[] = [],
+  iterations = 2,
+) {
   return trainRun(
     digitsFfnnConfig({
-      iterations: 2,
+      iterations,
       engine,
       threads: 1,
       optimizer: { id: "AdamW", type: "AdamW", weight_decay: 0.1 },
@@ -114,7 +121,7 @@ async function fineTune(engine: "wasm" | "torch", weights: string, runDir: strin
         freeze: ["linear0"],
       },
     }),
-    { runDir, log: null, progress: false },
+    { runDir, log: null, progress: false, callbacks },
   );
 }
 
@@ -141,6 +148,22 @@ function fineTuneTests(engine: "wasm" | "torch") {
     expect(readFileSync(join(runDir, "training.log"), "utf8")).toContain(
       "Frozen: linear0.weight, linear0.bias",
     );
+  });
+
+  it(`a resumed fine-tuning run keeps them frozen and ends as an uninterrupted one (${engine})`, async () => {
+    const weights = join(root, `resume-${engine}.safetensors`);
+    const saved = writeStateDict(weights, ffnnSpec(64), 12);
+    const whole = join(root, `whole-${engine}`);
+    const resumed = join(root, `resumed-${engine}`);
+    await fineTune(engine, weights, whole, [], 3);
+    await expect(fineTune(engine, weights, resumed, [crashAt(2)], 3)).rejects.toThrow("simulated crash at 2");
+    await fineTune(engine, weights, resumed, [], 3);
+    expect(readFileSync(join(resumed, "training.log"), "utf8")).toContain("Resuming");
+    const { params } = await readModelCheckpoint(join(resumed, "epoch_3"));
+    expect(bytesOf(params.get("linear0.weight")?.data as Float32Array)).toEqual(
+      bytesOf(saved.get("linear0.weight") as Float32Array),
+    );
+    expect(differingFiles(whole, resumed)).toEqual([]);
   });
 }
 
