@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
-import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
+import { type DatasetConfig, MODEL_INIT_KEYS, parseSeed, type RunConfig } from "../config/schema.js";
 import { createCurriculumCallback } from "../curriculum/pace-manager.js";
 import { checkFinishedRunScore } from "../curriculum/trained-score.js";
 import { augmentTraining } from "../data/augmentation/index.js";
 import type { Dataset } from "../data/types.js";
+import type { NetworkInit } from "../engine/index.js";
 import { optimizerSpecFor } from "../engine/optimizer-spec.js";
-import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
+import type { EngineInfo, Network, NetworkSpec, OptimizerSpec, TrainableOptions } from "../engine/types.js";
 import { readRunResult } from "../results/run-folder.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { refuseOtherEngine } from "../training/hardware.js";
@@ -18,6 +19,7 @@ import type { TrainCallback, TrainOptions, TrainResult } from "../training/types
 import { ConfigError, DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
 import { checkLoadedNetwork } from "./model-check.js";
+import { networkInit, withWeightsFingerprint } from "./weights.js";
 
 /**
  * Assembles a training run from its config, above the training and curriculum layers: the dataset,
@@ -47,8 +49,14 @@ export interface TrainerDeps {
   /** One line on how to build the torch engine when libtorch is here but the addon is not built, or null. */
   torchBuildHint?(): Promise<string | null>;
   createDataset(config: DatasetConfig): Promise<Dataset>;
-  createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network;
-  loadNetwork(dir: string, optimizer?: OptimizerSpec | null): Promise<Network>;
+  /** A new network; `init`: start weights and frozen parameters (model.weights, model.freeze). */
+  createNetwork(
+    spec: NetworkSpec,
+    optimizer: OptimizerSpec | null,
+    seed: number,
+    init?: NetworkInit,
+  ): Network;
+  loadNetwork(dir: string, optimizer?: OptimizerSpec | null, options?: TrainableOptions): Promise<Network>;
 }
 
 /** The engine and data modules of this package. */
@@ -60,8 +68,8 @@ export async function defaultDeps(): Promise<TrainerDeps> {
     resolveEngine: (choice) => engine.resolveEngineChoice(choice),
     torchBuildHint: () => engine.torchBuildHint(),
     createDataset: (config) => data.createDataset(config),
-    createNetwork: (spec, optimizer, seed) => engine.createNetwork(spec, optimizer, seed),
-    loadNetwork: (dir, optimizer) => engine.loadNetwork(dir, optimizer),
+    createNetwork: (spec, optimizer, seed, init) => engine.createNetwork(spec, optimizer, seed, init),
+    loadNetwork: (dir, optimizer, options) => engine.loadNetwork(dir, optimizer, options),
   };
 }
 
@@ -81,8 +89,12 @@ export async function trainRunWith(
 ): Promise<TrainResult> {
   const parsed = parseRunConfig(config);
   // The engine the run computes on is part of what the run is: config.yaml records it and a
-  // finished run of another engine is a config mismatch, never silently mixed in.
-  const resolved: RunConfig = { ...parsed, engine: await deps.resolveEngine(parsed.engine) };
+  // finished run of another engine is a config mismatch, never silently mixed in. So are the start
+  // weights, by their fingerprint.
+  const resolved: RunConfig = withWeightsFingerprint({
+    ...parsed,
+    engine: await deps.resolveEngine(parsed.engine),
+  });
   let plan: RunFolderPlan;
   try {
     plan = planRunFolder(options.runDir, resolved);
@@ -146,7 +158,10 @@ function estimatedWasmSeconds(config: RunConfig, trainSize: number): number {
 
 /** The network spec of a run: input shape and classes from the dataset, parameters from the model config. */
 export function networkSpecFor(config: RunConfig, dataset: Dataset): NetworkSpec {
-  const { id: _id, type, ...params } = config.model;
+  const { id: _id, type, ...rest } = config.model;
+  // How the network starts and trains (start weights, frozen parameters) is no part of what it is.
+  const params: Record<string, unknown> = { ...rest };
+  for (const key of MODEL_INIT_KEYS) delete params[key];
   return { type, inputShape: [...dataset.featureShape], outputDim: dataset.outputDim, params };
 }
 
@@ -225,13 +240,21 @@ export async function assembleRun(
   const optimizer = optimizerSpecFor(config);
   let network: Network;
   const configFile = join(options.runDir, RUN_FILES.config);
+  // Start weights only for a fresh run (a resumed one continues from its checkpoint); frozen
+  // parameters stay frozen either way.
+  const { init, notes } = await networkInit(config, spec, plan.kind !== "resume");
   if (plan.kind === "resume") {
     await refuseOtherEngine(plan.dir, engineInfo);
-    network = checkLoadedNetwork(await deps.loadNetwork(plan.dir, optimizer), spec, plan.dir, configFile);
+    network = checkLoadedNetwork(
+      await deps.loadNetwork(plan.dir, optimizer, init.frozen ? { frozen: init.frozen } : {}),
+      spec,
+      plan.dir,
+      configFile,
+    );
     await network.loadOptimizerState(plan.dir);
     network.setRngState(plan.state.networkRng);
   } else {
-    network = deps.createNetwork(spec, optimizer, seeds.train);
+    network = deps.createNetwork(spec, optimizer, seeds.train, init);
   }
   return {
     config,
@@ -244,5 +267,6 @@ export async function assembleRun(
     classWeights: criterionClassWeights(config.dataset.criterion, train.labels, dataset.outputDim),
     callbacks,
     loadNetwork: async (dir) => checkLoadedNetwork(await deps.loadNetwork(dir, null), spec, dir, configFile),
+    notes,
   };
 }

@@ -33,6 +33,8 @@ export const RUN_FILES = {
    */
   timing: "timing.csv",
   hardware: "hardware.yaml",
+  /** The network for PyTorch users: architecture, class names in code order, layers (python/curricula_models.py). */
+  model: "model.yaml",
   devYaml: "dev.yaml",
   bestResults: "best_results.yaml",
   testHolistic: "test_holistic.yaml",

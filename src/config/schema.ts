@@ -57,7 +57,37 @@ export const DatasetConfigSchema = z
   })
   .passthrough();
 
-export const ModelConfigSchema = z.object({ id: Id, type: Id }).passthrough();
+/**
+ * Keys of a model config that say how the network starts and trains, not what it is: pretrained
+ * start weights (`weights`: a safetensors state_dict; `weights_strict` false skips tensors of
+ * another shape or name, e.g. a replaced head; `weights_sha256`: the file's fingerprint, filled in
+ * when a run starts and compared when a finished run would be reused) and `freeze` (parameter-name
+ * prefixes the optimiser never updates). They are no architecture parameter (not in the
+ * NetworkSpec) and no part of the run name; they are part of config.yaml and so of the reuse check.
+ */
+export const MODEL_INIT_KEYS = ["weights", "weights_strict", "weights_sha256", "freeze"] as const;
+
+export const ModelConfigSchema = z
+  .object({
+    id: Id,
+    type: Id,
+    weights: z.string().min(1).optional(),
+    weights_strict: z.boolean().optional(),
+    weights_sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "expected the file's sha256 (64 lowercase hex digits)")
+      .optional(),
+    freeze: z.array(z.string().min(1)).optional(),
+  })
+  .passthrough()
+  .superRefine((model, ctx) => {
+    if (model.weights !== undefined) return;
+    for (const key of ["weights_strict", "weights_sha256"] as const) {
+      if (model[key] !== undefined) {
+        ctx.addIssue({ code: "custom", message: "only with model.weights", path: [key] });
+      }
+    }
+  });
 
 export const OptimizerConfigSchema = z
   .object({

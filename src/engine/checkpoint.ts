@@ -5,8 +5,11 @@
  * - `model.safetensors`: the parameters and buffers with PyTorch's names and layouts (`linear0.weight`
  *   [out, in], `conv0.weight` [out, in, kh, kw], batch norm's `weight`, `bias`, `running_mean`,
  *   `running_var` and int64 `num_batches_tracked`), loadable with `load_state_dict` into the modules
- *   of docs/engine.md. Its `__metadata__` holds `format`, the NetworkSpec (`spec`, JSON), the dropout
- *   stream (`dropout_rng`, JSON) and the `engine` that wrote it.
+ *   of python/curricula_models.py. Its `__metadata__` holds `format`, the NetworkSpec (`spec`, JSON),
+ *   the dropout stream (`dropout_rng`, JSON), the `engine` that wrote it, the layers (`description`,
+ *   JSON) and, from a training run, the dataset's class names in code order (`class_names`, JSON).
+ * - Pretrained start weights (`model.weights`): any PyTorch state_dict saved with safetensors,
+ *   checked by name and shape against the model (`readInitialWeights`).
  * - `optimizer.safetensors`: the optimiser slots as torch.optim names them (`<param>.exp_avg`,
  *   `<param>.exp_avg_sq`, `<param>.momentum_buffer`), metadata `optimizer` (the OptimizerSpec, JSON),
  *   `learning_rate`, `step`, `engine`.
@@ -24,6 +27,7 @@ import {
   type ModelDescription,
   type ParameterSet,
   type ParameterTensor,
+  parameterShapes,
 } from "../models/index.js";
 
 export { hasModelCheckpoint } from "../results/run-folder.js";
@@ -52,6 +56,8 @@ export interface ModelCheckpoint {
   dropoutRng: RngState;
   /** The engine that wrote it ("wasm" for the older TensorFlow.js files). */
   engine: EngineName;
+  /** The dataset's class names in code order (logit k is class k), where the file records them. */
+  classNames?: string[];
 }
 
 export interface OptimizerCheckpoint {
@@ -83,6 +89,9 @@ export async function writeModelCheckpoint(dir: string, checkpoint: ModelCheckpo
     spec: JSON.stringify(checkpoint.spec),
     dropout_rng: JSON.stringify(checkpoint.dropoutRng),
     engine: checkpoint.engine,
+    // The layers (names, kinds, shapes, inputs) a PyTorch module must have to load the tensors.
+    description: JSON.stringify(describeModel(checkpoint.spec).layers),
+    ...(checkpoint.classNames ? { class_names: JSON.stringify(checkpoint.classNames) } : {}),
   });
   await writeFileAtomic(join(dir, CHECKPOINT_FILES.model), bytes);
 }
@@ -114,7 +123,90 @@ export async function readModelCheckpoint(dir: string): Promise<ModelCheckpoint>
     params.set(name, { shape: t.shape, data: t.data });
   }
   checkParameters(path, describeModel(spec), params);
-  return { spec, params, batchesTracked, dropoutRng, engine: engineName(path, metadata.engine) };
+  return {
+    spec,
+    params,
+    batchesTracked,
+    dropoutRng,
+    engine: engineName(path, metadata.engine),
+    ...(metadata.class_names !== undefined
+      ? { classNames: parseJson<string[]>(path, "class_names", metadata.class_names) }
+      : {}),
+  };
+}
+
+/** Pretrained weights for a new network: the tensors it takes, and the model's tensors it leaves at their start values. */
+export interface InitialWeights {
+  params: ParameterSet;
+  /** Model tensors the file lacks or holds in another shape (only without `strict`). */
+  skipped: string[];
+  /** Tensors of the file that are no tensor of the model (only without `strict`). */
+  unused: string[];
+}
+
+/**
+ * Reads a PyTorch `state_dict` saved with safetensors (`safetensors.torch.save_file(model.state_dict(),
+ * path)`, or a curricula model.safetensors) as the start weights of `description`. Every float
+ * tensor is matched by name and shape: with `strict` a missing tensor, one of another shape or one
+ * the model lacks is an error naming the file, the tensor, the expected and the actual shape;
+ * without it those are skipped (a replaced head keeps its seeded start values). Batch norm's int64
+ * `num_batches_tracked` is ignored.
+ */
+export async function readInitialWeights(
+  path: string,
+  description: ModelDescription,
+  strict: boolean,
+): Promise<InitialWeights> {
+  const { tensors } = decodeSafeTensors(await readFile(path), path);
+  const expected = new Map(expectedShapes(description));
+  const params: ParameterSet = new Map();
+  const skipped: string[] = [];
+  const unused: string[] = [];
+  const model = description.spec.type;
+  for (const [name, t] of tensors) {
+    if (t.dtype === "I64" && name.endsWith(".num_batches_tracked")) continue;
+    const shape = expected.get(name);
+    if (!shape) {
+      if (strict) {
+        throw new DataError(
+          `${path}: tensor '${name}' [${t.shape.join(", ")}] is no parameter of model ${model} (model.weights_strict: false ignores it); the model's: ${[...expected.keys()].join(", ")}`,
+        );
+      }
+      unused.push(name);
+      continue;
+    }
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (t.dtype !== "F32" || t.data.length !== size) {
+      throw new DataError(
+        `${path}: tensor '${name}' is ${t.dtype} with ${t.data.length} values for shape [${t.shape.join(", ")}], expected F32`,
+      );
+    }
+    if (t.shape.join(",") !== shape.join(",")) {
+      if (strict) {
+        throw new DataError(
+          `${path}: tensor '${name}' has shape [${t.shape.join(", ")}], model ${model} expects [${shape.join(", ")}] (model.weights_strict: false skips it, e.g. a replaced head)`,
+        );
+      }
+      skipped.push(name);
+      continue;
+    }
+    params.set(name, { shape: t.shape.slice(), data: t.data as Float32Array });
+  }
+  for (const name of expected.keys()) {
+    if (params.has(name) || skipped.includes(name)) continue;
+    if (strict) {
+      throw new DataError(
+        `${path}: tensor '${name}' (shape [${expected.get(name)?.join(", ")}]) of model ${model} is missing (model.weights_strict: false keeps its start values)`,
+      );
+    }
+    skipped.push(name);
+  }
+  if (params.size === 0) {
+    throw new DataError(
+      `${path}: no tensor matches a parameter of model ${model} by name and shape; the model's: ${[...expected.keys()].join(", ")}`,
+    );
+  }
+  return { params, skipped, unused };
 }
 
 /**
@@ -243,27 +335,7 @@ function checkParameters(path: string, description: ModelDescription, params: Pa
 }
 
 function expectedShapes(description: ModelDescription): [string, number[]][] {
-  return description.layers.flatMap((l): [string, number[]][] => {
-    switch (l.kind) {
-      case "linear":
-        return [
-          [`${l.name}.weight`, [l.outFeatures, l.inFeatures]],
-          [`${l.name}.bias`, [l.outFeatures]],
-        ];
-      case "conv2d":
-        return [
-          [`${l.name}.weight`, [l.outChannels, l.inChannels, l.kernelSize, l.kernelSize]],
-          [`${l.name}.bias`, [l.outChannels]],
-        ];
-      case "batchnorm2d":
-        return ["weight", "bias", "running_mean", "running_var"].map((s) => [
-          `${l.name}.${s}`,
-          [l.numFeatures],
-        ]);
-      default:
-        return [];
-    }
-  });
+  return parameterShapes(description).map((p) => [p.name, p.shape]);
 }
 
 // ---- older runs: TensorFlow.js layers files ----

@@ -9,7 +9,7 @@
 
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { describeModel, initialParameters } from "../models/index.js";
+import { describeModel, initialParameters, type ParameterSet } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { readModelCheckpoint } from "./checkpoint.js";
@@ -26,6 +26,7 @@ import type {
   NetworkSpec,
   OptimizerSpec,
   TileCandidates,
+  TrainableOptions,
 } from "./types.js";
 import type { BackendChoice } from "./wasm/backend.js";
 
@@ -34,7 +35,9 @@ export {
   CHECKPOINT_FILES,
   checkpointEngine,
   hasModelCheckpoint,
+  type InitialWeights,
   type ModelCheckpoint,
+  readInitialWeights,
   readModelCheckpoint,
 } from "./checkpoint.js";
 export { weightedOneHot } from "./one-hot.js";
@@ -165,26 +168,59 @@ function assertReady(where: string): { info: EngineInfo; backend: EngineBackend 
   return { info: active, backend: activeBackend };
 }
 
+/** How a new network starts besides its seed: pretrained weights, and parameters that stay fixed. */
+export interface NetworkInit extends TrainableOptions {
+  /**
+   * Tensors (PyTorch names and layouts) that replace the seeded start values of the same names, e.g.
+   * the `params` of {@link readInitialWeights}; each must be a parameter or buffer of the model with
+   * its shape.
+   */
+  weights?: ParameterSet;
+}
+
 /**
- * Builds `spec` with initial weights drawn from `seed` (the same on every engine); dropout masks
- * come from a stream derived from the same seed. Same seed, same batches → same losses and weights
- * (wasm always; torch on the CPU with a fixed thread count). `optimizer` null gives an
- * inference-only network.
+ * Builds `spec` with initial weights drawn from `seed` (the same on every engine), replaced by
+ * `init.weights` where given; dropout masks come from a stream derived from the same seed. Same
+ * seed, same batches → same losses and weights (wasm always; torch on the CPU with a fixed thread
+ * count). `optimizer` null gives an inference-only network; `init.frozen` parameters never train.
  */
-export function createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network {
+export function createNetwork(
+  spec: NetworkSpec,
+  optimizer: OptimizerSpec | null,
+  seed: number,
+  init: NetworkInit = {},
+): Network {
   const { info, backend } = assertReady("createNetwork");
   if (!Number.isFinite(seed)) throw new ConfigError("seed", `expected a finite number, got ${seed}`);
   const description = describeModel(spec);
   const params = initialParameters(description, seed);
+  for (const [name, tensor] of init.weights ?? []) {
+    const start = params.get(name);
+    if (!start || start.shape.join(",") !== tensor.shape.join(",")) {
+      throw new ConfigError(
+        "model.weights",
+        `tensor '${name}' [${tensor.shape.join(", ")}] is no tensor of model ${spec.type}${start ? ` (expected [${start.shape.join(", ")}])` : ""}`,
+      );
+    }
+    params.set(name, tensor);
+  }
   const rng = Rng.derive(seed, "dropout");
-  return backend.createNetwork(description, params, optimizer, rng, { device: info.device ?? "cpu" });
+  return backend.createNetwork(description, params, optimizer, rng, {
+    device: info.device ?? "cpu",
+    ...(init.frozen ? { frozen: init.frozen } : {}),
+  });
 }
 
 /**
  * Loads a checkpoint written by Network.save on either engine (`model.safetensors`, or an older
  * run's `model.json` + `weights.bin`) into the active engine; optimiser state via loadOptimizerState.
+ * `options.frozen`: parameters that stay fixed when it trains on (a resumed fine-tuning run).
  */
-export async function loadNetwork(dir: string, optimizer: OptimizerSpec | null = null): Promise<Network> {
+export async function loadNetwork(
+  dir: string,
+  optimizer: OptimizerSpec | null = null,
+  options: TrainableOptions = {},
+): Promise<Network> {
   const { info, backend } = assertReady("loadNetwork");
   const saved = await readModelCheckpoint(dir);
   const description = describeModel(saved.spec);
@@ -192,6 +228,7 @@ export async function loadNetwork(dir: string, optimizer: OptimizerSpec | null =
   return backend.createNetwork(description, saved.params, optimizer, rng, {
     device: info.device ?? "cpu",
     batchesTracked: saved.batchesTracked,
+    ...(options.frozen ? { frozen: options.frozen } : {}),
   });
 }
 

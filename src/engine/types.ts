@@ -42,6 +42,24 @@ export interface NetworkRngState {
   dropout: [number, number, number, number];
 }
 
+/** What Network.save writes besides the model. */
+export interface SaveOptions {
+  /** optimizer.safetensors too. */
+  optimizer?: boolean;
+  /** The class names in code order (logit k is class `classNames[k]`), into the model file's metadata. */
+  classNames?: readonly string[];
+}
+
+/**
+ * How a network trains beyond its optimiser: `frozen` names parameters (PyTorch names, e.g.
+ * `conv0.weight`) that the optimiser never updates and weight decay never touches (fine-tuning a
+ * backbone). Batch-norm running statistics are buffers, not parameters: they still follow the
+ * batches in training mode, as in PyTorch with `requires_grad = False`.
+ */
+export interface TrainableOptions {
+  frozen?: readonly string[];
+}
+
 export interface Network {
   readonly spec: NetworkSpec;
   /** Names of the model's layers in forward order (probes of PredictionDepth match these). */
@@ -60,9 +78,10 @@ export interface Network {
   setRngState(state: NetworkRngState): void;
   /**
    * Writes model.safetensors (PyTorch names and layouts; and optimizer.safetensors when asked) into
-   * `dir`; every engine reads what every engine writes.
+   * `dir`; every engine reads what every engine writes. `classNames` (the dataset's, in code order)
+   * go into the file's metadata.
    */
-  save(dir: string, options?: { optimizer?: boolean }): Promise<void>;
+  save(dir: string, options?: SaveOptions): Promise<void>;
   /** Loads optimizer state saved by save(dir, {optimizer: true}); no-op when absent. */
   loadOptimizerState(dir: string): Promise<void>;
   dispose(): void;
@@ -192,7 +211,7 @@ export interface EngineBackend {
     params: ParameterSet,
     optimizer: OptimizerSpec | null,
     dropoutRng: Rng,
-    options: { device: string; batchesTracked?: number },
+    options: { device: string; batchesTracked?: number } & TrainableOptions,
   ): Network;
   /** a·bᵀ on the started engine (arguments already checked). */
   matMulTransposed: MatMulTransposed;

@@ -1,4 +1,5 @@
 import type { KeyCatalog } from "../config/keys.js";
+import { MODEL_INIT_KEYS } from "../config/schema.js";
 import { pacingClass } from "../curriculum/pacing/registry.js";
 import { COMMON_DATASET_KEYS, DATASET_TYPES, datasetKeys } from "../data/index.js";
 import { modelParamKeys } from "../models/index.js";
@@ -19,7 +20,7 @@ export const runConfigKeys: KeyCatalog = (group, type) => {
   }
   if (group === "model") {
     const params = modelParamKeys(type);
-    return params ? [...params, "transform"] : undefined;
+    return params ? [...params, "transform", ...MODEL_INIT_KEYS] : undefined;
   }
   if (group === "curriculum.pacing") {
     const cls = pacingClass(type);

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { withWeightsFingerprint } from "../assembly/weights.js";
 import { type ComposeOptions, composeGrid, type GridPoint } from "../config/compose.js";
 import { RUN_FILES, runDir as runDirOf } from "../config/layout.js";
 import { runName } from "../config/naming.js";
@@ -82,7 +83,9 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
   for (const point of points) {
     // `slurm:` (cluster resources) is no part of a run's identity: kept out of the saved config.
     const { slurm, ...rest } = point.config as RunConfig & { slurm?: Record<string, unknown> };
-    const config = rest as RunConfig;
+    // The start weights' fingerprint is part of the run's config (a finished run trained from other
+    // weights is a mismatch, never reused); a missing weights file stops here, before anything runs.
+    const config = withWeightsFingerprint(rest as RunConfig, cwd);
     const name = runName(config);
     const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {

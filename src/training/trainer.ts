@@ -4,7 +4,8 @@ import { iterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
 import { LABEL_NOISE_COLUMNS, labelNoiseRows } from "../data/label-noise.js";
 import type { Dataset, Subset } from "../data/types.js";
-import type { EngineInfo, Network } from "../engine/types.js";
+import type { EngineInfo, Network, NetworkSpec } from "../engine/types.js";
+import { describeModel, MODEL_TYPES } from "../models/index.js";
 import { type SubsetOutputs, saveOutputs } from "../results/subset-outputs.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
@@ -61,6 +62,8 @@ export interface TrainerSetup {
   readonly callbacks: readonly TrainCallback[];
   /** Loads a saved model without optimiser (the best model, for the test evaluation). */
   loadNetwork(dir: string): Promise<Network>;
+  /** Lines for the run's log as training starts (e.g. where the start weights came from). */
+  readonly notes?: readonly string[];
 }
 
 /** Trains the run `setup` describes into `options.runDir`; the setup's network is disposed after. */
@@ -75,6 +78,30 @@ export async function runTrainer(setup: TrainerSetup, options: TrainOptions): Pr
   } finally {
     trainer.dispose();
   }
+}
+
+/**
+ * The run folder's model.yaml: what a PyTorch user needs besides model.safetensors to rebuild the
+ * network (the shipped python/curricula_models.py reads the same from the file's metadata): the
+ * architecture and its parameters, the class names in code order (logit k is class k) and the
+ * layers with their PyTorch names.
+ */
+function modelCard(spec: NetworkSpec, classNames: readonly string[]): Record<string, unknown> {
+  return {
+    type: spec.type,
+    input_shape: spec.inputShape,
+    output_dim: spec.outputDim,
+    params: spec.params,
+    class_names: [...classNames],
+    // The built-in models' layers (a network of another type, e.g. a test double, has no description here).
+    ...(MODEL_TYPES.includes(spec.type)
+      ? {
+          layers: describeModel(spec).layers,
+          pytorch:
+            "curricula_models.load_run(<run folder>) of python/curricula_models.py in the curricula package",
+        }
+      : {}),
+  };
 }
 
 /** Appends a failure to a run's training.log (when the folder exists), so the log holds the error. */
@@ -247,6 +274,7 @@ class Trainer implements TrainContext {
     if (plan.kind === "fresh") {
       clearRunArtifacts(runDir);
       writeYaml(join(runDir, RUN_FILES.config), config);
+      writeYaml(join(runDir, RUN_FILES.model), modelCard(this.network.spec, this.dataset.classNames));
       if (this.dataset.labelNoise) {
         writeCsv(join(runDir, RUN_FILES.labelNoise), LABEL_NOISE_COLUMNS, labelNoiseRows(this.dataset));
       }
@@ -264,6 +292,7 @@ class Trainer implements TrainContext {
         ? `Resuming ${config.model.id} on ${config.dataset.id} after ${this.trainingType} ${start} of ${this.totalIterations}`
         : `Training ${config.model.id} on ${config.dataset.id} for ${this.totalIterations} ${this.trainingType}s (seed ${config.seed})`,
     );
+    for (const note of this.setup.notes ?? []) this.log(note);
     for (const cb of this.callbacks) await cb.onTrainBegin?.(this);
     if (plan.kind === "resume") this.restore(plan.state);
     else this.network.setLearningRate(this.schedule(0));
@@ -452,7 +481,7 @@ class Trainer implements TrainContext {
     if (isImprovement(value, this.best?.value ?? WORST_METRIC_VALUE)) {
       this.best = { iteration, value, metrics: devValues };
       await writeDirAtomic(join(this.runDir, RUN_FILES.best), async (tmp) => {
-        await this.network.save(tmp, { optimizer: false });
+        await this.network.save(tmp, { optimizer: false, classNames: this.dataset.classNames });
         this.writeIterationFiles(tmp, iteration, devValues, trainOut, devOut);
       });
     }
@@ -475,7 +504,7 @@ class Trainer implements TrainContext {
   /** Model, optimiser and trainer state; `trainer_state.json` is written last, so its presence marks a complete checkpoint. */
   private async checkpoint(iteration: number): Promise<void> {
     const dir = this.iterationDir(iteration);
-    await this.network.save(dir, { optimizer: true });
+    await this.network.save(dir, { optimizer: true, classNames: this.dataset.classNames });
     snapshotBest(this.runDir, iteration);
     const callbacks: Record<string, unknown> = {};
     for (const cb of this.callbacks) if (cb.getState) callbacks[cb.name] = cb.getState();

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { parseConfig, parseRunConfig } from "../../src/config/parse.js";
 import { isLoss } from "../../src/config/schema.js";
 import { ConfigError } from "../../src/util/errors.js";
+import { digitsFfnnConfig } from "../training/helpers.js";
 
 const Schema = z.object({ name: z.string(), sizes: z.array(z.number()), depth: z.number().default(2) });
 
@@ -53,6 +54,30 @@ describe("parseConfig: one conversion of schema errors", () => {
     expect(() => parseRunConfig({ experiment_id: "x" }, "config.yaml")).toThrow(
       /^config\.yaml: seed: required value missing/,
     );
+  });
+});
+
+describe("the model's start keys", () => {
+  const base = digitsFfnnConfig();
+
+  it("weights_strict and weights_sha256 only with weights; a fingerprint is 64 hex digits", () => {
+    expect(() =>
+      parseRunConfig({ ...base, model: { id: "FFNN", type: "FFNN", weights_strict: false } }, "c.yaml"),
+    ).toThrow(/^c\.yaml: model\.weights_strict: only with model\.weights/);
+    expect(() =>
+      parseRunConfig({ ...base, model: { id: "FFNN", type: "FFNN", weights: "w", weights_sha256: "abc" } }),
+    ).toThrow(/model\.weights_sha256: expected the file's sha256/);
+    expect(() => parseRunConfig({ ...base, model: { id: "FFNN", type: "FFNN", freeze: "conv0" } })).toThrow(
+      /model\.freeze/,
+    );
+    const model = {
+      id: "FFNN",
+      type: "FFNN",
+      weights: "w.safetensors",
+      weights_strict: false,
+      freeze: ["linear0"],
+    };
+    expect(parseRunConfig({ ...base, model }).model).toEqual(model);
   });
 });
 

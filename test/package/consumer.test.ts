@@ -52,7 +52,7 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
   const project = join(scratch, "consumer");
   const installed = join(project, "node_modules", "curricula");
 
-  it("packs dist/, configs, data and the licences, and declares no install-time script", () => {
+  it("packs dist/, configs, data, the PyTorch modules and the licences, and declares no install-time script", () => {
     const packed = packCurricula(scratch);
     tarball = packed.tarball;
     const files = packed.files;
@@ -64,6 +64,7 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
       "configs/config.yaml",
       "LICENSE",
       "data/sklearn/LICENSE",
+      "python/curricula_models.py",
     ]) {
       expect(files, f).toContain(f);
     }

@@ -36,3 +36,22 @@ export function python<T = unknown>(script: string, args: readonly string[] = []
   if (result.status !== 0) throw new Error(`python failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
+
+/**
+ * A python3 that imports torch and numpy (Debian's python3-torch lives in the system python; a pyenv
+ * or venv python3 first on PATH may lack it): CURRICULA_PYTHON, /usr/bin/python3, python3.
+ */
+export const TORCH_PYTHON: string | null =
+  [process.env.CURRICULA_PYTHON, "/usr/bin/python3", "python3"].find(
+    (candidate): candidate is string =>
+      Boolean(candidate) &&
+      spawnSync(candidate as string, ["-c", "import torch, numpy"], { encoding: "utf8" }).status === 0,
+  ) ?? null;
+
+/** PyTorch in python3, for the tests that load curricula's checkpoints with the shipped python file. */
+export const pythonTorch: SystemDependency = {
+  name: "python3 with torch and numpy (apt-get install python3-torch python3-numpy)",
+  problem: TORCH_PYTHON
+    ? null
+    : "no python3 imports torch and numpy (CURRICULA_PYTHON, /usr/bin/python3, python3)",
+};

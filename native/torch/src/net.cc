@@ -97,6 +97,7 @@ class Net : public Napi::ObjectWrap<Net> {
                            InstanceMethod("setParameters", &Net::SetParameters),
                            InstanceMethod("getParameters", &Net::GetParameters),
                            InstanceMethod("setOptimizer", &Net::SetOptimizer),
+                           InstanceMethod("setFrozen", &Net::SetFrozen),
                            InstanceMethod("setLearningRate", &Net::SetLearningRate),
                            InstanceMethod("trainStep", &Net::TrainStep),
                            InstanceMethod("forward", &Net::Forward),
@@ -335,6 +336,27 @@ class Net : public Napi::ObjectWrap<Net> {
       }
     }
     return out;
+  }
+
+  // setFrozen(names: string[]): these parameters get no gradient, so the optimiser (and its weight
+  // decay) never touches them; every other parameter trains.
+  Napi::Value SetFrozen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto names = info[0].As<Napi::Array>();
+    std::vector<std::string> frozen;
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      auto name = names.Get(i).As<Napi::String>().Utf8Value();
+      bool found = false;
+      for (auto& n : params_) found = found || n.name == name;
+      if (!found) throw Napi::Error::New(env, "torch engine: the network has no parameter '" + name + "'");
+      frozen.push_back(name);
+    }
+    for (auto& n : params_) {
+      bool freeze = std::find(frozen.begin(), frozen.end(), n.name) != frozen.end();
+      n.tensor->requires_grad_(!freeze);
+    }
+    return env.Undefined();
   }
 
   // setOptimizer({type, lr, beta1, beta2, eps, weightDecay, momentum, nesterov})

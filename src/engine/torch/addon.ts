@@ -44,6 +44,8 @@ export interface NativeNet {
     nesterov: boolean;
   }): void;
   setLearningRate(lr: number): void;
+  /** Parameters (PyTorch names) that get no gradient and so are never updated; every other one trains. */
+  setFrozen(names: string[]): void;
   trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[]): number;
   forward(x: Float32Array, batch: number, taps: number[]): { logits: Float32Array; layers: Float32Array[] };
   getOptimizerState(): { step: number; slots: Record<string, Float32Array> };

@@ -8,7 +8,7 @@ import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import type { ThreadPlan } from "../threads.js";
-import type { EngineBackend, EngineInfo, OptimizerSpec } from "../types.js";
+import type { EngineBackend, EngineInfo, OptimizerSpec, TrainableOptions } from "../types.js";
 import { loadTorchAddon, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
 
@@ -80,7 +80,7 @@ export function createTorchNetwork(
   params: ParameterSet,
   optimizer: OptimizerSpec | null,
   dropoutRng: Rng,
-  options: { device: string; batchesTracked?: number },
+  options: { device: string; batchesTracked?: number } & TrainableOptions,
 ): TorchNetwork {
   return new TorchNetwork(addon(), description, params, optimizer, dropoutRng, options);
 }

@@ -12,7 +12,14 @@ import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint
 import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
 import { normaliseOptimizerSpec } from "../optimizer-spec.js";
-import type { ForwardResult, LayerOutput, Network, OptimizerSpec } from "../types.js";
+import type {
+  ForwardResult,
+  LayerOutput,
+  Network,
+  OptimizerSpec,
+  SaveOptions,
+  TrainableOptions,
+} from "../types.js";
 import type { NativeNet, TorchAddon } from "./addon.js";
 
 export class TorchNetwork extends NetworkBase implements Network {
@@ -32,7 +39,7 @@ export class TorchNetwork extends NetworkBase implements Network {
     params: ParameterSet,
     optimizer: OptimizerSpec | null,
     dropoutRng: Rng,
-    options: { device: string; batchesTracked?: number },
+    options: { device: string; batchesTracked?: number } & TrainableOptions,
   ) {
     super(description, dropoutRng, options.batchesTracked ?? 0);
     this.layerNames = Object.freeze(description.layers.map((l) => l.name));
@@ -51,6 +58,8 @@ export class TorchNetwork extends NetworkBase implements Network {
     const values: Record<string, Float32Array> = {};
     for (const [name, p] of params) values[name] = p.data;
     this.native.setParameters(values);
+    // Frozen parameters get no gradient natively, so the optimiser never updates or decays them.
+    if (options.frozen && options.frozen.length > 0) this.native.setFrozen([...options.frozen]);
     this.rawOptimizerSpec = optimizer;
     this.optimizerSpec = optimizer ? normaliseOptimizerSpec(optimizer) : null;
     this.learningRate = this.optimizerSpec?.learningRate ?? 0;
@@ -122,7 +131,7 @@ export class TorchNetwork extends NetworkBase implements Network {
     return new Map(this.native.getParameters().map((p) => [p.name, { shape: p.shape, data: p.data }]));
   }
 
-  async save(dir: string, options: { optimizer?: boolean } = {}): Promise<void> {
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
     this.assertAlive();
     if (options.optimizer) {
       if (!this.rawOptimizerSpec) throw new Error("save: this network has no optimizer state to save");
@@ -141,6 +150,7 @@ export class TorchNetwork extends NetworkBase implements Network {
       batchesTracked: this.batchesTracked,
       dropoutRng: this.dropoutRng.getState(),
       engine: "torch",
+      ...(options.classNames ? { classNames: [...options.classNames] } : {}),
     });
   }
 

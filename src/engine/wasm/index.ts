@@ -28,7 +28,14 @@ export const wasmBackend: EngineBackend = {
   createNetwork(description, params, optimizer, dropoutRng, options) {
     const model = buildWasmModel(description, params);
     try {
-      return new WasmNetwork(model, description, optimizer, dropoutRng, options.batchesTracked ?? 0);
+      return new WasmNetwork(
+        model,
+        description,
+        optimizer,
+        dropoutRng,
+        options.batchesTracked ?? 0,
+        options.frozen ?? [],
+      );
     } catch (error) {
       model.dispose();
       throw error;

@@ -10,7 +10,7 @@ import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
 import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
-import type { ForwardResult, LayerOutput, Network, OptimizerSpec } from "../types.js";
+import type { ForwardResult, LayerOutput, Network, OptimizerSpec, SaveOptions } from "../types.js";
 import { getParameters } from "./build.js";
 import { EngineOptimizer, type OptimizerSnapshot } from "./optimizers.js";
 import { attachDropoutRng, SeededConv2D } from "./seeded-layers.js";
@@ -22,6 +22,8 @@ export class WasmNetwork extends NetworkBase implements Network {
   private readonly optimizer: EngineOptimizer | null;
   private readonly optimizerSpec: OptimizerSpec | null;
   private readonly trainable: tf.Variable[];
+  /** The trainable variables the optimiser updates (`frozen` ones left out): gradients are taken of these only. */
+  private readonly updated: tf.Variable[];
   /** Multi-output views of the model (sharing its weights), by requested layer set. */
   private readonly views = new Map<string, tfl.LayersModel>();
   /** The layers in order when the model is a plain chain (forward runs them eagerly), else null. */
@@ -33,6 +35,7 @@ export class WasmNetwork extends NetworkBase implements Network {
     optimizer: OptimizerSpec | null,
     dropoutRng: Rng,
     batchesTracked = 0,
+    frozen: readonly string[] = [],
   ) {
     super(description, dropoutRng, batchesTracked);
     const spec = description.spec;
@@ -44,6 +47,14 @@ export class WasmNetwork extends NetworkBase implements Network {
     this.optimizer = optimizer ? new EngineOptimizer(optimizer) : null;
     attachDropoutRng(model, dropoutRng);
     this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const frozenSet = new Set(frozen);
+    const torchNames = model.trainableWeights.map(
+      (w) => wasmVariable(description, w.originalName)?.torchName,
+    );
+    for (const name of frozenSet) {
+      if (!torchNames.includes(name)) throw new Error(`frozen: the network has no parameter '${name}'`);
+    }
+    this.updated = this.trainable.filter((_, i) => !frozenSet.has(torchNames[i] ?? ""));
     this.chain = layerChain(model);
     const outDim = model.outputs[0]?.shape.at(-1);
     if (outDim !== spec.outputDim) {
@@ -71,7 +82,8 @@ export class WasmNetwork extends NetworkBase implements Network {
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.model.apply(xt, { training: true }) as tf.Tensor;
         return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tt))) as tf.Scalar;
-      }, this.trainable);
+      }, this.updated);
+      // A frozen variable has no gradient: the optimiser leaves it (and its slots) alone.
       optimizer.apply(
         this.trainable,
         this.trainable.map((v) => grads[v.name] ?? null),
@@ -166,7 +178,7 @@ export class WasmNetwork extends NetworkBase implements Network {
     return getParameters(this.model, this.description);
   }
 
-  async save(dir: string, options: { optimizer?: boolean } = {}): Promise<void> {
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
     this.assertAlive();
     if (options.optimizer) {
       if (!this.optimizer || !this.optimizerSpec)
@@ -195,6 +207,7 @@ export class WasmNetwork extends NetworkBase implements Network {
       batchesTracked: this.batchesTracked,
       dropoutRng: this.dropoutRng.getState(),
       engine: "wasm",
+      ...(options.classNames ? { classNames: [...options.classNames] } : {}),
     });
   }
 
