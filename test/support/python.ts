@@ -36,3 +36,28 @@ export function python<T = unknown>(script: string, args: readonly string[] = []
   if (result.status !== 0) throw new Error(`python failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
+
+/**
+ * A python3 that imports torch and numpy: CURRICULA_PYTHON, else Debian's /usr/bin/python3
+ * (python3-torch lives in the system python; a pyenv python3 first on PATH may lack it), else
+ * python3. Null when none does.
+ */
+function findTorchPython(): string | null {
+  for (const candidate of [process.env.CURRICULA_PYTHON, "/usr/bin/python3", "python3"]) {
+    if (!candidate) continue;
+    if (spawnSync(candidate, ["-c", "import torch, numpy"], { stdio: "ignore" }).status === 0)
+      return candidate;
+  }
+  return null;
+}
+
+/** The python3 with torch (null when there is none); declare {@link pytorch} to use it. */
+export const TORCH_PYTHON = findTorchPython();
+
+/** PyTorch and numpy in a python3, for the tests that run a PyTorch loop (`describeWith`). */
+export const pytorch: SystemDependency = {
+  name: "python3 with torch and numpy (apt-get install python3-torch python3-numpy)",
+  problem: TORCH_PYTHON
+    ? null
+    : "no python3 imports torch and numpy (CURRICULA_PYTHON, /usr/bin/python3, python3)",
+};
