@@ -10,8 +10,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readRunConfig } from "../../src/results/run-folder.js";
 import { readScoreRows } from "../../src/results/score-table.js";
 import { score } from "../../src/scoring/score.js";
+import { inspectRunFolder } from "../../src/training/resume.js";
 import { loadNpy, saveNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
 import { readYaml } from "../../src/util/yaml-io.js";
@@ -346,6 +348,14 @@ describe("curricula import of the cartography and csv formats", () => {
       }
     }
   }, 120_000);
+
+  it("is refused by training: an imported run has no model to resume or reuse", () => {
+    const dir = join(results, "default", "training", "from-npy");
+    const config = readRunConfig(dir);
+    expect(() => inspectRunFolder(dir, config)).toThrow(
+      /holds a run imported by curricula import \(npy format/,
+    );
+  });
 
   it("records the fingerprints of the files read as the run's provenance", () => {
     const config = readYaml<{ imported: { format: string; files: Record<string, string> } }>(
