@@ -349,6 +349,25 @@ describe("curricula import of the cartography and csv formats", () => {
     }
   }, 120_000);
 
+  it("gives ConfidentLearning the recorded logits as out-of-sample probabilities", async () => {
+    await scoreRuns(results, "ConfidentLearning", "from-npy", ["curriculum.scoring.cvloss=null"]);
+    const folder = join(results, "default", "curriculum", "ConfidentLearning");
+    const last = rec.logits[epochs - 1] as Float32Array;
+    const row = new Map(Array.from(rec.ids, (id, r) => [id, r]));
+    const p3 = bySourceIndex(join(folder, "ConfidentLearning.csv"), "p_3");
+    const expected = p3.ids.map((id) => {
+      const r = row.get(id) as number;
+      const z = Array.from(last.subarray(r * 10, r * 10 + 10));
+      const max = Math.max(...z);
+      const sum = z.reduce((s, v) => s + Math.exp(v - max), 0);
+      return Math.exp((z[3] as number) - max) / sum;
+    });
+    expectClose(p3.values, expected, "p_3 of the recorded logits", 1e-6, 1e-5);
+    const card = readYaml<{ label_issues: number; run_name: string }>(join(folder, "ConfidentLearning.yaml"));
+    expect(card.run_name).toBe("from-npy");
+    expect(card.label_issues).toBeGreaterThanOrEqual(0);
+  });
+
   it("is refused by training: an imported run has no model to resume or reuse", () => {
     const dir = join(results, "default", "training", "from-npy");
     const config = readRunConfig(dir);
