@@ -196,7 +196,8 @@ export async function importRun(options: ImportOptions): Promise<ImportResult> {
   const name = options.runName ?? nameOfRun(config as unknown as Record<string, unknown>);
   const dir = runFolder(resolve(cwd, config.results_dir), config.experiment_id, name);
   if (existsSync(join(dir, RUN_FILES.config))) {
-    const differences = configDifferences(dir, config);
+    // The files' fingerprints are the provenance: the same files moved elsewhere are the same run.
+    const differences = configDifferences(dir, config).filter((d) => !d.startsWith("imported.source:"));
     if (differences.length === 0 && isRunFinished(dir)) {
       options.log?.(`${dir}: already imported from the same files; nothing to do`);
       return { runDir: dir, name, skipped: true, epochs, bestIteration: bestIteration(dir) };

@@ -7,7 +7,7 @@
  * training/.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readRunConfig } from "../../src/results/run-folder.js";
@@ -220,6 +220,22 @@ describeWith(pytorch, "the PyTorch recorder example imported with curricula impo
     );
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/already imported from the same files/);
+    cpSync(join(project, "runs", "seed1"), join(project, "runs", "moved"), { recursive: true });
+    const moved = runCli(
+      [
+        "import",
+        join(project, "runs", "moved"),
+        "--format",
+        "npy",
+        "--dataset",
+        "Digits",
+        `results_dir=${results}`,
+        "seed=1",
+      ],
+      project,
+    );
+    expect(moved.code).toBe(0);
+    expect(moved.stderr).toMatch(/already imported from the same files/);
     const other = runCli(
       [
         "import",
@@ -374,6 +390,48 @@ describe("curricula import of the cartography and csv formats", () => {
     expect(() => inspectRunFolder(dir, config)).toThrow(
       /holds a run imported by curricula import \(npy format/,
     );
+  });
+
+  it("refuses a bad cartography or csv recording, naming the file and line", () => {
+    const dynamics = join(project, "carto-bad", "training_dynamics");
+    mkdirSync(dynamics, { recursive: true });
+    const line = (e: number, r: number, logits: number) =>
+      JSON.stringify({
+        guid: rec.ids[r],
+        [`logits_epoch_${e}`]: Array.from((rec.logits[e] as Float32Array).subarray(r * 10, r * 10 + logits)),
+        gold: rec.targets[r],
+      });
+    const n = rec.ids.length;
+    for (const e of [0, 2]) {
+      writeFileSync(
+        join(dynamics, `dynamics_epoch_${e}.jsonl`),
+        Array.from({ length: n }, (_, r) => line(e, r, 10)).join("\n"),
+      );
+    }
+    const gap = runCli(
+      ["import", "carto-bad", "--format", "cartography", "--dataset", "Digits", `experiment_id=bad`],
+      project,
+    );
+    expect(gap.code).toBe(1);
+    expect(gap.stderr).toMatch(/dynamics_epoch_1\.jsonl: missing \(epochs must run 0 … 2 without a gap\)/);
+    writeFileSync(
+      join(dynamics, "dynamics_epoch_1.jsonl"),
+      Array.from({ length: n }, (_, r) => line(1, r, r === 7 ? 9 : 10)).join("\n"),
+    );
+    const short = runCli(
+      ["import", "carto-bad", "--format", "cartography", "--dataset", "Digits", `experiment_id=bad`],
+      project,
+    );
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/dynamics_epoch_1\.jsonl:8: 9 logits, expected 10/);
+    writeFileSync(join(project, "bad.csv"), "subset,epoch,id,target,logit_0,logit_1\nvalid,1,0,0,0.5,0.5\n");
+    const csv = runCli(
+      ["import", "bad.csv", "--format", "csv", "--dataset", "Digits", `experiment_id=bad`],
+      project,
+    );
+    expect(csv.code).toBe(1);
+    expect(csv.stderr).toMatch(/bad\.csv: row 2: subset: expected train, dev or test, got "valid"/);
+    expect(existsSync(join(results, "bad"))).toBe(false);
   });
 
   it("records the fingerprints of the files read as the run's provenance", () => {
