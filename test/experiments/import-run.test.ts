@@ -384,6 +384,14 @@ describe("curricula import of the cartography and csv formats", () => {
     expect(card.label_issues).toBeGreaterThanOrEqual(0);
   });
 
+  it("tells that PredictionDepth needs a model", async () => {
+    await expect(
+      scoreRuns(results, "PredictionDepth", "from-npy", ["curriculum.scoring.probe_placements=[linear0]"]),
+    ).rejects.toThrow(
+      /from-npy: PredictionDepth needs a model, but this run was imported \(curricula import, npy format/,
+    );
+  });
+
   it("is refused by training: an imported run has no model to resume or reuse", () => {
     const dir = join(results, "default", "training", "from-npy");
     const config = readRunConfig(dir);
