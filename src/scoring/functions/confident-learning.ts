@@ -89,7 +89,8 @@ export class ConfidentLearning extends CVLoss {
         hasCv ? "curriculum.scoring.setup" : "curriculum.scoring.cvloss",
         hasCv
           ? "give either cvloss (reuse a CVLoss score's folds) or setup (train folds here), not both"
-          : "required value missing: give cvloss (the id of a computed CVLoss score) or setup (a CVLoss setup to train folds from)",
+          : "required value missing: give cvloss (the id of a computed CVLoss score), setup (a CVLoss setup to train folds from) " +
+              "or run_name (runs imported with curricula import whose recorded train logits are out-of-sample)",
       );
     }
   }
