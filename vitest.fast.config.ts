@@ -17,7 +17,7 @@ const SLOW = [
   "test/training/**",
   "test/scoring/{api,custom-score,damaged,dynamics,functions,provenance,knn,knn-torch}.test.ts",
   "test/curriculum/training.test.ts",
-  "test/experiments/{fusion,train,unwritable}.test.ts",
+  "test/experiments/{fusion,import-run,train,unwritable}.test.ts",
   "test/config/strict-keys.test.ts",
   "test/engine/{network,gradients}.test.ts",
   "test/engine/torch-*.test.ts",

@@ -27,6 +27,7 @@ export {
   type ScoreSweep,
 } from "./experiments/executors/local.js";
 export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
+export { type ImportOptions, type ImportResult, importRun, writeSplit } from "./experiments/import-run.js";
 export {
   type PostprocessOptions,
   type PostprocessResult,

@@ -193,6 +193,26 @@ export const NONE_CURRICULUM = {
   sampling: { id: "None", short: "N" },
 } as const;
 
+/** The formats `curricula import` reads (src/results/recorded-run.ts). */
+export const IMPORT_FORMATS = ["npy", "cartography", "csv"] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/**
+ * `imported` in a run's config.yaml: the run was not trained here but imported from the outputs
+ * another training loop recorded (`curricula import`). It holds no model, so model-based scores and
+ * a resume refuse it; the fingerprints of the files read are its provenance.
+ */
+export const ImportRecordSchema = z
+  .object({
+    format: z.enum(IMPORT_FORMATS),
+    /** The folder or file imported (absolute). */
+    source: z.string().min(1),
+    /** SHA-256 of every file read, by its path relative to `source` (the file name for one file). */
+    files: z.record(z.string(), z.string()),
+  })
+  .strict();
+export type ImportRecord = z.infer<typeof ImportRecordSchema>;
+
 export const RunConfigSchema = z
   .object({
     results_dir: z.string().default("results"),
@@ -242,6 +262,8 @@ export const RunConfigSchema = z
     plotting: PlottingConfigSchema.optional(),
     /** Cluster resources of a SLURM sweep (checked by the SLURM executor; not part of the run). */
     slurm: z.record(z.string(), z.unknown()).optional(),
+    /** Set on runs made by `curricula import` (no model; see ImportRecordSchema). */
+    imported: ImportRecordSchema.optional(),
   })
   .passthrough();
 

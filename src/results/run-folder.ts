@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { MODEL_FILES, parseIterationDirName, RUN_FILES } from "../config/layout.js";
 import { parseSavedRunConfig } from "../config/parse.js";
-import type { RunConfig } from "../config/schema.js";
+import { type ImportRecord, ImportRecordSchema, type RunConfig } from "../config/schema.js";
 import { readCsv } from "../util/csv.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
@@ -90,6 +90,7 @@ export function bestIteration(runDir: string): number {
  * that actually holds a model (the original takes the highest folder even without one: docs/differences.md, item 4).
  */
 export function checkpointDir(runDir: string, stop: "best" | "last"): string {
+  if (importRecord(runDir)) return importedCheckpointDir(runDir, stop);
   if (stop === "best") {
     const dir = join(runDir, RUN_FILES.best);
     if (!hasModelCheckpoint(dir)) {
@@ -102,6 +103,50 @@ export function checkpointDir(runDir: string, stop: "best" | "last"): string {
   const last = withModel[withModel.length - 1];
   if (!last) throw new DataError(`${runDir}: no epoch_N/ or step_N/ folder holds a ${MODEL_FILES.model}`);
   return last.dir;
+}
+
+/**
+ * The `imported` entry of a run's config.yaml (a run made by `curricula import`, which holds the
+ * recorded outputs but no model), or null for a trained run. Read leniently: a run folder without a
+ * readable config is no imported run.
+ */
+export function importRecord(runDir: string): ImportRecord | null {
+  const path = join(runDir, RUN_FILES.config);
+  if (!existsSync(path)) return null;
+  let doc: unknown;
+  try {
+    doc = readYaml(path);
+  } catch {
+    return null;
+  }
+  const parsed = ImportRecordSchema.safeParse((doc as { imported?: unknown } | null)?.imported);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * An imported run's folder for a stop: `_best/` or the last `epoch_N/`, which hold its recorded
+ * outputs (there is no model to load).
+ */
+function importedCheckpointDir(runDir: string, stop: "best" | "last"): string {
+  if (stop === "best") return join(runDir, RUN_FILES.best);
+  if (stop !== "last") throw new ConfigError("stop", `must be 'best' or 'last', got '${String(stop)}'`);
+  const last = listIterations(runDir).pop();
+  if (!last)
+    throw new DataError(`${runDir}: no epoch_N/ folder (an imported run holds one per recorded epoch)`);
+  return last.dir;
+}
+
+/**
+ * The error of a score that needs a model, on an imported run (which has none); null for a trained run.
+ */
+export function importedRunNeedsModel(runDir: string, what: string): DataError | null {
+  const record = importRecord(runDir);
+  if (!record) return null;
+  return new DataError(
+    `${runDir}: ${what} needs a model, but this run was imported (curricula import, ${record.format} format, ` +
+      `from ${record.source}) and holds only its recorded outputs. Score it with an output-based function ` +
+      "(CELoss, CumulativeAccuracy, FirstIteration, AUM, Forgetting, Cartography, EL2N), or train the run here.",
+  );
 }
 
 /** What a finished run reports: best iteration and dev results from `_best/`, test results from `_test/`. */

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { z } from "zod";
 import { checkLoadedNetwork, checkSavedModel } from "../assembly/model-check.js";
 import { buildForRun } from "../assembly/train-run.js";
@@ -7,7 +7,12 @@ import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
-import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../results/run-folder.js";
+import {
+  checkpointDir,
+  hasModelCheckpoint,
+  importedRunNeedsModel,
+  readRunConfig,
+} from "../results/run-folder.js";
 import {
   checkAligned,
   concatRows,
@@ -274,6 +279,10 @@ export abstract class AbstractScore {
     dir: string,
     expected?: { spec: NetworkSpec; configFile: string },
   ): Promise<Network> {
+    if (!hasModelCheckpoint(dir)) {
+      const imported = importedRunNeedsModel(dirname(dir), this.constructor.name);
+      if (imported) throw imported;
+    }
     const engine = await import("../engine/index.js");
     await engine.initEngine();
     const network = await this.time("model_load", () => engine.loadNetwork(dir, null));

@@ -5,7 +5,7 @@ import { iterationDirName, parseIterationDirName, RUN_FILES } from "../config/la
 import { parseSavedRunConfig } from "../config/parse.js";
 import type { RunConfig } from "../config/schema.js";
 import type { NetworkRngState } from "../engine/types.js";
-import { isRunFinished, listIterations } from "../results/run-folder.js";
+import { importRecord, isRunFinished, listIterations } from "../results/run-folder.js";
 import { ensureDir } from "../util/dirs.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
@@ -119,6 +119,15 @@ export type RunFolderState = "new" | "finished" | "unfinished";
  */
 export function inspectRunFolder(dir: string, config: RunConfig): RunFolderState {
   const configPath = join(dir, RUN_FILES.config);
+  const imported = importRecord(dir);
+  if (imported) {
+    throw new ConfigError(
+      "imported",
+      `the run folder holds a run imported by curricula import (${imported.format} format, from ${imported.source}): ` +
+        "it has no model and is never trained or resumed. Use another experiment_id, or delete the folder.",
+      configPath,
+    );
+  }
   if (existsSync(configPath)) {
     const finished = isRunFinished(dir);
     // An unfinished run of another engine is the resume check's to refuse (it names the engine to

@@ -15,7 +15,7 @@ import { createNetwork, initEngine, type NetworkSpec } from "../../src/engine/in
 import { readRunConfig } from "../../src/results/run-folder.js";
 import { loadNpy, saveNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
-import { pythonTorch, TORCH_PYTHON } from "../support/python.js";
+import { pytorch, TORCH_PYTHON } from "../support/python.js";
 import { describeWith } from "../support/system.js";
 import { torchEngine } from "../support/torch.js";
 import { digitsFfnnConfig, tempDir } from "../training/helpers.js";
@@ -151,7 +151,7 @@ const RUN_MODELS: Record<string, Record<string, unknown>> = {
   AudioCNN: { id: "AudioCNN", type: "AudioCNN", channels: [4, 6], dropout: 0.2 },
 };
 
-describeWith(pythonTorch, "load_run of python/curricula_models.py: a run folder in PyTorch", () => {
+describeWith(pytorch, "load_run of python/curricula_models.py: a run folder in PyTorch", () => {
   const cases: { name: string; run: string; x: string; logits: string; classNames: string[] }[] = [];
 
   beforeAll(async () => {

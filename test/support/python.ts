@@ -38,18 +38,24 @@ export function python<T = unknown>(script: string, args: readonly string[] = []
 }
 
 /**
- * A python3 that imports torch and numpy (Debian's python3-torch lives in the system python; a pyenv
- * or venv python3 first on PATH may lack it): CURRICULA_PYTHON, /usr/bin/python3, python3.
+ * A python3 that imports torch and numpy: CURRICULA_PYTHON, else Debian's /usr/bin/python3
+ * (python3-torch lives in the system python; a pyenv python3 first on PATH may lack it), else
+ * python3. Null when none does.
  */
-export const TORCH_PYTHON: string | null =
-  [process.env.CURRICULA_PYTHON, "/usr/bin/python3", "python3"].find(
-    (candidate): candidate is string =>
-      Boolean(candidate) &&
-      spawnSync(candidate as string, ["-c", "import torch, numpy"], { encoding: "utf8" }).status === 0,
-  ) ?? null;
+function findTorchPython(): string | null {
+  for (const candidate of [process.env.CURRICULA_PYTHON, "/usr/bin/python3", "python3"]) {
+    if (!candidate) continue;
+    if (spawnSync(candidate, ["-c", "import torch, numpy"], { stdio: "ignore" }).status === 0)
+      return candidate;
+  }
+  return null;
+}
 
-/** PyTorch in python3, for the tests that load curricula's checkpoints with the shipped python file. */
-export const pythonTorch: SystemDependency = {
+/** The python3 with torch (null when there is none); declare {@link pytorch} to use it. */
+export const TORCH_PYTHON = findTorchPython();
+
+/** PyTorch and numpy in a python3, for the tests that run a PyTorch loop (`describeWith`). */
+export const pytorch: SystemDependency = {
   name: "python3 with torch and numpy (apt-get install python3-torch python3-numpy)",
   problem: TORCH_PYTHON
     ? null

@@ -4,6 +4,7 @@ import { register as registerCreate } from "./create.js";
 import { register as registerCurriculum } from "./curriculum.js";
 import { register as registerEngines } from "./engines.js";
 import { register as registerFuse } from "./fuse.js";
+import { register as registerImport } from "./import.js";
 import { register as registerList } from "./list.js";
 import { register as registerPace } from "./pace.js";
 import { register as registerPostprocess } from "./postprocess.js";
@@ -31,6 +32,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerCurriculum,
   registerPace,
   registerFuse,
+  registerImport,
   registerReport,
   registerStudy,
   registerStatus,

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { SCORE_MAPPINGS_FILE, SCORE_RUN_FILES, scoreTypeDir } from "../../config/layout.js";
 import { parseRunConfig } from "../../config/parse.js";
-import { isRunFinished } from "../../results/run-folder.js";
+import { importRecord, isRunFinished, readRunConfig } from "../../results/run-folder.js";
 import { readScoreMappings } from "../../results/score-mappings.js";
 import type { ScoreRows } from "../../results/score-table.js";
 import { ConfigError, DataError } from "../../util/errors.js";
@@ -11,6 +11,7 @@ import type { AbstractScore, AtomicRun, FinalScores, ScoreResult } from "../abst
 import { BaseScoreParams } from "../argument-schemas.js";
 import { softmaxRows } from "../math/dynamics.js";
 import { FILTER_BY_METHODS, type FilterBy, findLabelIssues } from "../math/label-issues.js";
+import { resolveTrainingRuns } from "../runs.js";
 import { averageColumns } from "./average-columns.js";
 import { CVLoss, cvFold } from "./cv-loss.js";
 
@@ -55,6 +56,14 @@ export class ConfidentLearning extends CVLoss {
     cvloss: z.string().min(1).nullable().default(null),
     splits: z.number().int().default(3),
     setup: z.record(z.string(), z.unknown()).nullable().default(null),
+    /**
+     * Runs imported by `curricula import` whose recorded train logits are out-of-sample (e.g. a
+     * cross-validation's held-out predictions); null: cvloss or setup.
+     */
+    run_name: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .nullable()
+      .default(null),
     stop: z.string().default("best"),
     /** Which samples `label_issue` flags (src/scoring/math/label-issues.ts; cleanlab's default). */
     filter_by: z.enum(FILTER_BY_METHODS).default("prune_by_noise_rate"),
@@ -66,12 +75,22 @@ export class ConfidentLearning extends CVLoss {
     super(...args);
     const hasCv = this.params.cvloss !== null;
     const hasSetup = this.params.setup !== null;
+    if (this.params.run_name !== null) {
+      if (hasCv || hasSetup) {
+        throw new ConfigError(
+          "curriculum.scoring.run_name",
+          "give one of cvloss, setup or run_name (imported runs with out-of-sample logits), not several",
+        );
+      }
+      return;
+    }
     if (hasCv === hasSetup) {
       throw new ConfigError(
         hasCv ? "curriculum.scoring.setup" : "curriculum.scoring.cvloss",
         hasCv
           ? "give either cvloss (reuse a CVLoss score's folds) or setup (train folds here), not both"
-          : "required value missing: give cvloss (the id of a computed CVLoss score) or setup (a CVLoss setup to train folds from)",
+          : "required value missing: give cvloss (the id of a computed CVLoss score), setup (a CVLoss setup to train folds from) " +
+              "or run_name (runs imported with curricula import whose recorded train logits are out-of-sample)",
       );
     }
   }
@@ -81,6 +100,8 @@ export class ConfidentLearning extends CVLoss {
   }
 
   override async preprocess(): Promise<AtomicRun[]> {
+    const runName = this.params.run_name as string | string[] | null;
+    if (runName !== null) return this.recordedRuns(runName);
     const cvloss = this.params.cvloss as string | null;
     if (cvloss === null) {
       const runs = await super.preprocess();
@@ -119,7 +140,47 @@ export class ConfidentLearning extends CVLoss {
     });
   }
 
+  /**
+   * Imported runs (`curricula import`) as the source of the probabilities: their recorded train
+   * logits at the stop are taken as out-of-sample. A trained run is refused: its train outputs come
+   * from a model that trained on those samples.
+   */
+  private recordedRuns(runName: string | string[]): AtomicRun[] {
+    const { resultsDir, experimentId } = this.context;
+    return resolveTrainingRuns(resultsDir, experimentId, runName).map((run) => {
+      if (!importRecord(run.dir)) {
+        throw new ConfigError(
+          "curriculum.scoring.run_name",
+          `${run.dir} is a run trained here, whose train outputs are in-sample: run_name takes runs imported ` +
+            "with curricula import whose recorded logits are out-of-sample; use cvloss or setup for k-fold models",
+        );
+      }
+      return {
+        name: [run.name, ...this.nameTail()].join("_"),
+        config: readRunConfig(run.dir) as Record<string, unknown>,
+        runDir: run.dir,
+        details: { requested: run.requested, recorded: true },
+      };
+    });
+  }
+
+  /** The probabilities of an imported run: the softmax of its recorded train logits at the stop. */
+  private async recordedProbabilities(run: AtomicRun): Promise<ScoreResult> {
+    const { dataset, subset, logits } = await this.checkpointLogits(run.runDir as string);
+    const c = dataset.outputDim;
+    const probs = softmaxRows(logits, subset.size, c);
+    const columns: Record<string, Float64Array> = {};
+    for (let k = 0; k < c; k++) {
+      columns[probabilityColumn(k)] = Float64Array.from(
+        { length: subset.size },
+        (_, i) => probs[i * c + k] as number,
+      );
+    }
+    return { subset, classNames: dataset.classNames, columns };
+  }
+
   override async score(run: AtomicRun): Promise<ScoreResult> {
+    if (run.details?.recorded === true) return this.recordedProbabilities(run);
     const config = parseRunConfig(run.config);
     const fold = await cvFold(config, run.details?.splits as number, run.details?.split as number);
     const runDir = run.runDir ?? (await this.trainFold(run, config, fold));
@@ -174,6 +235,7 @@ export class ConfidentLearning extends CVLoss {
           ]),
         ),
         cvloss: this.params.cvloss,
+        ...(this.params.run_name === null ? {} : { run_name: this.params.run_name }),
       },
     };
   }

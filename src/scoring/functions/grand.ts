@@ -1,3 +1,4 @@
+import { importedRunNeedsModel } from "../../results/run-folder.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type FinalScores, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
@@ -27,6 +28,8 @@ export class GraNd extends AbstractScore {
 
   async score(run: AtomicRun): Promise<ScoreResult> {
     const runDir = run.runDir as string;
+    const imported = importedRunNeedsModel(runDir, "GraNd");
+    if (imported) throw imported;
     const { config, dataset } = await this.loadRun(runDir);
     const subset = dataset.subset(this.subsetName);
     const iteration = this.params.iteration as number | null;
