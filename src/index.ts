@@ -18,6 +18,15 @@ export {
 } from "./experiments/configs.js";
 export { writeDifficultyEvaluation } from "./experiments/by-difficulty.js";
 export {
+  type ComparedRun,
+  type ComparisonOptions,
+  type ComparisonRow,
+  type ComputeRow,
+  compareRuns,
+  computeLine,
+  verdictLine,
+} from "./experiments/comparison.js";
+export {
   type Executor,
   type ExecutorEvents,
   InProcessExecutor,
@@ -29,6 +38,7 @@ export {
 export { type FusionOptions, type FusionResult, fuse } from "./experiments/fusion.js";
 export { type ImportOptions, type ImportResult, importRun, writeSplit } from "./experiments/import-run.js";
 export {
+  compareExperiment,
   type PostprocessOptions,
   type PostprocessResult,
   postprocess,
@@ -66,6 +76,7 @@ export { BaseScoreParams, ModelScoreParams } from "./scoring/argument-schemas.js
 export { CurriculumScoreManager, type ScoreManagerConfig } from "./scoring/manager.js";
 export { rankAndNormalize, type TieBreak } from "./scoring/math/rank.js";
 export { SCORING_TYPES } from "./scoring/registry.js";
+export { type NoiseDetection, noiseDetection } from "./scoring/math/noise-detection.js";
 export { type RobustnessCard, robustnessOf } from "./scoring/robustness.js";
 export { type ScoreOptions, score } from "./scoring/score.js";
 
@@ -85,7 +96,16 @@ export { type StudyOptions, study } from "./study/index.js";
 
 // ── Data, models and engines ─────────────────────────────────────────────────────────────────
 export { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
-export type { Dataset, Subset, SubsetName } from "./data/types.js";
+export {
+  drawLabelNoise,
+  LABEL_NOISE_KINDS,
+  type LabelNoiseConfig,
+  type LabelNoiseKind,
+  labelNoiseRows,
+  parseLabelNoise,
+  withLabelNoise,
+} from "./data/label-noise.js";
+export type { Dataset, LabelNoise, Subset, SubsetName } from "./data/types.js";
 export { createNetwork, initEngine, loadNetwork } from "./engine/index.js";
 export type { ForwardResult, Network, OptimizerSpec } from "./engine/types.js";
 export type { LayerDescription, ModelDescription, NetworkSpec } from "./models/description.js";
@@ -94,4 +114,5 @@ export { describeModel, MODEL_TYPES } from "./models/index.js";
 // ── Utilities ────────────────────────────────────────────────────────────────────────────────
 export { ConfigError, CurriculaError, DataError, UsageError } from "./util/errors.js";
 export { loadNpy, type Npy, saveNpy } from "./util/npy.js";
+export { comparePaired, type PairedComparison, type PairedOptions } from "./util/paired.js";
 export { Rng, type RngState } from "./util/rng.js";

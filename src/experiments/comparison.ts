@@ -147,6 +147,25 @@ function checkBy(by: readonly string[]): void {
   }
 }
 
+/**
+ * Refuses a chosen reference (`options.reference`) that names no condition of any context, listing
+ * the conditions there are (label and name), so that a typo is an error rather than an empty table.
+ */
+export function checkReference(runs: readonly ComparedRun[], options: ComparisonOptions = {}): void {
+  if (options.reference === undefined) return;
+  const by = options.by && options.by.length > 0 ? options.by : CURRICULUM_KEYS;
+  checkBy(by);
+  const known = new Map<string, string>();
+  for (const conditions of groupConditions(runs, by).values()) {
+    if (referenceOf(conditions, by, options.reference)) return;
+    for (const c of conditions.values()) known.set(c.label, c.name);
+  }
+  const listed = [...known].map(([label, name]) => (label === name ? label : `${label} (${name})`));
+  throw new UsageError(
+    `--reference ${options.reference}: no condition of the experiment has this label or name; expected one of: ${listed.join("; ") || "(no finished runs)"}`,
+  );
+}
+
 /** Every paired comparison and compute-to-target row of an experiment's finished runs. */
 export function compareRuns(
   runs: readonly ComparedRun[],

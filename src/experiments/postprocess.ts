@@ -21,7 +21,7 @@ import { writeLine } from "../util/progress.js";
 import { meanStd } from "../util/stats.js";
 import { writeYaml } from "../util/yaml-io.js";
 import { writeDifficultyEvaluation } from "./by-difficulty.js";
-import { type ComparisonOptions, compareRuns, writeComparison } from "./comparison.js";
+import { type ComparisonOptions, checkReference, compareRuns, writeComparison } from "./comparison.js";
 import { summarizePace } from "./pace-summary.js";
 
 /**
@@ -503,6 +503,8 @@ export async function postprocessExperiment(
     readRunRecord(join(trainingDir(resultsDir, experimentId), name), name),
   );
   for (const keys of options.aggregate ?? []) checkSameData(records, keys);
+  // A chosen reference that names no condition fails before anything is written.
+  checkReference(records, options.compare);
   const render: PlotRenderer | null =
     options.renderPlot === undefined
       ? (spec, base) => renderPlot(spec as unknown as VegaLiteSpec, base)
@@ -562,5 +564,6 @@ export function compareExperiment(
   const records = finished.map((name) =>
     readRunRecord(join(trainingDir(resultsDir, experimentId), name), name),
   );
+  checkReference(records, options);
   return compareRuns(records, options);
 }

@@ -62,6 +62,36 @@ describe("public API", () => {
     expect(unknown).toEqual([]);
   });
 
+  it("exports the comparison and label-noise functions a library user needs, and they work from the root", async () => {
+    const api = await import("../../src/index.js");
+    const functions = [
+      "compareExperiment",
+      "compareRuns",
+      "verdictLine",
+      "computeLine",
+      "comparePaired",
+      "parseLabelNoise",
+      "withLabelNoise",
+      "drawLabelNoise",
+      "labelNoiseRows",
+      "noiseDetection",
+    ];
+    for (const name of functions) {
+      expect(exported).toContain(name);
+      expect(typeof (api as Record<string, unknown>)[name]).toBe("function");
+    }
+    expect(api.LABEL_NOISE_KINDS).toEqual(["symmetric", "pairflip", "map"]);
+    const config = api.parseLabelNoise({ rate: 0.4, kind: "symmetric", seed: 3 });
+    expect(config).toEqual({ rate: 0.4, kind: "symmetric", seed: 3 });
+    const labels = Int32Array.from({ length: 10 }, (_, i) => i % 3);
+    const noise = api.drawLabelNoise(labels, ["a", "b", "c"], config as NonNullable<typeof config>);
+    expect(noise.positions.length).toBe(4);
+    for (let i = 0; i < 4; i++) expect(noise.noisy[i]).not.toBe(noise.original[i]);
+    const paired = api.comparePaired([0.9, 0.8, 0.85], [0.92, 0.83, 0.86]);
+    expect(paired.meanDifference).toBeCloseTo(0.02, 12);
+    expect(paired.n).toBe(3);
+  });
+
   it("the checks see a missing name", () => {
     expect(
       exportedNames('export { a, type B } from "./x.js";\nexport type { C as D } from "./y.js";'),

@@ -1,8 +1,9 @@
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type ComparedRun,
+  checkReference,
   compareRuns,
   computeLine,
   verdictLine,
@@ -128,6 +129,17 @@ describe("paired comparisons of an experiment's runs", () => {
     expect(() => compareRuns(runs, { by: ["seed"] })).toThrow(/--by seed/);
   });
 
+  it("refuses a chosen reference that names no condition, listing the conditions there are", () => {
+    expect(() =>
+      checkReference(runs, { reference: "Curriculum (CELoss, Linear 0.2→0.8, Balanced)" }),
+    ).not.toThrow();
+    expect(() => checkReference(runs, { reference: "C_B_CELoss_Linear_0.2_0.8" })).not.toThrow();
+    expect(() => checkReference(runs, {})).not.toThrow();
+    expect(() => checkReference(runs, { reference: "Curiculum" })).toThrow(
+      /^--reference Curiculum: no condition of the experiment has this label or name; expected one of: N_N_None_None_1_0 \(Baseline\); C_B_CELoss_Linear_0\.2_0\.8 \(Curriculum \(CELoss, Linear 0\.2→0\.8, Balanced\)\); A_B_CELoss/,
+    );
+  });
+
   it("one seed: no interval, said plainly", () => {
     const one = compareRuns([runs[0] as ComparedRun, runs[3] as ComparedRun], { metrics: ["accuracy"] });
     expect(one.comparisons[0]?.low).toBeNaN();
@@ -181,5 +193,33 @@ describe("paired comparisons of an experiment's runs", () => {
     expect(cli.stdout).toMatch(
       /reaches Baseline's best dev accuracy|never reaches Baseline's best dev accuracy/,
     );
+  });
+
+  it("postprocess --reference compares every condition with the chosen one; an unknown one is a usage error (exit 2) that writes nothing", () => {
+    const results = join(root, "results-reference");
+    writeFixture(results);
+    const summary = join(results, FIXTURE_EXPERIMENT, "summary");
+    const curriculum = "Curriculum (CELoss-1, Linear 0.2→0.8, Balanced)";
+    const bad = runCli(["postprocess", results, FIXTURE_EXPERIMENT, "--reference", "Curiculum"], root);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /--reference Curiculum: no condition of the experiment has this label or name/,
+    );
+    expect(bad.stderr).toContain(curriculum);
+    expect(existsSync(summary)).toBe(false);
+
+    const cli = runCli(["postprocess", results, FIXTURE_EXPERIMENT, "--reference", curriculum], root);
+    expect(cli.stderr).not.toMatch(/rror/);
+    expect(cli.code).toBe(0);
+    const rows = readCsv(join(summary, "comparison.csv")).rows.filter((r) => r.metric === "test_accuracy");
+    expect(rows.map((r) => r.reference_name)).toEqual([curriculum, curriculum, curriculum]);
+    expect(rows.map((r) => r.condition_name).sort()).toEqual([
+      "AntiCurriculum (CELoss-1, Linear 0.2→0.8, Balanced)",
+      "Baseline",
+      "RandomCurriculum (CELoss-1, Linear 0.2→0.8, Balanced)",
+    ]);
+    const compute = readCsv(join(summary, "compute.csv")).rows;
+    expect(compute.length).toBe(3);
+    expect(new Set(compute.map((r) => r.reference_name))).toEqual(new Set([curriculum]));
   });
 });

@@ -4,7 +4,7 @@ import { AGGREGATION_KEYS } from "../../config/naming.js";
 import { postprocess } from "../../experiments/postprocess.js";
 import { collectAggregate, positiveInt, say } from "../shared.js";
 
-/** `curricula postprocess <results_dir> <experiment_id> [-a KEY...]... [-m N]`. */
+/** `curricula postprocess <results_dir> <experiment_id> [-a KEY...]... [-m N] [-d SCORE...] [--reference R]`. */
 export function register(program: Command): void {
   program
     .command("postprocess")
@@ -21,6 +21,10 @@ export function register(program: Command): void {
       "-d, --difficulty <score ids...>",
       "metrics on the hardest 10/25/50/100% of the subset each score ranks (summary/difficulty.csv)",
     )
+    .option(
+      "--reference <condition>",
+      "the reference condition of summary/comparison.csv and compute.csv, by label or name (default: the baseline)",
+    )
     .addHelpText(
       "after",
       "\nExample:\n  curricula postprocess results default -a seed -a curriculum.pacing.initial_size seed",
@@ -29,12 +33,13 @@ export function register(program: Command): void {
       async (
         resultsDir: string,
         experimentId: string,
-        options: { aggregate?: string[][]; maxRuns?: number; difficulty?: string[] },
+        options: { aggregate?: string[][]; maxRuns?: number; difficulty?: string[]; reference?: string },
       ) => {
         const result = await postprocess(resultsDir, experimentId, {
           aggregate: options.aggregate,
           maxRuns: options.maxRuns,
           difficulty: options.difficulty,
+          ...(options.reference !== undefined ? { compare: { reference: options.reference } } : {}),
         });
         for (const agg of result.aggregations) {
           for (const [name, members] of Object.entries(agg.runs)) {
