@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
@@ -8,6 +9,7 @@ import { augmentTraining } from "../data/augmentation/index.js";
 import type { Dataset } from "../data/types.js";
 import { optimizerSpecFor } from "../engine/optimizer-spec.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec } from "../engine/types.js";
+import { TORCHSCRIPT } from "../models/index.js";
 import { readRunResult } from "../results/run-folder.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { refuseOtherEngine } from "../training/hardware.js";
@@ -16,6 +18,7 @@ import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
 import { ConfigError, DataError } from "../util/errors.js";
+import { fileSha256 } from "../util/fingerprint.js";
 import type { RngState } from "../util/rng.js";
 import { checkLoadedNetwork } from "./model-check.js";
 
@@ -147,7 +150,30 @@ function estimatedWasmSeconds(config: RunConfig, trainSize: number): number {
 /** The network spec of a run: input shape and classes from the dataset, parameters from the model config. */
 export function networkSpecFor(config: RunConfig, dataset: Dataset): NetworkSpec {
   const { id: _id, type, ...params } = config.model;
-  return { type, inputShape: [...dataset.featureShape], outputDim: dataset.outputDim, params };
+  const spec = { type, inputShape: [...dataset.featureShape], outputDim: dataset.outputDim, params };
+  return type === TORCHSCRIPT ? { ...spec, params: scriptModelParams(params) } : spec;
+}
+
+/**
+ * A TorchScript model's parameters in its network spec: the module file as an absolute path and its
+ * SHA-256, so a checkpoint of another file (or of the file since changed) is refused on resume.
+ */
+function scriptModelParams(params: Record<string, unknown>): Record<string, unknown> {
+  const { path } = params;
+  if (typeof path !== "string" || path === "" || path === "???") {
+    throw new ConfigError(
+      "model.path",
+      "expected the path of a TorchScript file (model=TorchScript model.path=my_model.pt)",
+    );
+  }
+  const file = resolve(path);
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new ConfigError(
+      "model.path",
+      `${file} does not exist or is no file; expected a TorchScript module saved with torch.jit.save`,
+    );
+  }
+  return { ...params, path: file, sha256: fileSha256(file) };
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   type ModelDescription,
   type ParameterSet,
   type ParameterTensor,
+  TORCHSCRIPT,
 } from "../models/index.js";
 
 export { hasModelCheckpoint } from "../results/run-folder.js";
@@ -113,7 +114,8 @@ export async function readModelCheckpoint(dir: string): Promise<ModelCheckpoint>
     }
     params.set(name, { shape: t.shape, data: t.data });
   }
-  checkParameters(path, describeModel(spec), params);
+  // A TorchScript module's parameters are checked against the module when it loads them.
+  if (spec.type !== TORCHSCRIPT) checkParameters(path, describeModel(spec), params);
   return { spec, params, batchesTracked, dropoutRng, engine: engineName(path, metadata.engine) };
 }
 

@@ -9,7 +9,7 @@
 
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { describeModel, initialParameters } from "../models/index.js";
+import { describeModel, initialParameters, TORCHSCRIPT } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { readModelCheckpoint } from "./checkpoint.js";
@@ -174,6 +174,11 @@ function assertReady(where: string): { info: EngineInfo; backend: EngineBackend 
 export function createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null, seed: number): Network {
   const { info, backend } = assertReady("createNetwork");
   if (!Number.isFinite(seed)) throw new ConfigError("seed", `expected a finite number, got ${seed}`);
+  if (spec.type === TORCHSCRIPT) {
+    return scriptBackend(backend).createScriptNetwork(spec, null, optimizer, Rng.derive(seed, "dropout"), {
+      device: info.device ?? "cpu",
+    });
+  }
   const description = describeModel(spec);
   const params = initialParameters(description, seed);
   const rng = Rng.derive(seed, "dropout");
@@ -187,12 +192,36 @@ export function createNetwork(spec: NetworkSpec, optimizer: OptimizerSpec | null
 export async function loadNetwork(dir: string, optimizer: OptimizerSpec | null = null): Promise<Network> {
   const { info, backend } = assertReady("loadNetwork");
   const saved = await readModelCheckpoint(dir);
+  if (saved.spec.type === TORCHSCRIPT) {
+    return scriptBackend(backend).createScriptNetwork(
+      saved.spec,
+      saved.params,
+      optimizer,
+      new Rng(saved.dropoutRng),
+      {
+        device: info.device ?? "cpu",
+        batchesTracked: saved.batchesTracked,
+      },
+    );
+  }
   const description = describeModel(saved.spec);
   const rng = new Rng(saved.dropoutRng);
   return backend.createNetwork(description, saved.params, optimizer, rng, {
     device: info.device ?? "cpu",
     batchesTracked: saved.batchesTracked,
   });
+}
+
+/** The active engine where it runs TorchScript modules; a ConfigError that says to use engine=torch elsewhere. */
+function scriptBackend(backend: EngineBackend): Required<Pick<EngineBackend, "createScriptNetwork">> {
+  const create = backend.createScriptNetwork;
+  if (!create) {
+    throw new ConfigError(
+      "model",
+      `TorchScript models run on the torch engine only, and this run is on the ${backend.name} engine: use engine=torch (after 'npm run build:torch'; docs/models.md)`,
+    );
+  }
+  return { createScriptNetwork: create };
 }
 
 /**

@@ -1,0 +1,275 @@
+// curricula's libtorch engine: TorchScript networks (class ScriptNet). A module the user saved with
+// torch.jit.script or torch.jit.trace is loaded with torch::jit::load and trained as the built-in
+// networks are: the same cross-entropy against a target matrix and the same optimiser (optim.h) over
+// the module's named_parameters, whose names are the checkpoint's. The module's own weights are the
+// initial ones. Randomness inside the module (its dropout) draws from libtorch's generator, seeded
+// before every training step with a seed that TypeScript draws from the network's dropout stream,
+// so runs repeat and resume exactly.
+//
+// Layouts: JS sends channels-last arrays (NHWC); the module receives PyTorch's layout (NCHW for
+// per-sample shapes of three dimensions, the rest unchanged), float32, on the network's device.
+
+#include "napi_util.h"
+#include "optim.h"
+
+#include <ATen/ATen.h>
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+namespace curricula {
+namespace {
+
+// libtorch's message without the C++ backtrace; TorchScript's own traceback is kept.
+std::string messageOf(const std::exception& e) {
+  if (auto c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  return e.what();
+}
+
+Napi::Array shapeToJs(Napi::Env env, const at::Tensor& t) {
+  auto shape = Napi::Array::New(env);
+  for (int64_t d = 0; d < t.dim(); d++) shape.Set(static_cast<uint32_t>(d), Napi::Number::New(env, t.size(d)));
+  return shape;
+}
+
+class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "ScriptNet",
+                       {
+                           InstanceMethod("describe", &ScriptNet::Describe),
+                           InstanceMethod("setParameters", &ScriptNet::SetParameters),
+                           InstanceMethod("getParameters", &ScriptNet::GetParameters),
+                           InstanceMethod("setOptimizer", &ScriptNet::SetOptimizer),
+                           InstanceMethod("setLearningRate", &ScriptNet::SetLearningRate),
+                           InstanceMethod("trainStep", &ScriptNet::TrainStep),
+                           InstanceMethod("forward", &ScriptNet::Forward),
+                           InstanceMethod("getOptimizerState", &ScriptNet::GetOptimizerState),
+                           InstanceMethod("setOptimizerState", &ScriptNet::SetOptimizerState),
+                           InstanceMethod("dispose", &ScriptNet::Dispose),
+                       });
+  }
+
+  // new ScriptNet(path: string, inputShape: number[] (per sample, channels-last), device: string)
+  explicit ScriptNet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ScriptNet>(info), device_(at::kCPU) {
+    Napi::Env env = info.Env();
+    try {
+      const std::string path = info[0].As<Napi::String>().Utf8Value();
+      inputShape_ = readShape(info[1]);
+      device_ = parseDevice(info[2].As<Napi::String>().Utf8Value());
+      module_ = torch::jit::load(path, device_);
+      for (const auto& p : module_.named_parameters(true)) {
+        if (p.value.scalar_type() != at::kFloat) {
+          throw std::runtime_error("parameter '" + p.name + "' is " + std::string(c10::toString(p.value.scalar_type())) +
+                                   ", expected float32 (call .float() on the module before saving it)");
+        }
+        paramNames_.push_back(p.name);
+        paramTensors_.push_back(p.value);
+      }
+      for (const auto& b : module_.named_buffers(true)) {
+        bufferNames_.push_back(b.name);
+        bufferTensors_.push_back(b.value);
+      }
+      for (size_t i = 0; i < paramTensors_.size(); i++) params_.push_back({paramNames_[i], &paramTensors_[i]});
+      for (size_t i = 0; i < bufferTensors_.size(); i++) buffers_.push_back({bufferNames_[i], &bufferTensors_[i]});
+      hasEmbeddings_ = module_.find_method("embeddings").has_value();
+      for (const auto& m : module_.named_modules())
+        if (!m.name.empty()) modules_.push_back(m.name);
+    } catch (const std::exception& e) {
+      Napi::Error::New(env, std::string("torch engine: ") + messageOf(e)).ThrowAsJavaScriptException();
+    }
+  }
+
+ private:
+  torch::jit::Module module_;
+  std::vector<std::string> paramNames_, bufferNames_, modules_;
+  std::vector<at::Tensor> paramTensors_, bufferTensors_;
+  std::vector<Named> params_, buffers_;
+  std::vector<int64_t> inputShape_;
+  at::Device device_;
+  Optimizer optim_;
+  bool hasEmbeddings_ = false;
+  bool disposed_ = false;
+
+  void assertAlive(Napi::Env env) const {
+    if (disposed_) throw Napi::Error::New(env, "torch engine: this network was disposed");
+  }
+
+  at::Tensor* findNamed(const std::string& name) {
+    for (auto& n : params_) if (n.name == name) return n.tensor;
+    for (auto& n : buffers_) if (n.name == name) return n.tensor;
+    return nullptr;
+  }
+
+  at::Tensor inputTensor(const Napi::Float32Array& x, int64_t batch) {
+    return fromChannelsLast(viewFloat32(x, withBatch(batch, inputShape_))).contiguous().to(device_);
+  }
+
+  // forward(x) as a tensor; anything else the module returns is an error that says what it was.
+  at::Tensor callForward(const at::Tensor& x, const char* method) {
+    torch::jit::IValue out = method[0] == 'f' ? module_.forward({x}) : module_.get_method(method)({x});
+    if (!out.isTensor()) {
+      throw std::runtime_error(std::string(method) + "(x) returned " + out.tagKind() + ", expected a tensor");
+    }
+    return out.toTensor();
+  }
+
+  // {parameters: names, buffers: names, embeddings: whether the module has embeddings(x), modules: names}
+  Napi::Value Describe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto names = [&](const std::vector<std::string>& list) {
+      auto out = Napi::Array::New(env);
+      for (size_t i = 0; i < list.size(); i++) out.Set(static_cast<uint32_t>(i), list[i]);
+      return out;
+    };
+    auto out = Napi::Object::New(env);
+    out.Set("parameters", names(paramNames_));
+    out.Set("buffers", names(bufferNames_));
+    out.Set("modules", names(modules_));
+    out.Set("embeddings", Napi::Boolean::New(env, hasEmbeddings_));
+    return out;
+  }
+
+  // setParameters({name: Float32Array}): parameters and buffers (integer buffers take the values converted).
+  Napi::Value SetParameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto obj = info[0].As<Napi::Object>();
+    auto names = obj.GetPropertyNames();
+    at::NoGradGuard noGrad;
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      auto name = names.Get(i).As<Napi::String>().Utf8Value();
+      at::Tensor* target = findNamed(name);
+      if (!target) throw Napi::Error::New(env, "torch engine: the module has no parameter or buffer '" + name + "'");
+      auto data = float32Arg(obj.Get(name), "a parameter");
+      try {
+        target->copy_(viewFloat32(data, target->sizes().vec()));
+      } catch (const std::exception& e) {
+        throw Napi::Error::New(env, "torch engine: parameter '" + name + "': " + messageOf(e));
+      }
+    }
+    return env.Undefined();
+  }
+
+  // [{name, shape, data}]: the parameters, then the floating-point buffers (PyTorch layout).
+  Napi::Value GetParameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto out = Napi::Array::New(env);
+    uint32_t k = 0;
+    auto add = [&](const Named& n) {
+      auto entry = Napi::Object::New(env);
+      entry.Set("name", n.name);
+      entry.Set("shape", shapeToJs(env, *n.tensor));
+      entry.Set("data", toJs(env, *n.tensor));
+      out.Set(k++, entry);
+    };
+    for (auto& n : params_) add(n);
+    for (auto& n : buffers_)
+      if (at::isFloatingType(n.tensor->scalar_type())) add(n);
+    return out;
+  }
+
+  Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {
+    optim_.configure(info.Env(), info[0].As<Napi::Object>(), params_.size());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
+    optim_.setLearningRate(info[0].As<Napi::Number>().DoubleValue());
+    return info.Env().Undefined();
+  }
+
+  // trainStep(x, batch, target: Float32Array (batch × classes), seed: number) → loss; the module in
+  // training mode, libtorch's generator seeded with `seed` first.
+  Napi::Value TrainStep(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    if (!optim_.active()) throw Napi::Error::New(env, "torch engine: trainStep needs an optimizer");
+    const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+    const uint64_t seed = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
+    try {
+      at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
+      auto targetArray = float32Arg(info[2], "the target");
+      const int64_t classes = static_cast<int64_t>(targetArray.ElementLength()) / std::max<int64_t>(batch, 1);
+      at::Tensor target = viewFloat32(targetArray, {batch, classes}).to(device_);
+      module_.train(true);
+      at::manual_seed(seed);
+      at::Tensor logits = callForward(x, "forward");
+      if (logits.dim() != 2 || logits.size(0) != batch || logits.size(1) != classes) {
+        throw std::runtime_error("forward(x) returned shape " + c10::str(logits.sizes()) + ", expected [" +
+                                 std::to_string(batch) + ", " + std::to_string(classes) + "]");
+      }
+      at::Tensor loss = -(at::log_softmax(logits.to(at::kFloat), 1) * target).sum();
+      loss.backward();
+      optim_.update(params_);
+      return Napi::Number::New(env, loss.item<double>());
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("torch engine: trainStep: ") + messageOf(e));
+    }
+  }
+
+  // forward(x, batch, embeddings: boolean) → {logits, shape, dtype, embeddings?, embeddingShape?}
+  // in eval mode without gradients.
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+    const bool embeddings = info[2].ToBoolean().Value();
+    try {
+      at::NoGradGuard noGrad;
+      module_.eval();
+      at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
+      at::Tensor logits = callForward(x, "forward");
+      auto result = Napi::Object::New(env);
+      result.Set("logits", toJs(env, logits));
+      result.Set("shape", shapeToJs(env, logits));
+      result.Set("dtype", std::string(c10::toString(logits.scalar_type())));
+      if (embeddings) {
+        if (!hasEmbeddings_) throw std::runtime_error("the module has no method embeddings(x)");
+        at::Tensor e = callForward(x, "embeddings");
+        result.Set("embeddings", toJs(env, e));
+        result.Set("embeddingShape", shapeToJs(env, e));
+      }
+      return result;
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("torch engine: forward: ") + messageOf(e));
+    }
+  }
+
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    return optim_.state(env, params_);
+  }
+
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    optim_.restore(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Object>(), params_, device_);
+    return env.Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    disposed_ = true;
+    params_.clear();
+    buffers_.clear();
+    paramTensors_.clear();
+    bufferTensors_.clear();
+    optim_.clear();
+    module_ = torch::jit::Module();
+    return info.Env().Undefined();
+  }
+};
+
+}  // namespace
+
+Napi::Function DefineScriptNet(Napi::Env env) { return ScriptNet::Define(env); }
+
+}  // namespace curricula
