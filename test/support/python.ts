@@ -36,3 +36,24 @@ export function python<T = unknown>(script: string, args: readonly string[] = []
   if (result.status !== 0) throw new Error(`python failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
+
+/** A python3 that imports torch and numpy: CURRICULA_PYTHON, Debian's /usr/bin/python3, python3; null if none. */
+function findTorchPython(): string | null {
+  for (const candidate of [process.env.CURRICULA_PYTHON, "/usr/bin/python3", "python3"]) {
+    if (!candidate) continue;
+    const r = spawnSync(candidate, ["-c", "import torch, numpy"], { encoding: "utf8" });
+    if (r.status === 0) return candidate;
+  }
+  return null;
+}
+
+/** The python3 with PyTorch (Debian's python3-torch), or null. */
+export const TORCH_PYTHON = findTorchPython();
+
+/** PyTorch for Python, for the tests that check curricula's files against it (`describeWith`). */
+export const torchPython: SystemDependency = {
+  name: "PyTorch for python3 (apt-get install python3-torch python3-numpy)",
+  problem: TORCH_PYTHON
+    ? null
+    : "no python3 imports torch and numpy (CURRICULA_PYTHON, /usr/bin/python3, python3)",
+};
