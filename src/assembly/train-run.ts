@@ -1,5 +1,4 @@
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
 import { parseRunConfig } from "../config/parse.js";
 import { type DatasetConfig, parseSeed, type RunConfig } from "../config/schema.js";
@@ -18,9 +17,8 @@ import { restrictSubset } from "../training/shuffle-sampler.js";
 import { logRunFailure, runTrainer, type TrainerSetup } from "../training/trainer.js";
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
 import { ConfigError, DataError } from "../util/errors.js";
-import { fileSha256 } from "../util/fingerprint.js";
 import type { RngState } from "../util/rng.js";
-import { checkLoadedNetwork } from "./model-check.js";
+import { checkFinishedRunModule, checkLoadedNetwork, scriptModelParams } from "./model-check.js";
 
 /**
  * Assembles a training run from its config, above the training and curriculum layers: the dataset,
@@ -97,6 +95,7 @@ export async function trainRunWith(
   }
   if (plan.kind === "finished") {
     checkFinishedRunScore(options.runDir, resolved);
+    checkFinishedRunModule(options.runDir, resolved);
     // A run killed after metrics.csv but before its resume snapshots were removed.
     dropResumeSnapshots(options.runDir);
     return readRunResult(options.runDir, true);
@@ -152,28 +151,6 @@ export function networkSpecFor(config: RunConfig, dataset: Dataset): NetworkSpec
   const { id: _id, type, ...params } = config.model;
   const spec = { type, inputShape: [...dataset.featureShape], outputDim: dataset.outputDim, params };
   return type === TORCHSCRIPT ? { ...spec, params: scriptModelParams(params) } : spec;
-}
-
-/**
- * A TorchScript model's parameters in its network spec: the module file as an absolute path and its
- * SHA-256, so a checkpoint of another file (or of the file since changed) is refused on resume.
- */
-function scriptModelParams(params: Record<string, unknown>): Record<string, unknown> {
-  const { path } = params;
-  if (typeof path !== "string" || path === "" || path === "???") {
-    throw new ConfigError(
-      "model.path",
-      "expected the path of a TorchScript file (model=TorchScript model.path=my_model.pt)",
-    );
-  }
-  const file = resolve(path);
-  if (!existsSync(file) || !statSync(file).isFile()) {
-    throw new ConfigError(
-      "model.path",
-      `${file} does not exist or is no file; expected a TorchScript module saved with torch.jit.save`,
-    );
-  }
-  return { ...params, path: file, sha256: fileSha256(file) };
 }
 
 /**

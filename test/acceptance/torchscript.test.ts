@@ -7,7 +7,7 @@
  * `npm test` builds dist first.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { compareResults } from "../../scripts/results-compare.mjs";
@@ -193,6 +193,20 @@ print(json.dumps({"rows": int(logits.shape[0]), "diff": float(np.abs(logits - wa
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${bad} (model.path): not a TorchScript module that torch.jit.load reads`);
       expect(filesOf(join(cwd, "results", "default", "training"))).toEqual([]);
+    }, 120_000);
+
+    it("a finished run is not reused once its module file changed", () => {
+      const cwd = project();
+      const file = join(cwd, "module.pt");
+      copyFileSync(model, file);
+      const args = train([`model.path=${file}`, "iterations=1"]);
+      const first = runCli(args, cwd);
+      expect(first.code, first.stderr).toBe(0);
+      expect(runCli(args, cwd).stderr).toContain("finished");
+      copyFileSync(join(models, "seven.pt"), file);
+      const changed = runCli(args, cwd);
+      expect(changed.code).toBe(1);
+      expect(changed.stderr).toContain(`the finished run trained on ${file} (SHA-256 `);
     }, 120_000);
 
     it("the wasm engine refuses a TorchScript model and says to use engine=torch", () => {
