@@ -35,6 +35,7 @@ export {
   checkpointEngine,
   hasModelCheckpoint,
   type ModelCheckpoint,
+  readCheckpointSpec,
   readModelCheckpoint,
 } from "./checkpoint.js";
 export { weightedOneHot } from "./one-hot.js";
@@ -218,7 +219,7 @@ function scriptBackend(backend: EngineBackend): Required<Pick<EngineBackend, "cr
   if (!create) {
     throw new ConfigError(
       "model",
-      `TorchScript models run on the torch engine only, and this run is on the ${backend.name} engine: use engine=torch (scoring: CURRICULA_ENGINE=torch; the engine is built by 'npm run build:torch'; docs/models.md)`,
+      `TorchScript models run on the torch engine only, and this run is on the ${backend.name} engine: use engine=torch (from the library: initEngine({ engine: "torch" }); the engine is built by 'npm run build:torch'; docs/models.md)`,
     );
   }
   return { createScriptNetwork: create };

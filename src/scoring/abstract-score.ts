@@ -7,6 +7,7 @@ import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
+import { TORCHSCRIPT } from "../models/index.js";
 import { checkpointDir, hasModelCheckpoint, readRunConfig } from "../results/run-folder.js";
 import {
   checkAligned,
@@ -269,13 +270,17 @@ export abstract class AbstractScore {
     return this.named;
   }
 
-  /** Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval mode. */
+  /**
+   * Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval
+   * mode; a TorchScript model's on the torch engine (the only one that runs it).
+   */
   protected async loadNetwork(
     dir: string,
     expected?: { spec: NetworkSpec; configFile: string },
   ): Promise<Network> {
     const engine = await import("../engine/index.js");
-    await engine.initEngine();
+    const script = engine.readCheckpointSpec(dir)?.spec.type === TORCHSCRIPT;
+    await engine.initEngine(script ? { engine: "torch" } : {});
     const network = await this.time("model_load", () => engine.loadNetwork(dir, null));
     return expected ? checkLoadedNetwork(network, expected.spec, dir, expected.configFile) : network;
   }

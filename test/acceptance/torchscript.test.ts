@@ -186,6 +186,27 @@ print(json.dumps({"rows": int(logits.shape[0]), "diff": float(np.abs(logits - wa
       expect(result.diff).toBeLessThan(1e-4);
     }, 120_000);
 
+    it("PredictionDepth probes the module's submodules and embeddings", () => {
+      const r = runCli(
+        [
+          "--no-progress",
+          "curriculum",
+          "curriculum/scoring=PredictionDepth",
+          `curriculum.scoring.run_name=${RUN}`,
+          "curriculum.scoring.probe_placements=[stem,block1,block2,embeddings]",
+        ],
+        reference,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const rows = readFileSync(
+        join(reference, "results", "default", "curriculum", "PredictionDepth", "PredictionDepth.csv"),
+        "utf8",
+      )
+        .trim()
+        .split("\n");
+      expect(rows.length - 1).toBe(1079);
+    }, 120_000);
+
     it("a file that is no TorchScript module: one clear error, exit 1, nothing under training/", () => {
       const cwd = project();
       const bad = join(models, "bad.pt");

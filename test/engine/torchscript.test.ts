@@ -1,6 +1,6 @@
 /**
  * TorchScript modules as networks of the torch engine (src/engine/torch/script-network.ts): the
- * outputs they name, a checkpoint that resumes exactly (weights, optimiser slots, the seed stream of
+ * outputs they name (submodules' outputs against PyTorch's), a checkpoint that resumes exactly (weights, optimiser slots, the seed stream of
  * the module's dropout, batch norm's step count), the float32 check, and a traced module on tabular
  * input. The module is the one of docs/models.md, scripted by PyTorch.
  */
@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createNetwork, initEngine, loadNetwork, type NetworkSpec } from "../../src/engine/index.js";
 import { decodeSafeTensors } from "../../src/engine/safetensors.js";
+import { saveNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
+import { expectClose } from "../support/assert.js";
 import { TORCH_PYTHON, torchPython } from "../support/python.js";
 import { describeWith, type SystemDependency } from "../support/system.js";
 import { torchEngine } from "../support/torch.js";
@@ -69,19 +71,65 @@ torch.jit.trace(mlp, torch.zeros(2, 64)).save("traced.pt")`,
     await initEngine({ engine: "torch", threads: 2 });
   });
 
-  it("names its submodules, embeddings and forward; returns embeddings [batch, d] and logits", () => {
+  it("names its submodules in forward order, then embeddings and forward", () => {
     const net = createNetwork(spec(join(root, "my_model.pt")), null, 1);
     try {
-      expect(net.layerNames).toContain("block1");
-      expect(net.layerNames.slice(-2)).toEqual(["embeddings", "forward"]);
-      const out = net.forward(batch(3, 64), 3, ["embeddings", "forward"]);
-      expect(out.logits.length).toBe(30);
-      expect(out.layers.embeddings?.shape).toEqual([3, 16]);
-      expect(out.layers.embeddings?.data.length).toBe(48);
-      expect(out.layers.forward?.shape).toEqual([3, 10]);
-      expect(() => net.forward(batch(3, 64), 3, ["block1"])).toThrow(
-        /output of submodule 'block1' .* cannot be read .* ask for 'embeddings'/,
+      const block = (b: string) => [`${b}.conv1`, `${b}.bn1`, `${b}.conv2`, `${b}.bn2`, b];
+      expect(net.layerNames).toEqual([
+        "stem",
+        ...block("block1"),
+        ...block("block2"),
+        "dropout",
+        "fc",
+        "embeddings",
+        "forward",
+      ]);
+      expect(() => net.forward(batch(3, 64), 3, ["block3"])).toThrow(
+        /has no output 'block3'; outputs: stem, /,
       );
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it("returns embeddings [batch, d], logits and submodules' outputs channels-last, as PyTorch computes them", () => {
+    const net = createNetwork(spec(join(root, "my_model.pt")), null, 1);
+    const x = batch(3, 64);
+    try {
+      const out = net.forward(x, 3, ["embeddings", "forward", "stem", "block1", "block2.bn1", "fc"]);
+      expect(out.layers.embeddings?.shape).toEqual([3, 16]);
+      expect(out.layers.forward?.shape).toEqual([3, 10]);
+      expect(out.layers.stem?.shape).toEqual([3, 8, 8, 16]);
+      expect(out.layers.block1?.shape).toEqual([3, 8, 8, 16]);
+      expect(out.layers["block2.bn1"]?.shape).toEqual([3, 8, 8, 16]);
+      expect(out.layers.fc?.shape).toEqual([3, 10]);
+      saveNpy(join(root, "x.npy"), x, [3, 8, 8, 1]);
+      const r = spawnSync(
+        TORCH_PYTHON as string,
+        [
+          "-c",
+          `import json, numpy as np, torch
+import torch.nn.functional as F
+m = torch.jit.load("my_model.pt").eval()
+x = torch.from_numpy(np.load("x.npy")).permute(0, 3, 1, 2).contiguous()
+with torch.no_grad():
+    stem = m.stem(x)
+    block1 = m.block1(F.relu(stem))
+    b2 = m.block2
+    bn1 = b2.bn1(b2.conv1(block1))
+    nhwc = lambda t: t.permute(0, 2, 3, 1).reshape(-1).tolist()
+    print(json.dumps({"stem": nhwc(stem), "block1": nhwc(block1), "bn1": nhwc(bn1), "embeddings": m.embeddings(x).reshape(-1).tolist(), "logits": m(x).reshape(-1).tolist()}))`,
+        ],
+        { cwd: root, encoding: "utf8" },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const want = JSON.parse(r.stdout) as Record<string, number[]>;
+      expectClose(out.layers.stem?.data, want.stem as number[], "stem");
+      expectClose(out.layers.block1?.data, want.block1 as number[], "block1");
+      expectClose(out.layers["block2.bn1"]?.data, want.bn1 as number[], "block2.bn1");
+      expectClose(out.layers.embeddings?.data, want.embeddings as number[], "embeddings");
+      expectClose(out.logits, want.logits as number[], "logits");
+      expectClose(out.layers.fc?.data, want.logits as number[], "fc");
     } finally {
       net.dispose();
     }
@@ -136,7 +184,8 @@ torch.jit.trace(mlp, torch.zeros(2, 64)).save("traced.pt")`,
   it("a traced module on tabular input ([batch, features]) trains", () => {
     const net = createNetwork(spec(join(root, "traced.pt"), [64]), adam, 1);
     try {
-      expect(net.layerNames.at(-1)).toBe("forward");
+      expect(net.layerNames).toEqual(["0", "1", "2", "forward"]);
+      expect(net.forward(batch(2, 64), 2, ["1"]).layers["1"]?.shape).toEqual([2, 32]);
       const x = batch(16, 64);
       const y = labels(16);
       const first = net.trainStep(x, 16, y);

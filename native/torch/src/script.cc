@@ -8,13 +8,23 @@
 //
 // Layouts: JS sends channels-last arrays (NHWC); the module receives PyTorch's layout (NCHW for
 // per-sample shapes of three dimensions, the rest unchanged), float32, on the network's device.
+// Submodules' outputs (PredictionDepth's probes) come back channels-last, as the built-in networks'.
+//
+// Probes: forward's graph is inlined once (torch::jit::Inline); each node of it knows the submodule
+// it runs in (its module hierarchy), and a submodule's output is the value of the last top-level
+// node inside it. A forward pass with taps runs a copy of that graph whose return adds those values.
 
 #include "napi_util.h"
 #include "optim.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
+#include <algorithm>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +35,33 @@ namespace {
 std::string messageOf(const std::exception& e) {
   if (auto c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
   return e.what();
+}
+
+// The submodule path of a node of an inlined graph, from its module hierarchy
+// ("SELF(Net).block1(Block).conv1(Conv2d).SELF(Conv2d)" -> "block1.conv1"); "" for the module itself.
+std::string modulePath(const torch::jit::Node& node) {
+  const std::string h = torch::jit::utils::getNodesModuleHierarchy(node);
+  std::string path;
+  size_t i = 0;
+  while (i < h.size()) {
+    const size_t open = h.find('(', i);
+    if (open == std::string::npos) break;
+    const std::string name = h.substr(i, open - i);
+    int depth = 0;
+    size_t close = open;
+    for (; close < h.size(); close++) {
+      if (h[close] == '(') depth++;
+      else if (h[close] == ')' && --depth == 0) break;
+    }
+    if (name != "SELF" && name != "UNKNOWN_INSTANCE" && !name.empty()) path += (path.empty() ? "" : ".") + name;
+    i = close + 2;  // past ")."
+  }
+  return path;
+}
+
+bool within(const std::string& path, const std::string& module) {
+  return path == module || (path.size() > module.size() && path.compare(0, module.size(), module) == 0 &&
+                            path[module.size()] == '.');
 }
 
 Napi::Array shapeToJs(Napi::Env env, const at::Tensor& t) {
@@ -74,8 +111,30 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
       for (size_t i = 0; i < paramTensors_.size(); i++) params_.push_back({paramNames_[i], &paramTensors_[i]});
       for (size_t i = 0; i < bufferTensors_.size(); i++) buffers_.push_back({bufferNames_[i], &bufferTensors_[i]});
       hasEmbeddings_ = module_.find_method("embeddings").has_value();
+      std::vector<std::string> declared;
       for (const auto& m : module_.named_modules())
-        if (!m.name.empty()) modules_.push_back(m.name);
+        if (!m.name.empty()) declared.push_back(m.name);
+      // forward's graph with every call inlined: each node knows the submodule it runs in. A
+      // submodule's output is the last top-level node inside it; submodules are listed in the order
+      // of their outputs (forward order), those forward never runs are left out.
+      inlined_ = torch::jit::toGraphFunction(module_.get_method("forward").function()).graph()->copy();
+      torch::jit::Inline(*inlined_);
+      std::vector<std::pair<size_t, std::string>> order;
+      for (const auto& name : declared) {
+        torch::jit::Node* last = nullptr;
+        size_t position = 0, k = 0;
+        for (torch::jit::Node* n : inlined_->nodes()) {
+          k++;
+          if (n->outputs().size() != 1 || !n->output()->type()->isSubtypeOf(*c10::TensorType::get())) continue;
+          if (within(modulePath(*n), name)) {
+            last = n;
+            position = k;
+          }
+        }
+        if (last) order.push_back({position, name});
+      }
+      std::stable_sort(order.begin(), order.end());
+      for (auto& [position, name] : order) modules_.push_back(name);
     } catch (const std::exception& e) {
       Napi::Error::New(env, std::string("torch engine: ") + messageOf(e)).ThrowAsJavaScriptException();
     }
@@ -83,6 +142,9 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
 
  private:
   torch::jit::Module module_;
+  // forward's graph, inlined; and the graph functions that also return submodules' outputs, by tap list.
+  std::shared_ptr<torch::jit::Graph> inlined_;
+  std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> tapped_;
   std::vector<std::string> paramNames_, bufferNames_, modules_;
   std::vector<at::Tensor> paramTensors_, bufferTensors_;
   std::vector<Named> params_, buffers_;
@@ -113,6 +175,34 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
       throw std::runtime_error(std::string(method) + "(x) returned " + out.tagKind() + ", expected a tensor");
     }
     return out.toTensor();
+  }
+
+  // forward(x) that returns (logits, the outputs of `taps`...): forward's inlined graph, its return
+  // widened to a tuple that adds the value of the last node inside each tap's submodule.
+  torch::jit::GraphFunction& tappedForward(const std::vector<std::string>& taps) {
+    std::string key;
+    for (const auto& t : taps) key += t + "\n";
+    auto found = tapped_.find(key);
+    if (found != tapped_.end()) return *found->second;
+    auto graph = inlined_->copy();
+    std::vector<torch::jit::Value*> outputs{graph->outputs()[0]};
+    for (const auto& tap : taps) {
+      torch::jit::Value* value = nullptr;
+      for (torch::jit::Node* n : graph->nodes()) {
+        if (n->outputs().size() != 1 || !n->output()->type()->isSubtypeOf(*c10::TensorType::get())) continue;
+        if (within(modulePath(*n), tap)) value = n->output();
+      }
+      if (!value) throw std::runtime_error("forward(x) runs no operation of submodule '" + tap + "'");
+      outputs.push_back(value);
+    }
+    torch::jit::Node* tuple = graph->createTuple(outputs);
+    graph->appendNode(tuple);
+    graph->eraseOutput(0);
+    graph->registerOutput(tuple->output());
+    auto fn = std::make_unique<torch::jit::GraphFunction>("forward_with_taps", graph, nullptr);
+    auto& ref = *fn;
+    tapped_[key] = std::move(fn);
+    return ref;
   }
 
   // {parameters: names, buffers: names, embeddings: whether the module has embeddings(x), modules: names}
@@ -213,8 +303,8 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     }
   }
 
-  // forward(x, batch, embeddings: boolean) → {logits, shape, dtype, embeddings?, embeddingShape?}
-  // in eval mode without gradients.
+  // forward(x, batch, embeddings: boolean, taps: string[]) → {logits, shape, dtype, embeddings?,
+  // embeddingShape?, taps: [{data, shape}]} in eval mode without gradients; taps are submodules.
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
@@ -224,7 +314,22 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
       at::NoGradGuard noGrad;
       module_.eval();
       at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
-      at::Tensor logits = callForward(x, "forward");
+      std::vector<std::string> taps;
+      if (info.Length() > 3 && info[3].IsArray()) {
+        auto tapArray = info[3].As<Napi::Array>();
+        for (uint32_t i = 0; i < tapArray.Length(); i++) taps.push_back(tapArray.Get(i).As<Napi::String>().Utf8Value());
+      }
+      at::Tensor logits;
+      std::vector<at::Tensor> tapped;
+      if (taps.empty()) {
+        logits = callForward(x, "forward");
+      } else {
+        std::vector<torch::jit::IValue> stack{module_._ivalue(), x};
+        tappedForward(taps).run(stack);
+        auto elements = stack.back().toTupleRef().elements();
+        logits = elements[0].toTensor();
+        for (size_t i = 1; i < elements.size(); i++) tapped.push_back(elements[i].toTensor());
+      }
       auto result = Napi::Object::New(env);
       result.Set("logits", toJs(env, logits));
       result.Set("shape", shapeToJs(env, logits));
@@ -235,6 +340,16 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
         result.Set("embeddings", toJs(env, e));
         result.Set("embeddingShape", shapeToJs(env, e));
       }
+      auto tapOut = Napi::Array::New(env);
+      for (size_t i = 0; i < tapped.size(); i++) {
+        // Channels-last, as every network's layer outputs are (NHWC for images).
+        at::Tensor t = toChannelsLast(tapped[i]);
+        auto entry = Napi::Object::New(env);
+        entry.Set("data", toJs(env, t));
+        entry.Set("shape", shapeToJs(env, t));
+        tapOut.Set(static_cast<uint32_t>(i), entry);
+      }
+      result.Set("taps", tapOut);
       return result;
     } catch (const Napi::Error&) {
       throw;
@@ -263,6 +378,8 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     paramTensors_.clear();
     bufferTensors_.clear();
     optim_.clear();
+    tapped_.clear();
+    inlined_.reset();
     module_ = torch::jit::Module();
     return info.Env().Undefined();
   }

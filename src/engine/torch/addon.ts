@@ -62,6 +62,7 @@ export interface NativeOptimizerConfig {
 
 /** A TorchScript module on the native side: its parameters, optimiser slots and calls. */
 export interface NativeScriptNet {
+  /** `modules`: the submodules forward runs, in the order of their outputs. */
   describe(): { parameters: string[]; buffers: string[]; modules: string[]; embeddings: boolean };
   /** Parameters and buffers by name (integer buffers take the values converted). */
   setParameters(values: Record<string, Float32Array>): void;
@@ -71,17 +72,22 @@ export interface NativeScriptNet {
   setLearningRate(lr: number): void;
   /** Training mode, libtorch's generator seeded with `seed`; target batch × classes. */
   trainStep(x: Float32Array, batch: number, target: Float32Array, seed: number): number;
-  /** Eval mode, no gradients: forward(x), and embeddings(x) when asked. */
+  /**
+   * Eval mode, no gradients: forward(x), embeddings(x) when asked, and the outputs of the submodules
+   * `taps` (channels-last).
+   */
   forward(
     x: Float32Array,
     batch: number,
     embeddings: boolean,
+    taps: string[],
   ): {
     logits: Float32Array;
     shape: number[];
     dtype: string;
     embeddings?: Float32Array;
     embeddingShape?: number[];
+    taps: { data: Float32Array; shape: number[] }[];
   };
   getOptimizerState(): { step: number; slots: Record<string, Float32Array> };
   setOptimizerState(step: number, slots: Record<string, Float32Array>): void;

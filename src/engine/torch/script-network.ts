@@ -7,10 +7,10 @@
  * (dropout) comes from libtorch's generator, seeded before each training step from the network's
  * dropout stream, which checkpoints save, so runs repeat and resume exactly.
  *
- * Layer names (what `forward(x, outputs)` may ask for): "embeddings" (the module's `embeddings(x)`,
- * when it has one) and "forward" (the logits, last). The module's submodules are listed before them,
- * so PredictionDepth's patterns match them, but their outputs cannot be read from a TorchScript
- * module: asking for one is an error that says so.
+ * Layer names (what `forward(x, outputs)` may ask for): the submodules that forward runs, by their
+ * dotted names in the order of their outputs (`stem`, `block1.conv1`, ..., `block1`, ...; the
+ * output of a submodule is the value of the last operation inside it in forward's inlined graph),
+ * then "embeddings" (the module's `embeddings(x)`, when it has one) and "forward" (the logits).
  */
 import type { ParameterSet } from "../../models/index.js";
 import { ConfigError, DataError } from "../../util/errors.js";
@@ -133,7 +133,7 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
     const shape = `[${[batch, ...torchLayout(this.spec.inputShape)].join(", ")}]`;
     let out: ReturnType<NativeScriptNet["forward"]>;
     try {
-      out = this.native.forward(new Float32Array(batch * this.inputSize), batch, false);
+      out = this.native.forward(new Float32Array(batch * this.inputSize), batch, false, []);
     } catch (error) {
       throw new DataError(
         `${this.file}: forward(x) fails on the dataset's input, float32 of shape ${shape}: ${errorLine(error)}`,
@@ -166,19 +166,23 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
     this.assertAlive();
     this.checkInput(x, batchSize, "forward");
     const names = [...new Set(outputs)];
+    const taps: string[] = [];
     for (const name of names) {
       if (name === FORWARD || (name === EMBEDDINGS && this.hasEmbeddings)) continue;
       if (this.modules.has(name)) {
-        throw new Error(
-          `forward: the output of submodule '${name}' of the TorchScript module ${this.file} cannot be read (libtorch runs a scripted module as one graph); ask for '${EMBEDDINGS}' (its embeddings(x) method${this.hasEmbeddings ? "" : ", which it does not have"}) or '${FORWARD}' (the logits)`,
-        );
+        taps.push(name);
+        continue;
       }
       throw new Error(
-        `forward: the TorchScript module ${this.file} has no output '${name}'; outputs: ${[...(this.hasEmbeddings ? [EMBEDDINGS] : []), FORWARD].join(", ")}`,
+        `forward: the TorchScript module ${this.file} has no output '${name}'; outputs: ${this.layerNames.join(", ")}`,
       );
     }
-    const result = this.native.forward(x, batchSize, names.includes(EMBEDDINGS));
+    const result = this.native.forward(x, batchSize, names.includes(EMBEDDINGS), taps);
     const layers: Record<string, LayerOutput> = {};
+    taps.forEach((name, k) => {
+      const tap = result.taps[k];
+      if (tap) layers[name] = { data: tap.data, shape: tap.shape };
+    });
     if (names.includes(FORWARD)) layers[FORWARD] = { data: result.logits, shape: result.shape };
     if (result.embeddings && result.embeddingShape) {
       const [b, ...rest] = result.embeddingShape;
