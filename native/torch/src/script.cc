@@ -114,27 +114,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
       std::vector<std::string> declared;
       for (const auto& m : module_.named_modules())
         if (!m.name.empty()) declared.push_back(m.name);
-      // forward's graph with every call inlined: each node knows the submodule it runs in. A
-      // submodule's output is the last top-level node inside it; submodules are listed in the order
-      // of their outputs (forward order), those forward never runs are left out.
-      inlined_ = torch::jit::toGraphFunction(module_.get_method("forward").function()).graph()->copy();
-      torch::jit::Inline(*inlined_);
-      std::vector<std::pair<size_t, std::string>> order;
-      for (const auto& name : declared) {
-        torch::jit::Node* last = nullptr;
-        size_t position = 0, k = 0;
-        for (torch::jit::Node* n : inlined_->nodes()) {
-          k++;
-          if (n->outputs().size() != 1 || !n->output()->type()->isSubtypeOf(*c10::TensorType::get())) continue;
-          if (within(modulePath(*n), name)) {
-            last = n;
-            position = k;
-          }
-        }
-        if (last) order.push_back({position, name});
-      }
-      std::stable_sort(order.begin(), order.end());
-      for (auto& [position, name] : order) modules_.push_back(name);
+      listModules(declared);
     } catch (const std::exception& e) {
       Napi::Error::New(env, std::string("torch engine: ") + messageOf(e)).ThrowAsJavaScriptException();
     }
@@ -177,6 +157,36 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     return out.toTensor();
   }
 
+  // forward's graph with every call inlined: each node knows the submodule it runs in. A
+  // submodule's output is the last top-level node inside it; submodules are listed in the order of
+  // their outputs (forward order), those forward never runs are left out. A module whose graph
+  // cannot be inlined loads all the same, without probes.
+  void listModules(const std::vector<std::string>& declared) {
+    try {
+      inlined_ = torch::jit::toGraphFunction(module_.get_method("forward").function()).graph()->copy();
+      torch::jit::Inline(*inlined_);
+    } catch (const std::exception&) {
+      inlined_.reset();
+      return;
+    }
+    std::vector<std::pair<size_t, std::string>> order;
+    for (const auto& name : declared) {
+      torch::jit::Node* last = nullptr;
+      size_t position = 0, k = 0;
+      for (torch::jit::Node* n : inlined_->nodes()) {
+        k++;
+        if (n->outputs().size() != 1 || !n->output()->type()->isSubtypeOf(*c10::TensorType::get())) continue;
+        if (within(modulePath(*n), name)) {
+          last = n;
+          position = k;
+        }
+      }
+      if (last) order.push_back({position, name});
+    }
+    std::stable_sort(order.begin(), order.end());
+    for (auto& [position, name] : order) modules_.push_back(name);
+  }
+
   // forward(x) that returns (logits, the outputs of `taps`...): forward's inlined graph, its return
   // widened to a tuple that adds the value of the last node inside each tap's submodule.
   torch::jit::GraphFunction& tappedForward(const std::vector<std::string>& taps) {
@@ -184,6 +194,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     for (const auto& t : taps) key += t + "\n";
     auto found = tapped_.find(key);
     if (found != tapped_.end()) return *found->second;
+    if (!inlined_) throw std::runtime_error("forward(x)'s graph could not be inlined, so no submodule can be probed");
     auto graph = inlined_->copy();
     std::vector<torch::jit::Value*> outputs{graph->outputs()[0]};
     for (const auto& tap : taps) {
