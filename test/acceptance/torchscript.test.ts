@@ -186,7 +186,7 @@ print(json.dumps({"rows": int(logits.shape[0]), "diff": float(np.abs(logits - wa
       expect(result.diff).toBeLessThan(1e-4);
     }, 120_000);
 
-    it("PredictionDepth probes the module's submodules and embeddings", () => {
+    it("PredictionDepth probes the module's submodules and embeddings; GraNd reads its embeddings", () => {
       const r = runCli(
         [
           "--no-progress",
@@ -205,6 +205,21 @@ print(json.dumps({"rows": int(logits.shape[0]), "diff": float(np.abs(logits - wa
         .trim()
         .split("\n");
       expect(rows.length - 1).toBe(1079);
+      const grand = runCli(
+        ["--no-progress", "curriculum", "curriculum/scoring=GraNd", `curriculum.scoring.run_name=${RUN}`],
+        reference,
+      );
+      expect(grand.code, grand.stderr).toBe(0);
+      const values = readFileSync(
+        join(reference, "results", "default", "curriculum", "GraNd", "GraNd.csv"),
+        "utf8",
+      )
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => Number(line.split(",")[2]));
+      expect(values.length).toBe(1079);
+      expect(values.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
     }, 120_000);
 
     it("a file that is no TorchScript module: one clear error, exit 1, nothing under training/", () => {
@@ -213,6 +228,12 @@ print(json.dumps({"rows": int(logits.shape[0]), "diff": float(np.abs(logits - wa
       const r = runCli(train([`model.path=${bad}`]), cwd);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${bad} (model.path): not a TorchScript module that torch.jit.load reads`);
+      expect(filesOf(join(cwd, "results", "default", "training"))).toEqual([]);
+      const missing = runCli(train([`model.path=${join(models, "missing.pt")}`]), cwd);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(
+        `model.path: ${join(models, "missing.pt")} does not exist or is no file`,
+      );
       expect(filesOf(join(cwd, "results", "default", "training"))).toEqual([]);
     }, 120_000);
 
