@@ -8,7 +8,8 @@
 #      CumulativeAccuracy, FirstIteration and PredictionDepth) with device=cuda, then PyTorch's
 #      pipeline (bench/pipeline_torch.py) on the same GPU, and prints one table of both;
 #   4. checks that PyTorch, given curricula's best model.safetensors, reproduces the dev logits that
-#      curricula saved (--check-logits).
+#      curricula saved (--check-logits);
+#   5. trains docs/models.md's TorchScript example (model=TorchScript) on the GPU.
 #
 #   bash bench/gpu-check.sh [--samples N] [--epochs E] [--device cuda:N] [--work DIR]
 #
@@ -74,4 +75,13 @@ args=(--engine torch --device "$device" --torch-device "$device" --samples "$sam
 [ -n "$work" ] && args+=(--work "$work")
 step "pipeline on $device: ${samples} training images, ${epochs} epochs (curricula, then PyTorch)"
 BENCH_PYTHON="$python" npm run --silent bench:pipeline -- "${args[@]}" || fail "the pipeline or the logits check failed (see above)"
+
+# 5. A TorchScript module (docs/models.md's example) trained on the GPU: model=TorchScript device=cuda.
+ts="$(mktemp -d)"
+sed -n '/<!-- torchscript-model:start -->/,/<!-- torchscript-model:end -->/p' docs/models.md | sed '1,2d' | head -n -2 >"$ts/model.py"
+(cd "$ts" && "$python" model.py) || fail "docs/models.md's example did not script (see above)"
+step "a TorchScript module on $device (Digits, 3 epochs)"
+(cd "$ts" && node "$OLDPWD/bin/curricula.js" --no-progress train model=TorchScript model.path=my_model.pt engine=torch \
+  device="$device" dataset.shape=image iterations=3) || fail "training the TorchScript module on $device failed (see above)"
+rm -rf "$ts"
 step "passed in $((SECONDS - start)) s"

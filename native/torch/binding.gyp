@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "curricula_torch",
-      "sources": ["src/addon.cc", "src/net.cc", "src/knn.cc"],
+      "sources": ["src/addon.cc", "src/net.cc", "src/script.cc", "src/knn.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node find-libtorch.mjs --gyp include_dirs)"

@@ -9,6 +9,7 @@ import type { Dataset } from "../data/types.js";
 import type { NetworkInit } from "../engine/index.js";
 import { optimizerSpecFor } from "../engine/optimizer-spec.js";
 import type { EngineInfo, Network, NetworkSpec, OptimizerSpec, TrainableOptions } from "../engine/types.js";
+import { TORCHSCRIPT } from "../models/index.js";
 import { readRunResult } from "../results/run-folder.js";
 import { criterionClassWeights } from "../training/criteria.js";
 import { refuseOtherEngine } from "../training/hardware.js";
@@ -18,7 +19,7 @@ import { logRunFailure, runTrainer, type TrainerSetup } from "../training/traine
 import type { TrainCallback, TrainOptions, TrainResult } from "../training/types.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
-import { checkLoadedNetwork } from "./model-check.js";
+import { checkFinishedRunModule, checkLoadedNetwork, scriptModelParams } from "./model-check.js";
 import { networkInit, withWeightsFingerprint } from "./weights.js";
 
 /**
@@ -106,6 +107,7 @@ export async function trainRunWith(
   }
   if (plan.kind === "finished") {
     checkFinishedRunScore(options.runDir, resolved);
+    checkFinishedRunModule(options.runDir, resolved);
     // A run killed after metrics.csv but before its resume snapshots were removed.
     dropResumeSnapshots(options.runDir);
     return readRunResult(options.runDir, true);
@@ -162,7 +164,8 @@ export function networkSpecFor(config: RunConfig, dataset: Dataset): NetworkSpec
   // How the network starts and trains (start weights, frozen parameters) is no part of what it is.
   const params: Record<string, unknown> = { ...rest };
   for (const key of MODEL_INIT_KEYS) delete params[key];
-  return { type, inputShape: [...dataset.featureShape], outputDim: dataset.outputDim, params };
+  const spec = { type, inputShape: [...dataset.featureShape], outputDim: dataset.outputDim, params };
+  return type === TORCHSCRIPT ? { ...spec, params: scriptModelParams(params) } : spec;
 }
 
 /**

@@ -4,7 +4,7 @@ import { resolveDataPath } from "../data/paths.js";
 import { readInitialWeights } from "../engine/checkpoint.js";
 import type { NetworkInit } from "../engine/index.js";
 import type { NetworkSpec } from "../engine/types.js";
-import { describeModel, frozenParameters } from "../models/index.js";
+import { describeModel, frozenParameters, TORCHSCRIPT } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { fileSha256 } from "../util/fingerprint.js";
 
@@ -55,6 +55,14 @@ export async function networkInit(
   const init: NetworkInit = {};
   const notes: string[] = [];
   if (weights === undefined && (freeze === undefined || freeze.length === 0)) return { init, notes };
+  if (spec.type === TORCHSCRIPT) {
+    throw new ConfigError(
+      weights === undefined ? "model.freeze" : "model.weights",
+      weights === undefined
+        ? "not supported for model: TorchScript yet (every parameter of the module trains)"
+        : "not supported for model: TorchScript yet: load the weights into the module in Python before saving it with torch.jit.script or torch.jit.trace",
+    );
+  }
   const description = describeModel(spec);
   if (freeze && freeze.length > 0) init.frozen = frozenParameters(description, freeze);
   if (withWeights && weights !== undefined) {

@@ -28,6 +28,7 @@ import {
   type ParameterSet,
   type ParameterTensor,
   parameterShapes,
+  TORCHSCRIPT,
 } from "../models/index.js";
 
 export { hasModelCheckpoint } from "../results/run-folder.js";
@@ -122,7 +123,8 @@ export async function readModelCheckpoint(dir: string): Promise<ModelCheckpoint>
     }
     params.set(name, { shape: t.shape, data: t.data });
   }
-  checkParameters(path, describeModel(spec), params);
+  // A TorchScript module's parameters are checked against the module when it loads them.
+  if (spec.type !== TORCHSCRIPT) checkParameters(path, describeModel(spec), params);
   return {
     spec,
     params,

@@ -9,7 +9,7 @@
 
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { describeModel, initialParameters, type ParameterSet } from "../models/index.js";
+import { describeModel, initialParameters, type ParameterSet, TORCHSCRIPT } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { readModelCheckpoint } from "./checkpoint.js";
@@ -37,6 +37,7 @@ export {
   hasModelCheckpoint,
   type InitialWeights,
   type ModelCheckpoint,
+  readCheckpointSpec,
   readInitialWeights,
   readModelCheckpoint,
 } from "./checkpoint.js";
@@ -192,6 +193,11 @@ export function createNetwork(
 ): Network {
   const { info, backend } = assertReady("createNetwork");
   if (!Number.isFinite(seed)) throw new ConfigError("seed", `expected a finite number, got ${seed}`);
+  if (spec.type === TORCHSCRIPT) {
+    return scriptBackend(backend).createScriptNetwork(spec, null, optimizer, Rng.derive(seed, "dropout"), {
+      device: info.device ?? "cpu",
+    });
+  }
   const description = describeModel(spec);
   const params = initialParameters(description, seed);
   for (const [name, tensor] of init.weights ?? []) {
@@ -223,6 +229,18 @@ export async function loadNetwork(
 ): Promise<Network> {
   const { info, backend } = assertReady("loadNetwork");
   const saved = await readModelCheckpoint(dir);
+  if (saved.spec.type === TORCHSCRIPT) {
+    return scriptBackend(backend).createScriptNetwork(
+      saved.spec,
+      saved.params,
+      optimizer,
+      new Rng(saved.dropoutRng),
+      {
+        device: info.device ?? "cpu",
+        batchesTracked: saved.batchesTracked,
+      },
+    );
+  }
   const description = describeModel(saved.spec);
   const rng = new Rng(saved.dropoutRng);
   return backend.createNetwork(description, saved.params, optimizer, rng, {
@@ -230,6 +248,18 @@ export async function loadNetwork(
     batchesTracked: saved.batchesTracked,
     ...(options.frozen ? { frozen: options.frozen } : {}),
   });
+}
+
+/** The active engine where it runs TorchScript modules; a ConfigError that says to use engine=torch elsewhere. */
+function scriptBackend(backend: EngineBackend): Required<Pick<EngineBackend, "createScriptNetwork">> {
+  const create = backend.createScriptNetwork;
+  if (!create) {
+    throw new ConfigError(
+      "model",
+      `TorchScript models run on the torch engine only, and this run is on the ${backend.name} engine: use engine=torch (from the library: initEngine({ engine: "torch" }); the engine is built by 'npm run build:torch'; docs/models.md)`,
+    );
+  }
+  return { createScriptNetwork: create };
 }
 
 /**

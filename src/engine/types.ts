@@ -213,6 +213,17 @@ export interface EngineBackend {
     dropoutRng: Rng,
     options: { device: string; batchesTracked?: number } & TrainableOptions,
   ): Network;
+  /**
+   * A network of a TorchScript module (`spec.type` TorchScript, `spec.params.path` its file; its own
+   * weights, or `params` from a checkpoint), where the engine runs TorchScript (torch).
+   */
+  createScriptNetwork?(
+    spec: NetworkSpec,
+    params: ParameterSet | null,
+    optimizer: OptimizerSpec | null,
+    dropoutRng: Rng,
+    options: { device: string; batchesTracked?: number },
+  ): Network;
   /** a·bᵀ on the started engine (arguments already checked). */
   matMulTransposed: MatMulTransposed;
   /** The fused k-NN tile pass, where the engine has it. */

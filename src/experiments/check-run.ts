@@ -2,7 +2,9 @@ import type { RunConfig } from "../config/schema.js";
 import { createPacing } from "../curriculum/pacing/registry.js";
 import { checkDatasetConfig } from "../data/index.js";
 import { normaliseOptimizerSpec, optimizerSpecFor } from "../engine/optimizer-spec.js";
+import { TORCHSCRIPT } from "../models/index.js";
 import { countEvaluations, createSchedule } from "../training/schedulers.js";
+import { ConfigError } from "../util/errors.js";
 
 /**
  * What a run would refuse before it loads any data or starts the engine, checked without doing
@@ -13,6 +15,9 @@ import { countEvaluations, createSchedule } from "../training/schedulers.js";
  */
 export function checkRunConfig(config: RunConfig): void {
   checkDatasetConfig(config.dataset);
+  if (config.model.type === TORCHSCRIPT && config.engine === "wasm") {
+    throw new ConfigError("engine", "TorchScript models run on the torch engine only: use engine=torch");
+  }
   normaliseOptimizerSpec(optimizerSpecFor(config));
   createSchedule(
     config.scheduler,

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { checkFinishedRunModule } from "../assembly/model-check.js";
 import { withWeightsFingerprint } from "../assembly/weights.js";
 import { type ComposeOptions, composeGrid, type GridPoint } from "../config/compose.js";
 import { RUN_FILES, runDir as runDirOf } from "../config/layout.js";
@@ -92,6 +93,7 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
       const state = inspectRunFolder(dir, config);
       if (state === "finished") {
         checkFinishedRunScore(dir, config);
+        checkFinishedRunModule(dir, config, cwd);
         // A run killed after metrics.csv but before its resume snapshots were removed.
         dropResumeSnapshots(dir);
       }

@@ -24,7 +24,14 @@ const DESCRIBERS: Record<string, (spec: NetworkSpec) => ModelDescription> = {
 
 export const MODEL_TYPES: readonly string[] = Object.freeze(Object.keys(DESCRIBERS));
 
+/**
+ * A TorchScript module the user saved (`path`: its file): no engine-neutral description; the torch
+ * engine loads and trains the module itself (src/engine/torch/script-network.ts).
+ */
+export const TORCHSCRIPT = "TorchScript";
+
 const PARAMS: Record<string, readonly string[]> = {
+  [TORCHSCRIPT]: ["path"],
   FFNN: FFNN_PARAMS,
   CNN: CNN_PARAMS,
   ResCNN: RESCNN_PARAMS,
@@ -38,6 +45,12 @@ export function modelParamKeys(type: string): readonly string[] | undefined {
 
 /** The description of architecture `spec.type`; errors name the model key at fault. */
 export function describeModel(spec: NetworkSpec): ModelDescription {
+  if (spec.type === TORCHSCRIPT) {
+    throw new ConfigError(
+      "model.type",
+      "a TorchScript model has no layer description; it runs on the torch engine only (engine=torch)",
+    );
+  }
   const describe = DESCRIBERS[spec.type];
   if (!describe) {
     throw new ConfigError(

@@ -7,6 +7,7 @@ import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
 import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
+import { TORCHSCRIPT } from "../models/index.js";
 import {
   checkpointDir,
   hasModelCheckpoint,
@@ -274,7 +275,10 @@ export abstract class AbstractScore {
     return this.named;
   }
 
-  /** Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval mode. */
+  /**
+   * Loads the network saved in a folder (model.safetensors, or an older run's model.json), in eval
+   * mode; a TorchScript model's on the torch engine (the only one that runs it).
+   */
   protected async loadNetwork(
     dir: string,
     expected?: { spec: NetworkSpec; configFile: string },
@@ -284,7 +288,8 @@ export abstract class AbstractScore {
       if (imported) throw imported;
     }
     const engine = await import("../engine/index.js");
-    await engine.initEngine();
+    const script = engine.readCheckpointSpec(dir)?.spec.type === TORCHSCRIPT;
+    await engine.initEngine(script ? { engine: "torch" } : {});
     const network = await this.time("model_load", () => engine.loadNetwork(dir, null));
     return expected ? checkLoadedNetwork(network, expected.spec, dir, expected.configFile) : network;
   }

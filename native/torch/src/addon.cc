@@ -1,4 +1,4 @@
-// curricula's libtorch engine, the module's entry: the network (net.cc), the k-NN kernels (knn.cc),
+// curricula's libtorch engine, the module's entry: the networks (net.cc, script.cc), the k-NN kernels (knn.cc),
 // libtorch's thread settings and what the build is (version, CUDA).
 
 #include "napi_util.h"
@@ -72,6 +72,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Net", DefineNet(env));
+  exports.Set("ScriptNet", DefineScriptNet(env));
   exports.Set("matMulTransposed", Napi::Function::New(env, MatMulTransposed));
   exports.Set("tileCandidates", Napi::Function::New(env, TileCandidates));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -75,8 +75,9 @@ inline Array copyOut(Napi::Env env, const std::vector<T>& values) {
   return out;
 }
 
-// The addon's parts, defined in net.cc and knn.cc and exported by addon.cc.
+// The addon's parts, defined in net.cc, script.cc and knn.cc and exported by addon.cc.
 Napi::Function DefineNet(Napi::Env env);
+Napi::Function DefineScriptNet(Napi::Env env);
 Napi::Value MatMulTransposed(const Napi::CallbackInfo& info);
 Napi::Value TileCandidates(const Napi::CallbackInfo& info);
 

@@ -10,6 +10,7 @@
 // This file: the network (class Net).
 
 #include "napi_util.h"
+#include "optim.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -41,14 +42,6 @@ struct Layer {
   at::Tensor weight, bias, runningMean, runningVar;
 };
 
-enum class OptimKind { None, Adam, AdamW, SGD };
-
-struct OptimConfig {
-  OptimKind kind = OptimKind::None;
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, momentum = 0;
-  bool nesterov = false;
-};
-
 Kind parseKind(const std::string& s) {
   if (s == "reshape") return Kind::Reshape;
   if (s == "flatten") return Kind::Flatten;
@@ -61,32 +54,6 @@ Kind parseKind(const std::string& s) {
   if (s == "add") return Kind::Add;
   if (s == "gap") return Kind::Gap;
   throw std::runtime_error("unknown layer kind '" + s + "'");
-}
-
-at::Device parseDevice(const std::string& s) {
-  if (s == "cpu") return at::Device(at::kCPU);
-  if (s == "cuda" || s.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      throw std::runtime_error("device '" + s + "': this libtorch has no usable CUDA (torch::cuda::is_available() is false)");
-    }
-    int64_t index = s == "cuda" ? 0 : std::stoll(s.substr(5));
-    int64_t count = static_cast<int64_t>(torch::cuda::device_count());
-    if (index < 0 || index >= count) {
-      throw std::runtime_error("device '" + s + "': libtorch sees " + std::to_string(count) + " CUDA device(s)");
-    }
-    return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
-  }
-  throw std::runtime_error("device '" + s + "': expected cpu, cuda or cuda:N");
-}
-
-// NHWC (as JS holds it) <-> the internal layout: 4-D tensors are NCHW inside, others unchanged.
-at::Tensor fromChannelsLast(const at::Tensor& t) { return t.dim() == 4 ? t.permute({0, 3, 1, 2}) : t; }
-at::Tensor toChannelsLast(const at::Tensor& t) { return t.dim() == 4 ? t.permute({0, 2, 3, 1}) : t; }
-
-std::vector<int64_t> withBatch(int64_t batch, const std::vector<int64_t>& shape) {
-  std::vector<int64_t> out{batch};
-  out.insert(out.end(), shape.begin(), shape.end());
-  return out;
 }
 
 class Net : public Napi::ObjectWrap<Net> {
@@ -202,21 +169,13 @@ class Net : public Napi::ObjectWrap<Net> {
   }
 
  private:
-  struct Named {
-    std::string name;
-    at::Tensor* tensor;
-  };
-
   std::vector<Layer> layers_;
   std::vector<Named> params_;
   std::vector<Named> buffers_;
   std::vector<int64_t> inputShape_;
   int dropoutCount_ = 0;
   at::Device device_;
-  OptimConfig optim_;
-  int64_t step_ = 0;
-  // Optimiser slots by parameter index: Adam's exp_avg/exp_avg_sq, SGD's momentum_buffer.
-  std::vector<at::Tensor> expAvg_, expAvgSq_, momentumBuffer_;
+  Optimizer optim_;
   bool disposed_ = false;
 
   void assertAlive(Napi::Env env) const {
@@ -361,31 +320,12 @@ class Net : public Napi::ObjectWrap<Net> {
 
   // setOptimizer({type, lr, beta1, beta2, eps, weightDecay, momentum, nesterov})
   Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto o = info[0].As<Napi::Object>();
-    auto type = o.Get("type").As<Napi::String>().Utf8Value();
-    OptimConfig c;
-    if (type == "Adam") c.kind = OptimKind::Adam;
-    else if (type == "AdamW") c.kind = OptimKind::AdamW;
-    else if (type == "SGD") c.kind = OptimKind::SGD;
-    else throw Napi::Error::New(env, "torch engine: unknown optimizer '" + type + "'");
-    c.lr = numberOr(o, "lr", c.lr);
-    c.beta1 = numberOr(o, "beta1", c.beta1);
-    c.beta2 = numberOr(o, "beta2", c.beta2);
-    c.eps = numberOr(o, "eps", c.eps);
-    c.weightDecay = numberOr(o, "weightDecay", 0);
-    c.momentum = numberOr(o, "momentum", 0);
-    c.nesterov = o.Has("nesterov") && o.Get("nesterov").ToBoolean().Value();
-    optim_ = c;
-    step_ = 0;
-    expAvg_.assign(params_.size(), at::Tensor());
-    expAvgSq_.assign(params_.size(), at::Tensor());
-    momentumBuffer_.assign(params_.size(), at::Tensor());
-    return env.Undefined();
+    optim_.configure(info.Env(), info[0].As<Napi::Object>(), params_.size());
+    return info.Env().Undefined();
   }
 
   Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
-    optim_.lr = info[0].As<Napi::Number>().DoubleValue();
+    optim_.setLearningRate(info[0].As<Napi::Number>().DoubleValue());
     return info.Env().Undefined();
   }
 
@@ -395,7 +335,7 @@ class Net : public Napi::ObjectWrap<Net> {
   Napi::Value TrainStep(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
-    if (optim_.kind == OptimKind::None) throw Napi::Error::New(env, "torch engine: trainStep needs an optimizer");
+    if (!optim_.active()) throw Napi::Error::New(env, "torch engine: trainStep needs an optimizer");
     const int64_t batch = info[1].As<Napi::Number>().Int64Value();
     try {
       at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
@@ -412,50 +352,12 @@ class Net : public Napi::ObjectWrap<Net> {
       at::Tensor logits = run(x, true, masks, keep).back();
       at::Tensor loss = -(at::log_softmax(logits, 1) * target).sum();
       loss.backward();
-      update();
+      optim_.update(params_);
       return Napi::Number::New(env, loss.item<double>());
     } catch (const Napi::Error&) {
       throw;
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("torch engine: trainStep: ") + e.what());
-    }
-  }
-
-  // torch.optim.Adam / AdamW / SGD of PyTorch 1.13 (single-tensor path), step by step.
-  void update() {
-    at::NoGradGuard noGrad;
-    step_ += 1;
-    const OptimConfig& c = optim_;
-    const double step = static_cast<double>(step_);
-    for (size_t i = 0; i < params_.size(); i++) {
-      at::Tensor& p = *params_[i].tensor;
-      at::Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      if (c.kind == OptimKind::SGD) {
-        at::Tensor d = c.weightDecay != 0 ? grad.add(p, c.weightDecay) : grad;
-        if (c.momentum != 0) {
-          at::Tensor& buf = momentumBuffer_[i];
-          if (!buf.defined()) buf = d.clone().detach();
-          else buf.mul_(c.momentum).add_(d);
-          d = c.nesterov ? d.add(buf, c.momentum) : buf;
-        }
-        p.add_(d, -c.lr);
-      } else {
-        if (c.kind == OptimKind::AdamW) p.mul_(1 - c.lr * c.weightDecay);
-        at::Tensor g = c.kind == OptimKind::Adam && c.weightDecay != 0 ? grad.add(p, c.weightDecay) : grad;
-        at::Tensor& m = expAvg_[i];
-        at::Tensor& v = expAvgSq_[i];
-        if (!m.defined()) m = at::zeros_like(p);
-        if (!v.defined()) v = at::zeros_like(p);
-        m.mul_(c.beta1).add_(g, 1 - c.beta1);
-        v.mul_(c.beta2).addcmul_(g, g, 1 - c.beta2);
-        const double bc1 = 1 - std::pow(c.beta1, step);
-        const double bc2 = 1 - std::pow(c.beta2, step);
-        const double stepSize = c.lr / bc1;
-        at::Tensor denom = (v.sqrt() / std::sqrt(bc2)).add_(c.eps);
-        p.addcdiv_(m, denom, -stepSize);
-      }
-      p.mutable_grad() = at::Tensor();
     }
   }
 
@@ -494,53 +396,13 @@ class Net : public Napi::ObjectWrap<Net> {
   Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
-    auto out = Napi::Object::New(env);
-    out.Set("step", Napi::Number::New(env, static_cast<double>(step_)));
-    auto slots = Napi::Object::New(env);
-    for (size_t i = 0; i < params_.size(); i++) {
-      const std::string& n = params_[i].name;
-      if (i < expAvg_.size() && expAvg_[i].defined()) slots.Set(n + ".exp_avg", toJs(env, expAvg_[i]));
-      if (i < expAvgSq_.size() && expAvgSq_[i].defined()) slots.Set(n + ".exp_avg_sq", toJs(env, expAvgSq_[i]));
-      if (i < momentumBuffer_.size() && momentumBuffer_[i].defined())
-        slots.Set(n + ".momentum_buffer", toJs(env, momentumBuffer_[i]));
-    }
-    out.Set("slots", slots);
-    return out;
+    return optim_.state(env, params_);
   }
 
   Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
-    if (optim_.kind == OptimKind::None) throw Napi::Error::New(env, "torch engine: no optimizer to restore");
-    const int64_t step = info[0].As<Napi::Number>().Int64Value();
-    auto slots = info[1].As<Napi::Object>();
-    std::vector<at::Tensor> m(params_.size()), v(params_.size()), b(params_.size());
-    auto names = slots.GetPropertyNames();
-    for (uint32_t k = 0; k < names.Length(); k++) {
-      auto key = names.Get(k).As<Napi::String>().Utf8Value();
-      bool found = false;
-      for (size_t i = 0; i < params_.size(); i++) {
-        const std::string& n = params_[i].name;
-        std::vector<at::Tensor>* target = nullptr;
-        if (key == n + ".exp_avg") target = &m;
-        else if (key == n + ".exp_avg_sq") target = &v;
-        else if (key == n + ".momentum_buffer") target = &b;
-        if (!target) continue;
-        auto data = float32Arg(slots.Get(key), "an optimizer slot");
-        try {
-          (*target)[i] = viewFloat32(data, params_[i].tensor->sizes().vec()).to(device_, at::kFloat, false, true);
-        } catch (const std::exception& e) {
-          throw Napi::Error::New(env, "torch engine: optimizer slot '" + key + "': " + e.what());
-        }
-        found = true;
-        break;
-      }
-      if (!found) throw Napi::Error::New(env, "torch engine: optimizer slot '" + key + "' matches no parameter");
-    }
-    expAvg_ = m;
-    expAvgSq_ = v;
-    momentumBuffer_ = b;
-    step_ = step;
+    optim_.restore(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Object>(), params_, device_);
     return env.Undefined();
   }
 
@@ -549,9 +411,7 @@ class Net : public Napi::ObjectWrap<Net> {
     layers_.clear();
     params_.clear();
     buffers_.clear();
-    expAvg_.clear();
-    expAvgSq_.clear();
-    momentumBuffer_.clear();
+    optim_.clear();
     return info.Env().Undefined();
   }
 };

@@ -9,9 +9,15 @@ import { join, resolve } from "node:path";
 import { PACKAGE_ROOT } from "../../config/package.js";
 import type { MatMulTransposed, TileCandidates } from "../types.js";
 
-/** The addon's surface (native/torch/src: addon.cc, net.cc, knn.cc). */
+/** The addon's surface (native/torch/src: addon.cc, net.cc, script.cc, knn.cc). */
 export interface TorchAddon {
   Net: new (layers: object[], inputShape: number[], device: string) => NativeNet;
+  /** A TorchScript module from its file (native/torch/src/script.cc); `inputShape` per sample, channels-last. */
+  ScriptNet: new (
+    path: string,
+    inputShape: number[],
+    device: string,
+  ) => NativeScriptNet;
   matMulTransposed: MatMulTransposed;
   tileCandidates: TileCandidates;
   setThreads(n: number): void;
@@ -33,21 +39,58 @@ export interface TorchAddon {
 export interface NativeNet {
   setParameters(values: Record<string, Float32Array>): void;
   getParameters(): { name: string; shape: number[]; data: Float32Array }[];
-  setOptimizer(config: {
-    type: string;
-    lr: number;
-    beta1: number;
-    beta2: number;
-    eps: number;
-    weightDecay: number;
-    momentum: number;
-    nesterov: boolean;
-  }): void;
+  setOptimizer(config: NativeOptimizerConfig): void;
   setLearningRate(lr: number): void;
   /** Parameters (PyTorch names) that get no gradient and so are never updated; every other one trains. */
   setFrozen(names: string[]): void;
   trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[]): number;
   forward(x: Float32Array, batch: number, taps: number[]): { logits: Float32Array; layers: Float32Array[] };
+  getOptimizerState(): { step: number; slots: Record<string, Float32Array> };
+  setOptimizerState(step: number, slots: Record<string, Float32Array>): void;
+  dispose(): void;
+}
+
+/** The optimiser settings both kinds of native network take. */
+export interface NativeOptimizerConfig {
+  type: string;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  nesterov: boolean;
+}
+
+/** A TorchScript module on the native side: its parameters, optimiser slots and calls. */
+export interface NativeScriptNet {
+  /** `modules`: the submodules forward runs, in the order of their outputs. */
+  describe(): { parameters: string[]; buffers: string[]; modules: string[]; embeddings: boolean };
+  /** Parameters and buffers by name (integer buffers take the values converted). */
+  setParameters(values: Record<string, Float32Array>): void;
+  /** The parameters, then the floating-point buffers. */
+  getParameters(): { name: string; shape: number[]; data: Float32Array }[];
+  setOptimizer(config: NativeOptimizerConfig): void;
+  setLearningRate(lr: number): void;
+  /** Training mode, libtorch's generator seeded with `seed`; target batch × classes. */
+  trainStep(x: Float32Array, batch: number, target: Float32Array, seed: number): number;
+  /**
+   * Eval mode, no gradients: forward(x), embeddings(x) when asked, and the outputs of the submodules
+   * `taps` (channels-last).
+   */
+  forward(
+    x: Float32Array,
+    batch: number,
+    embeddings: boolean,
+    taps: string[],
+  ): {
+    logits: Float32Array;
+    shape: number[];
+    dtype: string;
+    embeddings?: Float32Array;
+    embeddingShape?: number[];
+    taps: { data: Float32Array; shape: number[] }[];
+  };
   getOptimizerState(): { step: number; slots: Record<string, Float32Array> };
   setOptimizerState(step: number, slots: Record<string, Float32Array>): void;
   dispose(): void;

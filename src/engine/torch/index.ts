@@ -11,9 +11,11 @@ import type { ThreadPlan } from "../threads.js";
 import type { EngineBackend, EngineInfo, OptimizerSpec, TrainableOptions } from "../types.js";
 import { loadTorchAddon, type TorchAddon } from "./addon.js";
 import { TorchNetwork } from "./network.js";
+import { TorchScriptNetwork } from "./script-network.js";
 
 export { addonPath, TORCH_INSTALL_HINT } from "./addon.js";
 export { TorchNetwork } from "./network.js";
+export { TorchScriptNetwork } from "./script-network.js";
 
 export interface TorchStatus {
   usable: boolean;
@@ -103,6 +105,9 @@ export const torchBackend: EngineBackend = {
   },
 
   createNetwork: createTorchNetwork,
+
+  createScriptNetwork: (spec, params, optimizer, dropoutRng, options) =>
+    new TorchScriptNetwork(addon(), spec, params, optimizer, dropoutRng, options),
 
   /** a·bᵀ in float32 on libtorch (CPU, libtorch's threads). */
   matMulTransposed: (...args) => addon().matMulTransposed(...args),

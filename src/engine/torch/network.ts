@@ -20,7 +20,21 @@ import type {
   SaveOptions,
   TrainableOptions,
 } from "../types.js";
-import type { NativeNet, TorchAddon } from "./addon.js";
+import type { NativeNet, NativeOptimizerConfig, TorchAddon } from "./addon.js";
+
+/** The optimiser settings as the addon's networks take them. */
+export function nativeOptimizer(s: ReturnType<typeof normaliseOptimizerSpec>): NativeOptimizerConfig {
+  return {
+    type: s.type,
+    lr: s.learningRate,
+    beta1: s.beta1,
+    beta2: s.beta2,
+    eps: s.epsilon,
+    weightDecay: s.weightDecay,
+    momentum: s.momentum,
+    nesterov: s.nesterov,
+  };
+}
 
 export class TorchNetwork extends NetworkBase implements Network {
   readonly layerNames: readonly string[];
@@ -63,19 +77,7 @@ export class TorchNetwork extends NetworkBase implements Network {
     this.rawOptimizerSpec = optimizer;
     this.optimizerSpec = optimizer ? normaliseOptimizerSpec(optimizer) : null;
     this.learningRate = this.optimizerSpec?.learningRate ?? 0;
-    if (this.optimizerSpec) {
-      const s = this.optimizerSpec;
-      this.native.setOptimizer({
-        type: s.type,
-        lr: s.learningRate,
-        beta1: s.beta1,
-        beta2: s.beta2,
-        eps: s.epsilon,
-        weightDecay: s.weightDecay,
-        momentum: s.momentum,
-        nesterov: s.nesterov,
-      });
-    }
+    if (this.optimizerSpec) this.native.setOptimizer(nativeOptimizer(this.optimizerSpec));
   }
 
   trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number {
