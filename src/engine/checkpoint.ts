@@ -90,8 +90,11 @@ export async function writeModelCheckpoint(dir: string, checkpoint: ModelCheckpo
     spec: JSON.stringify(checkpoint.spec),
     dropout_rng: JSON.stringify(checkpoint.dropoutRng),
     engine: checkpoint.engine,
-    // The layers (names, kinds, shapes, inputs) a PyTorch module must have to load the tensors.
-    description: JSON.stringify(describeModel(checkpoint.spec).layers),
+    // The layers (names, kinds, shapes, inputs) a PyTorch module must have to load the tensors (a
+    // TorchScript module is its own description: the file the spec names).
+    ...(checkpoint.spec.type === TORCHSCRIPT
+      ? {}
+      : { description: JSON.stringify(describeModel(checkpoint.spec).layers) }),
     ...(checkpoint.classNames ? { class_names: JSON.stringify(checkpoint.classNames) } : {}),
   });
   await writeFileAtomic(join(dir, CHECKPOINT_FILES.model), bytes);

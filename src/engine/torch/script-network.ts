@@ -19,7 +19,14 @@ import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint
 import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
 import { normaliseOptimizerSpec } from "../optimizer-spec.js";
-import type { ForwardResult, LayerOutput, Network, NetworkSpec, OptimizerSpec } from "../types.js";
+import type {
+  ForwardResult,
+  LayerOutput,
+  Network,
+  NetworkSpec,
+  OptimizerSpec,
+  SaveOptions,
+} from "../types.js";
 import type { NativeScriptNet, TorchAddon } from "./addon.js";
 import { nativeOptimizer } from "./network.js";
 
@@ -207,7 +214,7 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
     return new Map(this.native.getParameters().map((p) => [p.name, { shape: p.shape, data: p.data }]));
   }
 
-  async save(dir: string, options: { optimizer?: boolean } = {}): Promise<void> {
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
     this.assertAlive();
     if (options.optimizer) {
       if (!this.rawOptimizerSpec) throw new Error("save: this network has no optimizer state to save");
@@ -226,6 +233,7 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
       batchesTracked: this.batchesTracked,
       dropoutRng: this.dropoutRng.getState(),
       engine: "torch",
+      ...(options.classNames ? { classNames: [...options.classNames] } : {}),
     });
   }
 
