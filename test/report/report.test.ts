@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import type { Dataset } from "../../src/data/types.js";
 import { formatMeanStd, writeReport } from "../../src/report/index.js";
 import { CurriculaError } from "../../src/util/errors.js";
-import { readYaml } from "../../src/util/yaml-io.js";
+import { readYaml, writeYaml } from "../../src/util/yaml-io.js";
 import { FIXTURE_EXPERIMENT, fakeImageDataset, fixtureRunName, writeFixture } from "./fixture.js";
 
 const root = mkdtempSync(join(tmpdir(), "curricula-report-"));
@@ -189,5 +189,51 @@ describe("writeReport degrades gracefully", () => {
       "utf8",
     );
     expect(html).not.toContain("data:image/png");
+  });
+});
+
+describe("the label-noise section", () => {
+  test("without noisy runs it says how to measure; with them it tabulates each card's detection figures", async () => {
+    const plain = readFileSync(
+      await writeReport(freshFixture("no-noise"), FIXTURE_EXPERIMENT, {
+        datasetLoader: loader,
+        thumbnails: 0,
+      }),
+      "utf8",
+    );
+    expect(plain).toContain('<section id="label-noise">');
+    expect(plain).toContain("No score was computed on runs trained with dataset.label_noise");
+
+    const resultsDir = freshFixture("noise");
+    const cardPath = join(resultsDir, FIXTURE_EXPERIMENT, "curriculum", "CELoss", "CELoss-1.yaml");
+    const card = readYaml<Record<string, unknown>>(cardPath) ?? {};
+    writeYaml(cardPath, {
+      ...card,
+      label_noise: {
+        config: { rate: 0.2, kind: "symmetric", seed: 1 },
+        flipped: 7,
+        samples: 40,
+        average_precision: 0.8123,
+        auroc: 0.9371,
+        recall_hardest_1pct: 0,
+        recall_hardest_5pct: 0.25,
+        recall_hardest_10pct: 0.5,
+        label_issue: { flagged: 6, precision: 0.5, recall: 0.4286 },
+        filter_by: { "<both>": { flagged: 5, precision: 0.8, recall: 0.5714 } },
+      },
+    });
+    const html = readFileSync(
+      await writeReport(resultsDir, FIXTURE_EXPERIMENT, { datasetLoader: loader, thumbnails: 0 }),
+      "utf8",
+    );
+    const section = html.slice(html.indexOf('<section id="label-noise">'));
+    const body = section.slice(0, section.indexOf("</section>"));
+    expect(body).toContain("7 of 40");
+    for (const value of ["0.812", "0.937", "0.250", "0.500 / 0.429 (6)", "0.800 / 0.571 (5)"]) {
+      expect(body, value).toContain(value);
+    }
+    // A method name from a card is text, never markup.
+    expect(body).toContain("&lt;both&gt;");
+    expect(body).not.toContain("<both>");
   });
 });

@@ -3,6 +3,7 @@ import { classesSection } from "./classes.js";
 import { comparisonSection } from "./comparison.js";
 import { difficultySection } from "./difficulty.js";
 import { fusionSection } from "./fusion.js";
+import { labelNoiseSection } from "./label-noise.js";
 import { pacingSection } from "./pacing.js";
 import { robustnessSection } from "./robustness.js";
 import { runsSection } from "./runs.js";
@@ -22,6 +23,7 @@ export const REPORT_SECTIONS: readonly ReportSection[] = [
   pacingSection,
   scoresSection,
   robustnessSection,
+  labelNoiseSection,
   fusionSection,
   difficultySection,
   runsSection,
