@@ -1,10 +1,10 @@
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { fileSha256, textSha256 } from "../util/fingerprint.js";
-import { encodeNpy, loadNpy } from "../util/npy.js";
+import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { cacheMatches, cacheWriteError, ensureCache, problemLines, writeCacheKey } from "./feature-cache.js";
@@ -13,6 +13,7 @@ import { frameCount, isPowerOfTwo, type LogMelParams, logMelSpectrogram, melFilt
 import {
   booleanOption,
   type DatasetOptions,
+  inMemoryOption,
   numberOption,
   optionalNumber,
   optionalString,
@@ -29,7 +30,7 @@ import {
   type SplitRows,
   stratifiedSplit,
 } from "./splits.js";
-import { featureStore, SplitDataset, ViewSubset } from "./store.js";
+import { featureStore, forEachRow, openRows, type RowFile, SplitDataset, ViewSubset } from "./store.js";
 import { type FileIndex, readFileIndex, rowRef } from "./table.js";
 import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
 
@@ -269,23 +270,32 @@ async function buildCache(s: AudioFolderSettings, index: FileIndex): Promise<voi
       // Loaded once the cache's folder could be made: an unwritable data folder is said first.
       const decode = await loadDecoder();
       for (const [name, rows] of Object.entries(parts)) {
-        const data = new Float32Array(rows.length * size);
-        for (let i = 0; i < rows.length; i++) {
-          const r = rows[i] as number;
-          const where = `${rowRef(index.table, r)} of ${s.indexPath}`;
-          try {
-            const features = await audioFileFeatures(index.files[r] as string, where, s, decode, fb, (w) =>
-              warnings.push(w),
-            );
-            data.set(features, i * size);
-          } catch (error) {
-            if (!(error instanceof DataError)) throw error;
-            failures.push(error.message);
+        // Each file's features are written to its row as it is decoded: memory holds one file's.
+        const fd = openSync(join(tmp, `${name}.npy`), "w");
+        try {
+          const header = npyHeader("<f4", [rows.length, frames, s.params.nMels]);
+          writeSync(fd, header);
+          for (let i = 0; i < rows.length; i++) {
+            const r = rows[i] as number;
+            const where = `${rowRef(index.table, r)} of ${s.indexPath}`;
+            try {
+              const features = await audioFileFeatures(index.files[r] as string, where, s, decode, fb, (w) =>
+                warnings.push(w),
+              );
+              if (features.length !== size)
+                throw new Error(`${where}: ${features.length} features, expected ${size}`);
+              const bytes = new Uint8Array(features.buffer, features.byteOffset, features.byteLength);
+              writeSync(fd, bytes, 0, bytes.length, header.length + i * bytes.length);
+            } catch (error) {
+              if (!(error instanceof DataError)) throw error;
+              failures.push(error.message);
+            }
+            progress.increment(1);
           }
-          progress.increment(1);
+        } finally {
+          closeSync(fd);
         }
         if (failures.length > 0) continue;
-        await writeFile(join(tmp, `${name}.npy`), encodeNpy(data, [rows.length, frames, s.params.nMels]));
         await writeFile(join(tmp, `${name}_rows.npy`), encodeNpy(rows, [rows.length]));
       }
       if (failures.length > 0) throw unreadableFiles(failures, "undecodable", s.indexPath);
@@ -310,22 +320,24 @@ function unreadableFiles(problems: readonly string[], what: string, indexPath: s
   );
 }
 
-/** Mean and standard deviation of all values of the given rows (for input standardisation). */
+/**
+ * Mean and standard deviation of all values of the given rows (for input standardisation), from
+ * memory or a chunk of rows at a time from the cache file (the same sums in the same order).
+ */
 export function rowStats(
-  data: Float32Array,
+  data: Float32Array | RowFile,
   width: number,
   rows: ArrayLike<number>,
 ): { mean: number; std: number } {
   let sum = 0;
   let sq = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const base = (rows[i] as number) * width;
+  forEachRow(data, width, rows, (values, base) => {
     for (let j = 0; j < width; j++) {
-      const v = data[base + j] as number;
+      const v = values[base + j] as number;
       sum += v;
       sq += v * v;
     }
-  }
+  });
   const n = rows.length * width;
   const mean = n > 0 ? sum / n : 0;
   const std = n > 0 ? Math.sqrt(Math.max(0, sq / n - mean * mean)) : 1;
@@ -345,24 +357,46 @@ export async function createAudioFolder(config: DatasetOptions & { id: string })
   const codes = encodeWith(classNames, index.labels);
   const frames = frameCount(Math.round(s.duration * s.params.sampleRate), s.params.hopLength);
   const width = frames * s.params.nMels;
+  const inMemory = inMemoryOption(config);
+  // Each part's features: in memory, or read a batch's rows at a time from its `.npy` (`in_memory`).
   const load = (name: string) => {
-    const features = loadNpy(join(s.cacheDir, `${name}.npy`));
+    const path = join(s.cacheDir, `${name}.npy`);
     const rows = loadNpy(join(s.cacheDir, `${name}_rows.npy`));
-    if (
-      !(features.data instanceof Float32Array) ||
-      !(rows.data instanceof Int32Array) ||
-      features.data.length !== rows.data.length * width
-    ) {
+    const stale = () =>
+      new DataError(`${path}: unexpected cache content; delete ${s.cacheDir} and preprocess again`);
+    let layout: { descr: string; shape: number[]; dataOffset: number };
+    try {
+      layout = readNpyLayout(path);
+    } catch (error) {
       throw new DataError(
-        `${join(s.cacheDir, `${name}.npy`)}: unexpected cache content; delete ${s.cacheDir} and preprocess again`,
+        `${path}: unreadable cache (${(error as Error).message}); delete ${s.cacheDir} and preprocess again`,
       );
     }
-    return { features: features.data, rows: rows.data };
+    const count = layout.shape[0] as number;
+    if (
+      layout.descr !== "<f4" ||
+      !(rows.data instanceof Int32Array) ||
+      layout.shape.length !== 3 ||
+      layout.shape[1] !== frames ||
+      layout.shape[2] !== s.params.nMels ||
+      count !== rows.data.length ||
+      statSync(path).size !== layout.dataOffset + count * width * 4
+    ) {
+      throw stale();
+    }
+    const features = openRows(
+      path,
+      { descr: "<f4", dataOffset: layout.dataOffset },
+      width,
+      count,
+      inMemory,
+    ) as Float32Array | RowFile;
+    return { features, rows: rows.data };
   };
   const subsets = {} as Record<SubsetName, ViewSubset>;
   const makeView = (
     name: SubsetName,
-    data: Float32Array,
+    data: Float32Array | RowFile,
     positions: Int32Array,
     indexRows: Int32Array,
     stats: { mean: number; std: number },
@@ -376,7 +410,7 @@ export async function createAudioFolder(config: DatasetOptions & { id: string })
   if (index.split) {
     const parts = Object.fromEntries(SUBSET_NAMES.map((n) => [n, load(n)])) as Record<
       SubsetName,
-      { features: Float32Array; rows: Int32Array }
+      { features: Float32Array | RowFile; rows: Int32Array }
     >;
     const stats = rowStats(parts.train.features, width, identity(parts.train.rows.length));
     for (const name of SUBSET_NAMES) {

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { availableParallelism, totalmem } from "node:os";
+import { availableParallelism } from "node:os";
 import { extname, join, relative, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
 import { ConfigError, DataError } from "../util/errors.js";
@@ -13,6 +13,7 @@ import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
   type DatasetOptions,
+  inMemoryOption,
   optionalString,
   splitFractions,
   splitSeed,
@@ -26,7 +27,7 @@ import {
   type SplitRows,
   stratifiedSplit,
 } from "./splits.js";
-import { featureStore, RowFile, SplitDataset, ViewSubset } from "./store.js";
+import { featureStore, forEachRow, openRows, type RowFile, SplitDataset, ViewSubset } from "./store.js";
 import { readFileIndex, rowRef } from "./table.js";
 import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
 
@@ -332,9 +333,6 @@ function checkLayout(
   );
 }
 
-/** Caches up to this size are read into memory by `in_memory: auto` (and at most an eighth of the RAM). */
-const IN_MEMORY_LIMIT = 1 << 30;
-
 interface CacheContent {
   /** uint8 n × h × w × c of the kept images, in index order: in memory, or rows of the file. */
   pixels: Uint8Array | RowFile;
@@ -474,11 +472,13 @@ function readCache(s: ImageFolderSettings, inMemory: boolean | "auto"): CacheCon
   ) {
     throw new DataError(`${path}: unexpected cache content; delete ${s.cacheDir} and preprocess again`);
   }
-  const bytes = (count as number) * rowBytes;
-  const load = inMemory === "auto" ? bytes <= Math.min(IN_MEMORY_LIMIT, totalmem() / 8) : inMemory;
-  const pixels = load
-    ? (loadNpy(path).data as Uint8Array)
-    : new RowFile(path, layout.dataOffset, rowBytes, count as number);
+  const pixels = openRows(
+    path,
+    { descr: "|u1", dataOffset: layout.dataOffset },
+    rowBytes,
+    count as number,
+    inMemory,
+  ) as Uint8Array | RowFile;
   return { pixels, rows: rows.data, height: height as number, width: width as number };
 }
 
@@ -492,14 +492,6 @@ export async function preprocessImageFolder(
   const index = listed ?? readImageIndex(s);
   checkLayout(config.id, s, index, splitFractions(config, { dev: 0.2, test: 0.2 }));
   await buildCache(s, index);
-}
-
-/** The `in_memory` key: auto (caches up to 1 GiB and an eighth of the RAM), true or false. */
-function inMemoryOption(config: DatasetOptions): boolean | "auto" {
-  const value = (config as Record<string, unknown>).in_memory ?? "auto";
-  if (value !== "auto" && value !== true && value !== false)
-    throw new ConfigError("dataset.in_memory", `expected auto, true or false, got ${JSON.stringify(value)}`);
-  return value;
 }
 
 /** The `normalize` key: true (train statistics), false (pixels / 255) or {mean, std} per channel (0–1 scale). */
@@ -533,29 +525,14 @@ export function channelStats(
 ): { mean: Float64Array; std: Float64Array } {
   const sum = new Float64Array(channels);
   const sq = new Float64Array(channels);
-  const add = (data: Uint8Array, base: number) => {
+  forEachRow(pixels, rowSize, rows, (data, base) => {
     for (let j = 0; j < rowSize; j++) {
       const v = data[base + j] as number;
       const c = j % channels;
       sum[c] = (sum[c] as number) + v;
       sq[c] = (sq[c] as number) + v * v;
     }
-  };
-  if (pixels instanceof RowFile) {
-    // A chunk of rows at a time: memory stays bounded by the chunk.
-    const chunk = 1024;
-    const buffer = new Uint8Array(chunk * rowSize);
-    for (let start = 0; start < rows.length; start += chunk) {
-      const part = Array.from(
-        { length: Math.min(chunk, rows.length - start) },
-        (_, i) => rows[start + i] as number,
-      );
-      pixels.read(part, buffer);
-      for (let i = 0; i < part.length; i++) add(buffer, i * rowSize);
-    }
-  } else {
-    for (let i = 0; i < rows.length; i++) add(pixels, (rows[i] as number) * rowSize);
-  }
+  });
   const count = (rows.length * rowSize) / channels;
   const mean = sum.map((v) => (count > 0 ? v / count : 0));
   const std = sq.map((v, c) => {

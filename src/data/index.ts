@@ -39,6 +39,7 @@ const REGISTRY: Record<string, DatasetFactory> = {
       "n_mels",
       "fmin",
       "fmax",
+      "in_memory",
       "cache_dir",
       "normalize",
       "stratify",

@@ -138,3 +138,14 @@ export function splitFractions(
 export function splitSeed(config: DatasetOptions): number {
   return numberOption(config, "split_seed", DEFAULT_SPLIT_SEED, { integer: true, min: 0 });
 }
+
+/**
+ * The `in_memory` key of the cached folder datasets: auto (caches up to 1 GiB and an eighth of the
+ * RAM are read into memory), true or false (each batch reads its rows from the cache file).
+ */
+export function inMemoryOption(config: DatasetOptions): boolean | "auto" {
+  const value = config.in_memory ?? "auto";
+  if (value !== "auto" && value !== true && value !== false)
+    throw new ConfigError(key("in_memory"), `expected auto, true or false, got ${show(value)}`);
+  return value;
+}

@@ -1,24 +1,49 @@
 import { closeSync, openSync, readSync } from "node:fs";
+import { totalmem } from "node:os";
+import { loadNpy } from "../util/npy.js";
 import type { Batch, Dataset, Subset, SubsetName } from "./types.js";
 
+/** The dtypes a row file holds: uint8 (image pixels) or little-endian float32 (log-mel features). */
+export type RowType = "|u1" | "<f4";
+
+/** Bytes per value of each row dtype. */
+const VALUE_BYTES: Record<RowType, number> = { "|u1": 1, "<f4": 4 };
+
 /**
- * uint8 rows kept on disk (a cache's `.npy` data, from `dataOffset`): a batch reads only its rows, so
- * a dataset larger than memory trains with memory bounded by the batch.
+ * Rows kept on disk (a cache's `.npy` data, from `dataOffset`), uint8 or float32: a batch reads only
+ * its rows, so a dataset larger than memory trains with memory bounded by the batch.
  */
 export class RowFile {
+  /** Bytes per row. */
+  readonly rowBytes: number;
+
   constructor(
     readonly path: string,
     readonly dataOffset: number,
-    readonly rowBytes: number,
+    /** Values per row. */
+    readonly rowSize: number,
     readonly rows: number,
-  ) {}
-
-  get length(): number {
-    return this.rows * this.rowBytes;
+    readonly dtype: RowType = "|u1",
+  ) {
+    this.rowBytes = rowSize * VALUE_BYTES[dtype];
   }
 
-  /** Reads the given rows, in order, into `out` (rows.length × rowBytes); adjacent rows in one read. */
-  read(rows: ArrayLike<number>, out: Uint8Array): void {
+  /** Values held (rows × rowSize). */
+  get length(): number {
+    return this.rows * this.rowSize;
+  }
+
+  /** A buffer of the file's dtype for `rows` rows. */
+  buffer(rows: number): Uint8Array | Float32Array {
+    return this.dtype === "<f4" ? new Float32Array(rows * this.rowSize) : new Uint8Array(rows * this.rowSize);
+  }
+
+  /** Reads the given rows, in order, into `out` (rows.length × rowSize values); adjacent rows in one read. */
+  read(rows: ArrayLike<number>, out: Uint8Array | Float32Array): void {
+    if (out instanceof Float32Array !== (this.dtype === "<f4")) {
+      throw new Error(`${this.path}: rows of ${this.dtype} read into a ${out.constructor.name}`);
+    }
+    const bytesOut = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     const fd = openSync(this.path, "r");
     try {
       for (let i = 0; i < rows.length; ) {
@@ -26,7 +51,7 @@ export class RowFile {
         let run = 1;
         while (i + run < rows.length && rows[i + run] === first + run) run++;
         const bytes = run * this.rowBytes;
-        const got = readSync(fd, out, i * this.rowBytes, bytes, this.dataOffset + first * this.rowBytes);
+        const got = readSync(fd, bytesOut, i * this.rowBytes, bytes, this.dataOffset + first * this.rowBytes);
         if (got !== bytes)
           throw new Error(
             `${this.path}: rows ${first}…${first + run - 1} cut short (${got} of ${bytes} bytes)`,
@@ -37,6 +62,54 @@ export class RowFile {
       closeSync(fd);
     }
   }
+}
+
+/** Rows read at a time by `forEachRow` from a row file: memory stays bounded by the chunk. */
+const ROW_CHUNK = 1024;
+
+/**
+ * Calls `visit(data, start)` for each of the given rows in order, where the row's values are
+ * `data[start … start + rowSize)`: straight from memory, or from a row file a chunk at a time.
+ */
+export function forEachRow<T extends Uint8Array | Float32Array>(
+  data: T | RowFile,
+  rowSize: number,
+  rows: ArrayLike<number>,
+  visit: (data: T, start: number) => void,
+): void {
+  if (!(data instanceof RowFile)) {
+    for (let i = 0; i < rows.length; i++) visit(data, (rows[i] as number) * rowSize);
+    return;
+  }
+  const buffer = data.buffer(Math.min(ROW_CHUNK, rows.length)) as T;
+  for (let start = 0; start < rows.length; start += ROW_CHUNK) {
+    const part = Array.from(
+      { length: Math.min(ROW_CHUNK, rows.length - start) },
+      (_, i) => rows[start + i] as number,
+    );
+    data.read(part, buffer);
+    for (let i = 0; i < part.length; i++) visit(buffer, i * rowSize);
+  }
+}
+
+/** Caches up to this size are read into memory by `in_memory: auto` (and at most an eighth of the RAM). */
+export const IN_MEMORY_LIMIT = 1 << 30;
+
+/**
+ * A cache's `.npy` rows (its header already read and checked): the whole array in memory when
+ * `inMemory` is true, or `auto` and the data fit the limit; otherwise a row file read a batch at a time.
+ */
+export function openRows(
+  path: string,
+  layout: { descr: RowType; dataOffset: number },
+  rowSize: number,
+  rows: number,
+  inMemory: boolean | "auto",
+): Uint8Array | Float32Array | RowFile {
+  const file = new RowFile(path, layout.dataOffset, rowSize, rows, layout.descr);
+  const bytes = rows * file.rowBytes;
+  const load = inMemory === "auto" ? bytes <= Math.min(IN_MEMORY_LIMIT, totalmem() / 8) : inMemory;
+  return load ? (loadNpy(path).data as Uint8Array | Float32Array) : file;
 }
 
 /**
@@ -71,7 +144,13 @@ export function featureStore(
   const { channels } = transform;
   if (channels) {
     const c = channels.offsets.length;
-    if (data instanceof Float32Array || c === 0 || channels.scales.length !== c || featureSize % c !== 0) {
+    if (
+      data instanceof Float32Array ||
+      (data instanceof RowFile && data.dtype !== "|u1") ||
+      c === 0 ||
+      channels.scales.length !== c ||
+      featureSize % c !== 0
+    ) {
       throw new Error(`feature store: per-channel transforms need uint8 rows whose size divides by ${c}`);
     }
     return { data, featureSize, offset: 0, scale: 1, channels };
@@ -109,7 +188,7 @@ export function gatherRows(store: FeatureStore, storeRows: ArrayLike<number>): F
   let rows: ArrayLike<number>;
   if (store.data instanceof RowFile) {
     // The batch's rows read from disk, in order, then gathered as rows 0…n−1 in memory.
-    data = new Uint8Array(storeRows.length * f);
+    data = store.data.buffer(storeRows.length);
     store.data.read(storeRows, data);
     rows = Int32Array.from({ length: storeRows.length }, (_, i) => i);
   } else {

@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -16,32 +17,18 @@ import { createDataset, preprocessDataset } from "../../src/data/index.js";
 import { DataError } from "../../src/util/errors.js";
 import { describeWith, systemFile } from "../support/system.js";
 import { datasetConfig } from "./dataset-config.js";
-import { tone, wav } from "./wav.js";
+import { SMALL_LOGMEL, tone, toneFolder, wav } from "./wav.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "curricula-audio-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const config = (extra: Record<string, unknown>) => datasetConfig("AudioFolder", { id: "Tones", ...extra });
 
-/** A folder of low (300 Hz) and high (3 kHz) tones at mixed rates and channel counts. */
 function makeToneFolder(name: string, withSplit: boolean, count = 10): string {
-  const root = join(tmp, name);
-  mkdirSync(join(root, "clips"), { recursive: true });
-  const lines = [withSplit ? "path,label,split" : "path,label"];
-  for (let i = 0; i < count; i++) {
-    const label = i % 2 === 0 ? "low" : "high";
-    const rate = [8000, 16000, 22050][i % 3] as number;
-    const x = tone(label === "low" ? 300 : 3000, rate, 0.3 + 0.1 * (i % 4));
-    const channels = i % 4 === 1 ? [x, x] : [x];
-    writeFileSync(join(root, "clips", `${i}.wav`), wav(channels, rate));
-    const split = i < count - 4 ? "train" : i < count - 2 ? "dev" : "test";
-    lines.push(withSplit ? `clips/${i}.wav,${label},${split}` : `clips/${i}.wav,${label}`);
-  }
-  writeFileSync(join(root, "index.csv"), `${lines.join("\n")}\n`);
-  return root;
+  return toneFolder(join(tmp, name), withSplit, count);
 }
 
-const small = { n_mels: 16, n_fft: 256, hop_length: 128, duration: 0.5, sample_rate: 8000 };
+const small = SMALL_LOGMEL;
 
 describe("AudioFolder", () => {
   it("preprocesses to a cache and then loads without decoding audio", async () => {
@@ -109,6 +96,46 @@ describe("AudioFolder", () => {
     // Default cache folders differ by parameters.
     expect(audioFolderSettings(config({ path: root })).cacheDir).not.toBe(
       audioFolderSettings(config({ path: root, n_mels: 32 })).cacheDir,
+    );
+  });
+
+  it("in_memory: false reads each batch's rows from the cache file and gives the same batches and statistics", async () => {
+    for (const withSplit of [true, false]) {
+      const root = makeToneFolder(withSplit ? "streamed-split" : "streamed", withSplit, 12);
+      const inMemory = await createDataset(config({ path: root, ...small, in_memory: true }));
+      const onDisk = await createDataset(config({ path: root, ...small, in_memory: false }));
+      const auto = await createDataset(config({ path: root, ...small }));
+      for (const name of ["train", "dev", "test"] as const) {
+        const a = inMemory.subset(name);
+        // Reversed positions with a repeat: rows are read out of order and some twice.
+        const positions = Int32Array.from({ length: a.size + 1 }, (_, i) => Math.max(0, a.size - 1 - i));
+        const x = Array.from(a.batch(positions).x);
+        expect(x.length).toBe(positions.length * 32 * 16);
+        expect(Array.from(onDisk.subset(name).batch(positions).x)).toEqual(x);
+        expect(Array.from(auto.subset(name).batch(positions).x)).toEqual(x);
+        expect(Array.from(onDisk.subset(name).labels)).toEqual(Array.from(a.labels));
+      }
+      // Only the streamed dataset reads the cache file after it is built.
+      const cacheDir = audioFolderSettings(config({ path: root, ...small })).cacheDir;
+      const features = join(cacheDir, withSplit ? "train.npy" : "all.npy");
+      renameSync(features, `${features}.aside`);
+      expect(() => onDisk.subset("train").batch([0])).toThrow(/ENOENT/);
+      expect(inMemory.subset("train").batch([0]).x.length).toBe(32 * 16);
+      renameSync(`${features}.aside`, features);
+    }
+    await expect(
+      createDataset(config({ path: join(tmp, "streamed"), ...small, in_memory: "sometimes" })),
+    ).rejects.toThrow(/dataset\.in_memory: expected auto, true or false, got 'sometimes'/);
+  });
+
+  it("a cache whose features do not match its parameters is an error naming the file", async () => {
+    const root = makeToneFolder("mismatch", true);
+    const cfg = config({ path: root, ...small });
+    await preprocessDataset(cfg);
+    const train = join(audioFolderSettings(cfg).cacheDir, "train.npy");
+    writeFileSync(train, readFileSync(train).subarray(0, statSync(train).size - 4));
+    await expect(createDataset(cfg)).rejects.toThrow(
+      /train\.npy: unexpected cache content; delete .* and preprocess again/,
     );
   });
 

@@ -17,6 +17,7 @@ import { Rng } from "../../src/util/rng.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { torch } from "../support/torch.js";
 import { blobConfig, crashOnStep, differingFiles, tempDir } from "../training/helpers.js";
+import { SMALL_LOGMEL, toneFolder } from "./wav.js";
 
 /**
  * Seeded augmentation of training batches: each step's arithmetic, the stream's determinism, and
@@ -160,10 +161,13 @@ describe("the steps", () => {
 const root = tempDir("augment");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function cropFlipConfig(overrides: Record<string, unknown> = {}): RunConfig {
-  const cropFlip = readYaml<Record<string, unknown>>(
-    new URL("../../configs/augmentation/CropFlip.yaml", import.meta.url).pathname,
+function preset(name: string): Record<string, unknown> {
+  return readYaml<Record<string, unknown>>(
+    new URL(`../../configs/augmentation/${name}.yaml`, import.meta.url).pathname,
   );
+}
+
+function cropFlipConfig(overrides: Record<string, unknown> = {}): RunConfig {
   return blobConfig({
     seed: 3,
     batch_size: 32,
@@ -173,30 +177,51 @@ function cropFlipConfig(overrides: Record<string, unknown> = {}): RunConfig {
     model: { id: "CNN", type: "CNN", channels: [4, 8], hidden: 16, dropout: 0.25 },
     optimizer: { id: "Adam", type: "Adam" },
     augmentation: {
-      ...cropFlip,
+      ...preset("CropFlip"),
       pipeline: [{ type: "RandomCrop", padding: 1 }, { type: "RandomHorizontalFlip" }],
     },
     ...overrides,
   });
 }
 
-describe("augmented runs", () => {
+/** 48 short tones (30 for training: 8 batches of 4), 32 frames × 16 mel bands each. */
+const tones = toneFolder(join(root, "tones"), false, 48);
+
+/** The packaged SpecAugment preset (2 time masks up to 20 frames, 2 band masks up to 8) on the tones. */
+function specAugmentConfig(overrides: Record<string, unknown> = {}): RunConfig {
+  return blobConfig({
+    seed: 3,
+    batch_size: 4,
+    learning_rate: 0.003,
+    iterations: 3,
+    dataset: { id: "Tones", type: "AudioFolder", path: tones, ...SMALL_LOGMEL },
+    model: { id: "AudioCNN", type: "AudioCNN", channels: [4, 8], dropout: 0.25 },
+    optimizer: { id: "Adam", type: "Adam" },
+    augmentation: preset("SpecAugment"),
+    ...overrides,
+  });
+}
+
+describe.each([
+  { name: "CropFlip", config: cropFlipConfig },
+  { name: "SpecAugment", config: specAugmentConfig },
+])("$name runs", ({ name, config }) => {
   it("the same seed twice gives byte-identical results, and a run killed mid-epoch resumes to the same", async () => {
-    const a = join(root, "a");
-    const b = join(root, "b");
-    const c = join(root, "c");
-    await trainRun(cropFlipConfig(), { runDir: a, log: null, progress: false });
-    await trainRun(cropFlipConfig(), { runDir: b, log: null, progress: false });
+    const a = join(root, `${name}-a`);
+    const b = join(root, `${name}-b`);
+    const c = join(root, `${name}-c`);
+    await trainRun(config(), { runDir: a, log: null, progress: false });
+    await trainRun(config(), { runDir: b, log: null, progress: false });
     expect(readFileSync(join(a, "metrics.csv"), "utf8")).toBe(readFileSync(join(b, "metrics.csv"), "utf8"));
     expect(differingFiles(a, b)).toEqual([]);
     await expect(
-      trainRun(cropFlipConfig(), { runDir: c, log: null, progress: false, callbacks: [crashOnStep(2, 5)] }),
+      trainRun(config(), { runDir: c, log: null, progress: false, callbacks: [crashOnStep(2, 5)] }),
     ).rejects.toThrow(/simulated crash/);
-    await trainRun(cropFlipConfig(), { runDir: c, log: null, progress: false });
+    await trainRun(config(), { runDir: c, log: null, progress: false });
     expect(differingFiles(a, c)).toEqual([]);
     // Without augmentation the run differs: the batches really were augmented.
-    const plain = join(root, "plain");
-    await trainRun(cropFlipConfig({ augmentation: { id: "None" } }), {
+    const plain = join(root, `${name}-plain`);
+    await trainRun(config({ augmentation: { id: "None" } }), {
       runDir: plain,
       log: null,
       progress: false,
@@ -213,8 +238,8 @@ describe("augmented runs", () => {
       const deps = await defaultDeps();
       const setup = await assembleRun(
         deps,
-        cropFlipConfig({ engine, threads: 1 }),
-        { runDir: join(root, `eng-${engine}`) },
+        config({ engine, threads: 1 }),
+        { runDir: join(root, `${name}-eng-${engine}`) },
         {
           kind: "fresh",
         } as never,
@@ -232,5 +257,20 @@ describe("augmented runs", () => {
     if (batches.length === 2)
       expect(batches[1]?.map((x) => Array.from(x))).toEqual(batches[0]?.map((x) => Array.from(x)));
     await initEngine({ engine: "wasm" });
+  });
+});
+
+describe("larger than memory", () => {
+  it("a SpecAugment run reading its AudioFolder cache a batch at a time equals one holding it in memory", async () => {
+    const inMemory = join(root, "tones-in-memory");
+    const onDisk = join(root, "tones-on-disk");
+    const dataset = (in_memory: boolean) => ({
+      dataset: { id: "Tones", type: "AudioFolder", path: tones, ...SMALL_LOGMEL, in_memory },
+    });
+    await trainRun(specAugmentConfig(dataset(true)), { runDir: inMemory, log: null, progress: false });
+    await trainRun(specAugmentConfig(dataset(false)), { runDir: onDisk, log: null, progress: false });
+    // Only the config, which records in_memory, differs.
+    expect(differingFiles(inMemory, onDisk)).toEqual(["config.yaml"]);
+    expect(readFileSync(join(onDisk, "config.yaml"), "utf8")).toMatch(/in_memory: false/);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
 /** Synthetic audio files for the AudioFolder tests. */
 
 /** A 16-bit PCM WAV file (RIFF little-endian) of the given channels. */
@@ -37,3 +40,26 @@ export function tone(freq: number, rate: number, seconds: number): Float32Array 
     (_, i) => 0.4 * Math.sin((2 * Math.PI * freq * i) / rate),
   );
 }
+
+/**
+ * A folder `root` of low (300 Hz) and high (3 kHz) tones at mixed rates and channel counts, listed in
+ * `index.csv` (with a split column when `withSplit`: the last four files are dev and test). Returns `root`.
+ */
+export function toneFolder(root: string, withSplit: boolean, count = 10): string {
+  mkdirSync(join(root, "clips"), { recursive: true });
+  const lines = [withSplit ? "path,label,split" : "path,label"];
+  for (let i = 0; i < count; i++) {
+    const label = i % 2 === 0 ? "low" : "high";
+    const rate = [8000, 16000, 22050][i % 3] as number;
+    const x = tone(label === "low" ? 300 : 3000, rate, 0.3 + 0.1 * (i % 4));
+    const channels = i % 4 === 1 ? [x, x] : [x];
+    writeFileSync(join(root, "clips", `${i}.wav`), wav(channels, rate));
+    const split = i < count - 4 ? "train" : i < count - 2 ? "dev" : "test";
+    lines.push(withSplit ? `clips/${i}.wav,${label},${split}` : `clips/${i}.wav,${label}`);
+  }
+  writeFileSync(join(root, "index.csv"), `${lines.join("\n")}\n`);
+  return root;
+}
+
+/** Small log-mel parameters for the tone folders: 32 frames × 16 mel bands. */
+export const SMALL_LOGMEL = { n_mels: 16, n_fft: 256, hop_length: 128, duration: 0.5, sample_rate: 8000 };
