@@ -237,6 +237,17 @@ with torch.no_grad():
       expect(after.get("0.bias")?.data).toEqual(own.get("0.bias")?.data);
       expect(after.get("2.weight")?.data).not.toEqual(own.get("2.weight")?.data);
       expect(after.get("2.bias")?.data).not.toEqual(own.get("2.bias")?.data);
+      // A resumed fine-tuning run: the checkpoint loaded with the same parameters frozen.
+      await net.save(join(root, "fine-tuned"), { optimizer: true });
+      const resumed = await loadNetwork(join(root, "fine-tuned"), adam, { frozen: ["0.weight"] });
+      try {
+        for (let i = 0; i < 3; i++) resumed.trainStep(x, 16, y);
+        const later = await saved(resumed, "resumed");
+        expect(later.get("0.weight")?.data).toEqual(start);
+        expect(later.get("0.bias")?.data).not.toEqual(own.get("0.bias")?.data);
+      } finally {
+        resumed.dispose();
+      }
     } finally {
       net.dispose();
     }
