@@ -40,7 +40,8 @@ export function withWeightsFingerprint(config: RunConfig, cwd: string = process.
 /**
  * How a run's network starts: the `model.weights` tensors (names and shapes checked against the
  * model, or a TorchScript module's own named parameters and buffers; an error names the file, the
- * tensor and both shapes) and the parameters `model.freeze` names. `notes` says which tensors a non-strict load skipped, for the run's log.
+ * tensor and both shapes) and the parameters `model.freeze` names. `notes` says which tensors a
+ * non-strict load skipped, for the run's log.
  */
 export async function networkInit(
   config: RunConfig,
