@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { RunConfig } from "../config/schema.js";
 import { resolveDataPath } from "../data/paths.js";
 import { readInitialWeights } from "../engine/checkpoint.js";
-import type { NetworkInit } from "../engine/index.js";
+import { type NetworkInit, scriptModuleTensors } from "../engine/index.js";
 import type { NetworkSpec } from "../engine/types.js";
 import { describeModel, frozenParameters, TORCHSCRIPT } from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
@@ -39,8 +39,9 @@ export function withWeightsFingerprint(config: RunConfig, cwd: string = process.
 
 /**
  * How a run's network starts: the `model.weights` tensors (names and shapes checked against the
- * model; an error names the file, the tensor and both shapes) and the parameters `model.freeze`
- * names. `notes` says which tensors a non-strict load skipped, for the run's log.
+ * model, or a TorchScript module's own named parameters and buffers; an error names the file, the
+ * tensor and both shapes) and the parameters `model.freeze` names. `notes` says which tensors a
+ * non-strict load skipped, for the run's log.
  */
 export async function networkInit(
   config: RunConfig,
@@ -55,15 +56,8 @@ export async function networkInit(
   const init: NetworkInit = {};
   const notes: string[] = [];
   if (weights === undefined && (freeze === undefined || freeze.length === 0)) return { init, notes };
-  if (spec.type === TORCHSCRIPT) {
-    throw new ConfigError(
-      weights === undefined ? "model.freeze" : "model.weights",
-      weights === undefined
-        ? "not supported for model: TorchScript yet (every parameter of the module trains)"
-        : "not supported for model: TorchScript yet: load the weights into the module in Python before saving it with torch.jit.script or torch.jit.trace",
-    );
-  }
-  const description = describeModel(spec);
+  // A TorchScript module lists its own parameters and buffers; a packaged model's description does.
+  const description = spec.type === TORCHSCRIPT ? scriptModuleTensors(spec) : describeModel(spec);
   if (freeze && freeze.length > 0) init.frozen = frozenParameters(description, freeze);
   if (withWeights && weights !== undefined) {
     const path = resolveDataPath(weights);

@@ -25,6 +25,8 @@ import { MODEL_FILES } from "../config/layout.js";
 import {
   describeModel,
   type ModelDescription,
+  type ModelTensors,
+  modelTensors,
   type ParameterSet,
   type ParameterTensor,
   parameterShapes,
@@ -151,23 +153,24 @@ export interface InitialWeights {
 
 /**
  * Reads a PyTorch `state_dict` saved with safetensors (`safetensors.torch.save_file(model.state_dict(),
- * path)`, or a curricula model.safetensors) as the start weights of `description`. Every float
- * tensor is matched by name and shape: with `strict` a missing tensor, one of another shape or one
- * the model lacks is an error naming the file, the tensor, the expected and the actual shape;
- * without it those are skipped (a replaced head keeps its seeded start values). Batch norm's int64
+ * path)`, or a curricula model.safetensors) as the start weights of `description` (a packaged
+ * model's, or the tensors a TorchScript module lists itself). Every float tensor is matched by name
+ * and shape: with `strict` a missing tensor, one of another shape or one the model lacks is an error
+ * naming the file, the tensor, the expected and the actual shape; without it those are skipped (a
+ * replaced head keeps its start values: seeded, or the module's own). Batch norm's int64
  * `num_batches_tracked` is ignored.
  */
 export async function readInitialWeights(
   path: string,
-  description: ModelDescription,
+  description: ModelDescription | ModelTensors,
   strict: boolean,
 ): Promise<InitialWeights> {
   const { tensors } = decodeSafeTensors(await readFile(path), path);
-  const expected = new Map(expectedShapes(description));
+  const { model, tensors: own } = modelTensors(description);
+  const expected = new Map(own.map((p) => [p.name, p.shape]));
   const params: ParameterSet = new Map();
   const skipped: string[] = [];
   const unused: string[] = [];
-  const model = description.spec.type;
   for (const [name, t] of tensors) {
     if (t.dtype === "I64" && name.endsWith(".num_batches_tracked")) continue;
     const shape = expected.get(name);

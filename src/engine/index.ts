@@ -9,7 +9,13 @@
 
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { describeModel, initialParameters, type ParameterSet, TORCHSCRIPT } from "../models/index.js";
+import {
+  describeModel,
+  initialParameters,
+  type ModelTensors,
+  type ParameterSet,
+  TORCHSCRIPT,
+} from "../models/index.js";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { readModelCheckpoint } from "./checkpoint.js";
@@ -196,6 +202,8 @@ export function createNetwork(
   if (spec.type === TORCHSCRIPT) {
     return scriptBackend(backend).createScriptNetwork(spec, null, optimizer, Rng.derive(seed, "dropout"), {
       device: info.device ?? "cpu",
+      ...(init.weights ? { weights: init.weights } : {}),
+      ...(init.frozen ? { frozen: init.frozen } : {}),
     });
   }
   const description = describeModel(spec);
@@ -238,6 +246,7 @@ export async function loadNetwork(
       {
         device: info.device ?? "cpu",
         batchesTracked: saved.batchesTracked,
+        ...(options.frozen ? { frozen: options.frozen } : {}),
       },
     );
   }
@@ -250,8 +259,24 @@ export async function loadNetwork(
   });
 }
 
+/**
+ * The parameters and floating-point buffers of the TorchScript module `spec` names, by its own names
+ * with their shapes (parameters train, buffers do not): what `model.weights` must match and
+ * `model.freeze` may name. The module is loaded on the active engine (torch) and checked against
+ * the spec as a network of it would be.
+ */
+export function scriptModuleTensors(spec: NetworkSpec): ModelTensors {
+  const { info, backend } = assertReady("scriptModuleTensors");
+  const list = scriptBackend(backend).scriptTensors;
+  if (!list) throw new Error(`scriptModuleTensors: the ${backend.name} engine does not list module tensors`);
+  const tensors = list(spec, info.device ?? "cpu");
+  return { model: `${TORCHSCRIPT} ${String(spec.params.path)}`, tensors };
+}
+
 /** The active engine where it runs TorchScript modules; a ConfigError that says to use engine=torch elsewhere. */
-function scriptBackend(backend: EngineBackend): Required<Pick<EngineBackend, "createScriptNetwork">> {
+function scriptBackend(
+  backend: EngineBackend,
+): Required<Pick<EngineBackend, "createScriptNetwork">> & Pick<EngineBackend, "scriptTensors"> {
   const create = backend.createScriptNetwork;
   if (!create) {
     throw new ConfigError(
@@ -259,7 +284,10 @@ function scriptBackend(backend: EngineBackend): Required<Pick<EngineBackend, "cr
       `TorchScript models run on the torch engine only, and this run is on the ${backend.name} engine: use engine=torch (from the library: initEngine({ engine: "torch" }); the engine is built by 'npm run build:torch'; docs/models.md)`,
     );
   }
-  return { createScriptNetwork: create };
+  return {
+    createScriptNetwork: create,
+    ...(backend.scriptTensors ? { scriptTensors: backend.scriptTensors.bind(backend) } : {}),
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
  * Each engine builds networks from the engine-neutral model descriptions of src/models.
  */
 
-import type { ModelDescription, NetworkSpec, ParameterSet } from "../models/index.js";
+import type { ModelDescription, NetworkSpec, ParameterSet, ParameterShape } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
 import type { ThreadPlan } from "./threads.js";
 
@@ -58,6 +58,16 @@ export interface SaveOptions {
  */
 export interface TrainableOptions {
   frozen?: readonly string[];
+}
+
+/**
+ * How a TorchScript network starts: on `device`; `weights` (a run's `model.weights`, checked against
+ * the module) replace the module's own values of those names; `frozen` parameters never train.
+ */
+export interface ScriptNetworkOptions extends TrainableOptions {
+  device: string;
+  batchesTracked?: number;
+  weights?: ParameterSet;
 }
 
 export interface Network {
@@ -215,15 +225,18 @@ export interface EngineBackend {
   ): Network;
   /**
    * A network of a TorchScript module (`spec.type` TorchScript, `spec.params.path` its file; its own
-   * weights, or `params` from a checkpoint), where the engine runs TorchScript (torch).
+   * weights, or `params` from a checkpoint, or `options.weights` over its own), where the engine
+   * runs TorchScript (torch).
    */
   createScriptNetwork?(
     spec: NetworkSpec,
     params: ParameterSet | null,
     optimizer: OptimizerSpec | null,
     dropoutRng: Rng,
-    options: { device: string; batchesTracked?: number },
+    options: ScriptNetworkOptions,
   ): Network;
+  /** A TorchScript module's own parameters and floating-point buffers (names, shapes, which train). */
+  scriptTensors?(spec: NetworkSpec, device: string): ParameterShape[];
   /** a·bᵀ on the started engine (arguments already checked). */
   matMulTransposed: MatMulTransposed;
   /** The fused k-NN tile pass, where the engine has it. */

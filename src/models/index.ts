@@ -13,7 +13,13 @@ import { describeResCNN, RESCNN_PARAMS } from "./rescnn.js";
 export type * from "./description.js";
 export { INPUT } from "./description.js";
 export { dropoutMask, hwioToOihw, initialParameters, ioToOi, oihwToHwio, oiToIo } from "./init.js";
-export { frozenParameters, type ParameterShape, parameterShapes } from "./parameters.js";
+export {
+  frozenParameters,
+  type ModelTensors,
+  modelTensors,
+  type ParameterShape,
+  parameterShapes,
+} from "./parameters.js";
 
 const DESCRIBERS: Record<string, (spec: NetworkSpec) => ModelDescription> = {
   FFNN: describeFFNN,

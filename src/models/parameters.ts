@@ -46,27 +46,43 @@ export function parameterShapes(description: ModelDescription): ParameterShape[]
 }
 
 /**
+ * A model's tensors by name where no description lists them (a TorchScript module, whose own
+ * named parameters and buffers they are), and what messages call the model.
+ */
+export interface ModelTensors {
+  model: string;
+  tensors: readonly ParameterShape[];
+}
+
+/** The tensors of a packaged model's description, or those a module listed itself. */
+export function modelTensors(model: ModelDescription | ModelTensors): ModelTensors {
+  return "layers" in model ? { model: model.spec.type, tensors: parameterShapes(model) } : model;
+}
+
+/**
  * The trainable parameters `model.freeze` names: every parameter whose PyTorch name starts with one
  * of the prefixes (`conv` freezes conv0 and conv1, `linear0.` only linear0). A prefix that matches
  * no parameter is an error (a typo would silently train everything), and so is freezing them all.
  */
-export function frozenParameters(description: ModelDescription, prefixes: readonly string[]): string[] {
-  const trainable = parameterShapes(description)
-    .filter((p) => p.trainable)
-    .map((p) => p.name);
+export function frozenParameters(
+  model: ModelDescription | ModelTensors,
+  prefixes: readonly string[],
+): string[] {
+  const { model: name, tensors } = modelTensors(model);
+  const trainable = tensors.filter((p) => p.trainable).map((p) => p.name);
   for (const prefix of prefixes) {
-    if (!trainable.some((name) => name.startsWith(prefix))) {
+    if (!trainable.some((parameter) => parameter.startsWith(prefix))) {
       throw new ConfigError(
         "model.freeze",
-        `'${prefix}' is the start of no parameter name of model ${description.spec.type}; its parameters: ${trainable.join(", ")}`,
+        `'${prefix}' is the start of no parameter name of model ${name}; its parameters: ${trainable.join(", ")}`,
       );
     }
   }
-  const frozen = trainable.filter((name) => prefixes.some((prefix) => name.startsWith(prefix)));
+  const frozen = trainable.filter((parameter) => prefixes.some((prefix) => parameter.startsWith(prefix)));
   if (prefixes.length > 0 && frozen.length === trainable.length) {
     throw new ConfigError(
       "model.freeze",
-      `[${prefixes.join(", ")}] freezes every parameter of model ${description.spec.type}; nothing would train`,
+      `[${prefixes.join(", ")}] freezes every parameter of model ${name}; nothing would train`,
     );
   }
   return frozen;

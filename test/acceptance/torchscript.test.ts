@@ -3,7 +3,9 @@
  * scripted by PyTorch (torch.jit.script), trained with `model=TorchScript engine=torch` on Digits'
  * 8×8 images: accuracy, identical reruns, exact resume after a SIGKILL, the checkpoint loaded back
  * into the Python module; the errors for a file that is no module, the wasm engine and a module
- * that does not fit the data; TransferTeacher from a TorchScript teacher and from `features: .npy`.
+ * that does not fit the data; TransferTeacher from a TorchScript teacher and from `features: .npy`;
+ * (issue 20 point 2) start weights from a PyTorch state_dict, frozen parameters, a wrong-shaped
+ * tensor and a replaced head.
  * `npm test` builds dist first.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -12,7 +14,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { compareResults } from "../../scripts/results-compare.mjs";
 import { buildForRun } from "../../src/assembly/train-run.js";
+import { decodeSafeTensors } from "../../src/engine/safetensors.js";
 import { readRunConfig } from "../../src/results/run-folder.js";
+import { fileSha256 } from "../../src/util/fingerprint.js";
 import { loadNpy, saveNpy } from "../../src/util/npy.js";
 import { readYaml } from "../../src/util/yaml-io.js";
 import { expectClose } from "../support/assert.js";
@@ -358,3 +362,134 @@ np.save("nan.npy", f)
     );
   }, 300_000);
 });
+
+describeWith(
+  both(torchEngine, pytorch),
+  "TorchScript modules from a PyTorch state_dict (model.weights, model.freeze)",
+  () => {
+    let dir = "";
+    const file = (name: string) => join(dir, name);
+    const run = (cwd: string, extra: readonly string[]) =>
+      runCli(
+        [
+          "--no-progress",
+          "train",
+          "model=TorchScript",
+          `model.path=${file("net.pt")}`,
+          "engine=torch",
+          "threads=2",
+          "iterations=2",
+          "seed=1",
+          // AdamW: its weight decay must leave the frozen tensors alone too.
+          "optimizer=AdamW",
+          ...extra,
+        ],
+        cwd,
+      );
+    const runFolder = (cwd: string): string => {
+      const training = join(cwd, "results", "default", "training");
+      const [name] = readdirSync(training).filter((entry) => !entry.startsWith("."));
+      return join(training, name as string);
+    };
+    const tensorsOf = (path: string) => decodeSafeTensors(readFileSync(path), path).tensors;
+    const bytes = (path: string, name: string) => {
+      const t = tensorsOf(path).get(name);
+      if (!t) throw new Error(`${path} has no tensor ${name}`);
+      const data = t.data as Float32Array;
+      return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    };
+
+    beforeAll(() => {
+      dir = project();
+      // A backbone and a head; the state_dicts are written in the safetensors layout
+      // (safetensors.torch.save_file's; the package itself is not needed).
+      writeFileSync(
+        join(dir, "net.py"),
+        `
+import json, struct, torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(64, 32), nn.ReLU())
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+def save_file(tensors, path):
+    header, chunks, offset = {}, [], 0
+    for name, t in tensors.items():
+        data = t.detach().float().contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    head = json.dumps(header).encode()
+    head += b" " * ((8 - len(head) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head + b"".join(chunks))
+
+torch.manual_seed(0)
+torch.jit.script(Net()).save("net.pt")
+torch.manual_seed(1)
+save_file(Net().state_dict(), "pretrained.safetensors")
+torch.manual_seed(2)
+save_file(Net(classes=7).state_dict(), "head7.safetensors")
+`,
+      );
+      // torch.jit.script reads the module's source, so the code runs from a file.
+      py("import runpy\nrunpy.run_path('net.py', run_name='__main__')", [], dir);
+    });
+
+    it("starts from the state_dict; frozen tensors stay bit-identical in epoch_N/ and _best/, the others train", () => {
+      const cwd = project();
+      const weights = file("pretrained.safetensors");
+      const r = run(cwd, [`model.weights=${weights}`, "model.freeze=[backbone.]"]);
+      expect(r.code, r.stderr).toBe(0);
+      const folder = runFolder(cwd);
+      for (const checkpoint of ["epoch_1", "epoch_2", "_best"]) {
+        const saved = join(folder, checkpoint, "model.safetensors");
+        for (const name of ["backbone.0.weight", "backbone.0.bias"])
+          expect(bytes(saved, name), `${checkpoint} ${name}`).toEqual(bytes(weights, name));
+        for (const name of ["head.weight", "head.bias"])
+          expect(bytes(saved, name), `${checkpoint} ${name}`).not.toEqual(bytes(weights, name));
+      }
+      const config = readYaml<{ model: Record<string, unknown> }>(join(folder, "config.yaml"));
+      expect(config.model.weights_sha256).toBe(fileSha256(weights));
+      expect(readFileSync(join(folder, "training.log"), "utf8")).toContain(
+        "Frozen: backbone.0.weight, backbone.0.bias",
+      );
+    }, 120_000);
+
+    it("a wrong-shaped tensor: one error naming the file, the tensor and both shapes, exit 1, nothing written", () => {
+      const cwd = project();
+      const weights = file("head7.safetensors");
+      const r = run(cwd, [`model.weights=${weights}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `${weights}: tensor 'head.weight' has shape [7, 32], model TorchScript ${file("net.pt")} expects [10, 32]`,
+      );
+      expect(r.stderr.match(/Error/g)?.length ?? 0).toBeLessThanOrEqual(1);
+      expect(filesOf(join(cwd, "results"))).toEqual([]);
+    }, 120_000);
+
+    it("model.weights_strict: false skips a replaced head and keeps the module's own", () => {
+      const cwd = project();
+      const weights = file("head7.safetensors");
+      const r = run(cwd, [
+        `model.weights=${weights}`,
+        "model.weights_strict=false",
+        "model.freeze=[backbone]",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const folder = runFolder(cwd);
+      expect(readFileSync(join(folder, "training.log"), "utf8")).toContain(
+        "kept at their start values: head.weight, head.bias",
+      );
+      const saved = join(folder, "epoch_2", "model.safetensors");
+      expect(bytes(saved, "backbone.0.weight")).toEqual(bytes(weights, "backbone.0.weight"));
+      expect(tensorsOf(saved).get("head.weight")?.shape).toEqual([10, 32]);
+    }, 120_000);
+  },
+);

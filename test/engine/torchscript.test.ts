@@ -1,14 +1,22 @@
 /**
  * TorchScript modules as networks of the torch engine (src/engine/torch/script-network.ts): the
  * outputs they name (submodules' outputs against PyTorch's), a checkpoint that resumes exactly (weights, optimiser slots, the seed stream of
- * the module's dropout, batch norm's step count), the float32 check, and a traced module on tabular
- * input. The module is the one of docs/models.md, scripted by PyTorch.
+ * the module's dropout, batch norm's step count), the float32 check, a traced module on tabular
+ * input, and start weights and frozen parameters over the module's own (model.weights, model.freeze). The module is the one of docs/models.md, scripted by PyTorch.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createNetwork, initEngine, loadNetwork, type NetworkSpec } from "../../src/engine/index.js";
+import { readModelCheckpoint } from "../../src/engine/checkpoint.js";
+import {
+  createNetwork,
+  initEngine,
+  loadNetwork,
+  type Network,
+  type NetworkSpec,
+  scriptModuleTensors,
+} from "../../src/engine/index.js";
 import { decodeSafeTensors } from "../../src/engine/safetensors.js";
 import { saveNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
@@ -194,5 +202,55 @@ with torch.no_grad():
     } finally {
       net.dispose();
     }
+  });
+
+  it("lists the module's own tensors; start weights replace its values, frozen parameters never change", async () => {
+    const traced = spec(join(root, "traced.pt"), [64]);
+    expect(scriptModuleTensors(traced).tensors).toEqual([
+      { name: "0.weight", shape: [32, 64], trainable: true },
+      { name: "0.bias", shape: [32], trainable: true },
+      { name: "2.weight", shape: [10, 32], trainable: true },
+      { name: "2.bias", shape: [10], trainable: true },
+    ]);
+    const saved = async (net: Network, name: string) => {
+      await net.save(join(root, name));
+      return (await readModelCheckpoint(join(root, name))).params;
+    };
+    const plain = createNetwork(traced, null, 1);
+    const own = await saved(plain, "own");
+    plain.dispose();
+    const start = Float32Array.from({ length: 32 * 64 }, (_, i) => Math.sin(i) / 8);
+    // AdamW with a large weight decay: a decayed frozen tensor would shrink.
+    const net = createNetwork(traced, { type: "AdamW", learningRate: 0.01, weightDecay: 0.5 }, 1, {
+      weights: new Map([["0.weight", { shape: [32, 64], data: start }]]),
+      frozen: ["0.weight", "0.bias"],
+    });
+    try {
+      const x = batch(16, 64);
+      const y = labels(16);
+      for (let i = 0; i < 5; i++) net.trainStep(x, 16, y);
+      const after = await saved(net, "fine-tuned");
+      const frozen = after.get("0.weight")?.data ?? new Float32Array(0);
+      expect(Buffer.from(frozen.buffer, frozen.byteOffset, frozen.byteLength)).toEqual(
+        Buffer.from(start.buffer),
+      );
+      expect(after.get("0.bias")?.data).toEqual(own.get("0.bias")?.data);
+      expect(after.get("2.weight")?.data).not.toEqual(own.get("2.weight")?.data);
+      expect(after.get("2.bias")?.data).not.toEqual(own.get("2.bias")?.data);
+      // A resumed fine-tuning run: the checkpoint loaded with the same parameters frozen.
+      await net.save(join(root, "fine-tuned"), { optimizer: true });
+      const resumed = await loadNetwork(join(root, "fine-tuned"), adam, { frozen: ["0.weight"] });
+      try {
+        for (let i = 0; i < 3; i++) resumed.trainStep(x, 16, y);
+        const later = await saved(resumed, "resumed");
+        expect(later.get("0.weight")?.data).toEqual(start);
+        expect(later.get("0.bias")?.data).not.toEqual(own.get("0.bias")?.data);
+      } finally {
+        resumed.dispose();
+      }
+    } finally {
+      net.dispose();
+    }
+    expect(() => createNetwork(traced, adam, 1, { frozen: ["1.weight"] })).toThrow(/no parameter '1.weight'/);
   });
 });

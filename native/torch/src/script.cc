@@ -2,7 +2,8 @@
 // torch.jit.script or torch.jit.trace is loaded with torch::jit::load and trained as the built-in
 // networks are: the same cross-entropy against a target matrix and the same optimiser (optim.h) over
 // the module's named_parameters, whose names are the checkpoint's. The module's own weights are the
-// initial ones. Randomness inside the module (its dropout) draws from libtorch's generator, seeded
+// initial ones (unless a run's model.weights replaces some through setParameters); setFrozen keeps
+// named parameters fixed. Randomness inside the module (its dropout) draws from libtorch's generator, seeded
 // before every training step with a seed that TypeScript draws from the network's dropout stream,
 // so runs repeat and resume exactly.
 //
@@ -78,6 +79,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
                            InstanceMethod("describe", &ScriptNet::Describe),
                            InstanceMethod("setParameters", &ScriptNet::SetParameters),
                            InstanceMethod("getParameters", &ScriptNet::GetParameters),
+                           InstanceMethod("setFrozen", &ScriptNet::SetFrozen),
                            InstanceMethod("setOptimizer", &ScriptNet::SetOptimizer),
                            InstanceMethod("setLearningRate", &ScriptNet::SetLearningRate),
                            InstanceMethod("trainStep", &ScriptNet::TrainStep),
@@ -271,6 +273,26 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     for (auto& n : buffers_)
       if (at::isFloatingType(n.tensor->scalar_type())) add(n);
     return out;
+  }
+
+  // setFrozen(names: string[]): these parameters of the module get no gradient, so the optimiser (and
+  // its weight decay) never touches them; every other parameter trains.
+  Napi::Value SetFrozen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    assertAlive(env);
+    auto names = info[0].As<Napi::Array>();
+    std::vector<std::string> frozen;
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      auto name = names.Get(i).As<Napi::String>().Utf8Value();
+      if (std::find(paramNames_.begin(), paramNames_.end(), name) == paramNames_.end())
+        throw Napi::Error::New(env, "torch engine: the module has no parameter '" + name + "'");
+      frozen.push_back(name);
+    }
+    for (auto& n : params_) {
+      const bool freeze = std::find(frozen.begin(), frozen.end(), n.name) != frozen.end();
+      n.tensor->requires_grad_(!freeze);
+    }
+    return env.Undefined();
   }
 
   Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {

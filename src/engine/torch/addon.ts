@@ -68,6 +68,8 @@ export interface NativeScriptNet {
   describe(): { parameters: string[]; buffers: string[]; modules: string[]; embeddings: boolean };
   /** Parameters and buffers by name (integer buffers take the values converted). */
   setParameters(values: Record<string, Float32Array>): void;
+  /** Parameters (the module's names) that get no gradient and so are never updated; every other one trains. */
+  setFrozen(names: string[]): void;
   /** The parameters, then the floating-point buffers. */
   getParameters(): { name: string; shape: number[]; data: Float32Array }[];
   setOptimizer(config: NativeOptimizerConfig): void;

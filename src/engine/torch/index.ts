@@ -6,7 +6,7 @@
  */
 import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
-import type { Rng } from "../../util/rng.js";
+import { Rng } from "../../util/rng.js";
 import type { ThreadPlan } from "../threads.js";
 import type { EngineBackend, EngineInfo, OptimizerSpec, TrainableOptions } from "../types.js";
 import { loadTorchAddon, type TorchAddon } from "./addon.js";
@@ -108,6 +108,16 @@ export const torchBackend: EngineBackend = {
 
   createScriptNetwork: (spec, params, optimizer, dropoutRng, options) =>
     new TorchScriptNetwork(addon(), spec, params, optimizer, dropoutRng, options),
+
+  /** The module's own tensors: it is loaded (and checked against the spec), listed and let go. */
+  scriptTensors(spec, device) {
+    const network = new TorchScriptNetwork(addon(), spec, null, null, new Rng(0), { device });
+    try {
+      return network.tensors();
+    } finally {
+      network.dispose();
+    }
+  },
 
   /** a·bᵀ in float32 on libtorch (CPU, libtorch's threads). */
   matMulTransposed: (...args) => addon().matMulTransposed(...args),

@@ -3,7 +3,9 @@
  * contract is docs/models.md). The native side (native/torch/src/script.cc) loads the module with
  * torch::jit::load and trains its named_parameters with the same loss and optimisers as the built-in
  * networks; this side keeps the spec, the seed stream and the checkpoint files, which hold the
- * module's own parameter names. The module's own weights are the initial ones; randomness inside it
+ * module's own parameter names. The module's own weights are the initial ones, except those a run's
+ * `model.weights` replaces (`options.weights`); `options.frozen` parameters get no gradient, so the
+ * optimiser and its weight decay never change them (as on the built-in networks). Randomness inside it
  * (dropout) comes from libtorch's generator, seeded before each training step from the network's
  * dropout stream, which checkpoints save, so runs repeat and resume exactly.
  *
@@ -12,7 +14,7 @@
  * output of a submodule is the value of the last operation inside it in forward's inlined graph),
  * then "embeddings" (the module's `embeddings(x)`, when it has one) and "forward" (the logits).
  */
-import type { ParameterSet } from "../../models/index.js";
+import type { ParameterSet, ParameterShape } from "../../models/index.js";
 import { ConfigError, DataError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
@@ -26,6 +28,7 @@ import type {
   NetworkSpec,
   OptimizerSpec,
   SaveOptions,
+  ScriptNetworkOptions,
 } from "../types.js";
 import type { NativeScriptNet, TorchAddon } from "./addon.js";
 import { nativeOptimizer } from "./network.js";
@@ -66,13 +69,16 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
   readonly file: string;
   private readonly native: NativeScriptNet;
   private readonly modules: ReadonlySet<string>;
+  /** The module's named parameters (what trains), in its order. */
+  private readonly parameterNames: readonly string[];
   private readonly hasEmbeddings: boolean;
   private readonly optimizerSpec: ReturnType<typeof normaliseOptimizerSpec> | null;
   private readonly rawOptimizerSpec: OptimizerSpec | null;
   private learningRate: number;
 
   /**
-   * Loads the module of `spec.params.path`; `params` (from a checkpoint) replace its weights. The
+   * Loads the module of `spec.params.path`; `params` (from a checkpoint) replace its weights, or
+   * `options.weights` (start weights, already checked against the module) those of their names. The
    * module is checked against the spec before anything trains: forward on a float32 batch of the
    * dataset's shape must work and return [batch, spec.outputDim] float32 logits (outputDim 0: any
    * width, for a teacher whose classes are not the data's).
@@ -83,7 +89,7 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
     params: ParameterSet | null,
     optimizer: OptimizerSpec | null,
     dropoutRng: Rng,
-    options: { device: string; batchesTracked?: number },
+    options: ScriptNetworkOptions,
   ) {
     super({ spec, layers: [] }, dropoutRng, options.batchesTracked ?? 0);
     this.file = scriptPath(spec);
@@ -103,7 +109,10 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
       this.modules = new Set(info.modules);
       this.hasEmbeddings = info.embeddings;
       this.layerNames = Object.freeze([...info.modules, ...(info.embeddings ? [EMBEDDINGS] : []), FORWARD]);
+      this.parameterNames = Object.freeze([...info.parameters]);
       if (params) this.restoreParameters(params, info.parameters, info.buffers);
+      if (options.weights) this.startWeights(options.weights);
+      if (options.frozen && options.frozen.length > 0) this.native.setFrozen([...options.frozen]);
       this.checkShapes();
     } catch (error) {
       this.native.dispose();
@@ -132,6 +141,26 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
     } catch (error) {
       throw new DataError(`the checkpoint does not fit ${this.file}: ${errorLine(error)}`);
     }
+  }
+
+  /** Start weights over the module's own: tensors of its parameters and buffers, their shapes checked before. */
+  private startWeights(weights: ParameterSet): void {
+    const values: Record<string, Float32Array> = {};
+    for (const [name, p] of weights) values[name] = p.data;
+    try {
+      this.native.setParameters(values);
+    } catch (error) {
+      throw new DataError(`the start weights (model.weights) do not fit ${this.file}: ${errorLine(error)}`);
+    }
+  }
+
+  /** The module's parameters and floating-point buffers by name, with their shapes; parameters train. */
+  tensors(): ParameterShape[] {
+    this.assertAlive();
+    const trainable = new Set(this.parameterNames);
+    return this.native
+      .getParameters()
+      .map((p) => ({ name: p.name, shape: [...p.shape], trainable: trainable.has(p.name) }));
   }
 
   /** The module against the dataset: forward on a float32 batch of its shape, logits of its classes. */
