@@ -19,6 +19,7 @@ export {
   type CurriculumSamplerOptions,
   type CurriculumSamplerState,
 } from "./curriculum-sampler.js";
+export { type DynamicSamplerState, DynamicSamplingManager } from "./dynamic-manager.js";
 export { difficultyOrder } from "./ordering.js";
 export {
   CurriculumPaceManager,
@@ -53,3 +54,18 @@ export {
   resolvePacing,
 } from "./pacing/registry.js";
 export { Root } from "./pacing/root.js";
+export {
+  AbstractSampler,
+  type PassInfo,
+  type SamplerOutputs,
+  type SamplerSetup,
+} from "./sampling/abstract-sampler.js";
+export { InfoBatch, type InfoBatchArgs } from "./sampling/info-batch.js";
+export {
+  createSampler,
+  DYNAMIC_SAMPLERS,
+  registerSampler,
+  resolveSamplerClass,
+  type SamplerClass,
+  samplerArgs,
+} from "./sampling/registry.js";
