@@ -192,3 +192,24 @@ it("an interrupted and resumed InfoBatch run, and a rerun with the same seed, eq
 it("InfoBatch refuses a prune_ratio outside [0, 1)", () => {
   expect(() => new InfoBatch({ prune_ratio: 1 })).toThrow(/prune_ratio must be in \[0, 1\), got 1/);
 });
+
+describeWith(torchEngine, "InfoBatch on the torch engine", () => {
+  it("an interrupted and resumed run, and a rerun, equal the straight run byte for byte", async () => {
+    const config = infoBatchRun({ engine: "torch", threads: 2, iterations: 6 });
+    const first = freshDir();
+    await trainRun(config, { runDir: first, ...quiet });
+    const crashed = freshDir();
+    await expect(trainRun(config, { runDir: crashed, ...quiet, callbacks: [crashAt(3)] })).rejects.toThrow(
+      /simulated crash/,
+    );
+    await trainRun(config, { runDir: crashed, ...quiet });
+    expect(readFileSync(join(crashed, "training.log"), "utf8")).toContain("Resuming");
+    expect(differingFiles(first, crashed)).toEqual([]);
+    const again = freshDir();
+    await trainRun(config, { runDir: again, ...quiet });
+    expect(differingFiles(first, again)).toEqual([]);
+    // pruning happened: fewer samples than 6 whole passes
+    const seen = readCsv(join(first, "metrics.csv")).rows.map((r) => Number(r.samples_seen));
+    expect(seen.at(-1)).toBeLessThan(6 * 1079);
+  }, 120_000);
+});
