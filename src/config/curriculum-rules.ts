@@ -1,5 +1,5 @@
 import { isRecord } from "../util/records.js";
-import { DYNAMIC_CURRICULUM } from "./schema.js";
+import { CLASS_SAMPLING_IDS, DYNAMIC_CURRICULUM } from "./schema.js";
 
 /**
  * The curriculum rules that config composition applies to every grid point of a training config:
@@ -29,7 +29,12 @@ export function describePartialCurriculum(config: ConfigRecord): string {
   const parts = (["scoring", "pacing", "sampling"] as const).map((p) => [p, idOf(c[p])] as const);
   if (c.id === "None") {
     const set = parts.filter(([, id]) => id !== "None").map(([p, id]) => `curriculum/${p}=${id}`);
-    return `curriculum=None does not take ${set.join(", ")} (set curriculum=Curriculum, AntiCurriculum or RandomCurriculum, or drop ${set.length > 1 ? "them" : "it"})`;
+    const dynamic =
+      isRecord(c.sampling) && !(CLASS_SAMPLING_IDS as readonly string[]).includes(String(c.sampling.id));
+    const choice = dynamic
+      ? "curriculum=Dynamic (a dynamic sampler)"
+      : "curriculum=Curriculum, AntiCurriculum or RandomCurriculum";
+    return `curriculum=None does not take ${set.join(", ")} (set ${choice}, or drop ${set.length > 1 ? "them" : "it"})`;
   }
   if (c.type === DYNAMIC_CURRICULUM) {
     return idOf(c.pacing) !== "None"

@@ -59,6 +59,12 @@ describe("curriculum=Dynamic from configs (examples/dynamic-sampler, docs/tutori
     expect(runName(config)).toContain("_D_IB_None_None_1_0_");
   });
 
+  it("a dynamic sampler without curriculum=Dynamic is a clear error that says so", async () => {
+    await expect(compose(["curriculum/sampling=InfoBatch"])).rejects.toThrow(
+      /curriculum=None does not take curriculum\/sampling=InfoBatch \(set curriculum=Dynamic/,
+    );
+  });
+
   it("a partial Dynamic curriculum is a clear error", async () => {
     await expect(
       compose(["curriculum=Dynamic", "curriculum/sampling=InfoBatch", "curriculum/pacing=Linear"]),
