@@ -1,7 +1,7 @@
 /**
  * Curriculum learning: pacing functions (how many samples each iteration may use), the difficulty
  * ordering and sampler (which samples), and the pace-manager callback the trainer installs when
- * `curriculum` is not None.
+ * `curriculum` is not None; dynamic samplers (sampling/) and their callback for `curriculum: Dynamic`.
  */
 
 export { CURRICULUM_TYPES, type CurriculumType } from "../config/schema.js";
