@@ -85,6 +85,14 @@ export { CurriculumSampler } from "./curriculum/curriculum-sampler.js";
 export { difficultyOrder } from "./curriculum/ordering.js";
 export { createCurriculumCallback } from "./curriculum/pace-manager.js";
 export { AbstractPace, type PaceOptions } from "./curriculum/pacing/abstract-pace.js";
+export {
+  AbstractSampler,
+  type PassInfo,
+  type SamplerOutputs,
+  type SamplerSetup,
+} from "./curriculum/sampling/abstract-sampler.js";
+export { InfoBatch } from "./curriculum/sampling/info-batch.js";
+export { DYNAMIC_SAMPLERS, registerSampler } from "./curriculum/sampling/registry.js";
 export { createPacing, PACING_TYPES } from "./curriculum/pacing/registry.js";
 export { summarizePace } from "./experiments/pace-summary.js";
 

@@ -774,7 +774,7 @@ export async function composeGrid<T = RunConfig>(options: ComposeOptions = {}): 
     const more = reasons.length > 3 ? `; and ${reasons.length - 3} more` : "";
     const message =
       `every grid point has an incomplete curriculum, so nothing would train: ${shown}${more} ` +
-      "(a curriculum needs curriculum/scoring, curriculum/pacing and curriculum/sampling; curriculum=None needs all three None)";
+      "(a curriculum needs curriculum/scoring, curriculum/pacing and curriculum/sampling; curriculum=None needs all three None; curriculum=Dynamic needs a dynamic curriculum/sampling and no pacing)";
     // Only partial curricula were filtered: the command line is incomplete, not the results.
     if (partialFiltered === filtered) {
       throw new UsageError(message.charAt(0).toUpperCase() + message.slice(1));

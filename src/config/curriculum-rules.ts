@@ -1,4 +1,5 @@
 import { isRecord } from "../util/records.js";
+import { CLASS_SAMPLING_IDS, DYNAMIC_CURRICULUM } from "./schema.js";
 
 /**
  * The curriculum rules that config composition applies to every grid point of a training config:
@@ -16,6 +17,8 @@ export function isPartialCurriculum(config: ConfigRecord): boolean {
   const idOf = (v: unknown) => (isRecord(v) ? v.id : undefined);
   const parts = [idOf(c.sampling), idOf(c.scoring), idOf(c.pacing)];
   if (c.id === "None") return parts.some((id) => id !== "None");
+  // A dynamic sampler needs no pacing, and a score only where it says so.
+  if (c.type === DYNAMIC_CURRICULUM) return idOf(c.sampling) === "None" || idOf(c.pacing) !== "None";
   return parts.some((id) => id === "None");
 }
 
@@ -26,7 +29,17 @@ export function describePartialCurriculum(config: ConfigRecord): string {
   const parts = (["scoring", "pacing", "sampling"] as const).map((p) => [p, idOf(c[p])] as const);
   if (c.id === "None") {
     const set = parts.filter(([, id]) => id !== "None").map(([p, id]) => `curriculum/${p}=${id}`);
-    return `curriculum=None does not take ${set.join(", ")} (set curriculum=Curriculum, AntiCurriculum or RandomCurriculum, or drop ${set.length > 1 ? "them" : "it"})`;
+    const dynamic =
+      isRecord(c.sampling) && !(CLASS_SAMPLING_IDS as readonly string[]).includes(String(c.sampling.id));
+    const choice = dynamic
+      ? "curriculum=Dynamic (a dynamic sampler)"
+      : "curriculum=Curriculum, AntiCurriculum or RandomCurriculum";
+    return `curriculum=None does not take ${set.join(", ")} (set ${choice}, or drop ${set.length > 1 ? "them" : "it"})`;
+  }
+  if (c.type === DYNAMIC_CURRICULUM) {
+    return idOf(c.pacing) !== "None"
+      ? `curriculum=${String(c.id)} takes no curriculum/pacing (got ${idOf(c.pacing)}; a dynamic sampler paces itself)`
+      : `curriculum=${String(c.id)} needs curriculum/sampling=<a dynamic sampler> (it is None)`;
   }
   const missing = parts.filter(([, id]) => id === "None").map(([p]) => `curriculum/${p}`);
   return `curriculum=${String(c.id)} needs ${missing.join(", ")} (${missing.length > 1 ? "they are" : "it is"} None)`;

@@ -13,8 +13,7 @@ const Id = z.string().min(1);
 /** Zod check of an id that becomes a folder name (util/path-safety.ts: one path segment). */
 export function pathIdRefinement(value: string, ctx: z.RefinementCtx): void {
   const problem = pathIdProblem(value);
-  if (problem)
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem} (it becomes a folder name)` });
+  if (problem) ctx.addIssue({ code: "custom", message: `${problem} (it becomes a folder name)` });
 }
 
 /**
@@ -127,9 +126,15 @@ export const PacingConfigSchema = z
   })
   .passthrough();
 
-export const SamplingConfigSchema = z
-  .object({ id: z.enum(["None", "Unbalanced", "Balanced", "Original"]), short: z.string() })
-  .passthrough();
+/** The class-aware sampling modes of the orderings (src/curriculum/class-quotas.ts). */
+export const CLASS_SAMPLING_IDS = ["None", "Unbalanced", "Balanced", "Original"] as const;
+
+/**
+ * `curriculum.sampling`: a class-aware sampling mode of an ordering (Curriculum, AntiCurriculum,
+ * RandomCurriculum, None), or with `curriculum.type: Dynamic` a dynamic sampler (a built-in id such
+ * as InfoBatch, or `module` + `class` of a user's sampler, with its keyword arguments).
+ */
+export const SamplingConfigSchema = z.object({ id: Id, short: z.string() }).passthrough();
 
 /**
  * The orderings of a curriculum (`curriculum.type`): how score ranks become a training order
@@ -138,16 +143,39 @@ export const SamplingConfigSchema = z
 export const CURRICULUM_TYPES = ["Curriculum", "AntiCurriculum", "RandomCurriculum"] as const;
 export type CurriculumType = (typeof CURRICULUM_TYPES)[number];
 
+/**
+ * `curriculum.type: Dynamic` trains with a stateful sampler that chooses each pass from the
+ * training outputs (src/curriculum/sampling/): no pacing, a score only where the sampler says so.
+ */
+export const DYNAMIC_CURRICULUM = "Dynamic";
+
 export const CurriculumConfigSchema = z
   .object({
     id: Id,
-    type: z.enum(["None", ...CURRICULUM_TYPES]),
+    type: z.enum(["None", ...CURRICULUM_TYPES, DYNAMIC_CURRICULUM]),
     short: z.string(),
     scoring: ScoringRefSchema,
     pacing: PacingConfigSchema,
     sampling: SamplingConfigSchema,
   })
-  .passthrough();
+  .passthrough()
+  .superRefine((c, ctx) => {
+    const classAware = (CLASS_SAMPLING_IDS as readonly string[]).includes(c.sampling.id);
+    if (c.type !== DYNAMIC_CURRICULUM && !classAware) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sampling", "id"],
+        message: `curriculum ${c.type} takes a class-aware sampling (${CLASS_SAMPLING_IDS.join(", ")}), got '${c.sampling.id}' (a dynamic sampler needs curriculum=Dynamic)`,
+      });
+    }
+    if (c.type === DYNAMIC_CURRICULUM && classAware) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sampling", "id"],
+        message: `curriculum Dynamic takes a dynamic sampler (e.g. curriculum/sampling=InfoBatch, or module + class of your own), got '${c.sampling.id}'`,
+      });
+    }
+  });
 
 /** The `plotting` group (autrainer's plot settings); its keys are open (plot libraries differ). */
 export const PlottingConfigSchema = z

@@ -1,7 +1,7 @@
 /**
  * Curriculum learning: pacing functions (how many samples each iteration may use), the difficulty
  * ordering and sampler (which samples), and the pace-manager callback the trainer installs when
- * `curriculum` is not None.
+ * `curriculum` is not None; dynamic samplers (sampling/) and their callback for `curriculum: Dynamic`.
  */
 
 export { CURRICULUM_TYPES, type CurriculumType } from "../config/schema.js";
@@ -19,6 +19,7 @@ export {
   type CurriculumSamplerOptions,
   type CurriculumSamplerState,
 } from "./curriculum-sampler.js";
+export { type DynamicSamplerState, DynamicSamplingManager } from "./dynamic-manager.js";
 export { difficultyOrder } from "./ordering.js";
 export {
   CurriculumPaceManager,
@@ -53,3 +54,18 @@ export {
   resolvePacing,
 } from "./pacing/registry.js";
 export { Root } from "./pacing/root.js";
+export {
+  AbstractSampler,
+  type PassInfo,
+  type SamplerOutputs,
+  type SamplerSetup,
+} from "./sampling/abstract-sampler.js";
+export { InfoBatch, type InfoBatchArgs } from "./sampling/info-batch.js";
+export {
+  createSampler,
+  DYNAMIC_SAMPLERS,
+  registerSampler,
+  resolveSamplerClass,
+  type SamplerClass,
+  samplerArgs,
+} from "./sampling/registry.js";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { RUN_FILES, scoreFile } from "../config/layout.js";
 import type { CurriculumType, RunConfig } from "../config/schema.js";
-import { parseSeed } from "../config/schema.js";
+import { DYNAMIC_CURRICULUM, parseSeed } from "../config/schema.js";
 import { renderPlot } from "../plots/render.js";
 import { readScoreRanks } from "../results/score-table.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
@@ -9,6 +9,7 @@ import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
 import { type SamplingMode, subsetClassWeights } from "./class-quotas.js";
 import { CurriculumSampler, type CurriculumSamplerState } from "./curriculum-sampler.js";
+import { DynamicSamplingManager } from "./dynamic-manager.js";
 import { difficultyOrder } from "./ordering.js";
 import { paceSpec } from "./pace-plot.js";
 import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
@@ -31,7 +32,9 @@ export interface PaceManagerState {
  */
 function curriculumParts(config: RunConfig): { type: CurriculumType; mode: SamplingMode } {
   const c = config.curriculum;
-  if (c.type === "None") throw new ConfigError("curriculum.type", "None has no pace manager");
+  if (c.type === "None" || c.type === DYNAMIC_CURRICULUM) {
+    throw new ConfigError("curriculum.type", `${c.type} has no pace manager`);
+  }
   for (const [key, value] of [
     ["curriculum.sampling", c.sampling.id],
     ["curriculum.scoring", c.scoring.id],
@@ -210,10 +213,12 @@ export class CurriculumPaceManager implements TrainCallback {
 }
 
 /**
- * The curriculum callback of a run, installed by the trainer; null when `curriculum` is None.
+ * The curriculum callback of a run, installed by the trainer; null when `curriculum` is None, the
+ * dynamic sampler's when it is Dynamic.
  * A partial curriculum (a None part) is a ConfigError.
  */
 export function createCurriculumCallback(config: RunConfig): TrainCallback | null {
   if (config.curriculum.type === "None" || config.curriculum.id === "None") return null;
+  if (config.curriculum.type === DYNAMIC_CURRICULUM) return new DynamicSamplingManager(config);
   return new CurriculumPaceManager(config);
 }

@@ -77,9 +77,17 @@ export interface Network {
   /**
    * One optimisation step on a batch: forward in training mode (dropout on), softmax cross-entropy,
    * backward, optimiser update. `classWeights` (length outputDim) gives PyTorch-style weighted
-   * cross-entropy: sum_i w[y_i] * l_i / sum_i w[y_i]. Returns the (weighted) mean loss.
+   * cross-entropy: sum_i w[y_i] * l_i / sum_i w[y_i]. `sampleWeights` (length batchSize) scale
+   * each sample's term of the numerator: sum_i s_i w[y_i] l_i / sum_i w[y_i] (a dynamic sampler's
+   * loss rescaling). Returns the (weighted) mean loss.
    */
-  trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number;
+  trainStep(
+    x: Float32Array,
+    batchSize: number,
+    y: Int32Array,
+    classWeights?: Float32Array | null,
+    sampleWeights?: Float32Array | null,
+  ): number;
   /** Forward pass in eval mode (dropout off). `outputs` names extra layers to return. */
   forward(x: Float32Array, batchSize: number, outputs?: readonly string[]): ForwardResult;
   setLearningRate(lr: number): void;

@@ -271,7 +271,9 @@ function scoringConfigs(
     ),
     make(id, all, true),
   ];
-  if ("run_name" in base) {
+  // A function that reads the group's trained runs (ConfidentLearning's run_name takes imported
+  // runs only: it gets CVLoss folds below).
+  if ("run_name" in base && !("cvloss" in base)) {
     return perSeed((run) => ({ run_name: run }), { run_name: group.runs });
   }
   if ("cvloss" in base && !("setup" in params) && cvlossFunction(study)) {

@@ -14,6 +14,7 @@ import { TrainingDiverged, TrainingInterrupted } from "../util/errors.js";
 import { createProgress, type Progress, writeLine } from "../util/progress.js";
 import { writeYaml } from "../util/yaml-io.js";
 import { writeCheckpointChecksums } from "./checkpoint-integrity.js";
+import { perSampleCrossEntropy } from "./criteria.js";
 import { hardwareInfo } from "./hardware.js";
 import { isImprovement, WORST_METRIC_VALUE } from "./metrics.js";
 import { forwardSubset, resultsYaml, scoreOutputs } from "./outputs.js";
@@ -34,7 +35,14 @@ import {
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
 import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";
-import type { MetricValues, PassSampler, TrainCallback, TrainContext, TrainOptions } from "./types.js";
+import type {
+  BatchOutputs,
+  MetricValues,
+  PassSampler,
+  TrainCallback,
+  TrainContext,
+  TrainOptions,
+} from "./types.js";
 
 /**
  * Everything the trainer is handed for one run, built from the config above the training layer
@@ -332,7 +340,12 @@ class Trainer implements TrainContext {
   /** One optimiser step; a non-finite loss (the run diverged) stops the run with a clear error. */
   private trainBatch(positions: Int32Array, batchIndex: number): number {
     const batch = this.batchSource.batch(positions);
-    const loss = this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
+    const sampler = this.sampler;
+    const outputs = sampler.observeBatch ? this.batchOutputs(batch.x, batch.y) : null;
+    const weights = sampler.batchWeights?.(positions) ?? null;
+    const loss = weights
+      ? this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights, weights)
+      : this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
     if (!Number.isFinite(loss)) {
       const rate = this.schedule(this.schedulerSteps);
       const where =
@@ -343,7 +356,24 @@ class Trainer implements TrainContext {
     }
     this.samplesSeen += positions.length;
     this.batchLosses.push(loss);
+    if (outputs) sampler.observeBatch?.(positions, outputs);
     return loss;
+  }
+
+  /** A batch's per-sample outputs before its step (eval mode), for a sampler that observes batches. */
+  private batchOutputs(x: Float32Array, labels: Int32Array): BatchOutputs {
+    const numClasses = this.dataset.outputDim;
+    const { logits } = this.network.forward(x, labels.length);
+    const losses = perSampleCrossEntropy(logits, labels, numClasses, this.classWeights);
+    const correct = new Uint8Array(labels.length);
+    for (let i = 0; i < labels.length; i++) {
+      let best = 0;
+      for (let c = 1; c < numClasses; c++) {
+        if ((logits[i * numClasses + c] as number) > (logits[i * numClasses + best] as number)) best = c;
+      }
+      correct[i] = best === labels[i] ? 1 : 0;
+    }
+    return { labels, logits, numClasses, losses, correct };
   }
 
   private async trainEpochs(start: number): Promise<void> {

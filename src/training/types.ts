@@ -13,6 +13,31 @@ export interface PassSampler {
   /** JSON-serialisable state, saved with every checkpoint so a resumed run sees the same batches. */
   getState(): unknown;
   setState(state: unknown): void;
+  /**
+   * Per-sample loss weights of a batch of the current pass (length positions.length; null =
+   * unweighted): they multiply each sample's term of the batch loss (Network.trainStep). Only a
+   * dynamic sampler has them.
+   */
+  batchWeights?(positions: Int32Array): Float32Array | null;
+  /**
+   * The per-sample outputs of the batch just trained, computed by an eval-mode forward pass of the
+   * batch right before its optimiser step. A sampler that has this hook costs the trainer that
+   * forward pass; the default and curriculum samplers have none.
+   */
+  observeBatch?(positions: Int32Array, outputs: BatchOutputs): void;
+}
+
+/** What a training step tells a dynamic sampler about its batch (row i is positions[i]). */
+export interface BatchOutputs {
+  /** Encoded labels. */
+  readonly labels: Int32Array;
+  /** Logits, batch × numClasses, row-major. */
+  readonly logits: Float32Array;
+  readonly numClasses: number;
+  /** Per-sample cross-entropy (with the criterion's class weights). */
+  readonly losses: Float32Array;
+  /** 1 where the arg-max logit is the label, else 0. */
+  readonly correct: Uint8Array;
 }
 
 /** What callbacks see and may change. */

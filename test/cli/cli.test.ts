@@ -133,7 +133,7 @@ describe("curricula CLI: help, version, create, list, show", () => {
     writeFileSync(join(cwd, "conf", "model", "Tiny.yaml"), "id: Tiny\ntype: FFNN\n");
     const all = run(["list", "model"], cwd);
     expect(all.stdout).toBe(
-      "Global 'model' configurations:\n - AudioCNN\n - CNN\n - FFNN\n - ResCNN\nLocal 'model' configurations:\n - Tiny\n",
+      "Global 'model' configurations:\n - AudioCNN\n - CNN\n - FFNN\n - ResCNN\n - TorchScript\nLocal 'model' configurations:\n - Tiny\n",
     );
     expect(run(["list", "model", "-l"], cwd).stdout).toMatch(/^Local 'model' configurations:\n - Tiny\n$/);
     expect(run(["list", "model", "-g", "-p", "*CNN"], cwd).stdout).toBe(

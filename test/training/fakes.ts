@@ -64,7 +64,13 @@ export class FakeNetwork implements Network {
     return { logits, xin };
   }
 
-  trainStep(x: Float32Array, n: number, y: Int32Array, classWeights?: Float32Array | null): number {
+  trainStep(
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    classWeights?: Float32Array | null,
+    sampleWeights?: Float32Array | null,
+  ): number {
     const d = this.inputSize;
     const c = this.spec.outputDim;
     this.batchSizes.push(n);
@@ -76,7 +82,10 @@ export class FakeNetwork implements Network {
     for (let i = 0; i < n; i++) wSum += classWeights ? (classWeights[y[i] as number] as number) : 1;
     for (let i = 0; i < n; i++) {
       const yi = y[i] as number;
-      const wi = (classWeights ? (classWeights[yi] as number) : 1) / (wSum || 1);
+      const wi =
+        ((classWeights ? (classWeights[yi] as number) : 1) *
+          (sampleWeights ? (sampleWeights[i] as number) : 1)) /
+        (wSum || 1);
       let max = Number.NEGATIVE_INFINITY;
       for (let k = 0; k < c; k++) max = Math.max(max, logits[i * c + k] as number);
       let z = 0;

@@ -80,11 +80,23 @@ export class TorchNetwork extends NetworkBase implements Network {
     if (this.optimizerSpec) this.native.setOptimizer(nativeOptimizer(this.optimizerSpec));
   }
 
-  trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number {
+  trainStep(
+    x: Float32Array,
+    batchSize: number,
+    y: Int32Array,
+    classWeights?: Float32Array | null,
+    sampleWeights?: Float32Array | null,
+  ): number {
     this.assertAlive();
     if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
     this.checkInput(x, batchSize, "trainStep");
-    const target = weightedOneHot(y, batchSize, this.spec.outputDim, classWeights ?? null);
+    const target = weightedOneHot(
+      y,
+      batchSize,
+      this.spec.outputDim,
+      classWeights ?? null,
+      sampleWeights ?? null,
+    );
     const masks = this.dropouts.map(({ p, size }) =>
       p > 0 ? dropoutMask(batchSize * size, p, this.dropoutRng) : new Float32Array(0),
     );

@@ -188,11 +188,23 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
     }
   }
 
-  trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number {
+  trainStep(
+    x: Float32Array,
+    batchSize: number,
+    y: Int32Array,
+    classWeights?: Float32Array | null,
+    sampleWeights?: Float32Array | null,
+  ): number {
     this.assertAlive();
     if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
     this.checkInput(x, batchSize, "trainStep");
-    const target = weightedOneHot(y, batchSize, this.spec.outputDim, classWeights ?? null);
+    const target = weightedOneHot(
+      y,
+      batchSize,
+      this.spec.outputDim,
+      classWeights ?? null,
+      sampleWeights ?? null,
+    );
     const loss = this.native.trainStep(x, batchSize, target, this.dropoutRng.nextUint32());
     this.batchesTracked += 1;
     return loss;

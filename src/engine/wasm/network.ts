@@ -69,12 +69,24 @@ export class WasmNetwork extends NetworkBase implements Network {
     return this.model.trainableWeights.map((w) => w.originalName);
   }
 
-  trainStep(x: Float32Array, batchSize: number, y: Int32Array, classWeights?: Float32Array | null): number {
+  trainStep(
+    x: Float32Array,
+    batchSize: number,
+    y: Int32Array,
+    classWeights?: Float32Array | null,
+    sampleWeights?: Float32Array | null,
+  ): number {
     this.assertAlive();
     const optimizer = this.optimizer;
     if (!optimizer) throw new Error("trainStep: this network was created without an optimizer");
     this.checkInput(x, batchSize, "trainStep");
-    const target = weightedOneHot(y, batchSize, this.spec.outputDim, classWeights ?? null);
+    const target = weightedOneHot(
+      y,
+      batchSize,
+      this.spec.outputDim,
+      classWeights ?? null,
+      sampleWeights ?? null,
+    );
     this.batchesTracked += 1;
     return tf.tidy(() => {
       const xt = tf.tensor(x, [batchSize, ...this.spec.inputShape]);
