@@ -234,7 +234,12 @@ function readSettings(config: DatasetOptions): { s: ImageFolderSettings; listed:
 type Sharp = typeof import("sharp").default;
 
 async function loadSharp(): Promise<Sharp> {
-  return (await import("sharp")).default;
+  const sharp = (await import("sharp")).default;
+  // Many small images: the parallelism is the decodes in flight (libuv's pool), not libvips's
+  // threads within one image, and no file is decoded twice, so its operation cache only costs.
+  sharp.concurrency(1);
+  sharp.cache(false);
+  return sharp;
 }
 
 /** One image decoded: uint8 pixels h × w × channels, channels-last. */
