@@ -6,46 +6,19 @@
  * arrays (no copy on the CPU); outputs come back as arrays that own the result tensors.
  */
 import { dropoutMask, type ModelDescription, type ParameterSet } from "../../models/index.js";
-import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
-import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
-import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
-import { normaliseOptimizerSpec } from "../optimizer-spec.js";
-import type {
-  ForwardResult,
-  LayerOutput,
-  Network,
-  OptimizerSpec,
-  SaveOptions,
-  TrainableOptions,
-} from "../types.js";
-import type { NativeNet, NativeOptimizerConfig, TorchAddon } from "./addon.js";
+import type { ForwardResult, LayerOutput, Network, OptimizerSpec, TrainableOptions } from "../types.js";
+import type { NativeNet, TorchAddon } from "./addon.js";
+import { NativeNetworkBase } from "./native-network.js";
 
-/** The optimiser settings as the addon's networks take them. */
-export function nativeOptimizer(s: ReturnType<typeof normaliseOptimizerSpec>): NativeOptimizerConfig {
-  return {
-    type: s.type,
-    lr: s.learningRate,
-    beta1: s.beta1,
-    beta2: s.beta2,
-    eps: s.epsilon,
-    weightDecay: s.weightDecay,
-    momentum: s.momentum,
-    nesterov: s.nesterov,
-  };
-}
-
-export class TorchNetwork extends NetworkBase implements Network {
+export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Network {
   readonly layerNames: readonly string[];
   readonly device: string;
-  private readonly native: NativeNet;
-  private readonly optimizerSpec: ReturnType<typeof normaliseOptimizerSpec> | null;
-  private readonly rawOptimizerSpec: OptimizerSpec | null;
+  protected readonly native: NativeNet;
   private readonly layerIndex: Map<string, number>;
   /** Dropout layers in forward order with their per-sample size (masks are drawn in this order). */
   private readonly dropouts: { p: number; size: number }[];
-  private learningRate: number;
 
   constructor(
     addon: TorchAddon,
@@ -55,7 +28,7 @@ export class TorchNetwork extends NetworkBase implements Network {
     dropoutRng: Rng,
     options: { device: string; batchesTracked?: number } & TrainableOptions,
   ) {
-    super(description, dropoutRng, options.batchesTracked ?? 0);
+    super(description, dropoutRng, options.batchesTracked ?? 0, optimizer);
     this.layerNames = Object.freeze(description.layers.map((l) => l.name));
     this.layerIndex = new Map(description.layers.map((l, i) => [l.name, i]));
     this.device = options.device;
@@ -74,10 +47,7 @@ export class TorchNetwork extends NetworkBase implements Network {
     this.native.setParameters(values);
     // Frozen parameters get no gradient natively, so the optimiser never updates or decays them.
     if (options.frozen && options.frozen.length > 0) this.native.setFrozen([...options.frozen]);
-    this.rawOptimizerSpec = optimizer;
-    this.optimizerSpec = optimizer ? normaliseOptimizerSpec(optimizer) : null;
-    this.learningRate = this.optimizerSpec?.learningRate ?? 0;
-    if (this.optimizerSpec) this.native.setOptimizer(nativeOptimizer(this.optimizerSpec));
+    this.startOptimizer();
   }
 
   trainStep(
@@ -128,65 +98,5 @@ export class TorchNetwork extends NetworkBase implements Network {
       };
     });
     return { logits: result.logits, layers };
-  }
-
-  protected currentLearningRate(): number | null {
-    return this.optimizerSpec ? this.learningRate : null;
-  }
-
-  protected applyLearningRate(lr: number): void {
-    this.learningRate = lr;
-    this.native.setLearningRate(lr);
-  }
-
-  /** Parameters and running statistics in PyTorch's names and layouts. */
-  parameters(): ParameterSet {
-    this.assertAlive();
-    return new Map(this.native.getParameters().map((p) => [p.name, { shape: p.shape, data: p.data }]));
-  }
-
-  async save(dir: string, options: SaveOptions = {}): Promise<void> {
-    this.assertAlive();
-    if (options.optimizer) {
-      if (!this.rawOptimizerSpec) throw new Error("save: this network has no optimizer state to save");
-      const state = this.native.getOptimizerState();
-      await writeOptimizerCheckpoint(dir, {
-        optimizer: this.rawOptimizerSpec,
-        learningRate: this.learningRate,
-        step: state.step,
-        slots: new Map(Object.entries(state.slots)),
-        engine: "torch",
-      });
-    }
-    await writeModelCheckpoint(dir, {
-      spec: this.spec,
-      params: this.parameters(),
-      batchesTracked: this.batchesTracked,
-      dropoutRng: this.dropoutRng.getState(),
-      engine: "torch",
-      ...(options.classNames ? { classNames: [...options.classNames] } : {}),
-    });
-  }
-
-  async loadOptimizerState(dir: string): Promise<void> {
-    this.assertAlive();
-    if (!this.optimizerSpec)
-      throw new Error("loadOptimizerState: this network was created without an optimizer");
-    const saved = await readOptimizerCheckpoint(dir, this.description);
-    if (!saved) return;
-    if (saved.optimizer.type !== this.optimizerSpec.type) {
-      throw new ConfigError(
-        "optimizer.id",
-        `saved optimiser state is ${saved.optimizer.type}, the run uses ${this.optimizerSpec.type}`,
-      );
-    }
-    this.native.setOptimizerState(saved.step, Object.fromEntries(saved.slots));
-    this.setLearningRate(saved.learningRate);
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.native.dispose();
   }
 }

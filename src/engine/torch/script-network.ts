@@ -15,23 +15,19 @@
  * then "embeddings" (the module's `embeddings(x)`, when it has one) and "forward" (the logits).
  */
 import type { ParameterSet, ParameterShape } from "../../models/index.js";
-import { ConfigError, DataError } from "../../util/errors.js";
+import { DataError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
-import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
-import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
-import { normaliseOptimizerSpec } from "../optimizer-spec.js";
 import type {
   ForwardResult,
   LayerOutput,
   Network,
   NetworkSpec,
   OptimizerSpec,
-  SaveOptions,
   ScriptNetworkOptions,
 } from "../types.js";
 import type { NativeScriptNet, TorchAddon } from "./addon.js";
-import { nativeOptimizer } from "./network.js";
+import { NativeNetworkBase } from "./native-network.js";
 
 /** The name of the embeddings(x) output and of forward(x)'s own (the logits). */
 export const EMBEDDINGS = "embeddings";
@@ -62,19 +58,16 @@ function errorLine(error: unknown): string {
   return (message.includes("Traceback of TorchScript") && raised ? raised : lines[0]) ?? message;
 }
 
-export class TorchScriptNetwork extends NetworkBase implements Network {
+export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> implements Network {
   readonly layerNames: readonly string[];
   readonly device: string;
   /** The module file. */
   readonly file: string;
-  private readonly native: NativeScriptNet;
+  protected readonly native: NativeScriptNet;
   private readonly modules: ReadonlySet<string>;
   /** The module's named parameters (what trains), in its order. */
   private readonly parameterNames: readonly string[];
   private readonly hasEmbeddings: boolean;
-  private readonly optimizerSpec: ReturnType<typeof normaliseOptimizerSpec> | null;
-  private readonly rawOptimizerSpec: OptimizerSpec | null;
-  private learningRate: number;
 
   /**
    * Loads the module of `spec.params.path`; `params` (from a checkpoint) replace its weights, or
@@ -91,7 +84,7 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
     dropoutRng: Rng,
     options: ScriptNetworkOptions,
   ) {
-    super({ spec, layers: [] }, dropoutRng, options.batchesTracked ?? 0);
+    super({ spec, layers: [] }, dropoutRng, options.batchesTracked ?? 0, optimizer);
     this.file = scriptPath(spec);
     this.device = options.device;
     try {
@@ -118,10 +111,7 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
       this.native.dispose();
       throw error;
     }
-    this.rawOptimizerSpec = optimizer;
-    this.optimizerSpec = optimizer ? normaliseOptimizerSpec(optimizer) : null;
-    this.learningRate = this.optimizerSpec?.learningRate ?? 0;
-    if (this.optimizerSpec) this.native.setOptimizer(nativeOptimizer(this.optimizerSpec));
+    this.startOptimizer();
   }
 
   /** A checkpoint's values: every parameter of the module must be there; batch norm's step counts follow. */
@@ -238,65 +228,5 @@ export class TorchScriptNetwork extends NetworkBase implements Network {
       layers[EMBEDDINGS] = { data: result.embeddings, shape: [b ?? batchSize, d] };
     }
     return { logits: result.logits, layers };
-  }
-
-  protected currentLearningRate(): number | null {
-    return this.optimizerSpec ? this.learningRate : null;
-  }
-
-  protected applyLearningRate(lr: number): void {
-    this.learningRate = lr;
-    this.native.setLearningRate(lr);
-  }
-
-  /** The module's parameters and floating-point buffers by their own names. */
-  parameters(): ParameterSet {
-    this.assertAlive();
-    return new Map(this.native.getParameters().map((p) => [p.name, { shape: p.shape, data: p.data }]));
-  }
-
-  async save(dir: string, options: SaveOptions = {}): Promise<void> {
-    this.assertAlive();
-    if (options.optimizer) {
-      if (!this.rawOptimizerSpec) throw new Error("save: this network has no optimizer state to save");
-      const state = this.native.getOptimizerState();
-      await writeOptimizerCheckpoint(dir, {
-        optimizer: this.rawOptimizerSpec,
-        learningRate: this.learningRate,
-        step: state.step,
-        slots: new Map(Object.entries(state.slots)),
-        engine: "torch",
-      });
-    }
-    await writeModelCheckpoint(dir, {
-      spec: this.spec,
-      params: this.parameters(),
-      batchesTracked: this.batchesTracked,
-      dropoutRng: this.dropoutRng.getState(),
-      engine: "torch",
-      ...(options.classNames ? { classNames: [...options.classNames] } : {}),
-    });
-  }
-
-  async loadOptimizerState(dir: string): Promise<void> {
-    this.assertAlive();
-    if (!this.optimizerSpec)
-      throw new Error("loadOptimizerState: this network was created without an optimizer");
-    const saved = await readOptimizerCheckpoint(dir, this.description);
-    if (!saved) return;
-    if (saved.optimizer.type !== this.optimizerSpec.type) {
-      throw new ConfigError(
-        "optimizer.id",
-        `saved optimiser state is ${saved.optimizer.type}, the run uses ${this.optimizerSpec.type}`,
-      );
-    }
-    this.native.setOptimizerState(saved.step, Object.fromEntries(saved.slots));
-    this.setLearningRate(saved.learningRate);
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.native.dispose();
   }
 }
