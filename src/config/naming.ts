@@ -2,7 +2,7 @@ import { ConfigError, UsageError } from "../util/errors.js";
 import { pathIdProblem } from "../util/path-safety.js";
 import { getPath } from "../util/records.js";
 import { hashString } from "../util/rng.js";
-import { CURRICULUM_TYPES, type CurriculumType, canonicalSeed } from "./schema.js";
+import { CURRICULUM_TYPES, type CurriculumType, canonicalSeed, DYNAMIC_CURRICULUM } from "./schema.js";
 
 /**
  * Run naming: the ONLY module that builds or splits run names. A training run's folder name is
@@ -31,20 +31,22 @@ export const NAMING_KEYS = [
 export type NamingKey = (typeof NAMING_KEYS)[number];
 
 /**
- * The conditions of a curriculum comparison: each ordering (`curriculum.type`) and the baseline
- * trained without a curriculum (`curriculum.type: None`), in the order reports and studies list them.
+ * The conditions of a curriculum comparison: each ordering (`curriculum.type`), training with a
+ * dynamic sampler (`curriculum.type: Dynamic`) and the baseline trained without a curriculum
+ * (`curriculum.type: None`), in the order reports and studies list them.
  */
-export const CONDITIONS = [...CURRICULUM_TYPES, "Baseline"] as const;
-export type Condition = CurriculumType | "Baseline";
+export const CONDITIONS = [...CURRICULUM_TYPES, DYNAMIC_CURRICULUM, "Baseline"] as const;
+export type Condition = CurriculumType | typeof DYNAMIC_CURRICULUM | "Baseline";
 
 /**
  * The `curriculum` field of a run name (`curriculum.short` in configs/curriculum/<type>.yaml) for
- * each condition: C, A, R and N for the baseline.
+ * each condition: C, A, R, D for a dynamic sampler and N for the baseline.
  */
 export const CURRICULUM_CODES: Readonly<Record<Condition, string>> = {
   Curriculum: "C",
   AntiCurriculum: "A",
   RandomCurriculum: "R",
+  Dynamic: "D",
   Baseline: "N",
 };
 

@@ -16,7 +16,7 @@ import {
   type NamingKey,
   tryParseRunName,
 } from "../config/naming.js";
-import { CURRICULUM_TYPES, type CurriculumType } from "../config/schema.js";
+import { CURRICULUM_TYPES, type CurriculumType, DYNAMIC_CURRICULUM } from "../config/schema.js";
 import { distinctShades } from "../plots/charts.js";
 import { type MatrixData, readMatrix } from "../results/correlation-table.js";
 import { listRuns } from "../results/experiment.js";
@@ -109,6 +109,7 @@ export function conditionOf(
 ): Condition {
   const type = getPath(config, "curriculum.type");
   if (CURRICULUM_TYPES.some((t) => t === type)) return type as CurriculumType;
+  if (type === DYNAMIC_CURRICULUM) return DYNAMIC_CURRICULUM;
   if (type === "None") return "Baseline";
   const short = fields?.curriculum;
   return (short && conditionOfCode(short)) || "Baseline";
@@ -231,11 +232,12 @@ export interface RunGroup {
   color: string;
 }
 
-/** Shades per condition (from the colorblind palette): blue, vermillion, green, grey. */
+/** Shades per condition (from the colorblind palette): blue, vermillion, green, pink, grey. */
 const CONDITION_SHADES: Record<Condition, readonly string[]> = {
   Curriculum: ["#0173b2", "#56b4e9", "#cc78bc", "#1f3f7a"],
   AntiCurriculum: ["#d55e00", "#de8f05", "#ca9161", "#8c3d00"],
   RandomCurriculum: ["#029e73", "#7fc9a8", "#ece133", "#01573f"],
+  Dynamic: ["#fbafe4", "#8e4585", "#b05fa0", "#e7b3dd"],
   Baseline: ["#4d4d4d", "#949494", "#000000", "#bdbdbd"],
 };
 

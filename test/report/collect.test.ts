@@ -43,6 +43,10 @@ describe("grouping runs", () => {
     expect(conditionOf(null, parseRunName(fixtureRunName("RandomCurriculum", 1)))).toBe("RandomCurriculum");
     expect(conditionOf(null, parseRunName(fixtureRunName("Curriculum", 1)))).toBe("Curriculum");
     expect(conditionOf(null, parseRunName(fixtureRunName("None", 1)))).toBe("Baseline");
+    // A dynamic sampler's run is its own condition, never the baseline.
+    expect(conditionOf({ curriculum: { type: "Dynamic" } }, null)).toBe("Dynamic");
+    const dynamic = fixtureRunName("None", 1).replace("_N_N_None_None_1_0_", "_D_InfoBatch_None_None_1_0_");
+    expect(conditionOf(null, parseRunName(dynamic))).toBe("Dynamic");
   });
 
   test("runs differing only in seed form one group; labels show only what differs", () => {

@@ -56,7 +56,8 @@ async function comparisonBody(groups: RunGroup[], tracking: string, figs: Figure
     }
     return cells;
   });
-  const missing = CONDITIONS.filter((c) => !tested.some((g) => g.condition === c));
+  // The orderings and the baseline a comparison expects (a dynamic sampler is an extra, not a gap).
+  const missing = CONDITIONS.filter((c) => c !== "Dynamic" && !tested.some((g) => g.condition === c));
   const parts = [
     `<p class="lead">Test metrics of the best checkpoint, mean ± sample std over seeds; the best value of each column is bold.</p>`,
     sharedList(groups),
