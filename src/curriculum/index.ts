@@ -69,3 +69,9 @@ export {
   type SamplerClass,
   samplerArgs,
 } from "./sampling/registry.js";
+export {
+  StaticPrune,
+  type StaticPruneArgs,
+  type StaticPruneDrop,
+  staticPruneKept,
+} from "./sampling/static-prune.js";

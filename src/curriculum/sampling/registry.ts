@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { ConfigError } from "../../util/errors.js";
 import type { AbstractSampler } from "./abstract-sampler.js";
 import { InfoBatch } from "./info-batch.js";
+import { StaticPrune } from "./static-prune.js";
 
 /** A dynamic sampler class: `new Cls(args)`; `defaults` lists the keyword arguments it accepts. */
 export type SamplerClass = (new (
@@ -13,7 +14,10 @@ export type SamplerClass = (new (
   readonly usesScore?: boolean;
 };
 
-const BUILT_IN: ReadonlyArray<readonly [string, SamplerClass]> = [["InfoBatch", InfoBatch]];
+const BUILT_IN: ReadonlyArray<readonly [string, SamplerClass]> = [
+  ["InfoBatch", InfoBatch],
+  ["StaticPrune", StaticPrune],
+];
 
 /** Built-in dynamic samplers (ids of `curriculum/sampling` with `curriculum=Dynamic`). */
 export const DYNAMIC_SAMPLERS: readonly string[] = BUILT_IN.map(([id]) => id);
