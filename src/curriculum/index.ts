@@ -69,6 +69,7 @@ export {
   type SamplerClass,
   samplerArgs,
 } from "./sampling/registry.js";
+export { SelfPaced, type SelfPacedArgs, selfPacedPass } from "./sampling/self-paced.js";
 export {
   StaticPrune,
   type StaticPruneArgs,

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { ConfigError } from "../../util/errors.js";
 import type { AbstractSampler } from "./abstract-sampler.js";
 import { InfoBatch } from "./info-batch.js";
+import { SelfPaced } from "./self-paced.js";
 import { StaticPrune } from "./static-prune.js";
 
 /** A dynamic sampler class: `new Cls(args)`; `defaults` lists the keyword arguments it accepts. */
@@ -17,6 +18,7 @@ export type SamplerClass = (new (
 const BUILT_IN: ReadonlyArray<readonly [string, SamplerClass]> = [
   ["InfoBatch", InfoBatch],
   ["StaticPrune", StaticPrune],
+  ["SelfPaced", SelfPaced],
 ];
 
 /** Built-in dynamic samplers (ids of `curriculum/sampling` with `curriculum=Dynamic`). */
