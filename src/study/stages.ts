@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { CURRICULUM_DIRNAME, REPORT_FILE, STUDY_FILES } from "../config/layout.js";
 import { createExecutor } from "../experiments/executors/index.js";
@@ -7,6 +7,7 @@ import { postprocess } from "../experiments/postprocess.js";
 import { train } from "../experiments/train.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
+import { acquireLock, lockPath, removeStaleLock } from "../util/lock.js";
 import { writeLine } from "../util/progress.js";
 import { readYaml, writeYaml } from "../util/yaml-io.js";
 import { fuseStudyGroup } from "./fusion-groups.js";
@@ -212,35 +213,51 @@ export function isStageDone(plan: StudyPlan, stage: Stage): boolean {
   return stageDone(readStudyState(plan), stage);
 }
 
+/** A lock of state.yaml this old is stale even when its holder is on another machine (see recordStage). */
+const STATE_LOCK_STALE_MS = 60_000;
+
 /**
  * Records a finished stage. Stage jobs of a cluster finish concurrently, so the read-modify-write
- * of state.yaml happens under a lock file (O_EXCL); a lock older than a minute is stale.
+ * of state.yaml happens under its lock (util/lock.ts: a holder that died on this machine is taken
+ * over at once). A holder on another machine that died mid-record leaves its lock behind; the lock
+ * is held for one read and one write, so one older than a minute is stale.
  */
 async function recordStage(plan: StudyPlan, stage: Stage, seconds: number): Promise<void> {
-  const lock = `${studyStatePath(plan)}.lock`;
-  mkdirSync(dirname(lock), { recursive: true });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      closeSync(openSync(lock, "wx"));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 60_000 || attempt > 600) rmSync(lock, { force: true });
-      await new Promise((r) => setTimeout(r, 100));
+  const path = studyStatePath(plan);
+  mkdirSync(dirname(path), { recursive: true });
+  for (;;) {
+    const lock = acquireLock(path);
+    if (!("heldBy" in lock)) {
+      try {
+        const state = readStudyState(plan);
+        state.stages[stage.name] = {
+          fingerprint: stage.fingerprint,
+          seconds,
+          finished: new Date().toISOString(),
+        };
+        writeYaml(path, state);
+      } finally {
+        lock.release();
+      }
+      return;
     }
+    const file = lockPath(path);
+    const age = Date.now() - (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > STATE_LOCK_STALE_MS) rmSync(file, { force: true });
+    await new Promise((r) => setTimeout(r, 100));
   }
-  try {
-    const state = readStudyState(plan);
-    state.stages[stage.name] = {
-      fingerprint: stage.fingerprint,
-      seconds,
-      finished: new Date().toISOString(),
-    };
-    writeYaml(studyStatePath(plan), state);
-  } finally {
-    rmSync(lock, { force: true });
-  }
+}
+
+/**
+ * Removes what a killed study left of its state lock: the lock of a dead process on this machine,
+ * and a minute-old `state.yaml.lock` of earlier versions, which kept it beside state.yaml.
+ */
+function removeStaleStateLocks(plan: StudyPlan): void {
+  const path = studyStatePath(plan);
+  removeStaleLock(path);
+  const legacy = `${path}.lock`;
+  const age = Date.now() - (statSync(legacy, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+  if (age > STATE_LOCK_STALE_MS) rmSync(legacy, { force: true });
 }
 
 /** Records a stage that ran from `started` (performance.now()) until now, and says so. */
@@ -295,6 +312,7 @@ export async function runStudy(plan: StudyPlan, options: StudyRunOptions = {}): 
     }
     return result;
   }
+  removeStaleStateLocks(plan);
   return runPhases(stages, state, plan, result, options, log);
 }
 
