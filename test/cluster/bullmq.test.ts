@@ -22,7 +22,8 @@ function startWorker(cwd: string): { child: ChildProcess; output: string[] } {
   const child = spawn(
     process.execPath,
     [BIN, "worker", "--redis", url, "--queue", queue, "--lock-seconds", "3"],
-    { cwd, env: { ...process.env, CI: "1" } },
+    // A process group of its own: a worker is killed with its training child, as a crashed machine is.
+    { cwd, env: { ...process.env, CI: "1" }, detached: true },
   );
   const output: string[] = [];
   child.stdout?.on("data", (d) => output.push(String(d)));
@@ -40,7 +41,13 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+  for (const w of workers) {
+    try {
+      process.kill(-(w.child.pid as number), "SIGKILL");
+    } catch {
+      // the group is gone already
+    }
+  }
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -78,7 +85,9 @@ describe("--executor bullmq with two workers, one killed mid-run", () => {
       },
       90_000,
     );
-    first.child.kill("SIGKILL");
+    // The worker and the training child it runs the job in (alone, the child would run on until it
+    // noticed its parent gone, and on a fast machine finish the run first).
+    process.kill(-(first.child.pid as number), "SIGKILL");
 
     const result = await submit;
     expect(result.code, result.stderr).toBe(0);
