@@ -42,6 +42,13 @@ export const RUN_FILES = {
   /** SHA-256 of a checkpoint's files (model, optimiser, trainer state, the `_best/` it restores); checked on resume. */
   checksums: "checksums.json",
   pace: "pace.csv",
+  /**
+   * A curriculum run with `curriculum.rescore_every`: one row per re-scoring (iteration, evaluation,
+   * the snapshot it is compared with, their Spearman correlation).
+   */
+  scoreDrift: "score_drift.csv",
+  /** A run's own plots (pace, score drift), as `<name>.svg` and `<name>.png`. */
+  plots: "_plots",
   /** Members of an aggregated run. */
   runs: "runs.yaml",
   best: "_best",

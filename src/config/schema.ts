@@ -157,9 +157,22 @@ export const CurriculumConfigSchema = z
     scoring: ScoringRefSchema,
     pacing: PacingConfigSchema,
     sampling: SamplingConfigSchema,
+    /**
+     * Re-scores the curriculum every N evaluations from the run's own saved train outputs and
+     * reorders it from then on (src/curriculum/rescore.ts); absent or null: the order stays the
+     * score file's. Only an ordering (Curriculum, AntiCurriculum, RandomCurriculum) has one.
+     */
+    rescore_every: z.number().int().positive().nullable().optional(),
   })
   .passthrough()
   .superRefine((c, ctx) => {
+    if (c.rescore_every != null && !(CURRICULUM_TYPES as readonly string[]).includes(c.type)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rescore_every"],
+        message: `only an ordering (${CURRICULUM_TYPES.join(", ")}) re-scores its curriculum; curriculum ${c.type} has none to reorder (remove the key or set it to null)`,
+      });
+    }
     const classAware = (CLASS_SAMPLING_IDS as readonly string[]).includes(c.sampling.id);
     if (c.type !== DYNAMIC_CURRICULUM && !classAware) {
       ctx.addIssue({

@@ -55,6 +55,16 @@ export {
 } from "./pacing/registry.js";
 export { Root } from "./pacing/root.js";
 export {
+  evaluationsUpTo,
+  isRescoreIteration,
+  RESCORABLE_TYPES,
+  RESCORERS,
+  type Rescorer,
+  rescoringOf,
+  spearman,
+} from "./rescore.js";
+export { driftSpec } from "./rescore-plot.js";
+export {
   AbstractSampler,
   type PassInfo,
   type SamplerOutputs,
