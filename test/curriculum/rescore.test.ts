@@ -11,6 +11,7 @@ import {
   RESCORERS,
   spearman,
 } from "../../src/curriculum/index.js";
+import { train } from "../../src/experiments/train.js";
 import { readScoreDrift, writeScoreDrift } from "../../src/results/score-drift.js";
 import { saveOutputs } from "../../src/results/subset-outputs.js";
 import { cumulativeAccuracy, firstIteration } from "../../src/scoring/math/correctness.js";
@@ -303,6 +304,29 @@ describe("rescore_every config errors", () => {
     expect(() => createCurriculumCallback(config)).toThrow(
       /curriculum\.rescore_every: .*save_train_outputs: true/,
     );
+  });
+
+  it("train --dry-run refuses a score re-scoring cannot recompute, and accepts CELoss", async () => {
+    const cwd = tempDir();
+    const curriculum = ["curriculum=Curriculum", "curriculum/pacing=Linear", "curriculum/sampling=Balanced"];
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    await expect(
+      train({
+        cwd,
+        log,
+        dryRun: true,
+        overrides: [...curriculum, "curriculum/scoring=Predefined", "curriculum.rescore_every=2"],
+      }),
+    ).rejects.toThrow(/curriculum\.rescore_every: .*'Predefined'/);
+    expect(lines.filter((l) => l.startsWith("would train"))).toEqual([]);
+    const ok = await train({
+      cwd,
+      log,
+      dryRun: true,
+      overrides: [...curriculum, "curriculum/scoring=CELoss", "curriculum.rescore_every=2"],
+    });
+    expect(ok.pending.map((p) => p.config.curriculum.rescore_every)).toEqual([2]);
   });
 
   it("curriculum None or Dynamic with rescore_every is a schema error naming the key", () => {
