@@ -33,6 +33,27 @@ function correctness(logits: Float32Array, labels: Int32Array, c: number): Uint8
   return out;
 }
 
+/** Softmax of row i (float64, max-shifted). */
+function softmaxRow(logits: Float32Array, i: number, c: number): Float64Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < c; k++) max = Math.max(max, logits[i * c + k] as number);
+  const p = new Float64Array(c);
+  let sum = 0;
+  for (let k = 0; k < c; k++) {
+    p[k] = Math.exp((logits[i * c + k] as number) - max);
+    sum += p[k] as number;
+  }
+  for (let k = 0; k < c; k++) p[k] = (p[k] as number) / sum;
+  return p;
+}
+
+/** Entropy of the softmax of row i. */
+function entropyRow(logits: Float32Array, i: number, c: number): number {
+  let h = 0;
+  for (const p of softmaxRow(logits, i, c)) if (p > 0) h -= p * Math.log(p);
+  return h;
+}
+
 function last(sequence: readonly Float32Array[]): Float32Array {
   const logits = sequence[sequence.length - 1];
   if (!logits) throw new Error("re-scoring needs the outputs of at least one evaluation");
@@ -62,17 +83,28 @@ export const RESCORERS: Readonly<Record<string, Rescorer>> = Object.freeze({
     describe: "‖softmax(z) − onehot(y)‖₂ of the newest evaluation (EL2N)",
     difficulty: (sequence, labels, c) => {
       const logits = last(sequence);
+      return Float64Array.from(labels, (y, i) =>
+        Math.sqrt(softmaxRow(logits, i, c).reduce((sum, p, k) => sum + (p - (k === y ? 1 : 0)) ** 2, 0)),
+      );
+    },
+  },
+  Hardness: {
+    window: "latest",
+    describe: "entropy of the softmax of the newest evaluation (Hardness)",
+    difficulty: (sequence, labels, c) => {
+      const logits = last(sequence);
+      return Float64Array.from(labels, (_, i) => entropyRow(logits, i, c));
+    },
+  },
+  Mistakenness: {
+    window: "latest",
+    describe:
+      "(m·exp(−H) + 1)/2 of the newest evaluation, m = +1 when the prediction is wrong (Mistakenness)",
+    difficulty: (sequence, labels, c) => {
+      const logits = last(sequence);
       return Float64Array.from(labels, (y, i) => {
-        let max = Number.NEGATIVE_INFINITY;
-        for (let k = 0; k < c; k++) max = Math.max(max, logits[i * c + k] as number);
-        let sum = 0;
-        for (let k = 0; k < c; k++) sum += Math.exp((logits[i * c + k] as number) - max);
-        let norm = 0;
-        for (let k = 0; k < c; k++) {
-          const p = Math.exp((logits[i * c + k] as number) - max) / sum;
-          norm += (p - (k === y ? 1 : 0)) ** 2;
-        }
-        return Math.sqrt(norm);
+        const m = argmaxRow(logits, i, c) === y ? -1 : 1;
+        return (m * Math.exp(-entropyRow(logits, i, c)) + 1) / 2;
       });
     },
   },
@@ -102,6 +134,21 @@ export const RESCORERS: Readonly<Record<string, Rescorer>> = Object.freeze({
         for (let t = 1; t < row.length; t++) if (row[t - 1] === 1 && row[t] === 0) events++;
         return row.includes(1) ? events : row.length;
       }),
+  },
+  Cartography: {
+    window: "all",
+    describe:
+      "minus the confidence, the mean softmax probability of the label over the evaluations so far (Cartography)",
+    difficulty: (sequence, labels, c) => {
+      const out = new Float64Array(labels.length);
+      for (const logits of sequence) {
+        for (let i = 0; i < labels.length; i++) {
+          const p = softmaxRow(logits, i, c)[labels[i] as number] as number;
+          out[i] = (out[i] as number) - p / sequence.length;
+        }
+      }
+      return out;
+    },
   },
   AUM: {
     window: "all",

@@ -14,8 +14,9 @@ import {
 import { train } from "../../src/experiments/train.js";
 import { readScoreDrift, writeScoreDrift } from "../../src/results/score-drift.js";
 import { saveOutputs } from "../../src/results/subset-outputs.js";
+import { mistakenness, softmaxEntropy } from "../../src/scoring/math/brain.js";
 import { cumulativeAccuracy, firstIteration } from "../../src/scoring/math/correctness.js";
-import { areaUnderMargin, el2n, forgettingEvents } from "../../src/scoring/math/dynamics.js";
+import { areaUnderMargin, cartography, el2n, forgettingEvents } from "../../src/scoring/math/dynamics.js";
 import { perSampleCrossEntropy } from "../../src/training/criteria.js";
 import type { PassSampler } from "../../src/training/types.js";
 import { writeCsv } from "../../src/util/csv.js";
@@ -58,7 +59,17 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
 
   it("lists exactly the output-based types", () => {
     expect([...RESCORABLE_TYPES].sort()).toEqual(
-      ["AUM", "CELoss", "CumulativeAccuracy", "EL2N", "FirstIteration", "Forgetting"].sort(),
+      [
+        "AUM",
+        "CELoss",
+        "Cartography",
+        "CumulativeAccuracy",
+        "EL2N",
+        "FirstIteration",
+        "Forgetting",
+        "Hardness",
+        "Mistakenness",
+      ].sort(),
     );
   });
 
@@ -76,6 +87,30 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
     expectClose(
       RESCORERS.EL2N?.difficulty([last], labels, c) as Float64Array,
       el2n(last, labels, c),
+      1e-12,
+      1e-12,
+    );
+  });
+
+  it("Hardness and Mistakenness: the softmax entropy and FiftyOne's mistakenness of the newest evaluation", () => {
+    expectClose(
+      RESCORERS.Hardness?.difficulty([last], labels, c) as Float64Array,
+      softmaxEntropy(last, n, c),
+      1e-12,
+      1e-12,
+    );
+    expectClose(
+      RESCORERS.Mistakenness?.difficulty([last], labels, c) as Float64Array,
+      mistakenness(last, labels, c),
+      1e-12,
+      1e-12,
+    );
+  });
+
+  it("Cartography: minus the confidence over every evaluation so far", () => {
+    expectClose(
+      RESCORERS.Cartography?.difficulty(sequence, labels, c) as Float64Array,
+      cartography(sequence, labels, c).confidence.map((v) => -v),
       1e-12,
       1e-12,
     );
