@@ -85,7 +85,13 @@ describeWith(numpyScipy, "a re-scored curriculum run with the trainer", () => {
       [],
       JSON.stringify({ run: dir, kind: "epoch", ranks, at: [2, 4] }),
     );
-    expectClose(rows?.map((r) => r.spearman) ?? [], expected, 1e-6, 1e-6);
+    expectClose(
+      rows?.map((r) => r.spearman) ?? [],
+      expected,
+      "Spearman of consecutive snapshots",
+      1e-9,
+      1e-9,
+    );
     expect(existsSync(join(dir, "_plots", "score_drift.svg"))).toBe(true);
     expect(existsSync(join(dir, "_plots", "score_drift.png"))).toBe(true);
     expect(readFileSync(join(dir, "training.log"), "utf8")).toMatch(

@@ -76,8 +76,9 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
   it("CELoss: the cross-entropy of the newest evaluation", () => {
     expect(RESCORERS.CELoss?.window).toBe("latest");
     expectClose(
-      RESCORERS.CELoss?.difficulty([last], labels, c) as Float64Array,
+      RESCORERS.CELoss?.difficulty(sequence, labels, c) as Float64Array,
       Float64Array.from(perSampleCrossEntropy(last, labels, c)),
+      "CELoss",
       0,
       0,
     );
@@ -85,8 +86,9 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
 
   it("EL2N: the error norm of the newest evaluation", () => {
     expectClose(
-      RESCORERS.EL2N?.difficulty([last], labels, c) as Float64Array,
+      RESCORERS.EL2N?.difficulty(sequence, labels, c) as Float64Array,
       el2n(last, labels, c),
+      "EL2N",
       1e-12,
       1e-12,
     );
@@ -94,14 +96,16 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
 
   it("Hardness and Mistakenness: the softmax entropy and FiftyOne's mistakenness of the newest evaluation", () => {
     expectClose(
-      RESCORERS.Hardness?.difficulty([last], labels, c) as Float64Array,
+      RESCORERS.Hardness?.difficulty(sequence, labels, c) as Float64Array,
       softmaxEntropy(last, n, c),
+      "Hardness",
       1e-12,
       1e-12,
     );
     expectClose(
-      RESCORERS.Mistakenness?.difficulty([last], labels, c) as Float64Array,
+      RESCORERS.Mistakenness?.difficulty(sequence, labels, c) as Float64Array,
       mistakenness(last, labels, c),
+      "Mistakenness",
       1e-12,
       1e-12,
     );
@@ -111,6 +115,7 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
     expectClose(
       RESCORERS.Cartography?.difficulty(sequence, labels, c) as Float64Array,
       cartography(sequence, labels, c).confidence.map((v) => -v),
+      "Cartography",
       1e-12,
       1e-12,
     );
@@ -122,6 +127,7 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
     expectClose(
       RESCORERS.CumulativeAccuracy?.difficulty(sequence, labels, c) as Float64Array,
       Float64Array.from(sum, (s, i) => 1 - s / (count[i] as number)),
+      "CumulativeAccuracy",
       1e-12,
       1e-12,
     );
@@ -133,6 +139,7 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
     expectClose(
       RESCORERS.AUM?.difficulty(sequence, labels, c) as Float64Array,
       areaUnderMargin(sequence, labels, c).map((v) => -v),
+      "AUM",
       1e-9,
       1e-9,
     );
@@ -162,7 +169,7 @@ describeWith(numpyScipy, "Spearman correlation of two snapshots", () => {
       [],
       JSON.stringify({ a, b }),
     );
-    expectClose([spearman(a, b)], [expected], 1e-12, 1e-12);
+    expectClose([spearman(a, b)], [expected], "Spearman", 1e-12, 1e-12);
     expect(spearman([1, 1, 1], [1, 2, 3])).toBeNaN();
   });
 });
