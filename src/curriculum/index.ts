@@ -60,6 +60,7 @@ export {
   RESCORABLE_TYPES,
   RESCORERS,
   type Rescorer,
+  rescore,
   rescoringOf,
   spearman,
 } from "./rescore.js";

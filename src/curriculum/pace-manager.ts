@@ -77,6 +77,8 @@ export class CurriculumPaceManager implements TrainCallback {
   private pending: PaceManagerState | null = null;
   /** `curriculum.rescore_every`: the rescorer and its period, or null. */
   private readonly rescoring: { every: number; rescorer: Rescorer; type: string } | null;
+  /** The per-evaluation statistics of the rescorer read so far, by iteration (a cache of the saved outputs). */
+  private readonly evaluationStats = new Map<number, Float64Array>();
   /** The re-scorings so far (score_drift.csv). */
   private drift: ScoreDriftRow[] = [];
   /** The newest snapshot of the score (high = hard; at first the score file's ranks) and its iteration. */
@@ -161,8 +163,21 @@ export class CurriculumPaceManager implements TrainCallback {
     const r = this.rescoring as NonNullable<typeof this.rescoring>;
     const evaluations = evaluationsUpTo(iteration, this.config.eval_frequency, ctx.totalIterations);
     const window = r.rescorer.window === "latest" ? evaluations.slice(-1) : evaluations;
-    const sequence = window.map((e) => this.savedTrainLogits(ctx, e));
-    const values = r.rescorer.difficulty(sequence, ctx.train.labels, ctx.dataset.outputDim);
+    // Each evaluation's outputs are read once: its statistic is kept for the later re-scorings.
+    for (const e of [...this.evaluationStats.keys()]) if (!window.includes(e)) this.evaluationStats.delete(e);
+    const stats = window.map((e) => {
+      let values = this.evaluationStats.get(e);
+      if (!values) {
+        values = r.rescorer.perEvaluation(
+          this.savedTrainLogits(ctx, e),
+          ctx.train.labels,
+          ctx.dataset.outputDim,
+        );
+        this.evaluationStats.set(e, values);
+      }
+      return values;
+    });
+    const values = r.rescorer.combine(stats);
     const order = difficultyOrder(values, this.type, parseSeed(this.config.seed).data);
     (this.samplerObj as CurriculumSampler).setOrder(order);
     this.updateWeights();

@@ -13,24 +13,35 @@ import { ConfigError } from "../util/errors.js";
  * compare these with), turned so that a higher value is harder.
  */
 
-/** A score recomputable from saved train logits: a higher value is harder. */
+/**
+ * A score recomputable from saved train logits, in two steps so that each evaluation's outputs are
+ * read once however often the run re-scores: a per-sample statistic of one evaluation, then the
+ * difficulty (a higher value is harder) from the statistics of the evaluations in the window.
+ */
 export interface Rescorer {
   /** `latest`: the outputs of the newest evaluation only; `all`: every evaluation so far. */
   readonly window: "latest" | "all";
-  /** The paper or scoring function the formula is that of. */
+  /** The formula, and the scoring function it is that of. */
   readonly describe: string;
-  /**
-   * Difficulty of each sample from the logits of the evaluations in the window (oldest first; one
-   * n × c row-major array each) and the labels.
-   */
-  difficulty(sequence: readonly Float32Array[], labels: Int32Array, numClasses: number): Float64Array;
+  /** Per-sample statistic of one evaluation's n × c row-major logits. */
+  perEvaluation(logits: Float32Array, labels: Int32Array, numClasses: number): Float64Array;
+  /** Difficulty of each sample from the statistics of the window's evaluations, oldest first. */
+  combine(stats: readonly Float64Array[]): Float64Array;
+}
+
+/** Difficulty from the logits of the window's evaluations (oldest first): both steps at once. */
+export function rescore(
+  rescorer: Rescorer,
+  sequence: readonly Float32Array[],
+  labels: Int32Array,
+  numClasses: number,
+): Float64Array {
+  return rescorer.combine(sequence.map((logits) => rescorer.perEvaluation(logits, labels, numClasses)));
 }
 
 /** 1 where the arg-max logit is the label (the trainer's argmax, so ties agree with the metrics). */
-function correctness(logits: Float32Array, labels: Int32Array, c: number): Uint8Array {
-  const out = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) out[i] = argmaxRow(logits, i, c) === labels[i] ? 1 : 0;
-  return out;
+function correctness(logits: Float32Array, labels: Int32Array, c: number): Float64Array {
+  return Float64Array.from(labels, (y, i) => (argmaxRow(logits, i, c) === y ? 1 : 0));
 }
 
 /** Softmax of row i (float64, max-shifted). */
@@ -54,72 +65,67 @@ function entropyRow(logits: Float32Array, i: number, c: number): number {
   return h;
 }
 
-function last(sequence: readonly Float32Array[]): Float32Array {
-  const logits = sequence[sequence.length - 1];
-  if (!logits) throw new Error("re-scoring needs the outputs of at least one evaluation");
-  return logits;
+/** The newest evaluation's statistic (the `latest` window holds one). */
+function newest(stats: readonly Float64Array[]): Float64Array {
+  const values = stats[stats.length - 1];
+  if (!values) throw new Error("re-scoring needs the outputs of at least one evaluation");
+  return values;
 }
 
-/** Applies `f(i, correct_t(i) for every t)` to every sample: the statistics over evaluations. */
-function overCorrectness(
-  sequence: readonly Float32Array[],
-  labels: Int32Array,
-  c: number,
-  f: (row: readonly number[]) => number,
-): Float64Array {
-  const rows = sequence.map((logits) => correctness(logits, labels, c));
-  return Float64Array.from(labels, (_, i) => f(rows.map((r) => r[i] as number)));
+/** `f` of each sample's statistics over the evaluations, oldest first. */
+function perSample(stats: readonly Float64Array[], f: (row: readonly number[]) => number): Float64Array {
+  return Float64Array.from(newest(stats), (_, i) => f(stats.map((s) => s[i] as number)));
 }
+
+const mean = (row: readonly number[]) => row.reduce((a, b) => a + b, 0) / row.length;
 
 /** The score types that re-scoring can recompute, by scoring `type`. */
 export const RESCORERS: Readonly<Record<string, Rescorer>> = Object.freeze({
   CELoss: {
     window: "latest",
     describe: "per-sample cross-entropy of the newest evaluation (CELoss)",
-    difficulty: (sequence, labels, c) => Float64Array.from(perSampleCrossEntropy(last(sequence), labels, c)),
+    perEvaluation: (logits, labels, c) => Float64Array.from(perSampleCrossEntropy(logits, labels, c)),
+    combine: newest,
   },
   EL2N: {
     window: "latest",
     describe: "‖softmax(z) − onehot(y)‖₂ of the newest evaluation (EL2N)",
-    difficulty: (sequence, labels, c) => {
-      const logits = last(sequence);
-      return Float64Array.from(labels, (y, i) =>
+    perEvaluation: (logits, labels, c) =>
+      Float64Array.from(labels, (y, i) =>
         Math.sqrt(softmaxRow(logits, i, c).reduce((sum, p, k) => sum + (p - (k === y ? 1 : 0)) ** 2, 0)),
-      );
-    },
+      ),
+    combine: newest,
   },
   Hardness: {
     window: "latest",
     describe: "entropy of the softmax of the newest evaluation (Hardness)",
-    difficulty: (sequence, labels, c) => {
-      const logits = last(sequence);
-      return Float64Array.from(labels, (_, i) => entropyRow(logits, i, c));
-    },
+    perEvaluation: (logits, labels, c) => Float64Array.from(labels, (_, i) => entropyRow(logits, i, c)),
+    combine: newest,
   },
   Mistakenness: {
     window: "latest",
     describe:
       "(m·exp(−H) + 1)/2 of the newest evaluation, m = +1 when the prediction is wrong (Mistakenness)",
-    difficulty: (sequence, labels, c) => {
-      const logits = last(sequence);
-      return Float64Array.from(labels, (y, i) => {
+    perEvaluation: (logits, labels, c) =>
+      Float64Array.from(labels, (y, i) => {
         const m = argmaxRow(logits, i, c) === y ? -1 : 1;
         return (m * Math.exp(-entropyRow(logits, i, c)) + 1) / 2;
-      });
-    },
+      }),
+    combine: newest,
   },
   CumulativeAccuracy: {
     window: "all",
     describe:
       "1 − the fraction of evaluations so far that classify the sample correctly (CumulativeAccuracy)",
-    difficulty: (sequence, labels, c) =>
-      overCorrectness(sequence, labels, c, (row) => 1 - row.reduce((a, b) => a + b, 0) / row.length),
+    perEvaluation: correctness,
+    combine: (stats) => perSample(stats, (row) => 1 - row.reduce((a, b) => a + b, 0) / row.length),
   },
   FirstIteration: {
     window: "all",
     describe: "(T − L)/T, L the trailing run of correct evaluations among the T so far (FirstIteration)",
-    difficulty: (sequence, labels, c) =>
-      overCorrectness(sequence, labels, c, (row) => {
+    perEvaluation: correctness,
+    combine: (stats) =>
+      perSample(stats, (row) => {
         let trailing = 0;
         for (let t = row.length - 1; t >= 0 && row[t] === 1; t--) trailing++;
         return (row.length - trailing) / row.length;
@@ -128,43 +134,32 @@ export const RESCORERS: Readonly<Record<string, Rescorer>> = Object.freeze({
   Forgetting: {
     window: "all",
     describe: "forgetting events among the evaluations so far, T when never correct (Forgetting)",
-    difficulty: (sequence, labels, c) =>
-      overCorrectness(sequence, labels, c, (row) => {
+    perEvaluation: correctness,
+    combine: (stats) =>
+      perSample(stats, (row) => {
         let events = 0;
         for (let t = 1; t < row.length; t++) if (row[t - 1] === 1 && row[t] === 0) events++;
         return row.includes(1) ? events : row.length;
       }),
   },
+  AUM: {
+    window: "all",
+    describe: "minus the mean logit margin z_y − max_{k≠y} z_k over the evaluations so far (AUM)",
+    perEvaluation: (logits, labels, c) =>
+      Float64Array.from(labels, (y, i) => {
+        let other = Number.NEGATIVE_INFINITY;
+        for (let k = 0; k < c; k++) if (k !== y) other = Math.max(other, logits[i * c + k] as number);
+        return (logits[i * c + y] as number) - other;
+      }),
+    combine: (stats) => perSample(stats, (row) => -mean(row)),
+  },
   Cartography: {
     window: "all",
     describe:
       "minus the confidence, the mean softmax probability of the label over the evaluations so far (Cartography)",
-    difficulty: (sequence, labels, c) => {
-      const out = new Float64Array(labels.length);
-      for (const logits of sequence) {
-        for (let i = 0; i < labels.length; i++) {
-          const p = softmaxRow(logits, i, c)[labels[i] as number] as number;
-          out[i] = (out[i] as number) - p / sequence.length;
-        }
-      }
-      return out;
-    },
-  },
-  AUM: {
-    window: "all",
-    describe: "minus the mean logit margin z_y − max_{k≠y} z_k over the evaluations so far (AUM)",
-    difficulty: (sequence, labels, c) => {
-      const out = new Float64Array(labels.length);
-      for (const logits of sequence) {
-        for (let i = 0; i < labels.length; i++) {
-          const y = labels[i] as number;
-          let other = Number.NEGATIVE_INFINITY;
-          for (let k = 0; k < c; k++) if (k !== y) other = Math.max(other, logits[i * c + k] as number);
-          out[i] = (out[i] as number) - ((logits[i * c + y] as number) - other) / sequence.length;
-        }
-      }
-      return out;
-    },
+    perEvaluation: (logits, labels, c) =>
+      Float64Array.from(labels, (y, i) => softmaxRow(logits, i, c)[y] as number),
+    combine: (stats) => perSample(stats, (row) => -mean(row)),
   },
 });
 

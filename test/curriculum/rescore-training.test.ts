@@ -21,13 +21,19 @@ const freshDir = () => join(root, `run${counter++}`);
 const quiet = { log: null, progress: false } as const;
 
 const ranks = Array.from(new Rng(7).permutation(90), (r) => r / 89);
-writeCsv(
-  join(root, "drift", "curriculum", "CELoss", "CELoss.csv"),
-  ["index", "source_index", "mean", "ranks"],
-  ranks.map((r, i) => ({ index: i, source_index: i, mean: r, ranks: r })),
-);
+for (const type of ["CELoss", "AUM"]) {
+  writeCsv(
+    join(root, "drift", "curriculum", type, `${type}.csv`),
+    ["index", "source_index", "mean", "ranks"],
+    ranks.map((r, i) => ({ index: i, source_index: i, mean: r, ranks: r })),
+  );
+}
 
-function rescoredRun(overrides: Record<string, unknown>, rescoreEvery: number | undefined): RunConfig {
+function rescoredRun(
+  overrides: Record<string, unknown>,
+  rescoreEvery: number | undefined,
+  score: "CELoss" | "AUM" = "CELoss",
+): RunConfig {
   return blobConfig({
     results_dir: root,
     experiment_id: "drift",
@@ -35,7 +41,7 @@ function rescoredRun(overrides: Record<string, unknown>, rescoreEvery: number | 
       id: "Curriculum",
       type: "Curriculum",
       short: "C",
-      scoring: { id: "CELoss", type: "CELoss" },
+      scoring: { id: score, type: score },
       pacing: { id: "Linear", type: "Linear", initial_size: 0.2, final_iteration: 0.8 },
       sampling: { id: "Unbalanced", short: "U" },
       ...(rescoreEvery === undefined ? {} : { rescore_every: rescoreEvery }),
@@ -130,22 +136,31 @@ describe("re-scored curriculum runs are reproducible", () => {
     expect(differingFiles(a, b)).toEqual([]);
   });
 
-  for (const [label, overrides, every, crash] of [
+  for (const [label, overrides, every, crash, score] of [
     [
       "epoch training, killed after a re-scoring",
       { iterations: 7, batch_size: 8 },
       2,
       crashAt(5, "onIterationEnd"),
+      "CELoss",
+    ],
+    [
+      "AUM over every evaluation so far, killed between re-scorings",
+      { iterations: 8, batch_size: 8, save_frequency: 2 },
+      1,
+      crashAt(5, "onIterationEnd"),
+      "AUM",
     ],
     [
       "step training, killed mid-pass",
       { training_type: "step", iterations: 40, eval_frequency: 4, save_frequency: 2, batch_size: 8 },
       2,
       crashAt(27, "onStep"),
+      "CELoss",
     ],
   ] as const) {
     it(`an interrupted and resumed run equals one that ran straight through (${label})`, async () => {
-      const config = rescoredRun(overrides as Record<string, unknown>, every);
+      const config = rescoredRun(overrides as Record<string, unknown>, every, score);
       const straight = freshDir();
       await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet });
       const crashed = freshDir();

@@ -9,6 +9,8 @@ import {
   isRescoreIteration,
   RESCORABLE_TYPES,
   RESCORERS,
+  type Rescorer,
+  rescore,
   spearman,
 } from "../../src/curriculum/index.js";
 import { train } from "../../src/experiments/train.js";
@@ -76,7 +78,7 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
   it("CELoss: the cross-entropy of the newest evaluation", () => {
     expect(RESCORERS.CELoss?.window).toBe("latest");
     expectClose(
-      RESCORERS.CELoss?.difficulty(sequence, labels, c) as Float64Array,
+      rescore(RESCORERS.CELoss as Rescorer, sequence, labels, c) as Float64Array,
       Float64Array.from(perSampleCrossEntropy(last, labels, c)),
       "CELoss",
       0,
@@ -86,7 +88,7 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
 
   it("EL2N: the error norm of the newest evaluation", () => {
     expectClose(
-      RESCORERS.EL2N?.difficulty(sequence, labels, c) as Float64Array,
+      rescore(RESCORERS.EL2N as Rescorer, sequence, labels, c) as Float64Array,
       el2n(last, labels, c),
       "EL2N",
       1e-12,
@@ -96,14 +98,14 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
 
   it("Hardness and Mistakenness: the softmax entropy and FiftyOne's mistakenness of the newest evaluation", () => {
     expectClose(
-      RESCORERS.Hardness?.difficulty(sequence, labels, c) as Float64Array,
+      rescore(RESCORERS.Hardness as Rescorer, sequence, labels, c) as Float64Array,
       softmaxEntropy(last, n, c),
       "Hardness",
       1e-12,
       1e-12,
     );
     expectClose(
-      RESCORERS.Mistakenness?.difficulty(sequence, labels, c) as Float64Array,
+      rescore(RESCORERS.Mistakenness as Rescorer, sequence, labels, c) as Float64Array,
       mistakenness(last, labels, c),
       "Mistakenness",
       1e-12,
@@ -113,7 +115,7 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
 
   it("Cartography: minus the confidence over every evaluation so far", () => {
     expectClose(
-      RESCORERS.Cartography?.difficulty(sequence, labels, c) as Float64Array,
+      rescore(RESCORERS.Cartography as Rescorer, sequence, labels, c) as Float64Array,
       cartography(sequence, labels, c).confidence.map((v) => -v),
       "Cartography",
       1e-12,
@@ -125,7 +127,7 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
     expect(RESCORERS.CumulativeAccuracy?.window).toBe("all");
     const { sum, count } = cumulativeAccuracy(correct, n, t);
     expectClose(
-      RESCORERS.CumulativeAccuracy?.difficulty(sequence, labels, c) as Float64Array,
+      rescore(RESCORERS.CumulativeAccuracy as Rescorer, sequence, labels, c) as Float64Array,
       Float64Array.from(sum, (s, i) => 1 - s / (count[i] as number)),
       "CumulativeAccuracy",
       1e-12,
@@ -134,10 +136,14 @@ describe("re-scoring formulas are those of the scoring functions, turned hard-is
   });
 
   it("FirstIteration, Forgetting and AUM over every evaluation so far", () => {
-    expect(RESCORERS.FirstIteration?.difficulty(sequence, labels, c)).toEqual(firstIteration(correct, n, t));
-    expect(RESCORERS.Forgetting?.difficulty(sequence, labels, c)).toEqual(forgettingEvents(correct, n, t));
+    expect(rescore(RESCORERS.FirstIteration as Rescorer, sequence, labels, c)).toEqual(
+      firstIteration(correct, n, t),
+    );
+    expect(rescore(RESCORERS.Forgetting as Rescorer, sequence, labels, c)).toEqual(
+      forgettingEvents(correct, n, t),
+    );
     expectClose(
-      RESCORERS.AUM?.difficulty(sequence, labels, c) as Float64Array,
+      rescore(RESCORERS.AUM as Rescorer, sequence, labels, c) as Float64Array,
       areaUnderMargin(sequence, labels, c).map((v) => -v),
       "AUM",
       1e-9,
