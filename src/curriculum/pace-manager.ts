@@ -117,6 +117,7 @@ export class CurriculumPaceManager implements TrainCallback {
     const order = difficultyOrder(ranks, this.type, seeds.data);
     this.snapshot = { iteration: 0, values: Float64Array.from(ranks) };
     this.drift = [];
+    this.evaluationStats.clear();
     const n = ctx.train.size;
     this.pacingFn = (await resolvePacing(config.curriculum.pacing, ctx.totalIterations, n)) as AbstractPace &
       PaceHooks;
@@ -142,7 +143,10 @@ export class CurriculumPaceManager implements TrainCallback {
     ctx.setSampler(this.samplerObj);
     this.updateWeights();
     ctx.log(
-      `curriculum: ${this.type} by ${config.curriculum.scoring.id} (${path}), ${this.mode} sampling, ${config.curriculum.pacing.id} pacing; dataset size ${this.size} of ${n}${sampled !== this.size ? ` (${sampled} sampled)` : ""}`,
+      `curriculum: ${this.type} by ${config.curriculum.scoring.id} (${path}), ${this.mode} sampling, ${config.curriculum.pacing.id} pacing; dataset size ${this.size} of ${n}${sampled !== this.size ? ` (${sampled} sampled)` : ""}` +
+        (this.rescoring
+          ? `; re-scored by ${this.rescoring.type} from this run's outputs every ${this.rescoring.every} evaluation(s)`
+          : ""),
     );
   }
 

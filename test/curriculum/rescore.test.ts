@@ -274,7 +274,7 @@ describe("a re-scored curriculum (pace manager, hand-computed reference)", () =>
       [2, 2, 0],
       [4, 4, 2],
     ]);
-    expect(ctx.lines.filter((l) => l.includes("re-scored"))).toHaveLength(2);
+    expect(ctx.lines.filter((l) => l.startsWith("curriculum: re-scored"))).toHaveLength(2);
   });
 
   it("a resumed manager recomputes the order of its last re-scoring from the saved outputs", async () => {
