@@ -58,22 +58,25 @@ export function poolAssignment(
   return out;
 }
 
+/** Fractions are apportioned in millionths, so shares are exact integers (no rounding noise). */
+const SCALE = 1_000_000;
+
 /**
- * Splits `total` units over the `open` pools in proportion to `weights` (largest remainder: each
- * gets ⌊total · wₚ / Σw⌋, the units left go one each to the largest remainders, ties to the earlier
- * pool). Returns a share per pool (0 for those not open).
+ * Splits `total` units over the `open` pools in proportion to the integer `weights` (largest
+ * remainder: each gets ⌊total · wₚ / Σw⌋, the units left go one each to the largest remainders, ties
+ * to the earlier pool). Returns a share per pool (0 for those not open).
  */
 function apportion(total: number, open: readonly number[], weights: readonly number[]): number[] {
   const sum = open.reduce((s, p) => s + (weights[p] as number), 0);
-  const exact = [0, 0, 0];
   const shares = [0, 0, 0];
+  const remainder = [0, 0, 0];
   for (const p of open) {
-    exact[p] = (total * (weights[p] as number)) / sum;
-    shares[p] = Math.floor(exact[p] as number);
+    const product = total * (weights[p] as number);
+    shares[p] = Math.floor(product / sum);
+    remainder[p] = product - (shares[p] as number) * sum;
   }
-  const fraction = (p: number) => (exact[p] as number) - (shares[p] as number);
   let left = total - shares.reduce((s, v) => s + v, 0);
-  for (const p of [...open].sort((a, b) => fraction(b) - fraction(a) || a - b)) {
+  for (const p of [...open].sort((a, b) => (remainder[b] as number) - (remainder[a] as number) || a - b)) {
     if (left <= 0) break;
     shares[p] = (shares[p] as number) + 1;
     left -= 1;
@@ -83,11 +86,12 @@ function apportion(total: number, open: readonly number[], weights: readonly num
 
 /**
  * How many samples a pass of `m` draws from easy, normal and hard, given the pools' sizes and the
- * fractions [easy, 1 − easy − hard, hard] (m at most the sizes' sum):
+ * fractions [easy, normal, hard] (summing to 1, taken to 6 decimals; m at most the sizes' sum):
  *
  * 1. the pools with a positive fraction and samples share m by their fractions, renormalised over
- *    those pools (largest remainder); a pool asked for more than it holds gives all it has and the
- *    shortfall is shared again, by the same rule, among the pools that still hold samples;
+ *    those pools (largest remainder, ties to the earlier of easy, normal, hard); a pool asked for
+ *    more than it holds gives all it has and the shortfall is shared again, by the same rule, among
+ *    the pools that still hold samples;
  * 2. if those pools run dry before m, the pools with fraction 0 fill the rest, in proportion to
  *    what they hold.
  */
@@ -96,24 +100,25 @@ export function poolQuotas(
   fractions: readonly [number, number, number],
   m: number,
 ): [number, number, number] {
+  const weights = fractions.map((f) => Math.round(f * SCALE));
   const counts = [0, 0, 0];
   const room = (p: number) => (sizes[p] as number) - (counts[p] as number);
-  const fill = (candidates: number[], weights: () => number[]) => {
+  const fill = (candidates: number[], weightsNow: () => readonly number[]) => {
     let open = candidates.filter((p) => room(p) > 0);
     let remaining = m - counts.reduce((s, v) => s + v, 0);
     while (remaining > 0 && open.length > 0) {
-      const shares = apportion(remaining, open, weights());
+      const shares = apportion(remaining, open, weightsNow());
       for (const p of open) counts[p] = (counts[p] as number) + Math.min(shares[p] as number, room(p));
       remaining = m - counts.reduce((s, v) => s + v, 0);
       open = open.filter((p) => room(p) > 0);
     }
   };
   fill(
-    [EASY, NORMAL, HARD].filter((p) => (fractions[p] as number) > 0),
-    () => [...fractions],
+    [EASY, NORMAL, HARD].filter((p) => (weights[p] as number) > 0),
+    () => weights,
   );
   fill(
-    [EASY, NORMAL, HARD].filter((p) => fractions[p] === 0),
+    [EASY, NORMAL, HARD].filter((p) => weights[p] === 0),
     () => [room(EASY), room(NORMAL), room(HARD)],
   );
   return [counts[EASY] as number, counts[NORMAL] as number, counts[HARD] as number];
