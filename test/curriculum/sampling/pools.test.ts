@@ -52,6 +52,8 @@ describe("Pools by hand", () => {
     expect(poolQuotas([100, 800, 100], [0.1, 0.8, 0.1], 500)).toEqual([50, 400, 50]);
     // easy holds 20 of its 50: the 30 missing go 7:2 to normal and hard (23.3 and 6.7 → 23 and 7)
     expect(poolQuotas([20, 800, 180], [0.1, 0.7, 0.2], 500)).toEqual([20, 373, 107]);
+    // docs/pacing.md's example: the defaults; easy gives 20 of 50, the 30 missing go 8:1 (26.7, 3.3 → 27, 3)
+    expect(poolQuotas([20, 800, 180], [0.1, 0.8, 0.1], 500)).toEqual([20, 427, 53]);
     // before any batch every sample is normal
     expect(poolQuotas([0, 1000, 0], [0.1, 0.8, 0.1], 500)).toEqual([0, 500, 0]);
     // 0.7, 4.9, 1.4 → 0, 4, 1 and the 2 units left to the largest remainders (normal .9, easy .7)
