@@ -143,7 +143,8 @@ export class DynamicSamplingManager implements TrainCallback {
 
   onValidationEnd(ctx: TrainContext, iteration: number): void {
     const sampler = this.samplerObj;
-    const record = sampler?.record() ?? null;
+    // optional call: a user's class may extend the AbstractSampler of an older copy of the package
+    const record = sampler?.record?.() ?? null;
     if (!sampler || record === null) return;
     const values = checkSamplerRecord(record, this.log[0], sampler.describe());
     this.log.push({ iteration, values: { ...values } });

@@ -178,7 +178,7 @@ export class Pools extends AbstractSampler {
         `Pools: hard_threshold must be below easy_threshold, got hard_threshold=${hardThreshold} and easy_threshold=${easyThreshold}`,
       );
     }
-    if (easyFraction + hardFraction > 1) {
+    if (easyFraction + hardFraction > 1 + 1e-9) {
       throw new CurriculaError(
         `Pools: easy_fraction + hard_fraction must be at most 1 (normal gets the rest), got ${easyFraction} + ${hardFraction}`,
       );
@@ -229,16 +229,19 @@ export class Pools extends AbstractSampler {
     for (let i = 0; i < n; i++) members[pool[i] as 0 | 1 | 2].push(i);
     const fractions: [number, number, number] = [
       this.easyFraction,
-      1 - this.easyFraction - this.hardFraction,
+      Math.max(0, 1 - this.easyFraction - this.hardFraction),
       this.hardFraction,
     ];
     const sizes: [number, number, number] = [members[0].length, members[1].length, members[2].length];
     this.drawn = poolQuotas(sizes, fractions, this.passLength(n));
-    const pass: number[] = [];
+    const pass = new Int32Array(this.drawn[EASY] + this.drawn[NORMAL] + this.drawn[HARD]);
+    let offset = 0;
     members.forEach((positions, p) => {
-      pass.push(...rng.shuffle(Int32Array.from(positions)).subarray(0, this.drawn[p]));
+      const chosen = rng.shuffle(Int32Array.from(positions)).subarray(0, this.drawn[p as 0 | 1 | 2]);
+      pass.set(chosen, offset);
+      offset += chosen.length;
     });
-    return rng.shuffle(Int32Array.from(pass));
+    return rng.shuffle(pass);
   }
 
   override update(positions: Int32Array, outputs: SamplerOutputs): void {

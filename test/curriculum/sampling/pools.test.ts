@@ -122,6 +122,8 @@ describe("Pools by hand", () => {
     expect(() => new Pools({ easy_fraction: 0.6, hard_fraction: 0.5 })).toThrow(
       /easy_fraction \+ hard_fraction must be at most 1 \(normal gets the rest\), got 0.6 \+ 0.5/,
     );
+    // fractions that add up to 1 in decimal are accepted whatever the float sum (normal gets 0)
+    expect(new Pools({ easy_fraction: 0.7, hard_fraction: 0.3 }).args.easy_fraction).toBe(0.7);
     expect(() => new Pools({ pass_size: 0 })).toThrow(/pass_size must be in \(0, 1\], got 0/);
     expect(() => new Pools({ pass_size: 0.05 }).begin(setup(10))).toThrow(
       /pass_size=0.05 of 10 training samples draws none/,
