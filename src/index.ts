@@ -92,6 +92,7 @@ export {
   type SamplerSetup,
 } from "./curriculum/sampling/abstract-sampler.js";
 export { InfoBatch } from "./curriculum/sampling/info-batch.js";
+export { Pools, poolAssignment, poolQuotas } from "./curriculum/sampling/pools.js";
 export { SelfPaced, selfPacedPass } from "./curriculum/sampling/self-paced.js";
 export { StaticPrune, staticPruneKept } from "./curriculum/sampling/static-prune.js";
 export { DYNAMIC_SAMPLERS, registerSampler } from "./curriculum/sampling/registry.js";

@@ -42,6 +42,11 @@ export const RUN_FILES = {
   /** SHA-256 of a checkpoint's files (model, optimiser, trainer state, the `_best/` it restores); checked on resume. */
   checksums: "checksums.json",
   pace: "pace.csv",
+  /**
+   * A dynamic sampler's counts at each evaluation (`iteration`, then the keys of its `record()`,
+   * e.g. the Pools sampler's pool sizes); only for a sampler that records any (src/results/sampler-log.ts).
+   */
+  samplerLog: "sampler.csv",
   /** Members of an aggregated run. */
   runs: "runs.yaml",
   best: "_best",
