@@ -178,11 +178,11 @@ export async function preprocessDataset(config: DatasetConfig): Promise<void> {
 export { encodeIdx, parseIdx, readIdxFile } from "./idx.js";
 export { drawLabelNoise, LABEL_NOISE_KINDS, withLabelNoise } from "./label-noise.js";
 export { encodeLabels, sortClassNames } from "./labels.js";
-export type { ReadTags, TagRow } from "./review-edits.js";
-export { EXCLUDED_TAGS, withReviewFingerprints } from "./review-edits.js";
 export type { LogMelParams } from "./logmel.js";
 export { logMelSpectrogram, melFilterbank, powerSpectrogram } from "./logmel.js";
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "./mnist.js";
+export type { ReadTags, TagRow } from "./review-edits.js";
+export { EXCLUDED_TAGS, withReviewFingerprints } from "./review-edits.js";
 export { stratifiedSplit } from "./splits.js";
 export type { Batch, Dataset, LabelNoise, ReviewChanges, Subset, SubsetName } from "./types.js";
 export { SUBSET_NAMES } from "./types.js";

@@ -60,7 +60,10 @@ function sourceOf(config: DatasetConfig, key: ReviewKey): Source | null {
     }
     const bad = raw.find((v) => typeof v !== "number" || !Number.isSafeInteger(v) || v < 0);
     if (bad !== undefined) {
-      throw new ConfigError("dataset.exclude", `expected source_index ids (non-negative integers), got ${show(bad)}`);
+      throw new ConfigError(
+        "dataset.exclude",
+        `expected source_index ids (non-negative integers), got ${show(bad)}`,
+      );
     }
     return { ids: [...new Set(raw as number[])].sort((a, b) => a - b) };
   }
@@ -168,7 +171,8 @@ export function reviewEditsOf(
       from.exclude = "the list";
     } else {
       const path = resolveDataPath(exclude.file, cwd);
-      for (const t of tagsOf("exclude", path, readTags)) if (EXCLUDED_TAGS.includes(t.tag)) excluded.add(t.sourceIndex);
+      for (const t of tagsOf("exclude", path, readTags))
+        if (EXCLUDED_TAGS.includes(t.tag)) excluded.add(t.sourceIndex);
       from.exclude = path;
     }
   }
@@ -192,7 +196,8 @@ function few(values: readonly number[]): string {
 /** Every id of `ids` is a sample of the dataset (in one of its subsets), else an error naming them. */
 function checkKnown(dataset: Dataset, key: ReviewKey, ids: Iterable<number>, from: string | undefined): void {
   const known = new Set<number>();
-  for (const name of ["train", "dev", "test"] as const) for (const s of dataset.subset(name).sourceIndex) known.add(s);
+  for (const name of ["train", "dev", "test"] as const)
+    for (const s of dataset.subset(name).sourceIndex) known.add(s);
   const unknown = [...ids].filter((id) => !known.has(id)).sort((a, b) => a - b);
   if (unknown.length > 0) {
     throw new ConfigError(

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { experimentDir, REPORT_FILE } from "../config/layout.js";
 import { createRunDataset } from "../assembly/review.js";
+import { experimentDir, REPORT_FILE } from "../config/layout.js";
 import { escapeHtml, page, section } from "../plots/html.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";

@@ -92,7 +92,10 @@ export function readReviewTags(path: string): ReviewTag[] {
     };
     const problem = tagProblem(tag);
     if (problem) {
-      const got = problem.column === "source_index" ? `expected a non-negative integer, got '${text}'` : problem.problem;
+      const got =
+        problem.column === "source_index"
+          ? `expected a non-negative integer, got '${text}'`
+          : problem.problem;
       throw new DataError(`${at}, column ${problem.column}: ${got}`);
     }
     const earlier = rowOf.get(tag.sourceIndex);

@@ -1,7 +1,7 @@
+import { createRunDataset } from "../assembly/review.js";
 import { loadGroupConfig } from "../config/compose.js";
 import { parseConfig } from "../config/parse.js";
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
-import { createRunDataset } from "../assembly/review.js";
 import type { Dataset } from "../data/types.js";
 
 /** The packaged or local `dataset/<id>.yaml`, validated (no data is loaded). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -104,7 +104,9 @@ describe("dataset.exclude", () => {
   });
 
   it("refuses to drop every train sample", async () => {
-    await expect(createDataset(digits({ exclude: Array.from(train.sourceIndex) }))).rejects.toThrow(DataError);
+    await expect(createDataset(digits({ exclude: Array.from(train.sourceIndex) }))).rejects.toThrow(
+      DataError,
+    );
   });
 
   it("a missing tags file names the key and the path", async () => {
@@ -175,12 +177,14 @@ describe("review tags and label noise", () => {
     if (!e) throw new Error("no noise");
     // the record, by source index: the noisy samples but the three excluded and the relabelled one
     const record = Array.from(e.positions, (p, i) => [t.sourceIndex[p], e.original[i], e.noisy[i]]);
-    const expected = Array.from(n.positions, (p, i) => [noisyIds[i], n.original[i], n.noisy[i]]).filter(
+    const expected = Array.from(n.positions, (_p, i) => [noisyIds[i], n.original[i], n.noisy[i]]).filter(
       ([s]) => !dropped.includes(s as number) && s !== relabelled,
     );
     expect(record).toEqual(expected);
     // every kept sample trains with the label it had under noise alone, the relabelled one with 5
-    const labelOf = new Map(Array.from(noisy.subset("train").sourceIndex, (s, i) => [s, noisy.subset("train").labels[i]]));
+    const labelOf = new Map(
+      Array.from(noisy.subset("train").sourceIndex, (s, i) => [s, noisy.subset("train").labels[i]]),
+    );
     expect(Array.from(t.labels)).toEqual(
       Array.from(t.sourceIndex, (s) => (s === relabelled ? edited.classNames.indexOf("5") : labelOf.get(s))),
     );
@@ -234,6 +238,8 @@ describe("checkDatasetConfig", () => {
     expect(() => checkDatasetConfig(digits({ relabel: [1, 2] }))).toThrow(
       /dataset\.relabel: expected the path of a review tags file, got \[1,2\]/,
     );
-    expect(() => checkDatasetConfig(digits({ exclude: "missing.csv" }))).toThrow(/dataset\.exclude: no such file/);
+    expect(() => checkDatasetConfig(digits({ exclude: "missing.csv" }))).toThrow(
+      /dataset\.exclude: no such file/,
+    );
   });
 });

@@ -16,7 +16,12 @@ function tempFolder(): string {
 
 const T = "2026-12-07T12:00:00Z";
 
-function tag(sourceIndex: number, kind: ReviewTag["tag"], newLabel: string | null = null, time = T): ReviewTag {
+function tag(
+  sourceIndex: number,
+  kind: ReviewTag["tag"],
+  newLabel: string | null = null,
+  time = T,
+): ReviewTag {
   return { sourceIndex, tag: kind, newLabel, time };
 }
 
@@ -110,16 +115,44 @@ describe("readReviewTags on bad input", () => {
   const cases: Array<[string, string, RegExp]> = [
     ["a missing column", "source_index,tag,time\n1,ambiguous,T\n", /missing column 'new_label'/],
     ["an unknown column", `${header.trim()},note\n1,ambiguous,,${T},x\n`, /unknown column 'note'/],
-    ["a negative source_index", `${header}-1,ambiguous,,${T}\n`, /row 2, column source_index: expected a non-negative integer, got '-1'/],
-    ["a fractional source_index", `${header}1,ambiguous,,${T}\n2.5,ambiguous,,${T}\n`, /row 3, column source_index: .*got '2\.5'/],
+    [
+      "a negative source_index",
+      `${header}-1,ambiguous,,${T}\n`,
+      /row 2, column source_index: expected a non-negative integer, got '-1'/,
+    ],
+    [
+      "a fractional source_index",
+      `${header}1,ambiguous,,${T}\n2.5,ambiguous,,${T}\n`,
+      /row 3, column source_index: .*got '2\.5'/,
+    ],
     ["an empty source_index", `${header},ambiguous,,${T}\n`, /row 2, column source_index: .*got ''/],
-    ["an unknown tag", `${header}1,wrong,,${T}\n`, /row 2, column tag: expected one of mislabelled, ambiguous, fine, relabel, got "wrong"/],
-    ["a relabel without its label", `${header}1,relabel,,${T}\n`, /row 2, column new_label: tag relabel needs the new label/],
-    ["a label on another tag", `${header}1,mislabelled,cat,${T}\n`, /row 2, column new_label: only tag relabel takes a new label/],
-    ["a time that is no ISO-8601", `${header}1,ambiguous,,7 Dec 2026\n`, /row 2, column time: expected an ISO-8601 time/],
+    [
+      "an unknown tag",
+      `${header}1,wrong,,${T}\n`,
+      /row 2, column tag: expected one of mislabelled, ambiguous, fine, relabel, got "wrong"/,
+    ],
+    [
+      "a relabel without its label",
+      `${header}1,relabel,,${T}\n`,
+      /row 2, column new_label: tag relabel needs the new label/,
+    ],
+    [
+      "a label on another tag",
+      `${header}1,mislabelled,cat,${T}\n`,
+      /row 2, column new_label: only tag relabel takes a new label/,
+    ],
+    [
+      "a time that is no ISO-8601",
+      `${header}1,ambiguous,,7 Dec 2026\n`,
+      /row 2, column time: expected an ISO-8601 time/,
+    ],
     ["a time without a zone", `${header}1,ambiguous,,2026-12-07T12:00:00\n`, /row 2, column time/],
     ["an impossible date", `${header}1,ambiguous,,2026-13-45T12:00:00Z\n`, /row 2, column time/],
-    ["a sample tagged twice", `${header}1,ambiguous,,${T}\n1,mislabelled,,${T}\n`, /row 3, column source_index: sample 1 is tagged again \(first in row 2\)/],
+    [
+      "a sample tagged twice",
+      `${header}1,ambiguous,,${T}\n1,mislabelled,,${T}\n`,
+      /row 3, column source_index: sample 1 is tagged again \(first in row 2\)/,
+    ],
     ["a ragged row", `${header}1,ambiguous\n`, /invalid CSV/],
     ["an empty file", "", /empty CSV/],
   ];

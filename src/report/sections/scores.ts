@@ -1,5 +1,5 @@
-import type { RunConfig } from "../../config/schema.js";
 import { createRunDataset } from "../../assembly/review.js";
+import type { RunConfig } from "../../config/schema.js";
 import type { Dataset } from "../../data/types.js";
 import { facetHistogram, heatmap, histogram, ridgePlot } from "../../plots/charts.js";
 import { dataMap } from "../../plots/data-map.js";
