@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createRunDataset } from "../assembly/review.js";
+import { createRunDataset, withReviewTagsFingerprints } from "../assembly/review.js";
 import { composeGrid } from "../config/compose.js";
 import { iterationDirName, type OutputSubset, RUN_FILES, runDir as runFolder } from "../config/layout.js";
 import { runName as nameOfRun } from "../config/naming.js";
@@ -89,15 +89,19 @@ async function importConfig(
     );
   }
   const config = (points[0] as { config: RunConfig }).config;
-  return RunConfigSchema.parse({
-    ...config,
-    model: { ...IMPORTED_MODEL },
-    training_type: "epoch",
-    iterations: epochs,
-    eval_frequency: 1,
-    save_frequency: 1,
-    imported: record,
-  });
+  // Review tags the dataset names are recorded by their fingerprints, as for a trained run.
+  return withReviewTagsFingerprints(
+    RunConfigSchema.parse({
+      ...config,
+      model: { ...IMPORTED_MODEL },
+      training_type: "epoch",
+      iterations: epochs,
+      eval_frequency: 1,
+      save_frequency: 1,
+      imported: record,
+    }),
+    options.cwd ?? process.cwd(),
+  );
 }
 
 /** The rows of a recorded subset in subset order: the position of each row, checked against the dataset by id and label. */
