@@ -106,7 +106,9 @@ export { type ReportOptions, writeReport } from "./report/report.js";
 export { type StudyOptions, study } from "./study/index.js";
 
 // ── Data, models and engines ─────────────────────────────────────────────────────────────────
-export { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
+// The package's createDataset reads the review tags a config names (dataset.exclude, dataset.relabel).
+export { createRunDataset as createDataset } from "./assembly/review.js";
+export { DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
 export {
   drawLabelNoise,
   LABEL_NOISE_KINDS,
