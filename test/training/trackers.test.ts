@@ -12,7 +12,7 @@ import { bestIteration } from "../../src/results/run-folder.js";
 import { readTrackerTable, trackerTablePath } from "../../src/results/tracker-table.js";
 import { OnlineTrackers } from "../../src/training/trackers.js";
 import type { PassSampler } from "../../src/training/types.js";
-import { blobsDataset, FakeNetwork, fakeDeps } from "./fakes.js";
+import { blobsDataset, type FakeNetwork, fakeDeps } from "./fakes.js";
 import { blobConfig, crashAt, differingFiles, tempDir } from "./helpers.js";
 
 const root = tempDir("trackers");
