@@ -5,6 +5,7 @@ import { bestIteration } from "../../src/results/run-folder.js";
 import { readScoreRows } from "../../src/results/score-table.js";
 import { readCsv } from "../../src/util/csv.js";
 import { ConfigError } from "../../src/util/errors.js";
+import { expectCloseTo } from "../support/assert.js";
 import { executeScore, scoreColumn, scoreManagerConfig, trainDigitsRuns } from "./fixture.js";
 
 /**
@@ -54,7 +55,7 @@ it("OnlineLoss is the mean over runs of the recorded loss EMA (stop: last); a hi
     (p) => ((tables[0]?.get(p)?.ema_loss ?? 0) + (tables[1]?.get(p)?.ema_loss ?? 0)) / 2,
   );
   const mean = scoreColumn(rows, "mean");
-  mean.forEach((v, i) => expect(v).toBeCloseTo(expected[i] as number, 12));
+  expectCloseTo(mean, expected, 12, "OnlineLoss mean");
   const perRun = readScoreRows(join(dir, `${runs[1]}_l`, "scores.csv"));
   expect(Array.from(perRun.columns.get("scores") ?? [])).toEqual(
     Array.from(perRun.index, (p) => tables[1]?.get(p)?.ema_loss),
@@ -77,7 +78,12 @@ it("PassRate pools correct steps over attempts at each run's best iteration; a h
   // Every sample was trained on once per epoch by each run (full passes).
   expect(new Set(attempts).size).toBe(1);
   const mean = scoreColumn(rows, "mean");
-  mean.forEach((v, i) => expect(v).toBeCloseTo((correct[i] as number) / (attempts[i] as number), 14));
+  expectCloseTo(
+    mean,
+    correct.map((c, i) => c / (attempts[i] as number)),
+    14,
+    "PassRate mean",
+  );
   const ranks = scoreColumn(rows, "ranks");
   expect(mean[ranks.indexOf(1)]).toBe(Math.min(...mean));
   expect(mean[ranks.indexOf(0)]).toBe(Math.max(...mean));
