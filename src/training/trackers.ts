@@ -1,5 +1,4 @@
 import type { TrackerTable } from "../results/tracker-table.js";
-import { perSampleCrossEntropy } from "./criteria.js";
 
 /**
  * The trainer's online difficulty trackers: per train sample, from the logits of the training
@@ -10,7 +9,8 @@ import { perSampleCrossEntropy } from "./criteria.js";
  * - correct: those whose arg-max logit was its label (pass rate = correct / attempts);
  * - forgetting: attempts classified wrongly right after an attempt classified correctly (a
  *   forgetting event of Toneva et al., ICLR 2019, counted per presentation as in the paper);
- * - ema_loss: the exponential moving average of its cross-entropy (no class or sample weights),
+ * - ema_loss: the exponential moving average of its softmax cross-entropy (float64 from the float32
+ *   logits; no class or sample weights),
  *   ema ← β·ema + (1 − β)·loss with β = the run's `tracker_ema`.
  *
  * Cold start: a sample's first attempt sets its EMA to that attempt's loss (the EMA does not start
@@ -57,19 +57,34 @@ export class OnlineTrackers {
   /** One training step's batch: `positions` (into the train subset), labels and the step's logits. */
   observe(positions: ArrayLike<number>, labels: Int32Array, logits: Float32Array): void {
     const c = this.numClasses;
-    const losses = perSampleCrossEntropy(logits, labels, c);
-    for (let i = 0; i < positions.length; i++) {
+    if (logits.length !== positions.length * c || labels.length !== positions.length) {
+      throw new Error(
+        `trackers: ${positions.length} positions, ${labels.length} labels and ${logits.length} logits do not form rows of ${c} classes`,
+      );
+    }
+    const beta = this.ema;
+    for (let i = 0, base = 0; i < positions.length; i++, base += c) {
       const p = positions[i] as number;
+      const y = labels[i] as number;
+      if (!(y >= 0 && y < c)) throw new Error(`trackers: label ${y} outside 0..${c - 1}`);
+      // One pass per row: the first arg-max, then the softmax cross-entropy (log-sum-exp, float64).
       let best = 0;
+      let max = logits[base] as number;
       for (let k = 1; k < c; k++) {
-        if ((logits[i * c + k] as number) > (logits[i * c + best] as number)) best = k;
+        const v = logits[base + k] as number;
+        if (v > max) {
+          max = v;
+          best = k;
+        }
       }
-      const right = best === labels[i] ? 1 : 0;
-      const loss = losses[i] as number;
+      let sum = 0;
+      for (let k = 0; k < c; k++) sum += Math.exp((logits[base + k] as number) - max);
+      const loss = Math.log(sum) + max - (logits[base + y] as number);
+      const right = best === y ? 1 : 0;
       const seen = this.attempts[p] as number;
       if (seen > 0 && this.lastCorrect[p] === 1 && right === 0)
         this.forgetting[p] = (this.forgetting[p] as number) + 1;
-      this.emaLoss[p] = seen === 0 ? loss : this.ema * (this.emaLoss[p] as number) + (1 - this.ema) * loss;
+      this.emaLoss[p] = seen === 0 ? loss : beta * (this.emaLoss[p] as number) + (1 - beta) * loss;
       this.attempts[p] = seen + 1;
       this.correct[p] = (this.correct[p] as number) + right;
       this.lastCorrect[p] = right;
