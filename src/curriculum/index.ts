@@ -62,6 +62,17 @@ export {
 } from "./sampling/abstract-sampler.js";
 export { InfoBatch, type InfoBatchArgs } from "./sampling/info-batch.js";
 export {
+  EASY,
+  HARD,
+  NORMAL,
+  POOLS,
+  type PoolName,
+  Pools,
+  type PoolsArgs,
+  poolAssignment,
+  poolQuotas,
+} from "./sampling/pools.js";
+export {
   createSampler,
   DYNAMIC_SAMPLERS,
   registerSampler,

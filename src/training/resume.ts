@@ -236,6 +236,7 @@ export function clearRunArtifacts(runDir: string): void {
       entry === RUN_FILES.timer ||
       entry === RUN_FILES.timing ||
       entry === RUN_FILES.curriculumScore ||
+      entry === RUN_FILES.samplerLog ||
       entry.includes(".tmp-")
     ) {
       rmSync(join(runDir, entry), { recursive: true, force: true });
