@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_FILES } from "../config/layout.js";
-import { readCsv, writeCsv } from "../util/csv.js";
+import { writeFileAtomicSync } from "../util/atomic.js";
+import { formatCsvNumber, readCsv } from "../util/csv.js";
 import { DataError } from "../util/errors.js";
 
 /**
@@ -46,19 +47,30 @@ export function trackerTablePath(dir: string): string {
   return join(dir, RUN_FILES.trackers);
 }
 
-/** Writes `train_trackers.csv` into `dir`, atomically; numbers in full precision. */
+/**
+ * Writes `train_trackers.csv` into `dir`, atomically; numbers in full precision (as writeCsv
+ * formats them). Every cell is a number, so rows are joined directly: no cell needs quoting, and a
+ * table of tens of thousands of samples is written at every evaluation.
+ */
 export function writeTrackerTable(dir: string, table: TrackerTable): void {
-  const rows = Array.from(table.index, (index, i) => ({
-    index,
-    source_index: table.sourceIndex[i],
-    encoded: table.encoded[i],
-    attempts: table.attempts[i],
-    correct: table.correct[i],
-    forgetting: table.forgetting[i],
-    pass_rate: table.passRate[i],
-    ema_loss: table.emaLoss[i],
-  }));
-  writeCsv(trackerTablePath(dir), COLUMNS, rows);
+  const lines = [COLUMNS.join(",")];
+  for (let i = 0; i < table.index.length; i++) {
+    lines.push(
+      [
+        table.index[i],
+        table.sourceIndex[i],
+        table.encoded[i],
+        table.attempts[i],
+        table.correct[i],
+        table.forgetting[i],
+        table.passRate[i],
+        table.emaLoss[i],
+      ]
+        .map((v) => formatCsvNumber(v as number))
+        .join(","),
+    );
+  }
+  writeFileAtomicSync(trackerTablePath(dir), `${lines.join("\n")}\n`);
 }
 
 /**
