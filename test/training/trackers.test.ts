@@ -4,12 +4,14 @@
  * the logits its training steps returned, exact resume, no forward pass of their own, and the EMA
  * factor changing nothing but the tables.
  */
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { trainRunWith } from "../../src/assembly/train-run.js";
 import { bestIteration } from "../../src/results/run-folder.js";
 import { readTrackerTable, trackerTablePath } from "../../src/results/tracker-table.js";
+import { writeCheckpointChecksums } from "../../src/training/checkpoint-integrity.js";
+import { bestSnapshotDir } from "../../src/training/resume.js";
 import { OnlineTrackers } from "../../src/training/trackers.js";
 import type { PassSampler } from "../../src/training/types.js";
 import { blobsDataset, type FakeNetwork, fakeDeps } from "./fakes.js";
@@ -182,6 +184,32 @@ describe("the trainer's tracker tables", () => {
       expect(differingFiles(straight, crashed)).toEqual([]);
     });
   }
+
+  it("a checkpoint of an earlier version (no trackers) resumes, restarting the trackers there, and says so", async () => {
+    const config = blobConfig({ iterations: 5, save_frequency: 2 });
+    const straight = freshDir();
+    await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet });
+    const dir = freshDir();
+    await expect(
+      trainRunWith(fakeDeps(), config, { runDir: dir, ...quiet, callbacks: [crashAt(3)] }),
+    ).rejects.toThrow(/simulated crash/);
+    // Make epoch_2's checkpoint one an earlier version wrote: no trackers in its state.
+    const checkpoint = join(dir, "epoch_2");
+    const statePath = join(checkpoint, "trainer_state.json");
+    const { trackers: _dropped, ...state } = JSON.parse(readFileSync(statePath, "utf8"));
+    writeFileSync(statePath, JSON.stringify(state));
+    writeCheckpointChecksums(checkpoint, state, bestSnapshotDir(dir, 2));
+    await trainRunWith(fakeDeps(), config, { runDir: dir, ...quiet });
+    expect(readFileSync(join(dir, "training.log"), "utf8")).toContain(
+      "The checkpoint has no online trackers (an earlier version): they restart here",
+    );
+    const train = blobsDataset(0).subset("train");
+    // Three epochs after the resume, every sample once per epoch; the training itself is unchanged.
+    expect(Array.from(readTrackerTable(join(dir, "epoch_5"), train).attempts)).toEqual(new Array(90).fill(3));
+    expect(readFileSync(join(dir, "metrics.csv"), "utf8")).toBe(
+      readFileSync(join(straight, "metrics.csv"), "utf8"),
+    );
+  });
 
   it("tracker_ema changes the tables and nothing else the run computes", async () => {
     const a = freshDir();
