@@ -12,6 +12,9 @@ import {
   type NetworkSpec,
   type OptimizerSpec,
 } from "../../src/engine/index.js";
+import type { TorchAddon } from "../../src/engine/torch/addon.js";
+import { TorchNetwork } from "../../src/engine/torch/network.js";
+import { describeModel, initialParameters } from "../../src/models/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { describeWith } from "../support/system.js";
 import { torchEngine } from "../support/torch.js";
@@ -105,4 +108,27 @@ function engineCases(engine: EngineName): void {
 }
 
 describe("trainStep logitsOut: wasm engine", () => engineCases("wasm"));
+
+it("a torch addon built before logitsOut (which ignores it) is refused with a rebuild hint", () => {
+  // A stand-in for such an addon's network: it trains (returns a loss) and never writes logitsOut.
+  class OldNet {
+    setParameters(): void {}
+    setOptimizer(): void {}
+    setLearningRate(): void {}
+    trainStep(): number {
+      return 0.5;
+    }
+    dispose(): void {}
+  }
+  const addon = { Net: OldNet } as unknown as TorchAddon;
+  const description = describeModel(NO_DROPOUT);
+  const net = new TorchNetwork(addon, description, initialParameters(description, 1), ADAM, new Rng(1), {
+    device: "cpu",
+  });
+  const { x, y } = batch(NO_DROPOUT, 6, 1);
+  expect(net.trainStep(x, 6, y)).toBe(0.5);
+  expect(() => net.trainStep(x, 6, y, null, null, new Float32Array(24))).toThrow(
+    /built by an earlier version of curricula; rebuild it with 'npm run build:torch'/,
+  );
+});
 describeWith(torchEngine, "trainStep logitsOut: torch engine", () => engineCases("torch"));

@@ -11,7 +11,7 @@ import { checkLogitsOut } from "../checks.js";
 import { weightedOneHot } from "../one-hot.js";
 import type { ForwardResult, LayerOutput, Network, OptimizerSpec, TrainableOptions } from "../types.js";
 import type { NativeNet, TorchAddon } from "./addon.js";
-import { NativeNetworkBase } from "./native-network.js";
+import { NativeNetworkBase, stepWithLogits } from "./native-network.js";
 
 export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Network {
   readonly layerNames: readonly string[];
@@ -74,7 +74,7 @@ export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Networ
       p > 0 ? dropoutMask(batchSize * size, p, this.dropoutRng) : new Float32Array(0),
     );
     const loss = logitsOut
-      ? this.native.trainStep(x, batchSize, target, masks, logitsOut)
+      ? stepWithLogits(logitsOut, () => this.native.trainStep(x, batchSize, target, masks, logitsOut))
       : this.native.trainStep(x, batchSize, target, masks);
     this.batchesTracked += 1;
     return loss;

@@ -28,7 +28,7 @@ import type {
   ScriptNetworkOptions,
 } from "../types.js";
 import type { NativeScriptNet, TorchAddon } from "./addon.js";
-import { NativeNetworkBase } from "./native-network.js";
+import { NativeNetworkBase, stepWithLogits } from "./native-network.js";
 
 /** The name of the embeddings(x) output and of forward(x)'s own (the logits). */
 export const EMBEDDINGS = "embeddings";
@@ -200,7 +200,7 @@ export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> imple
     );
     const seed = this.dropoutRng.nextUint32();
     const loss = logitsOut
-      ? this.native.trainStep(x, batchSize, target, seed, logitsOut)
+      ? stepWithLogits(logitsOut, () => this.native.trainStep(x, batchSize, target, seed, logitsOut))
       : this.native.trainStep(x, batchSize, target, seed);
     this.batchesTracked += 1;
     return loss;
