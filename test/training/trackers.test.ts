@@ -14,6 +14,7 @@ import { writeCheckpointChecksums } from "../../src/training/checkpoint-integrit
 import { bestSnapshotDir } from "../../src/training/resume.js";
 import { OnlineTrackers } from "../../src/training/trackers.js";
 import type { PassSampler } from "../../src/training/types.js";
+import { readCsv } from "../../src/util/csv.js";
 import { blobsDataset, type FakeNetwork, fakeDeps } from "./fakes.js";
 import { blobConfig, crashAt, differingFiles, tempDir } from "./helpers.js";
 
@@ -209,6 +210,24 @@ describe("the trainer's tracker tables", () => {
     expect(readFileSync(join(dir, "metrics.csv"), "utf8")).toBe(
       readFileSync(join(straight, "metrics.csv"), "utf8"),
     );
+  });
+
+  it("a run on part of the train subset tables its rows, indexed in the whole subset", async () => {
+    const dir = freshDir();
+    const positions = Int32Array.from([5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43]);
+    await trainRunWith(fakeDeps(), blobConfig({ iterations: 2 }), {
+      runDir: dir,
+      ...quiet,
+      trainPositions: positions,
+    });
+    const { rows } = readCsv(trackerTablePath(join(dir, "epoch_2")));
+    const train = blobsDataset(0).subset("train");
+    expect(rows.map((r) => Number(r.index))).toEqual(Array.from(positions));
+    expect(rows.map((r) => Number(r.source_index))).toEqual(
+      Array.from(positions, (p) => train.sourceIndex[p]),
+    );
+    expect(rows.map((r) => Number(r.encoded))).toEqual(Array.from(positions, (p) => train.labels[p]));
+    expect(rows.every((r) => r.attempts === "2")).toBe(true);
   });
 
   it("tracker_ema changes the tables and nothing else the run computes", async () => {
