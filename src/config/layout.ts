@@ -67,6 +67,12 @@ export const RUN_FILES = {
   curriculumScore: "curriculum_score.yaml",
   /** The train labels a run's `dataset.label_noise` changed: position, source index, original and noisy label. */
   labelNoise: "label_noise.csv",
+  /**
+   * In each `epoch_N/`/`step_N/` and `_best/`: the trainer's online difficulty trackers of every
+   * train sample up to that evaluation (attempts, correct, forgetting, pass_rate, ema_loss), from
+   * the training steps' own forward passes (src/results/tracker-table.ts).
+   */
+  trackers: "train_trackers.csv",
 } as const;
 
 /** Model and optimiser files inside `_best/`, `epoch_N/` or `step_N/`. */

@@ -302,6 +302,11 @@ export const RunConfigSchema = z
     save_train_outputs: z.boolean().default(true),
     save_dev_outputs: z.boolean().default(true),
     save_test_outputs: z.boolean().default(true),
+    /**
+     * β of the online trackers' loss EMA (ema ← β·ema + (1 − β)·loss per attempt;
+     * src/training/trackers.ts). Changes only the tracker tables, not the training.
+     */
+    tracker_ema: z.number().gt(0).lt(1).default(0.9),
     dataset: DatasetConfigSchema,
     model: ModelConfigSchema,
     optimizer: OptimizerConfigSchema,
