@@ -134,6 +134,12 @@ export const STUDY_FILES = {
 
 export const REPORT_FILE = "report.html";
 
+/** A person's review of samples (`curricula explore`): `review/tags.csv`, one row per tagged sample. */
+export const REVIEW_FILES = {
+  dir: "review",
+  tags: join("review", "tags.csv"),
+} as const;
+
 /** Files whose name marks a half-written atomic folder or file (`<name>.tmp-<pid>-…`). */
 export function isTemporaryName(name: string): boolean {
   return name.includes(".tmp-");

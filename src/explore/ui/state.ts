@@ -1,0 +1,125 @@
+import type { ExploreColumn, ExploreTable, ExploreTag } from "../types.js";
+
+/**
+ * The page's state without the DOM: which samples pass the filters, in which order, and the tags.
+ * Sorting and filtering work on typed arrays, so 60,000 samples re-sort in tens of milliseconds.
+ */
+
+export type TagFilter = "" | "tagged" | "untagged" | "mislabelled" | "ambiguous" | "relabel";
+
+export interface Filters {
+  /** Class code of the label, −1 for any. */
+  label: number;
+  /** Class code of the (majority) prediction, −1 for any. */
+  predicted: number;
+  tag: TagFilter;
+  /** Category column key → the value kept. */
+  categories: Map<string, string>;
+}
+
+/** `position`, `source`, `label`, `predicted`, `tag`, or a column key. */
+export interface Sort {
+  key: string;
+  direction: 1 | -1;
+}
+
+export class ExploreState {
+  readonly table: ExploreTable;
+  readonly columns: Map<string, ExploreColumn>;
+  tags = new Map<number, ExploreTag>();
+  filters: Filters = { label: -1, predicted: -1, tag: "", categories: new Map() };
+  sort: Sort = { key: "position", direction: 1 };
+  /** Positions passing the filters, in sort order. */
+  view: Int32Array;
+
+  constructor(table: ExploreTable) {
+    this.table = table;
+    this.columns = new Map(table.columns.map((c) => [c.key, c]));
+    this.setTags(table.tags);
+    this.view = Int32Array.from({ length: table.size }, (_, i) => i);
+  }
+
+  setTags(tags: readonly ExploreTag[]): void {
+    this.tags = new Map(tags.map((t) => [t.sourceIndex, t]));
+  }
+
+  tagOf(position: number): ExploreTag | undefined {
+    return this.tags.get(this.table.sourceIndex[position] as number);
+  }
+
+  /** The text a tag shows: `mislabelled`, `ambiguous`, `relabel → 7`. */
+  tagText(position: number): string {
+    const tag = this.tagOf(position);
+    if (!tag) return "";
+    return tag.tag === "relabel" ? `relabel → ${tag.newLabel ?? ""}` : tag.tag;
+  }
+
+  private passes(position: number): boolean {
+    const { label, predicted, tag, categories } = this.filters;
+    if (label >= 0 && this.table.label[position] !== label) return false;
+    if (predicted >= 0 && this.table.predicted[position] !== predicted) return false;
+    if (tag !== "") {
+      const t = this.tagOf(position);
+      if (tag === "tagged" ? !t : tag === "untagged" ? Boolean(t) : t?.tag !== tag) return false;
+    }
+    for (const [key, value] of categories) {
+      if ((this.columns.get(key)?.values[position] ?? "") !== value) return false;
+    }
+    return true;
+  }
+
+  /** Numeric sort keys per position (NaN sorts last); strings for category columns. */
+  private keys(): { numbers: Float64Array | null; strings: string[] | null } {
+    const { key } = this.sort;
+    const n = this.table.size;
+    const t = this.table;
+    if (key === "position") return { numbers: Float64Array.from({ length: n }, (_, i) => i), strings: null };
+    if (key === "source") return { numbers: Float64Array.from(t.sourceIndex), strings: null };
+    if (key === "label") return { numbers: null, strings: t.label.map((c) => t.classNames[c] ?? "") };
+    if (key === "predicted")
+      return { numbers: null, strings: t.predicted.map((c) => (c < 0 ? "" : (t.classNames[c] ?? ""))) };
+    if (key === "tag")
+      return { numbers: null, strings: Array.from({ length: n }, (_, i) => this.tagText(i)) };
+    const column = this.columns.get(key);
+    if (!column) return { numbers: Float64Array.from({ length: n }, (_, i) => i), strings: null };
+    if (column.kind === "category") return { numbers: null, strings: column.values.map(String) };
+    return {
+      numbers: Float64Array.from(column.values as (number | null)[], (v) => (v === null ? Number.NaN : v)),
+      strings: null,
+    };
+  }
+
+  /** Applies the filters and the sort to every sample; ties keep position order. */
+  update(): void {
+    const kept: number[] = [];
+    for (let i = 0; i < this.table.size; i++) if (this.passes(i)) kept.push(i);
+    const { numbers, strings } = this.keys();
+    const d = this.sort.direction;
+    if (numbers) {
+      kept.sort((a, b) => {
+        const x = numbers[a] as number;
+        const y = numbers[b] as number;
+        const xn = Number.isNaN(x);
+        const yn = Number.isNaN(y);
+        if (xn || yn) return xn === yn ? a - b : xn ? 1 : -1;
+        return x === y ? a - b : (x - y) * d;
+      });
+    } else if (strings) {
+      const collator = new Intl.Collator(undefined, { numeric: true });
+      kept.sort((a, b) => collator.compare(strings[a] as string, strings[b] as string) * d || a - b);
+    }
+    this.view = Int32Array.from(kept);
+  }
+
+  /** The rank (0 easiest … 1 hardest) and value of every score for a position. */
+  scoresOf(
+    position: number,
+  ): { score: string; label: string; description: string; value: string | number | null }[] {
+    return this.table.columns.map((c) => ({
+      score: c.score,
+      label: c.label,
+      description: c.description,
+      value: c.values[position] ?? null,
+    }));
+  }
+}
