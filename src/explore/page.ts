@@ -29,6 +29,7 @@ body { margin: 0; height: 100vh; display: flex; flex-direction: column; }
 header { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; padding: 8px 12px; background: #f3f4f6; border-bottom: 1px solid #ddd; }
 header h1 { font-size: 16px; margin: 0 12px 0 0; }
 header label { display: inline-flex; gap: 4px; align-items: center; }
+#filters { display: inline-flex; flex-wrap: wrap; gap: 6px 14px; }
 #status { color: #555; }
 main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1fr) 440px; }
 #left { display: flex; flex-direction: column; min-width: 0; min-height: 0; }
