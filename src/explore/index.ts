@@ -6,6 +6,7 @@ export {
   type ExploreServerOptions,
   exploreHandler,
   filePathProblem,
+  isLoopback,
   parseTag,
   startExploreServer,
 } from "./server.js";

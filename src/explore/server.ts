@@ -124,14 +124,31 @@ function positionOf(text: string, size: number): number | null {
   return position < size ? position : null;
 }
 
-/** Handles one request (exported for tests that call it without a socket). */
-export function exploreHandler(data: ExploreData, bundle: string) {
+const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Whether `host` is a loopback address (the default), whose server answers only loopback names. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Handles one request. `loopbackOnly`: requests whose Host header names anything but this machine
+ * are refused, so a web page whose name resolves to 127.0.0.1 (DNS rebinding) cannot read the
+ * results or write tags through the visitor's browser.
+ */
+export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly = true) {
   const root = join(data.resultsDir, data.experiment);
   const tagsFile = reviewTagsPath(data.resultsDir, data.experiment);
   const page = explorePage({ title: `curricula explore · ${data.experiment}`, scriptUrl: "/app.js" });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
+    if (loopbackOnly) {
+      const name = (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
+      if (!LOOPBACK_NAMES.has(name) && !isLoopback(name)) {
+        return json(res, 403, { error: `refused: Host '${name}' is not this machine` });
+      }
+    }
     try {
       if (req.method === "POST" && path === "/api/tags") {
         // JSON only: a cross-site form cannot post it without a preflight this server never answers.
@@ -203,8 +220,8 @@ export function startExploreServer(
   options: ExploreServerOptions = {},
 ): Promise<ExploreServer> {
   const bundle = readBundle(options.bundlePath);
-  const handler = exploreHandler(data, bundle);
   const host = options.host ?? "127.0.0.1";
+  const handler = exploreHandler(data, bundle, isLoopback(host));
   const server = createServer((req, res) => {
     void handler(req, res);
   });

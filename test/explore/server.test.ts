@@ -17,7 +17,7 @@ import { digitsExperiment, HOSTILE, hostileData } from "./fixture.js";
 function get(
   base: string,
   path: string,
-  options: { method?: string; body?: string; type?: string } = {},
+  options: { method?: string; body?: string; type?: string; host?: string } = {},
 ): Promise<{ status: number; type: string; body: Buffer }> {
   const url = new URL(base);
   return new Promise((done, fail) => {
@@ -27,7 +27,10 @@ function get(
         port: url.port,
         path,
         method: options.method ?? "GET",
-        headers: options.type ? { "Content-Type": options.type } : {},
+        headers: {
+          ...(options.type ? { "Content-Type": options.type } : {}),
+          ...(options.host ? { Host: options.host } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -69,6 +72,19 @@ afterAll(async () => {
 describe("explore server over two Digits runs and a CELoss score", () => {
   it("listens on the loopback address by default", () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it("answers only requests addressed to this machine (a rebound DNS name is refused)", async () => {
+    const port = new URL(server.url).port;
+    expect((await get(server.url, "/api/tags", { host: `localhost:${port}` })).status).toBe(200);
+    expect((await get(server.url, "/api/tags", { host: `127.0.0.1:${port}` })).status).toBe(200);
+    const rebound = await get(server.url, "/api/table", { host: `attacker.example:${port}` });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body.toString()).not.toContain("sourceIndex");
+    expect(
+      (await postTag(server.url, { sourceIndex: data.table.sourceIndex[0], tag: "fine" }, "application/json"))
+        .status,
+    ).toBe(200);
   });
 
   it("serves the page and its bundled front end", async () => {
