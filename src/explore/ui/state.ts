@@ -89,14 +89,18 @@ export class ExploreState {
     };
   }
 
-  /** Applies the filters and the sort to every sample; ties keep position order. */
-  update(): void {
-    const kept: number[] = [];
-    for (let i = 0; i < this.table.size; i++) if (this.passes(i)) kept.push(i);
+  /** Every position in the order of a sort, cached per column and direction (the tags change, so not theirs). */
+  private readonly orders = new Map<string, Int32Array>();
+
+  private sortedPositions(): Int32Array {
+    const cacheKey = `${this.sort.direction}:${this.sort.key}`;
+    const cached = this.sort.key === "tag" ? undefined : this.orders.get(cacheKey);
+    if (cached) return cached;
+    const all = Array.from({ length: this.table.size }, (_, i) => i);
     const { numbers, strings } = this.keys();
     const d = this.sort.direction;
     if (numbers) {
-      kept.sort((a, b) => {
+      all.sort((a, b) => {
         const x = numbers[a] as number;
         const y = numbers[b] as number;
         const xn = Number.isNaN(x);
@@ -106,9 +110,20 @@ export class ExploreState {
       });
     } else if (strings) {
       const collator = new Intl.Collator(undefined, { numeric: true });
-      kept.sort((a, b) => collator.compare(strings[a] as string, strings[b] as string) * d || a - b);
+      all.sort((a, b) => collator.compare(strings[a] as string, strings[b] as string) * d || a - b);
     }
-    this.view = Int32Array.from(kept);
+    const order = Int32Array.from(all);
+    if (this.sort.key !== "tag") this.orders.set(cacheKey, order);
+    return order;
+  }
+
+  /** Applies the sort and the filters to every sample; ties keep position order, missing values last. */
+  update(): void {
+    const order = this.sortedPositions();
+    const kept = new Int32Array(order.length);
+    let count = 0;
+    for (const position of order) if (this.passes(position)) kept[count++] = position;
+    this.view = kept.slice(0, count);
   }
 
   /** The rank (0 easiest … 1 hardest) and value of every score for a position. */
