@@ -201,6 +201,17 @@ async function main(): Promise<void> {
         times.sort((a, b) => a - b);
         return { median: times[30] as number, worst: times[59] as number };
       });
+      const map = await page.evaluate(async () => {
+        const start = performance.now();
+        (document.getElementById("tab-map") as HTMLElement).click();
+        await new Promise<void>((done) => {
+          const check = () =>
+            document.querySelector("#map[data-points] canvas") ? done() : requestAnimationFrame(check);
+          check();
+        });
+        return { time: performance.now() - start, points: document.getElementById("map")?.dataset.points };
+      });
+      rows.push([`data map (${map.points} points, click → drawn)`, `${map.time.toFixed(0)} ms`]);
       rows.push([
         "scroll step (2 frames, median / worst of 60)",
         `${frame.median.toFixed(0)} / ${frame.worst.toFixed(0)} ms`,

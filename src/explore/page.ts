@@ -31,6 +31,7 @@ header h1 { font-size: 16px; margin: 0 12px 0 0; }
 header label { display: inline-flex; gap: 4px; align-items: center; }
 #filters { display: inline-flex; flex-wrap: wrap; gap: 6px 14px; }
 #status { color: #555; }
+#files { font-size: 12px; color: #555; }
 main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1fr) 440px; }
 #left { display: flex; flex-direction: column; min-width: 0; min-height: 0; }
 #tabs { display: flex; gap: 4px; padding: 4px 8px; }

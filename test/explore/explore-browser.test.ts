@@ -150,6 +150,13 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
         [rows[2], "relabel → 7"],
       ]),
     );
+    // the tags file, served from the experiment's folder by the page's link
+    const served = await page.evaluate(async () => {
+      const link = document.getElementById("tags-file") as HTMLAnchorElement;
+      return (await fetch(link.href)).text();
+    });
+    expect(served.split("\n")[0]).toBe("source_index,tag,new_label,time");
+    expect(served).toContain(",relabel,7,");
     await page.close();
     expect(errors).toEqual([]);
   });

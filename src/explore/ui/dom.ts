@@ -46,6 +46,10 @@ export function select(
 ): HTMLSelectElement {
   const node = el("select", { id });
   for (const [value, text] of options) node.appendChild(el("option", { value }, text));
-  node.addEventListener("change", () => onChange(node.value));
+  node.addEventListener("change", () => {
+    onChange(node.value);
+    // Back to the page, so the review keys act on the samples rather than on this list.
+    node.blur();
+  });
   return node;
 }

@@ -74,6 +74,21 @@ class App {
     this.body.style.position = "relative";
     append(this.tableView, this.head, this.body);
     const problems = el("div", { id: "problems" });
+    if (!this.source.readOnly) {
+      // The files behind the page, served from the experiment's folder.
+      const links = t.scores.map((s) =>
+        el(
+          "a",
+          { href: `files/curriculum/${encodeURIComponent(s.type)}/${encodeURIComponent(s.id)}.csv` },
+          s.id,
+        ),
+      );
+      links.push(el("a", { href: "files/review/tags.csv", id: "tags-file" }, "review/tags.csv"));
+      append(
+        header,
+        el("span", { id: "files" }, "files: ", ...links.flatMap((a, i) => (i ? [" · ", a] : [a]))),
+      );
+    }
     for (const problem of t.problems) problems.appendChild(el("div", {}, problem));
     append(
       root,
