@@ -189,6 +189,7 @@ async function main(): Promise<void> {
         `${(await inPage("#filters label[title*=\"'region'\"] select", "ambiguous")).toFixed(0)} ms`,
       ]);
       await inPage("#filter-label", "-1");
+      await inPage("#filters label[title*=\"'region'\"] select", "");
       const frame = await page.evaluate(async () => {
         const view = document.getElementById("table-view") as HTMLElement;
         const times: number[] = [];

@@ -160,6 +160,15 @@ describe("explore server over two Digits runs and a CELoss score", () => {
     expect((await get(server.url, "/api/sample/-1")).status).toBe(404);
   });
 
+  it("--subset dev: the dev samples with the runs' dev outputs, without the train scores", async () => {
+    const dev = await loadExplore(fixture.resultsDir, "default", { subset: "dev" });
+    expect(dev.subset?.name).toBe("dev");
+    expect(dev.table.size).toBe(dev.subset?.size);
+    expect(dev.table.size).not.toBe(data.table.size);
+    expect(dev.table.runs.map((r) => r.predicted.length)).toEqual([dev.table.size, dev.table.size]);
+    expect(dev.table.columns).toEqual([]);
+  });
+
   it("/api/image/<position>.png: the sample as a PNG", async () => {
     const image = await get(server.url, "/api/image/0.png");
     expect(image.status).toBe(200);
