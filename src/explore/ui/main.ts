@@ -237,6 +237,8 @@ class App {
     this.body.style.height = `${this.state.view.length * ROW}px`;
     this.count.textContent = `${this.state.view.length} of ${this.state.table.size} samples`;
     this.renderRows();
+    // The data map shows the samples that pass the filters.
+    if (!this.mapView.hidden && this.mapView.dataset.built === "true") void this.drawMap();
     document.body.dataset.viewVersion = String(Number(document.body.dataset.viewVersion ?? "0") + 1);
   }
 
