@@ -180,7 +180,7 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     await page.close();
   });
 
-  test("the data map draws every sample and a click on a point opens it", { timeout: 60_000 }, async () => {
+  test("the data map draws every sample, a click on a point opens it, and it follows the filters", { timeout: 60_000 }, async () => {
     const page = await open(server.url);
     await page.click("#tab-map");
     await page.waitForSelector(`#map[data-points="${data.table.size}"] canvas`, WAIT);
@@ -226,6 +226,10 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     const value = (key: string) => t.columns.find((c) => c.key === key)?.values[opened] as number;
     const where = await drawnAt(value(xKey), value(yKey));
     expect(Math.hypot(where.x - at.x, where.y - at.y)).toBeLessThan(6);
+    // the map shows the samples that pass the filters
+    const three = t.classNames.indexOf("3");
+    await page.selectOption("#filter-label", String(three));
+    await page.waitForSelector(`#map[data-points="${t.label.filter((c) => c === three).length}"]`, WAIT);
     await page.close();
   });
 
