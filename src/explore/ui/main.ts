@@ -247,19 +247,39 @@ class App {
     this.renderQueued = true;
     requestAnimationFrame(() => {
       this.renderQueued = false;
-      this.renderRows();
+      this.renderRows(false);
     });
   }
 
-  /** Renders only the rows in view (plus a few above and below). */
-  private renderRows(): void {
+  /** The rows in the page, by their place in the view (kept while scrolling, dropped when the view changes). */
+  private rendered = new Map<number, HTMLElement>();
+
+  /**
+   * Renders only the rows in view (plus a few above and below). Scrolling keeps the rows still in
+   * view and builds only the new ones; `rebuild` (after a sort, filter or tag) builds them all again.
+   */
+  private renderRows(rebuild = true): void {
     const view = this.state.view;
     const top = Math.max(0, this.tableView.scrollTop - this.head.offsetHeight);
     const height = this.tableView.clientHeight || 800;
     const first = Math.max(0, Math.floor(top / ROW) - 5);
     const last = Math.min(view.length, Math.ceil((top + height) / ROW) + 5);
-    clear(this.body);
-    for (let i = first; i < last; i++) this.body.appendChild(this.row(view[i] as number, i));
+    if (rebuild) {
+      clear(this.body);
+      this.rendered.clear();
+    }
+    for (const [index, row] of this.rendered) {
+      if (index < first || index >= last) {
+        row.remove();
+        this.rendered.delete(index);
+      }
+    }
+    for (let i = first; i < last; i++) {
+      if (this.rendered.has(i)) continue;
+      const row = this.row(view[i] as number, i);
+      this.rendered.set(i, row);
+      this.body.appendChild(row);
+    }
   }
 
   private row(position: number, index: number): HTMLElement {
@@ -313,7 +333,8 @@ class App {
   /** Opens a sample in the sample view. */
   async open(position: number): Promise<void> {
     this.selected = position;
-    this.renderRows();
+    for (const row of this.rendered.values())
+      row.setAttribute("aria-selected", String(row.dataset.position === String(position)));
     const t = this.state.table;
     clear(this.sample);
     this.sample.dataset.position = String(position);
