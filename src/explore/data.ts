@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { curriculumDir, experimentDir, outputFile } from "../config/layout.js";
+import { curriculumDir, experimentDir, outputFile, runDir } from "../config/layout.js";
 import { type DatasetConfig, type RunConfig, upgradeSavedConfig } from "../config/schema.js";
 import { createDataset } from "../data/index.js";
 import type { Dataset, Subset, SubsetName } from "../data/types.js";
@@ -51,7 +51,7 @@ export interface ExploreData {
 function firstRunConfig(resultsDir: string, experiment: string, problems: string[]): RunConfig | null {
   for (const name of listRuns(resultsDir, experiment)) {
     try {
-      return readRunConfig(join(experimentDir(resultsDir, experiment), "training", name));
+      return readRunConfig(runDir(resultsDir, experiment, name));
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -84,7 +84,7 @@ function readRun(
   labels: Int32Array | null,
   problems: string[],
 ): { run: ExploreRun; curves: RunCurves } | null {
-  const dir = join(experimentDir(resultsDir, experiment), "training", name);
+  const dir = runDir(resultsDir, experiment, name);
   let seed = "";
   try {
     seed = String(readRunConfig(dir).seed);

@@ -1,7 +1,8 @@
 import { createReadStream, existsSync, realpathSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { extname, isAbsolute, join, relative, resolve } from "node:path";
+import { extname, isAbsolute, relative, resolve } from "node:path";
+import { experimentDir } from "../config/layout.js";
 import { type ReviewTag, readReviewTags, reviewTagsPath, writeReviewTags } from "../results/review-tags.js";
 import { type ExploreData, sampleCurves, sampleImage } from "./data.js";
 import { explorePage, readBundle } from "./page.js";
@@ -137,7 +138,7 @@ export function isLoopback(host: string): boolean {
  * results or write tags through the visitor's browser.
  */
 export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly = true) {
-  const root = join(data.resultsDir, data.experiment);
+  const root = experimentDir(data.resultsDir, data.experiment);
   const tagsFile = reviewTagsPath(data.resultsDir, data.experiment);
   const page = explorePage({ title: `curricula explore · ${data.experiment}`, scriptUrl: "/app.js" });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
