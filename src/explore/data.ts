@@ -295,6 +295,23 @@ export async function loadExplore(
     classNames = [...new Set(scored.labels ?? [])].sort();
     label = (scored.labels ?? []).map((name) => classNames.indexOf(name));
   }
+  const columns = [...scored.columns];
+  const noise = subsetName === "train" ? dataset?.labelNoise : undefined;
+  if (dataset && noise) {
+    // What the dataset's label_noise changed: a score that finds label errors should find these.
+    const clean = new Array<string>(n).fill("");
+    noise.positions.forEach((p, i) => {
+      clean[p] = dataset?.classNames[noise.original[i] as number] ?? "";
+    });
+    columns.unshift({
+      key: "dataset/label_noise/original",
+      label: "label noise: clean label",
+      kind: "category",
+      score: "label noise",
+      description: `the label before the dataset's label_noise (${noise.config.kind}, rate ${noise.config.rate}) changed it; empty: unchanged`,
+      values: clean,
+    });
+  }
   const runs: ExploreRun[] = [];
   const curves: RunCurves[] = [];
   for (const name of listRuns(resultsDir, experiment)) {
@@ -336,7 +353,7 @@ export async function loadExplore(
     predicted: majority(runs, n, classNames.length),
     runs,
     scores: scored.scores,
-    columns: scored.columns,
+    columns,
     problems,
     tags: [],
     readOnly: false,

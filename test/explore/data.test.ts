@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { runDir, scoreFile } from "../../src/config/layout.js";
-import { createDataset } from "../../src/data/index.js";
+import { createDataset, withLabelNoise } from "../../src/data/index.js";
 import { loadExplore } from "../../src/explore/data.js";
 import { writeScoreRows } from "../../src/results/score-table.js";
 import { writeYaml } from "../../src/util/yaml-io.js";
@@ -73,6 +73,24 @@ describe("loadExplore", () => {
       ["Mine rank", [0, 0.25, 0.5, 0.75, 1]],
     ]);
     expect(t.problems).toEqual([]);
+  });
+
+  it("shows what the dataset's label noise changed as a column of clean labels", async () => {
+    const resultsDir = tree("noise");
+    const noisy = async () =>
+      withLabelNoise(await flowersDataset(), { rate: 0.4, kind: "symmetric", seed: 3 });
+    const data = await loadExplore(resultsDir, "default", { datasetLoader: noisy });
+    const noise = (await noisy()).labelNoise;
+    const expected = ["", "", "", "", ""];
+    noise?.positions.forEach((p, i) => {
+      expected[p] = ["daisy", "rose", "tulip"][noise.original[i] as number] as string;
+    });
+    expect(noise?.positions.length).toBe(2);
+    expect(data.table.columns.map((c) => [c.label, c.values])).toEqual([
+      ["label noise: clean label", expected],
+    ]);
+    expect(data.table.label).toEqual(Array.from(data.subset?.labels ?? []));
+    expect(data.table.featureNames).toEqual(["width", "height", "colour_code"]);
   });
 
   it("leaves out, with a note naming it, a score file of other samples", async () => {

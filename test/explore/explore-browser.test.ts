@@ -180,7 +180,9 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     await page.close();
   });
 
-  test("the data map draws every sample, a click on a point opens it, and it follows the filters", { timeout: 60_000 }, async () => {
+  test("the data map draws every sample, a click on a point opens it, and it follows the filters", {
+    timeout: 60_000,
+  }, async () => {
     const page = await open(server.url);
     await page.click("#tab-map");
     await page.waitForSelector(`#map[data-points="${data.table.size}"] canvas`, WAIT);

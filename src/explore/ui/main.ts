@@ -2,7 +2,7 @@ import embed, { type Result } from "vega-embed";
 import type { ExploreTag } from "../types.js";
 import { append, clear, el, formatNumber, select } from "./dom.js";
 import { pickSource, type Source } from "./source.js";
-import { ExploreState, type TagFilter } from "./state.js";
+import { ANY_VALUE, ExploreState, NO_VALUE, type TagFilter } from "./state.js";
 
 /**
  * The explorer's page: a filter bar, the virtualised sample table (only the rows in view exist in the
@@ -183,8 +183,10 @@ class App {
     );
     t.columns.forEach((column, i) => {
       if (column.kind !== "category") return;
-      const values = [...new Set(column.values as string[])].sort();
-      const options = [["", "any"] as const, ...values.map((v) => [v, v] as const)];
+      const values = [...new Set(column.values as string[])].filter((v) => v !== "").sort();
+      const options: (readonly [string, string])[] = [["", "any"], ...values.map((v) => [v, v] as const)];
+      if ((column.values as string[]).includes(""))
+        options.push([ANY_VALUE, "(not empty)"], [NO_VALUE, "(empty)"]);
       append(
         box,
         el(

@@ -5,6 +5,10 @@ import type { ExploreColumn, ExploreTable, ExploreTag } from "../types.js";
  * Sorting and filtering work on typed arrays, so 60,000 samples re-sort in tens of milliseconds.
  */
 
+/** Category filters: any non-empty value, or an empty one (e.g. label noise: changed, unchanged). */
+export const ANY_VALUE = "\u0001any";
+export const NO_VALUE = "\u0001none";
+
 export type TagFilter = "" | "tagged" | "untagged" | "mislabelled" | "ambiguous" | "relabel";
 
 export interface Filters {
@@ -62,8 +66,10 @@ export class ExploreState {
       const t = this.tagOf(position);
       if (tag === "tagged" ? !t : tag === "untagged" ? Boolean(t) : t?.tag !== tag) return false;
     }
-    for (const [key, value] of categories) {
-      if ((this.columns.get(key)?.values[position] ?? "") !== value) return false;
+    for (const [key, wanted] of categories) {
+      const value = this.columns.get(key)?.values[position] ?? "";
+      if (wanted === ANY_VALUE ? value === "" : wanted === NO_VALUE ? value !== "" : value !== wanted)
+        return false;
     }
     return true;
   }
