@@ -235,6 +235,42 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     await page.close();
   });
 
+  test("the static copy opens from a file with no network: images, curves, sort; tags cannot be changed", {
+    timeout: 60_000,
+  }, async () => {
+    const copy = join(scratch, "digits.html");
+    writeExploreStatic(data, copy);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const requests: string[] = [];
+    page.on("request", (request) => {
+      if (!/^(file|data|blob):/.test(request.url())) requests.push(request.url());
+    });
+    page.on("pageerror", (error) => errors.push(`static: ${error.message}`));
+    await page.goto(pathToFileURL(copy).href);
+    await page.waitForSelector("body[data-ready=true]", WAIT);
+    expect(await page.getAttribute(".row img >> nth=0", "src")).toMatch(/^data:image\/png;base64,/);
+    const header = '[data-sort-key="CELoss/CELoss/ranks"]';
+    await page.click(header);
+    await page.click(header);
+    await page.waitForSelector(`${header}[aria-sort=descending]`, WAIT);
+    const ranks = data.table.columns.find((c) => c.label === "CELoss rank")?.values as number[];
+    const hardest = ranks.indexOf(Math.max(...ranks));
+    expect(await firstPosition(page)).toBe(hardest);
+    await page.click(`.row[data-position="${hardest}"]`);
+    await page.waitForSelector(`#sample[data-loaded="${hardest}"] #sample-curve svg`, WAIT);
+    const before = readReviewTags(reviewTagsPath(fixture.resultsDir, "default"));
+    await page.keyboard.press("m");
+    await page.waitForFunction(
+      () => document.getElementById("status")?.textContent === "read-only copy: tags are not saved",
+      undefined,
+      WAIT,
+    );
+    expect(readReviewTags(reviewTagsPath(fixture.resultsDir, "default"))).toEqual(before);
+    expect(requests).toEqual([]);
+    await page.close();
+    expect(errors).toEqual([]);
+  });
+
   test("class names, file names, column names and values from the results are shown as text, never run", {
     timeout: 60_000,
   }, async () => {
