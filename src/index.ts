@@ -92,6 +92,7 @@ export {
   type SamplerSetup,
 } from "./curriculum/sampling/abstract-sampler.js";
 export { InfoBatch } from "./curriculum/sampling/info-batch.js";
+export { Pools, poolAssignment, poolQuotas } from "./curriculum/sampling/pools.js";
 export { SelfPaced, selfPacedPass } from "./curriculum/sampling/self-paced.js";
 export { StaticPrune, staticPruneKept } from "./curriculum/sampling/static-prune.js";
 export { DYNAMIC_SAMPLERS, registerSampler } from "./curriculum/sampling/registry.js";
@@ -105,7 +106,9 @@ export { type ReportOptions, writeReport } from "./report/report.js";
 export { type StudyOptions, study } from "./study/index.js";
 
 // ── Data, models and engines ─────────────────────────────────────────────────────────────────
-export { createDataset, DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
+// The package's createDataset reads the review tags a config names (dataset.exclude, dataset.relabel).
+export { createRunDataset as createDataset } from "./assembly/review.js";
+export { DATASET_TYPES, datasetKeys, preprocessDataset } from "./data/index.js";
 export {
   drawLabelNoise,
   LABEL_NOISE_KINDS,

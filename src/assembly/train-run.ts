@@ -20,6 +20,7 @@ import type { TrainCallback, TrainOptions, TrainResult } from "../training/types
 import { ConfigError, DataError } from "../util/errors.js";
 import type { RngState } from "../util/rng.js";
 import { checkFinishedRunModule, checkLoadedNetwork, scriptModelParams } from "./model-check.js";
+import { createRunDataset, withReviewTagsFingerprints } from "./review.js";
 import { networkInit, withWeightsFingerprint } from "./weights.js";
 
 /**
@@ -63,12 +64,11 @@ export interface TrainerDeps {
 /** The engine and data modules of this package. */
 export async function defaultDeps(): Promise<TrainerDeps> {
   const engine = await import("../engine/index.js");
-  const data = await import("../data/index.js");
   return {
     initEngine: (request) => engine.initEngine(request ?? {}),
     resolveEngine: (choice) => engine.resolveEngineChoice(choice),
     torchBuildHint: () => engine.torchBuildHint(),
-    createDataset: (config) => data.createDataset(config),
+    createDataset: (config) => createRunDataset(config),
     createNetwork: (spec, optimizer, seed, init) => engine.createNetwork(spec, optimizer, seed, init),
     loadNetwork: (dir, optimizer, options) => engine.loadNetwork(dir, optimizer, options),
   };
@@ -91,11 +91,13 @@ export async function trainRunWith(
   const parsed = parseRunConfig(config);
   // The engine the run computes on is part of what the run is: config.yaml records it and a
   // finished run of another engine is a config mismatch, never silently mixed in. So are the start
-  // weights, by their fingerprint.
-  const resolved: RunConfig = withWeightsFingerprint({
-    ...parsed,
-    engine: await deps.resolveEngine(parsed.engine),
-  });
+  // weights and the review tags, by their fingerprints.
+  const resolved: RunConfig = withReviewTagsFingerprints(
+    withWeightsFingerprint({
+      ...parsed,
+      engine: await deps.resolveEngine(parsed.engine),
+    }),
+  );
   let plan: RunFolderPlan;
   try {
     plan = planRunFolder(options.runDir, resolved);
@@ -179,7 +181,7 @@ export async function buildForRun(
   const resolved = parseRunConfig(config);
   let dataset = from.dataset;
   if (!dataset) {
-    const createDataset = from.createDataset ?? (await import("../data/index.js")).createDataset;
+    const createDataset = from.createDataset ?? createRunDataset;
     dataset = await createDataset(resolved.dataset);
   }
   return { dataset, spec: networkSpecFor(resolved, dataset) };
@@ -246,6 +248,12 @@ export async function assembleRun(
   // Start weights only for a fresh run (a resumed one continues from its checkpoint); frozen
   // parameters stay frozen either way.
   const { init, notes } = await networkInit(config, spec, plan.kind !== "resume");
+  if (dataset.review) {
+    const { excluded, relabelled } = dataset.review;
+    notes.push(
+      `Review tags: ${excluded.length} train samples excluded (dataset.exclude), ${relabelled.length} relabelled (dataset.relabel)`,
+    );
+  }
   if (plan.kind === "resume") {
     await refuseOtherEngine(plan.dir, engineInfo);
     network = checkLoadedNetwork(

@@ -15,6 +15,7 @@
  *   fusion/<id>/                    late fusion of runs' test outputs (FUSION_FILES)
  *   agg_<keys>/<name with #>/       aggregated runs (run files + runs.yaml)
  *   study/                          the study's state and generated configs (STUDY_FILES)
+ *   review/tags.csv                 a person's review tags of samples (reviewTagsFile)
  *   report.html
  * ```
  */
@@ -42,6 +43,18 @@ export const RUN_FILES = {
   /** SHA-256 of a checkpoint's files (model, optimiser, trainer state, the `_best/` it restores); checked on resume. */
   checksums: "checksums.json",
   pace: "pace.csv",
+  /**
+   * A curriculum run with `curriculum.rescore_every`: one row per re-scoring (iteration, evaluation,
+   * the snapshot it is compared with, their Spearman correlation).
+   */
+  scoreDrift: "score_drift.csv",
+  /** A run's own plots (pace, score drift), as `<name>.svg` and `<name>.png`. */
+  plots: "_plots",
+  /**
+   * A dynamic sampler's counts at each evaluation (`iteration`, then the keys of its `record()`,
+   * e.g. the Pools sampler's pool sizes); only for a sampler that records any (src/results/sampler-log.ts).
+   */
+  samplerLog: "sampler.csv",
   /** Members of an aggregated run. */
   runs: "runs.yaml",
   best: "_best",
@@ -54,6 +67,12 @@ export const RUN_FILES = {
   curriculumScore: "curriculum_score.yaml",
   /** The train labels a run's `dataset.label_noise` changed: position, source index, original and noisy label. */
   labelNoise: "label_noise.csv",
+  /**
+   * In each `epoch_N/`/`step_N/` and `_best/`: the trainer's online difficulty trackers of every
+   * train sample up to that evaluation (attempts, correct, forgetting, pass_rate, ema_loss), from
+   * the training steps' own forward passes (src/results/tracker-table.ts).
+   */
+  trackers: "train_trackers.csv",
 } as const;
 
 /** Model and optimiser files inside `_best/`, `epoch_N/` or `step_N/`. */
@@ -134,11 +153,17 @@ export const STUDY_FILES = {
 
 export const REPORT_FILE = "report.html";
 
-/** A person's review of samples (`curricula explore`): `review/tags.csv`, one row per tagged sample. */
+/** `review/`: what a person decided about samples while looking at the results (REVIEW_FILES). */
 export const REVIEW_FILES = {
   dir: "review",
+  /** One row per tagged sample: source_index, tag, new_label, time (src/results/review-tags.ts). */
   tags: join("review", "tags.csv"),
 } as const;
+
+/** `<results_dir>/<experiment_id>/review/tags.csv`: the review tags of an experiment's samples. */
+export function reviewTagsFile(resultsDir: string, experimentId: string): string {
+  return join(experimentDir(resultsDir, experimentId), REVIEW_FILES.tags);
+}
 
 /** Files whose name marks a half-written atomic folder or file (`<name>.tmp-<pid>-…`). */
 export function isTemporaryName(name: string): boolean {

@@ -41,6 +41,17 @@ export const LabelNoiseConfigSchema = z
     path: ["map"],
   });
 
+/** A file's or a list's fingerprint as a config records it: 64 lowercase hex digits. */
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected a sha256 (64 lowercase hex digits)");
+
+/**
+ * Review tags fed into a run (src/data/review-edits.ts): `exclude` (a tags file, or a list of
+ * source_index ids) drops samples from the train subset, `relabel` (a tags file) gives samples the
+ * label a person chose. Their fingerprints (`exclude_sha256`, `relabel_sha256`) are filled in when
+ * a run starts, so config.yaml records which tags a run trained with; no part of the run name.
+ */
+export const REVIEW_DATASET_KEYS = ["exclude", "exclude_sha256", "relabel", "relabel_sha256"] as const;
+
 export const DatasetConfigSchema = z
   .object({
     id: Id,
@@ -53,8 +64,22 @@ export const DatasetConfigSchema = z
     tracking_metric: z.enum(["accuracy", "uar", "f1"]).default("accuracy"),
     split_seed: z.number().int().min(0).default(DEFAULT_SPLIT_SEED),
     label_noise: LabelNoiseConfigSchema.optional(),
+    exclude: z
+      .union([z.string().min(1), z.array(z.number().int().min(0)).min(1)])
+      .nullable()
+      .optional(),
+    exclude_sha256: Sha256.optional(),
+    relabel: z.string().min(1).nullable().optional(),
+    relabel_sha256: Sha256.optional(),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine((dataset, ctx) => {
+    for (const key of ["exclude", "relabel"] as const) {
+      if (dataset[`${key}_sha256`] !== undefined && (dataset[key] === undefined || dataset[key] === null)) {
+        ctx.addIssue({ code: "custom", message: `only with dataset.${key}`, path: [`${key}_sha256`] });
+      }
+    }
+  });
 
 /**
  * Keys of a model config that say how the network starts and trains, not what it is: pretrained
@@ -157,9 +182,22 @@ export const CurriculumConfigSchema = z
     scoring: ScoringRefSchema,
     pacing: PacingConfigSchema,
     sampling: SamplingConfigSchema,
+    /**
+     * Re-scores the curriculum every N evaluations from the run's own saved train outputs and
+     * reorders it from then on (src/curriculum/rescore.ts); absent or null: the order stays the
+     * score file's. Only an ordering (Curriculum, AntiCurriculum, RandomCurriculum) has one.
+     */
+    rescore_every: z.number().int().positive().nullable().optional(),
   })
   .passthrough()
   .superRefine((c, ctx) => {
+    if (c.rescore_every != null && !(CURRICULUM_TYPES as readonly string[]).includes(c.type)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rescore_every"],
+        message: `only an ordering (${CURRICULUM_TYPES.join(", ")}) re-scores its curriculum; curriculum ${c.type} has none to reorder (remove the key or set it to null)`,
+      });
+    }
     const classAware = (CLASS_SAMPLING_IDS as readonly string[]).includes(c.sampling.id);
     if (c.type !== DYNAMIC_CURRICULUM && !classAware) {
       ctx.addIssue({
@@ -264,6 +302,11 @@ export const RunConfigSchema = z
     save_train_outputs: z.boolean().default(true),
     save_dev_outputs: z.boolean().default(true),
     save_test_outputs: z.boolean().default(true),
+    /**
+     * β of the online trackers' loss EMA (ema ← β·ema + (1 − β)·loss per attempt;
+     * src/training/trackers.ts). Changes only the tracker tables, not the training.
+     */
+    tracker_ema: z.number().gt(0).lt(1).default(0.9),
     dataset: DatasetConfigSchema,
     model: ModelConfigSchema,
     optimizer: OptimizerConfigSchema,

@@ -32,7 +32,7 @@ export interface CurriculumSamplerState {
  * reproducible after a resume.
  */
 export class CurriculumSampler implements PassSampler {
-  readonly order: Int32Array;
+  private _order: Int32Array;
   readonly labels: Int32Array;
   readonly numClasses: number;
   readonly mode: SamplingMode;
@@ -48,13 +48,32 @@ export class CurriculumSampler implements PassSampler {
         `curriculum sampler: order has ${options.order.length} positions but there are ${options.labels.length} labels`,
       );
     }
-    this.order = options.order;
+    this._order = options.order;
     this.labels = options.labels;
     this.numClasses = options.numClasses;
     this.mode = options.mode;
     this.initialSize = options.initialSize;
     this.rng = Rng.derive(options.seed, "curriculum-sampler");
     this._size = options.size ?? options.order.length;
+  }
+
+  /** Positions of the training subset, first to show first. */
+  get order(): Int32Array {
+    return this._order;
+  }
+
+  /**
+   * Replaces the difficulty order from the next pass on (a curriculum re-scored during training);
+   * the size, the iteration and the shuffle's RNG stay as they are.
+   */
+  setOrder(order: Int32Array): void {
+    if (order.length !== this.labels.length) {
+      throw new CurriculaError(
+        `curriculum sampler: a new order has ${order.length} positions but there are ${this.labels.length} samples`,
+      );
+    }
+    this._order = order;
+    this.subset = null;
   }
 
   get size(): number {
@@ -79,7 +98,7 @@ export class CurriculumSampler implements PassSampler {
   /** The positions of the current subset, in difficulty order (not shuffled). */
   currentSubset(): Int32Array {
     if (this.subset === null) {
-      const subset = selectSubset(this.order, this.labels, this.numClasses, this._size, this.mode);
+      const subset = selectSubset(this._order, this.labels, this.numClasses, this._size, this.mode);
       if (subset.length === 0) {
         throw new CurriculaError(
           `Unable to sample a training subset of size ${this._size} with ${this.mode} sampling and initial dataset fraction of ${this.initialSize}`,

@@ -1,5 +1,7 @@
-import { scoreFile } from "../config/layout.js";
+import { join } from "node:path";
+import { RUN_FILES, scoreFile } from "../config/layout.js";
 import { parseSeed, type RunConfig } from "../config/schema.js";
+import { checkSamplerRecord, type SamplerLogRow, writeSamplerLog } from "../results/sampler-log.js";
 import { readScoreRanks } from "../results/score-table.js";
 import type { BatchOutputs, PassSampler, TrainCallback, TrainContext } from "../training/types.js";
 import { ConfigError, CurriculaError } from "../util/errors.js";
@@ -14,6 +16,12 @@ export interface DynamicSamplerState {
   rng: RngState;
   /** The sampler's own state (AbstractSampler.state()). */
   sampler: unknown;
+}
+
+/** What the dynamic sampling callback saves with each checkpoint (its own, beside the sampler's). */
+export interface DynamicManagerState {
+  /** The sampler's records so far, one per evaluation (the rows of `sampler.csv`). */
+  log: SamplerLogRow[];
 }
 
 /** The trainer's view of a dynamic sampler: passes, batch weights, batch outputs, saved state. */
@@ -80,11 +88,15 @@ class DynamicPassSampler implements PassSampler {
  * names (built in, or `module` + `class` of the user's, with its keyword arguments), gives it its
  * own random stream and the score's ranks if the run names a score, and installs it as the
  * trainer's pass sampler. Its state travels in the trainer's sampler state of every checkpoint.
+ * After every evaluation it asks the sampler for its {@link AbstractSampler.record} and, when there
+ * is one, logs it and keeps it (in its own checkpoint state); at train end the records become
+ * `sampler.csv`.
  */
 export class DynamicSamplingManager implements TrainCallback {
   readonly name = "curriculum";
   readonly config: RunConfig;
   private samplerObj: AbstractSampler | null = null;
+  private log: SamplerLogRow[] = [];
 
   constructor(config: RunConfig) {
     this.config = config;
@@ -122,9 +134,50 @@ export class DynamicSamplingManager implements TrainCallback {
       ranks,
     });
     this.samplerObj = sampler;
+    this.log = [];
     ctx.setSampler(new DynamicPassSampler(ctx, sampler, rng));
     ctx.log(
       `curriculum: Dynamic, sampler ${sampler.describe()}${ranks ? ` with the ${scoring.id} score` : ""}`,
     );
+  }
+
+  onValidationEnd(ctx: TrainContext, iteration: number): void {
+    const sampler = this.samplerObj;
+    // optional call: a user's class may extend the AbstractSampler of an older copy of the package
+    const record = sampler?.record?.() ?? null;
+    if (!sampler || record === null) return;
+    const values = checkSamplerRecord(record, this.log[0], sampler.describe());
+    this.log.push({ iteration, values: { ...values } });
+    const text = Object.entries(values)
+      .map(([key, value]) => `${key} ${value}`)
+      .join(", ");
+    ctx.log(`dynamic sampling at ${ctx.trainingType} ${iteration}: ${text}`);
+  }
+
+  onTrainEnd(ctx: TrainContext): void {
+    if (this.log.length > 0) writeSamplerLog(join(ctx.runDir, RUN_FILES.samplerLog), this.log);
+  }
+
+  getState(): DynamicManagerState {
+    return { log: this.log.map((row) => ({ iteration: row.iteration, values: { ...row.values } })) };
+  }
+
+  setState(state: unknown): void {
+    const s = state as Partial<DynamicManagerState> | null;
+    const valid =
+      !!s &&
+      Array.isArray(s.log) &&
+      s.log.every(
+        (row) => !!row && Number.isInteger(row.iteration) && !!row.values && typeof row.values === "object",
+      );
+    if (!valid) {
+      throw new CurriculaError(
+        `dynamic sampling: invalid saved sampler log ${JSON.stringify(state)?.slice(0, 200)}`,
+      );
+    }
+    this.log = (s.log as SamplerLogRow[]).map((row) => ({
+      iteration: row.iteration,
+      values: { ...row.values },
+    }));
   }
 }

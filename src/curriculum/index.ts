@@ -55,12 +55,34 @@ export {
 } from "./pacing/registry.js";
 export { Root } from "./pacing/root.js";
 export {
+  evaluationsUpTo,
+  isRescoreIteration,
+  RESCORABLE_TYPES,
+  RESCORERS,
+  type Rescorer,
+  rescore,
+  rescoringOf,
+  spearman,
+} from "./rescore.js";
+export { driftSpec } from "./rescore-plot.js";
+export {
   AbstractSampler,
   type PassInfo,
   type SamplerOutputs,
   type SamplerSetup,
 } from "./sampling/abstract-sampler.js";
 export { InfoBatch, type InfoBatchArgs } from "./sampling/info-batch.js";
+export {
+  EASY,
+  HARD,
+  NORMAL,
+  POOLS,
+  type PoolName,
+  Pools,
+  type PoolsArgs,
+  poolAssignment,
+  poolQuotas,
+} from "./sampling/pools.js";
 export {
   createSampler,
   DYNAMIC_SAMPLERS,

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import type { DatasetConfig } from "../config/schema.js";
+import { type DatasetConfig, REVIEW_DATASET_KEYS } from "../config/schema.js";
 import { ConfigError } from "../util/errors.js";
 import { createAudioFolder, preprocessAudioFolder } from "./audio-folder.js";
 import { createCsvDataset } from "./csv.js";
@@ -9,6 +9,7 @@ import { parseLabelNoise, withLabelNoise } from "./label-noise.js";
 import { createFashionMnist, createMnist } from "./mnist.js";
 import { splitFractions, splitSeed } from "./options.js";
 import { resolveDataPath } from "./paths.js";
+import { type ReadTags, reviewEditsOf, withReviewEdits, withReviewFingerprints } from "./review-edits.js";
 import { createToy } from "./toy.js";
 import type { Dataset } from "./types.js";
 
@@ -98,6 +99,7 @@ export const COMMON_DATASET_KEYS: readonly string[] = [
   "tracking_metric",
   "split_seed",
   "label_noise",
+  ...REVIEW_DATASET_KEYS,
 ];
 
 /** The config keys a dataset type reads (for config checks and docs). */
@@ -139,6 +141,7 @@ function factoryOf(config: DatasetConfig): DatasetFactory {
 export function checkDatasetConfig(config: DatasetConfig): void {
   factoryOf(config);
   parseLabelNoise(config.label_noise);
+  withReviewFingerprints(config);
   if (factoryOf(config).keys.includes("dev_split")) {
     splitFractions(config, {
       dev: 0.2,
@@ -154,11 +157,17 @@ export function checkDatasetConfig(config: DatasetConfig): void {
 
 /**
  * Builds the dataset a run config names. Its split (and the Toy dataset's samples) come from the
- * config's `split_seed`, never from a run's seed: runs of any seeds share their data.
+ * config's `split_seed`, never from a run's seed: runs of any seeds share their data. Then its
+ * `label_noise`, then its review tags (`exclude`, `relabel`: src/data/review-edits.ts) change the
+ * train subset; a tags file is read with `readTags` (src/results/review-tags.ts `readReviewTags`,
+ * which the package's `createDataset` passes).
  */
-export async function createDataset(config: DatasetConfig): Promise<Dataset> {
-  const dataset = await factoryOf(config).create(config);
-  return withLabelNoise(dataset, config.label_noise);
+export async function createDataset(config: DatasetConfig, readTags?: ReadTags): Promise<Dataset> {
+  const factory = factoryOf(config);
+  // The tags are read (and their fingerprints checked) before any data is loaded.
+  const edits = reviewEditsOf(config, readTags);
+  const dataset = await factory.create(config);
+  return withReviewEdits(withLabelNoise(dataset, config.label_noise), edits);
 }
 
 /** Runs a dataset's one-off preparation (the AudioFolder feature cache); a no-op for the others. */
@@ -172,6 +181,8 @@ export { encodeLabels, sortClassNames } from "./labels.js";
 export type { LogMelParams } from "./logmel.js";
 export { logMelSpectrogram, melFilterbank, powerSpectrogram } from "./logmel.js";
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_PATH } from "./mnist.js";
+export type { ReadTags, TagRow } from "./review-edits.js";
+export { EXCLUDED_TAGS, withReviewFingerprints } from "./review-edits.js";
 export { stratifiedSplit } from "./splits.js";
-export type { Batch, Dataset, LabelNoise, Subset, SubsetName } from "./types.js";
+export type { Batch, Dataset, LabelNoise, ReviewChanges, Subset, SubsetName } from "./types.js";
 export { SUBSET_NAMES } from "./types.js";

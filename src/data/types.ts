@@ -45,6 +45,17 @@ export interface LabelNoise {
   readonly noisy: Int32Array;
 }
 
+/**
+ * What a dataset's `exclude` and `relabel` (review tags, src/data/review-edits.ts) changed in its
+ * train subset, by source_index (ascending).
+ */
+export interface ReviewChanges {
+  /** Samples dropped from the train subset. */
+  readonly excluded: Int32Array;
+  /** Train samples that carry the label a person chose instead of their own. */
+  readonly relabelled: Int32Array;
+}
+
 export interface Dataset {
   /** Config id, e.g. "Digits". */
   readonly id: string;
@@ -70,4 +81,6 @@ export interface Dataset {
   subset(name: SubsetName): Subset;
   /** Present when the config's `label_noise` changed train labels (dev and test are clean). */
   readonly labelNoise?: LabelNoise;
+  /** Present when the config's `exclude` or `relabel` changed the train subset (dev and test are as they were). */
+  readonly review?: ReviewChanges;
 }

@@ -17,6 +17,15 @@ export function checkBatchInput(
   }
 }
 
+/** trainStep's `logitsOut`: room for exactly batchSize × outputDim logits. */
+export function checkLogitsOut(logitsOut: Float32Array, batchSize: number, outputDim: number): void {
+  if (logitsOut.length !== batchSize * outputDim) {
+    throw new Error(
+      `trainStep: logitsOut holds ${logitsOut.length} values, expected ${batchSize} x ${outputDim} = ${batchSize * outputDim}`,
+    );
+  }
+}
+
 /** Row-major a (rowsA × dim) and b (rowsB × dim) for matMulTransposed. */
 export function checkMatMulArgs(
   a: Float32Array,

@@ -79,7 +79,10 @@ export interface Network {
    * backward, optimiser update. `classWeights` (length outputDim) gives PyTorch-style weighted
    * cross-entropy: sum_i w[y_i] * l_i / sum_i w[y_i]. `sampleWeights` (length batchSize) scale
    * each sample's term of the numerator: sum_i s_i w[y_i] l_i / sum_i w[y_i] (a dynamic sampler's
-   * loss rescaling). Returns the (weighted) mean loss.
+   * loss rescaling). Returns the (weighted) mean loss. `logitsOut` (batchSize × outputDim), when
+   * given, receives the logits of this step's own training-mode forward pass (before the update):
+   * per-sample results of the step without a second forward pass (the trainer's online trackers).
+   * Asking for them changes nothing of the step.
    */
   trainStep(
     x: Float32Array,
@@ -87,6 +90,7 @@ export interface Network {
     y: Int32Array,
     classWeights?: Float32Array | null,
     sampleWeights?: Float32Array | null,
+    logitsOut?: Float32Array | null,
   ): number;
   /** Forward pass in eval mode (dropout off). `outputs` names extra layers to return. */
   forward(x: Float32Array, batchSize: number, outputs?: readonly string[]): ForwardResult;

@@ -1,5 +1,6 @@
 import type { RunConfig } from "../config/schema.js";
 import { createPacing } from "../curriculum/pacing/registry.js";
+import { rescoringOf } from "../curriculum/rescore.js";
 import { checkDatasetConfig } from "../data/index.js";
 import { normaliseOptimizerSpec, optimizerSpecFor } from "../engine/optimizer-spec.js";
 import { TORCHSCRIPT } from "../models/index.js";
@@ -9,7 +10,7 @@ import { ConfigError } from "../util/errors.js";
 /**
  * What a run would refuse before it loads any data or starts the engine, checked without doing
  * either (`train --dry-run`): the dataset (type, keys, split settings, the path it names), the
- * optimiser's and scheduler's values and a curriculum's pacing. Keys were checked when the grid
+ * optimiser's and scheduler's values and a curriculum's pacing and re-scoring. Keys were checked when the grid
  * was composed; model parameter values that depend on the data's shape are checked when the
  * network is built.
  */
@@ -27,5 +28,7 @@ export function checkRunConfig(config: RunConfig): void {
   if (config.curriculum.id !== "None") {
     // The pace is checked on a nominal training set: sizes are relative to it.
     createPacing(config.curriculum.pacing, config.iterations, 1000);
+    // A score that re-scoring cannot recompute from the run's outputs (curriculum.rescore_every).
+    rescoringOf(config);
   }
 }

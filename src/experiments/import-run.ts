@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createRunDataset, withReviewTagsFingerprints } from "../assembly/review.js";
 import { composeGrid } from "../config/compose.js";
 import { iterationDirName, type OutputSubset, RUN_FILES, runDir as runFolder } from "../config/layout.js";
 import { runName as nameOfRun } from "../config/naming.js";
@@ -88,15 +89,19 @@ async function importConfig(
     );
   }
   const config = (points[0] as { config: RunConfig }).config;
-  return RunConfigSchema.parse({
-    ...config,
-    model: { ...IMPORTED_MODEL },
-    training_type: "epoch",
-    iterations: epochs,
-    eval_frequency: 1,
-    save_frequency: 1,
-    imported: record,
-  });
+  // Review tags the dataset names are recorded by their fingerprints, as for a trained run.
+  return withReviewTagsFingerprints(
+    RunConfigSchema.parse({
+      ...config,
+      model: { ...IMPORTED_MODEL },
+      training_type: "epoch",
+      iterations: epochs,
+      eval_frequency: 1,
+      save_frequency: 1,
+      imported: record,
+    }),
+    options.cwd ?? process.cwd(),
+  );
 }
 
 /** The rows of a recorded subset in subset order: the position of each row, checked against the dataset by id and label. */
@@ -211,8 +216,7 @@ export async function importRun(options: ImportOptions): Promise<ImportResult> {
       );
     }
   }
-  const { createDataset } = await import("../data/index.js");
-  const dataset = await createDataset(config.dataset);
+  const dataset = await createRunDataset(config.dataset);
   const built = buildRun(recording, dataset, config);
   await writeDirAtomic(dir, async (tmp) => writeRun(tmp, config, recording, built));
   options.log?.(
@@ -359,8 +363,7 @@ export async function writeSplit(options: Omit<ImportOptions, "format" | "runNam
   });
   const config = points[0]?.config as RunConfig | undefined;
   if (!config || points.length !== 1) throw new UsageError("the overrides must describe one dataset");
-  const { createDataset } = await import("../data/index.js");
-  const dataset = await createDataset(config.dataset);
+  const dataset = await createRunDataset(config.dataset);
   const subsets = Object.fromEntries(
     (["train", "dev", "test"] as const).map((name) => {
       const s = dataset.subset(name);

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { checkFinishedRunModule } from "../assembly/model-check.js";
+import { withReviewTagsFingerprints } from "../assembly/review.js";
 import { withWeightsFingerprint } from "../assembly/weights.js";
 import { type ComposeOptions, composeGrid, type GridPoint } from "../config/compose.js";
 import { RUN_FILES, runDir as runDirOf } from "../config/layout.js";
@@ -86,7 +87,8 @@ export async function train(options: TrainCommandOptions = {}): Promise<TrainSum
     const { slurm, ...rest } = point.config as RunConfig & { slurm?: Record<string, unknown> };
     // The start weights' fingerprint is part of the run's config (a finished run trained from other
     // weights is a mismatch, never reused); a missing weights file stops here, before anything runs.
-    const config = withWeightsFingerprint(rest as RunConfig, cwd);
+    // So are the review tags' (dataset.exclude, dataset.relabel).
+    const config = withReviewTagsFingerprints(withWeightsFingerprint(rest as RunConfig, cwd), cwd);
     const name = runName(config);
     const dir = resolve(cwd, runDirOf(config.results_dir, config.experiment_id, name));
     try {

@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { createRunDataset } from "../assembly/review.js";
 import { curriculumDir, experimentDir, outputFile, runDir } from "../config/layout.js";
 import { type DatasetConfig, type RunConfig, upgradeSavedConfig } from "../config/schema.js";
-import { createDataset } from "../data/index.js";
 import type { Dataset, Subset, SubsetName } from "../data/types.js";
 import { samplePng } from "../report/thumbnails.js";
 import { listRuns } from "../results/experiment.js";
+import { type ReviewTag, readReviewTags, reviewTagsPath } from "../results/review-tags.js";
 import { listIterations, readRunConfig } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readSubsetOutputs } from "../results/subset-outputs.js";
@@ -26,7 +27,7 @@ export type DatasetLoader = (config: DatasetConfig) => Promise<Dataset>;
 
 export interface ExploreOptions {
   subset?: SubsetName;
-  /** Rebuilds the dataset (tests pass a stand-in); `createDataset` by default. */
+  /** Rebuilds the dataset (tests pass a stand-in); `createRunDataset` by default (review tags the run trained with included). */
   datasetLoader?: DatasetLoader;
 }
 
@@ -265,7 +266,7 @@ export async function loadExplore(
   if (config) {
     const datasetConfig = (upgradeSavedConfig(config) as RunConfig).dataset;
     try {
-      dataset = await (options.datasetLoader ?? createDataset)(datasetConfig);
+      dataset = await (options.datasetLoader ?? createRunDataset)(datasetConfig);
     } catch (error) {
       problems.push(`could not rebuild dataset ${datasetConfig.id}: ${(error as Error).message}`);
     }
@@ -359,6 +360,12 @@ export async function loadExplore(
     readOnly: false,
   };
   return { resultsDir, experiment, table, dataset, subset, curves };
+}
+
+/** The experiment's saved review tags (none before the first is written). */
+export function savedTags(resultsDir: string, experiment: string): ReviewTag[] {
+  const path = reviewTagsPath(resultsDir, experiment);
+  return existsSync(path) ? readReviewTags(path) : [];
 }
 
 /** The curves of one sample: the probability of its label at each saved iteration of each run. */

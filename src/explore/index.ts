@@ -1,5 +1,12 @@
 /** `curricula explore`: a local web page over an experiment's samples, scores and runs, and its static copy. */
-export { type ExploreData, type ExploreOptions, loadExplore, sampleCurves, sampleImage } from "./data.js";
+export {
+  type ExploreData,
+  type ExploreOptions,
+  loadExplore,
+  sampleCurves,
+  sampleImage,
+  savedTags,
+} from "./data.js";
 export { BUNDLE_PATH, explorePage } from "./page.js";
 export {
   type ExploreServer,

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { extname, isAbsolute, relative, resolve } from "node:path";
 import { experimentDir } from "../config/layout.js";
-import { type ReviewTag, readReviewTags, reviewTagsPath, writeReviewTags } from "../results/review-tags.js";
-import { type ExploreData, sampleCurves, sampleImage } from "./data.js";
+import { type ReviewTag, reviewTagsPath, writeReviewTags } from "../results/review-tags.js";
+import { type ExploreData, sampleCurves, sampleImage, savedTags } from "./data.js";
 import { explorePage, readBundle } from "./page.js";
 import type { ExploreTable } from "./types.js";
 
@@ -164,16 +164,17 @@ export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly =
         }
         const tag = parseTag(body, data.table, new Date());
         if (typeof tag === "string") return json(res, 400, { error: tag });
-        writeReviewTags(tagsFile, [...readReviewTags(tagsFile), tag]);
-        return json(res, 200, { tags: readReviewTags(tagsFile) });
+        writeReviewTags(tagsFile, [...savedTags(data.resultsDir, data.experiment), tag]);
+        return json(res, 200, { tags: savedTags(data.resultsDir, data.experiment) });
       }
       if (req.method !== "GET" && req.method !== "HEAD")
         return json(res, 405, { error: "method not allowed" });
       if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", page);
       if (path === "/favicon.ico") return void res.writeHead(204).end();
       if (path === "/app.js") return send(res, 200, "text/javascript; charset=utf-8", bundle);
-      if (path === "/api/table") return json(res, 200, { ...data.table, tags: readReviewTags(tagsFile) });
-      if (path === "/api/tags") return json(res, 200, { tags: readReviewTags(tagsFile) });
+      if (path === "/api/table")
+        return json(res, 200, { ...data.table, tags: savedTags(data.resultsDir, data.experiment) });
+      if (path === "/api/tags") return json(res, 200, { tags: savedTags(data.resultsDir, data.experiment) });
       const sample = /^\/api\/sample\/([^/]+)$/.exec(path);
       if (sample) {
         const position = positionOf(sample[1] as string, data.table.size);

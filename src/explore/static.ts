@@ -1,6 +1,5 @@
-import { readReviewTags, reviewTagsPath } from "../results/review-tags.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
-import { type ExploreData, sampleImage } from "./data.js";
+import { type ExploreData, sampleImage, savedTags } from "./data.js";
 import { explorePage, readBundle } from "./page.js";
 import type { StaticData } from "./types.js";
 
@@ -12,7 +11,7 @@ import type { StaticData } from "./types.js";
 export function staticData(data: ExploreData): StaticData {
   const table = {
     ...data.table,
-    tags: readReviewTags(reviewTagsPath(data.resultsDir, data.experiment)),
+    tags: savedTags(data.resultsDir, data.experiment),
     readOnly: true,
   };
   const images = table.image

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { createRunDataset } from "../assembly/review.js";
 import { experimentDir, REPORT_FILE } from "../config/layout.js";
-import { createDataset } from "../data/index.js";
 import { escapeHtml, page, section } from "../plots/html.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DataError } from "../util/errors.js";
@@ -33,7 +33,7 @@ export async function buildReport(data: ExperimentData, options: ReportOptions =
     figs,
     render: (spec, caption) => figs.render(spec, caption),
     problems,
-    loader: options.datasetLoader ?? createDataset,
+    loader: options.datasetLoader ?? createRunDataset,
     datasets: new Map(),
   };
   // One after the other: figures are numbered in page order.

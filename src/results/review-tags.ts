@@ -1,84 +1,139 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { experimentDir, REVIEW_FILES } from "../config/layout.js";
+import { reviewTagsFile } from "../config/layout.js";
 import { readCsv, writeCsv } from "../util/csv.js";
 import { DataError } from "../util/errors.js";
 
 /**
- * Review tags: what a person said about samples while looking at them (`curricula explore`), in
- * `<results_dir>/<experiment_id>/review/tags.csv` with the columns `source_index, tag, new_label,
- * time`. Samples are named by source index, so tags survive a new split or new runs.
+ * Review tags: what a person decided about samples while looking at a run's results (a sample
+ * looks mislabelled, is ambiguous, is fine, or should carry another label). The file
+ * `<results_dir>/<experiment_id>/review/tags.csv` holds one row per tagged sample, by
+ * `source_index` (docs/datasets.md), so the tags stay true across runs, seeds and splits; the
+ * dataset keys `exclude` and `relabel` feed them into the next run (src/data/review-edits.ts).
+ *
+ * Columns `source_index,tag,new_label,time`: `new_label` is set for `relabel` only, `time` is
+ * ISO-8601. This module is the only reader and writer of the format.
  */
-export const REVIEW_TAGS = ["mislabelled", "ambiguous", "fine", "relabel"] as const;
-
 export interface ReviewTag {
   sourceIndex: number;
   tag: "mislabelled" | "ambiguous" | "fine" | "relabel";
-  /** The class name the sample should have (tag `relabel`); null otherwise. */
   newLabel: string | null;
-  /** When it was tagged (ISO 8601). */
   time: string;
 }
 
 const COLUMNS = ["source_index", "tag", "new_label", "time"] as const;
+const TAGS: readonly ReviewTag["tag"][] = ["mislabelled", "ambiguous", "fine", "relabel"];
+/** ISO-8601 date and time with seconds optional, fraction optional and a zone (Z or ±hh:mm). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** `<results_dir>/<experiment_id>/review/tags.csv`. */
+/** `<resultsDir>/<experiment>/review/tags.csv`. */
 export function reviewTagsPath(resultsDir: string, experiment: string): string {
-  return join(experimentDir(resultsDir, experiment), REVIEW_FILES.tags);
+  return reviewTagsFile(resultsDir, experiment);
 }
 
-function isTag(text: string): text is ReviewTag["tag"] {
-  return (REVIEW_TAGS as readonly string[]).includes(text);
+/** The problem of one tag's fields, by column, or null when it is well-formed. */
+function tagProblem(tag: ReviewTag): { column: (typeof COLUMNS)[number]; problem: string } | null {
+  if (!Number.isSafeInteger(tag.sourceIndex) || tag.sourceIndex < 0) {
+    return {
+      column: "source_index",
+      problem: `expected a non-negative integer, got ${JSON.stringify(tag.sourceIndex)}`,
+    };
+  }
+  if (!TAGS.includes(tag.tag)) {
+    return { column: "tag", problem: `expected one of ${TAGS.join(", ")}, got ${JSON.stringify(tag.tag)}` };
+  }
+  if (tag.tag === "relabel" && (typeof tag.newLabel !== "string" || tag.newLabel.length === 0)) {
+    return { column: "new_label", problem: "tag relabel needs the new label" };
+  }
+  if (tag.tag !== "relabel" && tag.newLabel !== null) {
+    return {
+      column: "new_label",
+      problem: `only tag relabel takes a new label (tag is ${tag.tag}, new_label is ${JSON.stringify(tag.newLabel)})`,
+    };
+  }
+  if (typeof tag.time !== "string" || !ISO_TIME.test(tag.time) || Number.isNaN(Date.parse(tag.time))) {
+    return {
+      column: "time",
+      problem: `expected an ISO-8601 time such as 2026-01-31T12:00:00Z, got ${JSON.stringify(tag.time)}`,
+    };
+  }
+  return null;
 }
 
-/** The tags of a file (none when it does not exist); a bad row is an error naming the row and column. */
+/**
+ * Reads a tags file. Every problem is a DataError naming the file, the row (counting the header as
+ * row 1) and the column: a missing or unknown column, a source_index that is no non-negative
+ * integer, an unknown tag, a relabel without its new label (or a new label on another tag), a time
+ * that is not ISO-8601, a sample tagged twice.
+ */
 export function readReviewTags(path: string): ReviewTag[] {
-  if (!existsSync(path)) return [];
   const { columns, rows } = readCsv(path);
   for (const column of COLUMNS) {
     if (!columns.includes(column)) {
-      throw new DataError(`${path}: missing column '${column}' (expected ${COLUMNS.join(", ")})`);
+      throw new DataError(
+        `${path}: missing column '${column}' (a tags file has the columns ${COLUMNS.join(",")})`,
+      );
     }
   }
+  for (const column of columns) {
+    if (!(COLUMNS as readonly string[]).includes(column)) {
+      throw new DataError(
+        `${path}: unknown column '${column}' (a tags file has the columns ${COLUMNS.join(",")})`,
+      );
+    }
+  }
+  const rowOf = new Map<number, number>();
   return rows.map((row, i) => {
-    const where = `${path}: row ${i + 2}`;
-    const sourceIndex = Number(row.source_index);
-    if (row.source_index === "" || !Number.isInteger(sourceIndex) || sourceIndex < 0) {
-      throw new DataError(`${where}: source_index: expected an integer ≥ 0, got '${row.source_index}'`);
+    const at = `${path}: row ${i + 2}`;
+    const text = row.source_index ?? "";
+    const tag: ReviewTag = {
+      sourceIndex: /^\d+$/.test(text) ? Number(text) : Number.NaN,
+      tag: (row.tag ?? "") as ReviewTag["tag"],
+      newLabel: row.new_label ? row.new_label : null,
+      time: row.time ?? "",
+    };
+    const problem = tagProblem(tag);
+    if (problem) {
+      const got =
+        problem.column === "source_index"
+          ? `expected a non-negative integer, got '${text}'`
+          : problem.problem;
+      throw new DataError(`${at}, column ${problem.column}: ${got}`);
     }
-    const tag = row.tag ?? "";
-    if (!isTag(tag)) {
-      throw new DataError(`${where}: tag: expected one of ${REVIEW_TAGS.join(", ")}, got '${tag}'`);
+    const earlier = rowOf.get(tag.sourceIndex);
+    if (earlier !== undefined) {
+      throw new DataError(
+        `${at}, column source_index: sample ${tag.sourceIndex} is tagged again (first in row ${earlier}); a tags file has one row per sample`,
+      );
     }
-    const newLabel = row.new_label ?? "";
-    if (tag === "relabel" && newLabel === "") {
-      throw new DataError(`${where}: new_label: a relabel tag needs the new class name`);
-    }
-    return { sourceIndex, tag, newLabel: tag === "relabel" ? newLabel : null, time: row.time ?? "" };
+    rowOf.set(tag.sourceIndex, i + 2);
+    return tag;
   });
 }
 
 /**
- * Writes tags atomically: one row per sample, the last tag given for it winning, and a sample whose
- * last tag is `fine` left out (fine clears a tag). Rows are in source-index order.
+ * Writes a tags file atomically (a temporary file renamed into place; missing folders are made):
+ * one row per sample, the last of its tags in `tags` winning, sorted by source_index. A sample
+ * whose last tag is `fine` gets no row: `fine` clears what was said about it before. A malformed
+ * tag is an error naming the sample and the column, and nothing is written.
  */
-export function writeReviewTags(path: string, tags: readonly ReviewTag[]): void {
+export function writeReviewTags(path: string, tags: ReviewTag[]): void {
   const last = new Map<number, ReviewTag>();
-  for (const tag of tags) {
-    last.delete(tag.sourceIndex);
+  tags.forEach((tag, i) => {
+    const problem = tagProblem(tag);
+    if (problem) {
+      throw new DataError(
+        `${path}: tag ${i} (source_index ${tag.sourceIndex}), column ${problem.column}: ${problem.problem}; nothing was written`,
+      );
+    }
     last.set(tag.sourceIndex, tag);
-  }
-  const kept = [...last.values()]
-    .filter((t) => t.tag !== "fine")
-    .sort((a, b) => a.sourceIndex - b.sourceIndex);
-  writeCsv(
-    path,
-    COLUMNS,
-    kept.map((t) => ({
-      source_index: t.sourceIndex,
-      tag: t.tag,
-      new_label: t.tag === "relabel" ? t.newLabel : "",
-      time: t.time,
-    })),
-  );
+  });
+  const rows = [...last.values()]
+    .filter((tag) => tag.tag !== "fine")
+    .sort((a, b) => a.sourceIndex - b.sourceIndex)
+    .map((tag) => ({
+      source_index: tag.sourceIndex,
+      tag: tag.tag,
+      new_label: tag.newLabel ?? "",
+      time: tag.time,
+    }));
+  writeCsv(path, COLUMNS, rows);
 }

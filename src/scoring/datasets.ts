@@ -1,3 +1,4 @@
+import { createRunDataset } from "../assembly/review.js";
 import { loadGroupConfig } from "../config/compose.js";
 import { parseConfig } from "../config/parse.js";
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
@@ -19,6 +20,5 @@ export async function datasetById(
   configPath?: string,
 ): Promise<{ config: DatasetConfig; dataset: Dataset }> {
   const config = datasetConfigById(id, configPath);
-  const data = await import("../data/index.js");
-  return { config, dataset: await data.createDataset(config) };
+  return { config, dataset: await createRunDataset(config) };
 }

@@ -31,6 +31,8 @@ export { EL2N } from "./functions/el2n.js";
 export { FirstIteration } from "./functions/first-iteration.js";
 export { Forgetting } from "./functions/forgetting.js";
 export { GraNd } from "./functions/grand.js";
+export { OnlineLoss } from "./functions/online-loss.js";
+export { PassRate } from "./functions/pass-rate.js";
 export { Predefined } from "./functions/predefined.js";
 export { PredictionDepth, predictionDepth } from "./functions/prediction-depth.js";
 export { RandomScore } from "./functions/random.js";

@@ -1,3 +1,4 @@
+import { createRunDataset } from "../assembly/review.js";
 import { type DatasetConfig, DatasetConfigSchema } from "../config/schema.js";
 import type { ScoreRows } from "../results/score-table.js";
 import type { AtomicRun } from "./abstract-score.js";
@@ -28,8 +29,7 @@ export async function labelNoiseCard(
     return { note: "the runs of this score trained with different label noise: no detection figures" };
   }
   const config = DatasetConfigSchema.parse(runs[0]?.config.dataset) as DatasetConfig;
-  const { createDataset } = await import("../data/index.js");
-  const dataset = await createDataset(config);
+  const dataset = await createRunDataset(config);
   const noise = dataset.labelNoise;
   if (!noise) return null;
   const train = dataset.subset("train");

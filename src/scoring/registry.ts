@@ -14,6 +14,8 @@ import { Forgetting } from "./functions/forgetting.js";
 import { GraNd } from "./functions/grand.js";
 import { Hardness } from "./functions/hardness.js";
 import { Mistakenness } from "./functions/mistakenness.js";
+import { OnlineLoss } from "./functions/online-loss.js";
+import { PassRate } from "./functions/pass-rate.js";
 import { Predefined } from "./functions/predefined.js";
 import { PredictionDepth } from "./functions/prediction-depth.js";
 import { RandomScore } from "./functions/random.js";
@@ -49,6 +51,8 @@ export const SCORING_TYPES: Readonly<Record<string, ScoreClass>> = Object.freeze
   Mistakenness,
   Uniqueness,
   Representativeness,
+  OnlineLoss,
+  PassRate,
 });
 
 /**

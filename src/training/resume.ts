@@ -11,6 +11,7 @@ import { ConfigError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 import { checkpointProblem } from "./checkpoint-integrity.js";
 import type { TimerState } from "./timer.js";
+import type { TrackerState } from "./trackers.js";
 import type { MetricValues } from "./types.js";
 
 /**
@@ -59,6 +60,8 @@ export interface TrainerState {
   samplesSeen?: number;
   /** Cumulative training seconds at each evaluation so far (timing.csv); absent in earlier versions. */
   timings?: TimingRow[];
+  /** The online trackers (trackers.ts); absent in earlier versions, whose resumed runs restart them. */
+  trackers?: TrackerState;
   /** Fingerprint of TrainOptions.trainPositions (null when training on the whole train subset). */
   trainPositionsHash: string | null;
 }
@@ -233,6 +236,7 @@ export function clearRunArtifacts(runDir: string): void {
       entry === RUN_FILES.timer ||
       entry === RUN_FILES.timing ||
       entry === RUN_FILES.curriculumScore ||
+      entry === RUN_FILES.samplerLog ||
       entry.includes(".tmp-")
     ) {
       rmSync(join(runDir, entry), { recursive: true, force: true });

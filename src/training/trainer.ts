@@ -7,6 +7,7 @@ import type { Dataset, Subset } from "../data/types.js";
 import type { EngineInfo, Network, NetworkSpec } from "../engine/types.js";
 import { describeModel, MODEL_TYPES } from "../models/index.js";
 import { type SubsetOutputs, saveOutputs } from "../results/subset-outputs.js";
+import { writeTrackerTable } from "../results/tracker-table.js";
 import { writeDirAtomic, writeFileAtomicSync } from "../util/atomic.js";
 import { writeCsv } from "../util/csv.js";
 import { ensureDir } from "../util/dirs.js";
@@ -35,6 +36,7 @@ import {
 import { countEvaluations, createSchedule, type LearningRateSchedule } from "./schedulers.js";
 import { ShufflePassSampler } from "./shuffle-sampler.js";
 import { PhaseTimer } from "./timer.js";
+import { OnlineTrackers } from "./trackers.js";
 import type {
   BatchOutputs,
   MetricValues,
@@ -161,6 +163,8 @@ class Trainer implements TrainContext {
   private pass: Int32Array | null = null;
   private cursor = 0;
   private progress: Progress | null = null;
+  /** Per-sample difficulty from the training steps' own logits (no extra forward pass). */
+  private readonly trackers: OnlineTrackers;
   /** Setup (callbacks' onTrainBegin) is done and training has begun. */
   private begun = false;
 
@@ -190,6 +194,7 @@ class Trainer implements TrainContext {
     this.evalWeights = setup.classWeights;
     this.classWeights = this.evalWeights;
     this.sampler = new ShufflePassSampler(train.size, parseSeed(config.seed).data);
+    this.trackers = new OnlineTrackers(train.size, dataset.outputDim, config.tracker_ema);
     this.schedule = createSchedule(
       config.scheduler,
       config.learning_rate,
@@ -313,6 +318,8 @@ class Trainer implements TrainContext {
     for (const cb of this.callbacks) {
       if (cb.name in state.callbacks) cb.setState?.(state.callbacks[cb.name]);
     }
+    if (state.trackers) this.trackers.setState(state.trackers);
+    else this.log("The checkpoint has no online trackers (an earlier version): they restart here");
     this.pass = state.pass ? Int32Array.from(state.pass.positions) : null;
     this.cursor = state.pass?.cursor ?? 0;
     this.rows = state.rows;
@@ -343,9 +350,15 @@ class Trainer implements TrainContext {
     const sampler = this.sampler;
     const outputs = sampler.observeBatch ? this.batchOutputs(batch.x, batch.y) : null;
     const weights = sampler.batchWeights?.(positions) ?? null;
-    const loss = weights
-      ? this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights, weights)
-      : this.network.trainStep(batch.x, positions.length, batch.y, this.classWeights);
+    const logits = new Float32Array(positions.length * this.dataset.outputDim);
+    const loss = this.network.trainStep(
+      batch.x,
+      positions.length,
+      batch.y,
+      this.classWeights,
+      weights,
+      logits,
+    );
     if (!Number.isFinite(loss)) {
       const rate = this.schedule(this.schedulerSteps);
       const where =
@@ -356,6 +369,7 @@ class Trainer implements TrainContext {
     }
     this.samplesSeen += positions.length;
     this.batchLosses.push(loss);
+    this.trackers.observe(positions, batch.y, logits);
     if (outputs) sampler.observeBatch?.(positions, outputs);
     return loss;
   }
@@ -528,6 +542,10 @@ class Trainer implements TrainContext {
   ): void {
     if (trainOut) saveOutputs(dir, "train", trainOut);
     if (this.config.save_dev_outputs) saveOutputs(dir, "dev", devOut);
+    writeTrackerTable(
+      dir,
+      this.trackers.table(this.train.sourceIndex, this.train.labels, this.options.trainPositions),
+    );
     writeYaml(join(dir, RUN_FILES.devYaml), resultsYaml(devValues, { iteration }));
   }
 
@@ -556,6 +574,7 @@ class Trainer implements TrainContext {
       timers: Object.fromEntries(Object.entries(this.timers).map(([name, t]) => [name, t.getState()])),
       samplesSeen: this.samplesSeen,
       timings: this.timings,
+      trackers: this.trackers.getState(),
       trainPositionsHash: positionsHash(this.options.trainPositions),
     };
     // The checksums first: trainer_state.json, written last, marks the checkpoint complete.

@@ -1,8 +1,9 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { trainRunWith } from "../../src/assembly/train-run.js";
 import { type RunConfig, RunConfigSchema } from "../../src/config/schema.js";
+import { readSamplerLog } from "../../src/results/sampler-log.js";
 import { readCsv } from "../../src/util/csv.js";
 import { fakeDeps } from "../training/fakes.js";
 import { blobConfig, crashAt, differingFiles, tempDir } from "../training/helpers.js";
@@ -38,10 +39,41 @@ export class KeepSome extends AbstractSampler {
 }
 `;
 
+// A user's sampler that records counts at each evaluation (what becomes sampler.csv); from pass
+// `rename_at` on (0: never) it renames a key, which the run must refuse.
+const RECORDING = `
+import { AbstractSampler } from "${resolve("src/curriculum/index.ts")}";
+
+export class Recording extends AbstractSampler {
+  static defaults = { keep_fraction: 0.5, rename_at: 0 };
+  begin(setup) {
+    super.begin(setup);
+    this.passes = 0;
+    this.last = 0;
+    this.trained = 0;
+  }
+  sample(n) {
+    this.passes += 1;
+    const pass = this.setup.rng.permutation(n).slice(0, Math.round(this.args.keep_fraction * n));
+    this.last = pass.length;
+    return pass;
+  }
+  update(positions) { this.trained += positions.length; }
+  record() {
+    const renamed = this.args.rename_at > 0 && this.passes >= this.args.rename_at;
+    return { passes: this.passes, [renamed ? "pass_size" : "last_pass"]: this.last, trained: this.trained };
+  }
+  state() { return { passes: this.passes, last: this.last, trained: this.trained }; }
+  load(state) { Object.assign(this, state); }
+}
+`;
+
 const root = tempDir("dynamic-sampling");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const modulePath = join(root, "keep-some.mjs");
 writeFileSync(modulePath, SAMPLER);
+const recordingPath = join(root, "recording.mjs");
+writeFileSync(recordingPath, RECORDING);
 let counter = 0;
 const freshDir = () => join(root, `run${counter++}`);
 const quiet = { log: null, progress: false } as const;
@@ -120,6 +152,58 @@ describe("curriculum=Dynamic with a user's sampler (module + class + keyword arg
       expect(differingFiles(straight, again)).toEqual([]);
     });
   }
+
+  it("a sampler without record() writes no sampler.csv", async () => {
+    const dir = freshDir();
+    await trainRunWith(fakeDeps(), dynamicRun({ iterations: 2 }), { runDir: dir, ...quiet });
+    expect(existsSync(join(dir, "metrics.csv"))).toBe(true);
+    expect(existsSync(join(dir, "sampler.csv"))).toBe(false);
+  });
+
+  const recordingRun = (overrides: Record<string, unknown>, rename_at: number): RunConfig => {
+    const base = dynamicRun(overrides);
+    const sampling = {
+      id: "Recording",
+      short: "R",
+      module: recordingPath,
+      class: "Recording",
+      keep_fraction: 0.4,
+      rename_at,
+    };
+    return RunConfigSchema.parse({ ...base, curriculum: { ...base.curriculum, sampling } });
+  };
+
+  it("a sampler's record() at each evaluation goes to training.log and, one row per evaluation, to sampler.csv; resumed runs keep it", async () => {
+    const config = recordingRun({ iterations: 5, batch_size: 8 }, 0);
+    const dir = freshDir();
+    const lines: string[] = [];
+    await trainRunWith(fakeDeps(), config, { runDir: dir, log: (l) => lines.push(l), progress: false });
+    // 90 Blobs training samples, 36 per pass, one pass per epoch
+    expect(readSamplerLog(join(dir, "sampler.csv"))).toEqual(
+      [1, 2, 3, 4, 5].map((e) => ({ iteration: e, values: { passes: e, last_pass: 36, trained: 36 * e } })),
+    );
+    expect(lines.filter((l) => l.startsWith("dynamic sampling at"))).toEqual(
+      [1, 2, 3, 4, 5].map(
+        (e) => `dynamic sampling at epoch ${e}: passes ${e}, last_pass 36, trained ${36 * e}`,
+      ),
+    );
+    // crashed after epoch 3's record but before its checkpoint: the resumed run records epoch 3 once
+    const crashed = freshDir();
+    await expect(
+      trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [crashAt(3)] }),
+    ).rejects.toThrow(/simulated crash/);
+    const state = JSON.parse(readFileSync(join(crashed, "epoch_2", "trainer_state.json"), "utf8"));
+    expect(state.callbacks.curriculum.log).toHaveLength(2);
+    await trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet });
+    expect(differingFiles(dir, crashed)).toEqual([]);
+  });
+
+  it("a record() whose keys change between evaluations stops the run with the keys expected", async () => {
+    const config = recordingRun({ iterations: 4, batch_size: 8 }, 3);
+    await expect(trainRunWith(fakeDeps(), config, { runDir: freshDir(), ...quiet })).rejects.toThrow(
+      /Recording\(keep_fraction=0.4, rename_at=3\): record\(\) returned the keys passes, pass_size, trained, expected passes, last_pass, trained as at the first evaluation/,
+    );
+  });
 
   it("a keyword argument the class does not declare is a clear error naming the key", async () => {
     await expect(

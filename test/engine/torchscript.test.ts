@@ -168,6 +168,42 @@ with torch.no_grad():
     }
   });
 
+  it("trainStep's logitsOut: the step's own logits, the step unchanged (same losses and weights after)", () => {
+    const steps = Array.from({ length: 3 }, () => ({ x: batch(8, 64), y: labels(8) }));
+    const a = createNetwork(spec(join(root, "my_model.pt")), adam, 5);
+    const b = createNetwork(spec(join(root, "my_model.pt")), adam, 5);
+    try {
+      for (const { x, y } of steps) {
+        const logits = new Float32Array(8 * 10).fill(Number.NaN);
+        const loss = a.trainStep(x, 8, y, null, null, logits);
+        expect(loss).toBe(b.trainStep(x, 8, y));
+        let sum = 0;
+        for (let i = 0; i < 8; i++) {
+          const row = Array.from(logits.subarray(i * 10, (i + 1) * 10));
+          const max = Math.max(...row);
+          sum +=
+            Math.log(row.reduce((t, v) => t + Math.exp(v - max), 0)) + max - (row[y[i] as number] as number);
+        }
+        expect(loss).toBeCloseTo(sum / 8, 4);
+      }
+      const probe = batch(4, 64);
+      expect(Array.from(a.forward(probe, 4).logits)).toEqual(Array.from(b.forward(probe, 4).logits));
+      expect(() =>
+        a.trainStep(
+          steps[0]?.x as Float32Array,
+          8,
+          steps[0]?.y as Int32Array,
+          null,
+          null,
+          new Float32Array(3),
+        ),
+      ).toThrow(/logitsOut holds 3 values/);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it("the module's dropout follows the seed: same seed, same losses; another seed, others", () => {
     const steps = Array.from({ length: 3 }, () => ({ x: batch(8, 64), y: labels(8) }));
     const losses = (seed: number) => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type ExploreData, loadExplore } from "../../src/explore/data.js";
+import { type ExploreData, loadExplore, savedTags } from "../../src/explore/data.js";
 import { type ExploreServer, startExploreServer } from "../../src/explore/server.js";
 import { writeExploreStatic } from "../../src/explore/static.js";
 import { readReviewTags, reviewTagsPath } from "../../src/results/review-tags.js";
@@ -258,14 +258,14 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     expect(await firstPosition(page)).toBe(hardest);
     await page.click(`.row[data-position="${hardest}"]`);
     await page.waitForSelector(`#sample[data-loaded="${hardest}"] #sample-curve svg`, WAIT);
-    const before = readReviewTags(reviewTagsPath(fixture.resultsDir, "default"));
+    const before = savedTags(fixture.resultsDir, "default");
     await page.keyboard.press("m");
     await page.waitForFunction(
       () => document.getElementById("status")?.textContent === "read-only copy: tags are not saved",
       undefined,
       WAIT,
     );
-    expect(readReviewTags(reviewTagsPath(fixture.resultsDir, "default"))).toEqual(before);
+    expect(savedTags(fixture.resultsDir, "default")).toEqual(before);
     expect(requests).toEqual([]);
     await page.close();
     expect(errors).toEqual([]);

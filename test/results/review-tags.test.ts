@@ -1,56 +1,173 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import {
   type ReviewTag,
   readReviewTags,
   reviewTagsPath,
   writeReviewTags,
 } from "../../src/results/review-tags.js";
+import { DataError } from "../../src/util/errors.js";
 
-const root = mkdtempSync(join(tmpdir(), "curricula-review-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+function tempFolder(): string {
+  return mkdtempSync(join(tmpdir(), "curricula-review-tags-"));
+}
 
-const tag = (sourceIndex: number, kind: ReviewTag["tag"], newLabel: string | null = null): ReviewTag => ({
-  sourceIndex,
-  tag: kind,
-  newLabel,
-  time: `2026-01-01T00:00:0${sourceIndex % 10}.000Z`,
-});
+const T = "2026-12-07T12:00:00Z";
 
-describe("review tags (review/tags.csv)", () => {
-  it("lives at <results>/<experiment>/review/tags.csv", () => {
+function tag(
+  sourceIndex: number,
+  kind: ReviewTag["tag"],
+  newLabel: string | null = null,
+  time = T,
+): ReviewTag {
+  return { sourceIndex, tag: kind, newLabel, time };
+}
+
+/** Writes `text` as a tags file and returns the error reading it throws. */
+function readError(text: string): { path: string; error: unknown } {
+  const path = join(tempFolder(), "tags.csv");
+  writeFileSync(path, text);
+  let error: unknown = null;
+  try {
+    readReviewTags(path);
+  } catch (e) {
+    error = e;
+  }
+  return { path, error };
+}
+
+describe("reviewTagsPath", () => {
+  it("is <results_dir>/<experiment>/review/tags.csv", () => {
     expect(reviewTagsPath("results", "default")).toBe(join("results", "default", "review", "tags.csv"));
   });
 
-  it("reads back what it wrote, one row per sample in source-index order, the last tag winning and fine clearing", () => {
-    const path = join(root, "a", "review", "tags.csv");
+  it("refuses an experiment id that is not one folder name", () => {
+    expect(() => reviewTagsPath("results", "../elsewhere")).toThrow(/experiment_id/);
+  });
+});
+
+describe("writeReviewTags and readReviewTags", () => {
+  it("round-trip: one row per sample, the last tag winning, fine clearing, sorted by source_index", () => {
+    const path = join(tempFolder(), "results", "exp", "review", "tags.csv");
     writeReviewTags(path, [
-      tag(7, "mislabelled"),
+      tag(40, "mislabelled"),
+      tag(7, "relabel", "cat, big", "2026-12-07T12:00:01.250+01:00"),
       tag(3, "ambiguous"),
-      tag(7, "relabel", '<b>cat</b>, "quoted"'),
-      tag(5, "mislabelled"),
+      tag(40, "relabel", "dog"),
+      tag(12, "mislabelled"),
+      tag(12, "fine"),
       tag(5, "fine"),
+      tag(3, "ambiguous", null, "2026-12-07T13:00:00Z"),
     ]);
-    expect(readReviewTags(path)).toEqual([tag(3, "ambiguous"), tag(7, "relabel", '<b>cat</b>, "quoted"')]);
-    expect(readFileSync(path, "utf8").split("\n")[0]).toBe("source_index,tag,new_label,time");
-    expect(readdirSync(dirname(path))).toEqual(["tags.csv"]);
+    expect(readFileSync(path, "utf8")).toBe(
+      [
+        "source_index,tag,new_label,time",
+        "3,ambiguous,,2026-12-07T13:00:00Z",
+        '7,relabel,"cat, big",2026-12-07T12:00:01.250+01:00',
+        "40,relabel,dog,2026-12-07T12:00:00Z",
+        "",
+      ].join("\n"),
+    );
+    expect(readReviewTags(path)).toEqual([
+      tag(3, "ambiguous", null, "2026-12-07T13:00:00Z"),
+      tag(7, "relabel", "cat, big", "2026-12-07T12:00:01.250+01:00"),
+      tag(40, "relabel", "dog"),
+    ]);
+    // Written through a temporary file renamed into place: nothing else is left in the folder.
+    expect(readdirSync(join(path, ".."))).toEqual(["tags.csv"]);
   });
 
-  it("reads no tags when the file does not exist", () => {
-    expect(readReviewTags(join(root, "missing", "tags.csv"))).toEqual([]);
+  it("writes a header-only file for no tags (or only fine ones), which reads back as none", () => {
+    const path = join(tempFolder(), "tags.csv");
+    writeReviewTags(path, [tag(1, "mislabelled"), tag(1, "fine")]);
+    expect(readFileSync(path, "utf8")).toBe("source_index,tag,new_label,time\n");
+    expect(readReviewTags(path)).toEqual([]);
   });
 
-  it("refuses a bad row, naming the file, the row and the column", () => {
-    const path = join(root, "bad.csv");
-    writeFileSync(path, "source_index,tag,new_label,time\n4,wrong,,t\n");
-    expect(() => readReviewTags(path)).toThrow(`${path}: row 2: tag: expected one of`);
-    writeFileSync(path, "source_index,tag,new_label,time\n-1,fine,,t\n");
-    expect(() => readReviewTags(path)).toThrow("source_index: expected an integer");
-    writeFileSync(path, "source_index,tag,new_label,time\n4,relabel,,t\n");
-    expect(() => readReviewTags(path)).toThrow("new_label: a relabel tag needs the new class name");
-    writeFileSync(path, "source_index,tag\n4,fine\n");
-    expect(() => readReviewTags(path)).toThrow("missing column 'new_label'");
+  it("reads a fine row someone wrote by hand as a fine tag", () => {
+    const path = join(tempFolder(), "tags.csv");
+    writeFileSync(path, `source_index,tag,new_label,time\n9,fine,,${T}\n`);
+    expect(readReviewTags(path)).toEqual([tag(9, "fine")]);
+  });
+
+  it("refuses a malformed tag, naming the sample and the column, and leaves the file as it was", () => {
+    const path = join(tempFolder(), "tags.csv");
+    writeReviewTags(path, [tag(1, "ambiguous")]);
+    const before = readFileSync(path, "utf8");
+    expect(() => writeReviewTags(path, [tag(2, "mislabelled"), tag(3, "relabel")])).toThrow(
+      /tags\.csv: tag 1 \(source_index 3\), column new_label: tag relabel needs the new label; nothing was written/,
+    );
+    expect(() => writeReviewTags(path, [tag(2, "mislabelled", null, "yesterday")])).toThrow(
+      /column time: expected an ISO-8601 time/,
+    );
+    expect(() => writeReviewTags(path, [tag(-1, "mislabelled")])).toThrow(/column source_index/);
+    expect(() => writeReviewTags(path, [tag(2, "wrong" as ReviewTag["tag"])])).toThrow(
+      /column tag: expected one of mislabelled, ambiguous, fine, relabel/,
+    );
+    expect(readFileSync(path, "utf8")).toBe(before);
+  });
+});
+
+describe("readReviewTags on bad input", () => {
+  const header = "source_index,tag,new_label,time\n";
+  const cases: Array<[string, string, RegExp]> = [
+    ["a missing column", "source_index,tag,time\n1,ambiguous,T\n", /missing column 'new_label'/],
+    ["an unknown column", `${header.trim()},note\n1,ambiguous,,${T},x\n`, /unknown column 'note'/],
+    [
+      "a negative source_index",
+      `${header}-1,ambiguous,,${T}\n`,
+      /row 2, column source_index: expected a non-negative integer, got '-1'/,
+    ],
+    [
+      "a fractional source_index",
+      `${header}1,ambiguous,,${T}\n2.5,ambiguous,,${T}\n`,
+      /row 3, column source_index: .*got '2\.5'/,
+    ],
+    ["an empty source_index", `${header},ambiguous,,${T}\n`, /row 2, column source_index: .*got ''/],
+    [
+      "an unknown tag",
+      `${header}1,wrong,,${T}\n`,
+      /row 2, column tag: expected one of mislabelled, ambiguous, fine, relabel, got "wrong"/,
+    ],
+    [
+      "a relabel without its label",
+      `${header}1,relabel,,${T}\n`,
+      /row 2, column new_label: tag relabel needs the new label/,
+    ],
+    [
+      "a label on another tag",
+      `${header}1,mislabelled,cat,${T}\n`,
+      /row 2, column new_label: only tag relabel takes a new label/,
+    ],
+    [
+      "a time that is no ISO-8601",
+      `${header}1,ambiguous,,7 Dec 2026\n`,
+      /row 2, column time: expected an ISO-8601 time/,
+    ],
+    ["a time without a zone", `${header}1,ambiguous,,2026-12-07T12:00:00\n`, /row 2, column time/],
+    ["an impossible date", `${header}1,ambiguous,,2026-13-45T12:00:00Z\n`, /row 2, column time/],
+    [
+      "a sample tagged twice",
+      `${header}1,ambiguous,,${T}\n1,mislabelled,,${T}\n`,
+      /row 3, column source_index: sample 1 is tagged again \(first in row 2\)/,
+    ],
+    ["a ragged row", `${header}1,ambiguous\n`, /invalid CSV/],
+    ["an empty file", "", /empty CSV/],
+  ];
+  for (const [what, text, message] of cases) {
+    it(`names the file, the row and the column: ${what}`, () => {
+      const { path, error } = readError(text);
+      expect(error).toBeInstanceOf(DataError);
+      expect((error as Error).message).toContain(path);
+      expect((error as Error).message).toMatch(message);
+    });
+  }
+
+  it("names a file that does not exist", () => {
+    const path = join(tempFolder(), "missing.csv");
+    expect(existsSync(path)).toBe(false);
+    expect(() => readReviewTags(path)).toThrow(`${path}: file not found`);
   });
 });

@@ -28,6 +28,8 @@ export class FakeNetwork implements Network {
   readonly inputSize: number;
   /** The size of every batch trained on, in order. */
   readonly batchSizes: number[] = [];
+  /** Calls of `forward` (eval-mode passes besides the training steps' own), and rows they ran. */
+  readonly forwardCalls = { calls: 0, rows: 0 };
 
   constructor(
     readonly spec: NetworkSpec,
@@ -70,11 +72,17 @@ export class FakeNetwork implements Network {
     y: Int32Array,
     classWeights?: Float32Array | null,
     sampleWeights?: Float32Array | null,
+    logitsOut?: Float32Array | null,
   ): number {
     const d = this.inputSize;
     const c = this.spec.outputDim;
     this.batchSizes.push(n);
     const { logits, xin } = this.logitsOf(x, n, true);
+    if (logitsOut) {
+      if (logitsOut.length !== n * c)
+        throw new Error(`trainStep: logitsOut holds ${logitsOut.length} values`);
+      logitsOut.set(logits);
+    }
     const gw = new Float32Array(this.w.length);
     const gb = new Float32Array(c);
     let lossSum = 0;
@@ -111,6 +119,8 @@ export class FakeNetwork implements Network {
   }
 
   forward(x: Float32Array, n: number) {
+    this.forwardCalls.calls++;
+    this.forwardCalls.rows += n;
     return { logits: this.logitsOf(x, n, false).logits, layers: {} };
   }
 

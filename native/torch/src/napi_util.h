@@ -49,6 +49,19 @@ inline Napi::Float32Array toJs(Napi::Env env, const at::Tensor& t) {
   return out;
 }
 
+// Copies t (any device and floating dtype) into the caller's Float32Array `out`, which must hold
+// exactly t.numel() values; a TypeError naming `what` otherwise.
+inline void copyInto(const Napi::Value& out, const at::Tensor& t, const char* what) {
+  auto a = float32Arg(out, what);
+  if (static_cast<int64_t>(a.ElementLength()) != t.numel()) {
+    throw Napi::TypeError::New(out.Env(), std::string("torch engine: ") + what + " must hold " +
+                                              std::to_string(t.numel()) + " values, got " +
+                                              std::to_string(a.ElementLength()));
+  }
+  if (t.numel() == 0) return;
+  at::from_blob(a.Data(), t.sizes(), at::TensorOptions().dtype(at::kFloat)).copy_(t.detach());
+}
+
 inline std::vector<int64_t> readShape(const Napi::Value& v) {
   std::vector<int64_t> out;
   auto arr = v.As<Napi::Array>();

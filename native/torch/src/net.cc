@@ -329,9 +329,10 @@ class Net : public Napi::ObjectWrap<Net> {
     return info.Env().Undefined();
   }
 
-  // trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[]) → loss.
-  // target[i, c] = w[y_i] / sum_j w[y_j] at the label and 0 elsewhere, so the loss is PyTorch's
-  // (weighted) mean cross-entropy.
+  // trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[],
+  // logitsOut?: Float32Array) → loss. target[i, c] = w[y_i] / sum_j w[y_j] at the label and 0
+  // elsewhere, so the loss is PyTorch's (weighted) mean cross-entropy. With logitsOut (batch ×
+  // classes) the step's own training-mode logits are copied into it (no second forward pass).
   Napi::Value TrainStep(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
@@ -353,6 +354,7 @@ class Net : public Napi::ObjectWrap<Net> {
       at::Tensor loss = -(at::log_softmax(logits, 1) * target).sum();
       loss.backward();
       optim_.update(params_);
+      if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) copyInto(info[4], logits, "logitsOut");
       return Napi::Number::New(env, loss.item<double>());
     } catch (const Napi::Error&) {
       throw;

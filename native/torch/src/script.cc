@@ -305,8 +305,9 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     return info.Env().Undefined();
   }
 
-  // trainStep(x, batch, target: Float32Array (batch × classes), seed: number) → loss; the module in
-  // training mode, libtorch's generator seeded with `seed` first.
+  // trainStep(x, batch, target: Float32Array (batch × classes), seed: number, logitsOut?:
+  // Float32Array) → loss; the module in training mode, libtorch's generator seeded with `seed`
+  // first. With logitsOut the step's own logits are copied into it (as float32).
   Napi::Value TrainStep(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
@@ -328,6 +329,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
       at::Tensor loss = -(at::log_softmax(logits.to(at::kFloat), 1) * target).sum();
       loss.backward();
       optim_.update(params_);
+      if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) copyInto(info[4], logits, "logitsOut");
       return Napi::Number::New(env, loss.item<double>());
     } catch (const Napi::Error&) {
       throw;

@@ -36,8 +36,9 @@ export type SamplerOutputs = BatchOutputs;
 /**
  * A dynamic sampler (`curriculum=Dynamic curriculum/sampling=<id>`): a stateful choice of each
  * pass from what training reports. The trainer calls {@link sample} for every pass,
- * {@link weights} for every batch (per-sample loss weights) and {@link update} after every
- * optimiser step with the batch's per-sample losses, logits and correctness; {@link state} is saved
+ * {@link weights} for every batch (per-sample loss weights), {@link update} after every
+ * optimiser step with the batch's per-sample losses, logits and correctness, and {@link record}
+ * after every evaluation (counts for the run's `sampler.csv`); {@link state} is saved
  * with every checkpoint and {@link load} restores it, so a resumed run draws the same passes.
  *
  * Subclasses get their config's extra keys as `args` (checked against `static defaults` when the
@@ -75,6 +76,16 @@ export abstract class AbstractSampler {
 
   /** Per-sample loss weights of a batch of the current pass (null = unweighted). */
   weights(_positions: Int32Array): Float32Array | null {
+    return null;
+  }
+
+  /**
+   * Counts to log at each evaluation, e.g. `{easy: 120, normal: 800, hard: 30}` (null = nothing to
+   * log, the default). Each becomes a column of the run's `sampler.csv` (one row per evaluation,
+   * after `iteration`) and a line of `training.log`; return the same keys, in the same order, every
+   * time. Called after the evaluation, so it sees every batch trained up to it.
+   */
+  record(): Record<string, number> | null {
     return null;
   }
 

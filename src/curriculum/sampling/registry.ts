@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { ConfigError } from "../../util/errors.js";
 import type { AbstractSampler } from "./abstract-sampler.js";
 import { InfoBatch } from "./info-batch.js";
+import { Pools } from "./pools.js";
 import { SelfPaced } from "./self-paced.js";
 import { StaticPrune } from "./static-prune.js";
 
@@ -19,6 +20,7 @@ const BUILT_IN: ReadonlyArray<readonly [string, SamplerClass]> = [
   ["InfoBatch", InfoBatch],
   ["StaticPrune", StaticPrune],
   ["SelfPaced", SelfPaced],
+  ["Pools", Pools],
 ];
 
 /** Built-in dynamic samplers (ids of `curriculum/sampling` with `curriculum=Dynamic`). */

@@ -43,7 +43,14 @@ export interface NativeNet {
   setLearningRate(lr: number): void;
   /** Parameters (PyTorch names) that get no gradient and so are never updated; every other one trains. */
   setFrozen(names: string[]): void;
-  trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[]): number;
+  /** With `logitsOut` (batch × classes) the step's own training-mode logits are copied into it. */
+  trainStep(
+    x: Float32Array,
+    batch: number,
+    target: Float32Array,
+    masks: Float32Array[],
+    logitsOut?: Float32Array,
+  ): number;
   forward(x: Float32Array, batch: number, taps: number[]): { logits: Float32Array; layers: Float32Array[] };
   getOptimizerState(): { step: number; slots: Record<string, Float32Array> };
   setOptimizerState(step: number, slots: Record<string, Float32Array>): void;
@@ -74,8 +81,17 @@ export interface NativeScriptNet {
   getParameters(): { name: string; shape: number[]; data: Float32Array }[];
   setOptimizer(config: NativeOptimizerConfig): void;
   setLearningRate(lr: number): void;
-  /** Training mode, libtorch's generator seeded with `seed`; target batch × classes. */
-  trainStep(x: Float32Array, batch: number, target: Float32Array, seed: number): number;
+  /**
+   * Training mode, libtorch's generator seeded with `seed`; target batch × classes; with
+   * `logitsOut` the step's own logits are copied into it.
+   */
+  trainStep(
+    x: Float32Array,
+    batch: number,
+    target: Float32Array,
+    seed: number,
+    logitsOut?: Float32Array,
+  ): number;
   /**
    * Eval mode, no gradients: forward(x), embeddings(x) when asked, and the outputs of the submodules
    * `taps` (channels-last).

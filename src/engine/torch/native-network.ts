@@ -28,6 +28,23 @@ export function nativeOptimizer(s: ReturnType<typeof normaliseOptimizerSpec>): N
   };
 }
 
+/**
+ * Calls a native trainStep that may write the step's logits into `logitsOut`, and checks that it
+ * did: an addon built before trainStep took `logitsOut` ignores it, which would hand back stale
+ * values unnoticed. A step whose loss is not finite is left to the caller (its logits may be NaN).
+ */
+export function stepWithLogits(logitsOut: Float32Array, step: () => number): number {
+  logitsOut.fill(Number.NaN);
+  const loss = step();
+  if (Number.isFinite(loss) && logitsOut.length > 0 && Number.isNaN(logitsOut[0] as number)) {
+    throw new Error(
+      "torch engine: the addon did not return the training step's logits: it was built by an earlier " +
+        "version of curricula; rebuild it with 'npm run build:torch'",
+    );
+  }
+  return loss;
+}
+
 export abstract class NativeNetworkBase<N extends NativeNet | NativeScriptNet> extends NetworkBase {
   /** Set by the subclass's constructor, before it calls {@link startOptimizer}. */
   protected abstract readonly native: N;

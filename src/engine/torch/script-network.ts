@@ -17,6 +17,7 @@
 import type { ParameterSet, ParameterShape } from "../../models/index.js";
 import { DataError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
+import { checkLogitsOut } from "../checks.js";
 import { weightedOneHot } from "../one-hot.js";
 import type {
   ForwardResult,
@@ -27,7 +28,7 @@ import type {
   ScriptNetworkOptions,
 } from "../types.js";
 import type { NativeScriptNet, TorchAddon } from "./addon.js";
-import { NativeNetworkBase } from "./native-network.js";
+import { NativeNetworkBase, stepWithLogits } from "./native-network.js";
 
 /** The name of the embeddings(x) output and of forward(x)'s own (the logits). */
 export const EMBEDDINGS = "embeddings";
@@ -184,10 +185,12 @@ export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> imple
     y: Int32Array,
     classWeights?: Float32Array | null,
     sampleWeights?: Float32Array | null,
+    logitsOut?: Float32Array | null,
   ): number {
     this.assertAlive();
     if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
     this.checkInput(x, batchSize, "trainStep");
+    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
     const target = weightedOneHot(
       y,
       batchSize,
@@ -195,7 +198,10 @@ export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> imple
       classWeights ?? null,
       sampleWeights ?? null,
     );
-    const loss = this.native.trainStep(x, batchSize, target, this.dropoutRng.nextUint32());
+    const seed = this.dropoutRng.nextUint32();
+    const loss = logitsOut
+      ? stepWithLogits(logitsOut, () => this.native.trainStep(x, batchSize, target, seed, logitsOut))
+      : this.native.trainStep(x, batchSize, target, seed);
     this.batchesTracked += 1;
     return loss;
   }

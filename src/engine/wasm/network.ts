@@ -8,6 +8,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
+import { checkLogitsOut } from "../checks.js";
 import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
 import type { ForwardResult, LayerOutput, Network, OptimizerSpec, SaveOptions } from "../types.js";
@@ -75,11 +76,13 @@ export class WasmNetwork extends NetworkBase implements Network {
     y: Int32Array,
     classWeights?: Float32Array | null,
     sampleWeights?: Float32Array | null,
+    logitsOut?: Float32Array | null,
   ): number {
     this.assertAlive();
     const optimizer = this.optimizer;
     if (!optimizer) throw new Error("trainStep: this network was created without an optimizer");
     this.checkInput(x, batchSize, "trainStep");
+    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
     const target = weightedOneHot(
       y,
       batchSize,
@@ -93,6 +96,8 @@ export class WasmNetwork extends NetworkBase implements Network {
       const tt = tf.tensor2d(target, [batchSize, this.spec.outputDim]);
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.model.apply(xt, { training: true }) as tf.Tensor;
+        // Read inside the tape: the values are this forward's; reading them changes no gradient.
+        if (logitsOut) logitsOut.set(logits.dataSync() as Float32Array);
         return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tt))) as tf.Scalar;
       }, this.updated);
       // A frozen variable has no gradient: the optimiser leaves it (and its slots) alone.

@@ -1,5 +1,5 @@
+import { createRunDataset } from "../../assembly/review.js";
 import type { RunConfig } from "../../config/schema.js";
-import { createDataset } from "../../data/index.js";
 import type { Dataset } from "../../data/types.js";
 import { facetHistogram, heatmap, histogram, ridgePlot } from "../../plots/charts.js";
 import { dataMap } from "../../plots/data-map.js";
@@ -199,7 +199,7 @@ async function scoresBody(
     parts.push(note("No correlation matrix (curriculum/<matrix>.csv) yet."));
   }
   const k = options.thumbnails ?? 4;
-  const loader = options.datasetLoader ?? createDataset;
+  const loader = options.datasetLoader ?? createRunDataset;
   const { primary, members } = splitSeedScores(data.scores);
   for (const score of primary) {
     const seedScores = members.get(score) ?? [];
