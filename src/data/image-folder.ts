@@ -3,12 +3,14 @@ import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { extname, join, relative, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
+import { coreShare } from "../util/cores.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { cacheMatches, cacheWriteError, ensureCache, problemLines, writeCacheKey } from "./feature-cache.js";
+import { FastDecoderPool } from "./image-workers.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
@@ -20,6 +22,7 @@ import {
   stringOption,
 } from "./options.js";
 import { resolveDataPath } from "./paths.js";
+import type { DecodedImage } from "./png-decode.js";
 import {
   assertNonEmptySplits,
   heldOutCounts,
@@ -61,6 +64,8 @@ export interface ImageFolderSettings {
 const CACHE_FORMAT = 1;
 const FILES_FILE = "files.json";
 const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
+/** Files the worker threads try first (PNG, JPEG: see png-decode.ts, jpeg-decode.ts); sharp takes the rest. */
+const FAST_EXTENSIONS = [".png", ".jpg", ".jpeg"];
 const RESIZE_MODES = ["stretch", "crop", "pad"] as const;
 const ON_ERROR = ["stop", "skip"] as const;
 
@@ -242,13 +247,6 @@ async function loadSharp(): Promise<Sharp> {
   return sharp;
 }
 
-/** One image decoded: uint8 pixels h × w × channels, channels-last. */
-interface DecodedImage {
-  pixels: Uint8Array;
-  height: number;
-  width: number;
-}
-
 /**
  * Decodes one image into `channels` uint8 channels, EXIF orientation applied, alpha flattened on
  * black, 16-bit samples reduced to 8 bits, resized to `size` when given (`stretch` ignores the
@@ -361,7 +359,8 @@ const HEADER_BYTES = 256;
  * once; with `on_error: skip` they are left out.
  */
 async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<void> {
-  const sharp = await loadSharp();
+  // Loaded when a file needs it (a third of a second): a folder of plain PNG or JPEG files never does.
+  let sharp: Promise<Sharp> | null = null;
   const n = index.entries.length;
   const failures: { row: number; message: string }[] = [];
   const kept: number[] = [];
@@ -369,23 +368,55 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
   let first: { height: number; width: number } | null = null;
   const progress = createProgress("Preprocess", n, { unit: "images" });
   const concurrency = Math.max(2, availableParallelism() * 2);
+  const pool = new FastDecoderPool(coreShare({ cores: availableParallelism(), env: process.env }).share);
   try {
     await writeDirAtomic(s.cacheDir, async (tmp) => {
       const imagesPath = join(tmp, "images.npy");
       const fd = openSync(imagesPath, "w");
       try {
         writeSync(fd, npyHeader("|u1", [0, 0, 0, s.channels], HEADER_BYTES));
+        // The PNG and JPEG files of rows [from, to) decoded on the workers (null: left to sharp);
+        // the next chunk is decoded there while this one goes through sharp and into the file.
+        const fastDecode = async (from: number, to: number): Promise<(DecodedImage | null)[]> => {
+          const out: (DecodedImage | null)[] = new Array(to - from).fill(null);
+          const rows: number[] = [];
+          for (let r = from; r < to; r++)
+            if (FAST_EXTENSIONS.includes(extname((index.entries[r] as ImageEntry).file).toLowerCase()))
+              rows.push(r);
+          const decoded = await pool.decode(
+            rows.map((r) => (index.entries[r] as ImageEntry).file),
+            s.channels,
+            s.imageSize,
+          );
+          decoded.forEach((image, i) => {
+            if (image) out[(rows[i] as number) - from] = image;
+          });
+          progress.increment(rows.length - decoded.filter((d) => !d).length);
+          return out;
+        };
+        let ahead = fastDecode(0, Math.min(n, DECODE_CHUNK));
+        ahead.catch(() => undefined); // awaited below; not unhandled if the loop stops first
         for (let start = 0; start < n; start += DECODE_CHUNK) {
           const end = Math.min(n, start + DECODE_CHUNK);
-          const chunk: (DecodedImage | null)[] = new Array(end - start).fill(null);
-          let next = start;
+          const chunk = await ahead;
+          if (end < n) {
+            ahead = fastDecode(end, Math.min(n, end + DECODE_CHUNK));
+            ahead.catch(() => undefined);
+          }
+          // What the workers left (other formats, files they cannot be sure of): sharp, several at once.
+          const rest: number[] = [];
+          chunk.forEach((image, i) => {
+            if (!image) rest.push(start + i);
+          });
+          let next = 0;
           const worker = async () => {
             for (;;) {
-              const r = next++;
-              if (r >= end) return;
+              const r = rest[next++];
+              if (r === undefined) return;
               const entry = index.entries[r] as ImageEntry;
               try {
-                chunk[r - start] = await decodeImage(sharp, entry.file, entry.where, {
+                sharp ??= loadSharp();
+                chunk[r - start] = await decodeImage(await sharp, entry.file, entry.where, {
                   size: s.imageSize,
                   resize: s.resize,
                   channels: s.channels,
@@ -396,7 +427,8 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
               progress.increment(1);
             }
           };
-          await Promise.all(Array.from({ length: Math.min(concurrency, end - start) }, worker));
+          await Promise.all(Array.from({ length: Math.min(concurrency, rest.length) }, worker));
+          const rows: Uint8Array[] = [];
           chunk.forEach((image, i) => {
             if (!image) return;
             const r = start + i;
@@ -404,9 +436,10 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
             if (!sizes.has(size)) sizes.set(size, r);
             first ??= { height: image.height, width: image.width };
             if (image.height !== first.height || image.width !== first.width) return;
-            writeSync(fd, image.pixels);
+            rows.push(image.pixels);
             kept.push(r);
           });
+          if (rows.length > 0) writeSync(fd, Buffer.concat(rows));
         }
         const shape = first as { height: number; width: number } | null;
         writeSync(
@@ -444,6 +477,7 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
     throw cacheWriteError(error, s.cacheDir);
   } finally {
     progress.stop();
+    await pool.close();
   }
   if (failures.length > 0) {
     writeLine(
