@@ -238,7 +238,7 @@ function readSettings(config: DatasetOptions): { s: ImageFolderSettings; listed:
 
 type Sharp = typeof import("sharp").default;
 
-async function loadSharp(): Promise<Sharp> {
+export async function loadSharp(): Promise<Sharp> {
   const sharp = (await import("sharp")).default;
   // Many small images: the parallelism is the decodes in flight (libuv's pool), not libvips's
   // threads within one image, and no file is decoded twice, so its operation cache only costs.
@@ -251,9 +251,10 @@ async function loadSharp(): Promise<Sharp> {
  * Decodes one image into `channels` uint8 channels, EXIF orientation applied, alpha flattened on
  * black, 16-bit samples reduced to 8 bits, resized to `size` when given (`stretch` ignores the
  * aspect ratio, `crop` fills and cuts the centre, `pad` fits and pads with black). Damaged, cut or
- * empty files are a DataError naming the file and where it is listed.
+ * empty files are a DataError naming the file and where it is listed. The reference the fast decoders
+ * (png-decode.ts, jpeg-decode.ts) are held to in their tests.
  */
-async function decodeImage(
+export async function decodeImage(
   sharp: Sharp,
   file: string,
   where: string,
