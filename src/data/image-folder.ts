@@ -346,8 +346,10 @@ interface CacheContent {
   width: number;
 }
 
-/** Images decoded at once while the cache is built; memory holds at most this many. */
+/** Images decoded at once while the cache is built; memory holds at most DECODE_AHEAD + 1 chunks. */
 const DECODE_CHUNK = 512;
+/** Chunks the worker threads decode ahead of the one being written. */
+const DECODE_AHEAD = 2;
 /** Bytes reserved for `images.npy`'s header, rewritten with the final count at the end. */
 const HEADER_BYTES = 256;
 
@@ -376,8 +378,8 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
       const fd = openSync(imagesPath, "w");
       try {
         writeSync(fd, npyHeader("|u1", [0, 0, 0, s.channels], HEADER_BYTES));
-        // The PNG and JPEG files of rows [from, to) decoded on the workers (null: left to sharp);
-        // the next chunk is decoded there while this one goes through sharp and into the file.
+        // The PNG and JPEG files of rows [from, to) decoded on the workers (null: left to sharp); the
+        // next chunks are decoded there while this one goes through sharp and into the file.
         const fastDecode = async (from: number, to: number): Promise<(DecodedImage | null)[]> => {
           const out: (DecodedImage | null)[] = new Array(to - from).fill(null);
           const rows: number[] = [];
@@ -395,15 +397,19 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
           progress.increment(rows.length - decoded.filter((d) => !d).length);
           return out;
         };
-        let ahead = fastDecode(0, Math.min(n, DECODE_CHUNK));
-        ahead.catch(() => undefined); // awaited below; not unhandled if the loop stops first
-        for (let start = 0; start < n; start += DECODE_CHUNK) {
-          const end = Math.min(n, start + DECODE_CHUNK);
-          const chunk = await ahead;
-          if (end < n) {
-            ahead = fastDecode(end, Math.min(n, end + DECODE_CHUNK));
-            ahead.catch(() => undefined);
+        const ahead: Promise<(DecodedImage | null)[]>[] = [];
+        let asked = 0;
+        const ask = () => {
+          for (; ahead.length < DECODE_AHEAD && asked < n; asked += DECODE_CHUNK) {
+            const chunk = fastDecode(asked, Math.min(n, asked + DECODE_CHUNK));
+            chunk.catch(() => undefined); // awaited below; not unhandled if the loop stops first
+            ahead.push(chunk);
           }
+        };
+        ask();
+        for (let start = 0; start < n; start += DECODE_CHUNK) {
+          const chunk = await (ahead.shift() as Promise<(DecodedImage | null)[]>);
+          ask();
           // What the workers left (other formats, files they cannot be sure of): sharp, several at once.
           const rest: number[] = [];
           chunk.forEach((image, i) => {
@@ -429,7 +435,12 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
             }
           };
           await Promise.all(Array.from({ length: Math.min(concurrency, rest.length) }, worker));
-          const rows: Uint8Array[] = [];
+          // Images that lie one after the other in one buffer (a worker's reply) go out in one write.
+          let run: Uint8Array | null = null;
+          const flush = () => {
+            if (run) writeSync(fd, run);
+            run = null;
+          };
           chunk.forEach((image, i) => {
             if (!image) return;
             const r = start + i;
@@ -437,10 +448,21 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
             if (!sizes.has(size)) sizes.set(size, r);
             first ??= { height: image.height, width: image.width };
             if (image.height !== first.height || image.width !== first.width) return;
-            rows.push(image.pixels);
             kept.push(r);
+            const p = image.pixels;
+            const current = run as Uint8Array | null;
+            if (
+              current &&
+              current.buffer === p.buffer &&
+              current.byteOffset + current.byteLength === p.byteOffset
+            ) {
+              run = new Uint8Array(p.buffer, current.byteOffset, current.byteLength + p.byteLength);
+            } else {
+              flush();
+              run = p;
+            }
           });
-          if (rows.length > 0) writeSync(fd, Buffer.concat(rows));
+          flush();
         }
         const shape = first as { height: number; width: number } | null;
         writeSync(

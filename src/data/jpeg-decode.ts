@@ -116,7 +116,7 @@ export async function decodeJpegExact(
   if (header.components !== 1 && header.components !== 3) return null;
   if (size && (size[0] !== header.height || size[1] !== header.width)) return null;
   await decoderReady();
-  let image: { data: ArrayLike<number>; width: number; height: number };
+  let image: { data: Uint8ClampedArray; width: number; height: number };
   try {
     // Its own ArrayBuffer: a Buffer's may be a slice of a larger pool.
     image = await decode(new Uint8Array(bytes).buffer, { preserveOrientation: true });
