@@ -5,7 +5,7 @@ import type { DecodedImage } from "./png-decode.js";
 
 /**
  * JPEG decoded by MozJPEG compiled to WebAssembly (@jsquash/jpeg): the same decoder (libjpeg-turbo's,
- * as MozJPEG's) that sharp's libvips uses, so the same pixels, checked in test/data/fast-decode.test.ts
+ * as MozJPEG's) that sharp's libvips uses, so the same pixels, checked in test/data/jpeg-decode.test.ts
  * on baseline and progressive files, 4:4:4, 4:2:2 and 4:2:0 chroma, grey, odd sizes; without libvips's
  * per-image cost (most of sharp's millisecond on a small image). Only files it is sure of: complete
  * (ending with EOI), grey or YCbCr (no Adobe marker: CMYK and RGB JPEGs go to sharp), no ICC profile

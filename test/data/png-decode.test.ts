@@ -43,8 +43,8 @@ function chunk(type: string, data: Uint8Array): Buffer {
 }
 
 /**
- * A PNG written by hand: `samples` row-major (one value per sample, at `depth` bits), no filter,
- * with the extra chunks given (before IDAT), so that every colour type, bit depth and tRNS is made.
+ * A PNG written by hand: `samples` row-major (one value per sample, at `depth` bits), every filter
+ * type, the extra chunks given (before IDAT), so that every colour type, bit depth and tRNS is made.
  */
 function craftPng(o: {
   width: number;
@@ -70,6 +70,24 @@ function craftPng(o: {
       }
     }
   }
+  // Row y filtered with filter type y mod 5 (none, sub, up, average, Paeth), as encoders choose.
+  const bpp = Math.max(1, (perPixel * o.depth) >> 3);
+  const filtered = Buffer.from(raw);
+  for (let y = 0; y < o.height; y++) {
+    const row = y * (rowBytes + 1) + 1;
+    const type = y % 5;
+    filtered[row - 1] = type;
+    for (let x = 0; x < rowBytes; x++) {
+      const a = x >= bpp ? (raw[row + x - bpp] as number) : 0;
+      const b = y > 0 ? (raw[row + x - rowBytes - 1] as number) : 0;
+      const c = x >= bpp && y > 0 ? (raw[row + x - rowBytes - 1 - bpp] as number) : 0;
+      const p = a + b - c;
+      const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+      const paeth = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      const predictor = [0, a, b, (a + b) >> 1, paeth][type] as number;
+      filtered[row + x] = ((raw[row + x] as number) - predictor) & 255;
+    }
+  }
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(o.width, 0);
   ihdr.writeUInt32BE(o.height, 4);
@@ -79,7 +97,7 @@ function craftPng(o: {
     Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
     chunk("IHDR", ihdr),
     ...(o.extra ?? []).map(([type, data]) => chunk(type, data)),
-    chunk("IDAT", deflateSync(raw)),
+    chunk("IDAT", deflateSync(filtered)),
     chunk("IEND", new Uint8Array(0)),
   ]);
 }
