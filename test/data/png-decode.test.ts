@@ -1,8 +1,9 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../src/config/package.js";
 import { readIdxFile } from "../../src/data/idx.js";
 import { decodeImage, loadSharp } from "../../src/data/image-folder.js";
 import { FastDecoderPool } from "../../src/data/image-workers.js";
@@ -264,6 +265,27 @@ describe("decodePngExact gives sharp's bytes", () => {
     });
   }
 
+  it("image_size equal to the image's own size: sharp's bytes in every resize mode", async () => {
+    const bytes = craftPng({
+      width: 23,
+      height: 17,
+      colorType: 6,
+      depth: 8,
+      samples: noise(4 * 391, 255, 9),
+    });
+    const file = join(root, "own-size.png");
+    writeFileSync(file, bytes);
+    const fast = decodePngExact(bytes, 3, [17, 23]);
+    for (const resize of ["stretch", "crop", "pad"] as const) {
+      const want = await decodeImage(await loadSharp(), file, "test", {
+        size: [17, 23],
+        resize,
+        channels: 3,
+      });
+      expect(Buffer.from(fast?.pixels as Uint8Array).equals(Buffer.from(want.pixels)), resize).toBe(true);
+    }
+  });
+
   it("an interlaced (Adam7) PNG written by sharp", async () => {
     const bytes = await sharp(Buffer.from(noise(3 * 37 * 29, 255, 8)), {
       raw: { width: 37, height: 29, channels: 3 },
@@ -332,7 +354,7 @@ describeWith(fashion, "real Fashion-MNIST images as PNG", () => {
         const v = grey[p] as number;
         rgba.set([v, 255 - v, p % 256, (v * 3 + p) % 256], 4 * p);
       }
-      let image: sharp.Sharp;
+      let image: Sharp;
       if (variant === "grey8") image = sharp(grey, { raw: { width: 28, height: 28, channels: 1 } }).png();
       else if (variant === "grey16")
         image = sharp(grey, { raw: { width: 28, height: 28, channels: 1 } })
@@ -349,6 +371,8 @@ describeWith(fashion, "real Fashion-MNIST images as PNG", () => {
       files.push(file);
     }
     const pool = new FastDecoderPool(2);
+    // Worker threads when the compiled module is there (`npm test` builds it first), else this thread.
+    expect(pool.threads).toBe(existsSync(join(PACKAGE_ROOT, "dist", "data", "image-workers.js")) ? 2 : 0);
     try {
       for (const channels of [1, 3] as const) {
         const decoded = await pool.decode(files, channels, null);
