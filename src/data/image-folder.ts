@@ -38,8 +38,9 @@ import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
  * Images in a folder, the way a user keeps them: class sub-folders (`<path>/<class>/<file>`, or
  * `<path>/<split>/<class>/<file>` with `train/`, optional `dev/` and `test/`), or an index CSV
  * (`index`, `path_column`, `label_column`, optional `split_column`; paths relative to `path`).
- * Every image is decoded once with sharp (PNG, JPEG, WebP, TIFF, GIF's first frame; 8 or 16 bits;
- * grey, RGB, RGBA or palette; EXIF orientation applied), resized to `image_size` and stored as
+ * Every image is decoded once as sharp decodes it (PNG, JPEG, WebP, TIFF, GIF's first frame; 8 or 16
+ * bits; grey, RGB, RGBA or palette; EXIF orientation applied; the PNG and JPEG files that worker
+ * threads can decode to the same bytes without sharp, by them), resized to `image_size` and stored as
  * uint8 `[n, h, w, channels]` in a cache folder keyed by every parameter and the index's
  * fingerprint; training reads only the cache. Per-channel normalisation uses the train split's
  * statistics unless `normalize` gives them (or is false: pixels / 255).
@@ -354,10 +355,11 @@ const DECODE_AHEAD = 2;
 const HEADER_BYTES = 256;
 
 /**
- * Decodes every image (a chunk at a time, several at once: sharp works on libuv's threads), checks
- * they share a size when no `image_size` is given, and writes the cache atomically, streaming:
- * `images.npy` (uint8 `[n, h, w, c]`, its rows appended as each chunk is decoded, so memory holds one
- * chunk whatever the dataset's size), `rows.npy` (the index row of each cached image), `files.json`
+ * Decodes every image (a chunk at a time: PNG and JPEG on the worker threads of image-workers.ts,
+ * what they leave through sharp on libuv's threads, several at once), checks they share a size when
+ * no `image_size` is given, and writes the cache atomically, streaming: `images.npy` (uint8
+ * `[n, h, w, c]`, its rows appended as each chunk is decoded, so memory holds DECODE_AHEAD + 1 chunks
+ * whatever the dataset's size), `rows.npy` (the index row of each cached image), `files.json`
  * (each index row's file, relative to the root) and the key last. Every undecodable file is listed at
  * once; with `on_error: skip` they are left out.
  */
