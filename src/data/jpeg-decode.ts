@@ -115,7 +115,11 @@ export async function decodeJpegExact(
   if (!header || header.colourManaged || header.orientation !== 1) return null;
   if (header.components !== 1 && header.components !== 3) return null;
   if (size && (size[0] !== header.height || size[1] !== header.width)) return null;
-  await decoderReady();
+  try {
+    await decoderReady();
+  } catch {
+    return null; // no WebAssembly decoder here (a broken install): sharp decodes every JPEG
+  }
   let image: { data: Uint8ClampedArray; width: number; height: number };
   try {
     // Its own ArrayBuffer: a Buffer's may be a slice of a larger pool.
