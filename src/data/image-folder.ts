@@ -3,12 +3,14 @@ import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { extname, join, relative, resolve } from "node:path";
 import { writeDirAtomic } from "../util/atomic.js";
+import { coreShare } from "../util/cores.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { encodeNpy, loadNpy, npyHeader, readNpyLayout } from "../util/npy.js";
 import { createProgress, writeLine } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { cacheMatches, cacheWriteError, ensureCache, problemLines, writeCacheKey } from "./feature-cache.js";
+import { FastDecoderPool } from "./image-workers.js";
 import { encodeWith, sortClassNames } from "./labels.js";
 import {
   booleanOption,
@@ -20,6 +22,7 @@ import {
   stringOption,
 } from "./options.js";
 import { resolveDataPath } from "./paths.js";
+import type { DecodedImage } from "./png-decode.js";
 import {
   assertNonEmptySplits,
   heldOutCounts,
@@ -35,8 +38,9 @@ import { type Dataset, SUBSET_NAMES, type SubsetName } from "./types.js";
  * Images in a folder, the way a user keeps them: class sub-folders (`<path>/<class>/<file>`, or
  * `<path>/<split>/<class>/<file>` with `train/`, optional `dev/` and `test/`), or an index CSV
  * (`index`, `path_column`, `label_column`, optional `split_column`; paths relative to `path`).
- * Every image is decoded once with sharp (PNG, JPEG, WebP, TIFF, GIF's first frame; 8 or 16 bits;
- * grey, RGB, RGBA or palette; EXIF orientation applied), resized to `image_size` and stored as
+ * Every image is decoded once as sharp decodes it (PNG, JPEG, WebP, TIFF, GIF's first frame; 8 or 16
+ * bits; grey, RGB, RGBA or palette; EXIF orientation applied; the PNG and JPEG files that worker
+ * threads can decode to the same bytes without sharp, by them), resized to `image_size` and stored as
  * uint8 `[n, h, w, channels]` in a cache folder keyed by every parameter and the index's
  * fingerprint; training reads only the cache. Per-channel normalisation uses the train split's
  * statistics unless `normalize` gives them (or is false: pixels / 255).
@@ -61,6 +65,8 @@ export interface ImageFolderSettings {
 const CACHE_FORMAT = 1;
 const FILES_FILE = "files.json";
 const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
+/** Files the worker threads try first (PNG, JPEG: see png-decode.ts, jpeg-decode.ts); sharp takes the rest. */
+const FAST_EXTENSIONS = [".png", ".jpg", ".jpeg"];
 const RESIZE_MODES = ["stretch", "crop", "pad"] as const;
 const ON_ERROR = ["stop", "skip"] as const;
 
@@ -233,7 +239,7 @@ function readSettings(config: DatasetOptions): { s: ImageFolderSettings; listed:
 
 type Sharp = typeof import("sharp").default;
 
-async function loadSharp(): Promise<Sharp> {
+export async function loadSharp(): Promise<Sharp> {
   const sharp = (await import("sharp")).default;
   // Many small images: the parallelism is the decodes in flight (libuv's pool), not libvips's
   // threads within one image, and no file is decoded twice, so its operation cache only costs.
@@ -242,20 +248,14 @@ async function loadSharp(): Promise<Sharp> {
   return sharp;
 }
 
-/** One image decoded: uint8 pixels h × w × channels, channels-last. */
-interface DecodedImage {
-  pixels: Uint8Array;
-  height: number;
-  width: number;
-}
-
 /**
  * Decodes one image into `channels` uint8 channels, EXIF orientation applied, alpha flattened on
  * black, 16-bit samples reduced to 8 bits, resized to `size` when given (`stretch` ignores the
  * aspect ratio, `crop` fills and cuts the centre, `pad` fits and pads with black). Damaged, cut or
- * empty files are a DataError naming the file and where it is listed.
+ * empty files are a DataError naming the file and where it is listed. The reference the fast decoders
+ * (png-decode.ts, jpeg-decode.ts) are held to in their tests.
  */
-async function decodeImage(
+export async function decodeImage(
   sharp: Sharp,
   file: string,
   where: string,
@@ -347,21 +347,25 @@ interface CacheContent {
   width: number;
 }
 
-/** Images decoded at once while the cache is built; memory holds at most this many. */
+/** Images decoded at once while the cache is built; memory holds at most DECODE_AHEAD + 1 chunks. */
 const DECODE_CHUNK = 512;
+/** Chunks the worker threads decode ahead of the one being written. */
+const DECODE_AHEAD = 2;
 /** Bytes reserved for `images.npy`'s header, rewritten with the final count at the end. */
 const HEADER_BYTES = 256;
 
 /**
- * Decodes every image (a chunk at a time, several at once: sharp works on libuv's threads), checks
- * they share a size when no `image_size` is given, and writes the cache atomically, streaming:
- * `images.npy` (uint8 `[n, h, w, c]`, its rows appended as each chunk is decoded, so memory holds one
- * chunk whatever the dataset's size), `rows.npy` (the index row of each cached image), `files.json`
+ * Decodes every image (a chunk at a time: PNG and JPEG on the worker threads of image-workers.ts,
+ * what they leave through sharp on libuv's threads, several at once), checks they share a size when
+ * no `image_size` is given, and writes the cache atomically, streaming: `images.npy` (uint8
+ * `[n, h, w, c]`, its rows appended as each chunk is decoded, so memory holds DECODE_AHEAD + 1 chunks
+ * whatever the dataset's size), `rows.npy` (the index row of each cached image), `files.json`
  * (each index row's file, relative to the root) and the key last. Every undecodable file is listed at
  * once; with `on_error: skip` they are left out.
  */
 async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<void> {
-  const sharp = await loadSharp();
+  // Loaded when a file needs it (a third of a second): a folder of plain PNG or JPEG files never does.
+  let sharp: Promise<Sharp> | null = null;
   const n = index.entries.length;
   const failures: { row: number; message: string }[] = [];
   const kept: number[] = [];
@@ -369,23 +373,59 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
   let first: { height: number; width: number } | null = null;
   const progress = createProgress("Preprocess", n, { unit: "images" });
   const concurrency = Math.max(2, availableParallelism() * 2);
+  const pool = new FastDecoderPool(coreShare({ cores: availableParallelism(), env: process.env }).share);
   try {
     await writeDirAtomic(s.cacheDir, async (tmp) => {
       const imagesPath = join(tmp, "images.npy");
       const fd = openSync(imagesPath, "w");
       try {
         writeSync(fd, npyHeader("|u1", [0, 0, 0, s.channels], HEADER_BYTES));
+        // The PNG and JPEG files of rows [from, to) decoded on the workers (null: left to sharp); the
+        // next chunks are decoded there while this one goes through sharp and into the file.
+        const fastDecode = async (from: number, to: number): Promise<(DecodedImage | null)[]> => {
+          const out: (DecodedImage | null)[] = new Array(to - from).fill(null);
+          const rows: number[] = [];
+          for (let r = from; r < to; r++)
+            if (FAST_EXTENSIONS.includes(extname((index.entries[r] as ImageEntry).file).toLowerCase()))
+              rows.push(r);
+          const decoded = await pool.decode(
+            rows.map((r) => (index.entries[r] as ImageEntry).file),
+            s.channels,
+            s.imageSize,
+          );
+          decoded.forEach((image, i) => {
+            if (image) out[(rows[i] as number) - from] = image;
+          });
+          progress.increment(rows.length - decoded.filter((d) => !d).length);
+          return out;
+        };
+        const ahead: Promise<(DecodedImage | null)[]>[] = [];
+        let asked = 0;
+        const ask = () => {
+          for (; ahead.length < DECODE_AHEAD && asked < n; asked += DECODE_CHUNK) {
+            const chunk = fastDecode(asked, Math.min(n, asked + DECODE_CHUNK));
+            chunk.catch(() => undefined); // awaited below; not unhandled if the loop stops first
+            ahead.push(chunk);
+          }
+        };
+        ask();
         for (let start = 0; start < n; start += DECODE_CHUNK) {
-          const end = Math.min(n, start + DECODE_CHUNK);
-          const chunk: (DecodedImage | null)[] = new Array(end - start).fill(null);
-          let next = start;
+          const chunk = await (ahead.shift() as Promise<(DecodedImage | null)[]>);
+          ask();
+          // What the workers left (other formats, files they cannot be sure of): sharp, several at once.
+          const rest: number[] = [];
+          chunk.forEach((image, i) => {
+            if (!image) rest.push(start + i);
+          });
+          let next = 0;
           const worker = async () => {
             for (;;) {
-              const r = next++;
-              if (r >= end) return;
+              const r = rest[next++];
+              if (r === undefined) return;
               const entry = index.entries[r] as ImageEntry;
               try {
-                chunk[r - start] = await decodeImage(sharp, entry.file, entry.where, {
+                sharp ??= loadSharp();
+                chunk[r - start] = await decodeImage(await sharp, entry.file, entry.where, {
                   size: s.imageSize,
                   resize: s.resize,
                   channels: s.channels,
@@ -396,7 +436,13 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
               progress.increment(1);
             }
           };
-          await Promise.all(Array.from({ length: Math.min(concurrency, end - start) }, worker));
+          await Promise.all(Array.from({ length: Math.min(concurrency, rest.length) }, worker));
+          // Images that lie one after the other in one buffer (a worker's reply) go out in one write.
+          let run: Uint8Array | null = null;
+          const flush = () => {
+            if (run) writeSync(fd, run);
+            run = null;
+          };
           chunk.forEach((image, i) => {
             if (!image) return;
             const r = start + i;
@@ -404,9 +450,21 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
             if (!sizes.has(size)) sizes.set(size, r);
             first ??= { height: image.height, width: image.width };
             if (image.height !== first.height || image.width !== first.width) return;
-            writeSync(fd, image.pixels);
             kept.push(r);
+            const p = image.pixels;
+            const current = run as Uint8Array | null;
+            if (
+              current &&
+              current.buffer === p.buffer &&
+              current.byteOffset + current.byteLength === p.byteOffset
+            ) {
+              run = new Uint8Array(p.buffer, current.byteOffset, current.byteLength + p.byteLength);
+            } else {
+              flush();
+              run = p;
+            }
           });
+          flush();
         }
         const shape = first as { height: number; width: number } | null;
         writeSync(
@@ -444,6 +502,7 @@ async function buildCache(s: ImageFolderSettings, index: ImageIndex): Promise<vo
     throw cacheWriteError(error, s.cacheDir);
   } finally {
     progress.stop();
+    await pool.close();
   }
   if (failures.length > 0) {
     writeLine(

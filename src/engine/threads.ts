@@ -12,12 +12,12 @@
  * one inter-op thread (curricula runs one op at a time), OpenBLAS's threads with intra × BLAS ≤ the
  * share, and the k-NN's worker threads × the threads one product uses ≤ the share.
  */
+import { coreShare, PROCESSES_ENV, positiveInt } from "../util/cores.js";
+
+export { coreShare, PROCESSES_ENV };
 
 /** `threads` as configured: a count, or auto (null means auto). */
 export type ThreadsSetting = number | "auto" | null;
-
-/** Set by a parent for the processes it runs at once (the local executor's `--jobs`, a worker's concurrency). */
-export const PROCESSES_ENV = "CURRICULA_PROCESSES";
 
 export interface ThreadInputs {
   /** Cores this process may run on (os.availableParallelism()). */
@@ -41,24 +41,6 @@ export interface ThreadPlan {
   blas: number;
   /** Why: where the share came from and what was chosen. */
   reason: string;
-}
-
-function positiveInt(value: string | undefined): number | null {
-  if (value === undefined || !/^\d+$/.test(value.trim())) return null;
-  const n = Number(value.trim());
-  return n >= 1 ? n : null;
-}
-
-/** The cores this process may use, and why. */
-export function coreShare(inputs: Omit<ThreadInputs, "requested">): { share: number; reason: string } {
-  const cores = Math.max(1, Math.floor(inputs.cores));
-  const slurm = positiveInt(inputs.env.SLURM_CPUS_PER_TASK);
-  const base = slurm ?? cores;
-  const baseWhy = slurm ? `SLURM_CPUS_PER_TASK=${slurm}` : `${cores} core${cores === 1 ? "" : "s"}`;
-  const processes = positiveInt(inputs.env[PROCESSES_ENV]) ?? 1;
-  const share = Math.max(1, Math.floor(base / processes));
-  const reason = processes > 1 ? `${baseWhy} shared by ${processes} processes` : baseWhy;
-  return { share, reason };
 }
 
 /** The thread pools of one process: see the module comment. */
