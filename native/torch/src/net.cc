@@ -11,6 +11,7 @@
 
 #include "napi_util.h"
 #include "optim.h"
+#include "training.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -302,19 +303,7 @@ class Net : public Napi::ObjectWrap<Net> {
   Napi::Value SetFrozen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
-    auto names = info[0].As<Napi::Array>();
-    std::vector<std::string> frozen;
-    for (uint32_t i = 0; i < names.Length(); i++) {
-      auto name = names.Get(i).As<Napi::String>().Utf8Value();
-      bool found = false;
-      for (auto& n : params_) found = found || n.name == name;
-      if (!found) throw Napi::Error::New(env, "torch engine: the network has no parameter '" + name + "'");
-      frozen.push_back(name);
-    }
-    for (auto& n : params_) {
-      bool freeze = std::find(frozen.begin(), frozen.end(), n.name) != frozen.end();
-      n.tensor->requires_grad_(!freeze);
-    }
+    freezeParameters(env, info[0].As<Napi::Array>(), params_, "network");
     return env.Undefined();
   }
 
@@ -351,11 +340,7 @@ class Net : public Napi::ObjectWrap<Net> {
       at::Tensor target = viewFloat32(float32Arg(info[2], "the target"), {batch, classes}).to(device_);
       std::vector<bool> keep(layers_.size(), false);
       at::Tensor logits = run(x, true, masks, keep).back();
-      at::Tensor loss = -(at::log_softmax(logits, 1) * target).sum();
-      loss.backward();
-      optim_.update(params_);
-      if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) copyInto(info[4], logits, "logitsOut");
-      return Napi::Number::New(env, loss.item<double>());
+      return Napi::Number::New(env, crossEntropyStep(info, logits, target, optim_, params_));
     } catch (const Napi::Error&) {
       throw;
     } catch (const std::exception& e) {

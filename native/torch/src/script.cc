@@ -17,6 +17,7 @@
 
 #include "napi_util.h"
 #include "optim.h"
+#include "training.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/jit/api/function_impl.h>
@@ -280,18 +281,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
   Napi::Value SetFrozen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
-    auto names = info[0].As<Napi::Array>();
-    std::vector<std::string> frozen;
-    for (uint32_t i = 0; i < names.Length(); i++) {
-      auto name = names.Get(i).As<Napi::String>().Utf8Value();
-      if (std::find(paramNames_.begin(), paramNames_.end(), name) == paramNames_.end())
-        throw Napi::Error::New(env, "torch engine: the module has no parameter '" + name + "'");
-      frozen.push_back(name);
-    }
-    for (auto& n : params_) {
-      const bool freeze = std::find(frozen.begin(), frozen.end(), n.name) != frozen.end();
-      n.tensor->requires_grad_(!freeze);
-    }
+    freezeParameters(env, info[0].As<Napi::Array>(), params_, "module");
     return env.Undefined();
   }
 
@@ -326,11 +316,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
         throw std::runtime_error("forward(x) returned shape " + c10::str(logits.sizes()) + ", expected [" +
                                  std::to_string(batch) + ", " + std::to_string(classes) + "]");
       }
-      at::Tensor loss = -(at::log_softmax(logits.to(at::kFloat), 1) * target).sum();
-      loss.backward();
-      optim_.update(params_);
-      if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) copyInto(info[4], logits, "logitsOut");
-      return Napi::Number::New(env, loss.item<double>());
+      return Napi::Number::New(env, crossEntropyStep(info, logits, target, optim_, params_));
     } catch (const Napi::Error&) {
       throw;
     } catch (const std::exception& e) {
