@@ -23,6 +23,7 @@ const SLOW = [
   "test/engine/torch-*.test.ts",
   // reports, charts rendered to PNG, a browser, real audio and image data
   "test/report/report*.test.ts",
+  "test/explore/{server,explore-browser,explore-cli}.test.ts",
   "test/plots/charts.test.ts",
   "test/data/{audio-folder,audio-damaged,idx-mnist}.test.ts",
 ];

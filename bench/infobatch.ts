@@ -9,15 +9,17 @@
  *
  * Env: BENCH_SEEDS (default 5), BENCH_EPOCHS (default 15), BENCH_LIMIT (training images, default
  * 12000: 90% train, 10% dev), BENCH_TEST_LIMIT (default 2000), BENCH_ENGINE (default auto),
- * BENCH_RESULTS (results folder; default a fresh temp folder, kept and printed). Needs the Debian
+ * BENCH_RESULTS (results folder; default a fresh temp folder, kept and printed); `--report-only`
+ * prints the tables of the finished runs in BENCH_RESULTS without training. Needs the Debian
  * package dataset-fashion-mnist. The goal it checks: at least 30% fewer samples seen at a test
  * accuracy whose interval includes the baseline's (exit code 1 otherwise).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { listRuns } from "../src/results/experiment.js";
 import { bootstrapInterval, comparePaired } from "../src/util/paired.js";
 import { benchScript } from "./common.js";
 
@@ -62,7 +64,7 @@ interface Run {
 
 function readRuns(): Run[] {
   const dir = join(results, experiment, "training");
-  return readdirSync(dir).map((name) => {
+  return listRuns(results, experiment, { finished: true }).map((name) => {
     const run = join(dir, name);
     const config = parse(readFileSync(join(run, "config.yaml"), "utf8"));
     const lines = readFileSync(join(run, "metrics.csv"), "utf8").trim().split("\n");
@@ -81,8 +83,10 @@ function readRuns(): Run[] {
 }
 
 const start = Date.now();
-curricula(["train", ...common]);
-curricula(["train", ...common, "curriculum=Dynamic", "curriculum/sampling=InfoBatch"]);
+if (!process.argv.includes("--report-only")) {
+  curricula(["train", ...common]);
+  curricula(["train", ...common, "curriculum=Dynamic", "curriculum/sampling=InfoBatch"]);
+}
 const runs = readRuns();
 const bySeed = (dynamic: boolean) =>
   new Map(runs.filter((r) => r.dynamic === dynamic).map((r) => [r.seed, r] as const));

@@ -236,7 +236,14 @@ export async function createCsvDataset(config: DatasetOptions & { id: string }):
       const codes = encodeWith(classNames, part.labels);
       subsets[name] = viewOf(name, featureStore(part.features, width), all(codes.length), codes);
     }
-    return new SplitDataset({ id: config.id, featureShape: [width], classNames, isImage: false, subsets });
+    return new SplitDataset({
+      id: config.id,
+      featureShape: [width],
+      classNames,
+      isImage: false,
+      featureNames: parts.train.featureNames,
+      subsets,
+    });
   }
 
   if (!path) {
@@ -296,6 +303,7 @@ export async function createCsvDataset(config: DatasetOptions & { id: string }):
     featureShape: [width],
     classNames,
     isImage: false,
+    featureNames: part.featureNames,
     subsets: {
       train: viewOf("train", store, split.train, codes),
       dev: viewOf("dev", store, split.dev, codes),

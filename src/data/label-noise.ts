@@ -171,6 +171,7 @@ export function withLabelNoise(dataset: Dataset, raw: unknown): Dataset {
     isImage: dataset.isImage,
     ...(dataset.imageShape ? { imageShape: dataset.imageShape } : {}),
     ...(dataset.sourceFiles ? { sourceFiles: dataset.sourceFiles } : {}),
+    ...(dataset.featureNames ? { featureNames: dataset.featureNames } : {}),
     labelNoise: noise,
     subset: (name) => (name === "train" ? train : dataset.subset(name)),
   };

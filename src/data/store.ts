@@ -282,6 +282,7 @@ export interface DatasetParts {
   isImage: boolean;
   imageShape?: readonly [number, number, number];
   sourceFiles?: readonly string[];
+  featureNames?: readonly string[];
   subsets: Record<SubsetName, Subset>;
 }
 
@@ -294,6 +295,7 @@ export class SplitDataset implements Dataset {
   readonly isImage: boolean;
   readonly imageShape?: readonly [number, number, number];
   readonly sourceFiles?: readonly string[];
+  readonly featureNames?: readonly string[];
   private readonly subsets: Record<SubsetName, Subset>;
 
   constructor(parts: DatasetParts) {
@@ -304,6 +306,7 @@ export class SplitDataset implements Dataset {
     this.isImage = parts.isImage;
     if (parts.imageShape) this.imageShape = parts.imageShape;
     if (parts.sourceFiles) this.sourceFiles = Object.freeze([...parts.sourceFiles]);
+    if (parts.featureNames) this.featureNames = Object.freeze([...parts.featureNames]);
     this.subsets = parts.subsets;
   }
 

@@ -76,6 +76,8 @@ export interface Dataset {
    * datasets of files (ImageFolder); absent for datasets read from one file.
    */
   readonly sourceFiles?: readonly string[];
+  /** The name of each feature, for tables (CSV): the header's columns. */
+  readonly featureNames?: readonly string[];
   subset(name: SubsetName): Subset;
   /** Present when the config's `label_noise` changed train labels (dev and test are clean). */
   readonly labelNoise?: LabelNoise;

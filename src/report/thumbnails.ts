@@ -1,4 +1,4 @@
-import type { Dataset, SubsetName } from "../data/types.js";
+import type { Dataset, Subset, SubsetName } from "../data/types.js";
 import { sortLabels } from "../plots/charts.js";
 import { escapeHtml, table } from "../plots/html.js";
 import { encodePng, imageToPixels } from "../plots/png.js";
@@ -60,12 +60,17 @@ export function alignmentProblem(score: ScoreData, dataset: Dataset): string | n
   return null;
 }
 
-function thumbnail(dataset: Dataset, score: ScoreData, row: number): string {
-  const shape = dataset.imageShape as readonly [number, number, number];
-  const subset = dataset.subset(scoredSubset(score));
-  const batch = subset.batch([score.index[row] as number]);
+/** The sample at `position` of `subset` as a PNG at its own size (image datasets: `imageShape` is set). */
+export function samplePng(dataset: Dataset, subset: Subset, position: number): Uint8Array {
+  const shape = dataset.imageShape;
+  if (!shape) throw new Error(`dataset '${dataset.id}' has no images`);
+  const batch = subset.batch([position]);
   const { pixels, channels } = imageToPixels(batch.x, shape);
-  const png = encodePng(pixels, shape[1], shape[0], channels);
+  return encodePng(pixels, shape[1], shape[0], channels);
+}
+
+function thumbnail(dataset: Dataset, score: ScoreData, row: number): string {
+  const png = samplePng(dataset, dataset.subset(scoredSubset(score)), score.index[row] as number);
   const uri = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
   const value = score.mean[row] as number;
   // A dataset of files (ImageFolder) names each sample's file, as text.

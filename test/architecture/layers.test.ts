@@ -19,7 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["scoring"],
   ["experiments"],
   ["report"],
-  ["study"],
+  ["study", "explore"],
   ["cli"],
   ["index.ts"],
 ];

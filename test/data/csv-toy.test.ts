@@ -30,6 +30,7 @@ describe("CSV dataset", () => {
     );
     expect(ds.classNames).toEqual(["daisy", "rose", "tulip"]);
     expect(ds.featureShape).toEqual([3]);
+    expect(ds.featureNames).toEqual(["width", "height", "colour_code"]);
     expect(Array.from(ds.subset("train").sourceIndex)).toEqual([0, 1, 2, 3, 4]);
     expect(Array.from(ds.subset("train").labels)).toEqual([1, 2, 1, 2, 0]);
     expect(Array.from(ds.subset("dev").sourceIndex)).toEqual([5, 6]);

@@ -60,6 +60,7 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
       "dist/index.js",
       "dist/index.d.ts",
       "dist/cli/main.js",
+      "dist/explore/app.js",
       "bin/curricula.js",
       "configs/config.yaml",
       "LICENSE",
@@ -96,6 +97,16 @@ describe("the packed tarball in a consumer project (needs dist/ built)", () => {
     });
     expect(trained.status, trained.stderr).toBe(0);
     expect(existsSync(join(project, "results", "default", "training"))).toBe(true);
+    // The explorer's front end is bundled at build time and shipped: its static copy needs nothing else.
+    const explored = spawnSync(
+      process.execPath,
+      [bin, "explore", "results", "default", "--static", "explore.html"],
+      { cwd: project, encoding: "utf8" },
+    );
+    expect(explored.status, explored.stderr).toBe(0);
+    const page = readFileSync(join(project, "explore.html"), "utf8");
+    expect(page).toContain('<script id="explore-data" type="application/json">');
+    expect(page).not.toMatch(/<script[^>]+src=/);
   });
 
   it("type-checks with skipLibCheck: false, with the README example and every documented import", () => {

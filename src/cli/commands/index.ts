@@ -3,6 +3,7 @@ import { register as registerCompare } from "./compare.js";
 import { register as registerCreate } from "./create.js";
 import { register as registerCurriculum } from "./curriculum.js";
 import { register as registerEngines } from "./engines.js";
+import { register as registerExplore } from "./explore.js";
 import { register as registerFuse } from "./fuse.js";
 import { register as registerImport } from "./import.js";
 import { register as registerList } from "./list.js";
@@ -34,6 +35,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerFuse,
   registerImport,
   registerReport,
+  registerExplore,
   registerStudy,
   registerStatus,
   registerWorker,

@@ -1,0 +1,132 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { runDir, scoreFile } from "../../src/config/layout.js";
+import { createDataset, withLabelNoise } from "../../src/data/index.js";
+import { loadExplore } from "../../src/explore/data.js";
+import { writeScoreRows } from "../../src/results/score-table.js";
+import { writeYaml } from "../../src/util/yaml-io.js";
+import { datasetConfig } from "../data/dataset-config.js";
+import { digitsConfig } from "../scoring/fixture.js";
+
+/** What loadExplore makes of results trees without training runs: tables, foreign score files, no dataset. */
+const root = mkdtempSync(join(tmpdir(), "curricula-explore-data-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const flowers = join(dirname(fileURLToPath(import.meta.url)), "..", "data", "fixtures", "flowers.csv");
+const flowersDataset = () =>
+  createDataset(datasetConfig("CSV", { path: flowers, target_column: "species", split_column: "split" }));
+
+/** A results tree with one run folder holding only its config (the dataset is rebuilt from it). */
+function tree(name: string): string {
+  const resultsDir = join(root, name);
+  const config = digitsConfig(resultsDir, 1);
+  const dir = runDir(resultsDir, "default", "run-1");
+  mkdirSync(dir, { recursive: true });
+  writeYaml(join(dir, "config.yaml"), config);
+  return resultsDir;
+}
+
+function writeScore(
+  resultsDir: string,
+  id: string,
+  sourceIndex: number[],
+  labels: string[],
+  mean: number[],
+): void {
+  const path = scoreFile(resultsDir, "default", { type: id, id });
+  mkdirSync(dirname(path), { recursive: true });
+  writeScoreRows(path, {
+    index: Int32Array.from(sourceIndex, (_, i) => i),
+    sourceIndex: Int32Array.from(sourceIndex),
+    encoded: Int32Array.from(labels, (l) => ["daisy", "rose", "tulip"].indexOf(l)),
+    decoded: labels,
+    columns: new Map([
+      ["mean", Float64Array.from(mean)],
+      ["ranks", Float64Array.from(mean, (_, i) => i / (mean.length - 1))],
+    ]),
+  });
+}
+
+describe("loadExplore", () => {
+  it("shows a table dataset's feature values under their column names", async () => {
+    const resultsDir = tree("table");
+    writeScore(
+      resultsDir,
+      "Mine",
+      [0, 1, 2, 3, 4],
+      ["rose", "tulip", "rose", "tulip", "daisy"],
+      [5, 4, 3, 2, 1],
+    );
+    const data = await loadExplore(resultsDir, "default", { datasetLoader: flowersDataset });
+    const t = data.table;
+    expect(t.featureNames).toEqual(["width", "height", "colour_code"]);
+    expect(t.features?.[1]).toEqual(Array.from((await flowersDataset()).subset("train").batch([1]).x));
+    expect(t.image).toBeNull();
+    expect(t.classNames).toEqual(["daisy", "rose", "tulip"]);
+    expect(t.label).toEqual([1, 2, 1, 2, 0]);
+    expect(t.runs).toEqual([]);
+    expect(t.predicted).toEqual([-1, -1, -1, -1, -1]);
+    expect(t.columns.map((c) => [c.label, c.values])).toEqual([
+      ["Mine", [5, 4, 3, 2, 1]],
+      ["Mine rank", [0, 0.25, 0.5, 0.75, 1]],
+    ]);
+    expect(t.problems).toEqual([]);
+  });
+
+  it("shows what the dataset's label noise changed as a column of clean labels", async () => {
+    const resultsDir = tree("noise");
+    const noisy = async () =>
+      withLabelNoise(await flowersDataset(), { rate: 0.4, kind: "symmetric", seed: 3 });
+    const data = await loadExplore(resultsDir, "default", { datasetLoader: noisy });
+    const noise = (await noisy()).labelNoise;
+    const expected = ["", "", "", "", ""];
+    noise?.positions.forEach((p, i) => {
+      expected[p] = ["daisy", "rose", "tulip"][noise.original[i] as number] as string;
+    });
+    expect(noise?.positions.length).toBe(2);
+    expect(data.table.columns.map((c) => [c.label, c.values])).toEqual([
+      ["label noise: clean label", expected],
+    ]);
+    expect(data.table.label).toEqual(Array.from(data.subset?.labels ?? []));
+    expect(data.table.featureNames).toEqual(["width", "height", "colour_code"]);
+  });
+
+  it("leaves out, with a note naming it, a score file of other samples", async () => {
+    const resultsDir = tree("foreign");
+    writeScore(
+      resultsDir,
+      "Other",
+      [0, 1, 2, 3, 9],
+      ["rose", "tulip", "rose", "tulip", "daisy"],
+      [1, 2, 3, 4, 5],
+    );
+    const data = await loadExplore(resultsDir, "default", { datasetLoader: flowersDataset });
+    expect(data.table.columns).toEqual([]);
+    expect(data.table.problems).toEqual([
+      expect.stringContaining(
+        `${scoreFile(resultsDir, "default", { type: "Other", id: "Other" })}: left out`,
+      ),
+    ]);
+    expect(data.table.problems[0]).toContain("source_index 9 where the subset has 4");
+  });
+
+  it("without a run config, shows the samples of the score files (labels from their decoded column)", async () => {
+    const resultsDir = join(root, "scores-only");
+    writeScore(resultsDir, "Mine", [7, 8, 9], ["rose", "daisy", "rose"], [1, 2, 3]);
+    const data = await loadExplore(resultsDir, "default");
+    expect(data.table.sourceIndex).toEqual([7, 8, 9]);
+    expect(data.table.classNames).toEqual(["daisy", "rose"]);
+    expect(data.table.label).toEqual([1, 0, 1]);
+    expect(data.dataset).toBeNull();
+  });
+
+  it("names the folder when there is nothing to explore", async () => {
+    await expect(loadExplore(root, "absent")).rejects.toThrow(
+      `${join(root, "absent")}: experiment folder not found`,
+    );
+    mkdirSync(join(root, "empty", "default"), { recursive: true });
+    await expect(loadExplore(join(root, "empty"), "default")).rejects.toThrow("nothing to explore");
+  });
+});
