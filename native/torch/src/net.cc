@@ -57,7 +57,7 @@ Kind parseKind(const std::string& s) {
   throw std::runtime_error("unknown layer kind '" + s + "'");
 }
 
-class Net : public Napi::ObjectWrap<Net> {
+class Net : public TrainableNet<Net> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Net",
@@ -76,7 +76,7 @@ class Net : public Napi::ObjectWrap<Net> {
   }
 
   // new Net(layers: object[], inputShape: number[], device: string)
-  explicit Net(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Net>(info), device_(at::kCPU) {
+  explicit Net(const Napi::CallbackInfo& info) : TrainableNet<Net>(info) {
     Napi::Env env = info.Env();
     try {
       auto layers = info[0].As<Napi::Array>();
@@ -171,23 +171,7 @@ class Net : public Napi::ObjectWrap<Net> {
 
  private:
   std::vector<Layer> layers_;
-  std::vector<Named> params_;
-  std::vector<Named> buffers_;
-  std::vector<int64_t> inputShape_;
   int dropoutCount_ = 0;
-  at::Device device_;
-  Optimizer optim_;
-  bool disposed_ = false;
-
-  void assertAlive(Napi::Env env) const {
-    if (disposed_) throw Napi::Error::New(env, "torch engine: this network was disposed");
-  }
-
-  at::Tensor* findNamed(const std::string& name) {
-    for (auto& n : params_) if (n.name == name) return n.tensor;
-    for (auto& n : buffers_) if (n.name == name) return n.tensor;
-    return nullptr;
-  }
 
   // Runs the layers; `keep[i]` says whether layer i's output must survive until the end.
   std::vector<at::Tensor> run(const at::Tensor& x, bool training, const std::vector<at::Tensor>& masks,
@@ -307,17 +291,6 @@ class Net : public Napi::ObjectWrap<Net> {
     return env.Undefined();
   }
 
-  // setOptimizer({type, lr, beta1, beta2, eps, weightDecay, momentum, nesterov})
-  Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {
-    optim_.configure(info.Env(), info[0].As<Napi::Object>(), params_.size());
-    return info.Env().Undefined();
-  }
-
-  Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
-    optim_.setLearningRate(info[0].As<Napi::Number>().DoubleValue());
-    return info.Env().Undefined();
-  }
-
   // trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[],
   // logitsOut?: Float32Array) → loss. target[i, c] = w[y_i] / sum_j w[y_j] at the label and 0
   // elsewhere, so the loss is PyTorch's (weighted) mean cross-entropy. With logitsOut (batch ×
@@ -377,20 +350,6 @@ class Net : public Napi::ObjectWrap<Net> {
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("torch engine: forward: ") + e.what());
     }
-  }
-
-  // {step, slots: {"<param>.exp_avg" | "<param>.exp_avg_sq" | "<param>.momentum_buffer": Float32Array}}
-  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    return optim_.state(env, params_);
-  }
-
-  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    optim_.restore(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Object>(), params_, device_);
-    return env.Undefined();
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

@@ -72,7 +72,7 @@ Napi::Array shapeToJs(Napi::Env env, const at::Tensor& t) {
   return shape;
 }
 
-class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
+class ScriptNet : public TrainableNet<ScriptNet> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "ScriptNet",
@@ -92,7 +92,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
   }
 
   // new ScriptNet(path: string, inputShape: number[] (per sample, channels-last), device: string)
-  explicit ScriptNet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ScriptNet>(info), device_(at::kCPU) {
+  explicit ScriptNet(const Napi::CallbackInfo& info) : TrainableNet<ScriptNet>(info) {
     Napi::Env env = info.Env();
     try {
       const std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -130,22 +130,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
   std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> tapped_;
   std::vector<std::string> paramNames_, bufferNames_, modules_;
   std::vector<at::Tensor> paramTensors_, bufferTensors_;
-  std::vector<Named> params_, buffers_;
-  std::vector<int64_t> inputShape_;
-  at::Device device_;
-  Optimizer optim_;
   bool hasEmbeddings_ = false;
-  bool disposed_ = false;
-
-  void assertAlive(Napi::Env env) const {
-    if (disposed_) throw Napi::Error::New(env, "torch engine: this network was disposed");
-  }
-
-  at::Tensor* findNamed(const std::string& name) {
-    for (auto& n : params_) if (n.name == name) return n.tensor;
-    for (auto& n : buffers_) if (n.name == name) return n.tensor;
-    return nullptr;
-  }
 
   at::Tensor inputTensor(const Napi::Float32Array& x, int64_t batch) {
     return fromChannelsLast(viewFloat32(x, withBatch(batch, inputShape_))).contiguous().to(device_);
@@ -285,16 +270,6 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     return env.Undefined();
   }
 
-  Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {
-    optim_.configure(info.Env(), info[0].As<Napi::Object>(), params_.size());
-    return info.Env().Undefined();
-  }
-
-  Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
-    optim_.setLearningRate(info[0].As<Napi::Number>().DoubleValue());
-    return info.Env().Undefined();
-  }
-
   // trainStep(x, batch, target: Float32Array (batch × classes), seed: number, logitsOut?:
   // Float32Array) → loss; the module in training mode, libtorch's generator seeded with `seed`
   // first. With logitsOut the step's own logits are copied into it (as float32).
@@ -377,19 +352,6 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("torch engine: forward: ") + messageOf(e));
     }
-  }
-
-  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    return optim_.state(env, params_);
-  }
-
-  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    optim_.restore(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Object>(), params_, device_);
-    return env.Undefined();
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
