@@ -62,7 +62,6 @@ export {
   type Rescorer,
   rescore,
   rescoringOf,
-  spearman,
 } from "./rescore.js";
 export { driftSpec } from "./rescore-plot.js";
 export {

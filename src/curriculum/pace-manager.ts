@@ -6,6 +6,7 @@ import { renderPlot } from "../plots/render.js";
 import { type ScoreDriftRow, writeScoreDrift } from "../results/score-drift.js";
 import { readScoreRanks } from "../results/score-table.js";
 import { readSubsetOutputs } from "../results/subset-outputs.js";
+import { spearman } from "../training/measures/ranks.js";
 import type { MetricValues, TrainCallback, TrainContext } from "../training/types.js";
 import { writeCsv } from "../util/csv.js";
 import { ConfigError, CurriculaError, DataError } from "../util/errors.js";
@@ -16,7 +17,7 @@ import { difficultyOrder } from "./ordering.js";
 import { paceSpec } from "./pace-plot.js";
 import type { AbstractPace, PaceHooks } from "./pacing/abstract-pace.js";
 import { resolvePacing } from "./pacing/registry.js";
-import { evaluationsUpTo, isRescoreIteration, type Rescorer, rescoringOf, spearman } from "./rescore.js";
+import { evaluationsUpTo, isRescoreIteration, type Rescorer, rescoringOf } from "./rescore.js";
 import { driftSpec } from "./rescore-plot.js";
 import { recordScoreFile } from "./trained-score.js";
 

@@ -1,6 +1,20 @@
 import type { RunConfig } from "../config/schema.js";
 import { perSampleCrossEntropy } from "../training/criteria.js";
-import { argmaxRow } from "../training/metrics.js";
+import {
+  cumulativeAccuracy,
+  firstIteration,
+  forgettingEvents,
+  meanOverEvaluations,
+  stackCorrectness,
+} from "../training/measures/dynamics.js";
+import {
+  correctFromLogits,
+  el2n,
+  labelProbabilities,
+  logitMargins,
+  mistakenness,
+  softmaxEntropy,
+} from "../training/measures/logits.js";
 import { ConfigError } from "../util/errors.js";
 
 /**
@@ -9,8 +23,9 @@ import { ConfigError } from "../util/errors.js";
  * Every N evaluations the pace manager recomputes the run's score type from the per-sample train
  * outputs this run saved so far and reorders the curriculum from then on, the re-scoring of
  * "RePB" (ICLR 2026). Only scores that are functions of saved outputs can be recomputed this way;
- * each is the formula of its scoring function (src/scoring/functions/, whose maths the tests
- * compare these with), turned so that a higher value is harder.
+ * each is its scoring function's measure (src/training/measures/, which src/scoring/functions/
+ * computes too), turned so that a higher value is harder. The drift between two snapshots is
+ * Spearman's correlation (`spearman`, src/training/measures/ranks.ts).
  */
 
 /**
@@ -39,32 +54,6 @@ export function rescore(
   return rescorer.combine(sequence.map((logits) => rescorer.perEvaluation(logits, labels, numClasses)));
 }
 
-/** 1 where the arg-max logit is the label (the trainer's argmax, so ties agree with the metrics). */
-function correctness(logits: Float32Array, labels: Int32Array, c: number): Float64Array {
-  return Float64Array.from(labels, (y, i) => (argmaxRow(logits, i, c) === y ? 1 : 0));
-}
-
-/** Softmax of row i (float64, max-shifted). */
-function softmaxRow(logits: Float32Array, i: number, c: number): Float64Array {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let k = 0; k < c; k++) max = Math.max(max, logits[i * c + k] as number);
-  const p = new Float64Array(c);
-  let sum = 0;
-  for (let k = 0; k < c; k++) {
-    p[k] = Math.exp((logits[i * c + k] as number) - max);
-    sum += p[k] as number;
-  }
-  for (let k = 0; k < c; k++) p[k] = (p[k] as number) / sum;
-  return p;
-}
-
-/** Entropy of the softmax of row i. */
-function entropyRow(logits: Float32Array, i: number, c: number): number {
-  let h = 0;
-  for (const p of softmaxRow(logits, i, c)) if (p > 0) h -= p * Math.log(p);
-  return h;
-}
-
 /** The newest evaluation's statistic (the `latest` window holds one). */
 function newest(stats: readonly Float64Array[]): Float64Array {
   const values = stats[stats.length - 1];
@@ -72,12 +61,17 @@ function newest(stats: readonly Float64Array[]): Float64Array {
   return values;
 }
 
-/** `f` of each sample's statistics over the evaluations, oldest first. */
-function perSample(stats: readonly Float64Array[], f: (row: readonly number[]) => number): Float64Array {
-  return Float64Array.from(newest(stats), (_, i) => f(stats.map((s) => s[i] as number)));
+/** `f` of the T × n correctness matrix of the window's evaluations (each a row of 0s and 1s). */
+function ofCorrectness<T>(
+  stats: readonly Float64Array[],
+  f: (correct: Uint8Array, n: number, iterations: number) => T,
+): T {
+  return f(stackCorrectness(stats), newest(stats).length, stats.length);
 }
 
-const mean = (row: readonly number[]) => row.reduce((a, b) => a + b, 0) / row.length;
+const correctness = (logits: Float32Array, labels: Int32Array, c: number) =>
+  Float64Array.from(correctFromLogits(logits, labels, c));
+const negated = (values: Float64Array) => values.map((v) => -v);
 
 /** The score types that re-scoring can recompute, by scoring `type`. */
 export const RESCORERS: Readonly<Record<string, Rescorer>> = Object.freeze({
@@ -90,27 +84,20 @@ export const RESCORERS: Readonly<Record<string, Rescorer>> = Object.freeze({
   EL2N: {
     window: "latest",
     describe: "‖softmax(z) − onehot(y)‖₂ of the newest evaluation (EL2N)",
-    perEvaluation: (logits, labels, c) =>
-      Float64Array.from(labels, (y, i) =>
-        Math.sqrt(softmaxRow(logits, i, c).reduce((sum, p, k) => sum + (p - (k === y ? 1 : 0)) ** 2, 0)),
-      ),
+    perEvaluation: el2n,
     combine: newest,
   },
   Hardness: {
     window: "latest",
     describe: "entropy of the softmax of the newest evaluation (Hardness)",
-    perEvaluation: (logits, labels, c) => Float64Array.from(labels, (_, i) => entropyRow(logits, i, c)),
+    perEvaluation: (logits, labels, c) => softmaxEntropy(logits, labels.length, c),
     combine: newest,
   },
   Mistakenness: {
     window: "latest",
     describe:
       "(m·exp(−H) + 1)/2 of the newest evaluation, m = +1 when the prediction is wrong (Mistakenness)",
-    perEvaluation: (logits, labels, c) =>
-      Float64Array.from(labels, (y, i) => {
-        const m = argmaxRow(logits, i, c) === y ? -1 : 1;
-        return (m * Math.exp(-entropyRow(logits, i, c)) + 1) / 2;
-      }),
+    perEvaluation: mistakenness,
     combine: newest,
   },
   CumulativeAccuracy: {
@@ -118,48 +105,35 @@ export const RESCORERS: Readonly<Record<string, Rescorer>> = Object.freeze({
     describe:
       "1 − the fraction of evaluations so far that classify the sample correctly (CumulativeAccuracy)",
     perEvaluation: correctness,
-    combine: (stats) => perSample(stats, (row) => 1 - row.reduce((a, b) => a + b, 0) / row.length),
+    combine: (stats) => {
+      const { sum, count } = ofCorrectness(stats, cumulativeAccuracy);
+      return Float64Array.from(sum, (s, i) => 1 - s / (count[i] as number));
+    },
   },
   FirstIteration: {
     window: "all",
     describe: "(T − L)/T, L the trailing run of correct evaluations among the T so far (FirstIteration)",
     perEvaluation: correctness,
-    combine: (stats) =>
-      perSample(stats, (row) => {
-        let trailing = 0;
-        for (let t = row.length - 1; t >= 0 && row[t] === 1; t--) trailing++;
-        return (row.length - trailing) / row.length;
-      }),
+    combine: (stats) => ofCorrectness(stats, firstIteration),
   },
   Forgetting: {
     window: "all",
     describe: "forgetting events among the evaluations so far, T when never correct (Forgetting)",
     perEvaluation: correctness,
-    combine: (stats) =>
-      perSample(stats, (row) => {
-        let events = 0;
-        for (let t = 1; t < row.length; t++) if (row[t - 1] === 1 && row[t] === 0) events++;
-        return row.includes(1) ? events : row.length;
-      }),
+    combine: (stats) => ofCorrectness(stats, forgettingEvents),
   },
   AUM: {
     window: "all",
     describe: "minus the mean logit margin z_y − max_{k≠y} z_k over the evaluations so far (AUM)",
-    perEvaluation: (logits, labels, c) =>
-      Float64Array.from(labels, (y, i) => {
-        let other = Number.NEGATIVE_INFINITY;
-        for (let k = 0; k < c; k++) if (k !== y) other = Math.max(other, logits[i * c + k] as number);
-        return (logits[i * c + y] as number) - other;
-      }),
-    combine: (stats) => perSample(stats, (row) => -mean(row)),
+    perEvaluation: logitMargins,
+    combine: (stats) => negated(meanOverEvaluations(stats)),
   },
   Cartography: {
     window: "all",
     describe:
       "minus the confidence, the mean softmax probability of the label over the evaluations so far (Cartography)",
-    perEvaluation: (logits, labels, c) =>
-      Float64Array.from(labels, (y, i) => softmaxRow(logits, i, c)[y] as number),
-    combine: (stats) => perSample(stats, (row) => -mean(row)),
+    perEvaluation: labelProbabilities,
+    combine: (stats) => negated(meanOverEvaluations(stats)),
   },
 });
 
@@ -216,45 +190,4 @@ export function isRescoreIteration(
   total: number,
 ): boolean {
   return iteration < total && iteration % evalFrequency === 0 && (iteration / evalFrequency) % every === 0;
-}
-
-/** Ranks 1..n with ties sharing their average rank (scipy `rankdata(method="average")`). */
-function averageRanks(values: ArrayLike<number>): Float64Array {
-  const n = values.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (x, y) => (values[x] as number) - (values[y] as number) || x - y,
-  );
-  const ranks = new Float64Array(n);
-  for (let start = 0; start < n; ) {
-    let end = start + 1;
-    while (end < n && values[order[end] as number] === values[order[start] as number]) end++;
-    for (let p = start; p < end; p++) ranks[order[p] as number] = (start + end + 1) / 2;
-    start = end;
-  }
-  return ranks;
-}
-
-/**
- * Spearman's rank correlation of two snapshots of a score (Pearson on average ranks, as
- * `scipy.stats.spearmanr`); NaN when either is constant or there are fewer than two samples.
- */
-export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`spearman: lengths differ (${a.length} vs ${b.length})`);
-  const n = a.length;
-  if (n < 2) return Number.NaN;
-  const ra = averageRanks(a);
-  const rb = averageRanks(b);
-  const mean = (n + 1) / 2;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = (ra[i] as number) - mean;
-    const db = (rb[i] as number) - mean;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (saa === 0 || sbb === 0) return Number.NaN;
-  return Math.max(-1, Math.min(1, sab / Math.sqrt(saa * sbb)));
 }

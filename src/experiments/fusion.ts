@@ -7,8 +7,8 @@ import { CURRICULUM_CODES, NAMING_KEYS, tryParseRunName } from "../config/naming
 import { listRuns } from "../results/experiment.js";
 import { readRunConfig } from "../results/run-folder.js";
 import { readSubsetOutputs } from "../results/subset-outputs.js";
-import { softmaxRows } from "../scoring/math/dynamics.js";
 import { resolveTrainingRuns } from "../scoring/runs.js";
+import { softmaxRows } from "../training/measures/logits.js";
 import { argmaxRow, computeMetrics, METRIC_NAMES } from "../training/metrics.js";
 import { resultsYaml } from "../training/outputs.js";
 import { writeDirAtomic } from "../util/atomic.js";

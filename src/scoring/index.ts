@@ -43,7 +43,6 @@ export {
   type ScoreManagerOptions,
   type ScorePostprocessResult,
 } from "./manager.js";
-export { correctFromLogits, cumulativeAccuracy, firstIteration } from "./math/correctness.js";
 export {
   CORRELATION_METHODS,
   type CorrelationMethod,
@@ -52,19 +51,14 @@ export {
   kendallTauB,
 } from "./math/correlation.js";
 export {
-  areaUnderMargin,
   type CartographyStats,
   type ConfidentJoint,
   cartography,
   confidentJoint,
   dataMapRegions,
-  el2n,
-  forgettingEvents,
   grandLastLayer,
-  logitMargins,
   REGIONS,
   type Region,
-  softmaxRows,
 } from "./math/dynamics.js";
 export { complement, crossValidationFolds } from "./math/folds.js";
 export { type KnnOptions, knnPredict } from "./math/knn/index.js";

@@ -1,11 +1,12 @@
 import { ensembleSizeFile } from "../config/layout.js";
 import { lineChart } from "../plots/charts.js";
 import { renderPlot } from "../plots/render.js";
+import { averageRanks, pearson } from "../training/measures/ranks.js";
 import { writeCsv } from "../util/csv.js";
 import { Rng } from "../util/rng.js";
 import { meanStd } from "../util/stats.js";
 import type { AbstractScore, AtomicRun } from "./abstract-score.js";
-import { averageRanks, kendallTauB, pearson } from "./math/correlation.js";
+import { kendallTauB } from "./math/correlation.js";
 
 /**
  * Seed robustness of a score (the aucurriculum paper's finding that scores depend on the seed and

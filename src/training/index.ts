@@ -12,6 +12,24 @@ export {
   reduceLosses,
 } from "./criteria.js";
 export {
+  areaUnderMargin,
+  cumulativeAccuracy,
+  firstIteration,
+  forgettingEvents,
+  meanOverEvaluations,
+  stackCorrectness,
+} from "./measures/dynamics.js";
+export {
+  correctFromLogits,
+  el2n,
+  labelProbabilities,
+  logitMargins,
+  mistakenness,
+  softmaxEntropy,
+  softmaxRows,
+} from "./measures/logits.js";
+export { averageRanks, pearson, spearman } from "./measures/ranks.js";
+export {
   accuracy,
   argmaxRows,
   computeMetrics,

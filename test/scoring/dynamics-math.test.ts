@@ -1,14 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  areaUnderMargin,
   cartography,
   confidentJoint,
   dataMapRegions,
-  el2n,
-  forgettingEvents,
   grandLastLayer,
-  logitMargins,
-  softmaxRows,
 } from "../../src/scoring/math/dynamics.js";
 
 const L3 = Math.log(3); // two-class logits [ln 3, 0] give p = (0.75, 0.25)
@@ -32,32 +27,8 @@ const labels = Int32Array.from([0, 0, 0, 0]);
 const sequence = [0, 1, 2, 3].map((t) =>
   Float32Array.from(pattern.flatMap((sample) => sample[t] as number[])),
 );
-const correct = Uint8Array.from(
-  [0, 1, 2, 3].flatMap((t) => pattern.map((sample) => (((sample[t] as number[])[0] as number) > 0 ? 1 : 0))),
-);
 
-describe("training-dynamics statistics on hand-made sequences", () => {
-  it("Forgetting counts right→wrong transitions; a never-learned sample gets T", () => {
-    expect(Array.from(forgettingEvents(correct, 4, 4))).toEqual([1, 4, 0, 2]);
-  });
-
-  it("a sample right only at the last evaluation has no forgetting event; one evaluation gives 0 or T", () => {
-    expect(Array.from(forgettingEvents(Uint8Array.from([0, 0, 1]), 1, 3))).toEqual([0]);
-    expect(Array.from(forgettingEvents(Uint8Array.from([1, 0]), 2, 1))).toEqual([0, 1]);
-  });
-
-  it("AUM is the mean logit margin z_y − max other", () => {
-    const aum = areaUnderMargin(sequence, labels, 2);
-    // margins ±ln 3: sample 0 has 3 right, 1 wrong → (3 − 1)/4 · ln 3
-    expect(aum[0]).toBeCloseTo((2 / 4) * L3, 6);
-    expect(aum[1]).toBeCloseTo(-L3, 6);
-    expect(aum[2]).toBeCloseTo(L3, 6);
-    expect(aum[3]).toBeCloseTo(0, 6);
-    expect(
-      Array.from(logitMargins(Float32Array.from([1, 5, 2, 0, 0, 7]), Int32Array.from([2, 0]), 3)),
-    ).toEqual([-3, -7]);
-  });
-
+describe("Cartography, data maps and GraNd on hand-made sequences", () => {
   it("Cartography: confidence = mean p_y, variability = population std, correctness = fraction right", () => {
     const { confidence, variability, correctness } = cartography(sequence, labels, 2);
     // p_y is 0.75 when right and 0.25 when wrong (float32 logits: 1e-7 tolerance)
@@ -79,20 +50,12 @@ describe("training-dynamics statistics on hand-made sequences", () => {
     ).toEqual(["easy-to-learn", "ambiguous", "hard-to-learn", "easy-to-learn"]);
   });
 
-  it("EL2N and the last-layer GraNd of a known softmax", () => {
+  it("the last-layer GraNd of a known softmax", () => {
     const logits = Float32Array.from([L3, 0, 0, L3]);
     const y = Int32Array.from([0, 0]);
-    const e = el2n(logits, y, 2);
-    expect(e[0]).toBeCloseTo(Math.sqrt(2 * 0.25 ** 2), 6);
-    expect(e[1]).toBeCloseTo(Math.sqrt(2 * 0.75 ** 2), 6);
     const g = grandLastLayer(logits, Float32Array.from([3, 4, 0, 0]), 2, y, 2);
     expect(g[0]).toBeCloseTo(Math.sqrt(2 * 0.25 ** 2) * Math.sqrt(26), 6);
     expect(g[1]).toBeCloseTo(Math.sqrt(2 * 0.75 ** 2), 6);
-  });
-
-  it("softmax rows sum to one and survive large logits", () => {
-    const p = softmaxRows(Float32Array.from([1000, 1000, -1000]), 1, 3);
-    expect(Array.from(p)).toEqual([0.5, 0.5, 0]);
   });
 });
 

@@ -8,12 +8,11 @@ import { TransferTeacher } from "../../src/scoring/functions/transfer-teacher.js
 import {
   kmeans,
   kmeansPlusPlus,
-  mistakenness,
   nearestDistances,
   representativeness,
-  softmaxEntropy,
   uniqueness,
 } from "../../src/scoring/math/brain.js";
+import { mistakenness, softmaxEntropy } from "../../src/training/measures/logits.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
 import { expectCloseTo } from "../support/assert.js";
@@ -22,23 +21,11 @@ import { describeWith } from "../support/system.js";
 import { executeScore, scoreColumn, scoreManagerConfig, trainDigitsRuns } from "./fixture.js";
 
 /**
- * FiftyOne Brain's four measures (Hardness, Mistakenness, Uniqueness, Representativeness) against
- * numpy/scipy implementations of the definitions in voxel51/fiftyone-brain
- * (`internal/core/{hardness,mistakenness,uniqueness,representativeness}.py`), then as scoring
- * functions on trained Digits runs (ensembles and the reversed rank of Representativeness).
+ * FiftyOne Brain's measures Uniqueness and Representativeness against numpy implementations of the
+ * definitions in voxel51/fiftyone-brain (`internal/core/{uniqueness,representativeness}.py`; Hardness
+ * and Mistakenness are test/training/measures.test.ts), then all four as scoring functions on
+ * trained Digits runs (ensembles and the reversed rank of Representativeness).
  */
-
-const ENTROPY = `
-import json, sys
-import numpy as np
-from scipy.special import softmax
-from scipy.stats import entropy
-z = np.array(json.loads(sys.stdin.read())["logits"], dtype=np.float64)
-y = np.array(json.loads(sys.argv[1]))
-h = np.array([entropy(softmax(row)) for row in z])
-m = np.where(z.argmax(axis=1) == y, -1.0, 1.0)
-print(json.dumps({"hardness": h.tolist(), "mistakenness": ((m * np.exp(-h) + 1.0) / 2.0).tolist()}))
-`;
 
 const UNIQUENESS = `
 import json, sys
@@ -77,10 +64,6 @@ for c in np.unique(labels):
 print(json.dumps({"labels": labels.tolist(), "representativeness": rep.tolist()}))
 `;
 
-function randomMatrix(rng: Rng, rows: number, cols: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: rows * cols }, () => rng.normal() * scale);
-}
-
 /** Clustered points: `groups` blobs of `size` points in `d` dimensions, plus two exact duplicates. */
 function blobs(rng: Rng, groups: number, size: number, d: number): Float32Array {
   const x = new Float32Array((groups * size + 2) * d);
@@ -97,30 +80,6 @@ const toRows = (x: ArrayLike<number>, d: number) =>
   Array.from({ length: x.length / d }, (_, i) => Array.from(x).slice(i * d, (i + 1) * d));
 
 describeWith(numpyScipy, "FiftyOne Brain's measures equal numpy on the same numbers", () => {
-  it("hardness is scipy's entropy of the softmax, mistakenness (m·exp(−H) + 1) / 2, ties in the argmax included", () => {
-    const rng = new Rng(3);
-    const n = 40;
-    const c = 5;
-    const logits = randomMatrix(rng, n, c, 3);
-    // Rows with tied largest logits (the first one is the prediction) and a uniform row.
-    logits.set([2, 2, 0, -1, 1], 0);
-    logits.set([0, 0, 0, 0, 0], c);
-    const labels = Int32Array.from({ length: n }, (_, i) => (i === 0 ? 1 : rng.int(c)));
-    const ref = python<{ hardness: number[]; mistakenness: number[] }>(
-      ENTROPY,
-      [JSON.stringify(Array.from(labels))],
-      JSON.stringify({ logits: toRows(logits, c) }),
-    );
-    const hardness = softmaxEntropy(logits, n, c);
-    const mistaken = mistakenness(logits, labels, c);
-    expect(ref.hardness).toHaveLength(n);
-    expect(ref.mistakenness).toHaveLength(n);
-    expectCloseTo(hardness, ref.hardness, 10, "hardness");
-    expectCloseTo(mistaken, ref.mistakenness, 10, "mistakenness");
-    expect(hardness[1]).toBeCloseTo(Math.log(c), 12);
-    expect(mistaken[0]).toBeGreaterThan(0.5); // predicted class 0 (first of the tie), label 1
-  });
-
   it("uniqueness: the three nearest distances weighted 0.6/0.3/0.1, over the maximum; exact and tiled paths agree", () => {
     const rng = new Rng(5);
     const d = 6;

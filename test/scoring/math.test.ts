@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  argmaxRow,
-  correctFromLogits,
-  cumulativeAccuracy,
-  firstIteration,
-} from "../../src/scoring/math/correctness.js";
-import { averageRanks, correlation, kendallTauB, pearson } from "../../src/scoring/math/correlation.js";
+import { correlation, kendallTauB } from "../../src/scoring/math/correlation.js";
 import { complement, crossValidationFolds } from "../../src/scoring/math/folds.js";
 import { knnPredict } from "../../src/scoring/math/knn/index.js";
 import {
@@ -57,29 +51,6 @@ describe("tieStatistics", () => {
       tiedFraction: 5 / 6,
     });
     expect(tieStatistics([1, 2, 3])).toMatchObject({ distinct: 3, largestTie: 1, tiedFraction: 0 });
-  });
-});
-
-describe("correctness matrices", () => {
-  // 4 samples × 3 iterations, row t = iteration t.
-  const correct = Uint8Array.from([1, 0, 1, 0, /**/ 1, 1, 0, 0, /**/ 1, 1, 1, 0]);
-  it("CumulativeAccuracy sums correct predictions and counts iterations", () => {
-    const { sum, count } = cumulativeAccuracy(correct, 4, 3);
-    expect(Array.from(sum)).toEqual([3, 2, 2, 0]);
-    expect(Array.from(count)).toEqual([3, 3, 3, 3]);
-  });
-  it("FirstIteration is (T − trailing correct run)/T", () => {
-    expect(Array.from(firstIteration(correct, 4, 3))).toEqual([0, 1 / 3, 2 / 3, 1]);
-  });
-  it("a sample wrong only at the last iteration scores 1", () => {
-    expect(Array.from(firstIteration(Uint8Array.from([1, 1, 0]), 1, 3))).toEqual([1]);
-  });
-  it("derives correctness from logits with argmax ties to the lowest class", () => {
-    expect(argmaxRow([0.5, 0.5, 0.1], 0, 3)).toBe(0);
-    // the trainer's argmax: a NaN logit (a diverged model) never wins
-    expect(argmaxRow([Number.NaN, 0.2, 0.1], 0, 3)).toBe(1);
-    const logits = Float32Array.from([2, 1, 0, /**/ 0, 1, 3, /**/ 1, 1, 0]);
-    expect(Array.from(correctFromLogits(logits, Int32Array.from([0, 1, 1]), 3))).toEqual([1, 0, 0]);
   });
 });
 
@@ -150,8 +121,7 @@ describe("adaptive average pooling", () => {
 
 describe("correlation", () => {
   it("Pearson, Spearman and Kendall on hand-made data", () => {
-    expect(pearson([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 12);
-    expect(Array.from(averageRanks([10, 20, 10, 30]))).toEqual([1.5, 3, 1.5, 4]);
+    expect(correlation([1, 2, 3], [2, 4, 6], "pearson")).toBeCloseTo(1, 12);
     // monotone but nonlinear: Spearman and Kendall 1, Pearson < 1
     const a = [1, 2, 3, 4, 5];
     const b = [1, 4, 9, 16, 100];

@@ -1,4 +1,4 @@
-// Helpers shared by the addon's sources (net.cc, knn.cc, addon.cc): checked access to JS typed-array
+// Helpers shared by the addon's sources (net.cc, script.cc, knn.cc, addon.cc): checked access to JS typed-array
 // arguments, tensors viewing or copied into JS memory, and small readers of JS values.
 #pragma once
 

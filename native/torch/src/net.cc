@@ -11,6 +11,7 @@
 
 #include "napi_util.h"
 #include "optim.h"
+#include "training.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -56,7 +57,7 @@ Kind parseKind(const std::string& s) {
   throw std::runtime_error("unknown layer kind '" + s + "'");
 }
 
-class Net : public Napi::ObjectWrap<Net> {
+class Net : public TrainableNet<Net> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Net",
@@ -75,7 +76,7 @@ class Net : public Napi::ObjectWrap<Net> {
   }
 
   // new Net(layers: object[], inputShape: number[], device: string)
-  explicit Net(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Net>(info), device_(at::kCPU) {
+  explicit Net(const Napi::CallbackInfo& info) : TrainableNet<Net>(info) {
     Napi::Env env = info.Env();
     try {
       auto layers = info[0].As<Napi::Array>();
@@ -170,23 +171,7 @@ class Net : public Napi::ObjectWrap<Net> {
 
  private:
   std::vector<Layer> layers_;
-  std::vector<Named> params_;
-  std::vector<Named> buffers_;
-  std::vector<int64_t> inputShape_;
   int dropoutCount_ = 0;
-  at::Device device_;
-  Optimizer optim_;
-  bool disposed_ = false;
-
-  void assertAlive(Napi::Env env) const {
-    if (disposed_) throw Napi::Error::New(env, "torch engine: this network was disposed");
-  }
-
-  at::Tensor* findNamed(const std::string& name) {
-    for (auto& n : params_) if (n.name == name) return n.tensor;
-    for (auto& n : buffers_) if (n.name == name) return n.tensor;
-    return nullptr;
-  }
 
   // Runs the layers; `keep[i]` says whether layer i's output must survive until the end.
   std::vector<at::Tensor> run(const at::Tensor& x, bool training, const std::vector<at::Tensor>& masks,
@@ -302,31 +287,8 @@ class Net : public Napi::ObjectWrap<Net> {
   Napi::Value SetFrozen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
-    auto names = info[0].As<Napi::Array>();
-    std::vector<std::string> frozen;
-    for (uint32_t i = 0; i < names.Length(); i++) {
-      auto name = names.Get(i).As<Napi::String>().Utf8Value();
-      bool found = false;
-      for (auto& n : params_) found = found || n.name == name;
-      if (!found) throw Napi::Error::New(env, "torch engine: the network has no parameter '" + name + "'");
-      frozen.push_back(name);
-    }
-    for (auto& n : params_) {
-      bool freeze = std::find(frozen.begin(), frozen.end(), n.name) != frozen.end();
-      n.tensor->requires_grad_(!freeze);
-    }
+    freezeParameters(env, info[0].As<Napi::Array>(), params_, "network");
     return env.Undefined();
-  }
-
-  // setOptimizer({type, lr, beta1, beta2, eps, weightDecay, momentum, nesterov})
-  Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {
-    optim_.configure(info.Env(), info[0].As<Napi::Object>(), params_.size());
-    return info.Env().Undefined();
-  }
-
-  Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
-    optim_.setLearningRate(info[0].As<Napi::Number>().DoubleValue());
-    return info.Env().Undefined();
   }
 
   // trainStep(x: Float32Array, batch: number, target: Float32Array, masks: Float32Array[],
@@ -351,11 +313,7 @@ class Net : public Napi::ObjectWrap<Net> {
       at::Tensor target = viewFloat32(float32Arg(info[2], "the target"), {batch, classes}).to(device_);
       std::vector<bool> keep(layers_.size(), false);
       at::Tensor logits = run(x, true, masks, keep).back();
-      at::Tensor loss = -(at::log_softmax(logits, 1) * target).sum();
-      loss.backward();
-      optim_.update(params_);
-      if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) copyInto(info[4], logits, "logitsOut");
-      return Napi::Number::New(env, loss.item<double>());
+      return Napi::Number::New(env, crossEntropyStep(info, logits, target, optim_, params_));
     } catch (const Napi::Error&) {
       throw;
     } catch (const std::exception& e) {
@@ -392,20 +350,6 @@ class Net : public Napi::ObjectWrap<Net> {
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("torch engine: forward: ") + e.what());
     }
-  }
-
-  // {step, slots: {"<param>.exp_avg" | "<param>.exp_avg_sq" | "<param>.momentum_buffer": Float32Array}}
-  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    return optim_.state(env, params_);
-  }
-
-  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    optim_.restore(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Object>(), params_, device_);
-    return env.Undefined();
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

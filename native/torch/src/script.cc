@@ -17,6 +17,7 @@
 
 #include "napi_util.h"
 #include "optim.h"
+#include "training.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/jit/api/function_impl.h>
@@ -71,7 +72,7 @@ Napi::Array shapeToJs(Napi::Env env, const at::Tensor& t) {
   return shape;
 }
 
-class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
+class ScriptNet : public TrainableNet<ScriptNet> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "ScriptNet",
@@ -91,7 +92,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
   }
 
   // new ScriptNet(path: string, inputShape: number[] (per sample, channels-last), device: string)
-  explicit ScriptNet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ScriptNet>(info), device_(at::kCPU) {
+  explicit ScriptNet(const Napi::CallbackInfo& info) : TrainableNet<ScriptNet>(info) {
     Napi::Env env = info.Env();
     try {
       const std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -129,22 +130,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
   std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> tapped_;
   std::vector<std::string> paramNames_, bufferNames_, modules_;
   std::vector<at::Tensor> paramTensors_, bufferTensors_;
-  std::vector<Named> params_, buffers_;
-  std::vector<int64_t> inputShape_;
-  at::Device device_;
-  Optimizer optim_;
   bool hasEmbeddings_ = false;
-  bool disposed_ = false;
-
-  void assertAlive(Napi::Env env) const {
-    if (disposed_) throw Napi::Error::New(env, "torch engine: this network was disposed");
-  }
-
-  at::Tensor* findNamed(const std::string& name) {
-    for (auto& n : params_) if (n.name == name) return n.tensor;
-    for (auto& n : buffers_) if (n.name == name) return n.tensor;
-    return nullptr;
-  }
 
   at::Tensor inputTensor(const Napi::Float32Array& x, int64_t batch) {
     return fromChannelsLast(viewFloat32(x, withBatch(batch, inputShape_))).contiguous().to(device_);
@@ -280,29 +266,8 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
   Napi::Value SetFrozen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
-    auto names = info[0].As<Napi::Array>();
-    std::vector<std::string> frozen;
-    for (uint32_t i = 0; i < names.Length(); i++) {
-      auto name = names.Get(i).As<Napi::String>().Utf8Value();
-      if (std::find(paramNames_.begin(), paramNames_.end(), name) == paramNames_.end())
-        throw Napi::Error::New(env, "torch engine: the module has no parameter '" + name + "'");
-      frozen.push_back(name);
-    }
-    for (auto& n : params_) {
-      const bool freeze = std::find(frozen.begin(), frozen.end(), n.name) != frozen.end();
-      n.tensor->requires_grad_(!freeze);
-    }
+    freezeParameters(env, info[0].As<Napi::Array>(), params_, "module");
     return env.Undefined();
-  }
-
-  Napi::Value SetOptimizer(const Napi::CallbackInfo& info) {
-    optim_.configure(info.Env(), info[0].As<Napi::Object>(), params_.size());
-    return info.Env().Undefined();
-  }
-
-  Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
-    optim_.setLearningRate(info[0].As<Napi::Number>().DoubleValue());
-    return info.Env().Undefined();
   }
 
   // trainStep(x, batch, target: Float32Array (batch × classes), seed: number, logitsOut?:
@@ -326,11 +291,7 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
         throw std::runtime_error("forward(x) returned shape " + c10::str(logits.sizes()) + ", expected [" +
                                  std::to_string(batch) + ", " + std::to_string(classes) + "]");
       }
-      at::Tensor loss = -(at::log_softmax(logits.to(at::kFloat), 1) * target).sum();
-      loss.backward();
-      optim_.update(params_);
-      if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) copyInto(info[4], logits, "logitsOut");
-      return Napi::Number::New(env, loss.item<double>());
+      return Napi::Number::New(env, crossEntropyStep(info, logits, target, optim_, params_));
     } catch (const Napi::Error&) {
       throw;
     } catch (const std::exception& e) {
@@ -391,19 +352,6 @@ class ScriptNet : public Napi::ObjectWrap<ScriptNet> {
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("torch engine: forward: ") + messageOf(e));
     }
-  }
-
-  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    return optim_.state(env, params_);
-  }
-
-  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    assertAlive(env);
-    optim_.restore(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Object>(), params_, device_);
-    return env.Undefined();
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

@@ -2,7 +2,9 @@ import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
+import { checkLogitsOut } from "../checks.js";
 import { NetworkBase } from "../network-base.js";
+import { weightedOneHot } from "../one-hot.js";
 import { normaliseOptimizerSpec } from "../optimizer-spec.js";
 import type { OptimizerSpec, SaveOptions } from "../types.js";
 import type { NativeNet, NativeOptimizerConfig, NativeScriptNet } from "./addon.js";
@@ -62,6 +64,38 @@ export abstract class NativeNetworkBase<N extends NativeNet | NativeScriptNet> e
     this.rawOptimizerSpec = optimizer;
     this.optimizerSpec = optimizer ? normaliseOptimizerSpec(optimizer) : null;
     this.learningRate = this.optimizerSpec?.learningRate ?? 0;
+  }
+
+  /**
+   * One training step of either network: the checks, the targets (one-hot, class and sample
+   * weights folded in) and the step count around `step`, the subclass's native call with its own
+   * dropout (masks drawn here, or a seed for libtorch); with `logitsOut` the call must fill it.
+   */
+  protected nativeTrainStep(
+    x: Float32Array,
+    batchSize: number,
+    y: Int32Array,
+    classWeights: Float32Array | null | undefined,
+    sampleWeights: Float32Array | null | undefined,
+    logitsOut: Float32Array | null | undefined,
+    step: (target: Float32Array, logitsOut: Float32Array | undefined) => number,
+  ): number {
+    this.assertAlive();
+    if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
+    this.checkInput(x, batchSize, "trainStep");
+    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
+    const target = weightedOneHot(
+      y,
+      batchSize,
+      this.spec.outputDim,
+      classWeights ?? null,
+      sampleWeights ?? null,
+    );
+    const loss = logitsOut
+      ? stepWithLogits(logitsOut, () => step(target, logitsOut))
+      : step(target, undefined);
+    this.batchesTracked += 1;
+    return loss;
   }
 
   /** Hands the optimiser settings to the native network (once it exists). */

@@ -7,11 +7,9 @@
  */
 import { dropoutMask, type ModelDescription, type ParameterSet } from "../../models/index.js";
 import type { Rng } from "../../util/rng.js";
-import { checkLogitsOut } from "../checks.js";
-import { weightedOneHot } from "../one-hot.js";
 import type { ForwardResult, LayerOutput, Network, OptimizerSpec, TrainableOptions } from "../types.js";
 import type { NativeNet, TorchAddon } from "./addon.js";
-import { NativeNetworkBase, stepWithLogits } from "./native-network.js";
+import { NativeNetworkBase } from "./native-network.js";
 
 export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Network {
   readonly layerNames: readonly string[];
@@ -59,25 +57,12 @@ export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Networ
     sampleWeights?: Float32Array | null,
     logitsOut?: Float32Array | null,
   ): number {
-    this.assertAlive();
-    if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
-    this.checkInput(x, batchSize, "trainStep");
-    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
-    const target = weightedOneHot(
-      y,
-      batchSize,
-      this.spec.outputDim,
-      classWeights ?? null,
-      sampleWeights ?? null,
-    );
-    const masks = this.dropouts.map(({ p, size }) =>
-      p > 0 ? dropoutMask(batchSize * size, p, this.dropoutRng) : new Float32Array(0),
-    );
-    const loss = logitsOut
-      ? stepWithLogits(logitsOut, () => this.native.trainStep(x, batchSize, target, masks, logitsOut))
-      : this.native.trainStep(x, batchSize, target, masks);
-    this.batchesTracked += 1;
-    return loss;
+    return this.nativeTrainStep(x, batchSize, y, classWeights, sampleWeights, logitsOut, (target, out) => {
+      const masks = this.dropouts.map(({ p, size }) =>
+        p > 0 ? dropoutMask(batchSize * size, p, this.dropoutRng) : new Float32Array(0),
+      );
+      return this.native.trainStep(x, batchSize, target, masks, out);
+    });
   }
 
   forward(x: Float32Array, batchSize: number, outputs: readonly string[] = []): ForwardResult {

@@ -17,8 +17,6 @@
 import type { ParameterSet, ParameterShape } from "../../models/index.js";
 import { DataError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
-import { checkLogitsOut } from "../checks.js";
-import { weightedOneHot } from "../one-hot.js";
 import type {
   ForwardResult,
   LayerOutput,
@@ -28,7 +26,7 @@ import type {
   ScriptNetworkOptions,
 } from "../types.js";
 import type { NativeScriptNet, TorchAddon } from "./addon.js";
-import { NativeNetworkBase, stepWithLogits } from "./native-network.js";
+import { NativeNetworkBase } from "./native-network.js";
 
 /** The name of the embeddings(x) output and of forward(x)'s own (the logits). */
 export const EMBEDDINGS = "embeddings";
@@ -187,23 +185,9 @@ export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> imple
     sampleWeights?: Float32Array | null,
     logitsOut?: Float32Array | null,
   ): number {
-    this.assertAlive();
-    if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
-    this.checkInput(x, batchSize, "trainStep");
-    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
-    const target = weightedOneHot(
-      y,
-      batchSize,
-      this.spec.outputDim,
-      classWeights ?? null,
-      sampleWeights ?? null,
+    return this.nativeTrainStep(x, batchSize, y, classWeights, sampleWeights, logitsOut, (target, out) =>
+      this.native.trainStep(x, batchSize, target, this.dropoutRng.nextUint32(), out),
     );
-    const seed = this.dropoutRng.nextUint32();
-    const loss = logitsOut
-      ? stepWithLogits(logitsOut, () => this.native.trainStep(x, batchSize, target, seed, logitsOut))
-      : this.native.trainStep(x, batchSize, target, seed);
-    this.batchesTracked += 1;
-    return loss;
   }
 
   forward(x: Float32Array, batchSize: number, outputs: readonly string[] = []): ForwardResult {

@@ -1,6 +1,6 @@
+import { areaUnderMargin } from "../../training/measures/dynamics.js";
 import type { AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
-import { areaUnderMargin } from "../math/dynamics.js";
 import { averageColumns } from "./average-columns.js";
 import { IterationScore } from "./iteration-score.js";
 

@@ -1,6 +1,6 @@
+import { cumulativeAccuracy } from "../../training/measures/dynamics.js";
 import type { AtomicRun, FinalScores, ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
-import { cumulativeAccuracy } from "../math/correctness.js";
 import { IterationScore } from "./iteration-score.js";
 
 /**

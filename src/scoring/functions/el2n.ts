@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { bestIteration, listIterations } from "../../results/run-folder.js";
 import type { ScoreRows } from "../../results/score-table.js";
+import { el2n } from "../../training/measures/logits.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore, type AtomicRun, type FinalScores, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
-import { el2n } from "../math/dynamics.js";
 import { averageColumns } from "./average-columns.js";
 
 /** The `iteration` parameter of EL2N and GraNd: an evaluated iteration, or null for the first one. */

@@ -1,6 +1,6 @@
+import { firstIteration } from "../../training/measures/dynamics.js";
 import type { AtomicRun, ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
-import { firstIteration } from "../math/correctness.js";
 import { IterationScore } from "./iteration-score.js";
 
 /**

@@ -1,6 +1,6 @@
+import { softmaxEntropy } from "../../training/measures/logits.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
-import { softmaxEntropy } from "../math/brain.js";
 
 /**
  * Hardness: the entropy (natural log) of a trained model's softmax output at the chosen checkpoint;

@@ -1,8 +1,8 @@
 import type { Dataset, Subset } from "../../data/types.js";
 import { bestIteration, listIterations } from "../../results/run-folder.js";
+import { correctFromLogits } from "../../training/measures/logits.js";
 import { DataError } from "../../util/errors.js";
 import { AbstractScore } from "../abstract-score.js";
-import { correctFromLogits } from "../math/correctness.js";
 
 /** Correctness of every scored sample at every evaluated iteration (row t = iterations[t]). */
 export interface CorrectnessMatrix {

@@ -1,6 +1,6 @@
+import { mistakenness } from "../../training/measures/logits.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
-import { mistakenness } from "../math/brain.js";
 
 /**
  * Mistakenness: how confident a trained model is that a sample's label is wrong, from its logits at

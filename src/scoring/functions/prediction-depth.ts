@@ -3,13 +3,13 @@ import { join } from "node:path";
 import { z } from "zod";
 import { RUN_FILES } from "../../config/layout.js";
 import { checkpointDir } from "../../results/run-folder.js";
+import { argmaxRow } from "../../training/metrics.js";
 import { ConfigError } from "../../util/errors.js";
 import { textSha256 } from "../../util/fingerprint.js";
 import { saveNpy } from "../../util/npy.js";
 import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
-import { argmaxRow } from "../math/correctness.js";
 import { knnPredictParallel } from "../math/knn/index.js";
 import { applyPooling, type PoolPlan, planPooling } from "../math/pooling.js";
 

@@ -1,58 +1,15 @@
 /**
  * The arithmetic of FiftyOne Brain's four sample measures (voxel51/fiftyone-brain,
  * `fiftyone/brain/internal/core/{hardness,mistakenness,uniqueness,representativeness}.py`), written
- * from their definitions: entropy-based hardness and mistakenness from a classifier's logits, and
- * uniqueness and representativeness from an embedding. Pure functions over row-major arrays.
+ * from their definitions: uniqueness and representativeness from an embedding, pure functions over
+ * row-major arrays. Hardness and mistakenness, measures of a classifier's logits, are
+ * src/training/measures/logits.ts (`softmaxEntropy`, `mistakenness`).
  */
 import type { Rng } from "../../util/rng.js";
 import type { DotProducts } from "./knn/index.js";
 import { insertBounded } from "./knn/lists.js";
 import { makeProblem } from "./knn/problem.js";
 import { planTiles, TiledSearch } from "./knn/tiled.js";
-
-/**
- * Shannon entropy (natural log) of each row's softmax: FiftyOne's `hardness`,
- * `entropy(softmax(logits))`; 0·log 0 counts as 0.
- */
-export function softmaxEntropy(logits: ArrayLike<number>, n: number, c: number): Float64Array {
-  const out = new Float64Array(n);
-  const e = new Float64Array(c);
-  for (let i = 0; i < n; i++) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < c; j++) max = Math.max(max, logits[i * c + j] as number);
-    let sum = 0;
-    for (let j = 0; j < c; j++) {
-      e[j] = Math.exp((logits[i * c + j] as number) - max);
-      sum += e[j] as number;
-    }
-    let h = 0;
-    for (let j = 0; j < c; j++) {
-      const p = (e[j] as number) / sum;
-      if (p > 0) h -= p * Math.log(p);
-    }
-    out[i] = h;
-  }
-  return out;
-}
-
-/**
- * FiftyOne's classification `mistakenness` from logits: with c = −entropy(softmax(z)) and m = +1 when
- * the prediction (the first largest logit) differs from the label, −1 when it agrees,
- * (m·exp(c) + 1) / 2. Confident mistakes approach 1, confident agreement 0, uncertain predictions ½.
- */
-export function mistakenness(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number): Float64Array {
-  const n = labels.length;
-  const entropy = softmaxEntropy(logits, n, c);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++)
-      if ((logits[i * c + j] as number) > (logits[i * c + best] as number)) best = j;
-    const m = best === labels[i] ? -1 : 1;
-    out[i] = (m * Math.exp(-(entropy[i] as number)) + 1) / 2;
-  }
-  return out;
-}
 
 /** FiftyOne's uniqueness weights of the 1st, 2nd and 3rd nearest neighbour's distance. */
 export const UNIQUENESS_WEIGHTS: readonly number[] = [0.6, 0.3, 0.1];

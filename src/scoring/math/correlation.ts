@@ -1,8 +1,11 @@
 /**
  * Correlation between two score rankings. Spearman (the default, as aucurriculum's pandas
  * `corr(method="spearman")`) is Pearson on average ranks; Kendall is tau-b (as scipy/pandas) computed
- * in O(n log n) with Knight's algorithm so 60,000-sample scores stay fast.
+ * in O(n log n) with Knight's algorithm so 60,000-sample scores stay fast. Average ranks and Pearson
+ * are src/training/measures/ranks.ts, which a re-scored curriculum's drift uses too.
  */
+import { averageRanks, pearson } from "../../training/measures/ranks.js";
+
 export type CorrelationMethod = "spearman" | "kendall" | "pearson";
 
 export const CORRELATION_METHODS: readonly CorrelationMethod[] = ["spearman", "kendall", "pearson"];
@@ -17,48 +20,6 @@ export function correlation(a: ArrayLike<number>, b: ArrayLike<number>, method: 
     case "kendall":
       return kendallTauB(a, b);
   }
-}
-
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  if (n < 2) return Number.NaN;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] as number;
-    mb += b[i] as number;
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = (a[i] as number) - ma;
-    const db = (b[i] as number) - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (saa === 0 || sbb === 0) return Number.NaN;
-  return Math.max(-1, Math.min(1, sab / Math.sqrt(saa * sbb)));
-}
-
-/** Ranks 1..n with ties sharing their average rank (scipy `rankdata(method="average")`). */
-export function averageRanks(values: ArrayLike<number>): Float64Array {
-  const n = values.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (x, y) => (values[x] as number) - (values[y] as number),
-  );
-  const ranks = new Float64Array(n);
-  for (let start = 0; start < n; ) {
-    let end = start + 1;
-    while (end < n && values[order[end] as number] === values[order[start] as number]) end++;
-    const rank = (start + end + 1) / 2; // mean of start+1 … end
-    for (let p = start; p < end; p++) ranks[order[p] as number] = rank;
-    start = end;
-  }
-  return ranks;
 }
 
 /** Kendall's tau-b (Knight 1966): concordant − discordant pairs, corrected for ties in either ranking. */

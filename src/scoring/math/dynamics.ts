@@ -1,90 +1,20 @@
-import { argmaxRow } from "../../training/metrics.js";
+import { meanOverEvaluations } from "../../training/measures/dynamics.js";
+import {
+  checkLogits,
+  correctFromLogits,
+  errorNorm,
+  labelProbabilities,
+  softmaxRows,
+} from "../../training/measures/logits.js";
 
 /**
- * Per-sample statistics of training dynamics and of out-of-sample probabilities, as pure functions
- * over typed arrays (row-major: `logits[i * c + k]` is class k of sample i; sequences are one array
- * per evaluated iteration). Every statistic is computed in float64 from the saved float32 logits,
- * so a numpy computation on the same `.npy` files agrees to rounding.
+ * Statistics of training dynamics and of out-of-sample probabilities that only scoring uses (Dataset
+ * Cartography's data map, GraNd, confident learning), as pure functions over typed arrays
+ * (row-major: `logits[i * c + k]` is class k of sample i; sequences are one array per evaluated
+ * iteration), in float64 from the saved float32 logits. The per-sample measures that a re-scored
+ * curriculum computes too (softmax, EL2N, margins, AUM, correctness, Forgetting) are
+ * src/training/measures/.
  */
-
-function checkLogits(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number): number {
-  const n = labels.length;
-  if (logits.length !== n * c) throw new Error(`logits hold ${logits.length} values, expected ${n} × ${c}`);
-  return n;
-}
-
-/** Row-wise softmax in float64 (max-shifted). */
-export function softmaxRows(logits: ArrayLike<number>, n: number, c: number): Float64Array {
-  if (logits.length !== n * c) throw new Error(`logits hold ${logits.length} values, expected ${n} × ${c}`);
-  const out = new Float64Array(n * c);
-  for (let i = 0; i < n; i++) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < c; k++) max = Math.max(max, logits[i * c + k] as number);
-    let sum = 0;
-    for (let k = 0; k < c; k++) {
-      const e = Math.exp((logits[i * c + k] as number) - max);
-      out[i * c + k] = e;
-      sum += e;
-    }
-    for (let k = 0; k < c; k++) out[i * c + k] = (out[i * c + k] as number) / sum;
-  }
-  return out;
-}
-
-/** The margin z_y − max_{k≠y} z_k of every sample (AUM's per-evaluation margin). */
-export function logitMargins(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number): Float64Array {
-  const n = checkLogits(logits, labels, c);
-  if (c < 2) throw new Error("a margin needs at least two classes");
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const y = labels[i] as number;
-    let other = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < c; k++) if (k !== y) other = Math.max(other, logits[i * c + k] as number);
-    out[i] = (logits[i * c + y] as number) - other;
-  }
-  return out;
-}
-
-/** Area under the margin: the mean over evaluations of the logit margin (Pleiss et al. 2020). */
-export function areaUnderMargin(
-  sequence: readonly ArrayLike<number>[],
-  labels: ArrayLike<number>,
-  c: number,
-): Float64Array {
-  if (sequence.length === 0) throw new Error("at least one evaluation is needed");
-  const n = labels.length;
-  const out = new Float64Array(n);
-  for (const logits of sequence) {
-    const m = logitMargins(logits, labels, c);
-    for (let i = 0; i < n; i++) out[i] = (out[i] as number) + (m[i] as number);
-  }
-  for (let i = 0; i < n; i++) out[i] = (out[i] as number) / sequence.length;
-  return out;
-}
-
-/**
- * Forgetting events (Toneva et al. 2019): how often a sample goes from correct at one evaluation to
- * wrong at the next. `correct` is T × n (row t = evaluation t). A sample never correct at any
- * evaluation gets T, more than any learned sample can reach (at most ⌊T/2⌋ events).
- */
-export function forgettingEvents(correct: Uint8Array, n: number, iterations: number): Float64Array {
-  if (iterations < 1) throw new Error("at least one iteration is needed");
-  if (correct.length !== n * iterations) {
-    throw new Error(`correctness matrix holds ${correct.length} values, expected ${iterations} × ${n}`);
-  }
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let events = 0;
-    let learned = false;
-    for (let t = 0; t < iterations; t++) {
-      const now = correct[t * n + i] === 1;
-      if (now) learned = true;
-      if (t > 0 && correct[(t - 1) * n + i] === 1 && !now) events++;
-    }
-    out[i] = learned ? events : iterations;
-  }
-  return out;
-}
 
 /** Per-sample Dataset Cartography statistics over T evaluations. */
 export interface CartographyStats {
@@ -107,33 +37,17 @@ export function cartography(
 ): CartographyStats {
   const T = sequence.length;
   if (T === 0) throw new Error("at least one evaluation is needed");
-  const n = labels.length;
-  const trueProb = Array.from(sequence, (logits) => {
-    checkLogits(logits, labels, c);
-    const p = softmaxRows(logits, n, c);
-    return Float64Array.from(labels, (y, i) => p[i * c + y] as number);
-  });
-  const confidence = new Float64Array(n);
-  const variability = new Float64Array(n);
-  const correctness = new Float64Array(n);
-  for (const [t, logits] of sequence.entries()) {
-    const p = trueProb[t] as Float64Array;
-    for (let i = 0; i < n; i++) {
-      confidence[i] = (confidence[i] as number) + (p[i] as number);
-      if (argmaxRow(logits, i, c) === labels[i]) correctness[i] = (correctness[i] as number) + 1;
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    const mean = (confidence[i] as number) / T;
+  const trueProb = Array.from(sequence, (logits) => labelProbabilities(logits, labels, c));
+  const confidence = meanOverEvaluations(trueProb);
+  const correctness = meanOverEvaluations(sequence.map((logits) => correctFromLogits(logits, labels, c)));
+  const variability = Float64Array.from(confidence, (mean, i) => {
     let ss = 0;
-    for (let t = 0; t < T; t++) {
-      const d = ((trueProb[t] as Float64Array)[i] as number) - mean;
+    for (const p of trueProb) {
+      const d = (p[i] as number) - mean;
       ss += d * d;
     }
-    confidence[i] = mean;
-    variability[i] = Math.sqrt(ss / T);
-    correctness[i] = (correctness[i] as number) / T;
-  }
+    return Math.sqrt(ss / T);
+  });
   return { confidence, variability, correctness };
 }
 
@@ -156,13 +70,6 @@ export function dataMapRegions(
   });
 }
 
-/** EL2N (Paul et al. 2021): ‖softmax(z) − onehot(y)‖₂ per sample. */
-export function el2n(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number): Float64Array {
-  const n = checkLogits(logits, labels, c);
-  const p = softmaxRows(logits, n, c);
-  return Float64Array.from({ length: n }, (_, i) => errorNorm(p, i, labels[i] as number, c));
-}
-
 /**
  * GraNd (Paul et al. 2021) restricted to the last linear layer z = W h + b, exactly: the gradient of
  * the cross-entropy is (p − onehot(y)) hᵀ for W and p − onehot(y) for b, so its Frobenius norm is
@@ -183,15 +90,6 @@ export function grandLastLayer(
     for (let k = 0; k < d; k++) hh += (h[i * d + k] as number) ** 2;
     return errorNorm(p, i, labels[i] as number, c) * Math.sqrt(hh + 1);
   });
-}
-
-function errorNorm(p: Float64Array, i: number, y: number, c: number): number {
-  let s = 0;
-  for (let k = 0; k < c; k++) {
-    const e = (p[i * c + k] as number) - (k === y ? 1 : 0);
-    s += e * e;
-  }
-  return Math.sqrt(s);
 }
 
 /** The confident joint and the label issues it finds (Northcutt, Jiang & Chuang 2021). */

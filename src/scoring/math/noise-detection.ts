@@ -9,7 +9,7 @@
  * - recall in the hardest f of the samples: the share of changed samples among the ⌈f·N⌉ samples
  *   of highest rank (the order a curriculum uses, ties broken as the ranks are).
  */
-import { averageRanks } from "./correlation.js";
+import { averageRanks } from "../../training/measures/ranks.js";
 
 export interface NoiseDetection {
   /** Changed samples among the scored ones. */

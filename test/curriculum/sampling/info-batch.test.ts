@@ -3,9 +3,9 @@
  * each pass, which samples could be pruned and the kept ones' loss scale; the scaled loss the engines
  * train on; samples_seen; exact resume and byte-identical reruns.
  */
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { trainRun } from "../../../src/assembly/train-run.js";
 import { InfoBatch } from "../../../src/curriculum/index.js";
 import { createNetwork, type EngineChoice, initEngine, type NetworkSpec } from "../../../src/engine/index.js";
@@ -14,34 +14,15 @@ import { Rng } from "../../../src/util/rng.js";
 import { numpyScipy, python } from "../../support/python.js";
 import { describeWith } from "../../support/system.js";
 import { torchEngine } from "../../support/torch.js";
-import { crashAt, differingFiles, digitsFfnnConfig, tempDir } from "../../training/helpers.js";
+import { crashAt, differingFiles } from "../../training/helpers.js";
+import { dynamicRun, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
 
-const root = tempDir("info-batch");
-afterAll(async () => {
-  rmSync(root, { recursive: true, force: true });
-  await initEngine({ engine: "wasm" });
-});
-const quiet = { log: null, progress: false } as const;
-let counter = 0;
-const freshDir = () => join(root, `run${counter++}`);
+const { root, freshDir } = samplingRoot("info-batch");
 
 const ITERATIONS = 8;
 function infoBatchRun(overrides: Record<string, unknown> = {}) {
-  return digitsFfnnConfig({
-    engine: "wasm",
-    results_dir: root,
-    experiment_id: "ib",
-    iterations: ITERATIONS,
-    curriculum: {
-      id: "Dynamic",
-      type: "Dynamic",
-      short: "D",
-      scoring: { id: "None", type: "None" },
-      pacing: { id: "None", type: "None", initial_size: 1, final_iteration: 0 },
-      sampling: { id: "InfoBatch", short: "IB", prune_ratio: 0.5, delta: 0.875 },
-    },
-    ...overrides,
-  });
+  const sampling = { id: "InfoBatch", short: "IB", prune_ratio: 0.5, delta: 0.875 };
+  return dynamicRun(root, "ib", ITERATIONS, sampling, { overrides });
 }
 
 /** The numpy re-implementation: per pass, its size and the count of below-mean samples. */
@@ -66,8 +47,7 @@ print(json.dumps(out))
 interface SavedState {
   sampler: { rng: number[]; sampler: { scores: number[]; weights: number[] } };
 }
-const stateAt = (dir: string, e: number) =>
-  JSON.parse(readFileSync(join(dir, `epoch_${e}`, "trainer_state.json"), "utf8")) as SavedState;
+const stateAt = (dir: string, e: number) => trainerStateAt<SavedState>(dir, e);
 
 let straight: string;
 let lines: string[];

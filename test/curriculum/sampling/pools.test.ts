@@ -4,29 +4,22 @@
  * pass counts, each pass against its pools; exact resume (epoch and step training) and
  * byte-identical reruns.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { trainRun, trainRunWith } from "../../../src/assembly/train-run.js";
 import { composeGrid } from "../../../src/config/compose.js";
 import { runName } from "../../../src/config/naming.js";
 import { parseSeed } from "../../../src/config/schema.js";
 import { Pools, poolAssignment, poolQuotas } from "../../../src/curriculum/index.js";
-import { initEngine } from "../../../src/engine/index.js";
 import { readSamplerLog } from "../../../src/results/sampler-log.js";
 import { readCsv } from "../../../src/util/csv.js";
 import { Rng } from "../../../src/util/rng.js";
 import { fakeDeps } from "../../training/fakes.js";
-import { blobConfig, crashAt, differingFiles, digitsFfnnConfig, tempDir } from "../../training/helpers.js";
+import { blobConfig, crashAt, differingFiles } from "../../training/helpers.js";
+import { dynamicCurriculum, dynamicRun, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
 
-const root = tempDir("pools");
-afterAll(async () => {
-  rmSync(root, { recursive: true, force: true });
-  await initEngine({ engine: "wasm" });
-});
-const quiet = { log: null, progress: false } as const;
-let counter = 0;
-const freshDir = () => join(root, `run${counter++}`);
+const { root, freshDir } = samplingRoot("pools");
 
 const setup = (size: number, rng = new Rng(1)) => ({
   size,
@@ -138,23 +131,8 @@ describe("Pools by hand", () => {
 
 const ITERATIONS = 6;
 const SAMPLING = { id: "Pools", short: "PL", easy_fraction: 0.1, hard_fraction: 0.2, pass_size: 0.5 };
-const CURRICULUM = {
-  id: "Dynamic",
-  type: "Dynamic",
-  short: "D",
-  scoring: { id: "None", type: "None" },
-  pacing: { id: "None", type: "None", initial_size: 1, final_iteration: 0 },
-  sampling: SAMPLING,
-};
 const poolsRun = (overrides: Record<string, unknown> = {}) =>
-  digitsFfnnConfig({
-    engine: "wasm",
-    results_dir: root,
-    experiment_id: "pools",
-    iterations: ITERATIONS,
-    curriculum: CURRICULUM,
-    ...overrides,
-  });
+  dynamicRun(root, "pools", ITERATIONS, SAMPLING, { overrides });
 
 interface PoolsState {
   correct: number[];
@@ -164,8 +142,7 @@ interface PoolsState {
 interface SavedState {
   sampler: { rng: number[]; sampler: PoolsState };
 }
-const stateAt = (dir: string, e: number) =>
-  JSON.parse(readFileSync(join(dir, `epoch_${e}`, "trainer_state.json"), "utf8")) as SavedState;
+const stateAt = (dir: string, e: number) => trainerStateAt<SavedState>(dir, e);
 
 /** The plain rule: rate ≥ 0.8 easy (0), ≤ 0.2 hard (2), else and unseen normal (1). */
 const plainPools = (s: PoolsState) =>
@@ -289,7 +266,7 @@ describe("Pools on a Digits run", () => {
       eval_frequency: 4,
       save_frequency: 2,
       batch_size: 8,
-      curriculum: CURRICULUM,
+      curriculum: dynamicCurriculum(SAMPLING),
     });
     const first = freshDir();
     await trainRunWith(fakeDeps(), config, { runDir: first, ...quiet });

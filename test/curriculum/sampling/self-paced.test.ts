@@ -3,57 +3,32 @@
  * recorded (threshold · growth^(k − 1), unseen samples kept), samples_seen, the cold start, exact
  * resume and byte-identical reruns.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { trainRun } from "../../../src/assembly/train-run.js";
 import { composeGrid } from "../../../src/config/compose.js";
 import { runName } from "../../../src/config/naming.js";
 import { SelfPaced } from "../../../src/curriculum/index.js";
-import { initEngine } from "../../../src/engine/index.js";
 import { readCsv } from "../../../src/util/csv.js";
 import { Rng } from "../../../src/util/rng.js";
-import { crashAt, differingFiles, digitsFfnnConfig, tempDir } from "../../training/helpers.js";
+import { crashAt, differingFiles } from "../../training/helpers.js";
+import { dynamicRun, passSizes, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
 
-const root = tempDir("self-paced");
-afterAll(async () => {
-  rmSync(root, { recursive: true, force: true });
-  await initEngine({ engine: "wasm" });
-});
-const quiet = { log: null, progress: false } as const;
-let counter = 0;
-const freshDir = () => join(root, `run${counter++}`);
+const { root, freshDir } = samplingRoot("self-paced");
 
 const ITERATIONS = 5;
 const THRESHOLD = 2.1;
 const GROWTH = 1.05;
 function selfPacedRun(overrides: Record<string, unknown> = {}) {
-  return digitsFfnnConfig({
-    engine: "wasm",
-    results_dir: root,
-    experiment_id: "spl",
-    iterations: ITERATIONS,
-    curriculum: {
-      id: "Dynamic",
-      type: "Dynamic",
-      short: "D",
-      scoring: { id: "None", type: "None" },
-      pacing: { id: "None", type: "None", initial_size: 1, final_iteration: 0 },
-      sampling: { id: "SelfPaced", short: "SPL", threshold: THRESHOLD, growth: GROWTH },
-    },
-    ...overrides,
-  });
+  const sampling = { id: "SelfPaced", short: "SPL", threshold: THRESHOLD, growth: GROWTH };
+  return dynamicRun(root, "spl", ITERATIONS, sampling, { overrides });
 }
 
 interface SavedState {
   sampler: { rng: number[]; sampler: { losses: Array<number | null>; passes: number } };
 }
-const stateAt = (dir: string, e: number) =>
-  JSON.parse(readFileSync(join(dir, `epoch_${e}`, "trainer_state.json"), "utf8")) as SavedState;
-const passSizes = (lines: string[]) =>
-  lines
-    .filter((l) => l.startsWith("dynamic sampling: pass from epoch"))
-    .map((l) => Number(/has (\d+) of/.exec(l)?.[1]));
+const stateAt = (dir: string, e: number) => trainerStateAt<SavedState>(dir, e);
 
 /** The plain rule: positions with no loss yet or a loss below λ; all of them if that is none. */
 function plainPass(losses: Array<number | null>, lambda: number): number[] {

@@ -3,47 +3,28 @@
  * the score's ranks for each `drop`, samples_seen, the score's requirement, exact resume and
  * byte-identical reruns.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { trainRun } from "../../../src/assembly/train-run.js";
 import { composeGrid } from "../../../src/config/compose.js";
 import { scoreFile } from "../../../src/config/layout.js";
 import { runName } from "../../../src/config/naming.js";
 import { StaticPrune } from "../../../src/curriculum/index.js";
-import { initEngine } from "../../../src/engine/index.js";
 import { readCsv, writeCsv } from "../../../src/util/csv.js";
 import { Rng } from "../../../src/util/rng.js";
 import { numpyScipy, python } from "../../support/python.js";
 import { describeWith } from "../../support/system.js";
-import { crashAt, differingFiles, digitsFfnnConfig, tempDir } from "../../training/helpers.js";
+import { crashAt, differingFiles, digitsFfnnConfig } from "../../training/helpers.js";
+import { dynamicRun, passSizes, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
 
-const root = tempDir("static-prune");
-afterAll(async () => {
-  rmSync(root, { recursive: true, force: true });
-  await initEngine({ engine: "wasm" });
-});
-const quiet = { log: null, progress: false } as const;
-let counter = 0;
-const freshDir = () => join(root, `run${counter++}`);
+const { root, freshDir } = samplingRoot("static-prune");
 
 const ITERATIONS = 3;
 const SCORING = { id: "Fixed", type: "Fixed" };
 function pruneRun(sampling: Record<string, unknown> = {}, scoring: Record<string, unknown> = SCORING) {
-  return digitsFfnnConfig({
-    engine: "wasm",
-    results_dir: root,
-    experiment_id: "sp",
-    iterations: ITERATIONS,
-    curriculum: {
-      id: "Dynamic",
-      type: "Dynamic",
-      short: "D",
-      scoring,
-      pacing: { id: "None", type: "None", initial_size: 1, final_iteration: 0 },
-      sampling: { id: "StaticPrune", short: "PR", keep: 0.7, drop: "easiest", ...sampling },
-    },
-  });
+  const pruning = { id: "StaticPrune", short: "PR", keep: 0.7, drop: "easiest", ...sampling };
+  return dynamicRun(root, "sp", ITERATIONS, pruning, { scoring });
 }
 
 /** numpy: the kept positions (ascending) for keep and drop, ties ordered by position. */
@@ -63,12 +44,7 @@ print(json.dumps(np.sort(order[start:start + count]).tolist()))
 interface SavedState {
   sampler: { rng: number[]; sampler: { kept: number[] } };
 }
-const stateAt = (dir: string, e: number) =>
-  JSON.parse(readFileSync(join(dir, `epoch_${e}`, "trainer_state.json"), "utf8")) as SavedState;
-const passSizes = (lines: string[]) =>
-  lines
-    .filter((l) => l.startsWith("dynamic sampling: pass from epoch"))
-    .map((l) => Number(/has (\d+) of/.exec(l)?.[1]));
+const stateAt = (dir: string, e: number) => trainerStateAt<SavedState>(dir, e);
 
 let ranks: number[];
 beforeAll(async () => {
