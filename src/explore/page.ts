@@ -52,6 +52,12 @@ main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1
 .tag-relabel { color: #1d4ed8; font-weight: 600; }
 #sample { border-left: 1px solid #ddd; overflow: auto; padding: 8px 12px; }
 #sample img { width: 224px; height: auto; border: 1px solid #ccc; }
+#sample-neighbours ol { list-style: none; margin: 4px 0; padding: 0; }
+.neighbour { display: flex; align-items: center; gap: 8px; padding: 2px 4px; cursor: pointer; border-bottom: 1px solid #eee; }
+.neighbour:hover, .neighbour:focus { background: #eef4ff; }
+#sample .neighbour img { width: 32px; height: 32px; }
+.neighbour-label { font-weight: bold; min-width: 3em; }
+.neighbour-detail { color: #555; font-size: 12px; }
 #sample table { border-collapse: collapse; margin: 6px 0; }
 #sample td, #sample th { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; max-width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #map-view { flex: 1; overflow: auto; padding: 8px; }

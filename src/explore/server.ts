@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { extname, isAbsolute, relative, resolve } from "node:path";
 import { experimentDir } from "../config/layout.js";
 import { type ReviewTag, reviewTagsPath, writeReviewTags } from "../results/review-tags.js";
-import { type ExploreData, sampleCurves, sampleImage, savedTags } from "./data.js";
+import { type ExploreData, sampleCurves, sampleImage, sampleNeighbours, savedTags } from "./data.js";
 import { explorePage, readBundle } from "./page.js";
 import type { ExploreTable } from "./types.js";
 
@@ -16,6 +16,7 @@ import type { ExploreTable } from "./types.js";
  *   GET  /app.js                  the bundled front end
  *   GET  /api/table               every sample of the subset, its labels, predictions, scores, tags
  *   GET  /api/sample/<position>   one sample's curves (probability of its label per iteration and run)
+ *   GET  /api/neighbours/<position>?k=8  its k (1–50) nearest samples in the model's output space
  *   GET  /api/image/<position>.png  one sample as an image (image datasets)
  *   GET  /api/tags                the review tags
  *   POST /api/tags                one tag {sourceIndex, tag, newLabel}: written to review/tags.csv at once
@@ -180,6 +181,18 @@ export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly =
         const position = positionOf(sample[1] as string, data.table.size);
         if (position === null) return json(res, 404, { error: `no sample ${sample[1]}` });
         return json(res, 200, { position, curves: sampleCurves(data, position) });
+      }
+      const near = /^\/api\/neighbours\/([^/]+)$/.exec(path);
+      if (near) {
+        const position = positionOf(near[1] as string, data.table.size);
+        if (position === null) return json(res, 404, { error: `no sample ${near[1]}` });
+        const kText = url.searchParams.get("k") ?? "8";
+        const k = /^\d+$/.test(kText) ? Number(kText) : Number.NaN;
+        if (!(k >= 1 && k <= 50))
+          return json(res, 400, { error: `k: expected an integer 1–50, got '${kText}'` });
+        const found = sampleNeighbours(data, position, k);
+        if (!found) return json(res, 404, { error: "no run saved outputs of this subset: no neighbours" });
+        return json(res, 200, found);
       }
       const image = /^\/api\/image\/(\d+)\.png$/.exec(path);
       if (image) {
