@@ -655,7 +655,7 @@ class App {
           y: { field: "y", type: "quantitative", title: y.label },
           color: { field: "label", type: "nominal", title: "label" },
           tooltip: [
-            { field: "position", type: "quantitative" },
+            { field: "position", type: "quantitative", format: "d" },
             { field: "label", type: "nominal" },
             { field: "x", type: "quantitative", title: x.label },
             { field: "y", type: "quantitative", title: y.label },

@@ -32,7 +32,7 @@ export function serverSource(): Source {
     table: () => getJson<ExploreTable>("api/table"),
     curves: async (position) => (await getJson<{ curves: SampleCurve[] }>(`api/sample/${position}`)).curves,
     imageUrl: (position) => `api/image/${position}.png`,
-    neighbours: (position) => getJson<SampleNeighbours>(`api/neighbours/${position}?k=${NEIGHBOURS}`),
+    neighbours: (position) => getJson<SampleNeighbours | null>(`api/neighbours/${position}?k=${NEIGHBOURS}`),
     saveTag: async (tag) =>
       (
         await getJson<{ tags: ExploreTag[] }>("api/tags", {
