@@ -74,21 +74,26 @@ export function readScoreRows(path: string, options: { sourceIndexFallback?: boo
     decoded: new Array<string>(n),
     columns: new Map(),
   };
-  const own = columns.map((c, i) => [c, i] as const).filter(([c]) => !FIXED.includes(c));
-  const isText = (i: number) =>
-    body.some((record) => {
-      const v = record[i] ?? "";
-      return v !== "" && Number.isNaN(Number(v));
-    });
-  const kinds = own.map(([c, i]) => [c, i, isText(i)] as const);
-  const numeric = kinds.filter(([, , text]) => !text);
-  const text = kinds.filter(([, , text]) => text);
-  const arrays = numeric.map(([c]) => {
+  // Each other column is read as numbers (empty = NaN) until a value is not one: then it is text.
+  for (const [c, i] of columns.map((name, i) => [name, i] as const)) {
+    if (FIXED.includes(c)) continue;
     const values = new Float64Array(n);
-    out.columns.set(c, values);
-    return values;
-  });
-  if (text.length > 0) out.text = new Map(text.map(([c, i]) => [c, body.map((record) => record[i] ?? "")]));
+    let numeric = true;
+    for (let r = 0; r < n && numeric; r++) {
+      const v = (body[r] as string[])[i] ?? "";
+      const x = v === "" ? Number.NaN : Number(v);
+      if (Number.isNaN(x) && v !== "") numeric = false;
+      else values[r] = x;
+    }
+    if (numeric) out.columns.set(c, values);
+    else {
+      out.text ??= new Map();
+      out.text.set(
+        c,
+        body.map((record) => record[i] ?? ""),
+      );
+    }
+  }
   const integer = (record: string[], key: string, i: number): number => {
     const raw = record[at.get(key) as number] ?? "";
     const v = Number(raw);
@@ -102,10 +107,6 @@ export function readScoreRows(path: string, options: { sourceIndexFallback?: boo
     out.sourceIndex[i] = integer(record, "source_index", i);
     out.encoded[i] = integer(record, "encoded", i);
     out.decoded[i] = record[decodedAt] ?? "";
-    numeric.forEach(([, c], k) => {
-      const v = record[c] ?? "";
-      (arrays[k] as Float64Array)[i] = v === "" ? Number.NaN : Number(v);
-    });
   });
   return out;
 }
