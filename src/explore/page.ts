@@ -62,7 +62,7 @@ main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1
 #sample td, #sample th { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; max-width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #map-view { flex: 1; overflow: auto; padding: 8px; }
 #problems { color: #92400e; font-size: 12px; padding: 0 12px; }
-.keys { color: #555; font-size: 12px; }
+.keys { color: #555; font-size: 12px; overflow-wrap: anywhere; }
 `;
 
 /**

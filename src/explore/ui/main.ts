@@ -649,16 +649,18 @@ class App {
         height: 420,
         data: { values },
         params: [{ name: "brush", select: { type: "interval", encodings: ["x", "y"] } }],
-        mark: { type: "circle", size: 18, opacity: 0.6, cursor: "pointer" },
+        mark: { type: "circle", size: 18, cursor: "pointer" },
         encoding: {
+          // the points outside a brushed box fade
+          opacity: { condition: { param: "brush", empty: true, value: 0.6 }, value: 0.1 },
           x: { field: "x", type: "quantitative", title: x.label },
           y: { field: "y", type: "quantitative", title: y.label },
           color: { field: "label", type: "nominal", title: "label" },
           tooltip: [
             { field: "position", type: "quantitative", format: "d" },
             { field: "label", type: "nominal" },
-            { field: "x", type: "quantitative", title: x.label },
-            { field: "y", type: "quantitative", title: y.label },
+            { field: "x", type: "quantitative", title: x.label, format: ".4~g" },
+            { field: "y", type: "quantitative", title: y.label, format: ".4~g" },
           ],
         },
       },
