@@ -74,6 +74,8 @@ export function explorePage(options: {
   scriptUrl?: string;
   bundle?: string;
   data?: string;
+  /** A URL the page will fetch, requested while its script still loads (the server's table). */
+  preload?: string;
 }): string {
   const escapeText = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const data =
@@ -91,7 +93,7 @@ export function explorePage(options: {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeText(options.title)}</title>
 <style>${STYLE}</style>
-</head>
+${options.preload === undefined ? "" : `<link rel="preload" href="${escapeText(options.preload)}" as="fetch" crossorigin="anonymous">\n`}</head>
 <body>
 <div id="app">Loading…</div>
 ${data}${script}

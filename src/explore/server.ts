@@ -141,7 +141,14 @@ export function isLoopback(host: string): boolean {
 export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly = true) {
   const root = experimentDir(data.resultsDir, data.experiment);
   const tagsFile = reviewTagsPath(data.resultsDir, data.experiment);
-  const page = explorePage({ title: `curricula explore · ${data.experiment}`, scriptUrl: "/app.js" });
+  const page = explorePage({
+    title: `curricula explore · ${data.experiment}`,
+    scriptUrl: "/app.js",
+    preload: "/api/table",
+  });
+  // The table does not change while the server runs, its tags do: its JSON is made once, the tags
+  // added to it at each request.
+  const tableJson = JSON.stringify({ ...data.table, tags: undefined });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
@@ -173,8 +180,10 @@ export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly =
       if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", page);
       if (path === "/favicon.ico") return void res.writeHead(204).end();
       if (path === "/app.js") return send(res, 200, "text/javascript; charset=utf-8", bundle);
-      if (path === "/api/table")
-        return json(res, 200, { ...data.table, tags: savedTags(data.resultsDir, data.experiment) });
+      if (path === "/api/table") {
+        const tags = JSON.stringify(savedTags(data.resultsDir, data.experiment));
+        return send(res, 200, "application/json", `${tableJson.slice(0, -1)},"tags":${tags}}`);
+      }
       if (path === "/api/tags") return json(res, 200, { tags: savedTags(data.resultsDir, data.experiment) });
       const sample = /^\/api\/sample\/([^/]+)$/.exec(path);
       if (sample) {

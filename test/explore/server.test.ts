@@ -92,6 +92,10 @@ describe("explore server over two Digits runs and a CELoss score", () => {
     const page = await get(server.url, "/");
     expect(page.status).toBe(200);
     expect(page.body.toString()).toContain('<script src="/app.js"></script>');
+    // the table is requested while the script loads
+    expect(page.body.toString()).toContain(
+      '<link rel="preload" href="/api/table" as="fetch" crossorigin="anonymous">',
+    );
     const app = await get(server.url, "/app.js");
     expect(app.status).toBe(200);
     expect(app.type).toContain("javascript");
