@@ -7,12 +7,19 @@ import type { Dataset, Subset, SubsetName } from "../data/types.js";
 import { samplePng } from "../report/thumbnails.js";
 import { listRuns } from "../results/experiment.js";
 import { type ReviewTag, readReviewTags, reviewTagsPath } from "../results/review-tags.js";
-import { listIterations, readRunConfig } from "../results/run-folder.js";
+import { bestIteration, listIterations, readRunConfig } from "../results/run-folder.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
 import { CurriculaError } from "../util/errors.js";
-import type { ExploreColumn, ExploreRun, ExploreScore, ExploreTable, SampleCurve } from "./types.js";
+import type {
+  ExploreColumn,
+  ExploreRun,
+  ExploreScore,
+  ExploreTable,
+  SampleCurve,
+  SampleNeighbours,
+} from "./types.js";
 
 /**
  * Reads what `curricula explore` shows of an experiment: every sample of one subset (train by
@@ -46,6 +53,22 @@ export interface ExploreData {
   dataset: Dataset | null;
   subset: Subset | null;
   curves: RunCurves[];
+  /** What the sample view's nearest neighbours are computed in; null without a run's outputs. */
+  embedding: OutputEmbedding | null;
+}
+
+/**
+ * The space nearest neighbours are found in: the softmax outputs (class probabilities, n × c) of
+ * the first run with outputs at its best iteration (the last saved one when `_best/` names none).
+ * The results tree keeps no hidden-layer embeddings by default (PredictionDepth writes its probes'
+ * only with `save_embeddings`), so neighbours are nearest in the model's output space.
+ */
+export interface OutputEmbedding {
+  run: string;
+  iteration: number;
+  dim: number;
+  /** n × dim, row-major, by position. */
+  values: Float32Array;
 }
 
 /** The first run whose config is readable: it rebuilds the dataset every score and run refers to. */
@@ -60,19 +83,32 @@ function firstRunConfig(resultsDir: string, experiment: string, problems: string
   return null;
 }
 
-function softmaxOfLabel(logits: Float32Array, c: number, row: number, label: number): number {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let k = 0; k < c; k++) max = Math.max(max, logits[row * c + k] as number);
-  let sum = 0;
-  for (let k = 0; k < c; k++) sum += Math.exp((logits[row * c + k] as number) - max);
-  return Math.exp((logits[row * c + label] as number) - max) / sum;
-}
-
-function argmax(logits: Float32Array, c: number, row: number): number {
-  let best = 0;
-  for (let k = 1; k < c; k++)
-    if ((logits[row * c + k] as number) > (logits[row * c + best] as number)) best = k;
-  return best;
+/**
+ * Per row of `logits` (n × c): the softmax probability of `labels[row]` into `probability` and the
+ * arg max (the first on ties) into `predicted`, in one pass over the row.
+ */
+function labelProbabilities(
+  logits: Float32Array,
+  c: number,
+  labels: ArrayLike<number>,
+  probability: Float32Array,
+  predicted: Int32Array,
+): void {
+  for (let row = 0, offset = 0; row < probability.length; row++, offset += c) {
+    let best = 0;
+    let max = logits[offset] as number;
+    for (let k = 1; k < c; k++) {
+      const v = logits[offset + k] as number;
+      if (v > max) {
+        max = v;
+        best = k;
+      }
+    }
+    let sum = 0;
+    for (let k = 0; k < c; k++) sum += Math.exp((logits[offset + k] as number) - max);
+    probability[row] = Math.exp((logits[offset + (labels[row] as number)] as number) - max) / sum;
+    predicted[row] = best;
+  }
 }
 
 /** A run's saved outputs of `subset` at every iteration, as curves and final predictions; null when it saved none. */
@@ -84,8 +120,16 @@ function readRun(
   n: number,
   labels: Int32Array | null,
   problems: string[],
-): { run: ExploreRun; curves: RunCurves } | null {
+): { run: ExploreRun; curves: RunCurves; embedding: OutputEmbedding | null } | null {
   const dir = runDir(resultsDir, experiment, name);
+  let best: number | null = null;
+  try {
+    best = bestIteration(dir);
+  } catch {
+    // no `_best/` (an unfinished run): the last saved iteration stands in
+  }
+  // the outputs at the best iteration, else at the last one saved
+  let chosen: { iteration: number; logits: Float32Array; c: number } | null = null;
   let seed = "";
   try {
     seed = String(readRunConfig(dir).seed);
@@ -113,10 +157,9 @@ function readRun(
       }
       const p = new Float32Array(n);
       const last = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        p[i] = softmaxOfLabel(saved.logits, saved.numClasses, i, saved.targets[i] as number);
-        last[i] = argmax(saved.logits, saved.numClasses, i);
-      }
+      labelProbabilities(saved.logits, saved.numClasses, saved.targets, p, last);
+      if (best === null || iteration <= best || chosen?.iteration !== best)
+        chosen = { iteration, logits: saved.logits, c: saved.numClasses };
       iterations.push(iteration);
       probabilities.push(p);
       predicted = last;
@@ -129,7 +172,30 @@ function readRun(
   return {
     run: { name, seed, iterations, predicted: Array.from(predicted) },
     curves: { iterations, probabilities },
+    embedding: chosen && {
+      run: name,
+      iteration: chosen.iteration,
+      dim: chosen.c,
+      values: softmaxRows(chosen.logits, chosen.c),
+    },
   };
+}
+
+/** Softmax of each row of `logits` (n × c). */
+function softmaxRows(logits: Float32Array, c: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let offset = 0; offset < logits.length; offset += c) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < c; k++) max = Math.max(max, logits[offset + k] as number);
+    let sum = 0;
+    for (let k = 0; k < c; k++) {
+      const e = Math.exp((logits[offset + k] as number) - max);
+      out[offset + k] = e;
+      sum += e;
+    }
+    for (let k = 0; k < c; k++) out[offset + k] = (out[offset + k] as number) / sum;
+  }
+  return out;
 }
 
 /** The most frequent prediction per sample over the runs (ties: the lower class code); -1 without runs. */
@@ -315,11 +381,13 @@ export async function loadExplore(
   }
   const runs: ExploreRun[] = [];
   const curves: RunCurves[] = [];
+  let embedding: OutputEmbedding | null = null;
   for (const name of listRuns(resultsDir, experiment)) {
     const read = readRun(resultsDir, experiment, name, subsetName, n, subset?.labels ?? null, problems);
     if (read) {
       runs.push(read.run);
       curves.push(read.curves);
+      embedding ??= read.embedding;
     }
   }
   let featureNames: string[] | null = null;
@@ -359,7 +427,7 @@ export async function loadExplore(
     tags: [],
     readOnly: false,
   };
-  return { resultsDir, experiment, table, dataset, subset, curves };
+  return { resultsDir, experiment, table, dataset, subset, curves, embedding };
 }
 
 /** The experiment's saved review tags (none before the first is written). */
@@ -386,4 +454,50 @@ export function sampleImage(data: ExploreData, position: number): Uint8Array | n
   if (!data.dataset?.isImage || !data.dataset.imageShape || !data.subset) return null;
   if (!Number.isInteger(position) || position < 0 || position >= data.subset.size) return null;
   return samplePng(data.dataset, data.subset, position);
+}
+
+/**
+ * The `k` samples nearest to `position` (Euclidean distance, exact: every sample is compared) in
+ * the data's output embedding, nearest first, ties by position; the sample itself is left out.
+ * Null without an embedding.
+ */
+export function sampleNeighbours(data: ExploreData, position: number, k: number): SampleNeighbours | null {
+  const e = data.embedding;
+  if (!e) return null;
+  const { dim, values } = e;
+  const n = values.length / dim;
+  const count = Math.max(0, Math.min(k, n - 1));
+  // the `count` best so far, sorted by (distance, position)
+  const bestDistance = new Float64Array(count).fill(Number.POSITIVE_INFINITY);
+  const bestPosition = new Int32Array(count).fill(-1);
+  const q = position * dim;
+  for (let i = 0; i < n; i++) {
+    if (i === position) continue;
+    let d = 0;
+    for (let j = 0, o = i * dim; j < dim; j++) {
+      const diff = (values[o + j] as number) - (values[q + j] as number);
+      d += diff * diff;
+    }
+    if (count === 0 || d >= (bestDistance[count - 1] as number)) continue;
+    let at = count - 1;
+    while (at > 0 && (bestDistance[at - 1] as number) > d) {
+      bestDistance[at] = bestDistance[at - 1] as number;
+      bestPosition[at] = bestPosition[at - 1] as number;
+      at--;
+    }
+    bestDistance[at] = d;
+    bestPosition[at] = i;
+  }
+  const t = data.table;
+  return {
+    position,
+    space: `softmax outputs of run ${e.run} at iteration ${e.iteration}`,
+    neighbours: Array.from(bestPosition, (p, r) => ({
+      position: p,
+      sourceIndex: t.sourceIndex[p] as number,
+      label: t.classNames[t.label[p] as number] ?? "",
+      predicted: t.classNames[t.predicted[p] as number] ?? "",
+      distance: Number(Math.sqrt(bestDistance[r] as number).toPrecision(5)),
+    })),
+  };
 }

@@ -52,11 +52,17 @@ main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1
 .tag-relabel { color: #1d4ed8; font-weight: 600; }
 #sample { border-left: 1px solid #ddd; overflow: auto; padding: 8px 12px; }
 #sample img { width: 224px; height: auto; border: 1px solid #ccc; }
+#sample-neighbours ol { list-style: none; margin: 4px 0; padding: 0; }
+.neighbour { display: flex; align-items: center; gap: 8px; padding: 2px 4px; cursor: pointer; border-bottom: 1px solid #eee; }
+.neighbour:hover, .neighbour:focus { background: #eef4ff; }
+#sample .neighbour img { width: 32px; height: 32px; }
+.neighbour-label { font-weight: bold; min-width: 3em; }
+.neighbour-detail { color: #555; font-size: 12px; }
 #sample table { border-collapse: collapse; margin: 6px 0; }
 #sample td, #sample th { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; max-width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #map-view { flex: 1; overflow: auto; padding: 8px; }
 #problems { color: #92400e; font-size: 12px; padding: 0 12px; }
-.keys { color: #555; font-size: 12px; }
+.keys { color: #555; font-size: 12px; overflow-wrap: anywhere; }
 `;
 
 /**
@@ -68,6 +74,8 @@ export function explorePage(options: {
   scriptUrl?: string;
   bundle?: string;
   data?: string;
+  /** A URL the page will fetch, requested while its script still loads (the server's table). */
+  preload?: string;
 }): string {
   const escapeText = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const data =
@@ -85,7 +93,7 @@ export function explorePage(options: {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeText(options.title)}</title>
 <style>${STYLE}</style>
-</head>
+${options.preload === undefined ? "" : `<link rel="preload" href="${escapeText(options.preload)}" as="fetch" crossorigin="anonymous">\n`}</head>
 <body>
 <div id="app">Loading…</div>
 ${data}${script}

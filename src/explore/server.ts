@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { extname, isAbsolute, relative, resolve } from "node:path";
 import { experimentDir } from "../config/layout.js";
 import { type ReviewTag, reviewTagsPath, writeReviewTags } from "../results/review-tags.js";
-import { type ExploreData, sampleCurves, sampleImage, savedTags } from "./data.js";
+import { type ExploreData, sampleCurves, sampleImage, sampleNeighbours, savedTags } from "./data.js";
 import { explorePage, readBundle } from "./page.js";
 import type { ExploreTable } from "./types.js";
 
@@ -16,6 +16,7 @@ import type { ExploreTable } from "./types.js";
  *   GET  /app.js                  the bundled front end
  *   GET  /api/table               every sample of the subset, its labels, predictions, scores, tags
  *   GET  /api/sample/<position>   one sample's curves (probability of its label per iteration and run)
+ *   GET  /api/neighbours/<position>?k=8  its k (1–50) nearest samples in the model's output space (null without outputs)
  *   GET  /api/image/<position>.png  one sample as an image (image datasets)
  *   GET  /api/tags                the review tags
  *   POST /api/tags                one tag {sourceIndex, tag, newLabel}: written to review/tags.csv at once
@@ -140,7 +141,14 @@ export function isLoopback(host: string): boolean {
 export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly = true) {
   const root = experimentDir(data.resultsDir, data.experiment);
   const tagsFile = reviewTagsPath(data.resultsDir, data.experiment);
-  const page = explorePage({ title: `curricula explore · ${data.experiment}`, scriptUrl: "/app.js" });
+  const page = explorePage({
+    title: `curricula explore · ${data.experiment}`,
+    scriptUrl: "/app.js",
+    preload: "/api/table",
+  });
+  // The table does not change while the server runs, its tags do: its JSON is made once, the tags
+  // added to it at each request.
+  const tableJson = JSON.stringify({ ...data.table, tags: undefined });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
@@ -172,14 +180,27 @@ export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly =
       if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", page);
       if (path === "/favicon.ico") return void res.writeHead(204).end();
       if (path === "/app.js") return send(res, 200, "text/javascript; charset=utf-8", bundle);
-      if (path === "/api/table")
-        return json(res, 200, { ...data.table, tags: savedTags(data.resultsDir, data.experiment) });
+      if (path === "/api/table") {
+        const tags = JSON.stringify(savedTags(data.resultsDir, data.experiment));
+        return send(res, 200, "application/json", `${tableJson.slice(0, -1)},"tags":${tags}}`);
+      }
       if (path === "/api/tags") return json(res, 200, { tags: savedTags(data.resultsDir, data.experiment) });
       const sample = /^\/api\/sample\/([^/]+)$/.exec(path);
       if (sample) {
         const position = positionOf(sample[1] as string, data.table.size);
         if (position === null) return json(res, 404, { error: `no sample ${sample[1]}` });
         return json(res, 200, { position, curves: sampleCurves(data, position) });
+      }
+      const near = /^\/api\/neighbours\/([^/]+)$/.exec(path);
+      if (near) {
+        const position = positionOf(near[1] as string, data.table.size);
+        if (position === null) return json(res, 404, { error: `no sample ${near[1]}` });
+        const kText = url.searchParams.get("k") ?? "8";
+        const k = /^\d+$/.test(kText) ? Number(kText) : Number.NaN;
+        if (!(k >= 1 && k <= 50))
+          return json(res, 400, { error: `k: expected an integer 1–50, got '${kText}'` });
+        // null: no run saved outputs of the subset, so there is no space to measure in
+        return json(res, 200, sampleNeighbours(data, position, k));
       }
       const image = /^\/api\/image\/(\d+)\.png$/.exec(path);
       if (image) {

@@ -80,6 +80,15 @@ export interface SampleCurve {
   probability: number[];
 }
 
+/** A sample's nearest neighbours in the model's output space (`/api/neighbours/<position>`). */
+export interface SampleNeighbours {
+  position: number;
+  /** What the distances are measured in (the run and iteration whose outputs are used). */
+  space: string;
+  /** Nearest first. */
+  neighbours: { position: number; sourceIndex: number; label: string; predicted: string; distance: number }[];
+}
+
 /** What the static copy embeds: the table, each sample's image as a data: URL, each run's curves. */
 export interface StaticData {
   table: ExploreTable;

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { scoreCardFile } from "../config/layout.js";
-import { readCsv, writeCsv } from "../util/csv.js";
+import { readCsv, readCsvRecords, writeCsv } from "../util/csv.js";
 import { CurriculaError, DataError } from "../util/errors.js";
 import { readYaml } from "../util/yaml-io.js";
 
@@ -57,14 +57,16 @@ export function writeScoreRows(path: string, rows: ScoreRows, trailing: readonly
  * index.
  */
 export function readScoreRows(path: string, options: { sourceIndexFallback?: boolean } = {}): ScoreRows {
-  const { columns, rows: raw } = readCsv(path);
-  const fallback = options.sourceIndexFallback === true && !columns.includes("source_index");
-  const rows = fallback ? raw.map((r) => ({ ...r, source_index: r.index ?? "" })) : raw;
-  if (fallback) columns.splice(1, 0, "source_index");
+  const [header, ...body] = readCsvRecords(path);
+  if (!header) throw new DataError(`${path}: empty CSV (expected a header row)`);
+  const columns = [...header];
+  const at = new Map(columns.map((c, i) => [c, i] as const));
+  const fallback = options.sourceIndexFallback === true && !at.has("source_index");
+  if (fallback) at.set("source_index", at.get("index") ?? -1);
   for (const required of FIXED) {
-    if (!columns.includes(required)) throw new DataError(`${path}: missing column '${required}'`);
+    if (!at.has(required)) throw new DataError(`${path}: missing column '${required}'`);
   }
-  const n = rows.length;
+  const n = body.length;
   const out: ScoreRows = {
     index: new Int32Array(n),
     sourceIndex: new Int32Array(n),
@@ -72,30 +74,41 @@ export function readScoreRows(path: string, options: { sourceIndexFallback?: boo
     decoded: new Array<string>(n),
     columns: new Map(),
   };
-  const cell = (row: Record<string, string>, c: string) => row[c] ?? "";
-  const isText = (c: string) => rows.some((row) => cell(row, c) !== "" && Number.isNaN(Number(cell(row, c))));
-  const numeric = columns.filter((c) => !FIXED.includes(c) && !isText(c));
-  const text = columns.filter((c) => !FIXED.includes(c) && isText(c));
-  for (const c of numeric) out.columns.set(c, new Float64Array(n));
-  if (text.length > 0) out.text = new Map(text.map((c) => [c, rows.map((row) => cell(row, c))]));
-  rows.forEach((row, i) => {
-    out.index[i] = integer(path, row, "index", i);
-    out.sourceIndex[i] = integer(path, row, "source_index", i);
-    out.encoded[i] = integer(path, row, "encoded", i);
-    out.decoded[i] = row.decoded as string;
-    for (const c of numeric) {
-      const text = row[c] as string;
-      (out.columns.get(c) as Float64Array)[i] = text === "" ? Number.NaN : Number(text);
+  // Each other column is read as numbers (empty = NaN) until a value is not one: then it is text.
+  for (const [c, i] of columns.map((name, i) => [name, i] as const)) {
+    if (FIXED.includes(c)) continue;
+    const values = new Float64Array(n);
+    let numeric = true;
+    for (let r = 0; r < n && numeric; r++) {
+      const v = (body[r] as string[])[i] ?? "";
+      const x = v === "" ? Number.NaN : Number(v);
+      if (Number.isNaN(x) && v !== "") numeric = false;
+      else values[r] = x;
     }
+    if (numeric) out.columns.set(c, values);
+    else {
+      out.text ??= new Map();
+      out.text.set(
+        c,
+        body.map((record) => record[i] ?? ""),
+      );
+    }
+  }
+  const integer = (record: string[], key: string, i: number): number => {
+    const raw = record[at.get(key) as number] ?? "";
+    const v = Number(raw);
+    if (!Number.isInteger(v))
+      throw new DataError(`${path}: row ${i + 2}: ${key}: expected an integer, got '${raw}'`);
+    return v;
+  };
+  const decodedAt = at.get("decoded") as number;
+  body.forEach((record, i) => {
+    out.index[i] = integer(record, "index", i);
+    out.sourceIndex[i] = integer(record, "source_index", i);
+    out.encoded[i] = integer(record, "encoded", i);
+    out.decoded[i] = record[decodedAt] ?? "";
   });
   return out;
-}
-
-function integer(path: string, row: Record<string, string>, key: string, i: number): number {
-  const v = Number(row[key]);
-  if (!Number.isInteger(v))
-    throw new DataError(`${path}: row ${i + 2}: ${key}: expected an integer, got '${row[key]}'`);
-  return v;
 }
 
 /** Sorts rows by `index` (subset order). */

@@ -6,16 +6,43 @@ import { DataError } from "./errors.js";
 
 export type CsvRow = Record<string, string>;
 
-/** Reads a CSV file with a header row into records of strings. */
-export function readCsv(path: string): { columns: string[]; rows: CsvRow[] } {
+/**
+ * Reads a CSV file into its records (the header first), each a list of strings. A file without any
+ * double quote (what every table of the results tree is unless a text holds a comma, quote or line
+ * break) is split by lines and commas directly, several times faster than the full parser that
+ * reads every other file; both skip empty lines and refuse a record of another length than the header.
+ */
+export function readCsvRecords(path: string): string[][] {
   if (!existsSync(path)) throw new DataError(`${path}: file not found`);
-  let records: string[][];
+  const text = readFileSync(path, "utf8");
+  if (!text.includes('"')) {
+    const records: string[][] = [];
+    let width = -1;
+    let line = 0;
+    for (const raw of text.split("\n")) {
+      line++;
+      const record = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      if (record === "") continue;
+      const fields = record.split(",");
+      if (width < 0) width = fields.length;
+      else if (fields.length !== width)
+        throw new DataError(
+          `${path}: invalid CSV: line ${line} has ${fields.length} fields, the header has ${width}`,
+        );
+      records.push(fields);
+    }
+    return records;
+  }
   try {
-    records = parse(readFileSync(path, "utf8"), { skip_empty_lines: true }) as string[][];
+    return parse(text, { skip_empty_lines: true }) as string[][];
   } catch (error) {
     throw new DataError(`${path}: invalid CSV: ${(error as Error).message}`);
   }
-  const [header, ...body] = records;
+}
+
+/** Reads a CSV file with a header row into records of strings. */
+export function readCsv(path: string): { columns: string[]; rows: CsvRow[] } {
+  const [header, ...body] = readCsvRecords(path);
   if (!header) throw new DataError(`${path}: empty CSV (expected a header row)`);
   const rows = body.map((record) => {
     const row: CsvRow = {};

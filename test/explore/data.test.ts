@@ -5,8 +5,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { runDir, scoreFile } from "../../src/config/layout.js";
 import { createDataset, withLabelNoise } from "../../src/data/index.js";
-import { loadExplore } from "../../src/explore/data.js";
+import { loadExplore, sampleNeighbours } from "../../src/explore/data.js";
 import { writeScoreRows } from "../../src/results/score-table.js";
+import { saveOutputs } from "../../src/results/subset-outputs.js";
 import { writeYaml } from "../../src/util/yaml-io.js";
 import { datasetConfig } from "../data/dataset-config.js";
 import { digitsConfig } from "../scoring/fixture.js";
@@ -120,6 +121,53 @@ describe("loadExplore", () => {
     expect(data.table.classNames).toEqual(["daisy", "rose"]);
     expect(data.table.label).toEqual([1, 0, 1]);
     expect(data.dataset).toBeNull();
+  });
+
+  it("finds neighbours in the softmax outputs of the run's best iteration (the last without _best/), exactly", async () => {
+    const resultsDir = tree("neighbours");
+    const dir = runDir(resultsDir, "default", "run-1");
+    const train = (await createDataset(digitsConfig(resultsDir, 1).dataset)).subset("train");
+    const n = train.size;
+    // epoch 1: every sample on a line, logits (t, 0, …, 0) with t = position / n (so softmax is monotone
+    // in t and position p's nearest are p ± 1, p ± 2, …); epoch 2: all alike
+    for (const epoch of [1, 2]) {
+      const logits = new Float32Array(n * 10);
+      if (epoch === 1) for (let p = 0; p < n; p++) logits[p * 10] = (3 * p) / n;
+      const epochDir = join(dir, `epoch_${epoch}`);
+      mkdirSync(epochDir, { recursive: true });
+      saveOutputs(epochDir, "train", {
+        logits,
+        numClasses: 10,
+        targets: train.labels,
+        indices: Int32Array.from({ length: n }, (_, i) => i),
+        losses: new Float32Array(n),
+      });
+    }
+    mkdirSync(join(dir, "_best"), { recursive: true });
+    writeYaml(join(dir, "_best", "dev.yaml"), { accuracy: { all: 0.5 }, iteration: 1 });
+    const data = await loadExplore(resultsDir, "default");
+    expect(data.embedding?.iteration).toBe(1);
+    const found = sampleNeighbours(data, 100, 4);
+    expect(found?.space).toBe("softmax outputs of run run-1 at iteration 1");
+    expect(found?.neighbours.map((x) => x.position).sort((a, b) => a - b)).toEqual([98, 99, 101, 102]);
+    expect(
+      found?.neighbours
+        .slice(0, 2)
+        .map((x) => x.position)
+        .sort((a, b) => a - b),
+    ).toEqual([99, 101]);
+    expect(sampleNeighbours(data, 0, 3)?.neighbours.map((x) => x.position)).toEqual([1, 2, 3]);
+    // k beyond the subset: every other sample
+    expect(sampleNeighbours(data, 0, n + 5)?.neighbours).toHaveLength(n - 1);
+    rmSync(join(dir, "_best"), { recursive: true });
+    const last = await loadExplore(resultsDir, "default");
+    expect(last.embedding?.iteration).toBe(2);
+    // every sample alike: distances 0, ties in position order
+    expect(sampleNeighbours(last, 5, 3)?.neighbours.map((x) => [x.position, x.distance])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ]);
   });
 
   it("names the folder when there is nothing to explore", async () => {

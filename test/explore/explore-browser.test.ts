@@ -6,18 +6,27 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type ExploreData, loadExplore, savedTags } from "../../src/explore/data.js";
+import { createRunDataset } from "../../src/assembly/review.js";
+import { trainRun } from "../../src/assembly/train-run.js";
+import { runDir } from "../../src/config/layout.js";
+import { runName } from "../../src/config/naming.js";
+import { type ExploreData, loadExplore, sampleNeighbours, savedTags } from "../../src/explore/data.js";
 import { type ExploreServer, startExploreServer } from "../../src/explore/server.js";
 import { writeExploreStatic } from "../../src/explore/static.js";
 import { readReviewTags, reviewTagsPath } from "../../src/results/review-tags.js";
+import { readRunConfig } from "../../src/results/run-folder.js";
+import { loadNpy } from "../../src/util/npy.js";
+import { digitsConfig } from "../scoring/fixture.js";
 import { describeWith, systemFile } from "../support/system.js";
 import { digitsExperiment, HOSTILE, hostileData } from "./fixture.js";
 
 /**
  * Drives the explorer in headless Chromium (Debian's `chromium` package; no browser is downloaded)
- * over two tiny Digits runs and their CELoss score: sort, filter, open a sample, tag three samples
- * with the keyboard, reload and find the tags; the data map opens a sample on click; text from the
- * results (class names, file names, column names) stays text. Every wait is on the page's state.
+ * over two tiny Digits runs and their CELoss score: sort, filter, open a sample, tag four samples
+ * with the keyboard, reload and find the tags, then train a run with `dataset.exclude` of that
+ * tags file and find exactly the three mislabelled and ambiguous samples left out; the sample
+ * view's nearest neighbours; the data map's tooltip, click and brush; text from the results (class
+ * names, file names, column names) stays text. Every wait is on the page's state.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const WAIT = { timeout: 30_000 };
@@ -29,6 +38,8 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
   let server: ExploreServer;
   let browser: Browser;
   const errors: string[] = [];
+  /** Source indices of the samples the first test tags mislabelled or ambiguous. */
+  let excludedSources: number[] = [];
 
   beforeAll(async () => {
     fixture = await digitsExperiment();
@@ -67,7 +78,7 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
   const firstPosition = async (page: Page) =>
     Number(await page.getAttribute(".row >> nth=0", "data-position"));
 
-  test("sort by a score, filter a class, open a sample, tag three with the keyboard, reload and find the tags", {
+  test("sort by a score, filter a class, open a sample, tag four with the keyboard, reload and find the tags", {
     timeout: 120_000,
   }, async () => {
     const page = await open(server.url);
@@ -102,7 +113,7 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     expect(await firstPosition(page)).toBe(hardestThree);
 
     const rows = await page.$$eval(".row", (r) =>
-      r.slice(0, 3).map((row) => Number(row.getAttribute("data-position"))),
+      r.slice(0, 4).map((row) => Number(row.getAttribute("data-position"))),
     );
     await page.click(`.row[data-position="${rows[0]}"]`);
     await page.waitForSelector(`#sample[data-loaded="${rows[0]}"]`, WAIT);
@@ -119,15 +130,20 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     await saved(2);
     await page.keyboard.press("ArrowDown");
     await page.waitForSelector(`#sample[data-loaded="${rows[2]}"]`, WAIT);
-    await page.keyboard.press("7");
+    await page.keyboard.press("m");
     await saved(3);
+    await page.keyboard.press("j");
+    await page.waitForSelector(`#sample[data-loaded="${rows[3]}"]`, WAIT);
+    await page.keyboard.press("7");
+    await saved(4);
     expect(await page.textContent("#sample-tag")).toBe("relabel → 7");
 
     const source = (p: number | undefined) => t.sourceIndex[p as number] as number;
     const expected = [
       [source(rows[0]), "mislabelled", null],
       [source(rows[1]), "ambiguous", null],
-      [source(rows[2]), "relabel", "7"],
+      [source(rows[2]), "mislabelled", null],
+      [source(rows[3]), "relabel", "7"],
     ].sort((a, b) => (a[0] as number) - (b[0] as number));
     const written = readReviewTags(reviewTagsPath(fixture.resultsDir, "default"));
     expect(written.map((tag) => [tag.sourceIndex, tag.tag, tag.newLabel])).toEqual(expected);
@@ -137,7 +153,7 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     await page.selectOption("#filter-tag", "tagged");
     await page.waitForFunction(
       (text) => document.getElementById("count")?.textContent === text,
-      `3 of ${t.size} samples`,
+      `4 of ${t.size} samples`,
       WAIT,
     );
     const tags = await page.$$eval(".row", (r) =>
@@ -147,7 +163,8 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
       new Map([
         [rows[0], "mislabelled"],
         [rows[1], "ambiguous"],
-        [rows[2], "relabel → 7"],
+        [rows[2], "mislabelled"],
+        [rows[3], "relabel → 7"],
       ]),
     );
     // the tags file, served from the experiment's folder by the page's link
@@ -157,6 +174,63 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     });
     expect(served.split("\n")[0]).toBe("source_index,tag,new_label,time");
     expect(served).toContain(",relabel,7,");
+    await page.close();
+    expect(errors).toEqual([]);
+    excludedSources = [source(rows[0]), source(rows[1]), source(rows[2])];
+  });
+
+  test("a run trained with dataset.exclude of the tags the page wrote leaves out exactly the three samples tagged mislabelled or ambiguous", {
+    timeout: 180_000,
+  }, async () => {
+    expect(excludedSources).toHaveLength(3);
+    const tags = reviewTagsPath(fixture.resultsDir, "default");
+    const resultsDir = join(scratch, "excluded");
+    const config = digitsConfig(resultsDir, 1, { iterations: 1 });
+    const excluding = digitsConfig(resultsDir, 1, {
+      iterations: 1,
+      dataset: { ...config.dataset, exclude: tags },
+    });
+    const dir = runDir(resultsDir, "default", runName(excluding as unknown as Record<string, unknown>));
+    await trainRun(excluding, { runDir: dir, log: null });
+    // The run's train outputs: one row per sample it trained on, by position in its train subset.
+    const indices = Array.from(loadNpy(join(dir, "epoch_1", "train_indices.npy")).data);
+    const targets = Array.from(loadNpy(join(dir, "epoch_1", "train_targets.npy")).data);
+    expect(indices).toHaveLength(data.table.size - 3);
+    // Those positions' source indices, in the dataset its saved config.yaml rebuilds.
+    const saved = readRunConfig(dir);
+    expect(saved.dataset.exclude).toBe(tags);
+    const train = (await createRunDataset(saved.dataset)).subset("train");
+    const trained = indices.map((p) => train.sourceIndex[p] as number);
+    expect(targets).toEqual(indices.map((p) => train.labels[p] as number));
+    const explored = data.table.sourceIndex;
+    expect(new Set(trained)).toEqual(new Set(explored.filter((s) => !excludedSources.includes(s))));
+    // and every one of them kept its label: the relabel tag applies only with dataset.relabel
+    const labelOf = new Map(explored.map((s, p) => [s, data.table.label[p] as number]));
+    expect(trained.map((s, i) => [s, targets[i]])).toEqual(trained.map((s) => [s, labelOf.get(s)]));
+  });
+
+  test("the sample view lists its nearest neighbours in the model's output space with their labels; a click opens one", {
+    timeout: 60_000,
+  }, async () => {
+    const page = await open(server.url);
+    const t = data.table;
+    const position = 5;
+    await page.click(`.row[data-position="${position}"]`);
+    await page.waitForSelector(`#sample[data-loaded="${position}"]`, WAIT);
+    const expected = sampleNeighbours(data, position, 8);
+    expect(expected?.neighbours).toHaveLength(8);
+    const shown = await page.$$eval("#sample-neighbours .neighbour", (items) =>
+      items.map((item) => [
+        Number(item.getAttribute("data-position")),
+        item.querySelector(".neighbour-label")?.textContent,
+      ]),
+    );
+    expect(shown).toEqual(expected?.neighbours.map((n) => [n.position, n.label]));
+    expect(await page.textContent("#sample-neighbours")).toContain("softmax outputs of run");
+    const first = expected?.neighbours[0]?.position as number;
+    await page.click(`#sample-neighbours .neighbour[data-position="${first}"]`);
+    await page.waitForSelector(`#sample[data-loaded="${first}"]`, WAIT);
+    expect(await page.textContent("#sample-label")).toBe(t.classNames[t.label[first] as number]);
     await page.close();
     expect(errors).toEqual([]);
   });
@@ -225,9 +299,68 @@ describeWith(systemFile(CHROMIUM, "chromium"), `explore in headless Chromium (${
     await page.waitForSelector("#sample[data-loaded]", WAIT);
     const opened = Number(await page.getAttribute("#sample", "data-loaded"));
     // the point clicked, or one drawn over it within a few pixels
-    const value = (key: string) => t.columns.find((c) => c.key === key)?.values[opened] as number;
+    const value = (key: string, p = opened) => t.columns.find((c) => c.key === key)?.values[p] as number;
     const where = await drawnAt(value(xKey), value(yKey));
     expect(Math.hypot(where.x - at.x, where.y - at.y)).toBeLessThan(6);
+    // hovering a point shows its label and values
+    await page.mouse.move(at.x + 40, at.y + 40);
+    await page.mouse.move(where.x, where.y);
+    await page.waitForSelector("#vg-tooltip-element.visible", WAIT);
+    const tooltip = (await page.textContent("#vg-tooltip-element")) ?? "";
+    // (the topmost of the points drawn there): its position, label and both values
+    const hovered = Number(/^position(\d+)label/.exec(tooltip)?.[1]);
+    expect(tooltip).toContain(`position${hovered}label${t.classNames[t.label[hovered] as number]}`);
+    const hoveredAt = await drawnAt(value(xKey, hovered), value(yKey, hovered));
+    expect(Math.hypot(hoveredAt.x - where.x, hoveredAt.y - where.y)).toBeLessThan(6);
+    // dragging a box keeps only the samples inside it in the table
+    const xs = ((t.columns.find((c) => c.key === xKey)?.values ?? []) as number[]).filter(Number.isFinite);
+    const ys = ((t.columns.find((c) => c.key === yKey)?.values ?? []) as number[]).filter(Number.isFinite);
+    const quantile = (v: number[], q: number) =>
+      [...v].sort((a, b) => a - b)[Math.floor(q * (v.length - 1))] as number;
+    const from = await drawnAt(quantile(xs, 0.2), quantile(ys, 0.8));
+    const to = await drawnAt(quantile(xs, 0.8), quantile(ys, 0.2));
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 4 });
+    await page.mouse.move(to.x, to.y, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForSelector("#map-brush[data-selected]:not([data-selected=''])", WAIT);
+    const box = await page.evaluate(() =>
+      (
+        window as unknown as {
+          explore: { mapResult: { view: { signal(name: string): { x: number[]; y: number[] } } } };
+        }
+      ).explore.mapResult.view.signal("brush"),
+    );
+    const inside = (v: number, [a, b]: number[]) =>
+      v >= Math.min(a as number, b as number) && v <= Math.max(a as number, b as number);
+    const brushed = t.label
+      .map((_, p) => p)
+      .filter((p) => {
+        const vx = t.columns.find((c) => c.key === xKey)?.values[p];
+        const vy = t.columns.find((c) => c.key === yKey)?.values[p];
+        return typeof vx === "number" && typeof vy === "number" && inside(vx, box.x) && inside(vy, box.y);
+      });
+    expect(brushed.length).toBeGreaterThan(0);
+    expect(brushed.length).toBeLessThan(t.size);
+    expect(Number(await page.getAttribute("#map-brush", "data-selected"))).toBe(brushed.length);
+    await page.click("#tab-table");
+    await page.waitForFunction(
+      (text) => document.getElementById("count")?.textContent === text,
+      `${brushed.length} of ${t.size} samples`,
+      WAIT,
+    );
+    const listed = await page.$$eval(".row", (r) =>
+      r.map((row) => Number(row.getAttribute("data-position"))),
+    );
+    expect(listed.length).toBeGreaterThan(0);
+    for (const p of listed) expect(brushed).toContain(p);
+    await page.click("#tab-map");
+    await page.waitForFunction(
+      (text) => document.getElementById("count")?.textContent === text,
+      `${t.size} of ${t.size} samples`,
+      WAIT,
+    );
     // the map shows the samples that pass the filters
     const three = t.classNames.indexOf("3");
     await page.selectOption("#filter-label", String(three));

@@ -82,6 +82,7 @@ export function hostileData(): ExploreData {
     table,
     dataset: null,
     subset: null,
+    embedding: null,
     curves: [
       { iterations: [1, 2], probabilities: [new Float32Array(n).fill(0.25), new Float32Array(n).fill(0.75)] },
     ],

@@ -7,8 +7,9 @@ import { runDir } from "../../src/config/layout.js";
 import { type ExploreData, loadExplore } from "../../src/explore/data.js";
 import { type ExploreServer, filePathProblem, startExploreServer } from "../../src/explore/server.js";
 import { writeExploreStatic } from "../../src/explore/static.js";
-import type { ExploreTable, SampleCurve, StaticData } from "../../src/explore/types.js";
+import type { ExploreTable, SampleCurve, SampleNeighbours, StaticData } from "../../src/explore/types.js";
 import { readReviewTags, reviewTagsPath } from "../../src/results/review-tags.js";
+import { bestIteration } from "../../src/results/run-folder.js";
 import { readScoreRows } from "../../src/results/score-table.js";
 import { loadNpy } from "../../src/util/npy.js";
 import { digitsExperiment, HOSTILE, hostileData } from "./fixture.js";
@@ -91,6 +92,10 @@ describe("explore server over two Digits runs and a CELoss score", () => {
     const page = await get(server.url, "/");
     expect(page.status).toBe(200);
     expect(page.body.toString()).toContain('<script src="/app.js"></script>');
+    // the table is requested while the script loads
+    expect(page.body.toString()).toContain(
+      '<link rel="preload" href="/api/table" as="fetch" crossorigin="anonymous">',
+    );
     const app = await get(server.url, "/app.js");
     expect(app.status).toBe(200);
     expect(app.type).toContain("javascript");
@@ -158,6 +163,52 @@ describe("explore server over two Digits runs and a CELoss score", () => {
     });
     expect((await get(server.url, "/api/sample/99999")).status).toBe(404);
     expect((await get(server.url, "/api/sample/-1")).status).toBe(404);
+  });
+
+  it("/api/neighbours/<position>: the k nearest samples by the best iteration's softmax outputs, as brute force finds them", async () => {
+    const run = runDir(fixture.resultsDir, "default", fixture.runs[0] as string);
+    const best = bestIteration(run);
+    const dir = join(run, `epoch_${best}`);
+    const logits = loadNpy(join(dir, "train_outputs.npy")).data as Float32Array;
+    const indices = loadNpy(join(dir, "train_indices.npy")).data;
+    const c = data.table.classNames.length;
+    const n = data.table.size;
+    // softmax rows by position, in float64
+    const rows: number[][] = new Array(n);
+    for (let r = 0; r < n; r++) {
+      const z = Array.from(logits.subarray(r * c, (r + 1) * c));
+      const m = Math.max(...z);
+      const e = z.map((v) => Math.exp(v - m));
+      const sum = e.reduce((a, b) => a + b, 0);
+      rows[indices[r] as number] = e.map((v) => v / sum);
+    }
+    const distance = (a: number, b: number) =>
+      Math.sqrt(
+        (rows[a] as number[]).reduce((s, v, j) => s + (v - ((rows[b] as number[])[j] as number)) ** 2, 0),
+      );
+    for (const position of [0, 17, n - 1]) {
+      const response = await get(server.url, `/api/neighbours/${position}?k=6`);
+      expect(response.status).toBe(200);
+      const got = JSON.parse(response.body.toString()) as SampleNeighbours;
+      expect(got.space).toBe(`softmax outputs of run ${fixture.runs[0]} at iteration ${best}`);
+      const reference = Array.from({ length: n }, (_, p) => p)
+        .filter((p) => p !== position)
+        .map((p) => ({ p, d: distance(position, p) }))
+        .sort((a, b) => a.d - b.d || a.p - b.p)
+        .slice(0, 6);
+      expect(got.neighbours).toHaveLength(6);
+      got.neighbours.forEach((neighbour, i) => {
+        // the same distances in order (positions may swap only between equal distances)
+        expect(neighbour.distance).toBeCloseTo(reference[i]?.d as number, 4);
+        expect(distance(position, neighbour.position)).toBeCloseTo(neighbour.distance, 4);
+        expect(neighbour.position).not.toBe(position);
+        expect(neighbour.sourceIndex).toBe(data.table.sourceIndex[neighbour.position]);
+        expect(neighbour.label).toBe(data.table.classNames[data.table.label[neighbour.position] as number]);
+      });
+    }
+    expect((await get(server.url, "/api/neighbours/0?k=0")).status).toBe(400);
+    expect((await get(server.url, "/api/neighbours/0?k=x")).status).toBe(400);
+    expect((await get(server.url, `/api/neighbours/${n}`)).status).toBe(404);
   });
 
   it("--subset dev: the dev samples with the runs' dev outputs, without the train scores", async () => {

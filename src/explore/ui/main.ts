@@ -234,13 +234,14 @@ class App {
     }
   }
 
-  private update(): void {
+  /** Applies the sort and filters; `redrawMap` false when the map itself changed them (its brush). */
+  private update(redrawMap = true): void {
     this.state.update();
     this.body.style.height = `${this.state.view.length * ROW}px`;
     this.count.textContent = `${this.state.view.length} of ${this.state.table.size} samples`;
     this.renderRows();
     // The data map shows the samples that pass the filters.
-    if (!this.mapView.hidden && this.mapView.dataset.built === "true") void this.drawMap();
+    if (redrawMap && !this.mapView.hidden && this.mapView.dataset.built === "true") void this.drawMap();
     document.body.dataset.viewVersion = String(Number(document.body.dataset.viewVersion ?? "0") + 1);
   }
 
@@ -415,8 +416,64 @@ class App {
         ),
       );
     }
+    const near = el("div", { id: "sample-neighbours" });
+    append(
+      this.sample,
+      el(
+        "h3",
+        { title: "Euclidean distance between the class probabilities the model gives two samples" },
+        "Nearest in the model's output space",
+      ),
+      near,
+    );
+    const neighbours = this.showNeighbours(near, position);
     const curve = el("div", { id: "sample-curve" });
     append(this.sample, el("h3", {}, "Probability of its label over training"), curve);
+    await this.showCurve(curve, position);
+    await neighbours;
+    if (this.selected !== position) return;
+    this.sample.dataset.loaded = String(position);
+  }
+
+  /** The sample's nearest neighbours (by the model's softmax outputs) with their labels; a click opens one. */
+  private async showNeighbours(target: HTMLElement, position: number): Promise<void> {
+    const t = this.state.table;
+    try {
+      const found = await this.source.neighbours(position);
+      if (this.selected !== position) return;
+      if (!found) {
+        target.textContent = this.source.readOnly
+          ? "Neighbours are shown by `curricula explore` itself, not in the static copy."
+          : "No run saved outputs of this subset.";
+        return;
+      }
+      const items = found.neighbours.map((n) => {
+        const item = el(
+          "li",
+          {
+            class: "neighbour",
+            "data-position": n.position,
+            tabindex: 0,
+            title: `sample ${n.position} · source ${n.sourceIndex} · distance ${n.distance}`,
+          },
+          t.image ? el("img", { src: this.source.imageUrl(n.position), alt: `sample ${n.position}` }) : null,
+          el("span", { class: "neighbour-label" }, n.label),
+          el(
+            "span",
+            { class: "neighbour-detail" },
+            `#${n.position} · predicted ${n.predicted} · d ${formatNumber(n.distance)}`,
+          ),
+        );
+        item.addEventListener("click", () => void this.open(n.position));
+        return item;
+      });
+      append(target, el("p", { class: "keys" }, `in the ${found.space}`), el("ol", {}, ...items));
+    } catch (error) {
+      target.textContent = `Neighbours unavailable: ${(error as Error).message}`;
+    }
+  }
+
+  private async showCurve(curve: HTMLElement, position: number): Promise<void> {
     try {
       const curves = await this.source.curves(position);
       if (this.selected !== position) return;
@@ -452,7 +509,6 @@ class App {
     } catch (error) {
       curve.textContent = `Curves unavailable: ${(error as Error).message}`;
     }
-    this.sample.dataset.loaded = String(position);
   }
 
   private move(step: number): void {
@@ -536,13 +592,35 @@ class App {
           el("label", {}, "x ", xs),
           " ",
           el("label", {}, "y ", ys),
-          " — click a point to open its sample",
+          " — hover a point to see it, click to open it, drag a box to keep only its samples in the table",
         ),
+        this.brushNote,
         el("div", { id: "map" }),
       );
       if (this.numberColumns.length === 0) this.mapView.appendChild(el("p", {}, "No score to draw."));
     }
     if (t.columns.length > 0) await this.drawMap();
+  }
+
+  private readonly brushNote = el("p", { id: "map-brush" });
+
+  /** Keeps only the samples in the brushed box (null: all) in the table; the map keeps its points. */
+  private setBrush(box: { x: number[]; y: number[] } | null): void {
+    const xKey = (document.getElementById("map-x") as HTMLSelectElement | null)?.value ?? "";
+    const yKey = (document.getElementById("map-y") as HTMLSelectElement | null)?.value ?? "";
+    this.state.filters.brushed = box ? this.state.inBox(xKey, yKey, box.x, box.y) : null;
+    this.update(false);
+    clear(this.brushNote);
+    if (box) {
+      const button = el("button", { id: "map-brush-clear" }, "clear");
+      button.addEventListener("click", () => void this.drawMap());
+      append(
+        this.brushNote,
+        `${this.state.view.length} samples in the box, the table shows only them · `,
+        button,
+      );
+    }
+    this.brushNote.dataset.selected = String(box ? this.state.view.length : "");
   }
 
   private async drawMap(): Promise<void> {
@@ -553,6 +631,8 @@ class App {
     const y = this.state.columns.get(yKey);
     const target = document.getElementById("map");
     if (!x || !y || !target) return;
+    // A redrawn map has no brush: the table shows every sample passing the filters again.
+    if (this.state.filters.brushed) this.setBrush(null);
     const values: { position: number; x: number; y: number; label: string }[] = [];
     for (const position of this.state.view) {
       const vx = x.values[position];
@@ -568,16 +648,19 @@ class App {
         width: 560,
         height: 420,
         data: { values },
-        mark: { type: "circle", size: 18, opacity: 0.6, cursor: "pointer" },
+        params: [{ name: "brush", select: { type: "interval", encodings: ["x", "y"] } }],
+        mark: { type: "circle", size: 18, cursor: "pointer" },
         encoding: {
+          // the points outside a brushed box fade
+          opacity: { condition: { param: "brush", empty: true, value: 0.6 }, value: 0.1 },
           x: { field: "x", type: "quantitative", title: x.label },
           y: { field: "y", type: "quantitative", title: y.label },
           color: { field: "label", type: "nominal", title: "label" },
           tooltip: [
-            { field: "position", type: "quantitative" },
+            { field: "position", type: "quantitative", format: "d" },
             { field: "label", type: "nominal" },
-            { field: "x", type: "quantitative", title: x.label },
-            { field: "y", type: "quantitative", title: y.label },
+            { field: "x", type: "quantitative", title: x.label, format: ".4~g" },
+            { field: "y", type: "quantitative", title: y.label, format: ".4~g" },
           ],
         },
       },
@@ -586,6 +669,17 @@ class App {
     this.mapResult.view.addEventListener("click", (_event, item) => {
       const datum = (item as { datum?: { position?: number } } | null | undefined)?.datum;
       if (typeof datum?.position === "number") void this.open(datum.position);
+    });
+    // The brush: its box in data values ({} when cleared), applied to the table once per frame.
+    let pending = false;
+    this.mapResult.view.addSignalListener("brush", () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        const box = this.mapResult?.view.signal("brush") as { x?: number[]; y?: number[] } | undefined;
+        this.setBrush(box?.x && box.y ? { x: box.x, y: box.y } : null);
+      });
     });
     target.dataset.points = String(values.length);
   }

@@ -1,4 +1,4 @@
-import type { ExploreTable, ExploreTag, SampleCurve, StaticData } from "../types.js";
+import type { ExploreTable, ExploreTag, SampleCurve, SampleNeighbours, StaticData } from "../types.js";
 
 /** Where the page's data comes from: the local server, or the JSON a static copy embeds. */
 export interface Source {
@@ -6,6 +6,8 @@ export interface Source {
   table(): Promise<ExploreTable>;
   curves(position: number): Promise<SampleCurve[]>;
   imageUrl(position: number): string;
+  /** Its nearest samples in the model's output space; null where not available (the static copy). */
+  neighbours(position: number): Promise<SampleNeighbours | null>;
   /** Saves one tag; resolves with every tag as saved. */
   saveTag(tag: {
     sourceIndex: number;
@@ -13,6 +15,9 @@ export interface Source {
     newLabel: string | null;
   }): Promise<ExploreTag[]>;
 }
+
+/** How many nearest neighbours the sample view lists. */
+export const NEIGHBOURS = 8;
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
   const response = await fetch(url, init);
@@ -27,6 +32,7 @@ export function serverSource(): Source {
     table: () => getJson<ExploreTable>("api/table"),
     curves: async (position) => (await getJson<{ curves: SampleCurve[] }>(`api/sample/${position}`)).curves,
     imageUrl: (position) => `api/image/${position}.png`,
+    neighbours: (position) => getJson<SampleNeighbours | null>(`api/neighbours/${position}?k=${NEIGHBOURS}`),
     saveTag: async (tag) =>
       (
         await getJson<{ tags: ExploreTag[] }>("api/tags", {
@@ -53,6 +59,7 @@ export function staticSource(data: StaticData): Source {
         };
       }),
     imageUrl: (position) => data.images?.[position] ?? "",
+    neighbours: async () => null,
     saveTag: async () => {
       throw new Error("this is a read-only copy: tags are saved only by `curricula explore` itself");
     },

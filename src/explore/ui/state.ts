@@ -19,6 +19,8 @@ export interface Filters {
   tag: TagFilter;
   /** Category column key → the value kept. */
   categories: Map<string, string>;
+  /** The data map's brush: only the samples inside it (1 per position), or null for all. */
+  brushed: Uint8Array | null;
 }
 
 /** `position`, `source`, `label`, `predicted`, `tag`, or a column key. */
@@ -31,7 +33,7 @@ export class ExploreState {
   readonly table: ExploreTable;
   readonly columns: Map<string, ExploreColumn>;
   tags = new Map<number, ExploreTag>();
-  filters: Filters = { label: -1, predicted: -1, tag: "", categories: new Map() };
+  filters: Filters = { label: -1, predicted: -1, tag: "", categories: new Map(), brushed: null };
   sort: Sort = { key: "position", direction: 1 };
   /** Positions passing the filters, in sort order. */
   view: Int32Array;
@@ -59,7 +61,8 @@ export class ExploreState {
   }
 
   private passes(position: number): boolean {
-    const { label, predicted, tag, categories } = this.filters;
+    const { label, predicted, tag, categories, brushed } = this.filters;
+    if (brushed && brushed[position] !== 1) return false;
     if (label >= 0 && this.table.label[position] !== label) return false;
     if (predicted >= 0 && this.table.predicted[position] !== predicted) return false;
     if (tag !== "") {
@@ -130,6 +133,25 @@ export class ExploreState {
     let count = 0;
     for (const position of order) if (this.passes(position)) kept[count++] = position;
     this.view = kept.slice(0, count);
+  }
+
+  /**
+   * The positions whose values of the numeric columns `xKey` and `yKey` lie in `[x0, x1] × [y0, y1]`
+   * (bounds in either order), as a mask for `filters.brushed`.
+   */
+  inBox(xKey: string, yKey: string, x: readonly number[], y: readonly number[]): Uint8Array {
+    const xs = this.columns.get(xKey)?.values ?? [];
+    const ys = this.columns.get(yKey)?.values ?? [];
+    const [xa, xb] = [Math.min(x[0] ?? 0, x[1] ?? 0), Math.max(x[0] ?? 0, x[1] ?? 0)];
+    const [ya, yb] = [Math.min(y[0] ?? 0, y[1] ?? 0), Math.max(y[0] ?? 0, y[1] ?? 0)];
+    const mask = new Uint8Array(this.table.size);
+    for (let p = 0; p < mask.length; p++) {
+      const vx = xs[p];
+      const vy = ys[p];
+      if (typeof vx === "number" && typeof vy === "number" && vx >= xa && vx <= xb && vy >= ya && vy <= yb)
+        mask[p] = 1;
+    }
+    return mask;
   }
 
   /** The rank (0 easiest … 1 hardest) and value of every score for a position. */

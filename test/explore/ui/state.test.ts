@@ -54,6 +54,23 @@ describe("ExploreState", () => {
     expect(Array.from(state.view)).toEqual([4, 0, 3, 2, 5, 1]);
   });
 
+  it("the data map's brush keeps the samples inside its box (bounds in either order, missing values out)", () => {
+    const state = new ExploreState(table());
+    // x = S (0.5, null, 0.2, 0.5, 0.9, 0.1), y = the same column: the box 0.15…0.5 on both
+    const mask = state.inBox("S/S/mean", "S/S/mean", [0.5, 0.15], [0.15, 0.5]);
+    expect(Array.from(mask)).toEqual([1, 0, 1, 1, 0, 0]);
+    state.filters.brushed = mask;
+    state.sort = { key: "S/S/mean", direction: -1 };
+    state.update();
+    expect(Array.from(state.view)).toEqual([0, 3, 2]);
+    state.filters.label = 1;
+    state.update();
+    expect(Array.from(state.view)).toEqual([3]);
+    state.filters.brushed = null;
+    state.update();
+    expect(Array.from(state.view)).toEqual([3, 5, 1]);
+  });
+
   it("filters by label, prediction, tag and category, the empty category values included", () => {
     const state = new ExploreState(table());
     state.filters.label = 0;
@@ -68,6 +85,7 @@ describe("ExploreState", () => {
       predicted: -1,
       tag: "untagged",
       categories: new Map([["noise", ANY_VALUE]]),
+      brushed: null,
     };
     state.update();
     expect(Array.from(state.view)).toEqual([1, 4]);
