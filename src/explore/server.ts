@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { extname, isAbsolute, relative, resolve } from "node:path";
 import { experimentDir } from "../config/layout.js";
-import { type ReviewTag, reviewTagsPath, writeReviewTags } from "../results/review-tags.js";
+import { addReviewTag, type ReviewTag, reviewTagsPath } from "../results/review-tags.js";
 import { type ExploreData, sampleCurves, sampleImage, sampleNeighbours, savedTags } from "./data.js";
 import { explorePage, readBundle } from "./page.js";
 import type { ExploreTable } from "./types.js";
@@ -172,8 +172,7 @@ export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly =
         }
         const tag = parseTag(body, data.table, new Date());
         if (typeof tag === "string") return json(res, 400, { error: tag });
-        writeReviewTags(tagsFile, [...savedTags(data.resultsDir, data.experiment), tag]);
-        return json(res, 200, { tags: savedTags(data.resultsDir, data.experiment) });
+        return json(res, 200, { tags: await addReviewTag(tagsFile, tag) });
       }
       if (req.method !== "GET" && req.method !== "HEAD")
         return json(res, 405, { error: "method not allowed" });

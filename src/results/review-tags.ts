@@ -1,6 +1,11 @@
+import { existsSync } from "node:fs";
 import { reviewTagsFile } from "../config/layout.js";
 import { readCsv, writeCsv } from "../util/csv.js";
-import { DataError } from "../util/errors.js";
+import { CurriculaError, DataError } from "../util/errors.js";
+import { acquireLock } from "../util/lock.js";
+
+/** How long a tag waits for another process writing the same file. */
+const LOCK_WAIT_MS = 30_000;
 
 /**
  * Review tags: what a person decided about samples while looking at a run's results (a sample
@@ -136,4 +141,29 @@ export function writeReviewTags(path: string, tags: ReviewTag[]): void {
       time: tag.time,
     }));
   writeCsv(path, COLUMNS, rows);
+}
+
+/**
+ * Adds one tag to the tags file and returns the file's tags after it: the file is read and
+ * rewritten under the file's lock (src/util/lock.ts), so two processes tagging the same experiment
+ * (two explorer servers, a script beside one) never lose each other's tags.
+ */
+export async function addReviewTag(path: string, tag: ReviewTag): Promise<ReviewTag[]> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const lock = acquireLock(path);
+    if (!("heldBy" in lock)) {
+      try {
+        const saved = existsSync(path) ? readReviewTags(path) : [];
+        writeReviewTags(path, [...saved, tag]);
+        return readReviewTags(path);
+      } finally {
+        lock.release();
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new CurriculaError(`${path}: could not add a tag: the file is locked by ${lock.heldBy}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -3,12 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  addReviewTag,
   type ReviewTag,
   readReviewTags,
   reviewTagsPath,
   writeReviewTags,
 } from "../../src/results/review-tags.js";
 import { DataError } from "../../src/util/errors.js";
+import { acquireLock } from "../../src/util/lock.js";
 
 function tempFolder(): string {
   return mkdtempSync(join(tmpdir(), "curricula-review-tags-"));
@@ -169,5 +171,27 @@ describe("readReviewTags on bad input", () => {
     const path = join(tempFolder(), "missing.csv");
     expect(existsSync(path)).toBe(false);
     expect(() => readReviewTags(path)).toThrow(`${path}: file not found`);
+  });
+});
+
+describe("adding a tag while another process writes the file", () => {
+  it("waits for the file's lock and keeps the other writer's tag (a read-modify-write without the lock loses one)", async () => {
+    const path = join(tempFolder(), "review", "tags.csv");
+    writeReviewTags(path, [tag(1, "mislabelled")]);
+    // The other process has taken the lock and read the file; it writes after this one asked to add.
+    const held = acquireLock(path);
+    if ("heldBy" in held) throw new Error(`lock not taken: ${held.heldBy}`);
+    const theirs = readReviewTags(path);
+    const adding = addReviewTag(path, tag(3, "relabel", "7"));
+    writeReviewTags(path, [...theirs, tag(2, "ambiguous")]);
+    held.release();
+    const after = await adding;
+    expect(after.map((t) => [t.sourceIndex, t.tag])).toEqual([
+      [1, "mislabelled"],
+      [2, "ambiguous"],
+      [3, "relabel"],
+    ]);
+    expect(readReviewTags(path)).toEqual(after);
+    expect(existsSync(join(path, "..", ".locks", "tags.csv.lock"))).toBe(false);
   });
 });
