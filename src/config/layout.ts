@@ -123,6 +123,14 @@ export const SCORE_RUN_FILES = {
   inputs: "inputs.yaml",
 } as const;
 
+/**
+ * `embeddings_<probe>.npy` in an atomic PredictionDepth run's folder (with `save_embeddings`): probe
+ * `probe`'s pooled outputs, one row per scored sample (src/results/probe-embeddings.ts).
+ */
+export function probeEmbeddingsFile(probe: number): string {
+  return `embeddings_${probe}.npy`;
+}
+
 /** `curriculum/<type>/_replaced/`: where `--force` keeps the files of a score id it recomputes. */
 export const SCORE_REPLACED_DIR = "_replaced";
 

@@ -2,11 +2,11 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { RUN_FILES } from "../../config/layout.js";
+import { writeProbeEmbeddings } from "../../results/probe-embeddings.js";
 import { checkpointDir } from "../../results/run-folder.js";
 import { argmaxRow } from "../../training/metrics.js";
 import { ConfigError } from "../../util/errors.js";
 import { textSha256 } from "../../util/fingerprint.js";
-import { saveNpy } from "../../util/npy.js";
 import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
@@ -149,7 +149,7 @@ export class PredictionDepth extends AbstractScore {
           columns[`probe_${p}`] = predicted;
           agree.push(Uint8Array.from(predicted, (v, i) => (v === modelPrediction[i] ? 1 : 0)));
           if (this.params.save_embeddings) {
-            saveNpy(join(this.context.outputDirectory, run.name, `embeddings_${p}.npy`), emb, [n, dim]);
+            writeProbeEmbeddings(join(this.context.outputDirectory, run.name), p, emb, n, dim);
           }
         }
       });
