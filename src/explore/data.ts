@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createRunDataset } from "../assembly/review.js";
 import { curriculumDir, experimentDir, outputFile, runDir } from "../config/layout.js";
 import { type DatasetConfig, type RunConfig, upgradeSavedConfig } from "../config/schema.js";
 import type { Dataset, Subset, SubsetName } from "../data/types.js";
 import { samplePng } from "../report/thumbnails.js";
 import { listRuns } from "../results/experiment.js";
+import { readDeepestProbeEmbedding } from "../results/probe-embeddings.js";
 import { type ReviewTag, readReviewTags, reviewTagsPath } from "../results/review-tags.js";
 import { bestIteration, listIterations, readRunConfig } from "../results/run-folder.js";
+import { readScoreMappings } from "../results/score-mappings.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
@@ -26,8 +28,10 @@ import type {
  * default) with its label, the final predictions of each run that saved outputs for that subset,
  * every score file computed on it (each numeric column, its ranks, its text columns such as
  * Cartography's `region` or ConfidentLearning's `label_issue`), and per run the probability of each
- * sample's label at every saved iteration (its curve over training). All reads go through
- * src/results; the samples themselves come from rebuilding the dataset of a run's config (src/data).
+ * sample's label at every saved iteration (its curve over training), and the space its nearest
+ * neighbours are found in (a PredictionDepth probe's saved embedding where there is one, else the
+ * softmax outputs: {@link NeighbourEmbedding}). All reads go through src/results; the samples
+ * themselves come from rebuilding the dataset of a run's config (src/data).
  */
 
 export type DatasetLoader = (config: DatasetConfig) => Promise<Dataset>;
@@ -53,19 +57,28 @@ export interface ExploreData {
   dataset: Dataset | null;
   subset: Subset | null;
   curves: RunCurves[];
-  /** What the sample view's nearest neighbours are computed in; null without a run's outputs. */
-  embedding: OutputEmbedding | null;
+  /** What the sample view's nearest neighbours are computed in; null without an embedding or a run's outputs. */
+  embedding: NeighbourEmbedding | null;
 }
 
 /**
- * The space nearest neighbours are found in: the softmax outputs (class probabilities, n × c) of
- * the first run with outputs at its best iteration (the last saved one when `_best/` names none).
- * The results tree keeps no hidden-layer embeddings by default (PredictionDepth writes its probes'
- * only with `save_embeddings`), so neighbours are nearest in the model's output space.
+ * The space nearest neighbours are found in. A hidden-layer embedding where the results tree has
+ * one for the explored subset: the deepest hidden probe (P − 2, the last before the output probe)
+ * of the first PredictionDepth score on the subset whose atomic run saved its probes
+ * (`save_embeddings`; its atomic runs in `mappings.yaml` order). Otherwise, as the tree keeps no
+ * other hidden-layer embeddings (TransferTeacher saves none), the model's output space: the softmax
+ * outputs (class probabilities, n × c) of the first run with outputs at its best iteration (the
+ * last saved one when `_best/` names none).
  */
-export interface OutputEmbedding {
+export interface NeighbourEmbedding {
+  kind: "probe" | "output";
+  /** What the distances are measured in, as the API and the page name it. */
+  space: string;
+  /** The atomic PredictionDepth run (probe) or the training run (output). */
   run: string;
-  iteration: number;
+  /** The probe read (probe), or the iteration whose outputs are used (output). */
+  probe: number | null;
+  iteration: number | null;
   dim: number;
   /** n × dim, row-major, by position. */
   values: Float32Array;
@@ -120,7 +133,7 @@ function readRun(
   n: number,
   labels: Int32Array | null,
   problems: string[],
-): { run: ExploreRun; curves: RunCurves; embedding: OutputEmbedding | null } | null {
+): { run: ExploreRun; curves: RunCurves; embedding: NeighbourEmbedding | null } | null {
   const dir = runDir(resultsDir, experiment, name);
   let best: number | null = null;
   try {
@@ -173,7 +186,10 @@ function readRun(
     run: { name, seed, iterations, predicted: Array.from(predicted) },
     curves: { iterations, probabilities },
     embedding: chosen && {
+      kind: "output",
+      space: `the model's output space (softmax outputs of run ${name} at iteration ${chosen.iteration})`,
       run: name,
+      probe: null,
       iteration: chosen.iteration,
       dim: chosen.c,
       values: softmaxRows(chosen.logits, chosen.c),
@@ -196,6 +212,79 @@ function softmaxRows(logits: Float32Array, c: number): Float32Array {
     for (let k = 0; k < c; k++) out[offset + k] = (out[offset + k] as number) / sum;
   }
   return out;
+}
+
+/**
+ * The deepest hidden probe's embedding of the first PredictionDepth score on `subset` that saved
+ * one, its rows put in position order by source index; null when none did. An atomic run whose
+ * rows are other samples than the explored subset's is left out with a note in `problems`.
+ */
+function readProbeEmbedding(
+  resultsDir: string,
+  experiment: string,
+  subset: SubsetName,
+  sourceIndex: Int32Array,
+  problems: string[],
+): NeighbourEmbedding | null {
+  const n = sourceIndex.length;
+  const position = new Map<number, number>();
+  sourceIndex.forEach((s, p) => {
+    position.set(s, p);
+  });
+  for (const file of listScoreFiles(curriculumDir(resultsDir, experiment))) {
+    if (file.type !== "PredictionDepth") continue;
+    const card = readScoreCard(file.path);
+    if (!card) continue; // unfinished
+    const scored = card.subset === "dev" || card.subset === "test" ? card.subset : "train";
+    if (scored !== subset) continue;
+    const typeFolder = dirname(file.path);
+    const listed = readScoreMappings(typeFolder)[file.id];
+    const runs = Array.isArray(listed)
+      ? listed.map(String)
+      : Array.isArray(card.runs)
+        ? card.runs.map(String)
+        : [];
+    for (const run of runs) {
+      const dir = join(typeFolder, run);
+      let read: ReturnType<typeof readDeepestProbeEmbedding>;
+      try {
+        read = readDeepestProbeEmbedding(dir);
+      } catch (error) {
+        problems.push(`${(error as Error).message}; its embedding left out of the neighbours`);
+        continue;
+      }
+      if (!read) continue;
+      const { dim } = read;
+      const values = new Float32Array(n * dim);
+      const filled = new Uint8Array(n);
+      let problem: string | null =
+        read.sourceIndex.length === n ? null : `${read.sourceIndex.length} rows for ${n} samples`;
+      for (let r = 0; problem === null && r < read.sourceIndex.length; r++) {
+        const p = position.get(read.sourceIndex[r] as number);
+        if (p === undefined || filled[p]) problem = `source_index ${read.sourceIndex[r]}`;
+        else {
+          filled[p] = 1;
+          values.set(read.values.subarray(r * dim, (r + 1) * dim), p * dim);
+        }
+      }
+      if (problem) {
+        problems.push(
+          `${dir}: its embeddings are of other samples than the ${subset} subset (${problem}); left out of the neighbours`,
+        );
+        continue;
+      }
+      return {
+        kind: "probe",
+        space: `the embedding of probe ${read.probe} of PredictionDepth run ${run} (score ${file.id}; the last of its ${read.probes} probes before the output, ${dim} values)`,
+        run,
+        probe: read.probe,
+        iteration: null,
+        dim,
+        values,
+      };
+    }
+  }
+  return null;
 }
 
 /** The most frequent prediction per sample over the runs (ties: the lower class code); -1 without runs. */
@@ -381,7 +470,7 @@ export async function loadExplore(
   }
   const runs: ExploreRun[] = [];
   const curves: RunCurves[] = [];
-  let embedding: OutputEmbedding | null = null;
+  let embedding = readProbeEmbedding(resultsDir, experiment, subsetName, sourceIndex, problems);
   for (const name of listRuns(resultsDir, experiment)) {
     const read = readRun(resultsDir, experiment, name, subsetName, n, subset?.labels ?? null, problems);
     if (read) {
@@ -458,7 +547,8 @@ export function sampleImage(data: ExploreData, position: number): Uint8Array | n
 
 /**
  * The `k` samples nearest to `position` (Euclidean distance, exact: every sample is compared) in
- * the data's output embedding, nearest first, ties by position; the sample itself is left out.
+ * the data's embedding (a PredictionDepth probe's, else the softmax outputs: see
+ * {@link NeighbourEmbedding}), nearest first, ties by position; the sample itself is left out.
  * Null without an embedding.
  */
 export function sampleNeighbours(data: ExploreData, position: number, k: number): SampleNeighbours | null {
@@ -491,7 +581,8 @@ export function sampleNeighbours(data: ExploreData, position: number, k: number)
   const t = data.table;
   return {
     position,
-    space: `softmax outputs of run ${e.run} at iteration ${e.iteration}`,
+    kind: e.kind,
+    space: e.space,
     neighbours: Array.from(bestPosition, (p, r) => ({
       position: p,
       sourceIndex: t.sourceIndex[p] as number,

@@ -16,7 +16,8 @@ import type { ExploreTable } from "./types.js";
  *   GET  /app.js                  the bundled front end
  *   GET  /api/table               every sample of the subset, its labels, predictions, scores, tags
  *   GET  /api/sample/<position>   one sample's curves (probability of its label per iteration and run)
- *   GET  /api/neighbours/<position>?k=8  its k (1–50) nearest samples in the model's output space (null without outputs)
+ *   GET  /api/neighbours/<position>?k=8  its k (1–50) nearest samples, in a PredictionDepth probe's saved embedding
+ *                                 else the model's output space, which `space` names (null without either)
  *   GET  /api/image/<position>.png  one sample as an image (image datasets)
  *   GET  /api/tags                the review tags
  *   POST /api/tags                one tag {sourceIndex, tag, newLabel}: written to review/tags.csv at once
@@ -198,7 +199,7 @@ export function exploreHandler(data: ExploreData, bundle: string, loopbackOnly =
         const k = /^\d+$/.test(kText) ? Number(kText) : Number.NaN;
         if (!(k >= 1 && k <= 50))
           return json(res, 400, { error: `k: expected an integer 1–50, got '${kText}'` });
-        // null: no run saved outputs of the subset, so there is no space to measure in
+        // null: no saved probe embedding and no run's outputs of the subset, so no space to measure in
         return json(res, 200, sampleNeighbours(data, position, k));
       }
       const image = /^\/api\/image\/(\d+)\.png$/.exec(path);

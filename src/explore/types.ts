@@ -80,10 +80,18 @@ export interface SampleCurve {
   probability: number[];
 }
 
-/** A sample's nearest neighbours in the model's output space (`/api/neighbours/<position>`). */
+/**
+ * A sample's nearest neighbours (`/api/neighbours/<position>`): in a PredictionDepth probe's saved
+ * embedding where the experiment has one, else in the model's output space.
+ */
 export interface SampleNeighbours {
   position: number;
-  /** What the distances are measured in (the run and iteration whose outputs are used). */
+  /** `probe`: a hidden layer's embedding (PredictionDepth with `save_embeddings`); `output`: softmax outputs. */
+  kind: "probe" | "output";
+  /**
+   * What the distances are measured in: `the embedding of probe <p> of PredictionDepth run <atomic run> (…)`
+   * or `the model's output space (softmax outputs of run <run> at iteration <i>)`.
+   */
   space: string;
   /** Nearest first. */
   neighbours: { position: number; sourceIndex: number; label: string; predicted: string; distance: number }[];

@@ -6,11 +6,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runDir, scoreFile } from "../../src/config/layout.js";
 import { createDataset, withLabelNoise } from "../../src/data/index.js";
 import { loadExplore, sampleNeighbours } from "../../src/explore/data.js";
-import { writeScoreRows } from "../../src/results/score-table.js";
+import { pick, readScoreRows, writeScoreRows } from "../../src/results/score-table.js";
 import { saveOutputs } from "../../src/results/subset-outputs.js";
+import { loadNpy } from "../../src/util/npy.js";
 import { writeYaml } from "../../src/util/yaml-io.js";
 import { datasetConfig } from "../data/dataset-config.js";
-import { digitsConfig } from "../scoring/fixture.js";
+import { digitsConfig, executeScore, scoreManagerConfig, trainDigitsRuns } from "../scoring/fixture.js";
 
 /** What loadExplore makes of results trees without training runs: tables, foreign score files, no dataset. */
 const root = mkdtempSync(join(tmpdir(), "curricula-explore-data-"));
@@ -148,7 +149,8 @@ describe("loadExplore", () => {
     const data = await loadExplore(resultsDir, "default");
     expect(data.embedding?.iteration).toBe(1);
     const found = sampleNeighbours(data, 100, 4);
-    expect(found?.space).toBe("softmax outputs of run run-1 at iteration 1");
+    expect(found?.kind).toBe("output");
+    expect(found?.space).toBe("the model's output space (softmax outputs of run run-1 at iteration 1)");
     expect(found?.neighbours.map((x) => x.position).sort((a, b) => a - b)).toEqual([98, 99, 101, 102]);
     expect(
       found?.neighbours
@@ -168,6 +170,83 @@ describe("loadExplore", () => {
       [1, 0],
       [2, 0],
     ]);
+  });
+
+  it("finds neighbours in PredictionDepth's saved embedding of the deepest hidden probe, exactly, and names that space", {
+    timeout: 120_000,
+  }, async () => {
+    const { resultsDir, runs } = await trainDigitsRuns([1, 2]);
+    // probes: input (0), relu0 (1, the hidden layer's 16 units), output (2)
+    const { atomic } = await executeScore(
+      scoreManagerConfig(resultsDir, {
+        id: "PredictionDepth",
+        type: "PredictionDepth",
+        run_name: runs,
+        probe_placements: ["relu\\d+"],
+        save_embeddings: true,
+      }),
+    );
+    const first = atomic[0]?.name as string;
+    const data = await loadExplore(resultsDir, "default");
+    expect(data.embedding?.kind).toBe("probe");
+    expect(data.embedding?.probe).toBe(1);
+    expect(data.embedding?.run).toBe(first);
+    // the reference: the .npy read by hand, each row tied to its sample through scores.csv, float64
+    const folder = join(resultsDir, "default", "curriculum", "PredictionDepth", first);
+    const npy = loadNpy(join(folder, "embeddings_1.npy"));
+    const rows = readScoreRows(join(folder, "scores.csv"));
+    const [count, dim] = npy.shape as [number, number];
+    expect(dim).toBe(16);
+    const n = data.table.size;
+    expect(count).toBe(n);
+    const vectors: Float64Array[] = new Array(n);
+    rows.index.forEach((row, r) => {
+      const position = data.table.sourceIndex.indexOf(rows.sourceIndex[r] as number);
+      vectors[position] = Float64Array.from(npy.data.subarray(row * dim, (row + 1) * dim) as Float32Array);
+    });
+    const distance = (a: number, b: number) =>
+      Math.sqrt(
+        (vectors[a] as Float64Array).reduce(
+          (s, v, j) => s + (v - ((vectors[b] as Float64Array)[j] as number)) ** 2,
+          0,
+        ),
+      );
+    // .npy row r is the sample at index r of scores.csv, whatever the csv's row order: reversed rows change nothing
+    const again = await loadExplore(resultsDir, "default");
+    writeScoreRows(
+      join(folder, "scores.csv"),
+      pick(
+        rows,
+        Array.from({ length: n }, (_, r) => n - 1 - r),
+      ),
+    );
+    const reversed = await loadExplore(resultsDir, "default");
+    for (const [loaded, position] of [
+      [again, 0],
+      [again, 57],
+      [reversed, 57],
+      [reversed, n - 1],
+    ] as const) {
+      const found = sampleNeighbours(loaded, position, 7);
+      expect(found?.kind).toBe("probe");
+      expect(found?.space).toBe(
+        `the embedding of probe 1 of PredictionDepth run ${first} (score PredictionDepth; the last of its 3 probes before the output, 16 values)`,
+      );
+      const reference = Array.from({ length: n }, (_, p) => p)
+        .filter((p) => p !== position)
+        .map((p) => ({ p, d: distance(position, p) }))
+        .sort((a, b) => a.d - b.d || a.p - b.p)
+        .slice(0, 7);
+      expect(found?.neighbours.map((x) => x.position)).toEqual(reference.map((x) => x.p));
+      expect(found?.neighbours.map((x) => x.distance)).toEqual(
+        reference.map((x) => Number(x.d.toPrecision(5))),
+      );
+    }
+    // the score is of the train subset: the dev subset's neighbours stay in the output space
+    const dev = await loadExplore(resultsDir, "default", { subset: "dev" });
+    expect(dev.embedding?.kind).toBe("output");
+    expect(sampleNeighbours(dev, 0, 3)?.space).toMatch(/^the model's output space \(softmax outputs of run /);
+    rmSync(resultsDir, { recursive: true, force: true });
   });
 
   it("names the folder when there is nothing to explore", async () => {

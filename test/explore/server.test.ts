@@ -190,7 +190,10 @@ describe("explore server over two Digits runs and a CELoss score", () => {
       const response = await get(server.url, `/api/neighbours/${position}?k=6`);
       expect(response.status).toBe(200);
       const got = JSON.parse(response.body.toString()) as SampleNeighbours;
-      expect(got.space).toBe(`softmax outputs of run ${fixture.runs[0]} at iteration ${best}`);
+      expect(got.kind).toBe("output");
+      expect(got.space).toBe(
+        `the model's output space (softmax outputs of run ${fixture.runs[0]} at iteration ${best})`,
+      );
       const reference = Array.from({ length: n }, (_, p) => p)
         .filter((p) => p !== position)
         .map((p) => ({ p, d: distance(position, p) }))

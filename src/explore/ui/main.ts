@@ -421,8 +421,11 @@ class App {
       this.sample,
       el(
         "h3",
-        { title: "Euclidean distance between the class probabilities the model gives two samples" },
-        "Nearest in the model's output space",
+        {
+          title:
+            "Euclidean distance between two samples in a hidden layer's embedding (PredictionDepth's saved probes) or else in the class probabilities the model gives them",
+        },
+        "Nearest neighbours",
       ),
       near,
     );
@@ -435,7 +438,7 @@ class App {
     this.sample.dataset.loaded = String(position);
   }
 
-  /** The sample's nearest neighbours (by the model's softmax outputs) with their labels; a click opens one. */
+  /** The sample's nearest neighbours (in the space the server names) with their labels; a click opens one. */
   private async showNeighbours(target: HTMLElement, position: number): Promise<void> {
     const t = this.state.table;
     try {
@@ -467,7 +470,11 @@ class App {
         item.addEventListener("click", () => void this.open(n.position));
         return item;
       });
-      append(target, el("p", { class: "keys" }, `in the ${found.space}`), el("ol", {}, ...items));
+      append(
+        target,
+        el("p", { class: "keys neighbour-space", "data-kind": found.kind }, `in ${found.space}`),
+        el("ol", {}, ...items),
+      );
     } catch (error) {
       target.textContent = `Neighbours unavailable: ${(error as Error).message}`;
     }
