@@ -13,6 +13,8 @@ import { readScoreMappings } from "../results/score-mappings.js";
 import { readScoreCard, readScoreRows } from "../results/score-table.js";
 import { readSubsetOutputs } from "../results/subset-outputs.js";
 import { listScoreFiles } from "../scoring/correlation-matrix.js";
+import { labelProbabilities, softmaxRows } from "../training/measures/logits.js";
+import { argmaxRows } from "../training/metrics.js";
 import { CurriculaError } from "../util/errors.js";
 import type {
   ExploreColumn,
@@ -96,34 +98,6 @@ function firstRunConfig(resultsDir: string, experiment: string, problems: string
   return null;
 }
 
-/**
- * Per row of `logits` (n × c): the softmax probability of `labels[row]` into `probability` and the
- * arg max (the first on ties) into `predicted`, in one pass over the row.
- */
-function labelProbabilities(
-  logits: Float32Array,
-  c: number,
-  labels: ArrayLike<number>,
-  probability: Float32Array,
-  predicted: Int32Array,
-): void {
-  for (let row = 0, offset = 0; row < probability.length; row++, offset += c) {
-    let best = 0;
-    let max = logits[offset] as number;
-    for (let k = 1; k < c; k++) {
-      const v = logits[offset + k] as number;
-      if (v > max) {
-        max = v;
-        best = k;
-      }
-    }
-    let sum = 0;
-    for (let k = 0; k < c; k++) sum += Math.exp((logits[offset + k] as number) - max);
-    probability[row] = Math.exp((logits[offset + (labels[row] as number)] as number) - max) / sum;
-    predicted[row] = best;
-  }
-}
-
 /** A run's saved outputs of `subset` at every iteration, as curves and final predictions; null when it saved none. */
 function readRun(
   resultsDir: string,
@@ -168,9 +142,8 @@ function readRun(
         );
         return null;
       }
-      const p = new Float32Array(n);
-      const last = new Int32Array(n);
-      labelProbabilities(saved.logits, saved.numClasses, saved.targets, p, last);
+      const p = Float32Array.from(labelProbabilities(saved.logits, saved.targets, saved.numClasses));
+      const last = argmaxRows(saved.logits, saved.numClasses);
       if (best === null || iteration <= best || chosen?.iteration !== best)
         chosen = { iteration, logits: saved.logits, c: saved.numClasses };
       iterations.push(iteration);
@@ -192,26 +165,9 @@ function readRun(
       probe: null,
       iteration: chosen.iteration,
       dim: chosen.c,
-      values: softmaxRows(chosen.logits, chosen.c),
+      values: Float32Array.from(softmaxRows(chosen.logits, chosen.logits.length / chosen.c, chosen.c)),
     },
   };
-}
-
-/** Softmax of each row of `logits` (n × c). */
-function softmaxRows(logits: Float32Array, c: number): Float32Array {
-  const out = new Float32Array(logits.length);
-  for (let offset = 0; offset < logits.length; offset += c) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < c; k++) max = Math.max(max, logits[offset + k] as number);
-    let sum = 0;
-    for (let k = 0; k < c; k++) {
-      const e = Math.exp((logits[offset + k] as number) - max);
-      out[offset + k] = e;
-      sum += e;
-    }
-    for (let k = 0; k < c; k++) out[offset + k] = (out[offset + k] as number) / sum;
-  }
-  return out;
 }
 
 /**
