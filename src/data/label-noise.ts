@@ -1,6 +1,6 @@
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import type { Batch, Dataset, LabelNoise, Subset } from "./types.js";
+import { type Batch, type Dataset, type LabelNoise, type Subset, withTrainSubset } from "./types.js";
 
 /**
  * Controlled label noise on the train subset (`dataset.label_noise: {rate, kind, seed}`), as in the
@@ -162,19 +162,7 @@ export function withLabelNoise(dataset: Dataset, raw: unknown): Dataset {
   if (!config) return dataset;
   const clean = dataset.subset("train");
   const noise = drawLabelNoise(clean.labels, dataset.classNames, config);
-  const train = noisyTrain(clean, noise);
-  return {
-    id: dataset.id,
-    featureShape: dataset.featureShape,
-    classNames: dataset.classNames,
-    outputDim: dataset.outputDim,
-    isImage: dataset.isImage,
-    ...(dataset.imageShape ? { imageShape: dataset.imageShape } : {}),
-    ...(dataset.sourceFiles ? { sourceFiles: dataset.sourceFiles } : {}),
-    ...(dataset.featureNames ? { featureNames: dataset.featureNames } : {}),
-    labelNoise: noise,
-    subset: (name) => (name === "train" ? train : dataset.subset(name)),
-  };
+  return withTrainSubset(dataset, noisyTrain(clean, noise), { labelNoise: noise });
 }
 
 /** Rows of `label_noise.csv`: train position, source index, original and noisy class name. */

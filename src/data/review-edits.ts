@@ -3,7 +3,7 @@ import type { DatasetConfig } from "../config/schema.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { fileSha256, textSha256 } from "../util/fingerprint.js";
 import { resolveDataPath } from "./paths.js";
-import type { Batch, Dataset, LabelNoise, Subset } from "./types.js";
+import { type Batch, type Dataset, type LabelNoise, type Subset, withTrainSubset } from "./types.js";
 
 /**
  * Review tags fed into the next run, two keys every dataset type accepts:
@@ -290,19 +290,11 @@ export function withReviewEdits(dataset: Dataset, edits: ReviewEdits | null): Da
     },
   };
   const noise = dataset.labelNoise ? keptNoise(dataset.labelNoise, newPosition, relabelledBase) : undefined;
-  return {
-    id: dataset.id,
-    featureShape: dataset.featureShape,
-    classNames: dataset.classNames,
-    outputDim: dataset.outputDim,
-    isImage: dataset.isImage,
-    ...(dataset.imageShape ? { imageShape: dataset.imageShape } : {}),
-    ...(dataset.sourceFiles ? { sourceFiles: dataset.sourceFiles } : {}),
+  return withTrainSubset(dataset, train, {
     ...(noise ? { labelNoise: noise } : {}),
     review: {
       excluded: Int32Array.from(excluded).sort(),
       relabelled: Int32Array.from(relabelled).sort(),
     },
-    subset: (name) => (name === "train" ? train : dataset.subset(name)),
-  };
+  });
 }

@@ -84,3 +84,28 @@ export interface Dataset {
   /** Present when the config's `exclude` or `relabel` changed the train subset (dev and test are as they were). */
   readonly review?: ReviewChanges;
 }
+
+/**
+ * `dataset` with its train subset replaced (dev and test as they were), keeping everything that
+ * describes it (shapes, classes, files, feature names) and setting what the edit says happened: the
+ * one way a train-subset edit (label noise, review tags) builds its dataset.
+ */
+export function withTrainSubset(
+  dataset: Dataset,
+  train: Subset,
+  changes: { labelNoise?: LabelNoise; review?: ReviewChanges },
+): Dataset {
+  return {
+    id: dataset.id,
+    featureShape: dataset.featureShape,
+    classNames: dataset.classNames,
+    outputDim: dataset.outputDim,
+    isImage: dataset.isImage,
+    ...(dataset.imageShape ? { imageShape: dataset.imageShape } : {}),
+    ...(dataset.sourceFiles ? { sourceFiles: dataset.sourceFiles } : {}),
+    ...(dataset.featureNames ? { featureNames: dataset.featureNames } : {}),
+    ...(changes.labelNoise ? { labelNoise: changes.labelNoise } : {}),
+    ...(changes.review ? { review: changes.review } : {}),
+    subset: (name) => (name === "train" ? train : dataset.subset(name)),
+  };
+}

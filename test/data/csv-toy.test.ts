@@ -37,6 +37,21 @@ describe("CSV dataset", () => {
     expect(Array.from(ds.subset("test").batch([1]).x)).toEqual([5, 6, 2]);
   });
 
+  it("keeps its feature names when label noise or review tags edit the train subset", async () => {
+    const ds = await createDataset(
+      config("CSV", {
+        path: join(fixtures, "flowers.csv"),
+        target_column: "species",
+        split_column: "split",
+        exclude: [0],
+        label_noise: { rate: 0.4, kind: "symmetric", seed: 1 },
+      }),
+    );
+    expect(Array.from(ds.subset("train").sourceIndex)).toEqual([1, 2, 3, 4]);
+    expect(ds.labelNoise).toBeDefined();
+    expect(ds.featureNames).toEqual(["width", "height", "colour_code"]);
+  });
+
   it("uses feature_columns when given", async () => {
     const ds = await createDataset(
       config("CSV", {
