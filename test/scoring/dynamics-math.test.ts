@@ -5,28 +5,7 @@ import {
   dataMapRegions,
   grandLastLayer,
 } from "../../src/scoring/math/dynamics.js";
-
-const L3 = Math.log(3); // two-class logits [ln 3, 0] give p = (0.75, 0.25)
-
-/**
- * Hand-made dynamics of four samples with label 0 over T = 4 evaluations (two classes):
- *   0 learned then forgotten then relearned: right, right, wrong, right
- *   1 never learned: wrong at every evaluation
- *   2 always right
- *   3 learned and forgotten twice: right, wrong, right, wrong
- */
-const RIGHT = [L3, 0];
-const WRONG = [0, L3];
-const pattern = [
-  [RIGHT, RIGHT, WRONG, RIGHT],
-  [WRONG, WRONG, WRONG, WRONG],
-  [RIGHT, RIGHT, RIGHT, RIGHT],
-  [RIGHT, WRONG, RIGHT, WRONG],
-];
-const labels = Int32Array.from([0, 0, 0, 0]);
-const sequence = [0, 1, 2, 3].map((t) =>
-  Float32Array.from(pattern.flatMap((sample) => sample[t] as number[])),
-);
+import { L3, labels, sequence } from "../support/dynamics-pattern.js";
 
 describe("Cartography, data maps and GraNd on hand-made sequences", () => {
   it("Cartography: confidence = mean p_y, variability = population std, correctness = fraction right", () => {

@@ -24,30 +24,10 @@ import { averageRanks, pearson, spearman } from "../../src/training/measures/ran
 import { argmaxRow } from "../../src/training/metrics.js";
 import { Rng } from "../../src/util/rng.js";
 import { expectCloseTo } from "../support/assert.js";
+import { L3, labels, pattern, sequence } from "../support/dynamics-pattern.js";
 import { numpyScipy, python } from "../support/python.js";
 import { describeWith } from "../support/system.js";
 
-const L3 = Math.log(3); // two-class logits [ln 3, 0] give p = (0.75, 0.25)
-
-/**
- * Hand-made dynamics of four samples with label 0 over T = 4 evaluations (two classes):
- *   0 learned then forgotten then relearned: right, right, wrong, right
- *   1 never learned: wrong at every evaluation
- *   2 always right
- *   3 learned and forgotten twice: right, wrong, right, wrong
- */
-const RIGHT = [L3, 0];
-const WRONG = [0, L3];
-const pattern = [
-  [RIGHT, RIGHT, WRONG, RIGHT],
-  [WRONG, WRONG, WRONG, WRONG],
-  [RIGHT, RIGHT, RIGHT, RIGHT],
-  [RIGHT, WRONG, RIGHT, WRONG],
-];
-const labels = Int32Array.from([0, 0, 0, 0]);
-const sequence = [0, 1, 2, 3].map((t) =>
-  Float32Array.from(pattern.flatMap((sample) => sample[t] as number[])),
-);
 const correct = Uint8Array.from(
   [0, 1, 2, 3].flatMap((t) => pattern.map((sample) => (((sample[t] as number[])[0] as number) > 0 ? 1 : 0))),
 );
