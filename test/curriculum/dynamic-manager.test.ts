@@ -6,7 +6,7 @@ import { type RunConfig, RunConfigSchema } from "../../src/config/schema.js";
 import { readSamplerLog } from "../../src/results/sampler-log.js";
 import { readCsv } from "../../src/util/csv.js";
 import { fakeDeps } from "../training/fakes.js";
-import { blobConfig, crashAt, differingFiles, tempDir } from "../training/helpers.js";
+import { blobConfig, crashAt, differingFiles, straightAndResumed, tempDir } from "../training/helpers.js";
 
 // A user's dynamic sampler with keyword arguments, as a module of its own (what `module:` names):
 // each pass keeps a random `keep_fraction` of the samples (its own random stream) and weighs the
@@ -137,13 +137,7 @@ describe("curriculum=Dynamic with a user's sampler (module + class + keyword arg
   ] as const) {
     it(`an interrupted and resumed run equals one that ran straight through (${label})`, async () => {
       const config = dynamicRun(overrides as Record<string, unknown>);
-      const straight = freshDir();
-      await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet });
-      const crashed = freshDir();
-      await expect(
-        trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [crash] }),
-      ).rejects.toThrow(/simulated crash/);
-      await trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet });
+      const { straight, crashed } = await straightAndResumed(config, crash, freshDir);
       expect(readFileSync(join(crashed, "training.log"), "utf8")).toContain("Resuming");
       expect(differingFiles(straight, crashed)).toEqual([]);
       // the same seed again: byte-identical

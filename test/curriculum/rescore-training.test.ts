@@ -10,7 +10,7 @@ import { expectClose } from "../support/assert.js";
 import { numpyScipy, python } from "../support/python.js";
 import { describeWith } from "../support/system.js";
 import { fakeDeps } from "../training/fakes.js";
-import { blobConfig, crashAt, differingFiles, tempDir } from "../training/helpers.js";
+import { blobConfig, crashAt, differingFiles, straightAndResumed, tempDir } from "../training/helpers.js";
 
 // The real trainer loop with the training tests' pure-JS engine and Blobs data (90 training
 // samples, 3 classes, source indices 0..89), a CELoss score of seeded random ranks.
@@ -161,13 +161,7 @@ describe("re-scored curriculum runs are reproducible", () => {
   ] as const) {
     it(`an interrupted and resumed run equals one that ran straight through (${label})`, async () => {
       const config = rescoredRun(overrides as Record<string, unknown>, every, score);
-      const straight = freshDir();
-      await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet });
-      const crashed = freshDir();
-      await expect(
-        trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [crash] }),
-      ).rejects.toThrow(/simulated crash/);
-      await trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet });
+      const { straight, crashed } = await straightAndResumed(config, crash, freshDir);
       expect(readFileSync(join(crashed, "training.log"), "utf8")).toContain("Resuming");
       expect((readScoreDrift(straight) ?? []).length).toBeGreaterThan(1);
       expect(differingFiles(straight, crashed)).toEqual([]);

@@ -8,7 +8,7 @@ import type { TrainCallback } from "../../src/training/types.js";
 import { readCsv, writeCsv } from "../../src/util/csv.js";
 import { Rng } from "../../src/util/rng.js";
 import { fakeDeps, samplesDrawn } from "../training/fakes.js";
-import { blobConfig, crashAt, differingFiles, tempDir } from "../training/helpers.js";
+import { blobConfig, crashAt, differingFiles, straightAndResumed, tempDir } from "../training/helpers.js";
 
 // The real trainer loop (trainRunWith) with the training tests' pure-JS engine and Blobs data
 // (90 training samples, 3 classes, source indices 0..89).
@@ -142,13 +142,7 @@ describe("curriculum training with the trainer", () => {
       const config = curriculumRun(overrides as Record<string, unknown>, {
         sampling: { id: "Unbalanced", short: "U" },
       });
-      const straight = freshDir();
-      await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet });
-      const crashed = freshDir();
-      await expect(
-        trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [crash] }),
-      ).rejects.toThrow(/simulated crash/);
-      await trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet });
+      const { straight, crashed } = await straightAndResumed(config, crash, freshDir);
       expect(readFileSync(join(crashed, "training.log"), "utf8")).toContain("Resuming");
       expect(differingFiles(straight, crashed)).toEqual([]);
     });

@@ -1,9 +1,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { compareResults, listFiles as listTree } from "../../scripts/results-compare.mjs";
+import { trainRunWith } from "../../src/assembly/train-run.js";
 import { type RunConfig, RunConfigSchema } from "../../src/config/schema.js";
 import type { TrainCallback } from "../../src/training/types.js";
+import { fakeDeps } from "./fakes.js";
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `curricula-${prefix}-`));
@@ -73,4 +76,24 @@ export function crashAt(
       if (i === iteration) throw new Error(`simulated crash at ${i}`);
     },
   };
+}
+
+/**
+ * Trains `config` on the fake engine straight through into one fresh folder and, into another,
+ * until `crash` throws its simulated crash and then once more (the resume); returns both folders.
+ */
+export async function straightAndResumed(
+  config: RunConfig,
+  crash: TrainCallback,
+  freshDir: () => string,
+): Promise<{ straight: string; crashed: string }> {
+  const quiet = { log: null, progress: false } as const;
+  const straight = freshDir();
+  await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet });
+  const crashed = freshDir();
+  await expect(
+    trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [crash] }),
+  ).rejects.toThrow(/simulated crash/);
+  await trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet });
+  return { straight, crashed };
 }

@@ -16,7 +16,7 @@ import { OnlineTrackers } from "../../src/training/trackers.js";
 import type { PassSampler } from "../../src/training/types.js";
 import { readCsv } from "../../src/util/csv.js";
 import { blobsDataset, type FakeNetwork, fakeDeps } from "./fakes.js";
-import { blobConfig, crashAt, differingFiles, tempDir } from "./helpers.js";
+import { blobConfig, crashAt, differingFiles, straightAndResumed, tempDir } from "./helpers.js";
 
 const root = tempDir("trackers");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -168,13 +168,7 @@ describe("the trainer's tracker tables", () => {
   ] as const) {
     it(`a killed and resumed run writes the same tables (${label})`, async () => {
       const config = blobConfig(overrides as Record<string, unknown>);
-      const straight = freshDir();
-      await trainRunWith(fakeDeps(), config, { runDir: straight, ...quiet });
-      const crashed = freshDir();
-      await expect(
-        trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet, callbacks: [crash] }),
-      ).rejects.toThrow(/simulated crash/);
-      await trainRunWith(fakeDeps(), config, { runDir: crashed, ...quiet });
+      const { straight, crashed } = await straightAndResumed(config, crash, freshDir);
       const tables = (dir: string) =>
         readdirSync(dir)
           .filter((d) => /^(epoch|step)_\d+$/.test(d) || d === "_best")
