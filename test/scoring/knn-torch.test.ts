@@ -153,6 +153,47 @@ describeWith(torchEngine, "k-NN on the torch engine", () => {
     ).toThrow(/keep and errors must hold one value per query/);
   });
 
+  it("tileCandidates' float32 pre-test never drops a pair at its bound (bounds equal to pair distances)", () => {
+    // Rows and columns of different magnitudes, so the pre-test's float32 differences round away
+    // from its floor; each bound is exactly one pair's distance, and that pair and every pair at or
+    // below it must come back (a pre-test without its rounding margin loses some).
+    const rng = new Rng(8);
+    const [rowsA, rowsB, dim] = [150, 203, 33];
+    const a = Float32Array.from({ length: rowsA * dim }, () => 3 + rng.normal());
+    const b = Float32Array.from({ length: rowsB * dim }, () => 0.1 + rng.normal() * (1 + 3 * rng.random()));
+    const na = norms(a, rowsA, dim);
+    const nb = norms(b, rowsB, dim);
+    const dots = matMulTransposed(a, rowsA, b, rowsB, dim);
+    const d = (r: number, t: number) =>
+      Math.max((na[r] as number) + (nb[t] as number) - 2 * (dots[r * rowsB + t] as number), 0);
+    const dc = (t: number, r: number) =>
+      Math.max((nb[t] as number) + (na[r] as number) - 2 * (dots[r * rowsB + t] as number), 0);
+    for (let rep = 0; rep < 5; rep++) {
+      const rows = {
+        keep: Float64Array.from({ length: rowsA }, (_, r) => d(r, (r * 7 + rep * 31) % rowsB)),
+        errors: new Float64Array(rowsA),
+      };
+      const cols = {
+        keep: Float64Array.from({ length: rowsB }, (_, t) => dc(t, (t * 5 + rep * 17) % rowsA)),
+        errors: new Float64Array(rowsB),
+      };
+      const lists = tileCandidates(a, rowsA, b, rowsB, dim, na, nb, 1, rows, cols);
+      for (let r = 0; r < rowsA; r++) {
+        const want = Array.from({ length: rowsB }, (_, t) => t).filter(
+          (t) => d(r, t) <= (rows.keep[r] as number),
+        );
+        expect(Array.from(lists.rowIndex.subarray(lists.rowStart[r], lists.rowStart[r + 1]))).toEqual(want);
+      }
+      const start = lists.colStart as Int32Array;
+      for (let t = 0; t < rowsB; t++) {
+        const want = Array.from({ length: rowsA }, (_, r) => r).filter(
+          (r) => dc(t, r) <= (cols.keep[t] as number),
+        );
+        expect(Array.from((lists.colIndex as Int32Array).subarray(start[t], start[t + 1]))).toEqual(want);
+      }
+    }
+  });
+
   it("the fused pass makes the JS scan's offers: same predictions, exact distances and overflows", () => {
     const matrix = matrixPrimitive();
     const dot = matrix?.matMulTransposed;

@@ -88,18 +88,64 @@ Napi::Value MatMulTransposed(const Napi::CallbackInfo& info) {
   }
 }
 
+namespace {
+
+// A conservative float32 pre-test of the scan's double-precision test, so that the tile is swept
+// with 16-wide float compares and the exact test runs only where a block may hold a candidate.
+// The scan admits reference t for a query when d = (qa + nb[t]) − 2·dot[t] (double, clamped at 0)
+// is ≤ keep, i.e. when dot[t] − nb[t]/2 ≥ (qa − keep)/2 up to the double rounding of d. In float32,
+// dot[t] − half[t] (half[t] = fl(nb[t]/2)) is off from the real difference by at most
+// u·(|dot| + nb/2) + u·nb/2 with u = 2^-24, and |dot| ≤ (qa + nb)/2 (Cauchy–Schwarz), so a floor
+// lowered by 8u·(qa + nbMax + |keep|) — rounded down once more when it becomes a float — never
+// rejects a pair the scan would admit. The pre-test is only a shortcut: every pair it passes gets
+// the scan's own test, so the candidates are exactly those of the plain loop.
+constexpr double kFloat32Eps = 1.0 / 16777216.0;  // 2^-24
+constexpr int kBlock = 16;
+// Beyond this, halves and floors could overflow float32: the plain loop decides.
+constexpr double kPretestLimit = 1e30;
+
+float pretestFloor(double qa, double keep, double nbMax) {
+  const double margin = 8.0 * kFloat32Eps * (qa + nbMax + std::fabs(keep));
+  const float f = static_cast<float>((qa - keep) * 0.5 - margin);
+  return std::nextafter(f, -std::numeric_limits<float>::infinity());
+}
+
+// True when some j < kBlock has v[j] − h[j] ≥ floor (written so the compiler vectorises it).
+inline bool anyAtLeast(const float* v, const float* h, float floor) {
+  int hit = 0;
+  for (int j = 0; j < kBlock; j++) hit |= (v[j] - h[j] >= floor);
+  return hit != 0;
+}
+
+// True when some j < kBlock has v[j] − s ≥ floor[j].
+inline bool anyAtLeastScalar(const float* v, float s, const float* floor) {
+  int hit = 0;
+  for (int j = 0; j < kBlock; j++) hit |= (v[j] - s >= floor[j]);
+  return hit != 0;
+}
+
+// The product tile of one call, kept between calls (one per thread that calls in).
+at::Tensor& productBuffer(int64_t rows, int64_t cols) {
+  thread_local at::Tensor buffer;
+  if (!buffer.defined() || buffer.numel() < rows * cols) buffer = at::empty({rows * cols}, at::TensorOptions().dtype(at::kFloat));
+  return buffer;
+}
+
+}  // namespace
+
 // The k-NN's tile pass: the float32 products a·bᵀ of a (rowsA × dim) and b (rowsB × dim), and of
 // them only the candidates each query can still take: distance d = (|q|² + |r|²) − 2·(q·r) in
 // float64 from the float32 product, clamped at 0, kept where d ≤ the query's bound (QueryBound).
 // Rows of a are queries against the references in b (`rows`: {keep, errors} per row of a); with
 // `cols`, b's rows too, as queries against a's rows (the symmetric half of a probe whose queries
 // are its references). The arithmetic is the JS scan's, operation for operation, so every pair the
-// scan would offer is kept; the caller re-checks each with its bound as it tightens. Returns
+// scan would offer is kept; the caller re-checks each with its bound as it tightens. Queries with a
+// finite bound are swept with the float32 pre-test above first. Returns
 // {rowStart, rowIndex, rowDist[, colStart, colIndex, colDist]}: candidates of row r are
 // rowIndex/rowDist[rowStart[r] .. rowStart[r+1]), indices into b's rows (and a's for columns),
-// ascending. Rows and columns are filtered in separate passes split into contiguous chunks over
-// libtorch's threads, joined in order (the result does not depend on the thread count). The
-// product never crosses into JS.
+// ascending. One sweep in row chunks over libtorch's threads filters rows and the columns with a
+// finite bound; columns still tracking their bound follow in row order. Chunks are joined in order,
+// so the result does not depend on the thread count. The product never crosses into JS.
 Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t rowsA = info[1].As<Napi::Number>().Int64Value();
@@ -116,41 +162,107 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
     BoundsArg rowBounds = boundsArg(info[8], rowsA, "rows");
     const bool columns = info.Length() > 9 && !info[9].IsNull() && !info[9].IsUndefined();
     BoundsArg colBounds = columns ? boundsArg(info[9], rowsB, "cols") : BoundsArg{};
-    at::Tensor product;
+    at::Tensor& buffer = productBuffer(rowsA, rowsB);
     {
       c10::InferenceMode guard;
       at::Tensor a = viewFloat32(float32Arg(info[0], "a"), {rowsA, dim});
       at::Tensor b = viewFloat32(float32Arg(info[2], "b"), {rowsB, dim});
-      product = at::mm(a, b.t()).contiguous();
+      at::Tensor view = buffer.narrow(0, 0, rowsA * rowsB).view({rowsA, rowsB});
+      if (rowsA * rowsB > 0) at::mm_out(view, a, b.t());
     }
-    const float* dots = product.data_ptr<float>();
+    const float* dots = buffer.data_ptr<float>();
     const double* na = normsA.Data();
     const double* nb = normsB.Data();
     const double* ka = rowBounds.keep.Data();
     const double* ea = rowBounds.errors.Data();
     const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
 
+    // Halves of the norms for the pre-test, and whether the pre-test may be used at all.
+    double naMax = 0, nbMax = 0;
+    for (int64_t r = 0; r < rowsA; r++) naMax = std::max(naMax, na[r]);
+    for (int64_t t = 0; t < rowsB; t++) nbMax = std::max(nbMax, nb[t]);
+    const bool pretest = naMax < kPretestLimit && nbMax < kPretestLimit;
+    std::vector<float> halfB(pretest ? static_cast<size_t>(rowsB) : 0);
+    for (size_t t = 0; t < halfB.size(); t++) halfB[t] = static_cast<float>(nb[t] * 0.5);
+    const int64_t blockEnd = rowsB - rowsB % kBlock;
+
+    // Columns: a finite bound gets the pre-test floor; a tracking one (+∞ floor: never in the
+    // sweep) is filtered afterwards in row order, as its bound changes with every pair it admits.
+    const double* kb = columns ? colBounds.keep.Data() : nullptr;
+    const double* eb = columns ? colBounds.errors.Data() : nullptr;
+    std::vector<float> colFloor(columns ? static_cast<size_t>(rowsB) : 0);
+    std::vector<int64_t> trackingCols;
+    std::vector<float> halfA(columns ? static_cast<size_t>(rowsA) : 0);
+    if (columns) {
+      for (int64_t t = 0; t < rowsB; t++) {
+        if (std::isinf(kb[t]) && kb[t] > 0) {
+          trackingCols.push_back(t);
+          colFloor[t] = std::numeric_limits<float>::infinity();
+        } else if (pretest && std::isfinite(kb[t]) && std::fabs(kb[t]) < kPretestLimit) {
+          colFloor[t] = pretestFloor(nb[t], kb[t], naMax);
+        } else {
+          colFloor[t] = -std::numeric_limits<float>::infinity();  // the plain test for every pair
+        }
+      }
+      for (int64_t r = 0; r < rowsA; r++) halfA[r] = static_cast<float>(na[r] * 0.5);
+    }
+
+    // One sweep over the tile in row chunks (one per thread): each row's candidates as a query,
+    // and the candidates of every column with a finite bound, kept per chunk as (column, row,
+    // distance) in row order and scattered per column afterwards, chunk after chunk.
     const int64_t chunks = std::min<int64_t>(threads, rowsA);
     std::vector<std::vector<int32_t>> rowIndexParts(chunks);
     std::vector<std::vector<double>> rowDistParts(chunks);
+    std::vector<std::vector<int32_t>> colTParts(chunks), colRParts(chunks);
+    std::vector<std::vector<double>> colDParts(chunks);
     std::vector<int32_t> rowStart(static_cast<size_t>(rowsA) + 1, 0);
     at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; c++) {
         auto& index = rowIndexParts[c];
         auto& dist = rowDistParts[c];
+        auto& colT = colTParts[c];
+        auto& colR = colRParts[c];
+        auto& colD = colDParts[c];
         for (int64_t r = rowsA * c / chunks; r < rowsA * (c + 1) / chunks; r++) {
           const float* row = dots + r * rowsB;
           const double qa = na[r];
           QueryBound bound(ka[r], ea[r]);
-          for (int64_t t = 0; t < rowsB; t++) {
+          auto test = [&](int64_t t) {
             double d = (qa + nb[t]) - 2.0 * static_cast<double>(row[t]);
             if (d < 0) d = 0;
             if (bound.admit(d, k)) {
               index.push_back(static_cast<int32_t>(t));
               dist.push_back(d);
             }
+          };
+          int64_t t = 0;
+          if (pretest && !bound.tracking && std::isfinite(ka[r]) && std::fabs(ka[r]) < kPretestLimit) {
+            const float floor = pretestFloor(qa, ka[r], nbMax);
+            for (; t < blockEnd; t += kBlock) {
+              if (!anyAtLeast(row + t, halfB.data() + t, floor)) continue;
+              for (int64_t j = t; j < t + kBlock; j++) test(j);
+            }
           }
+          for (; t < rowsB; t++) test(t);
           rowStart[r + 1] = static_cast<int32_t>(index.size());  // within the chunk; offset below
+          if (!columns) continue;
+          auto testCol = [&](int64_t u) {
+            if (colFloor[u] == std::numeric_limits<float>::infinity()) return;  // tracking
+            double d = (nb[u] + qa) - 2.0 * static_cast<double>(row[u]);
+            if (d < 0) d = 0;
+            if (d <= kb[u]) {
+              colT.push_back(static_cast<int32_t>(u));
+              colR.push_back(static_cast<int32_t>(r));
+              colD.push_back(d);
+            }
+          };
+          const float half = halfA[r];
+          int64_t u = 0;
+          for (; u < blockEnd; u += kBlock) {
+            if (!anyAtLeastScalar(row + u, half, colFloor.data() + u)) continue;
+            for (int64_t j = u; j < u + kBlock; j++) testCol(j);
+          }
+          for (; u < rowsB; u++) testCol(u);
         }
       }
     });
@@ -167,40 +279,52 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
     out.Set("rowIndex", copyOut<int32_t, Napi::Int32Array>(env, rowIndex));
     out.Set("rowDist", copyOut<double, Napi::Float64Array>(env, rowDist));
     if (columns) {
-      const double* kb = colBounds.keep.Data();
-      const double* eb = colBounds.errors.Data();
-      const int64_t colChunks = std::min<int64_t>(threads, rowsB);
-      std::vector<std::vector<int32_t>> colIndex(static_cast<size_t>(rowsB));
-      std::vector<std::vector<double>> colDist(static_cast<size_t>(rowsB));
-      at::parallel_for(0, colChunks, 1, [&](int64_t c0, int64_t c1) {
+      // Tracking columns, each in row order with its own bound; the tile is read row by row (a
+      // share of the columns per thread), not down each column.
+      const int64_t nTrack = static_cast<int64_t>(trackingCols.size());
+      std::vector<std::vector<int32_t>> trackIndex(trackingCols.size());
+      std::vector<std::vector<double>> trackDist(trackingCols.size());
+      const int64_t trackChunks = std::min<int64_t>(threads, nTrack);
+      at::parallel_for(0, trackChunks, 1, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; c++) {
-          const int64_t t0 = rowsB * c / colChunks;
-          const int64_t t1 = rowsB * (c + 1) / colChunks;
+          const int64_t i0 = nTrack * c / trackChunks;
+          const int64_t i1 = nTrack * (c + 1) / trackChunks;
           std::vector<QueryBound> bounds;
-          bounds.reserve(static_cast<size_t>(t1 - t0));
-          for (int64_t t = t0; t < t1; t++) bounds.emplace_back(kb[t], eb[t]);
-          // Column t (b's row t as a query) meets a's rows in ascending order.
+          bounds.reserve(static_cast<size_t>(i1 - i0));
+          for (int64_t i = i0; i < i1; i++) bounds.emplace_back(kb[trackingCols[i]], eb[trackingCols[i]]);
           for (int64_t r = 0; r < rowsA; r++) {
             const float* row = dots + r * rowsB;
-            const double qa = na[r];
-            for (int64_t t = t0; t < t1; t++) {
-              double d = (nb[t] + qa) - 2.0 * static_cast<double>(row[t]);
+            for (int64_t i = i0; i < i1; i++) {
+              const int64_t t = trackingCols[i];
+              double d = (nb[t] + na[r]) - 2.0 * static_cast<double>(row[t]);
               if (d < 0) d = 0;
-              if (bounds[t - t0].admit(d, k)) {
-                colIndex[t].push_back(static_cast<int32_t>(r));
-                colDist[t].push_back(d);
+              if (bounds[i - i0].admit(d, k)) {
+                trackIndex[i].push_back(static_cast<int32_t>(r));
+                trackDist[i].push_back(d);
               }
             }
           }
         }
       });
       std::vector<int32_t> colStart(static_cast<size_t>(rowsB) + 1, 0);
-      std::vector<int32_t> flatIndex;
-      std::vector<double> flatDist;
-      for (int64_t t = 0; t < rowsB; t++) {
-        flatIndex.insert(flatIndex.end(), colIndex[t].begin(), colIndex[t].end());
-        flatDist.insert(flatDist.end(), colDist[t].begin(), colDist[t].end());
-        colStart[t + 1] = static_cast<int32_t>(flatIndex.size());
+      for (int64_t c = 0; c < chunks; c++)
+        for (int32_t t : colTParts[c]) colStart[t + 1]++;
+      for (size_t i = 0; i < trackingCols.size(); i++) colStart[trackingCols[i] + 1] = static_cast<int32_t>(trackIndex[i].size());
+      for (int64_t t = 0; t < rowsB; t++) colStart[t + 1] += colStart[t];
+      std::vector<int32_t> flatIndex(static_cast<size_t>(colStart[rowsB]));
+      std::vector<double> flatDist(flatIndex.size());
+      std::vector<int32_t> fill(colStart.begin(), colStart.end() - 1);
+      for (int64_t c = 0; c < chunks; c++) {
+        const auto& colT = colTParts[c];
+        for (size_t i = 0; i < colT.size(); i++) {
+          const int32_t slot = fill[colT[i]]++;
+          flatIndex[slot] = colRParts[c][i];
+          flatDist[slot] = colDParts[c][i];
+        }
+      }
+      for (size_t i = 0; i < trackingCols.size(); i++) {
+        std::copy(trackIndex[i].begin(), trackIndex[i].end(), flatIndex.begin() + colStart[trackingCols[i]]);
+        std::copy(trackDist[i].begin(), trackDist[i].end(), flatDist.begin() + colStart[trackingCols[i]]);
       }
       out.Set("colStart", copyOut<int32_t, Napi::Int32Array>(env, colStart));
       out.Set("colIndex", copyOut<int32_t, Napi::Int32Array>(env, flatIndex));
