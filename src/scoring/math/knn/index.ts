@@ -19,6 +19,7 @@ import { availableParallelism } from "node:os";
 import { exactPredict, QUERY_BLOCK } from "./exact.js";
 import { voteAll } from "./lists.js";
 import { type KnnOptions, makeProblem, type ParallelKnnOptions } from "./problem.js";
+import { planProjection, projectedPredict } from "./projected.js";
 import { planTiles, TiledSearch } from "./tiled.js";
 import { runWorkers } from "./workers.js";
 
@@ -39,6 +40,12 @@ export function knnPredict(
   const problem = makeProblem(references, labels, queries, dim, options);
   const plan = options.dot ? planTiles(problem, options) : null;
   if (!plan || !options.dot) return exactPredict(problem, options);
+  const projection =
+    options.projection === false ? null : planProjection(problem, options.dot, options.projection);
+  if (projection) {
+    if (options.stats) options.stats.projectedRank = projection.rank;
+    return projectedPredict(problem, projection, { ...options, dot: options.dot });
+  }
   const search = new TiledSearch(problem, plan);
   for (let p = 0; p < plan.pairs; p++) {
     search.runPair(p, options.dot, options.candidates);

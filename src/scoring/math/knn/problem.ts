@@ -32,6 +32,11 @@ export interface KnnOptions {
   referenceTile?: number;
   /** Filled by the tiled path: how much exact work the float32 error bound left over. */
   stats?: KnnStats;
+  /**
+   * The projected path (./projected.ts) for wide rows of low rank: by default chosen when it pays
+   * (see `planProjection`); false never, true or {rank} always where a `dot` is given (tests).
+   */
+  projection?: boolean | { rank?: number };
 }
 
 export interface KnnStats {
@@ -44,6 +49,8 @@ export interface KnnStats {
    * (near-ties) and was resolved exactly during the scan, at least once. No query is rescanned.
    */
   overflows: number;
+  /** Rank of the projected path's basis when it ran (see ./projected.ts). */
+  projectedRank?: number;
 }
 
 export interface ParallelKnnOptions extends Omit<KnnOptions, "dot"> {
