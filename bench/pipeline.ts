@@ -225,7 +225,7 @@ async function runCurricula(
   }
   const depthDir = join(resultsDir, "bench", "curriculum", "PredictionDepth");
   const atomic =
-    readdirSync(depthDir, { withFileTypes: true }).find((e) => e.isDirectory()) ??
+    readdirSync(depthDir, { withFileTypes: true }).find((e) => e.isDirectory() && !e.name.startsWith(".")) ??
     usage("no PredictionDepth run");
   const timer = readYaml<Record<string, number>>(join(depthDir, atomic.name, "timer.yaml"));
   return {
