@@ -99,7 +99,7 @@ export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Networ
     if (pool) checkPoolLayers(pool, names, "forward");
     const shapes = taps.map((i) => this.description.layers[i]?.outputShape ?? []);
     const plans = names.map((name, k) => {
-      const plan = pool?.[name];
+      const plan = pool && Object.hasOwn(pool, name) ? pool[name] : undefined;
       if (plan) checkPoolPlan(plan, shapes[k] as number[], name, "forward");
       return plan ?? null;
     });
