@@ -120,7 +120,7 @@ export {
 } from "./data/label-noise.js";
 export type { Dataset, LabelNoise, Subset, SubsetName } from "./data/types.js";
 export { createNetwork, initEngine, loadNetwork } from "./engine/index.js";
-export type { ForwardResult, Network, OptimizerSpec } from "./engine/types.js";
+export type { ForwardOptions, ForwardResult, Network, OptimizerSpec } from "./engine/types.js";
 export type { LayerDescription, ModelDescription, NetworkSpec } from "./models/description.js";
 export { describeModel, MODEL_TYPES } from "./models/index.js";
 

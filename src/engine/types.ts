@@ -5,6 +5,7 @@
 
 import type { ModelDescription, NetworkSpec, ParameterSet, ParameterShape } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
+import type { PoolPlan } from "./pooling.js";
 import type { ThreadPlan } from "./threads.js";
 
 export type { NetworkSpec };
@@ -35,6 +36,18 @@ export interface ForwardResult {
   logits: Float32Array;
   /** The layer outputs that were asked for, by layer name. */
   layers: Record<string, LayerOutput>;
+}
+
+/** How a forward pass hands back its layer outputs. */
+export interface ForwardOptions {
+  /**
+   * Adaptive average pooling per requested layer (plans of `planPooling`, src/engine/pooling.ts):
+   * such a layer's output comes back already pooled, as [batch, plan.size] in the channels-last
+   * order of `applyPooling`, bit-identical to `applyPooling` of the unpooled output on every engine
+   * (the torch engine's built-in networks pool natively, so only the pooled values cross into JS).
+   * Every name must be among the requested outputs and its plan must fit the layer's output shape.
+   */
+  pool?: Readonly<Record<string, PoolPlan>>;
 }
 
 /** Trainable state beyond the weights, so a resumed run continues exactly. */
@@ -92,8 +105,16 @@ export interface Network {
     sampleWeights?: Float32Array | null,
     logitsOut?: Float32Array | null,
   ): number;
-  /** Forward pass in eval mode (dropout off). `outputs` names extra layers to return. */
-  forward(x: Float32Array, batchSize: number, outputs?: readonly string[]): ForwardResult;
+  /**
+   * Forward pass in eval mode (dropout off). `outputs` names extra layers to return;
+   * `options.pool` returns some of them pooled.
+   */
+  forward(
+    x: Float32Array,
+    batchSize: number,
+    outputs?: readonly string[],
+    options?: ForwardOptions,
+  ): ForwardResult;
   setLearningRate(lr: number): void;
   getLearningRate(): number;
   getRngState(): NetworkRngState;

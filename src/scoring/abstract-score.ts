@@ -6,7 +6,7 @@ import { buildForRun } from "../assembly/train-run.js";
 import { RUN_FILES, SCORE_RUN_FILES } from "../config/layout.js";
 import type { DatasetConfig, RunConfig } from "../config/schema.js";
 import type { Batch, Dataset, Subset, SubsetName } from "../data/types.js";
-import type { ForwardResult, Network, NetworkSpec } from "../engine/types.js";
+import type { ForwardOptions, ForwardResult, Network, NetworkSpec } from "../engine/types.js";
 import { TORCHSCRIPT } from "../models/index.js";
 import {
   checkpointDir,
@@ -330,6 +330,8 @@ export abstract class AbstractScore {
       batchSize: number;
       positions?: Int32Array;
       layers?: readonly string[];
+      /** Asked before each batch: the layers to return pooled (`Network.forward`'s `pool`). */
+      pool?: () => ForwardOptions["pool"];
       onBatch: (result: ForwardResult, batch: Batch, offset: number) => void;
     },
   ): Promise<void> {
@@ -343,7 +345,8 @@ export abstract class AbstractScore {
         for (let start = 0; start < positions.length; start += options.batchSize) {
           const slice = positions.subarray(start, Math.min(positions.length, start + options.batchSize));
           const batch = subset.batch(slice);
-          const result = network.forward(batch.x, slice.length, options.layers ?? []);
+          const pool = options.pool?.();
+          const result = network.forward(batch.x, slice.length, options.layers ?? [], pool ? { pool } : {});
           options.onBatch(result, batch, start);
           bar.increment(slice.length);
         }

@@ -2,6 +2,14 @@
  * Difficulty scores: the scoring functions, their shared base, ranking, ensembles, correlation and
  * the score manager that runs a scoring config end to end.
  */
+
+export {
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  applyPooling,
+  type PoolPlan,
+  planPooling,
+} from "../engine/pooling.js";
 export {
   AbstractScore,
   type AtomicRun,
@@ -62,13 +70,6 @@ export {
 } from "./math/dynamics.js";
 export { complement, crossValidationFolds } from "./math/folds.js";
 export { type KnnOptions, knnPredict } from "./math/knn/index.js";
-export {
-  adaptiveAvgPool1d,
-  adaptiveAvgPool2d,
-  applyPooling,
-  type PoolPlan,
-  planPooling,
-} from "./math/pooling.js";
 export { rankAndNormalize, type TieBreak, type TieStatistics, tieStatistics } from "./math/rank.js";
 export { isPlaceholderScoring, resolveScoreClass, SCORING_TYPES, type ScoreClass } from "./registry.js";
 export {

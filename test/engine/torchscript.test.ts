@@ -17,6 +17,7 @@ import {
   type NetworkSpec,
   scriptModuleTensors,
 } from "../../src/engine/index.js";
+import { applyPooling, type PoolPlan, planPooling } from "../../src/engine/pooling.js";
 import { decodeSafeTensors } from "../../src/engine/safetensors.js";
 import { saveNpy } from "../../src/util/npy.js";
 import { Rng } from "../../src/util/rng.js";
@@ -94,6 +95,35 @@ torch.jit.trace(mlp, torch.zeros(2, 64)).save("traced.pt")`,
       ]);
       expect(() => net.forward(batch(3, 64), 3, ["block3"])).toThrow(
         /has no output 'block3'; outputs: stem, /,
+      );
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it("pools the outputs forward's pool names as applyPooling does on the unpooled ones, bit for bit", () => {
+    const net = createNetwork(spec(join(root, "my_model.pt")), null, 1);
+    const x = batch(5, 64);
+    const names = ["stem", "block1", "embeddings", "fc"];
+    const pool: Record<string, PoolPlan> = {
+      stem: planPooling([5, 8, 8, 16], 9 * 16, true),
+      block1: { kind: "pool2d", x: 8, y: 8, channels: 16, outX: 3, outY: 5, size: 240 },
+      embeddings: planPooling([5, 16], 7, true),
+    };
+    try {
+      const plain = net.forward(x, 5, names);
+      const pooled = net.forward(x, 5, names, { pool });
+      for (const [name, plan] of Object.entries(pool)) {
+        const want = applyPooling(plan, plain.layers[name]?.data ?? new Float32Array(0), 5);
+        expect(pooled.layers[name]?.shape, name).toEqual([5, plan.size]);
+        const got = pooled.layers[name]?.data ?? new Float32Array(0);
+        expect(new Uint32Array(got.buffer, got.byteOffset, got.length), name).toEqual(
+          new Uint32Array(want.buffer, want.byteOffset, want.length),
+        );
+      }
+      expect(pooled.layers.fc).toEqual(plain.layers.fc);
+      expect(() => net.forward(x, 5, ["fc"], { pool: { fc: planPooling([5, 12], 4, true) } })).toThrow(
+        /the pooling of layer 'fc' .* expects an output of \[12\] per sample, the layer's is \[10\]/,
       );
     } finally {
       net.dispose();

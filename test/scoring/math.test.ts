@@ -2,12 +2,6 @@ import { describe, expect, it } from "vitest";
 import { correlation, kendallTauB } from "../../src/scoring/math/correlation.js";
 import { complement, crossValidationFolds } from "../../src/scoring/math/folds.js";
 import { knnPredict } from "../../src/scoring/math/knn/index.js";
-import {
-  adaptiveAvgPool1d,
-  adaptiveAvgPool2d,
-  applyPooling,
-  planPooling,
-} from "../../src/scoring/math/pooling.js";
 import { rankAndNormalize, tieStatistics } from "../../src/scoring/math/rank.js";
 import { Rng } from "../../src/util/rng.js";
 import { naiveKnn } from "../support/naive-knn.js";
@@ -85,37 +79,6 @@ describe("knnPredict", () => {
     const x = Float32Array.from([0, 10]);
     expect(Array.from(knnPredict(x, Int32Array.from([0, 1]), x, 1, { k: 1 }))).toEqual([0, 1]);
     expect(Array.from(knnPredict(x, Int32Array.from([1, 0]), x, 1, { k: 30 }))).toEqual([0, 0]);
-  });
-});
-
-describe("adaptive average pooling", () => {
-  it("1-D pools with PyTorch's overlapping windows", () => {
-    // length 5 → 3: windows [0,2), [1,4), [3,5)
-    expect(Array.from(adaptiveAvgPool1d(Float32Array.from([1, 2, 3, 4, 5]), 1, 5, 3))).toEqual([1.5, 3, 4.5]);
-  });
-  it("2-D pools channels-last per channel", () => {
-    // 1 × 2 × 2 × 2 (x, y, c) → 1 × 1 × 1 × 2
-    const data = Float32Array.from([1, 10, 2, 20, 3, 30, 4, 40]);
-    expect(Array.from(adaptiveAvgPool2d(data, 1, 2, 2, 2, 1, 1))).toEqual([2.5, 25]);
-  });
-  it("plans shapes as aucurriculum: rank 2, 3 and 4 with and without a maximum", () => {
-    expect(planPooling([8, 100], null, true)).toEqual({ kind: "identity", size: 100 });
-    expect(planPooling([8, 100], 32, true)).toMatchObject({ kind: "pool1d", outLength: 32, size: 32 });
-    expect(planPooling([8, 16], 32, true)).toEqual({ kind: "identity", size: 16 });
-    expect(planPooling([8, 6, 4], null, true)).toMatchObject({ kind: "pool2d", outX: 4, outY: 4, size: 16 });
-    expect(planPooling([8, 6, 4], null, false)).toEqual({ kind: "identity", size: 24 });
-    // 28×28×32 = 25088 > 1000: square 28 shrinks until 32·X·Y ≤ 1000 → 5×5
-    expect(planPooling([8, 28, 28, 32], 1000, true)).toMatchObject({ outX: 5, outY: 5, size: 800 });
-    // not matched: 10×4×2 = 80 > 20 → (9,3)=54 → (8,2)=32 → (7,1)=14
-    expect(planPooling([8, 10, 4, 2], 20, false)).toMatchObject({ outX: 7, outY: 1, size: 14 });
-    expect(() => planPooling([8, 2, 2, 64], 32, true)).toThrow(/max_embedding_size 32/);
-    expect(() => planPooling([8, 2, 2, 2, 2], null, true)).toThrow(/Unsupported input size/);
-  });
-  it("applies a plan to every row", () => {
-    const plan = planPooling([2, 4], 2, true);
-    expect(Array.from(applyPooling(plan, Float32Array.from([1, 3, 5, 7, 0, 0, 2, 2]), 2))).toEqual([
-      2, 6, 0, 2,
-    ]);
   });
 });
 

@@ -11,6 +11,7 @@
 
 #include "napi_util.h"
 #include "optim.h"
+#include "pooling.h"
 #include "training.h"
 
 #include <ATen/ATen.h>
@@ -321,7 +322,8 @@ class Net : public TrainableNet<Net> {
     }
   }
 
-  // forward(x, batch, taps: number[]) → {logits, layers: Float32Array[]} (taps channels-last).
+  // forward(x, batch, taps: number[], pools?: (plan | null)[]) → {logits, layers: Float32Array[]}
+  // (taps channels-last; tap k pooled by pools[k] when that is a pool1d or pool2d plan, see pooling.h).
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     assertAlive(env);
@@ -337,12 +339,22 @@ class Net : public TrainableNet<Net> {
         keep[t] = true;
         taps.push_back(t);
       }
+      std::vector<PoolPlan> plans(taps.size());
+      std::vector<bool> pooled(taps.size(), false);
+      if (info.Length() > 3 && info[3].IsArray()) {
+        auto poolArray = info[3].As<Napi::Array>();
+        if (poolArray.Length() != taps.size()) throw std::runtime_error("pools must hold one entry per tap");
+        for (uint32_t i = 0; i < poolArray.Length(); i++) pooled[i] = readPoolPlan(poolArray.Get(i), plans[i]);
+      }
       at::Tensor x = inputTensor(float32Arg(info[0], "the input"), batch);
       auto outs = run(x, false, {}, keep);
       auto result = Napi::Object::New(env);
       result.Set("logits", toJs(env, outs.back()));
       auto layers = Napi::Array::New(env);
-      for (size_t i = 0; i < taps.size(); i++) layers.Set(static_cast<uint32_t>(i), toJs(env, toChannelsLast(outs[taps[i]])));
+      for (size_t i = 0; i < taps.size(); i++) {
+        at::Tensor tap = toChannelsLast(outs[taps[i]]);
+        layers.Set(static_cast<uint32_t>(i), pooled[i] ? poolToJs(env, tap, plans[i]) : toJs(env, tap));
+      }
       result.Set("layers", layers);
       return result;
     } catch (const Napi::Error&) {

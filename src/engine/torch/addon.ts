@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { PACKAGE_ROOT } from "../../config/package.js";
+import type { PoolPlan } from "../pooling.js";
 import type { MatMulTransposed, TileCandidates } from "../types.js";
 
 /** The addon's surface (native/torch/src: addon.cc, net.cc, script.cc, knn.cc). */
@@ -51,7 +52,18 @@ export interface NativeNet {
     masks: Float32Array[],
     logitsOut?: Float32Array,
   ): number;
-  forward(x: Float32Array, batch: number, taps: number[]): { logits: Float32Array; layers: Float32Array[] };
+  /**
+   * Eval mode, no gradients: the logits and the outputs of the layers `taps` (channels-last). With
+   * `pools`, tap k whose entry is a pool1d or pool2d plan comes back pooled (batch × plan.size, the
+   * channels-last order and the float64 sums of `applyPooling`, bit-identical to it); null entries
+   * and identity plans leave their tap as it is.
+   */
+  forward(
+    x: Float32Array,
+    batch: number,
+    taps: number[],
+    pools?: (PoolPlan | null)[],
+  ): { logits: Float32Array; layers: Float32Array[] };
   getOptimizerState(): { step: number; slots: Record<string, Float32Array> };
   setOptimizerState(step: number, slots: Record<string, Float32Array>): void;
   dispose(): void;

@@ -7,7 +7,15 @@
  */
 import { dropoutMask, type ModelDescription, type ParameterSet } from "../../models/index.js";
 import type { Rng } from "../../util/rng.js";
-import type { ForwardResult, LayerOutput, Network, OptimizerSpec, TrainableOptions } from "../types.js";
+import { checkPoolLayers, checkPoolPlan } from "../pooling.js";
+import type {
+  ForwardOptions,
+  ForwardResult,
+  LayerOutput,
+  Network,
+  OptimizerSpec,
+  TrainableOptions,
+} from "../types.js";
 import type { NativeNet, TorchAddon } from "./addon.js";
 import { NativeNetworkBase } from "./native-network.js";
 
@@ -65,7 +73,16 @@ export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Networ
     });
   }
 
-  forward(x: Float32Array, batchSize: number, outputs: readonly string[] = []): ForwardResult {
+  /**
+   * `options.pool`: the addon pools those taps natively from the activation (float64 sums in
+   * `applyPooling`'s order, its channels-last layout), so only the pooled values cross into JS.
+   */
+  forward(
+    x: Float32Array,
+    batchSize: number,
+    outputs: readonly string[] = [],
+    options: ForwardOptions = {},
+  ): ForwardResult {
     this.assertAlive();
     this.checkInput(x, batchSize, "forward");
     const names = [...new Set(outputs)];
@@ -78,14 +95,31 @@ export class TorchNetwork extends NativeNetworkBase<NativeNet> implements Networ
       }
       return i;
     });
-    const result = this.native.forward(x, batchSize, taps);
+    const pool = options.pool;
+    if (pool) checkPoolLayers(pool, names, "forward");
+    const shapes = taps.map((i) => this.description.layers[i]?.outputShape ?? []);
+    const plans = names.map((name, k) => {
+      const plan = pool && Object.hasOwn(pool, name) ? pool[name] : undefined;
+      if (plan) checkPoolPlan(plan, shapes[k] as number[], name, "forward");
+      return plan ?? null;
+    });
+    const native = plans.map((plan) => (plan && plan.kind !== "identity" ? plan : null));
+    const result = this.native.forward(x, batchSize, taps, native);
     const layers: Record<string, LayerOutput> = {};
     names.forEach((name, k) => {
-      const layer = this.description.layers[taps[k] as number];
-      layers[name] = {
-        data: result.layers[k] as Float32Array,
-        shape: [batchSize, ...(layer?.outputShape ?? [])],
-      };
+      const data = result.layers[k] as Float32Array;
+      const plan = plans[k];
+      if (!plan) {
+        layers[name] = { data, shape: [batchSize, ...(shapes[k] as number[])] };
+        return;
+      }
+      // An addon built before forward took `pools` returns the whole activation.
+      if (data.length !== batchSize * plan.size) {
+        throw new Error(
+          `forward: the torch addon returned ${data.length} values for layer '${name}' pooled to ${plan.size} per sample; rebuild it (npm run build:torch)`,
+        );
+      }
+      layers[name] = { data, shape: [batchSize, plan.size] };
     });
     return { logits: result.logits, layers };
   }

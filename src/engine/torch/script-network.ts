@@ -17,7 +17,9 @@
 import type { ParameterSet, ParameterShape } from "../../models/index.js";
 import { DataError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
+import { checkPoolLayers, poolLayerOutputs } from "../pooling.js";
 import type {
+  ForwardOptions,
   ForwardResult,
   LayerOutput,
   Network,
@@ -190,7 +192,13 @@ export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> imple
     );
   }
 
-  forward(x: Float32Array, batchSize: number, outputs: readonly string[] = []): ForwardResult {
+  /** `options.pool` is applied in JS to the layer outputs (`poolLayerOutputs`). */
+  forward(
+    x: Float32Array,
+    batchSize: number,
+    outputs: readonly string[] = [],
+    options: ForwardOptions = {},
+  ): ForwardResult {
     this.assertAlive();
     this.checkInput(x, batchSize, "forward");
     const names = [...new Set(outputs)];
@@ -205,6 +213,7 @@ export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> imple
         `forward: the TorchScript module ${this.file} has no output '${name}'; outputs: ${this.layerNames.join(", ")}`,
       );
     }
+    if (options.pool) checkPoolLayers(options.pool, names, "forward");
     const result = this.native.forward(x, batchSize, names.includes(EMBEDDINGS), taps);
     const layers: Record<string, LayerOutput> = {};
     taps.forEach((name, k) => {
@@ -217,6 +226,6 @@ export class TorchScriptNetwork extends NativeNetworkBase<NativeScriptNet> imple
       const d = rest.reduce((a, v) => a * v, 1);
       layers[EMBEDDINGS] = { data: result.embeddings, shape: [b ?? batchSize, d] };
     }
-    return { logits: result.logits, layers };
+    return { logits: result.logits, layers: poolLayerOutputs(layers, options.pool, batchSize, "forward") };
   }
 }

@@ -11,7 +11,15 @@ import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint
 import { checkLogitsOut } from "../checks.js";
 import { NetworkBase } from "../network-base.js";
 import { weightedOneHot } from "../one-hot.js";
-import type { ForwardResult, LayerOutput, Network, OptimizerSpec, SaveOptions } from "../types.js";
+import { checkPoolLayers, poolLayerOutputs } from "../pooling.js";
+import type {
+  ForwardOptions,
+  ForwardResult,
+  LayerOutput,
+  Network,
+  OptimizerSpec,
+  SaveOptions,
+} from "../types.js";
 import { getParameters } from "./build.js";
 import { EngineOptimizer, type OptimizerSnapshot } from "./optimizers.js";
 import { attachDropoutRng, SeededConv2D } from "./seeded-layers.js";
@@ -109,7 +117,13 @@ export class WasmNetwork extends NetworkBase implements Network {
     });
   }
 
-  forward(x: Float32Array, batchSize: number, outputs: readonly string[] = []): ForwardResult {
+  /** `options.pool` is applied in JS to the layer outputs (`poolLayerOutputs`). */
+  forward(
+    x: Float32Array,
+    batchSize: number,
+    outputs: readonly string[] = [],
+    options: ForwardOptions = {},
+  ): ForwardResult {
     this.assertAlive();
     this.checkInput(x, batchSize, "forward");
     const names = [...new Set(outputs)];
@@ -120,7 +134,18 @@ export class WasmNetwork extends NetworkBase implements Network {
         );
       }
     }
-    if (this.chain) return this.forwardChain(this.chain, x, batchSize, names);
+    if (options.pool) checkPoolLayers(options.pool, names, "forward");
+    const result = this.chain
+      ? this.forwardChain(this.chain, x, batchSize, names)
+      : this.forwardGraph(x, batchSize, names);
+    return {
+      logits: result.logits,
+      layers: poolLayerOutputs(result.layers, options.pool, batchSize, "forward"),
+    };
+  }
+
+  /** Eval-mode forward pass through the model's graph (a view with the asked layers as outputs). */
+  private forwardGraph(x: Float32Array, batchSize: number, names: string[]): ForwardResult {
     // The logits layer itself may be asked for: it is the view's first output, not a second one
     // (TensorFlow.js returns null for an output listed twice).
     const logitsLayer = this.model.outputLayers[0]?.name;

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { RUN_FILES } from "../../config/layout.js";
+import { applyPooling, type PoolPlan, planPooling } from "../../engine/pooling.js";
 import { writeProbeEmbeddings } from "../../results/probe-embeddings.js";
 import { checkpointDir } from "../../results/run-folder.js";
 import { argmaxRow } from "../../training/metrics.js";
@@ -11,7 +12,6 @@ import { createProgress } from "../../util/progress.js";
 import { AbstractScore, type AtomicRun, type ScoreResult } from "../abstract-score.js";
 import { ModelScoreParams } from "../argument-schemas.js";
 import { knnPredictParallel } from "../math/knn/index.js";
-import { applyPooling, type PoolPlan, planPooling } from "../math/pooling.js";
 
 /** The input features and the (softmaxed) logits are always probes, first and last. */
 export const INPUT_PROBE = "input";
@@ -87,6 +87,12 @@ export class PredictionDepth extends AbstractScore {
     const max = this.params.max_embedding_size as number | null;
     const match = this.params.match_dimensions as boolean;
     const plans: (PoolPlan | null)[] = probes.map(() => null);
+    // The requested layers' plans, handed to the engine, which returns those outputs pooled (natively
+    // on torch: only the pooled values cross into JS). They are planned from the first batch's output
+    // shapes (every network, a TorchScript module's too, gives them by running), so that batch is
+    // pooled here; the input and the softmaxed logits always are.
+    let enginePool: Record<string, PoolPlan> | undefined;
+    const pooledByEngine = probes.map((_, p) => p > 0 && p <= layers.length && layers[p - 1] !== logitsLayer);
     const embeddings: Float32Array[] = [];
     const modelPrediction = new Int32Array(n);
     const labels = new Int32Array(n);
@@ -94,6 +100,7 @@ export class PredictionDepth extends AbstractScore {
       await this.forward(network, subset, {
         batchSize: this.batchSizeFor(config),
         layers: requestedLayers,
+        pool: () => enginePool,
         onBatch: (result, batch, offset) => {
           const b = batch.y.length;
           labels.set(batch.y, offset);
@@ -108,8 +115,12 @@ export class PredictionDepth extends AbstractScore {
             plans[p] ??= planPooling(out.shape, max, match);
             const plan = plans[p] as PoolPlan;
             embeddings[p] ??= new Float32Array(n * plan.size);
-            (embeddings[p] as Float32Array).set(applyPooling(plan, out.data, b), offset * plan.size);
+            const pooled = enginePool && pooledByEngine[p] ? out.data : applyPooling(plan, out.data, b);
+            (embeddings[p] as Float32Array).set(pooled, offset * plan.size);
           });
+          enginePool ??= Object.fromEntries(
+            requestedLayers.map((l) => [l, plans[layers.indexOf(l) + 1] as PoolPlan]),
+          );
           for (let i = 0; i < b; i++) modelPrediction[offset + i] = argmaxRow(result.logits, i, c);
         },
       });

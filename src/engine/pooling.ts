@@ -1,8 +1,13 @@
 /**
  * Adaptive average pooling (PyTorch semantics: output cell i averages input cells
  * floor(i·In/Out) … ceil((i+1)·In/Out) − 1), used by PredictionDepth to bring layer outputs of very
- * different sizes down to comparable embeddings.
+ * different sizes down to comparable embeddings. A forward pass can return a layer's output pooled
+ * (`Network.forward`'s `pool` option): the torch engine's built-in networks pool natively from the
+ * activation, with the same float64 sums in the same order, so the values are bit-identical to
+ * `applyPooling` here; the wasm engine and TorchScript networks apply `poolLayerOutputs` to their
+ * layer outputs. Engine-neutral: no tensor library.
  */
+import type { LayerOutput } from "./types.js";
 
 /** Pools each row of a (rows × length) matrix to (rows × outLength). */
 export function adaptiveAvgPool1d(
@@ -123,4 +128,90 @@ export function applyPooling(plan: PoolPlan, data: Float32Array, rows: number): 
     case "pool2d":
       return adaptiveAvgPool2d(data, rows, plan.x, plan.y, plan.channels, plan.outX, plan.outY);
   }
+}
+
+/** The per-sample input shape (channels-last) a plan pools, as `planPooling` read it. */
+function planInput(plan: PoolPlan): string {
+  switch (plan.kind) {
+    case "identity":
+      return `${plan.size} values`;
+    case "pool1d":
+      return `[${plan.length}]`;
+    case "pool2d":
+      return plan.channels === 1
+        ? `[${plan.x}, ${plan.y}] or [${plan.x}, ${plan.y}, 1]`
+        : `[${plan.x}, ${plan.y}, ${plan.channels}]`;
+  }
+}
+
+/**
+ * Checks that `plan` pools a layer output of per-sample shape `shape` (channels-last, no batch) and
+ * is well formed; an error naming the layer otherwise.
+ */
+export function checkPoolPlan(plan: PoolPlan, shape: readonly number[], layer: string, where: string): void {
+  const positive = (...values: number[]) => values.every((v) => Number.isInteger(v) && v >= 1);
+  const values = shape.reduce((a, b) => a * b, 1);
+  let fits: boolean;
+  switch (plan.kind) {
+    case "identity":
+      fits = positive(plan.size) && values === plan.size;
+      break;
+    case "pool1d":
+      fits =
+        positive(plan.length, plan.outLength) &&
+        plan.size === plan.outLength &&
+        shape.length === 1 &&
+        shape[0] === plan.length;
+      break;
+    case "pool2d":
+      fits =
+        positive(plan.x, plan.y, plan.channels, plan.outX, plan.outY) &&
+        plan.size === plan.outX * plan.outY * plan.channels &&
+        shape[0] === plan.x &&
+        shape[1] === plan.y &&
+        (shape.length === 3 ? shape[2] === plan.channels : shape.length === 2 && plan.channels === 1);
+      break;
+    default:
+      fits = false;
+  }
+  if (!fits) {
+    throw new Error(
+      `${where}: the pooling of layer '${layer}' (${JSON.stringify(plan)}) expects an output of ${planInput(plan)} per sample, the layer's is [${shape.join(", ")}]`,
+    );
+  }
+}
+
+/** Checks that every layer a `pool` option names is among the requested outputs. */
+export function checkPoolLayers(
+  pool: Readonly<Record<string, PoolPlan>>,
+  outputs: readonly string[],
+  where: string,
+): void {
+  for (const name of Object.keys(pool)) {
+    if (!outputs.includes(name)) {
+      throw new Error(`${where}: pool names layer '${name}', which is not among the requested outputs`);
+    }
+  }
+}
+
+/**
+ * The layer outputs of one forward pass with the plans of `pool` applied in JS (`applyPooling`):
+ * a pooled layer comes back as [batch, plan.size]; layers without a plan as they are. How the
+ * networks that do not pool natively (wasm, TorchScript) honour `forward`'s `pool` option.
+ */
+export function poolLayerOutputs(
+  layers: Record<string, LayerOutput>,
+  pool: Readonly<Record<string, PoolPlan>> | undefined,
+  batchSize: number,
+  where: string,
+): Record<string, LayerOutput> {
+  if (!pool) return layers;
+  checkPoolLayers(pool, Object.keys(layers), where);
+  const out: Record<string, LayerOutput> = { ...layers };
+  for (const [name, plan] of Object.entries(pool)) {
+    const layer = layers[name] as LayerOutput;
+    checkPoolPlan(plan, layer.shape.slice(1), name, where);
+    out[name] = { data: applyPooling(plan, layer.data, batchSize), shape: [batchSize, plan.size] };
+  }
+  return out;
 }
