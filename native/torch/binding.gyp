@@ -14,7 +14,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-O2", "-ffp-contract=off", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
       "libraries": ["<!@(node find-libtorch.mjs --gyp libraries)"],
       "ldflags": ["<!@(node find-libtorch.mjs --gyp ldflags)"]
     }

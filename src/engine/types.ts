@@ -206,6 +206,25 @@ export type TileCandidates = (
 ) => TileCandidateLists;
 
 /**
+ * The k-NN's exact distances from one query to a list of references, written to
+ * out[0 .. count): out[t] = max((queryNorm + refNorms[j]) − 2·s, 0) for j = idx[from + t], with
+ * s = Σ_d queries[q·dim + d]·references[j·dim + d] summed in float64 in order d = 0 … dim − 1: the
+ * exact path's formula and summation order, so the values are bit for bit the JS ones.
+ */
+export type ExactDistances = (
+  queries: Float32Array,
+  q: number,
+  queryNorm: number,
+  references: Float32Array,
+  refNorms: Float64Array,
+  dim: number,
+  idx: Int32Array,
+  from: number,
+  count: number,
+  out: Float64Array,
+) => void;
+
+/**
  * The active engine's matrix product for callers that parallelise work around it (the k-NN probes of
  * PredictionDepth). `threadsPerCall`: threads one call of `matMulTransposed` uses by itself.
  * `workerInit`: the `initEngine` options that give a worker thread the same product, or null when
@@ -218,6 +237,8 @@ export interface MatrixPrimitive {
   workerInit: Record<string, unknown> | null;
   /** The fused product and candidate filter, where the engine has it. */
   tileCandidates?: TileCandidates;
+  /** Exact distances to a list of references in native code, where the engine has it. */
+  exactDistances?: ExactDistances;
 }
 
 /** One engine as `curricula engines` lists it. */
@@ -274,6 +295,8 @@ export interface EngineBackend {
   matMulTransposed: MatMulTransposed;
   /** The fused k-NN tile pass, where the engine has it. */
   tileCandidates?: TileCandidates;
+  /** The k-NN's exact distances in native code, where the engine has it. */
+  exactDistances?: ExactDistances;
   /** The matrix primitive of the started engine, or null when it has none faster than plain JS. */
   matrixPrimitive(info: EngineInfo): MatrixPrimitive | null;
   /** This engine as `curricula engines` lists it (whether it is usable here, and why not). */

@@ -194,6 +194,64 @@ describeWith(torchEngine, "k-NN on the torch engine", () => {
     }
   });
 
+  it("exactDistances gives the exact path's float64 distances bit for bit; the projected path on torch equals the tiled one", () => {
+    const matrix = matrixPrimitive();
+    const native = matrix?.exactDistances;
+    if (!native) throw new Error("the torch engine has no exactDistances");
+    const rng = new Rng(9);
+    for (const dim of [1, 7, 484]) {
+      const n = 61;
+      const x = Float32Array.from({ length: n * dim }, () => rng.normal() * 10 ** rng.int(4));
+      const nx = norms(x, n, dim);
+      const idx = Int32Array.from({ length: 45 }, () => rng.int(n));
+      for (const [q, from, count] of [
+        [3, 0, 45],
+        [60, 5, 39],
+        [0, 2, 0],
+      ] as const) {
+        const out = new Float64Array(count);
+        native(x, q, nx[q] as number, x, nx, dim, idx, from, count, out);
+        const want = Array.from({ length: count }, (_, t) => {
+          const j = idx[from + t] as number;
+          let s = 0;
+          for (let d = 0; d < dim; d++) s += (x[q * dim + d] as number) * (x[j * dim + d] as number);
+          return Math.max((nx[q] as number) + (nx[j] as number) - 2 * s, 0);
+        });
+        expect(Array.from(out)).toEqual(want);
+      }
+      expect(() => native(x, 0, 0, x, nx, dim, Int32Array.from([n]), 0, 1, new Float64Array(1))).toThrow(
+        /reference index out of range/,
+      );
+    }
+    // The projected path with the engine's product, fused filter and exact distances.
+    const wide = 256;
+    const y = Int32Array.from({ length: 900 }, () => rng.int(4));
+    const dirs = Array.from({ length: 6 }, () => Float64Array.from({ length: wide }, () => rng.normal()));
+    const data = new Float32Array(900 * wide);
+    for (let i = 0; i < 900; i++) {
+      const z = dirs.map(() => rng.normal());
+      for (let d = 0; d < wide; d++) {
+        let v = (y[i] as number) + 0.01 * rng.normal();
+        dirs.forEach((dir, j) => {
+          v += (z[j] as number) * (dir[d] as number);
+        });
+        data[i * wide + d] = v;
+      }
+    }
+    const projected = noStats();
+    const viaProjection = knnPredict(data, y, data, wide, {
+      k: 20,
+      dot: matrix?.matMulTransposed,
+      candidates: matrix?.tileCandidates,
+      exactDistances: native,
+      projection: { rank: 8 },
+      referenceTile: 256,
+      stats: projected,
+    });
+    expect(projected.projectedRank).toBe(8);
+    expect(Array.from(viaProjection)).toEqual(Array.from(knnPredict(data, y, data, wide, { k: 20 })));
+  });
+
   it("the fused pass makes the JS scan's offers: same predictions, exact distances and overflows", () => {
     const matrix = matrixPrimitive();
     const dot = matrix?.matMulTransposed;

@@ -75,6 +75,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ScriptNet", DefineScriptNet(env));
   exports.Set("matMulTransposed", Napi::Function::New(env, MatMulTransposed));
   exports.Set("tileCandidates", Napi::Function::New(env, TileCandidates));
+  exports.Set("exactDistances", Napi::Function::New(env, ExactDistances));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setInteropThreads", Napi::Function::New(env, SetInteropThreads));
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));

@@ -338,4 +338,72 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
   }
 }
 
+// The k-NN's exact distances from query q to the references idx[from .. from + count), into out:
+// (|q|² + |r|²) − 2·s clamped at 0, s = Σ_d q_d·r_d summed in float64 in order d = 0 … dim − 1,
+// exactly the JS exact path's arithmetic (no fused multiply-add: this file is built without it),
+// four references at a time as four independent sums.
+// Arguments: queries, q, queryNorm, references, refNorms, dim, idx, from, count, out.
+Napi::Value ExactDistances(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto queries = float32Arg(info[0], "queries");
+    const int64_t q = info[1].As<Napi::Number>().Int64Value();
+    const double qn = info[2].As<Napi::Number>().DoubleValue();
+    auto references = float32Arg(info[3], "references");
+    auto refNorms = float64Arg(info[4], "refNorms");
+    const int64_t dim = info[5].As<Napi::Number>().Int64Value();
+    if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw Napi::TypeError::New(env, "torch engine: exactDistances: idx must be an Int32Array");
+    }
+    auto idx = info[6].As<Napi::Int32Array>();
+    const int64_t from = info[7].As<Napi::Number>().Int64Value();
+    const int64_t count = info[8].As<Napi::Number>().Int64Value();
+    auto out = float64Arg(info[9], "out");
+    const int64_t nRef = static_cast<int64_t>(refNorms.ElementLength());
+    if (dim < 1 || q < 0 || (q + 1) * dim > static_cast<int64_t>(queries.ElementLength()) ||
+        static_cast<int64_t>(references.ElementLength()) < nRef * dim || from < 0 || count < 0 ||
+        from + count > static_cast<int64_t>(idx.ElementLength()) || count > static_cast<int64_t>(out.ElementLength())) {
+      throw std::runtime_error("arguments out of range");
+    }
+    const float* x = queries.Data() + q * dim;
+    const float* r = references.Data();
+    const double* rn = refNorms.Data();
+    const int32_t* list = idx.Data() + from;
+    double* o = out.Data();
+    for (int64_t t = 0; t < count; t++) {
+      if (list[t] < 0 || list[t] >= nRef) throw std::runtime_error("reference index out of range");
+    }
+    int64_t t = 0;
+    for (; t + 4 <= count; t += 4) {
+      const float* r0 = r + static_cast<int64_t>(list[t]) * dim;
+      const float* r1 = r + static_cast<int64_t>(list[t + 1]) * dim;
+      const float* r2 = r + static_cast<int64_t>(list[t + 2]) * dim;
+      const float* r3 = r + static_cast<int64_t>(list[t + 3]) * dim;
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (int64_t d = 0; d < dim; d++) {
+        const double v = x[d];
+        s0 += v * static_cast<double>(r0[d]);
+        s1 += v * static_cast<double>(r1[d]);
+        s2 += v * static_cast<double>(r2[d]);
+        s3 += v * static_cast<double>(r3[d]);
+      }
+      o[t] = std::max((qn + rn[list[t]]) - 2.0 * s0, 0.0);
+      o[t + 1] = std::max((qn + rn[list[t + 1]]) - 2.0 * s1, 0.0);
+      o[t + 2] = std::max((qn + rn[list[t + 2]]) - 2.0 * s2, 0.0);
+      o[t + 3] = std::max((qn + rn[list[t + 3]]) - 2.0 * s3, 0.0);
+    }
+    for (; t < count; t++) {
+      const float* r0 = r + static_cast<int64_t>(list[t]) * dim;
+      double s0 = 0;
+      for (int64_t d = 0; d < dim; d++) s0 += static_cast<double>(x[d]) * static_cast<double>(r0[d]);
+      o[t] = std::max((qn + rn[list[t]]) - 2.0 * s0, 0.0);
+    }
+    return env.Undefined();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("torch engine: exactDistances: ") + e.what());
+  }
+}
+
 }  // namespace curricula

@@ -93,5 +93,6 @@ Napi::Function DefineNet(Napi::Env env);
 Napi::Function DefineScriptNet(Napi::Env env);
 Napi::Value MatMulTransposed(const Napi::CallbackInfo& info);
 Napi::Value TileCandidates(const Napi::CallbackInfo& info);
+Napi::Value ExactDistances(const Napi::CallbackInfo& info);
 
 }  // namespace curricula

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { PACKAGE_ROOT } from "../../config/package.js";
 import type { PoolPlan } from "../pooling.js";
-import type { MatMulTransposed, TileCandidates } from "../types.js";
+import type { ExactDistances, MatMulTransposed, TileCandidates } from "../types.js";
 
 /** The addon's surface (native/torch/src: addon.cc, net.cc, script.cc, knn.cc). */
 export interface TorchAddon {
@@ -21,6 +21,7 @@ export interface TorchAddon {
   ) => NativeScriptNet;
   matMulTransposed: MatMulTransposed;
   tileCandidates: TileCandidates;
+  exactDistances: ExactDistances;
   setThreads(n: number): void;
   /** libtorch's inter-op pool (sizable once, before inter-op work); whether it took. */
   setInteropThreads(n: number): boolean;

@@ -125,6 +125,9 @@ export const torchBackend: EngineBackend = {
   /** The k-NN tile pass on libtorch: products and the candidate filter in one native call. */
   tileCandidates: (...args) => addon().tileCandidates(...args),
 
+  /** The k-NN's exact float64 distances to a list of references, in the JS order. */
+  exactDistances: (...args) => addon().exactDistances(...args),
+
   /** libtorch is called from this thread and computes with its own threads. */
   matrixPrimitive(info) {
     return {
@@ -133,6 +136,7 @@ export const torchBackend: EngineBackend = {
       threadsPerCall: info.threads ?? 1,
       workerInit: null,
       tileCandidates: torchBackend.tileCandidates,
+      exactDistances: torchBackend.exactDistances,
     };
   },
 

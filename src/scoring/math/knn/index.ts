@@ -74,6 +74,7 @@ export async function knnPredictParallel(
     ...options,
     ...(matrix ? { dot: matrix.matMulTransposed } : {}),
     ...(matrix?.tileCandidates ? { candidates: matrix.tileCandidates } : {}),
+    ...(matrix?.exactDistances ? { exactDistances: matrix.exactDistances } : {}),
   };
   const problem = makeProblem(references, labels, queries, dim, base);
   const plan = matrix ? planTiles(problem, base) : null;

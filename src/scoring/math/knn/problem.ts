@@ -3,7 +3,12 @@
  * problem (references, labels, queries, k, classes and squared row norms) and the options that
  * choose the path.
  */
-import type { MatMulTransposed, MatrixPrimitive, TileCandidates } from "../../../engine/types.js";
+import type {
+  ExactDistances,
+  MatMulTransposed,
+  MatrixPrimitive,
+  TileCandidates,
+} from "../../../engine/types.js";
 import { rowNorms } from "./lists.js";
 
 /** a·bᵀ of row-major a (rowsA × dim) and b (rowsB × dim): the engine's matrix product. */
@@ -26,6 +31,8 @@ export interface KnnOptions {
   dot?: DotProducts;
   /** With `dot`: the engine's fused product and candidate filter, used instead of the JS scan. */
   candidates?: TileCandidates;
+  /** The engine's native exact distances (the JS formula and order), used by the projected path. */
+  exactDistances?: ExactDistances;
   /** Queries per tile of the tiled path (default 1024; when queries are the references, `referenceTile`). */
   queryTile?: number;
   /** References per tile of the tiled path (default 2048). */

@@ -18,6 +18,8 @@
  * float32 products and the exact path's own rounding), so the neighbours, ties included, are the
  * exact path's. The basis only decides how many candidates there are, never the result.
  */
+
+import type { ExactDistances as NativeExactDistances } from "../../../engine/types.js";
 import { insertLex, type NeighbourLists, rowNorms, voteAll } from "./lists.js";
 import type { DotProducts, KnnOptions, Problem } from "./problem.js";
 import { planTiles, TiledSearch, type TilePlan } from "./tiled.js";
@@ -33,6 +35,13 @@ const RANKS = [16, 32, 48, 64];
  * Fashion-MNIST's PredictionDepth probes: 0.1% left gives ~35 candidates per query, 4% ~200).
  */
 const MAX_RESIDUAL = 0.0025;
+/**
+ * From this many dimensions on, the products dominate so much that a rank-64 basis leaving out up to
+ * WIDE_MAX_RESIDUAL still pays (the pooled 484-pixel input probe: 3.6% left out, ~180 candidates
+ * per query, 19.0 s → 16.2 s).
+ */
+const WIDE = 384;
+const WIDE_MAX_RESIDUAL = 0.05;
 /** Orthogonal-iteration sweeps (the basis needs to be good, not converged). */
 const SWEEPS = 8;
 
@@ -48,8 +57,8 @@ export interface Projection {
 /**
  * Whether the projected path should run: a dot-product provider, rows of at least 192 dimensions,
  * enough work (queries × references ≥ 2^24) and a basis of rank ≤ dim / 4 (the smallest of 16, 32,
- * 48, 64) that leaves out at most MAX_RESIDUAL of the sampled rows' energy. `force` (tests) skips
- * these conditions and may fix the rank.
+ * 48, 64) that leaves out at most MAX_RESIDUAL of the sampled rows' energy (WIDE_MAX_RESIDUAL from
+ * WIDE dimensions on). `force` (tests) skips these conditions and may fix the rank.
  */
 export function planProjection(
   problem: Problem,
@@ -74,7 +83,8 @@ export function planProjection(
   let rank = fixed ?? 0;
   if (!rank) {
     rank = RANKS.find((m) => m <= maxRank && residualAt(m) <= MAX_RESIDUAL) ?? maxRank;
-    if (residualAt(rank) > MAX_RESIDUAL && !force) return null;
+    const allowed = dim >= WIDE ? WIDE_MAX_RESIDUAL : MAX_RESIDUAL;
+    if (residualAt(rank) > allowed && !force) return null;
   }
   const basis = new Float64Array(dim * rank);
   for (let d = 0; d < dim; d++)
@@ -130,7 +140,7 @@ export function projectedSearch(
   }
   first.finishAll();
   const near = first.result();
-  const exact = new ExactDistances(problem);
+  const exact = new ExactDistances(problem, options.exactDistances);
   let maxEta = 0;
   for (let j = 0; j < problem.nRef; j++) maxEta = Math.max(maxEta, refs.eta[j] as number);
   let maxNorm = 0;
@@ -143,13 +153,14 @@ export function projectedSearch(
     idx: new Int32Array(nQuery * k),
     filled: new Int32Array(nQuery),
   };
+  const nearDist = new Float64Array(k);
   for (let q = 0; q < nQuery; q++) {
+    exact.distances(q, near.idx, q * k, k, nearDist);
     let upper = 0;
     for (let t = 0; t < k; t++) {
-      const j = near.idx[q * k + t] as number;
-      const d = exact.distance(q, j);
+      const d = nearDist[t] as number;
       upper = Math.max(upper, d);
-      insertLex(lists, q, k, d, j);
+      insertLex(lists, q, k, d, near.idx[q * k + t] as number);
     }
     // d_exact ≥ ‖x − y‖² − pathError; ‖x − y‖² ≥ ‖ã_x − ã_y‖² / (1 + ε); ‖ã − a‖ ≤ η; the tile's
     // approximate augmented distance is within 2·e of ‖a_x − a_y‖².
@@ -161,10 +172,20 @@ export function projectedSearch(
   first.addStats(stats);
 
   // Pass 2: every reference within the bound is a candidate; exact distances decide.
-  const visit = (q: number, j: number) => {
-    const base = q * k;
-    for (let t = 0; t < k; t++) if (near.idx[base + t] === j) return;
-    insertLex(lists, q, k, exact.distance(q, j), j);
+  const capacity = Math.max(plan.qTile, plan.rTile);
+  const pending = new Int32Array(capacity);
+  const pendingDist = new Float64Array(capacity);
+  const visit: Visit = (q, base, index, from, to) => {
+    const nearBase = q * k;
+    let n = 0;
+    for (let c = from; c < to; c++) {
+      const j = base + (index[c] as number);
+      let seen = false;
+      for (let t = 0; t < k && !seen; t++) seen = near.idx[nearBase + t] === j;
+      if (!seen) pending[n++] = j;
+    }
+    exact.distances(q, pending, 0, n, pendingDist);
+    for (let i = 0; i < n; i++) insertLex(lists, q, k, pendingDist[i] as number, pending[i] as number);
   };
   for (let p = 0; p < plan.pairs; p++) {
     rangePair(augmented, plan, p, keep, options.dot, options.candidates, visit);
@@ -180,7 +201,10 @@ export function projectedSearch(
 /** The exact path's float64 distance between query q and reference j, summed in the same order. */
 class ExactDistances {
   count = 0;
-  constructor(private readonly problem: Problem) {}
+  constructor(
+    private readonly problem: Problem,
+    private readonly native?: NativeExactDistances,
+  ) {}
 
   distance(q: number, j: number): number {
     const { queries, references, dim, queryNorms, refNorms } = this.problem;
@@ -191,11 +215,58 @@ class ExactDistances {
     this.count++;
     return Math.max((queryNorms[q] as number) + (refNorms[j] as number) - 2 * s, 0);
   }
+
+  /**
+   * `distance(q, idx[from + t])` into out[t] for t < count: the engine's native loop where there is
+   * one, else four references per pass over the query (four independent sums); both sum in the
+   * order of `distance`, so the values are identical.
+   */
+  distances(q: number, idx: Int32Array, from: number, count: number, out: Float64Array): void {
+    const { queries, references, dim, queryNorms, refNorms } = this.problem;
+    if (this.native) {
+      this.native(queries, q, queryNorms[q] as number, references, refNorms, dim, idx, from, count, out);
+      this.count += count;
+      return;
+    }
+    const a = q * dim;
+    const qn = queryNorms[q] as number;
+    let t = 0;
+    for (; t + 4 <= count; t += 4) {
+      const j0 = idx[from + t] as number;
+      const j1 = idx[from + t + 1] as number;
+      const j2 = idx[from + t + 2] as number;
+      const j3 = idx[from + t + 3] as number;
+      const b0 = j0 * dim;
+      const b1 = j1 * dim;
+      const b2 = j2 * dim;
+      const b3 = j3 * dim;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let d = 0; d < dim; d++) {
+        const x = queries[a + d] as number;
+        s0 += x * (references[b0 + d] as number);
+        s1 += x * (references[b1 + d] as number);
+        s2 += x * (references[b2 + d] as number);
+        s3 += x * (references[b3 + d] as number);
+      }
+      out[t] = Math.max(qn + (refNorms[j0] as number) - 2 * s0, 0);
+      out[t + 1] = Math.max(qn + (refNorms[j1] as number) - 2 * s1, 0);
+      out[t + 2] = Math.max(qn + (refNorms[j2] as number) - 2 * s2, 0);
+      out[t + 3] = Math.max(qn + (refNorms[j3] as number) - 2 * s3, 0);
+    }
+    this.count += t;
+    for (; t < count; t++) out[t] = this.distance(q, idx[from + t] as number);
+  }
 }
 
+/** Hands query q the candidate references base + index[c], c ∈ [from, to), in ascending order. */
+type Visit = (q: number, base: number, index: Int32Array, from: number, to: number) => void;
+
 /**
- * Offers visit(q, j) every pair of tile pair p whose approximate augmented distance is ≤ keep[q]
- * (rows, and columns for the symmetric half), through the engine's fused filter where there is one.
+ * Hands visit every pair of tile pair p whose approximate augmented distance is ≤ keep[q] (rows,
+ * and columns for the symmetric half), through the engine's fused filter where there is one.
  */
 function rangePair(
   problem: Problem,
@@ -204,7 +275,7 @@ function rangePair(
   keep: Float64Array,
   dot: DotProducts,
   candidates: KnnOptions["candidates"],
-  visit: (q: number, j: number) => void,
+  visit: Visit,
 ): void {
   const { queries, references, dim, nQuery, nRef, queryNorms, refNorms } = problem;
   const i0 = (plan.pairI[p] as number) * plan.qTile;
@@ -232,29 +303,32 @@ function rangePair(
       columns ? bounds(j0, nr) : null,
     );
     for (let r = 0; r < nq; r++) {
-      for (let c = lists.rowStart[r] as number; c < (lists.rowStart[r + 1] as number); c++) {
-        visit(i0 + r, j0 + (lists.rowIndex[c] as number));
-      }
+      visit(i0 + r, j0, lists.rowIndex, lists.rowStart[r] as number, lists.rowStart[r + 1] as number);
     }
     if (columns) {
       const start = lists.colStart as Int32Array;
       const index = lists.colIndex as Int32Array;
-      for (let t = 0; t < nr; t++) {
-        for (let c = start[t] as number; c < (start[t + 1] as number); c++)
-          visit(j0 + t, i0 + (index[c] as number));
-      }
+      for (let t = 0; t < nr; t++) visit(j0 + t, i0, index, start[t] as number, start[t + 1] as number);
     }
     return;
   }
   const dots = dot(a, nq, b, nr, dim);
+  const distance = (r: number, t: number) =>
+    Math.max(
+      (queryNorms[i0 + r] as number) + (refNorms[j0 + t] as number) - 2 * (dots[r * nr + t] as number),
+      0,
+    );
+  const found = new Int32Array(Math.max(nq, nr));
   for (let r = 0; r < nq; r++) {
-    const qn = queryNorms[i0 + r] as number;
-    const limit = keep[i0 + r] as number;
-    for (let t = 0; t < nr; t++) {
-      const d = Math.max(qn + (refNorms[j0 + t] as number) - 2 * (dots[r * nr + t] as number), 0);
-      if (d <= limit) visit(i0 + r, j0 + t);
-      if (columns && d <= (keep[j0 + t] as number)) visit(j0 + t, i0 + r);
-    }
+    let n = 0;
+    for (let t = 0; t < nr; t++) if (distance(r, t) <= (keep[i0 + r] as number)) found[n++] = t;
+    visit(i0 + r, j0, found, 0, n);
+  }
+  if (!columns) return;
+  for (let t = 0; t < nr; t++) {
+    let n = 0;
+    for (let r = 0; r < nq; r++) if (distance(r, t) <= (keep[j0 + t] as number)) found[n++] = r;
+    visit(j0 + t, i0, found, 0, n);
   }
 }
 
@@ -278,14 +352,37 @@ function augment(
   const h = new Float64Array(m);
   const gamma64 = (dim * FLOAT64_EPS) / (1 - dim * FLOAT64_EPS);
   const gammaM = (2 * m * FLOAT64_EPS) / (1 - 2 * m * FLOAT64_EPS);
+  // Basis columns as rows (m × dim): four coordinates per pass over a row, four independent sums.
+  const bt = new Float64Array(m * dim);
+  for (let d = 0; d < dim; d++) for (let j = 0; j < m; j++) bt[j * dim + d] = basis[d * m + j] as number;
   for (let i = 0; i < n; i++) {
-    h.fill(0);
     const base = i * dim;
-    for (let d = 0; d < dim; d++) {
-      const x = rows[base + d] as number;
-      if (x === 0) continue;
-      const b = d * m;
-      for (let j = 0; j < m; j++) h[j] = (h[j] as number) + x * (basis[b + j] as number);
+    let j = 0;
+    for (; j + 4 <= m; j += 4) {
+      const c0 = j * dim;
+      const c1 = c0 + dim;
+      const c2 = c1 + dim;
+      const c3 = c2 + dim;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let d = 0; d < dim; d++) {
+        const x = rows[base + d] as number;
+        s0 += x * (bt[c0 + d] as number);
+        s1 += x * (bt[c1 + d] as number);
+        s2 += x * (bt[c2 + d] as number);
+        s3 += x * (bt[c3 + d] as number);
+      }
+      h[j] = s0;
+      h[j + 1] = s1;
+      h[j + 2] = s2;
+      h[j + 3] = s3;
+    }
+    for (; j < m; j++) {
+      let s0 = 0;
+      for (let d = 0; d < dim; d++) s0 += (rows[base + d] as number) * (bt[j * dim + d] as number);
+      h[j] = s0;
     }
     let hh = 0;
     for (let j = 0; j < m; j++) hh += (h[j] as number) * (h[j] as number);
