@@ -289,7 +289,8 @@ export abstract class AbstractScore {
     }
     const engine = await import("../engine/index.js");
     const script = engine.readCheckpointSpec(dir)?.spec.type === TORCHSCRIPT;
-    await engine.initEngine(script ? { engine: "torch" } : {});
+    const choice = script ? "torch" : scoringEngine(dir, engine.engineInfo()?.engine);
+    await engine.initEngine(choice ? { engine: choice } : {});
     const network = await this.time("model_load", () => engine.loadNetwork(dir, null));
     return expected ? checkLoadedNetwork(network, expected.spec, dir, expected.configFile) : network;
   }
@@ -443,4 +444,22 @@ export function toRows(result: ScoreResult): ScoreRows {
 
 function round(seconds: number): number {
   return Math.round(seconds * 1e4) / 1e4;
+}
+
+/**
+ * The engine a saved model is scored on: null when CURRICULA_ENGINE is set (initEngine reads and
+ * checks it), else the engine already active in this process, else the one the training run
+ * recorded in its config.yaml (a run trained on torch is scored on torch when the addon loads, else
+ * on wasm: "auto"), else auto. A fresh `curricula score` process no longer falls back to wasm.
+ */
+export function scoringEngine(
+  checkpoint: string,
+  active: string | undefined,
+): "auto" | "wasm" | "torch" | null {
+  if (process.env.CURRICULA_ENGINE) return null;
+  if (active === "wasm" || active === "torch") return active;
+  const configFile = join(dirname(checkpoint), RUN_FILES.config);
+  if (!existsSync(configFile)) return "auto";
+  const recorded = readYaml<{ engine?: unknown } | null>(configFile)?.engine;
+  return recorded === "wasm" ? "wasm" : "auto";
 }
