@@ -186,11 +186,11 @@ export interface TileCandidateLists {
  * b's rows) the distance to b's row t is d = (normsA[r] + normsB[t]) − 2·(a_r·b_t) in float64 from
  * the float32 product, clamped at 0, and t is a candidate when d ≤ rows.keep[r]; with `cols` the
  * same for b's rows as queries against a's rows (d = (normsB[t] + normsA[r]) − 2·(a_r·b_t)). A query
- * whose keep is +Infinity (fewer than k references seen) gets the bound (k-th smallest d so far + e)
- * + e once it has seen k, e = its `errors` entry: the k-NN's own bound, so that a fresh query's
- * first tile does not hand over every pair. Candidates come in ascending index order with their d.
- * The JS scan computes the same d for every pair, so every pair it would offer is among these. The
- * products never cross into JS.
+ * whose keep is +Infinity (fewer than k references seen) gets the bound (k-th smallest d of the tile
+ * + e) + e, e = its `errors` entry: the k-NN's own bound once those k are offered, so a fresh
+ * query's first tile hands over its k nearest and the pairs within 2e of them; no pair above it can
+ * be among the k nearest. Candidates come in ascending index order with their d. The JS scan
+ * computes the same d for every pair. The products never cross into JS.
  */
 export type TileCandidates = (
   a: Float32Array,

@@ -17,35 +17,43 @@ namespace curricula {
 namespace {
 
 // A query's bound during one tile pass. A finite `keep` (limit + e when the pass starts) stays
-// fixed. An infinite one (a query that has seen fewer than k references) follows what the JS
-// offers would make of it: once the k smallest distances seen so far are known, keep becomes
-// (k-th + e) + e — the JS limit's approximate part, computed the same way. The JS limit is the
-// smaller of that and the resolved k-th distance, so this bound is never below the JS one: every
-// pair JS would offer passes it, and a fresh query's first tile hands over ~k·ln(tile/k) pairs
-// instead of all of them.
+// fixed. An infinite one (a query that has seen fewer than k references) is settled before the
+// pass from the tile itself: with kth the k-th smallest d of the query's pairs in the tile, keep =
+// (kth + e) + e, the JS limit's approximate part once those k are offered, computed the same way.
+// A pair above it cannot be among the query's exact k nearest: its exact distance exceeds d − e >
+// kth + e, while k references of the tile lie within kth + e. So a fresh query's first tile hands
+// over its k nearest and the pairs within 2e of them, not every pair (and not the ~k·ln(tile/k) a
+// bound tightened along the sweep would let through).
 struct QueryBound {
   double keep;
   double e;
-  bool tracking;
-  std::vector<double> heap;  // max-heap of the k smallest distances seen (tracking only)
+  std::vector<double> heap;  // max-heap of the k smallest distances seen while settling
 
-  QueryBound(double keep_, double e_) : keep(keep_), e(e_), tracking(std::isinf(keep_) && keep_ > 0) {}
+  QueryBound(double keep_, double e_) : keep(keep_), e(e_) {}
 
-  bool admit(double d, size_t k) {
-    if (!(d <= keep)) return false;
-    if (tracking) {
-      if (heap.size() < k) {
-        heap.push_back(d);
-        std::push_heap(heap.begin(), heap.end());
-      } else if (d < heap.front()) {
-        std::pop_heap(heap.begin(), heap.end());
-        heap.back() = d;
-        std::push_heap(heap.begin(), heap.end());
-      }
-      if (heap.size() == k) keep = (heap.front() + e) + e;
+  bool unsettled() const { return std::isinf(keep) && keep > 0; }
+
+  // Settling: the k smallest distances of the tile.
+  void observe(double d, size_t k) {
+    if (!(d == d)) return;  // a NaN never counts among the nearest
+    if (heap.size() < k) {
+      heap.push_back(d);
+      std::push_heap(heap.begin(), heap.end());
+    } else if (d < heap.front()) {
+      std::pop_heap(heap.begin(), heap.end());
+      heap.back() = d;
+      std::push_heap(heap.begin(), heap.end());
     }
-    return true;
   }
+
+  // Fewer than k pairs in the tile: the bound stays infinite and every pair is a candidate.
+  void settle(size_t k) {
+    if (heap.size() == k) keep = (heap.front() + e) + e;
+    heap.clear();
+    heap.shrink_to_fit();
+  }
+
+  bool admit(double d) const { return d <= keep; }
 };
 
 struct BoundsArg {
@@ -138,14 +146,14 @@ at::Tensor& productBuffer(int64_t rows, int64_t cols) {
 // float64 from the float32 product, clamped at 0, kept where d ≤ the query's bound (QueryBound).
 // Rows of a are queries against the references in b (`rows`: {keep, errors} per row of a); with
 // `cols`, b's rows too, as queries against a's rows (the symmetric half of a probe whose queries
-// are its references). The arithmetic is the JS scan's, operation for operation, so every pair the
-// scan would offer is kept; the caller re-checks each with its bound as it tightens. Queries with a
-// finite bound are swept with the float32 pre-test above first. Returns
+// are its references). The arithmetic is the JS scan's, operation for operation; unsettled bounds
+// are settled from the tile first (QueryBound), and every finite bound is swept with the float32
+// pre-test above; the caller re-checks each pair with its bound as it tightens. Returns
 // {rowStart, rowIndex, rowDist[, colStart, colIndex, colDist]}: candidates of row r are
 // rowIndex/rowDist[rowStart[r] .. rowStart[r+1]), indices into b's rows (and a's for columns),
-// ascending. One sweep in row chunks over libtorch's threads filters rows and the columns with a
-// finite bound; columns still tracking their bound follow in row order. Chunks are joined in order,
-// so the result does not depend on the thread count. The product never crosses into JS.
+// ascending. One sweep in row chunks over libtorch's threads filters rows and columns. Chunks are
+// joined in order, so the result does not depend on the thread count. The product never crosses
+// into JS.
 Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t rowsA = info[1].As<Napi::Number>().Int64Value();
@@ -186,23 +194,47 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
     for (size_t t = 0; t < halfB.size(); t++) halfB[t] = static_cast<float>(nb[t] * 0.5);
     const int64_t blockEnd = rowsB - rowsB % kBlock;
 
-    // Columns: a finite bound gets the pre-test floor; a tracking one (+∞ floor: never in the
-    // sweep) is filtered afterwards in row order, as its bound changes with every pair it admits.
-    const double* kb = columns ? colBounds.keep.Data() : nullptr;
-    const double* eb = columns ? colBounds.errors.Data() : nullptr;
+    // Columns: unsettled bounds are settled first (a row-major read of the tile, a share of those
+    // columns per thread); then every finite bound gets the pre-test floor.
+    std::vector<double> colKeep(columns ? static_cast<size_t>(rowsB) : 0);
     std::vector<float> colFloor(columns ? static_cast<size_t>(rowsB) : 0);
-    std::vector<int64_t> trackingCols;
     std::vector<float> halfA(columns ? static_cast<size_t>(rowsA) : 0);
     if (columns) {
+      const double* kb = colBounds.keep.Data();
+      const double* eb = colBounds.errors.Data();
+      std::vector<int64_t> unsettled;
       for (int64_t t = 0; t < rowsB; t++) {
-        if (std::isinf(kb[t]) && kb[t] > 0) {
-          trackingCols.push_back(t);
-          colFloor[t] = std::numeric_limits<float>::infinity();
-        } else if (pretest && std::isfinite(kb[t]) && std::fabs(kb[t]) < kPretestLimit) {
-          colFloor[t] = pretestFloor(nb[t], kb[t], naMax);
-        } else {
-          colFloor[t] = -std::numeric_limits<float>::infinity();  // the plain test for every pair
+        colKeep[t] = kb[t];
+        if (std::isinf(kb[t]) && kb[t] > 0) unsettled.push_back(t);
+      }
+      const int64_t nOpen = static_cast<int64_t>(unsettled.size());
+      const int64_t openChunks = std::min<int64_t>(threads, nOpen);
+      at::parallel_for(0, openChunks, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; c++) {
+          const int64_t i0 = nOpen * c / openChunks;
+          const int64_t i1 = nOpen * (c + 1) / openChunks;
+          std::vector<QueryBound> bounds;
+          bounds.reserve(static_cast<size_t>(i1 - i0));
+          for (int64_t i = i0; i < i1; i++) bounds.emplace_back(kb[unsettled[i]], eb[unsettled[i]]);
+          for (int64_t r = 0; r < rowsA; r++) {
+            const float* row = dots + r * rowsB;
+            for (int64_t i = i0; i < i1; i++) {
+              const int64_t t = unsettled[i];
+              double d = (nb[t] + na[r]) - 2.0 * static_cast<double>(row[t]);
+              if (d < 0) d = 0;
+              bounds[i - i0].observe(d, k);
+            }
+          }
+          for (int64_t i = i0; i < i1; i++) {
+            bounds[i - i0].settle(k);
+            colKeep[unsettled[i]] = bounds[i - i0].keep;
+          }
         }
+      });
+      for (int64_t t = 0; t < rowsB; t++) {
+        const bool usable = pretest && std::isfinite(colKeep[t]) && std::fabs(colKeep[t]) < kPretestLimit;
+        // −∞: the plain test for every pair.
+        colFloor[t] = usable ? pretestFloor(nb[t], colKeep[t], naMax) : -std::numeric_limits<float>::infinity();
       }
       for (int64_t r = 0; r < rowsA; r++) halfA[r] = static_cast<float>(na[r] * 0.5);
     }
@@ -227,17 +259,24 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
           const float* row = dots + r * rowsB;
           const double qa = na[r];
           QueryBound bound(ka[r], ea[r]);
-          auto test = [&](int64_t t) {
+          auto distance = [&](int64_t t) {
             double d = (qa + nb[t]) - 2.0 * static_cast<double>(row[t]);
-            if (d < 0) d = 0;
-            if (bound.admit(d, k)) {
+            return d < 0 ? 0.0 : d;
+          };
+          if (bound.unsettled()) {
+            for (int64_t t = 0; t < rowsB; t++) bound.observe(distance(t), k);
+            bound.settle(k);
+          }
+          auto test = [&](int64_t t) {
+            const double d = distance(t);
+            if (bound.admit(d)) {
               index.push_back(static_cast<int32_t>(t));
               dist.push_back(d);
             }
           };
           int64_t t = 0;
-          if (pretest && !bound.tracking && std::isfinite(ka[r]) && std::fabs(ka[r]) < kPretestLimit) {
-            const float floor = pretestFloor(qa, ka[r], nbMax);
+          if (pretest && std::isfinite(bound.keep) && std::fabs(bound.keep) < kPretestLimit) {
+            const float floor = pretestFloor(qa, bound.keep, nbMax);
             for (; t < blockEnd; t += kBlock) {
               if (!anyAtLeast(row + t, halfB.data() + t, floor)) continue;
               for (int64_t j = t; j < t + kBlock; j++) test(j);
@@ -247,10 +286,9 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
           rowStart[r + 1] = static_cast<int32_t>(index.size());  // within the chunk; offset below
           if (!columns) continue;
           auto testCol = [&](int64_t u) {
-            if (colFloor[u] == std::numeric_limits<float>::infinity()) return;  // tracking
             double d = (nb[u] + qa) - 2.0 * static_cast<double>(row[u]);
             if (d < 0) d = 0;
-            if (d <= kb[u]) {
+            if (d <= colKeep[u]) {
               colT.push_back(static_cast<int32_t>(u));
               colR.push_back(static_cast<int32_t>(r));
               colD.push_back(d);
@@ -279,37 +317,9 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
     out.Set("rowIndex", copyOut<int32_t, Napi::Int32Array>(env, rowIndex));
     out.Set("rowDist", copyOut<double, Napi::Float64Array>(env, rowDist));
     if (columns) {
-      // Tracking columns, each in row order with its own bound; the tile is read row by row (a
-      // share of the columns per thread), not down each column.
-      const int64_t nTrack = static_cast<int64_t>(trackingCols.size());
-      std::vector<std::vector<int32_t>> trackIndex(trackingCols.size());
-      std::vector<std::vector<double>> trackDist(trackingCols.size());
-      const int64_t trackChunks = std::min<int64_t>(threads, nTrack);
-      at::parallel_for(0, trackChunks, 1, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; c++) {
-          const int64_t i0 = nTrack * c / trackChunks;
-          const int64_t i1 = nTrack * (c + 1) / trackChunks;
-          std::vector<QueryBound> bounds;
-          bounds.reserve(static_cast<size_t>(i1 - i0));
-          for (int64_t i = i0; i < i1; i++) bounds.emplace_back(kb[trackingCols[i]], eb[trackingCols[i]]);
-          for (int64_t r = 0; r < rowsA; r++) {
-            const float* row = dots + r * rowsB;
-            for (int64_t i = i0; i < i1; i++) {
-              const int64_t t = trackingCols[i];
-              double d = (nb[t] + na[r]) - 2.0 * static_cast<double>(row[t]);
-              if (d < 0) d = 0;
-              if (bounds[i - i0].admit(d, k)) {
-                trackIndex[i].push_back(static_cast<int32_t>(r));
-                trackDist[i].push_back(d);
-              }
-            }
-          }
-        }
-      });
       std::vector<int32_t> colStart(static_cast<size_t>(rowsB) + 1, 0);
       for (int64_t c = 0; c < chunks; c++)
         for (int32_t t : colTParts[c]) colStart[t + 1]++;
-      for (size_t i = 0; i < trackingCols.size(); i++) colStart[trackingCols[i] + 1] = static_cast<int32_t>(trackIndex[i].size());
       for (int64_t t = 0; t < rowsB; t++) colStart[t + 1] += colStart[t];
       std::vector<int32_t> flatIndex(static_cast<size_t>(colStart[rowsB]));
       std::vector<double> flatDist(flatIndex.size());
@@ -321,10 +331,6 @@ Napi::Value TileCandidates(const Napi::CallbackInfo& info) {
           flatIndex[slot] = colRParts[c][i];
           flatDist[slot] = colDParts[c][i];
         }
-      }
-      for (size_t i = 0; i < trackingCols.size(); i++) {
-        std::copy(trackIndex[i].begin(), trackIndex[i].end(), flatIndex.begin() + colStart[trackingCols[i]]);
-        std::copy(trackDist[i].begin(), trackDist[i].end(), flatDist.begin() + colStart[trackingCols[i]]);
       }
       out.Set("colStart", copyOut<int32_t, Napi::Int32Array>(env, colStart));
       out.Set("colIndex", copyOut<int32_t, Napi::Int32Array>(env, flatIndex));

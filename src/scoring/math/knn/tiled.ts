@@ -160,8 +160,10 @@ export class TiledSearch {
   /**
    * runPair through the engine's filter: each query's bound (limit + e, as the scan starts with)
    * goes in, the pairs that pass it come out in reference order, and each is offered as the scan
-   * would, re-checked against the bound as it tightens. Bounds only tighten during a scan, so a pair
-   * the filter drops would have been dropped by the scan too: the same offers, the same result.
+   * would, re-checked against the bound as it tightens. A finite bound only tightens during a scan,
+   * so a pair the filter drops would have been dropped by the scan too; an infinite one is settled
+   * by the filter from the tile's k nearest (TileCandidates), which drops only pairs that cannot be
+   * among the k nearest. The same result.
    */
   private runPairFused(
     candidates: TileCandidates,
