@@ -6,6 +6,7 @@ import { createExecutor } from "../experiments/executors/index.js";
 import { postprocess } from "../experiments/postprocess.js";
 import { train } from "../experiments/train.js";
 import { writeCorrelationMatrix } from "../scoring/correlation-matrix.js";
+import { removeStaleTemporaries } from "../util/atomic.js";
 import { CurriculaError } from "../util/errors.js";
 import { acquireLock, lockPath, removeStaleLock } from "../util/lock.js";
 import { writeLine } from "../util/progress.js";
@@ -249,12 +250,17 @@ async function recordStage(plan: StudyPlan, stage: Stage, seconds: number): Prom
 }
 
 /**
- * Removes what a killed study left of its state lock: the lock of a dead process on this machine,
- * and a minute-old `state.yaml.lock` of earlier versions, which kept it beside state.yaml.
+ * Removes what a killed study left of its state: the lock of a dead process on this machine, a
+ * minute-old `state.yaml.lock` of earlier versions, which kept it beside state.yaml, and the
+ * temporary files of atomic writes whose writer is gone (state.yaml's, the generated configs', the
+ * report's at the experiment's top level).
  */
 function removeStaleStateLocks(plan: StudyPlan): void {
   const path = studyStatePath(plan);
   removeStaleLock(path);
+  removeStaleTemporaries(dirname(path));
+  // The report and other files the study writes at the experiment's top level.
+  removeStaleTemporaries(plan.experimentDir, false);
   const legacy = `${path}.lock`;
   const age = Date.now() - (statSync(legacy, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
   if (age > STATE_LOCK_STALE_MS) rmSync(legacy, { force: true });

@@ -131,13 +131,20 @@ describe("running a study", () => {
     expect(readFileSync(join(exp, "report.html"), "utf8")).toContain("<svg");
   });
 
-  it("skips every finished stage when run again", async () => {
+  it("skips every finished stage when run again, and removes what a killed write left in study/", async () => {
+    // A study killed while writing state.yaml leaves its temporary file behind (pid of a dead writer).
+    const stale = join(dir, "results", "small", "study", `state.yaml.tmp-${2 ** 22 + 4321}-deadbeef`);
+    writeFileSync(stale, "stages: {}\n");
+    const staleReport = join(dir, "results", "small", `report.html.tmp-${2 ** 22 + 4321}-0badf00d`);
+    writeFileSync(staleReport, "<html>");
     const lines: string[] = [];
     const result = await runStudy(await planStudy(loadStudy(join(dir, "study.yaml")), dir), {
       log: (l) => lines.push(l),
     });
     expect(result.stages.every((s) => s.status === "skipped")).toBe(true);
     expect(lines.filter((l) => l.startsWith("skip"))).toHaveLength(result.stages.length);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(staleReport)).toBe(false);
   });
 
   it("lists the stages and their state with --dry-run", () => {
