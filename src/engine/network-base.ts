@@ -6,7 +6,8 @@
  */
 import type { ModelDescription } from "../models/index.js";
 import type { Rng } from "../util/rng.js";
-import { checkBatchInput } from "./checks.js";
+import { checkBatchInput, checkLogitsOut } from "./checks.js";
+import { weightedOneHot } from "./one-hot.js";
 import type { NetworkRngState, NetworkSpec } from "./types.js";
 
 export abstract class NetworkBase {
@@ -61,5 +62,26 @@ export abstract class NetworkBase {
 
   protected assertAlive(): void {
     if (this.disposed) throw new Error("this network was disposed");
+  }
+
+  /**
+   * What every training step checks and builds before the engine's own step: a live network with
+   * an optimizer, the input and `logitsOut` shapes, and the targets (one-hot, class and sample
+   * weights folded in).
+   */
+  protected trainTargets(
+    x: Float32Array,
+    batchSize: number,
+    y: Int32Array,
+    classWeights: Float32Array | null | undefined,
+    sampleWeights: Float32Array | null | undefined,
+    logitsOut: Float32Array | null | undefined,
+  ): Float32Array {
+    this.assertAlive();
+    if (this.currentLearningRate() === null)
+      throw new Error("trainStep: this network was created without an optimizer");
+    this.checkInput(x, batchSize, "trainStep");
+    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
+    return weightedOneHot(y, batchSize, this.spec.outputDim, classWeights ?? null, sampleWeights ?? null);
   }
 }

@@ -2,9 +2,7 @@ import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import { ConfigError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
-import { checkLogitsOut } from "../checks.js";
 import { NetworkBase } from "../network-base.js";
-import { weightedOneHot } from "../one-hot.js";
 import { normaliseOptimizerSpec } from "../optimizer-spec.js";
 import type { OptimizerSpec, SaveOptions } from "../types.js";
 import type { NativeNet, NativeOptimizerConfig, NativeScriptNet } from "./addon.js";
@@ -80,17 +78,7 @@ export abstract class NativeNetworkBase<N extends NativeNet | NativeScriptNet> e
     logitsOut: Float32Array | null | undefined,
     step: (target: Float32Array, logitsOut: Float32Array | undefined) => number,
   ): number {
-    this.assertAlive();
-    if (!this.optimizerSpec) throw new Error("trainStep: this network was created without an optimizer");
-    this.checkInput(x, batchSize, "trainStep");
-    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
-    const target = weightedOneHot(
-      y,
-      batchSize,
-      this.spec.outputDim,
-      classWeights ?? null,
-      sampleWeights ?? null,
-    );
+    const target = this.trainTargets(x, batchSize, y, classWeights, sampleWeights, logitsOut);
     const loss = logitsOut
       ? stepWithLogits(logitsOut, () => step(target, logitsOut))
       : step(target, undefined);

@@ -8,9 +8,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import type { ModelDescription, ParameterSet } from "../../models/index.js";
 import type { Rng } from "../../util/rng.js";
 import { readOptimizerCheckpoint, writeModelCheckpoint, writeOptimizerCheckpoint } from "../checkpoint.js";
-import { checkLogitsOut } from "../checks.js";
 import { NetworkBase } from "../network-base.js";
-import { weightedOneHot } from "../one-hot.js";
 import { checkPoolLayers, poolLayerOutputs } from "../pooling.js";
 import type {
   ForwardOptions,
@@ -86,18 +84,8 @@ export class WasmNetwork extends NetworkBase implements Network {
     sampleWeights?: Float32Array | null,
     logitsOut?: Float32Array | null,
   ): number {
-    this.assertAlive();
-    const optimizer = this.optimizer;
-    if (!optimizer) throw new Error("trainStep: this network was created without an optimizer");
-    this.checkInput(x, batchSize, "trainStep");
-    if (logitsOut) checkLogitsOut(logitsOut, batchSize, this.spec.outputDim);
-    const target = weightedOneHot(
-      y,
-      batchSize,
-      this.spec.outputDim,
-      classWeights ?? null,
-      sampleWeights ?? null,
-    );
+    const target = this.trainTargets(x, batchSize, y, classWeights, sampleWeights, logitsOut);
+    const optimizer = this.optimizer as NonNullable<typeof this.optimizer>;
     this.batchesTracked += 1;
     return tf.tidy(() => {
       const xt = tf.tensor(x, [batchSize, ...this.spec.inputShape]);
