@@ -6,6 +6,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll } from "vitest";
+import { composeGrid } from "../../../src/config/compose.js";
 import type { RunConfig } from "../../../src/config/schema.js";
 import { initEngine } from "../../../src/engine/index.js";
 import { digitsFfnnConfig, tempDir } from "../../training/helpers.js";
@@ -73,4 +74,25 @@ export function passSizes(lines: readonly string[]): number[] {
   return lines
     .filter((l) => l.startsWith("dynamic sampling: pass from epoch"))
     .map((l) => Number(/has (\d+) of/.exec(l)?.[1]));
+}
+
+/** The run config the packaged `curriculum=Dynamic curriculum/sampling=<sampler>` composes to (plus `extra` overrides). */
+export async function composedSampler(
+  root: string,
+  sampler: string,
+  extra: string[] = [],
+): Promise<RunConfig> {
+  const [point] = await composeGrid({
+    cwd: root,
+    log: null,
+    overrides: [
+      "progress_bar=false",
+      `results_dir=${root}`,
+      "curriculum=Dynamic",
+      `curriculum/sampling=${sampler}`,
+      ...extra,
+    ],
+  });
+  if (!point) throw new Error(`curriculum/sampling=${sampler} composed no run`);
+  return point.config;
 }

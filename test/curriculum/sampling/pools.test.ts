@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { trainRun, trainRunWith } from "../../../src/assembly/train-run.js";
-import { composeGrid } from "../../../src/config/compose.js";
 import { runName } from "../../../src/config/naming.js";
 import { parseSeed } from "../../../src/config/schema.js";
 import { Pools, poolAssignment, poolQuotas } from "../../../src/curriculum/index.js";
@@ -17,7 +16,14 @@ import { readCsv } from "../../../src/util/csv.js";
 import { Rng } from "../../../src/util/rng.js";
 import { fakeDeps } from "../../training/fakes.js";
 import { blobConfig, crashAt, differingFiles } from "../../training/helpers.js";
-import { dynamicCurriculum, dynamicRun, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
+import {
+  composedSampler,
+  dynamicCurriculum,
+  dynamicRun,
+  quiet,
+  samplingRoot,
+  trainerStateAt,
+} from "./helpers.js";
 
 const { root, freshDir } = samplingRoot("pools");
 
@@ -289,18 +295,8 @@ describe("Pools on a Digits run", () => {
 });
 
 it("the packaged Pools composes with no score and no pacing, with prime-rl's defaults", async () => {
-  const [point] = await composeGrid({
-    cwd: root,
-    log: null,
-    overrides: [
-      "progress_bar=false",
-      `results_dir=${root}`,
-      "curriculum=Dynamic",
-      "curriculum/sampling=Pools",
-    ],
-  });
-  const config = point?.config;
-  expect(config?.curriculum.sampling).toEqual({
+  const config = await composedSampler(root, "Pools");
+  expect(config.curriculum.sampling).toEqual({
     id: "Pools",
     short: "PL",
     easy_threshold: 0.8,
@@ -309,5 +305,5 @@ it("the packaged Pools composes with no score and no pacing, with prime-rl's def
     hard_fraction: 0.1,
     pass_size: 0.5,
   });
-  expect(runName(config as NonNullable<typeof config>)).toContain("_D_PL_None_None_1_0_");
+  expect(runName(config)).toContain("_D_PL_None_None_1_0_");
 });

@@ -7,13 +7,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { trainRun } from "../../../src/assembly/train-run.js";
-import { composeGrid } from "../../../src/config/compose.js";
 import { runName } from "../../../src/config/naming.js";
 import { SelfPaced } from "../../../src/curriculum/index.js";
 import { readCsv } from "../../../src/util/csv.js";
 import { Rng } from "../../../src/util/rng.js";
 import { crashAt, differingFiles } from "../../training/helpers.js";
-import { dynamicRun, passSizes, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
+import { composedSampler, dynamicRun, passSizes, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
 
 const { root, freshDir } = samplingRoot("self-paced");
 
@@ -119,17 +118,7 @@ it("SelfPaced keeps samples never trained on, and refuses a growth below 1", () 
 });
 
 it("the packaged SelfPaced composes with no score and no pacing", async () => {
-  const [point] = await composeGrid({
-    cwd: root,
-    log: null,
-    overrides: [
-      "progress_bar=false",
-      `results_dir=${root}`,
-      "curriculum=Dynamic",
-      "curriculum/sampling=SelfPaced",
-    ],
-  });
-  const config = point?.config;
-  expect(config?.curriculum.sampling).toEqual({ id: "SelfPaced", short: "SPL", threshold: 1, growth: 1.3 });
-  expect(runName(config as NonNullable<typeof config>)).toContain("_D_SPL_None_None_1_0_");
+  const config = await composedSampler(root, "SelfPaced");
+  expect(config.curriculum.sampling).toEqual({ id: "SelfPaced", short: "SPL", threshold: 1, growth: 1.3 });
+  expect(runName(config)).toContain("_D_SPL_None_None_1_0_");
 });

@@ -7,7 +7,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { trainRun } from "../../../src/assembly/train-run.js";
-import { composeGrid } from "../../../src/config/compose.js";
 import { scoreFile } from "../../../src/config/layout.js";
 import { runName } from "../../../src/config/naming.js";
 import { StaticPrune } from "../../../src/curriculum/index.js";
@@ -16,7 +15,7 @@ import { Rng } from "../../../src/util/rng.js";
 import { numpyScipy, python } from "../../support/python.js";
 import { describeWith } from "../../support/system.js";
 import { crashAt, differingFiles, digitsFfnnConfig } from "../../training/helpers.js";
-import { dynamicRun, passSizes, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
+import { composedSampler, dynamicRun, passSizes, quiet, samplingRoot, trainerStateAt } from "./helpers.js";
 
 const { root, freshDir } = samplingRoot("static-prune");
 
@@ -128,19 +127,8 @@ it("StaticPrune refuses a keep outside (0, 1] and an unknown drop", () => {
 });
 
 it("the packaged StaticPrune composes with a score and no pacing, and the score names its run", async () => {
-  const [point] = await composeGrid({
-    cwd: root,
-    log: null,
-    overrides: [
-      "progress_bar=false",
-      `results_dir=${root}`,
-      "curriculum=Dynamic",
-      "curriculum/sampling=StaticPrune",
-      "curriculum/scoring=CELoss",
-    ],
-  });
-  const config = point?.config;
-  expect(config?.curriculum.sampling).toEqual({ id: "StaticPrune", short: "PR", keep: 0.7, drop: "easiest" });
-  expect(config?.curriculum.scoring).toEqual({ id: "CELoss", type: "CELoss" });
-  expect(runName(config as NonNullable<typeof config>)).toContain("_D_PR_CELoss_None_1_0_");
+  const config = await composedSampler(root, "StaticPrune", ["curriculum/scoring=CELoss"]);
+  expect(config.curriculum.sampling).toEqual({ id: "StaticPrune", short: "PR", keep: 0.7, drop: "easiest" });
+  expect(config.curriculum.scoring).toEqual({ id: "CELoss", type: "CELoss" });
+  expect(runName(config)).toContain("_D_PR_CELoss_None_1_0_");
 });
